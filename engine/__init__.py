@@ -1,0 +1,124 @@
+"""prematch's engine: the season log, the per-program state machine, replay and queries.
+
+An embedder opens a :class:`Store`, starts or opens a :class:`Season` (passing a
+rulebook such as ``policies.Rulebook()``), records events and asks questions::
+
+    from engine import Season, Store, fixed_clock
+    from policies import Rulebook
+
+    store = Store.open("season.db")
+    season = Season.open(store, rulebook=Rulebook())
+    print(season.check("thank_you", "mercy-im").verdict)
+"""
+
+from engine.admission import Admitted, admit
+from engine.calendar import CALENDAR_DATES, Calendar, load_calendar
+from engine.clock import Clock, fixed_clock, parse_instant, system_clock
+from engine.errors import (
+    InputError,
+    IntegrityError,
+    PolicyRefusal,
+    PrematchError,
+    StoreBusyError,
+    StoreError,
+    StructuralError,
+    UnknownProgramError,
+)
+from engine.events import (
+    EVENT_TYPES,
+    PROGRAM_SCOPE,
+    SCHEMA_VERSION,
+    Event,
+    event_json_schema,
+    validate_event,
+    validate_payload,
+)
+from engine.queries import AuditReport, NowReport, audit_records, judge_action, what_now
+from engine.records import Record, utc_iso
+from engine.replay import fold, live_records, replay
+from engine.resources import fixtures_dir
+from engine.rulebook import NoRules, Rulebook
+from engine.season import HistoryEntry, Recorded, Season, normalize_event_type
+from engine.state import MESSAGE_EVENTS, Message, News, ProgramState, SeasonState, evolve
+from engine.statemachine import END_STATES, STATES, TRANSITIONS, allowed_triggers, mermaid
+from engine.store import UPCASTERS, Store, Tamper
+from engine.transfer import ImportResult, export_lines, import_lines
+from engine.verdicts import (
+    ACTION_EVENTS,
+    ACTIONS,
+    AuditFinding,
+    Finding,
+    Severity,
+    Verdict,
+    Window,
+    worst,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_EVENTS",
+    "CALENDAR_DATES",
+    "END_STATES",
+    "EVENT_TYPES",
+    "MESSAGE_EVENTS",
+    "PROGRAM_SCOPE",
+    "SCHEMA_VERSION",
+    "STATES",
+    "TRANSITIONS",
+    "UPCASTERS",
+    "Admitted",
+    "AuditFinding",
+    "AuditReport",
+    "Calendar",
+    "Clock",
+    "Event",
+    "Finding",
+    "HistoryEntry",
+    "ImportResult",
+    "InputError",
+    "IntegrityError",
+    "Message",
+    "News",
+    "NoRules",
+    "NowReport",
+    "PolicyRefusal",
+    "PrematchError",
+    "ProgramState",
+    "Record",
+    "Recorded",
+    "Rulebook",
+    "Season",
+    "SeasonState",
+    "Severity",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "StructuralError",
+    "Tamper",
+    "UnknownProgramError",
+    "Verdict",
+    "Window",
+    "admit",
+    "allowed_triggers",
+    "audit_records",
+    "event_json_schema",
+    "evolve",
+    "export_lines",
+    "fixed_clock",
+    "fixtures_dir",
+    "fold",
+    "import_lines",
+    "judge_action",
+    "live_records",
+    "load_calendar",
+    "mermaid",
+    "normalize_event_type",
+    "parse_instant",
+    "replay",
+    "system_clock",
+    "utc_iso",
+    "validate_event",
+    "validate_payload",
+    "what_now",
+    "worst",
+]

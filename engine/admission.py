@@ -1,0 +1,102 @@
+"""Admission: may these new records join a season's log?
+
+One function decides it for ``log``, ``certify``, ``retract`` and ``import``: the
+new records are merged into the season's history in replay order and folded. The
+merge must stay structurally valid; each new record is judged against the state
+just before it (blocked without an override: refused); and no record already in
+the log may become newly blocked by what is inserted before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.errors import PolicyRefusal, StructuralError
+from engine.records import Record
+from engine.replay import fold, live_records
+from engine.rulebook import Rulebook
+from engine.verdicts import Finding
+
+__all__ = ["Admitted", "admit", "blocks_by_seq"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A new record as it will be written (news resolved), and what the rulebook said."""
+
+    record: Record
+    findings: tuple[Finding, ...]
+
+
+def blocks_by_seq(
+    history: Sequence[Record], rulebook: Rulebook
+) -> dict[int, frozenset[str]]:
+    """The block-level rules each record of ``history`` breaks (records without override)."""
+    out: dict[int, frozenset[str]] = {}
+    for _, judged in fold(live_records(history), rulebook):
+        rules = frozenset(f.rule for f in judged.findings if f.severity == "block")
+        if rules and judged.record.override is None:
+            out[judged.record.seq] = rules
+    return out
+
+
+def admit(
+    existing: Sequence[Record],
+    new: Sequence[Record],
+    rulebook: Rulebook | None,
+    *,
+    blocked_override: str | None = None,
+) -> list[Admitted]:
+    """Check ``new`` records (provisional seqs above every existing one) against ``existing``.
+
+    Raises :class:`StructuralError` or :class:`PolicyRefusal`; returns the admitted
+    records in the order given, with what the rulebook found about each. With
+    ``blocked_override``, a blocked new record without an override is admitted with
+    that reason as its override instead of being refused.
+    """
+    new_seqs = {r.seq for r in new}
+    latest = max((r.occurred_at for r in existing), default=None)
+    # Inserting before later events, or retracting one, can change how those are judged.
+    inserts_into_past = latest is not None and any(
+        r.occurred_at < latest or r.type == "event_retracted" for r in new
+    )
+    before = blocks_by_seq(existing, rulebook) if rulebook and inserts_into_past else {}
+    merged = [*existing, *new]
+    judge = None if inserts_into_past else new_seqs
+    admitted: dict[int, Admitted] = {}
+    try:
+        for _, judged in fold(live_records(merged), rulebook, judge=judge, pending=new_seqs):
+            record = judged.record
+            blocks = [f for f in judged.findings if f.severity == "block"]
+            if record.seq in new_seqs:
+                if blocks and record.override is None and blocked_override is not None:
+                    record = record._replace(override=blocked_override)
+                if blocks and record.override is None:
+                    raise PolicyRefusal(_refusal_text(record, blocks), judged.findings)
+                admitted[record.seq] = Admitted(record, judged.findings)
+            elif blocks and record.override is None:
+                fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
+                if fresh:
+                    raise PolicyRefusal(
+                        f"recording this would make the existing event seq {record.seq} "
+                        f"({record.type}) break {', '.join(sorted(fresh))}",
+                        [f for f in blocks if f.rule in fresh],
+                    )
+    except StructuralError as e:
+        if e.seq is not None and e.seq not in new_seqs:
+            raise StructuralError(
+                f"recording this would make the existing event seq {e.seq} impossible: {e}",
+                program=e.program,
+                state=e.state,
+                event=e.event,
+            ) from e
+        raise
+    # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
+    return [admitted.get(r.seq) or Admitted(r, ()) for r in new]
+
+
+def _refusal_text(record: Record, blocks: Sequence[Finding]) -> str:
+    what = f"{record.type} for {record.program}" if record.program else record.type
+    rules = ", ".join(f.rule for f in blocks)
+    return f"{what} is blocked by the rulebook ({rules}); nothing was written"

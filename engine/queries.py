@@ -1,0 +1,159 @@
+"""The three questions prematch answers, as typed results: now, check, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.records import Record, utc_iso
+from engine.replay import fold, live_records
+from engine.rulebook import Rulebook
+from engine.state import SeasonState
+from engine.statemachine import allowed_triggers
+from engine.verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
+
+__all__ = [
+    "STATE_SOURCE",
+    "AuditReport",
+    "NowReport",
+    "audit_records",
+    "judge_action",
+    "what_now",
+]
+
+STATE_SOURCE = "prematch state machine (DESIGN §3)"
+
+
+def judge_action(
+    state: SeasonState, program: str, action: str, at: dt.datetime, rulebook: Rulebook | None
+) -> Verdict:
+    """The verdict on one action, including ``state.invalid`` when the machine forbids it."""
+    p = state.program(program)
+    event = ACTION_EVENTS[action]
+    if event not in allowed_triggers(p.state):
+        finding = Finding(
+            rule="state.invalid",
+            severity="block",
+            message=(
+                f"{action} is not possible while {p.name} is {p.state!r} "
+                f"({event} needs one of: {', '.join(_sources(event))})"
+            ),
+            source=STATE_SOURCE,
+        )
+        return Verdict(program=program, action=action, verdict="blocked", findings=(finding,))
+    if rulebook is None:
+        return Verdict(program=program, action=action, verdict="allowed")
+    return rulebook.judge(state, program, action, at)
+
+
+def _sources(trigger: str) -> list[str]:
+    from engine.statemachine import TRANSITIONS
+
+    return [s for t in TRANSITIONS if t["trigger"] == trigger for s in t["source"]]
+
+
+@dataclass(frozen=True, slots=True)
+class NowReport:
+    """Every (program, action) the machine allows now, with its verdict, soonest deadline first."""
+
+    season: str
+    as_of: dt.datetime
+    calendar_provisional: bool
+    calendar_source: str
+    timezone: str
+    actions: tuple[Verdict, ...]
+    program_names: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``now`` JSON shape of DESIGN §6."""
+        return {
+            "season": self.season,
+            "as_of": utc_iso(self.as_of),
+            "calendar_provisional": self.calendar_provisional,
+            "actions": [v.to_json() for v in self.actions],
+        }
+
+
+def _urgency(v: Verdict) -> tuple[int, dt.datetime, str, str]:
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    deadline = min((d for d in (v.due_by, v.closes_at) if d is not None), default=far)
+    order = {"warn": 0, "allowed": 0, "blocked": 1}[v.verdict]
+    return order, deadline, v.program, v.action
+
+
+def what_now(state: SeasonState, at: dt.datetime, rulebook: Rulebook | None) -> NowReport:
+    """Judge every action the state machine allows, per program, as of ``at``."""
+    verdicts = []
+    for pid, program in state.programs.items():
+        triggers = set(allowed_triggers(program.state))
+        for action, event in ACTION_EVENTS.items():
+            if event in triggers:
+                verdicts.append(judge_action(state, pid, action, at, rulebook))
+    verdicts.sort(key=_urgency)
+    return NowReport(
+        season=state.id,
+        as_of=at,
+        calendar_provisional=state.calendar.provisional,
+        calendar_source=state.calendar.source,
+        timezone=state.timezone,
+        actions=tuple(verdicts),
+        program_names={pid: p.name for pid, p in state.programs.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """Every finding over a season's history, each tied to the event that caused it."""
+
+    season: str
+    findings: tuple[AuditFinding, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """How many findings of each severity."""
+        counts = {"block": 0, "warn": 0, "info": 0}
+        for f in self.findings:
+            counts[f.severity] += 1
+        return counts
+
+    @property
+    def has_blocks(self) -> bool:
+        """Whether any finding is block-level (``audit`` then exits 1)."""
+        return self.summary["block"] > 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``audit`` JSON shape of DESIGN §6."""
+        return {
+            "season": self.season,
+            "findings": [f.to_json() for f in self.findings],
+            "summary": self.summary,
+        }
+
+
+OVERRIDE_RULE = "override.recorded"
+
+
+def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) -> AuditReport:
+    """Fold the whole history and collect every finding, overrides always included."""
+    out: list[AuditFinding] = []
+    for _, judged in fold(live_records(records), rulebook):
+        r = judged.record
+        for f in judged.findings:
+            out.append(
+                AuditFinding(f.rule, f.severity, r.program, r.seq, f.message, f.source, r.override)
+            )
+        if r.override is not None and not any(f.severity == "block" for f in judged.findings):
+            out.append(
+                AuditFinding(
+                    OVERRIDE_RULE,
+                    "info",
+                    r.program,
+                    r.seq,
+                    f"recorded with an override ({r.override}); no rule blocks it on replay",
+                    "prematch",
+                    r.override,
+                )
+            )
+    return AuditReport(season=season, findings=tuple(out))

@@ -1,0 +1,70 @@
+"""The stored form of an event, as replay reads it.
+
+A :class:`Record` is a plain named tuple: building one costs a fraction of a
+pydantic model, and replay over tens of thousands of seasons needs that. Records
+come from the store (already validated when written) or from :func:`to_record`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "parse_utc", "utc_iso"]
+
+GENESIS_HASH = "0" * 64
+"""The ``previous hash`` of the first event in a store."""
+
+
+class Record(NamedTuple):
+    """One stored event (DESIGN §2 common fields)."""
+
+    seq: int
+    season: str
+    program: str | None
+    type: str
+    schema_version: int
+    occurred_at: dt.datetime
+    recorded_at: str
+    payload: dict[str, Any]
+    override: str | None
+    hash: str
+
+    def stored_fields(self) -> dict[str, Any]:
+        """The fields covered by the hash, in their stored (JSON) form."""
+        return {
+            "seq": self.seq,
+            "season": self.season,
+            "program": self.program,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": utc_iso(self.occurred_at),
+            "recorded_at": self.recorded_at,
+            "payload": self.payload,
+            "override": self.override,
+        }
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """An aware datetime as the stored UTC ISO string (``2027-01-05T14:00:00+00:00``)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """Parse a stored UTC ISO string back into an aware datetime."""
+    return dt.datetime.fromisoformat(text)
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(previous: str, fields: dict[str, Any]) -> str:
+    """SHA-256 over the previous event's hash and this event's canonical JSON."""
+    digest = hashlib.sha256(previous.encode("ascii"))
+    digest.update(b"\n")
+    digest.update(canonical_json(fields).encode("utf-8"))
+    return digest.hexdigest()

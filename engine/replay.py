@@ -1,0 +1,113 @@
+"""Replay: fold a season's records, in ``(occurred_at, seq)`` order, into its state.
+
+:func:`live_records` picks the records that count as of an instant (retractions
+honoured); :func:`fold` applies them one by one with :func:`~engine.state.evolve`
+and, given a rulebook, yields what it says about each record against the state
+just before it. Audit, enforcement and queries are all built on this one fold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+
+from engine.errors import StructuralError
+from engine.records import Record
+from engine.rulebook import Rulebook
+from engine.state import SeasonState, evolve
+from engine.verdicts import Finding
+
+__all__ = ["Judged", "fold", "live_records", "replay", "retracted_seqs"]
+
+
+def _order(record: Record) -> tuple[dt.datetime, int]:
+    return record.occurred_at, record.seq
+
+
+def retracted_seqs(records: Iterable[Record]) -> set[int]:
+    """The seqs retracted by ``event_retracted`` records among ``records``."""
+    return {r.payload["retracts"] for r in records if r.type == "event_retracted"}
+
+
+def live_records(records: Iterable[Record], at: dt.datetime | None = None) -> list[Record]:
+    """Records that occurred at or before ``at``, minus retractions, in replay order.
+
+    A retraction counts once it has itself occurred; the retraction records are
+    not part of the result.
+    """
+    visible = [r for r in records if at is None or r.occurred_at <= at]
+    gone = retracted_seqs(visible)
+    live = [r for r in visible if r.seq not in gone and r.type != "event_retracted"]
+    live.sort(key=_order)
+    return live
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One record as the fold saw it: the findings against the state before it."""
+
+    record: Record
+    findings: tuple[Finding, ...]
+
+
+def _start(records: list[Record]) -> SeasonState:
+    first = records[0]
+    if first.type != "season_started":
+        raise StructuralError(
+            f"season {first.season!r} must begin with season_started, not {first.type!r} "
+            f"(seq {first.seq})",
+            event=first.type,
+        )
+    return SeasonState.start(first)
+
+
+def fold(
+    live: list[Record],
+    rulebook: Rulebook | None = None,
+    *,
+    judge: Collection[int] | None = None,
+    pending: Collection[int] = (),
+) -> Iterator[tuple[SeasonState, Judged]]:
+    """Fold ``live`` (in replay order) and yield ``(state after, judged record)`` per record.
+
+    Findings are computed for records whose seq is in ``judge`` (every record when
+    ``judge`` is ``None``), only if a rulebook is given. Records in ``pending`` are
+    about to be written: an ``update_sent`` among them without ``news_seq`` gets the
+    oldest news not yet told to its program (the yielded record carries it). A
+    :class:`~engine.errors.StructuralError` is raised with ``.seq`` set to the record
+    that could not be applied.
+    """
+    if not live:
+        return
+    state = _start(live)
+    yield state, Judged(live[0], ())
+    for record in live[1:]:
+        if record.seq in pending and record.type == "update_sent":
+            record = _resolve_news(state, record)
+        findings: tuple[Finding, ...] = ()
+        if rulebook is not None and (judge is None or record.seq in judge):
+            findings = tuple(rulebook.judge_event(state, record))
+        try:
+            evolve(state, record)
+        except StructuralError as e:
+            e.seq = record.seq
+            raise
+        yield state, Judged(record, findings)
+
+
+def _resolve_news(state: SeasonState, record: Record) -> Record:
+    if record.payload.get("news_seq") is not None or record.program not in state.programs:
+        return record
+    untold = state.untold_news(record.program)
+    if not untold:
+        return record
+    return record._replace(payload={**record.payload, "news_seq": untold[0].seq})
+
+
+def replay(records: Iterable[Record], at: dt.datetime | None = None) -> SeasonState | None:
+    """The season's state as of ``at`` (all records when ``None``); ``None`` if not started."""
+    state: SeasonState | None = None
+    for state, _ in fold(live_records(records, at)):
+        pass
+    return state

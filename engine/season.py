@@ -1,0 +1,337 @@
+"""The Season: the public face of the engine for one applicant's season.
+
+Writes go through :meth:`Season.record` (and the helpers built on it), each in
+one ``BEGIN IMMEDIATE`` transaction: read the season, admit the new event
+(:func:`engine.admission.admit`), append, commit. Reads replay the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.admission import admit
+from engine.clock import Clock, parse_instant, system_clock
+from engine.errors import InputError, PrematchError
+from engine.events import PROGRAM_SCOPE, validate_payload
+from engine.queries import AuditReport, NowReport, audit_records, judge_action, what_now
+from engine.records import Record, utc_iso
+from engine.replay import replay, retracted_seqs
+from engine.rulebook import Rulebook
+from engine.state import SeasonState
+from engine.store import NewEvent, Store, Transaction
+from engine.verdicts import ACTIONS, Finding, Verdict
+
+__all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type", "seasons_in"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event as written, and the findings (warnings, overridden blocks) it was recorded with."""
+
+    record: Record
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One record in replay order, and whether a later retraction cancelled it."""
+
+    record: Record
+    retracted: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``history --json`` event shape of DESIGN §6."""
+        r = self.record
+        return {
+            "seq": r.seq,
+            "type": r.type,
+            "program": r.program,
+            "occurred_at": utc_iso(r.occurred_at),
+            "recorded_at": r.recorded_at,
+            "payload": r.payload,
+            "override": r.override,
+            "retracted": self.retracted,
+        }
+
+
+def normalize_event_type(name: str) -> str:
+    """``intent-sent`` and ``intent_sent`` name the same event type."""
+    return name.strip().lower().replace("-", "_")
+
+
+def seasons_in(store: Store) -> list[str]:
+    """Season ids in a store, in the order they were started."""
+    return store.seasons()
+
+
+def to_new_event(record: Record) -> NewEvent:
+    """The appendable form of a provisional record."""
+    return NewEvent(
+        season=record.season,
+        program=record.program,
+        type=record.type,
+        occurred_at=utc_iso(record.occurred_at),
+        payload=record.payload,
+        override=record.override,
+        recorded_at=record.recorded_at or None,
+        schema_version=record.schema_version,
+    )
+
+
+def provisional(
+    seq: int,
+    season: str,
+    event_type: str,
+    program: str | None,
+    at: dt.datetime,
+    payload: dict[str, Any],
+    override: str | None,
+    recorded_at: str = "",
+) -> Record:
+    """A record not yet written (``seq`` is where it will land, ``hash`` is empty)."""
+    return Record(seq, season, program, event_type, 1, at, recorded_at, payload, override, "")
+
+
+def check_scope(event_type: str, program: str | None) -> None:
+    """Refuse a program on a season-level event, or a missing one on a program event."""
+    scope = PROGRAM_SCOPE[event_type]
+    if scope == "required" and not program:
+        raise InputError(f"{event_type} needs a program id", field="program")
+    if scope == "forbidden" and program:
+        raise InputError(f"{event_type} is season-level; it takes no program", field="program")
+
+
+class Season:
+    """One season of one applicant in a :class:`~engine.store.Store`.
+
+    ``rulebook`` judges actions (pass ``policies.Rulebook()``; without one only the
+    state machine applies). ``clock`` returns the current aware instant.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        season_id: str,
+        *,
+        rulebook: Rulebook | None = None,
+        clock: Clock = system_clock,
+    ):
+        self.store = store
+        self.id = season_id
+        self.rulebook = rulebook
+        self.clock = clock
+        self._timezone: str | None = None
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        season_id: str | None = None,
+        *,
+        rulebook: Rulebook | None = None,
+        clock: Clock = system_clock,
+    ) -> Season:
+        """The named season, or (``None``) the most recently started one."""
+        known = store.seasons()
+        if not known:
+            raise InputError(
+                f"{store.path} holds no season yet; run `prematch init` first", field="season"
+            )
+        if season_id is None:
+            season_id = known[-1]
+        elif season_id not in known:
+            raise InputError(
+                f"no season {season_id!r} in {store.path} (seasons: {', '.join(known)})",
+                field="season",
+            )
+        return cls(store, season_id, rulebook=rulebook, clock=clock)
+
+    @classmethod
+    def start(
+        cls,
+        store: Store,
+        season_id: str,
+        *,
+        at: dt.datetime | str | None = None,
+        rulebook: Rulebook | None = None,
+        clock: Clock = system_clock,
+        **fields: Any,
+    ) -> Season:
+        """Write ``season_started`` for a new season and return it.
+
+        ``fields`` are the payload of DESIGN §2: ``match_year``, ``specialty``,
+        ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
+        """
+        from engine.events import validate_event
+
+        payload = validate_payload("season_started", fields)
+        now = clock()
+        moment = _instant(at, payload["timezone"], now)
+        validate_event(
+            {"type": "season_started", "season": season_id, "occurred_at": moment,
+             "payload": payload}
+        )
+        season = cls(store, season_id, rulebook=rulebook, clock=clock)
+        with store.write(utc_iso(now)) as tx:
+            if season_id in tx.seasons():
+                raise InputError(f"season {season_id!r} already exists", field="season")
+            record = provisional(
+                tx.last_seq + 1, season_id, "season_started", None, moment, payload, None
+            )
+            SeasonState.start(record)  # the calendar must load
+            tx.append([to_new_event(record)])
+        return season
+
+    # -- reading -------------------------------------------------------------------------
+
+    def records(self) -> list[Record]:
+        """Every stored record of this season, in ``seq`` order."""
+        return self.store.season_records(self.id)
+
+    @property
+    def timezone(self) -> str:
+        """The season's IANA timezone."""
+        if self._timezone is None:
+            first = next(iter(self.store.season_records(self.id)))
+            self._timezone = str(first.payload["timezone"])
+        return self._timezone
+
+    def instant(self, value: dt.datetime | str | None) -> dt.datetime:
+        """The instant a question is asked at: a datetime, an ISO string (a date = midnight
+        in the season's timezone), or now. Unlike an event's time, it may be in the future."""
+        return _instant(value, self.timezone, self.clock(), event=False)
+
+    def state(self, at: dt.datetime | str | None = None) -> SeasonState:
+        """The season's state as of ``at`` (default: the clock's now)."""
+        state = replay(self.records(), self.instant(at))
+        if state is None:
+            raise InputError(f"season {self.id!r} had not started at that instant", field="at")
+        return state
+
+    def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
+        """Every record up to ``at`` in replay order, retracted ones flagged."""
+        moment = self.instant(at)
+        visible = [r for r in self.records() if r.occurred_at <= moment]
+        gone = retracted_seqs(visible)
+        visible.sort(key=lambda r: (r.occurred_at, r.seq))
+        return [HistoryEntry(r, r.seq in gone) for r in visible]
+
+    # -- questions -----------------------------------------------------------------------
+
+    def check(self, action: str, program: str, at: dt.datetime | str | None = None) -> Verdict:
+        """The verdict on sending ``action`` to ``program`` at ``at`` (default now)."""
+        if action not in ACTIONS:
+            raise InputError(
+                f"unknown action {action!r}; actions: {', '.join(ACTIONS)}", field="action"
+            )
+        moment = self.instant(at)
+        state = self.state(moment)
+        return judge_action(state, program, action, moment, self.rulebook)
+
+    def what_now(self, at: dt.datetime | str | None = None) -> NowReport:
+        """Per program: what may be sent now, what is due, what opens later, what is blocked."""
+        moment = self.instant(at)
+        return what_now(self.state(moment), moment, self.rulebook)
+
+    def audit(self) -> AuditReport:
+        """Every finding over the whole history, each tied to its event seq."""
+        if self.rulebook is None:
+            raise PrematchError("audit needs a rulebook (pass rulebook=policies.Rulebook())")
+        return audit_records(self.id, self.records(), self.rulebook)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def record(
+        self,
+        event_type: str,
+        program: str | None = None,
+        *,
+        at: dt.datetime | str | None = None,
+        override: str | None = None,
+        **fields: Any,
+    ) -> Recorded:
+        """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
+        kind = normalize_event_type(event_type)
+        payload = validate_payload(kind, fields)
+        if kind == "season_started":
+            raise InputError("a season has one season_started; use `prematch init`", field="type")
+        check_scope(kind, program)
+        moment = _instant(at, self.timezone, self.clock())
+        if override is not None and not override.strip():
+            raise InputError("an override needs a reason", field="override")
+        return self._append(kind, program, moment, payload, override)
+
+    def add_program(self, program: str, name: str, **fields: Any) -> Recorded:
+        """Add a program to the season (``program_added``)."""
+        return self.record("program_added", program, name=name, **fields)
+
+    def certify(
+        self, order: Sequence[str], *, at: dt.datetime | str | None = None,
+        override: str | None = None,
+    ) -> Recorded:
+        """Record a certified rank order list (first = most preferred)."""
+        return self.record("rank_certified", at=at, override=override, order=list(order))
+
+    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Recorded:
+        """Retract an earlier event of this season (it is skipped on replay from then on)."""
+        records = self.records()
+        target = next((r for r in records if r.seq == seq), None)
+        if target is None:
+            raise InputError(f"season {self.id!r} has no event with seq {seq}", field="seq")
+        if target.type in ("season_started", "event_retracted"):
+            raise InputError(f"a {target.type} event cannot be retracted", field="seq")
+        if seq in retracted_seqs(records):
+            raise InputError(f"event seq {seq} is already retracted", field="seq")
+        return self.record(
+            "event_retracted", target.program, at=at, retracts=seq, reason=reason
+        )
+
+    def _append(
+        self,
+        kind: str,
+        program: str | None,
+        moment: dt.datetime,
+        payload: dict[str, Any],
+        override: str | None,
+    ) -> Recorded:
+        now = self.clock()
+        with self.store.write(utc_iso(now)) as tx:
+            existing = tx.season_records(self.id)
+            candidate = provisional(
+                tx.last_seq + 1, self.id, kind, program, moment, payload, override
+            )
+            (admitted,) = admit(existing, [candidate], self.rulebook)
+            (stored,) = _append_checked(tx, [admitted.record])
+        return Recorded(stored, admitted.findings)
+
+
+def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:
+    stored = tx.append(to_new_event(r) for r in records)
+    for want, got in zip(records, stored, strict=True):
+        if want.seq != got.seq:
+            raise PrematchError(f"internal: seq {got.seq} written where {want.seq} was judged")
+    return stored
+
+
+def _instant(
+    value: dt.datetime | str | None, timezone: str, now: dt.datetime, *, event: bool = True
+) -> dt.datetime:
+    """Read ``value`` as an instant; for an event (not a question) refuse one after ``now``."""
+    if value is None:
+        return now
+    moment = parse_instant(value, timezone) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        raise InputError("naive datetime: give an aware datetime (with a UTC offset)", field="at")
+    if event and moment > now:
+        raise InputError(
+            f"{moment.isoformat()} is after now ({now.isoformat()}); "
+            "events are facts: record them once they happen",
+            field="at",
+        )
+    return moment
+

@@ -1,0 +1,257 @@
+"""Season state and the mutator that applies one event to it ("evolve").
+
+:func:`evolve` is the only place that changes state. It checks each event
+against the per-program state machine (:mod:`engine.statemachine`) and raises
+:class:`~engine.errors.StructuralError` for an event the machine does not allow.
+Policies read this state; they never change it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from engine.calendar import Calendar, load_calendar
+from engine.errors import StructuralError, UnknownProgramError
+from engine.records import Record
+from engine.statemachine import INITIAL, next_state
+
+__all__ = ["MESSAGE_EVENTS", "Message", "News", "ProgramState", "SeasonState", "evolve"]
+
+MESSAGE_EVENTS: dict[str, str] = {
+    "inquiry_sent": "inquiry",
+    "thanked": "thank_you",
+    "update_sent": "update",
+    "interest_sent": "interest",
+    "intent_sent": "intent",
+}
+"""Applicant-initiated message events and the action each one records."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An applicant-initiated message to one program."""
+
+    action: str
+    at: dt.datetime
+    seq: int
+    override: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """A real change in the applicant's file (``news_recorded``)."""
+
+    seq: int
+    kind: str
+    detail: str
+    at: dt.datetime
+
+
+@dataclass(slots=True)
+class ProgramState:
+    """One program as replay leaves it."""
+
+    id: str
+    name: str
+    added_at: dt.datetime
+    specialty: str | None = None
+    nrmp_participating: bool = True
+    no_post_interview_contact: bool | None = None
+    sponsors_visas: tuple[str, ...] | None = None
+    state: str = INITIAL
+    applied_at: dt.datetime | None = None
+    invited_at: dt.datetime | None = None
+    interview_on: dt.date | None = None
+    interviewed_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    connections: list[str] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    told_news: set[int] = field(default_factory=set)
+    soap_contact_at: dt.datetime | None = None
+
+    def sent(self, action: str) -> list[Message]:
+        """The messages of one action sent to this program, oldest first."""
+        return [m for m in self.messages if m.action == action]
+
+
+@dataclass(slots=True)
+class SeasonState:
+    """A whole season as replay leaves it."""
+
+    id: str
+    match_year: int
+    specialty: str
+    timezone: str
+    visa: str
+    applicant_name: str
+    started_at: dt.datetime
+    calendar: Calendar
+    aamc_id: str | None = None
+    ecfmg_id: str | None = None
+    policy: dict[str, float | int] = field(default_factory=dict)
+    programs: dict[str, ProgramState] = field(default_factory=dict)
+    news: list[News] = field(default_factory=list)
+    rank_order: tuple[str, ...] | None = None
+    rank_certified_at: dt.datetime | None = None
+    rank_certified_seq: int | None = None
+    last_seq: int = 0
+
+    @classmethod
+    def start(cls, record: Record) -> SeasonState:
+        """The state right after a ``season_started`` record."""
+        p = record.payload
+        overrides = p.get("calendar")
+        calendar = load_calendar(int(p["match_year"]))
+        if overrides:
+            calendar = calendar.with_overrides(
+                {k: dt.datetime.fromisoformat(v) for k, v in overrides.items()}
+            )
+        return cls(
+            id=record.season,
+            match_year=int(p["match_year"]),
+            specialty=p["specialty"],
+            timezone=p["timezone"],
+            visa=p["visa"],
+            applicant_name=p["applicant_name"],
+            aamc_id=p.get("aamc_id"),
+            ecfmg_id=p.get("ecfmg_id"),
+            started_at=record.occurred_at,
+            calendar=calendar,
+            policy=dict(p.get("policy") or {}),
+            last_seq=record.seq,
+        )
+
+    def program(self, program_id: str) -> ProgramState:
+        """The program with this id, or :class:`UnknownProgramError`."""
+        try:
+            return self.programs[program_id]
+        except KeyError:
+            known = ", ".join(sorted(self.programs)) or "none yet"
+            raise UnknownProgramError(
+                f"season {self.id!r} has no program {program_id!r} (programs: {known}); "
+                "add it with `prematch program add`",
+                field="program",
+            ) from None
+
+    def untold_news(self, program_id: str) -> list[News]:
+        """News not yet told to the program, oldest first."""
+        told = self.programs[program_id].told_news
+        return [n for n in self.news if n.seq not in told]
+
+    def news_by_seq(self, seq: int) -> News | None:
+        """The news recorded at ``seq``, if any."""
+        return next((n for n in self.news if n.seq == seq), None)
+
+    def intents(self) -> list[tuple[str, Message]]:
+        """Every live letter of intent in the season: (program id, message)."""
+        return [(p.id, m) for p in self.programs.values() for m in p.messages if m.action == "intent"]
+
+
+def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralError:
+    event = record.type
+    text = (
+        f"program {program.id!r} is {program.state!r}: {event!r} is not possible from there"
+        + (f" ({why})" if why else "")
+    )
+    return StructuralError(text, program=program.id, state=program.state, event=event)
+
+
+def _fire(program: ProgramState, record: Record, trigger: str) -> None:
+    target = next_state(program.state, trigger)
+    if target is None:
+        raise _refuse(program, record)
+    program.state = target
+
+
+def _add_program(state: SeasonState, r: Record) -> None:
+    assert r.program is not None  # guaranteed by PROGRAM_SCOPE validation
+    if r.program in state.programs:
+        raise StructuralError(
+            f"program {r.program!r} is already in season {state.id!r}",
+            program=r.program,
+            state=state.programs[r.program].state,
+            event=r.type,
+        )
+    p = r.payload
+    visas = p.get("sponsors_visas")
+    state.programs[r.program] = ProgramState(
+        id=r.program,
+        name=p["name"],
+        added_at=r.occurred_at,
+        specialty=p.get("specialty"),
+        nrmp_participating=p.get("nrmp_participating", True),
+        no_post_interview_contact=p.get("no_post_interview_contact"),
+        sponsors_visas=tuple(visas) if visas is not None else None,
+    )
+
+
+def _certify(state: SeasonState, r: Record) -> None:
+    order: list[str] = r.payload["order"]
+    for pid in order:
+        program = state.program(pid)
+        if next_state(program.state, "rank") is None:
+            raise _refuse(program, r, "only interviewed programs can be ranked")
+    for pid in order:
+        state.programs[pid].state = "ranked"
+    for program in state.programs.values():
+        if program.state == "ranked" and program.id not in order:
+            program.state = "interviewed"
+    state.rank_order = tuple(order)
+    state.rank_certified_at = r.occurred_at
+    state.rank_certified_seq = r.seq
+
+
+def _record_news(state: SeasonState, r: Record) -> None:
+    p = r.payload
+    state.news.append(News(seq=r.seq, kind=p["kind"], detail=p["detail"], at=r.occurred_at))
+
+
+def _program_event(state: SeasonState, r: Record) -> None:
+    assert r.program is not None
+    program = state.program(r.program)
+    kind = r.type
+    if kind == "update_sent":
+        news_seq = r.payload.get("news_seq")
+        if news_seq is not None and state.news_by_seq(news_seq) is None:
+            raise _refuse(program, r, f"there is no recorded news with seq {news_seq}")
+    _fire(program, r, kind)
+    if kind in MESSAGE_EVENTS:
+        program.messages.append(Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override))
+        if kind == "update_sent" and r.payload.get("news_seq") is not None:
+            program.told_news.add(r.payload["news_seq"])
+    elif kind == "applied":
+        program.applied_at = r.occurred_at
+    elif kind == "invited":
+        program.invited_at = r.occurred_at
+        on = r.payload.get("interview_on")
+        program.interview_on = dt.date.fromisoformat(on) if on else None
+    elif kind == "interviewed":
+        program.interviewed_at = r.occurred_at
+    elif kind in ("rejected", "declined", "withdrawn"):
+        program.ended_at = r.occurred_at
+    elif kind == "connection_recorded":
+        program.connections.append(r.payload["kind"])
+    elif kind == "program_contacted" and r.payload.get("during_soap"):
+        program.soap_contact_at = program.soap_contact_at or r.occurred_at
+
+
+def evolve(state: SeasonState, record: Record) -> None:
+    """Apply one record to ``state`` in place; raise :class:`StructuralError` if not allowed."""
+    kind = record.type
+    if kind == "program_added":
+        _add_program(state, record)
+    elif kind == "news_recorded":
+        _record_news(state, record)
+    elif kind == "rank_certified":
+        _certify(state, record)
+    elif kind == "season_started":
+        raise StructuralError(
+            f"season {state.id!r} has already started; a season has one season_started",
+            event=kind,
+        )
+    elif kind == "event_retracted":
+        pass  # honoured by replay before folding
+    else:
+        _program_event(state, record)
+    state.last_seq = max(state.last_seq, record.seq)
+

@@ -1,0 +1,122 @@
+"""The per-program state machine of DESIGN §3, declared once with ``transitions``.
+
+:data:`TRANSITIONS` is the single declaration. :func:`machine` builds one shared
+``transitions.Machine(model=None)`` from it (for the diagram, and as the
+reference the fast table is tested against); :data:`TABLE` is the
+``(state, trigger) -> next state`` table compiled from the same declaration, used
+on the replay hot path.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Final
+
+__all__ = [
+    "END_STATES",
+    "INITIAL",
+    "STATES",
+    "TABLE",
+    "TRANSITIONS",
+    "allowed_triggers",
+    "mermaid",
+    "machine",
+    "next_state",
+]
+
+STATES: Final = (
+    "listed",
+    "applied",
+    "invited",
+    "interviewed",
+    "ranked",
+    "rejected",
+    "declined",
+    "withdrawn",
+)
+"""Every state a program can be in."""
+
+INITIAL: Final = "listed"
+END_STATES: Final = frozenset({"rejected", "declined", "withdrawn"})
+_LIVE = [s for s in STATES if s not in END_STATES]
+
+TRANSITIONS: Final[list[dict[str, Any]]] = [
+    {"trigger": "applied", "source": ["listed"], "dest": "applied"},
+    {"trigger": "invited", "source": ["listed", "applied"], "dest": "invited"},
+    {"trigger": "interviewed", "source": ["invited"], "dest": "interviewed"},
+    {"trigger": "rejected", "source": ["listed", "applied"], "dest": "rejected"},
+    {"trigger": "declined", "source": ["invited"], "dest": "declined"},
+    {"trigger": "withdrawn", "source": _LIVE, "dest": "withdrawn"},
+    # A certified rank order list puts a program on it (rank) or takes it off (unrank).
+    {"trigger": "rank", "source": ["interviewed", "ranked"], "dest": "ranked"},
+    {"trigger": "unrank", "source": ["ranked"], "dest": "interviewed"},
+    # Communication events are internal transitions (dest=None): allowed, state unchanged.
+    {"trigger": "inquiry_sent", "source": ["listed", "applied"], "dest": None},
+    {"trigger": "thanked", "source": ["interviewed", "ranked"], "dest": None},
+    {"trigger": "interest_sent", "source": ["interviewed", "ranked"], "dest": None},
+    {"trigger": "intent_sent", "source": ["interviewed", "ranked"], "dest": None},
+    {
+        "trigger": "update_sent",
+        "source": ["applied", "invited", "interviewed", "ranked"],
+        "dest": None,
+    },
+    {"trigger": "call_held", "source": list(STATES), "dest": None},
+    {"trigger": "program_contacted", "source": list(STATES), "dest": None},
+    {"trigger": "offer_received", "source": list(STATES), "dest": None},
+    {"trigger": "connection_recorded", "source": list(STATES), "dest": None},
+]
+"""The declaration: every trigger, the states it may fire from, and where it leads."""
+
+
+def _compile() -> dict[tuple[str, str], str]:
+    table: dict[tuple[str, str], str] = {}
+    for t in TRANSITIONS:
+        for source in t["source"]:
+            table[(source, t["trigger"])] = t["dest"] or source
+    return table
+
+
+TABLE: Final = _compile()
+"""``(state, trigger) -> next state``, compiled from :data:`TRANSITIONS`."""
+
+
+def next_state(state: str, trigger: str) -> str | None:
+    """The state after ``trigger`` fires in ``state``, or ``None`` if it may not."""
+    return TABLE.get((state, trigger))
+
+
+def allowed_triggers(state: str) -> list[str]:
+    """Every trigger the machine allows from ``state``, in declaration order."""
+    return [t["trigger"] for t in TRANSITIONS if state in t["source"]]
+
+
+@cache
+def machine() -> Any:
+    """The one shared ``transitions.Machine`` (``model=None``) built from the declaration."""
+    from transitions import Machine
+
+    return Machine(
+        model=None,
+        states=list(STATES),
+        transitions=TRANSITIONS,
+        initial=INITIAL,
+        auto_transitions=False,
+        send_event=False,
+    )
+
+
+def mermaid() -> str:
+    """The state diagram as Mermaid ``stateDiagram-v2`` text, derived from the declaration."""
+    lines = ["stateDiagram-v2", f"    [*] --> {INITIAL}"]
+    loops: dict[str, list[str]] = {}
+    for t in TRANSITIONS:
+        for source in t["source"]:
+            if t["dest"] is None:
+                loops.setdefault(source, []).append(t["trigger"])
+            else:
+                lines.append(f"    {source} --> {t['dest']}: {t['trigger']}")
+    for state in STATES:
+        if state in loops:
+            lines.append(f"    {state} --> {state}: {', '.join(loops[state])}")
+    lines.extend(f"    {state} --> [*]" for state in sorted(END_STATES))
+    return "\n".join(lines) + "\n"

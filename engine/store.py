@@ -1,0 +1,456 @@
+"""The append-only SQLite event store (DESIGN §7).
+
+One ``events`` table, written through sqlite-utils' ``Database`` on a plain
+``sqlite3`` connection in autocommit mode, so that every write runs in an
+explicit ``BEGIN IMMEDIATE`` transaction: two processes never interleave a
+read-validate-append. ``BEFORE UPDATE``/``BEFORE DELETE`` triggers make the
+table append-only; a per-stream version with a unique index gives optimistic
+concurrency; ``seq`` is global and gapless; each ``hash`` chains SHA-256 over
+the previous hash and the event's canonical JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import IntegrityError, StoreBusyError, StoreError
+from engine.events import SCHEMA_VERSION
+from engine.records import GENESIS_HASH, Record, chain_hash, parse_utc
+
+__all__ = [
+    "STORE_FORMAT",
+    "UPCASTERS",
+    "NewEvent",
+    "Store",
+    "Tamper",
+    "Transaction",
+]
+
+STORE_FORMAT = 1
+"""Version of the database layout (``PRAGMA user_version``)."""
+
+BUSY_TIMEOUT_MS = 10_000
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""``(event type, schema_version) -> function`` turning that payload into the next version's.
+
+Empty while every stored event is at version 1; each future schema change adds
+an entry here (and a frozen database in ``fixtures/compat/``).
+"""
+
+_COLUMNS = (
+    "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override, hash"
+)
+
+_SCHEMA = [
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event ready to append: validated, times as UTC ISO strings, payload as JSON-ready dict."""
+
+    season: str
+    program: str | None
+    type: str
+    occurred_at: str
+    payload: dict[str, Any]
+    override: str | None = None
+    recorded_at: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Tamper:
+    """The first place where the stored chain does not hold."""
+
+    seq: int
+    kind: str
+    """``edited``, ``deleted``, ``inserted`` or ``reordered``."""
+    detail: str
+
+
+def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    while version < SCHEMA_VERSION:
+        step = UPCASTERS.get((kind, version))
+        if step is not None:
+            payload = step(payload)
+        version += 1
+    return version, payload
+
+
+def row_to_record(row: tuple[Any, ...]) -> Record:
+    """Turn a stored row (in ``_COLUMNS`` order) into a :class:`Record`, upcasting old shapes."""
+    seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
+    data = json.loads(payload)
+    if version != SCHEMA_VERSION:
+        version, data = _upcast(kind, version, data)
+    return Record(
+        seq, season, program, kind, version, parse_utc(occurred), recorded, data, override, digest
+    )
+
+
+def _stream(season: str, program: str | None) -> str:
+    return f"{season}/{program or ''}"
+
+
+def _create_private(path: Path) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+class Transaction:
+    """Reads and appends inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Store.write`)."""
+
+    def __init__(self, conn: sqlite3.Connection, now_iso: str):
+        self._conn = conn
+        self._now = now_iso
+        row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        self.last_seq: int = row[0] if row else 0
+        self._last_hash: str = row[1] if row else GENESIS_HASH
+        self.appended: list[Record] = []
+
+    def season_records(self, season: str) -> list[Record]:
+        """Every record of ``season`` (including those appended in this transaction)."""
+        return _season_records(self._conn, season)
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        return _seasons(self._conn)
+
+    def append(self, events: Iterable[NewEvent]) -> list[Record]:
+        """Append events in order; return them as stored records (with seq and hash)."""
+        rows = []
+        out = []
+        versions: dict[str, int] = {}
+        for e in events:
+            stream = _stream(e.season, e.program)
+            if stream not in versions:
+                got = self._conn.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
+                ).fetchone()
+                versions[stream] = got[0]
+            versions[stream] += 1
+            self.last_seq += 1
+            record = Record(
+                seq=self.last_seq,
+                season=e.season,
+                program=e.program,
+                type=e.type,
+                schema_version=e.schema_version,
+                occurred_at=parse_utc(e.occurred_at),
+                recorded_at=e.recorded_at or self._now,
+                payload=e.payload,
+                override=e.override,
+                hash="",
+            )
+            fields = record.stored_fields()
+            fields["occurred_at"] = e.occurred_at
+            digest = chain_hash(self._last_hash, fields)
+            self._last_hash = digest
+            record = record._replace(hash=digest)
+            out.append(record)
+            rows.append(
+                (
+                    record.seq,
+                    e.season,
+                    e.program,
+                    e.type,
+                    e.schema_version,
+                    e.occurred_at,
+                    record.recorded_at,
+                    json.dumps(e.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+                    e.override,
+                    digest,
+                    stream,
+                    versions[stream],
+                )
+            )
+        self._conn.executemany(
+            f"INSERT INTO events ({_COLUMNS}, stream, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        self.appended.extend(out)
+        return out
+
+
+def _season_records(conn: sqlite3.Connection, season: str) -> list[Record]:
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM events WHERE season = ? ORDER BY seq", (season,)
+    ).fetchall()
+    return [row_to_record(r) for r in rows]
+
+
+def _seasons(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT season FROM events WHERE type = 'season_started' ORDER BY seq"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+class Store:
+    """A prematch database file. Create or open it with :meth:`open`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
+        """Open (and, if ``create``, create with mode 0600) the store at ``path``."""
+        p = Path(path).expanduser()
+        if p.is_dir():
+            raise StoreError(f"{p} is a directory; --db needs a database file path")
+        if not p.exists():
+            if not create:
+                raise StoreError(f"no prematch database at {p}; run `prematch init` first")
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(p)
+            except OSError as e:
+                raise StoreError(f"cannot create {p}: {e.strerror}") from e
+        elif not os.access(p, os.R_OK):
+            raise StoreError(f"{p} is not readable by this user")
+        try:
+            conn = sqlite3.connect(p, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open {p}: {e}") from e
+        store = cls(p, conn)
+        try:
+            store._prepare()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            if "not a database" in str(e) or "file is encrypted" in str(e):
+                raise IntegrityError(f"{p} is not a SQLite database (is --db right?)") from e
+            raise _translate(e, p) from e
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        import sqlite_utils
+
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > STORE_FORMAT:
+            raise IntegrityError(
+                f"{self.path} was written by a newer prematch (store format {version}, "
+                f"this one reads up to {STORE_FORMAT}); upgrade prematch"
+            )
+        db = sqlite_utils.Database(conn)
+        if version == STORE_FORMAT and db["events"].exists():
+            return
+        tables = set(db.table_names())
+        if tables and "events" not in tables:
+            raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
+        if os.access(self.path, os.W_OK) and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not db["events"].exists():
+                db["events"].create(
+                    {
+                        "seq": int,
+                        "season": str,
+                        "program": str,
+                        "type": str,
+                        "schema_version": int,
+                        "occurred_at": str,
+                        "recorded_at": str,
+                        "payload": str,
+                        "override": str,
+                        "hash": str,
+                        "stream": str,
+                        "version": int,
+                    },
+                    pk="seq",
+                    not_null={
+                        "season",
+                        "type",
+                        "schema_version",
+                        "occurred_at",
+                        "recorded_at",
+                        "payload",
+                        "hash",
+                        "stream",
+                        "version",
+                    },
+                )
+                db["events"].create_index(["stream", "version"], unique=True)
+                db["events"].create_index(["season", "seq"])
+                db["events"].create_index(["type"])
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {STORE_FORMAT}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def write(self, now_iso: str) -> Iterator[Transaction]:
+        """A ``BEGIN IMMEDIATE`` transaction: commit if the block ends normally, else roll back."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise _translate(e, self.path) from e
+        try:
+            tx = Transaction(self._conn, now_iso)
+            yield tx
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._conn.execute("ROLLBACK")
+            raise _translate(e, self.path) from e
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        return _guard(self.path, _seasons, self._conn)
+
+    def season_records(self, season: str) -> list[Record]:
+        """Every record of ``season``, in ``seq`` order."""
+        return _guard(self.path, _season_records, self._conn, season)
+
+    def rows(self, season: str | None = None) -> Iterator[Record]:
+        """Every record (or one season's), in ``seq`` order, streamed."""
+        sql = f"SELECT {_COLUMNS} FROM events"
+        args: tuple[Any, ...] = ()
+        if season is not None:
+            sql += " WHERE season = ?"
+            args = (season,)
+        try:
+            for row in self._conn.execute(sql + " ORDER BY seq", args):
+                yield row_to_record(row)
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+
+    def raw_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every stored row as written (no upcasting), in ``seq`` order."""
+        try:
+            yield from self._conn.execute(f"SELECT {_COLUMNS} FROM events ORDER BY seq")
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+
+    def verify(self) -> tuple[int, Tamper | None]:
+        """Check gapless ``seq`` and the hash chain; return (events checked, first problem)."""
+        previous = GENESIS_HASH
+        expected_seq = 1
+        count = 0
+        stored_hashes: dict[str, int] = {}
+        for row in self.raw_rows():
+            seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
+            count += 1
+            if seq != expected_seq:
+                return count, Tamper(
+                    seq, "deleted", f"seq {expected_seq}..{seq - 1} missing before seq {seq}"
+                )
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                return count, Tamper(seq, "edited", "payload is not valid JSON")
+            fields = {
+                "seq": seq,
+                "season": season,
+                "program": program,
+                "type": kind,
+                "schema_version": version,
+                "occurred_at": occurred,
+                "recorded_at": recorded,
+                "payload": data,
+                "override": override,
+            }
+            computed = chain_hash(previous, fields)
+            if computed != digest:
+                return count, self._classify(seq, previous, digest, fields, stored_hashes)
+            stored_hashes[digest] = seq
+            previous = digest
+            expected_seq += 1
+        return count, None
+
+    def _classify(
+        self,
+        seq: int,
+        previous: str,
+        digest: str,
+        fields: dict[str, Any],
+        seen: dict[str, int],
+    ) -> Tamper:
+        if digest in seen:
+            return Tamper(seq, "reordered", f"its hash repeats seq {seen[digest]}")
+        next_row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (seq + 1,)
+        ).fetchone()
+        if next_row is not None:
+            nxt = json.loads(next_row[7])
+            next_fields = dict(fields)
+            next_fields.update(
+                seq=next_row[0],
+                season=next_row[1],
+                program=next_row[2],
+                type=next_row[3],
+                schema_version=next_row[4],
+                occurred_at=next_row[5],
+                recorded_at=next_row[6],
+                payload=nxt,
+                override=next_row[8],
+            )
+            if chain_hash(digest, next_fields) == next_row[9]:
+                # The next row chains onto this row's stored hash: this row's content changed.
+                return Tamper(seq, "edited", "content does not match its hash")
+        return Tamper(seq, "edited", "content or position does not match the hash chain")
+
+
+def _guard(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except sqlite3.Error as e:
+        raise _translate(e, path) from e
+
+
+def _translate(error: sqlite3.Error, path: Path) -> StoreError:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return StoreBusyError(
+            f"{path} is locked by another prematch process (waited {BUSY_TIMEOUT_MS // 1000} s); "
+            "try again when it has finished"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{path} is read-only; prematch cannot write to it")
+    if "append-only" in text:
+        return StoreError(f"{path}: {text}")
+    if "not a database" in text:
+        return IntegrityError(f"{path} is not a SQLite database (is --db right?)")
+    return StoreError(f"{path}: {text}")
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits of ``path`` (for tests and ``verify``)."""
+    return stat.S_IMODE(path.stat().st_mode)

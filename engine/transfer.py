@@ -1,0 +1,241 @@
+"""Export and import of seasons as JSONL (DESIGN §6).
+
+One JSON object per line: ``type``, ``program`` (if any), ``at``, the payload
+fields flat, and optionally ``season``, ``override``; an export adds ``seq``,
+``recorded_at``, ``schema_version`` and ``hash`` so that importing it into an empty
+store reproduces every event and hash. Import is all-or-nothing and names the
+line (and field) of the first problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from engine.admission import admit
+from engine.clock import Clock, parse_instant, system_clock
+from engine.errors import InputError, PolicyRefusal, StructuralError
+from engine.events import EVENT_TYPES, validate_payload
+from engine.records import Record, utc_iso
+from engine.rulebook import Rulebook
+from engine.season import check_scope, normalize_event_type, provisional, to_new_event
+from engine.store import Store
+
+__all__ = ["ImportResult", "MAX_LINE_BYTES", "export_lines", "import_lines"]
+
+MAX_LINE_BYTES = 1_000_000
+"""Longest accepted import line: no real event comes near it."""
+
+_COMMON = {"type", "program", "at", "season", "override", "seq", "recorded_at", "hash",
+           "schema_version"}
+_SEQ_FIELDS = ("retracts", "news_seq")
+
+
+def export_lines(store: Store, season: str | None = None) -> Iterator[str]:
+    """Every event (of one season, or all) as import-ready JSONL lines, in ``seq`` order."""
+    for r in store.rows(season):
+        line: dict[str, Any] = {"seq": r.seq, "season": r.season, "type": r.type}
+        if r.program is not None:
+            line["program"] = r.program
+        line["at"] = utc_iso(r.occurred_at)
+        line.update(r.payload)
+        if r.override is not None:
+            line["override"] = r.override
+        line.update(recorded_at=r.recorded_at, schema_version=r.schema_version, hash=r.hash)
+        yield json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(slots=True)
+class _Line:
+    number: int
+    season: str
+    type: str
+    program: str | None
+    at: dt.datetime
+    payload: dict[str, Any]
+    override: str | None
+    old_seq: int | None
+    recorded_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import wrote."""
+
+    events: int
+    seasons: tuple[str, ...]
+    overridden: int
+    warnings: int
+    hashes_reproduced: int = 0
+    records: tuple[Record, ...] = field(default=(), repr=False)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "season"
+
+
+def _decode(raw: bytes | str, number: int) -> str:
+    if isinstance(raw, str):
+        return raw
+    if len(raw) > MAX_LINE_BYTES:
+        raise InputError(f"line is {len(raw):,} bytes; the limit is {MAX_LINE_BYTES:,}", line=number)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 (byte {e.start + 1})", line=number) from None
+
+
+def _parse(lines: Iterable[bytes | str], default_season: str | None,
+           timezones: dict[str, str]) -> tuple[list[_Line], dict[int, str | None]]:
+    parsed: list[_Line] = []
+    hashes: dict[int, str | None] = {}
+    current = default_season
+    for number, raw in enumerate(lines, start=1):
+        text = _decode(raw, number)
+        if len(text) > MAX_LINE_BYTES:
+            raise InputError(f"line is {len(text):,} characters; the limit is {MAX_LINE_BYTES:,}",
+                             line=number)
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
+        if not isinstance(obj, dict):
+            raise InputError("each line must be a JSON object", line=number)
+        try:
+            item = _line(obj, number, current, timezones)
+        except InputError as e:
+            raise e.at_line(number) from None
+        if item.type == "season_started":
+            current = item.season
+        parsed.append(item)
+        hashes[number] = obj.get("hash")
+    return parsed, hashes
+
+
+def _text(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InputError("must be a string", field=key)
+    return value
+
+
+def _line(obj: dict[str, Any], number: int, current: str | None,
+          timezones: dict[str, str]) -> _Line:
+    kind_raw = _text(obj, "type")
+    if not kind_raw:
+        raise InputError("required field is missing", field="type")
+    kind = normalize_event_type(kind_raw)
+    if kind not in EVENT_TYPES:
+        raise InputError(f"unknown event type {kind_raw!r}", field="type")
+    at_raw = _text(obj, "at")
+    if not at_raw:
+        raise InputError("required field is missing", field="at")
+    fields = {k: v for k, v in obj.items() if k not in _COMMON}
+    payload = validate_payload(kind, fields)
+    season = _text(obj, "season")
+    if kind == "season_started":
+        season = season or f"{_slug(payload['applicant_name'])}-{payload['match_year']}"
+        if season in timezones and season != current:
+            raise InputError(f"season {season!r} is started twice", field="season")
+        timezones[season] = payload["timezone"]
+    season = season or current
+    if season is None:
+        raise InputError(
+            "no season: start the file with a season_started line or choose one with --season",
+            field="season",
+        )
+    if season not in timezones:
+        raise InputError(f"season {season!r} is not started in this file or the store",
+                         field="season")
+    program = _text(obj, "program")
+    check_scope(kind, program)
+    at = parse_instant(at_raw, timezones[season])
+    old_seq = obj.get("seq")
+    if old_seq is not None and (not isinstance(old_seq, int) or old_seq < 1):
+        raise InputError("must be a positive integer", field="seq")
+    return _Line(number, season, kind, program, at, payload, _text(obj, "override"), old_seq,
+                 _text(obj, "recorded_at"))
+
+
+def import_lines(
+    store: Store,
+    lines: Iterable[bytes | str] | IO[bytes],
+    *,
+    default_season: str | None = None,
+    rulebook: Rulebook | None = None,
+    clock: Clock = system_clock,
+    allow_violations: bool = False,
+) -> ImportResult:
+    """Import JSONL lines into ``store`` in one transaction: everything, or nothing."""
+    now = clock()
+    with store.write(utc_iso(now)) as tx:
+        known = tx.seasons()
+        timezones = {s: str(tx.season_records(s)[0].payload["timezone"]) for s in known}
+        items, hashes = _parse(lines, default_season if default_season in known else None,
+                               timezones)
+        for item in items:
+            if item.type == "season_started" and item.season in known:
+                raise InputError(f"season {item.season!r} already exists in the store",
+                                 field="season", line=item.number)
+            if item.at > now:
+                raise InputError(
+                    f"{item.at.isoformat()} is after now ({now.isoformat()})",
+                    field="at", line=item.number,
+                )
+        keep_seq = bool(items) and all(i.old_seq is not None for i in items)
+        order = sorted(items, key=(lambda i: (i.old_seq, 0)) if keep_seq
+                       else (lambda i: (i.at, i.number)))
+        seq_map = {i.old_seq: tx.last_seq + n for n, i in enumerate(order, 1) if keep_seq}
+        line_of: dict[int, int] = {}
+        by_season: dict[str, list[Record]] = {}
+        for n, item in enumerate(order, 1):
+            seq = tx.last_seq + n
+            payload = item.payload
+            if keep_seq:
+                payload = {k: seq_map.get(v, v) if k in _SEQ_FIELDS else v
+                           for k, v in payload.items()}
+            line_of[seq] = item.number
+            by_season.setdefault(item.season, []).append(provisional(
+                seq, item.season, item.type, item.program, item.at, payload, item.override,
+                item.recorded_at or "",
+            ))
+        admitted: list[Record] = []
+        warnings = 0
+        for season, new in by_season.items():
+            existing = tx.season_records(season) if season in known else []
+            try:
+                results = admit(existing, new, rulebook,
+                                blocked_override="imported" if allow_violations else None)
+            except (StructuralError, PolicyRefusal) as e:
+                raise _at_line(e, line_of) from e
+            admitted.extend(a.record for a in results)
+            warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
+        admitted.sort(key=lambda r: r.seq)
+        stored = tx.append(to_new_event(r) for r in admitted)
+    reproduced = sum(1 for r in stored if hashes.get(line_of[r.seq]) == r.hash)
+    return ImportResult(
+        events=len(stored),
+        seasons=tuple(by_season),
+        overridden=sum(1 for r in stored if r.override is not None),
+        warnings=warnings,
+        hashes_reproduced=reproduced,
+        records=tuple(stored),
+    )
+
+
+def _at_line(error: StructuralError | PolicyRefusal, line_of: dict[int, int]) -> Exception:
+    seq = getattr(error, "seq", None)
+    if isinstance(error, PolicyRefusal):
+        # The refused record is the one judged last: find it by its findings' message.
+        line = error.line
+        return PolicyRefusal(str(error), error.findings, line=line)
+    line = line_of.get(seq) if seq is not None else None
+    out = StructuralError(str(error), program=error.program, state=error.state,
+                          event=error.event, line=line)
+    return out

@@ -1,0 +1,160 @@
+"""Findings and verdicts: what the rulebook says about an action (DESIGN §4, contract)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.records import utc_iso
+
+__all__ = [
+    "ACTIONS",
+    "ACTION_EVENTS",
+    "SEVERITY_RANK",
+    "AuditFinding",
+    "Finding",
+    "Severity",
+    "Verdict",
+    "VerdictName",
+    "Window",
+    "worst",
+]
+
+Severity = Literal["block", "warn", "info"]
+VerdictName = Literal["allowed", "warn", "blocked"]
+
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
+
+ACTION_EVENTS: dict[str, str] = {
+    "inquiry": "inquiry_sent",
+    "thank_you": "thanked",
+    "update": "update_sent",
+    "interest": "interest_sent",
+    "intent": "intent_sent",
+}
+"""Each action an applicant may take, and the event ``log`` records for it."""
+
+ACTIONS: tuple[str, ...] = tuple(ACTION_EVENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule's judgement: ``rule`` id, ``severity``, a message, and its ``source``."""
+
+    rule: str
+    severity: Severity
+    message: str
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of DESIGN §6."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A time window a rule contributes to a verdict (any bound may be ``None``)."""
+
+    opens_at: dt.datetime | None = None
+    due_by: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+
+
+def worst(findings: Iterable[Finding]) -> VerdictName:
+    """The verdict of a set of findings: block > warn > info (info alone is allowed)."""
+    rank = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    return "blocked" if rank == 2 else "warn" if rank == 1 else "allowed"
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else utc_iso(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer for one (program, action, instant)."""
+
+    program: str
+    action: str
+    verdict: VerdictName
+    findings: tuple[Finding, ...] = ()
+    opens_at: dt.datetime | None = None
+    due_by: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+
+    @classmethod
+    def combine(cls, program: str, action: str, parts: Iterable[Finding | Window]) -> Verdict:
+        """Fold the findings and windows the rules produced into one verdict."""
+        findings: list[Finding] = []
+        opens: list[dt.datetime] = []
+        dues: list[dt.datetime] = []
+        closes: list[dt.datetime] = []
+        for part in parts:
+            if isinstance(part, Finding):
+                findings.append(part)
+                continue
+            if part.opens_at is not None:
+                opens.append(part.opens_at)
+            if part.due_by is not None:
+                dues.append(part.due_by)
+            if part.closes_at is not None:
+                closes.append(part.closes_at)
+        findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.rule))
+        return cls(
+            program=program,
+            action=action,
+            verdict=worst(findings),
+            findings=tuple(findings),
+            opens_at=max(opens, default=None),
+            due_by=min(dues, default=None),
+            closes_at=min(closes, default=None),
+        )
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """The block-level findings."""
+        return tuple(f for f in self.findings if f.severity == "block")
+
+    def to_json(self) -> dict[str, Any]:
+        """One element of ``now``'s ``actions`` (DESIGN §6)."""
+        return {
+            "program": self.program,
+            "action": self.action,
+            "verdict": self.verdict,
+            "opens_at": _iso(self.opens_at),
+            "due_by": _iso(self.due_by),
+            "closes_at": _iso(self.closes_at),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFinding:
+    """A finding tied to the event (``seq``) that caused it."""
+
+    rule: str
+    severity: Severity
+    program: str | None
+    seq: int
+    message: str
+    source: str
+    override: str | None = field(default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of ``audit`` (DESIGN §6), plus the override reason if any."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "program": self.program,
+            "seq": self.seq,
+            "message": self.message,
+            "source": self.source,
+            "override": self.override,
+        }
