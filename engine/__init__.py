@@ -33,7 +33,15 @@ from engine.events import (
     validate_event,
     validate_payload,
 )
-from engine.queries import AuditReport, NowReport, audit_records, judge_action, what_now
+from engine.queries import (
+    AuditReport,
+    NowItem,
+    NowReport,
+    NowStatus,
+    audit_records,
+    judge_action,
+    what_now,
+)
 from engine.records import Record, utc_iso
 from engine.replay import fold, live_records, replay
 from engine.resources import fixtures_dir
@@ -80,7 +88,9 @@ __all__ = [
     "Message",
     "News",
     "NoRules",
+    "NowItem",
     "NowReport",
+    "NowStatus",
     "PolicyRefusal",
     "PrematchError",
     "ProgramState",

@@ -29,9 +29,7 @@ class Admitted:
     findings: tuple[Finding, ...]
 
 
-def blocks_by_seq(
-    history: Sequence[Record], rulebook: Rulebook
-) -> dict[int, frozenset[str]]:
+def blocks_by_seq(history: Sequence[Record], rulebook: Rulebook) -> dict[int, frozenset[str]]:
     """The block-level rules each record of ``history`` breaks (records without override)."""
     out: dict[int, frozenset[str]] = {}
     for _, judged in fold(live_records(history), rulebook):

@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 from engine.errors import InputError
 from engine.resources import fixtures_dir
@@ -48,7 +49,8 @@ class Calendar:
                 f"unknown calendar date {sorted(unknown)[0]!r}; known: {', '.join(CALENDAR_DATES)}",
                 field="calendar",
             )
-        return replace(self, **dict(overrides))
+        changes: dict[str, Any] = dict(overrides)
+        return replace(self, **changes)
 
 
 @cache

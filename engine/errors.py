@@ -71,8 +71,15 @@ class StructuralError(PrematchError):
 
     exit_code = 3
 
-    def __init__(self, message: str, *, program: str | None = None, state: str | None = None,
-                 event: str | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        program: str | None = None,
+        state: str | None = None,
+        event: str | None = None,
+        line: int | None = None,
+    ):
         self.program = program
         self.state = state
         self.event = event

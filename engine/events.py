@@ -204,9 +204,9 @@ EVENT_TYPES: dict[str, type[Payload]] = {
 }
 """Every event type of DESIGN §2 and the model of its payload."""
 
-PROGRAM_SCOPE: dict[str, Literal["required", "forbidden", "optional"]] = {
-    name: "required" for name in EVENT_TYPES
-} | {
+Scope = Literal["required", "forbidden", "optional"]
+_REQUIRED: Scope = "required"
+PROGRAM_SCOPE: dict[str, Scope] = {name: _REQUIRED for name in EVENT_TYPES} | {
     "season_started": "forbidden",
     "news_recorded": "forbidden",
     "rank_certified": "forbidden",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from engine.records import Record, utc_iso
 from engine.replay import fold, live_records
@@ -17,7 +17,9 @@ from engine.verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
 __all__ = [
     "STATE_SOURCE",
     "AuditReport",
+    "NowItem",
     "NowReport",
+    "NowStatus",
     "audit_records",
     "judge_action",
     "what_now",
@@ -54,6 +56,21 @@ def _sources(trigger: str) -> list[str]:
     return [s for t in TRANSITIONS if t["trigger"] == trigger for s in t["source"]]
 
 
+NowStatus = Literal["due", "allowed", "warn", "opens_later", "blocked"]
+
+
+@dataclass(frozen=True, slots=True)
+class NowItem:
+    """One (program, action) verdict and what it means for the applicant right now.
+
+    ``status`` is ``due`` (allowed, with a ``due_by`` still ahead), ``allowed``,
+    ``warn``, ``opens_later`` (blocked now, allowed at ``opens_at``) or ``blocked``.
+    """
+
+    verdict: Verdict
+    status: NowStatus
+
+
 @dataclass(frozen=True, slots=True)
 class NowReport:
     """Every (program, action) the machine allows now, with its verdict, soonest deadline first."""
@@ -63,8 +80,13 @@ class NowReport:
     calendar_provisional: bool
     calendar_source: str
     timezone: str
-    actions: tuple[Verdict, ...]
+    items: tuple[NowItem, ...]
     program_names: dict[str, str]
+
+    @property
+    def actions(self) -> tuple[Verdict, ...]:
+        """The verdicts, in report order."""
+        return tuple(i.verdict for i in self.items)
 
     def to_json(self) -> dict[str, Any]:
         """The ``now`` JSON shape of DESIGN §6."""
@@ -79,26 +101,40 @@ class NowReport:
 def _urgency(v: Verdict) -> tuple[int, dt.datetime, str, str]:
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     deadline = min((d for d in (v.due_by, v.closes_at) if d is not None), default=far)
-    order = {"warn": 0, "allowed": 0, "blocked": 1}[v.verdict]
+    order = 1 if v.verdict == "blocked" else 0
     return order, deadline, v.program, v.action
+
+
+def _status(
+    state: SeasonState, v: Verdict, at: dt.datetime, rulebook: Rulebook | None
+) -> NowStatus:
+    if v.verdict != "blocked":
+        return "due" if v.due_by is not None and v.due_by >= at else v.verdict
+    if v.opens_at is not None and v.opens_at > at:
+        # Blocked only by time? Ask again at the opening instant, on today's state.
+        later = judge_action(state, v.program, v.action, v.opens_at, rulebook)
+        if later.verdict != "blocked":
+            return "opens_later"
+    return "blocked"
 
 
 def what_now(state: SeasonState, at: dt.datetime, rulebook: Rulebook | None) -> NowReport:
     """Judge every action the state machine allows, per program, as of ``at``."""
-    verdicts = []
+    items = []
     for pid, program in state.programs.items():
         triggers = set(allowed_triggers(program.state))
         for action, event in ACTION_EVENTS.items():
             if event in triggers:
-                verdicts.append(judge_action(state, pid, action, at, rulebook))
-    verdicts.sort(key=_urgency)
+                verdict = judge_action(state, pid, action, at, rulebook)
+                items.append(NowItem(verdict, _status(state, verdict, at, rulebook)))
+    items.sort(key=lambda i: _urgency(i.verdict))
     return NowReport(
         season=state.id,
         as_of=at,
         calendar_provisional=state.calendar.provisional,
         calendar_source=state.calendar.source,
         timezone=state.timezone,
-        actions=tuple(verdicts),
+        items=tuple(items),
         program_names={pid: p.name for pid, p in state.programs.items()},
     )
 

@@ -108,6 +108,6 @@ def _resolve_news(state: SeasonState, record: Record) -> Record:
 def replay(records: Iterable[Record], at: dt.datetime | None = None) -> SeasonState | None:
     """The season's state as of ``at`` (all records when ``None``); ``None`` if not started."""
     state: SeasonState | None = None
-    for state, _ in fold(live_records(records, at)):
-        pass
+    for after, _ in fold(live_records(records, at)):
+        state = after
     return state

@@ -173,8 +173,12 @@ class Season:
         now = clock()
         moment = _instant(at, payload["timezone"], now)
         validate_event(
-            {"type": "season_started", "season": season_id, "occurred_at": moment,
-             "payload": payload}
+            {
+                "type": "season_started",
+                "season": season_id,
+                "occurred_at": moment,
+                "payload": payload,
+            }
         )
         season = cls(store, season_id, rulebook=rulebook, clock=clock)
         with store.write(utc_iso(now)) as tx:
@@ -271,7 +275,10 @@ class Season:
         return self.record("program_added", program, name=name, **fields)
 
     def certify(
-        self, order: Sequence[str], *, at: dt.datetime | str | None = None,
+        self,
+        order: Sequence[str],
+        *,
+        at: dt.datetime | str | None = None,
         override: str | None = None,
     ) -> Recorded:
         """Record a certified rank order list (first = most preferred)."""
@@ -287,9 +294,7 @@ class Season:
             raise InputError(f"a {target.type} event cannot be retracted", field="seq")
         if seq in retracted_seqs(records):
             raise InputError(f"event seq {seq} is already retracted", field="seq")
-        return self.record(
-            "event_retracted", target.program, at=at, retracts=seq, reason=reason
-        )
+        return self.record("event_retracted", target.program, at=at, retracts=seq, reason=reason)
 
     def _append(
         self,
@@ -334,4 +339,3 @@ def _instant(
             field="at",
         )
     return moment
-

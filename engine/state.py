@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+
 from engine.calendar import Calendar, load_calendar
 from engine.errors import StructuralError, UnknownProgramError
 from engine.records import Record
@@ -35,6 +36,8 @@ class Message:
     at: dt.datetime
     seq: int
     override: str | None
+    news_seq: int | None = None
+    """For an update: the news it told."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +147,15 @@ class SeasonState:
 
     def intents(self) -> list[tuple[str, Message]]:
         """Every live letter of intent in the season: (program id, message)."""
-        return [(p.id, m) for p in self.programs.values() for m in p.messages if m.action == "intent"]
+        return [
+            (p.id, m) for p in self.programs.values() for m in p.messages if m.action == "intent"
+        ]
 
 
 def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralError:
     event = record.type
-    text = (
-        f"program {program.id!r} is {program.state!r}: {event!r} is not possible from there"
-        + (f" ({why})" if why else "")
+    text = f"program {program.id!r} is {program.state!r}: {event!r} is not possible from there" + (
+        f" ({why})" if why else ""
     )
     return StructuralError(text, program=program.id, state=program.state, event=event)
 
@@ -216,9 +220,12 @@ def _program_event(state: SeasonState, r: Record) -> None:
             raise _refuse(program, r, f"there is no recorded news with seq {news_seq}")
     _fire(program, r, kind)
     if kind in MESSAGE_EVENTS:
-        program.messages.append(Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override))
-        if kind == "update_sent" and r.payload.get("news_seq") is not None:
-            program.told_news.add(r.payload["news_seq"])
+        news_seq = r.payload.get("news_seq") if kind == "update_sent" else None
+        program.messages.append(
+            Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override, news_seq)
+        )
+        if news_seq is not None:
+            program.told_news.add(news_seq)
     elif kind == "applied":
         program.applied_at = r.occurred_at
     elif kind == "invited":
@@ -254,4 +261,3 @@ def evolve(state: SeasonState, record: Record) -> None:
     else:
         _program_event(state, record)
     state.last_seq = max(state.last_seq, record.seq)
-

@@ -19,8 +19,8 @@ __all__ = [
     "TABLE",
     "TRANSITIONS",
     "allowed_triggers",
-    "mermaid",
     "machine",
+    "mermaid",
     "next_state",
 ]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.errors import IntegrityError, StoreBusyError, StoreError
 from engine.events import SCHEMA_VERSION
-from engine.records import GENESIS_HASH, Record, chain_hash, parse_utc
+from engine.records import GENESIS_HASH, Record, canonical_json, chain_hash, parse_utc
 
 __all__ = [
     "STORE_FORMAT",
@@ -172,7 +172,7 @@ class Transaction:
                     e.schema_version,
                     e.occurred_at,
                     record.recorded_at,
-                    json.dumps(e.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+                    canonical_json(e.payload),
                     e.override,
                     digest,
                     stream,
@@ -253,17 +253,21 @@ class Store:
                 f"this one reads up to {STORE_FORMAT}); upgrade prematch"
             )
         db = sqlite_utils.Database(conn)
-        if version == STORE_FORMAT and db["events"].exists():
+        events = db.table("events")
+        if version == STORE_FORMAT and events.exists():
             return
         tables = set(db.table_names())
         if tables and "events" not in tables:
             raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
-        if os.access(self.path, os.W_OK) and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        if (
+            os.access(self.path, os.W_OK)
+            and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+        ):
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if not db["events"].exists():
-                db["events"].create(
+            if not events.exists():
+                events.create(
                     {
                         "seq": int,
                         "season": str,
@@ -291,9 +295,9 @@ class Store:
                         "version",
                     },
                 )
-                db["events"].create_index(["stream", "version"], unique=True)
-                db["events"].create_index(["season", "seq"])
-                db["events"].create_index(["type"])
+                events.create_index(["stream", "version"], unique=True)
+                events.create_index(["season", "seq"])
+                events.create_index(["type"])
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {STORE_FORMAT}")
@@ -333,11 +337,13 @@ class Store:
 
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
-        return _guard(self.path, _seasons, self._conn)
+        seasons: list[str] = _guard(self.path, _seasons, self._conn)
+        return seasons
 
     def season_records(self, season: str) -> list[Record]:
         """Every record of ``season``, in ``seq`` order."""
-        return _guard(self.path, _season_records, self._conn, season)
+        records: list[Record] = _guard(self.path, _season_records, self._conn, season)
+        return records
 
     def rows(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""

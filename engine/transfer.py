@@ -25,13 +25,22 @@ from engine.rulebook import Rulebook
 from engine.season import check_scope, normalize_event_type, provisional, to_new_event
 from engine.store import Store
 
-__all__ = ["ImportResult", "MAX_LINE_BYTES", "export_lines", "import_lines"]
+__all__ = ["MAX_LINE_BYTES", "ImportResult", "export_lines", "import_lines"]
 
 MAX_LINE_BYTES = 1_000_000
 """Longest accepted import line: no real event comes near it."""
 
-_COMMON = {"type", "program", "at", "season", "override", "seq", "recorded_at", "hash",
-           "schema_version"}
+_COMMON = {
+    "type",
+    "program",
+    "at",
+    "season",
+    "override",
+    "seq",
+    "recorded_at",
+    "hash",
+    "schema_version",
+}
 _SEQ_FIELDS = ("retracts", "news_seq")
 
 
@@ -74,31 +83,37 @@ class ImportResult:
     records: tuple[Record, ...] = field(default=(), repr=False)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "season"
+def season_slug(applicant_name: str, match_year: int) -> str:
+    """A default season id from the applicant's name and the Match year."""
+    slug = re.sub(r"[^a-z0-9]+", "-", applicant_name.lower()).strip("-")[:48] or "season"
+    return f"{slug}-{match_year}"
 
 
 def _decode(raw: bytes | str, number: int) -> str:
     if isinstance(raw, str):
         return raw
     if len(raw) > MAX_LINE_BYTES:
-        raise InputError(f"line is {len(raw):,} bytes; the limit is {MAX_LINE_BYTES:,}", line=number)
+        raise InputError(
+            f"line is {len(raw):,} bytes; the limit is {MAX_LINE_BYTES:,}", line=number
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 (byte {e.start + 1})", line=number) from None
 
 
-def _parse(lines: Iterable[bytes | str], default_season: str | None,
-           timezones: dict[str, str]) -> tuple[list[_Line], dict[int, str | None]]:
+def _parse(
+    lines: Iterable[bytes | str], default_season: str | None, timezones: dict[str, str]
+) -> tuple[list[_Line], dict[int, str | None]]:
     parsed: list[_Line] = []
     hashes: dict[int, str | None] = {}
     current = default_season
     for number, raw in enumerate(lines, start=1):
         text = _decode(raw, number)
         if len(text) > MAX_LINE_BYTES:
-            raise InputError(f"line is {len(text):,} characters; the limit is {MAX_LINE_BYTES:,}",
-                             line=number)
+            raise InputError(
+                f"line is {len(text):,} characters; the limit is {MAX_LINE_BYTES:,}", line=number
+            )
         if not text.strip():
             continue
         try:
@@ -125,8 +140,9 @@ def _text(obj: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _line(obj: dict[str, Any], number: int, current: str | None,
-          timezones: dict[str, str]) -> _Line:
+def _line(
+    obj: dict[str, Any], number: int, current: str | None, timezones: dict[str, str]
+) -> _Line:
     kind_raw = _text(obj, "type")
     if not kind_raw:
         raise InputError("required field is missing", field="type")
@@ -140,7 +156,7 @@ def _line(obj: dict[str, Any], number: int, current: str | None,
     payload = validate_payload(kind, fields)
     season = _text(obj, "season")
     if kind == "season_started":
-        season = season or f"{_slug(payload['applicant_name'])}-{payload['match_year']}"
+        season = season or season_slug(payload["applicant_name"], payload["match_year"])
         if season in timezones and season != current:
             raise InputError(f"season {season!r} is started twice", field="season")
         timezones[season] = payload["timezone"]
@@ -151,16 +167,26 @@ def _line(obj: dict[str, Any], number: int, current: str | None,
             field="season",
         )
     if season not in timezones:
-        raise InputError(f"season {season!r} is not started in this file or the store",
-                         field="season")
+        raise InputError(
+            f"season {season!r} is not started in this file or the store", field="season"
+        )
     program = _text(obj, "program")
     check_scope(kind, program)
     at = parse_instant(at_raw, timezones[season])
     old_seq = obj.get("seq")
     if old_seq is not None and (not isinstance(old_seq, int) or old_seq < 1):
         raise InputError("must be a positive integer", field="seq")
-    return _Line(number, season, kind, program, at, payload, _text(obj, "override"), old_seq,
-                 _text(obj, "recorded_at"))
+    return _Line(
+        number,
+        season,
+        kind,
+        program,
+        at,
+        payload,
+        _text(obj, "override"),
+        old_seq,
+        _text(obj, "recorded_at"),
+    )
 
 
 def import_lines(
@@ -177,20 +203,26 @@ def import_lines(
     with store.write(utc_iso(now)) as tx:
         known = tx.seasons()
         timezones = {s: str(tx.season_records(s)[0].payload["timezone"]) for s in known}
-        items, hashes = _parse(lines, default_season if default_season in known else None,
-                               timezones)
+        items, hashes = _parse(
+            lines, default_season if default_season in known else None, timezones
+        )
         for item in items:
             if item.type == "season_started" and item.season in known:
-                raise InputError(f"season {item.season!r} already exists in the store",
-                                 field="season", line=item.number)
+                raise InputError(
+                    f"season {item.season!r} already exists in the store",
+                    field="season",
+                    line=item.number,
+                )
             if item.at > now:
                 raise InputError(
                     f"{item.at.isoformat()} is after now ({now.isoformat()})",
-                    field="at", line=item.number,
+                    field="at",
+                    line=item.number,
                 )
         keep_seq = bool(items) and all(i.old_seq is not None for i in items)
-        order = sorted(items, key=(lambda i: (i.old_seq, 0)) if keep_seq
-                       else (lambda i: (i.at, i.number)))
+        order = sorted(
+            items, key=(lambda i: (i.old_seq, 0)) if keep_seq else (lambda i: (i.at, i.number))
+        )
         seq_map = {i.old_seq: tx.last_seq + n for n, i in enumerate(order, 1) if keep_seq}
         line_of: dict[int, int] = {}
         by_season: dict[str, list[Record]] = {}
@@ -198,20 +230,33 @@ def import_lines(
             seq = tx.last_seq + n
             payload = item.payload
             if keep_seq:
-                payload = {k: seq_map.get(v, v) if k in _SEQ_FIELDS else v
-                           for k, v in payload.items()}
+                payload = {
+                    k: seq_map.get(v, v) if k in _SEQ_FIELDS else v for k, v in payload.items()
+                }
             line_of[seq] = item.number
-            by_season.setdefault(item.season, []).append(provisional(
-                seq, item.season, item.type, item.program, item.at, payload, item.override,
-                item.recorded_at or "",
-            ))
+            by_season.setdefault(item.season, []).append(
+                provisional(
+                    seq,
+                    item.season,
+                    item.type,
+                    item.program,
+                    item.at,
+                    payload,
+                    item.override,
+                    item.recorded_at or "",
+                )
+            )
         admitted: list[Record] = []
         warnings = 0
         for season, new in by_season.items():
             existing = tx.season_records(season) if season in known else []
             try:
-                results = admit(existing, new, rulebook,
-                                blocked_override="imported" if allow_violations else None)
+                results = admit(
+                    existing,
+                    new,
+                    rulebook,
+                    blocked_override="imported" if allow_violations else None,
+                )
             except (StructuralError, PolicyRefusal) as e:
                 raise _at_line(e, line_of) from e
             admitted.extend(a.record for a in results)
@@ -236,6 +281,7 @@ def _at_line(error: StructuralError | PolicyRefusal, line_of: dict[int, int]) ->
         line = error.line
         return PolicyRefusal(str(error), error.findings, line=line)
     line = line_of.get(seq) if seq is not None else None
-    out = StructuralError(str(error), program=error.program, state=error.state,
-                          event=error.event, line=line)
+    out = StructuralError(
+        str(error), program=error.program, state=error.state, event=error.event, line=line
+    )
     return out

@@ -1,0 +1,1 @@
+"""The ``prematch`` command line: a thin click adapter over ``engine`` and ``policies``."""

@@ -1,0 +1,250 @@
+"""Turning engine results into text for people (rich tables) or JSON for scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+from engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
+
+_STATUS_LABEL = {
+    "due": "DUE",
+    "allowed": "allowed",
+    "warn": "allowed, read",
+    "opens_later": "opens later",
+    "blocked": "blocked",
+}
+_STATUS_STYLE = {
+    "due": "bold yellow",
+    "allowed": "green",
+    "warn": "yellow",
+    "opens_later": "cyan",
+    "blocked": "red",
+}
+_SEVERITY_STYLE = {"block": "red", "warn": "yellow", "info": "dim"}
+
+
+def console() -> Any:
+    """A rich console on stdout (imported lazily: ``--json`` never pays for rich)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def dump_json(value: Any) -> None:
+    """Print ``value`` as indented JSON."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def local(moment: dt.datetime | None, timezone: str) -> str:
+    """``moment`` in the applicant's timezone, e.g. ``Sat 16 Jan 08:00 EST``."""
+    if moment is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    here = moment.astimezone(ZoneInfo(timezone))
+    return here.strftime("%a %d %b %Y %H:%M %Z")
+
+
+def span(start: dt.datetime, end: dt.datetime) -> str:
+    """How long from ``start`` to ``end``: ``2 d 3 h``, ``45 min``; negative = ago."""
+    seconds = int((end - start).total_seconds())
+    sign = "" if seconds >= 0 else "-"
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        text = f"{days} d {hours} h" if hours else f"{days} d"
+    elif hours:
+        text = f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    else:
+        text = f"{minutes} min"
+    return sign + text
+
+
+def _when(item: NowItem, report: NowReport) -> str:
+    v = item.verdict
+    tz = report.timezone
+    if item.status == "due" and v.due_by is not None:
+        return f"by {local(v.due_by, tz)} ({span(report.as_of, v.due_by)} left)"
+    if item.status == "opens_later" and v.opens_at is not None:
+        return f"from {local(v.opens_at, tz)} (in {span(report.as_of, v.opens_at)})"
+    if v.closes_at is not None and v.closes_at > report.as_of and item.status != "blocked":
+        return f"until {local(v.closes_at, tz)}"
+    return ""
+
+
+def _why(findings: Sequence[Finding], status: str) -> str:
+    shown = [f for f in findings if status == "blocked" or f.severity != "block"]
+    if status == "opens_later":
+        shown = [f for f in findings if f.severity != "block"]
+    return "\n".join(f"{f.rule}: {f.message}" for f in shown)
+
+
+def now_table(report: NowReport, show_all: bool) -> None:
+    """``prematch now`` for people: one table per program, soonest deadline first."""
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]Season {report.season}[/] as of {local(report.as_of, report.timezone)}")
+    if report.calendar_provisional:
+        out.print(
+            f"[yellow]The calendar of this Match is provisional ({report.calendar_source}); "
+            "verify the dates with NRMP.[/]"
+        )
+    order: list[str] = []
+    for item in report.items:
+        if item.verdict.program not in order:
+            order.append(item.verdict.program)
+    shown = 0
+    for pid in order:
+        rows = [
+            i
+            for i in report.items
+            if i.verdict.program == pid and (show_all or i.status != "blocked")
+        ]
+        if not rows:
+            continue
+        shown += 1
+        table = Table(
+            title=f"{report.program_names[pid]} ({pid})",
+            title_justify="left",
+            expand=False,
+            show_lines=False,
+        )
+        table.add_column("action")
+        table.add_column("status")
+        table.add_column("when")
+        table.add_column("why / note", overflow="fold", max_width=70)
+        for item in rows:
+            style = _STATUS_STYLE[item.status]
+            table.add_row(
+                item.verdict.action,
+                f"[{style}]{_STATUS_LABEL[item.status]}[/]",
+                _when(item, report),
+                _why(item.verdict.findings, item.status),
+            )
+        out.print(table)
+    if not shown:
+        out.print(
+            "Nothing to send right now." + ("" if show_all else " (--all shows what is blocked)")
+        )
+    elif not show_all:
+        hidden = sum(1 for i in report.items if i.status == "blocked")
+        if hidden:
+            out.print(f"[dim]{hidden} blocked actions hidden; --all shows them and why.[/]")
+
+
+def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
+    """``prematch check`` for people."""
+    out = console()
+    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.verdict]
+    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.verdict}[/]")
+    for label, moment in (
+        ("opens", verdict.opens_at),
+        ("due by", verdict.due_by),
+        ("closes", verdict.closes_at),
+    ):
+        if moment is not None:
+            out.print(f"  {label:7} {local(moment, timezone)} ({span(as_of, moment)})")
+    findings_text(verdict.findings)
+
+
+def findings_text(findings: Iterable[Finding], *, err: bool = False) -> None:
+    """One line per finding: severity, rule, message, source."""
+    for f in findings:
+        line = f"  {f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
+        click.echo(
+            click.style(line, fg={"block": "red", "warn": "yellow"}.get(f.severity)), err=err
+        )
+
+
+def audit_text(report: AuditReport) -> None:
+    """``prematch audit`` for people."""
+    from rich.table import Table
+
+    out = console()
+    s = report.summary
+    out.print(
+        f"[bold]Audit of {report.season}[/]: {s['block']} block, {s['warn']} warn, {s['info']} info"
+    )
+    if not report.findings:
+        out.print("[green]No rule was broken.[/]")
+        return
+    table = Table(show_lines=False)
+    for name in ("seq", "program", "severity", "rule", "message", "override"):
+        table.add_column(name, overflow="fold")
+    for f in report.findings:
+        table.add_row(
+            str(f.seq),
+            f.program or "—",
+            f"[{_SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
+            f.rule,
+            f.message,
+            f.override or "",
+        )
+    out.print(table)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def audit_markdown(report: AuditReport) -> str:
+    """``prematch audit --format markdown``."""
+    s = report.summary
+    lines = [
+        f"# Audit of season `{report.season}`",
+        "",
+        f"{s['block']} block, {s['warn']} warn, {s['info']} info.",
+        "",
+    ]
+    if report.findings:
+        lines += [
+            "| seq | program | severity | rule | message | source | override |",
+            "|---:|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {f.seq} | {f.program or ''} | {f.severity} | `{f.rule}` | {_cell(f.message)} "
+            f"| {_cell(f.source)} | {_cell(f.override or '')} |"
+            for f in report.findings
+        ]
+    else:
+        lines.append("No rule was broken.")
+    return "\n".join(lines) + "\n"
+
+
+def _detail(payload: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in payload.items())
+
+
+def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
+    """``prematch history`` for people."""
+    from rich.table import Table
+
+    out = console()
+    table = Table(title=f"History of {season} (replay order)", title_justify="left")
+    for name in ("seq", "when", "event", "program", "details", "notes"):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        r = e.record
+        notes = []
+        if e.retracted:
+            notes.append("[red]retracted[/]")
+        if r.override:
+            notes.append(f"[yellow]override: {r.override}[/]")
+        event = f"[strike]{r.type}[/]" if e.retracted else r.type
+        table.add_row(
+            str(r.seq),
+            local(r.occurred_at, timezone),
+            event,
+            r.program or "",
+            _detail(r.payload),
+            " ".join(notes),
+        )
+    out.print(table)

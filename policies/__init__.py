@@ -1,0 +1,26 @@
+"""prematch's rulebook: one module per rule family, one registry table.
+
+Pass :class:`Rulebook` to :class:`engine.Season`; it judges every action and event
+with the rules of DESIGN §5, each finding carrying its rule id and its source.
+Numbers come from ``defaults.toml``, overridable per season.
+"""
+
+from policies.context import GUIDE, NRMP, Ask, Frame, Rule, Say
+from policies.params import Params, default_params, params_for
+from policies.registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rulebook
+
+__all__ = [
+    "ACTION_RULES",
+    "EVENT_RULES",
+    "GUIDE",
+    "NRMP",
+    "RULE_IDS",
+    "Ask",
+    "Frame",
+    "Params",
+    "Rule",
+    "Rulebook",
+    "Say",
+    "default_params",
+    "params_for",
+]

@@ -1,0 +1,188 @@
+"""What every rule receives (:class:`Ask`) and returns (:class:`Say` or a window).
+
+A rule is a pure function ``Ask -> Iterable[Say | Window]``; :class:`Rule` binds
+it to its contract id and its source, which the registry stamps on each finding.
+Instants that depend only on the season (deadline, windows of the calendar year)
+are computed once per season in a :class:`Frame`, with pendulum in the season's
+timezone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pendulum
+
+from engine import Calendar, ProgramState, SeasonState, Severity, Window
+from policies.params import Params, params_for
+
+__all__ = [
+    "GUIDE",
+    "NRMP",
+    "Ask",
+    "Frame",
+    "Rule",
+    "Say",
+    "add_days",
+    "add_hours",
+    "block",
+    "info",
+    "local",
+    "warn",
+]
+
+GUIDE = "guide: Essential Pre-Match Communication Strategies for IMGs"
+NRMP = "NRMP Match Participation Agreement"
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """A rule's judgement before the registry names it: severity and message."""
+
+    severity: Severity
+    message: str
+
+
+def block(message: str) -> Say:
+    """A block-level judgement."""
+    return Say("block", message)
+
+
+def warn(message: str) -> Say:
+    """A warning."""
+    return Say("warn", message)
+
+
+def info(message: str) -> Say:
+    """Information only."""
+    return Say("info", message)
+
+
+def _std(moment: pendulum.DateTime) -> dt.datetime:
+    utc = moment.in_timezone("UTC")
+    return dt.datetime(
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+        tzinfo=dt.UTC,
+    )
+
+
+def add_hours(moment: dt.datetime, hours: int) -> dt.datetime:
+    """``moment`` plus real elapsed hours (48 h across a DST change is still 48 h)."""
+    return moment + dt.timedelta(hours=hours)
+
+
+def add_days(moment: dt.datetime, days: int, timezone: str) -> dt.datetime:
+    """``moment`` plus calendar days in ``timezone`` (same wall-clock time, DST-aware)."""
+    return _std(pendulum.instance(moment).in_timezone(timezone).add(days=days))
+
+
+def local_day_start(year: int, month: int, day: int, timezone: str) -> dt.datetime:
+    """Midnight at the start of a calendar day in ``timezone``."""
+    return _std(pendulum.datetime(year, month, day, tz=timezone))
+
+
+def local(moment: dt.datetime, timezone: str) -> str:
+    """A short human form of ``moment`` in ``timezone`` (``Tue 5 Jan 2027 14:00 EST``)."""
+    p = pendulum.instance(moment).in_timezone(timezone)
+    return p.format("ddd D MMM YYYY HH:mm zz")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Season-wide instants, computed once per (calendar, timezone, parameters)."""
+
+    timezone: str
+    calendar: Calendar
+    params: Params
+    deadline: dt.datetime
+    interest_opens: dt.datetime
+    interest_closes: dt.datetime
+    inquiry_opens: dt.datetime
+    inquiry_late: dt.datetime
+    inquiry_closes: dt.datetime
+
+    @staticmethod
+    def of(state: SeasonState) -> Frame:
+        """The frame of a season."""
+        policy = tuple(sorted(state.policy.items()))
+        return _frame(state.calendar, state.timezone, policy)
+
+
+@lru_cache(maxsize=256)
+def _frame(calendar: Calendar, timezone: str, policy: tuple[tuple[str, float | int], ...]) -> Frame:
+    params = params_for(dict(policy))
+    year = calendar.match_year
+    deadline = calendar.rank_list_deadline.astimezone(dt.UTC)
+
+    def day_after(month: int, day: int, y: int) -> dt.datetime:
+        return add_days(local_day_start(y, month, day, timezone), 1, timezone)
+
+    return Frame(
+        timezone=timezone,
+        calendar=calendar,
+        params=params,
+        deadline=deadline,
+        interest_opens=local_day_start(
+            year, params["interest.window_open_month"], params["interest.window_open_day"], timezone
+        ),
+        interest_closes=add_days(deadline, -params["interest.window_close_days"], timezone),
+        inquiry_opens=local_day_start(
+            year - 1, params["inquiry.open_month"], params["inquiry.open_day"], timezone
+        ),
+        inquiry_late=day_after(params["inquiry.late_month"], params["inquiry.late_day"], year - 1),
+        inquiry_closes=day_after(params["inquiry.close_month"], params["inquiry.close_day"], year),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One question to the rules: may ``action`` go to ``program`` at ``at``?
+
+    ``detail`` is the payload of the event being judged (empty for a plain question).
+    For season-level events (``rank_certified``) ``program`` is ``None``.
+    """
+
+    state: SeasonState
+    program: ProgramState | None
+    action: str
+    at: dt.datetime
+    frame: Frame
+    detail: Mapping[str, Any]
+
+    @property
+    def params(self) -> Params:
+        """The season's rulebook numbers."""
+        return self.frame.params
+
+    @property
+    def target(self) -> ProgramState:
+        """The program asked about (rules for program actions only)."""
+        if self.program is None:
+            raise ValueError(f"{self.action} has no program")
+        return self.program
+
+    def when(self, moment: dt.datetime) -> str:
+        """``moment`` in the season's timezone, for messages."""
+        return local(moment, self.frame.timezone)
+
+
+Check = Callable[[Ask], Iterable["Say | Window"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule: its contract id (DESIGN §5), its source, and the check that judges."""
+
+    id: str
+    source: str
+    check: Check

@@ -1,0 +1,23 @@
+"""After the rank list deadline (``deadline.passed``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine import Window
+from policies.context import GUIDE, Ask, Rule, Say, block
+
+__all__ = ["DEADLINE_PASSED"]
+
+
+def _passed(ask: Ask) -> Iterator[Say | Window]:
+    deadline = ask.frame.deadline
+    yield Window(closes_at=deadline)
+    if ask.at > deadline:
+        yield block(
+            f"the rank list deadline passed ({ask.when(deadline)}); lists are locked, so a "
+            f"{ask.action.replace('_', ' ')} now can only read as pressure"
+        )
+
+
+DEADLINE_PASSED = Rule("deadline.passed", GUIDE, _passed)

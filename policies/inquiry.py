@@ -1,0 +1,60 @@
+"""Pre-interview inquiries (``inquiry.*``): rare, once, and only with a real connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine import Window
+from policies.context import GUIDE, Ask, Rule, Say, block, warn
+
+__all__ = ["INQUIRY_CONNECTION", "INQUIRY_MASS", "INQUIRY_ONCE", "INQUIRY_WINDOW"]
+
+
+def _once(ask: Ask) -> Iterator[Say | Window]:
+    sent = ask.target.sent("inquiry")
+    if sent:
+        yield block(
+            f"you already wrote to {ask.target.name} before an interview "
+            f"({ask.when(sent[0].at)}); one inquiry per program"
+        )
+
+
+def _connection(ask: Ask) -> Iterator[Say | Window]:
+    if not ask.target.connections:
+        yield block(
+            f"no recorded connection to {ask.target.name} (observership, research, "
+            "employment, mentor, rotation); without one an inquiry does not help — record it "
+            "with `prematch log connection-recorded` if there is one"
+        )
+
+
+def _window(ask: Ask) -> Iterator[Say | Window]:
+    f = ask.frame
+    yield Window(opens_at=f.inquiry_opens, closes_at=f.inquiry_closes)
+    if ask.at < f.inquiry_opens:
+        yield block(
+            f"too early: inquiries make sense from {ask.when(f.inquiry_opens)}, once "
+            "programs have started inviting"
+        )
+    elif ask.at >= f.inquiry_closes:
+        yield block(f"the interview season is over (inquiries closed {ask.when(f.inquiry_closes)})")
+    elif ask.at >= f.inquiry_late:
+        yield warn(
+            f"late in the season (after {ask.when(f.inquiry_late)}); most invitations have gone out"
+        )
+
+
+def _mass(ask: Ask) -> Iterator[Say | Window]:
+    limit = ask.params["inquiry.mass_limit"]
+    count = sum(len(p.sent("inquiry")) for p in ask.state.programs.values())
+    if count >= limit:
+        yield warn(
+            f"this would be inquiry number {count + 1} this season; more than {limit} "
+            "looks like mass mailing and can hurt your reputation"
+        )
+
+
+INQUIRY_ONCE = Rule("inquiry.once", GUIDE, _once)
+INQUIRY_CONNECTION = Rule("inquiry.connection", GUIDE, _connection)
+INQUIRY_WINDOW = Rule("inquiry.window", GUIDE, _window)
+INQUIRY_MASS = Rule("inquiry.mass", GUIDE, _mass)

@@ -1,0 +1,70 @@
+"""Letters of intent (``intent.*``): one per season, honest, after the interviews."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine import Window
+from policies.context import GUIDE, Ask, Rule, Say, add_days, block, warn
+from policies.timing import recommended_window
+
+__all__ = ["INTENT_AFTER", "INTENT_CERTIFY", "INTENT_HONESTY", "INTENT_SINGLE", "INTENT_WINDOW"]
+
+
+def _single(ask: Ask) -> Iterator[Say | Window]:
+    intents = ask.state.intents()
+    if len(intents) >= ask.params["intent.limit"]:
+        names = ", ".join(sorted({ask.state.programs[pid].name for pid, _ in intents}))
+        yield block(
+            f"a letter of intent already went to {names}; telling a second program it is "
+            "your first choice would be dishonest"
+        )
+
+
+def _after_interviews(ask: Ask) -> Iterator[Say | Window]:
+    pending = sorted(p.id for p in ask.state.programs.values() if p.state == "invited")
+    if pending:
+        yield warn(
+            f"{len(pending)} interviews still to come ({', '.join(pending)}); a letter of intent "
+            "is a promise best made once every interview is done"
+        )
+
+
+def _window(ask: Ask) -> Iterator[Say | Window]:
+    interviewed = ask.target.interviewed_at
+    if interviewed is not None:
+        opens = add_days(interviewed, ask.params["intent.wait_days"], ask.frame.timezone)
+        yield Window(opens_at=opens)
+        if ask.at < opens:
+            yield block(
+                f"too soon after the interview: a letter of intent opens "
+                f"{ask.params['intent.wait_days']} days after it, on {ask.when(opens)}"
+            )
+    yield from recommended_window(ask)
+
+
+def _honesty_at_intent(ask: Ask) -> Iterator[Say | Window]:
+    order = ask.state.rank_order
+    if order and order[0] != ask.target.id:
+        first = ask.state.programs[order[0]].name
+        yield block(
+            f"your certified rank list puts {first} first; a letter of intent to "
+            f"{ask.target.name} must match it (re-certify first if it is really your #1)"
+        )
+
+
+def _honesty_at_certify(ask: Ask) -> Iterator[Say | Window]:
+    order = ask.detail.get("order") or []
+    for pid, _ in ask.state.intents():
+        if not order or order[0] != pid:
+            yield block(
+                f"your letter of intent promised {ask.state.programs[pid].name} the first "
+                "place; this list does not rank it first"
+            )
+
+
+INTENT_SINGLE = Rule("intent.single", GUIDE, _single)
+INTENT_AFTER = Rule("intent.after_interviews", GUIDE, _after_interviews)
+INTENT_WINDOW = Rule("intent.window", GUIDE, _window)
+INTENT_HONESTY = Rule("intent.honesty", GUIDE, _honesty_at_intent)
+INTENT_CERTIFY = Rule("intent.honesty", GUIDE, _honesty_at_certify)

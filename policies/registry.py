@@ -1,0 +1,119 @@
+"""The rulebook: one table from each action (and event) to the rules that judge it.
+
+Adding a rule is one module function, one :class:`~policies.context.Rule`, and one
+line in :data:`ACTION_RULES` or :data:`EVENT_RULES`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from engine import MESSAGE_EVENTS, Finding, Record, SeasonState, Verdict, Window
+from policies import deadline, inquiry, intent, program, spam, timing, updates, visa
+from policies.context import Ask, Frame, Rule, Say
+
+__all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "Rulebook"]
+
+_EVERY_MESSAGE = (spam.SPAM_GAP, spam.SPAM_CAP, program.SOAP_INITIATION)
+
+ACTION_RULES: Mapping[str, tuple[Rule, ...]] = {
+    "inquiry": (
+        inquiry.INQUIRY_WINDOW,
+        inquiry.INQUIRY_ONCE,
+        inquiry.INQUIRY_CONNECTION,
+        inquiry.INQUIRY_MASS,
+        *_EVERY_MESSAGE,
+    ),
+    "thank_you": (timing.THANKS_WINDOW, timing.THANKS_ONCE, program.NO_CONTACT, *_EVERY_MESSAGE),
+    "update": (updates.UPDATE_NEWS, deadline.DEADLINE_PASSED, program.NO_CONTACT, *_EVERY_MESSAGE),
+    "interest": (
+        timing.INTEREST_WAIT,
+        timing.INTEREST_WINDOW,
+        timing.INTEREST_ONCE,
+        timing.INTEREST_LIMIT,
+        deadline.DEADLINE_PASSED,
+        program.NO_CONTACT,
+        *_EVERY_MESSAGE,
+    ),
+    "intent": (
+        intent.INTENT_SINGLE,
+        intent.INTENT_AFTER,
+        intent.INTENT_WINDOW,
+        intent.INTENT_HONESTY,
+        deadline.DEADLINE_PASSED,
+        program.NO_CONTACT,
+        *_EVERY_MESSAGE,
+    ),
+}
+"""Each action of DESIGN §4 and the rules that judge it."""
+
+EVENT_RULES: Mapping[str, tuple[Rule, ...]] = {
+    "applied": (visa.VISA_MISMATCH,),
+    "rank_certified": (visa.VISA_MISMATCH, intent.INTENT_CERTIFY),
+    "program_contacted": (program.ASKED_RANK,),
+    "offer_received": (program.ALL_IN,),
+}
+"""Events that are not messages but still draw findings (in audit, and at ``certify``)."""
+
+RULE_IDS: frozenset[str] = frozenset(
+    r.id for rules in (*ACTION_RULES.values(), *EVENT_RULES.values()) for r in rules
+)
+"""Every rule id the rulebook can report (the contract ids of DESIGN §5, minus content.*)."""
+
+
+class Rulebook:
+    """The rules of DESIGN §5 (``content.*`` excepted, see :mod:`policies.content`).
+
+    ``disable`` switches rules off by id (to see what a season would look like
+    without one, and to prove that the tests guarding a rule fail without it).
+    """
+
+    def __init__(self, *, disable: Collection[str] = ()):
+        unknown = set(disable) - RULE_IDS
+        if unknown:
+            raise ValueError(f"unknown rule ids: {', '.join(sorted(unknown))}")
+        self.disabled = frozenset(disable)
+
+    def _run(self, rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
+        parts: list[Finding | Window] = []
+        for rule in rules:
+            if rule.id in self.disabled:
+                continue
+            for out in rule.check(ask):
+                if isinstance(out, Say):
+                    parts.append(Finding(rule.id, out.severity, out.message, rule.source))
+                else:
+                    parts.append(out)
+        return parts
+
+    def judge(
+        self,
+        state: SeasonState,
+        program: str,
+        action: str,
+        at: dt.datetime,
+        detail: Mapping[str, Any] | None = None,
+    ) -> Verdict:
+        """The verdict on sending ``action`` to ``program`` at ``at``."""
+        ask = Ask(state, state.program(program), action, at, Frame.of(state), detail or {})
+        return Verdict.combine(program, action, self._run(ACTION_RULES[action], ask))
+
+    def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
+        """Findings about a record, judged against the state just before it."""
+        action = MESSAGE_EVENTS.get(record.type)
+        if action is not None and record.program is not None:
+            if record.program not in state.programs:
+                return ()  # the fold reports the unknown program
+            return self.judge(
+                state, record.program, action, record.occurred_at, record.payload
+            ).findings
+        rules = EVENT_RULES.get(record.type)
+        if not rules:
+            return ()
+        target = state.programs.get(record.program) if record.program else None
+        if record.program and target is None:
+            return ()
+        ask = Ask(state, target, record.type, record.occurred_at, Frame.of(state), record.payload)
+        return [p for p in self._run(rules, ask) if isinstance(p, Finding)]

@@ -1,0 +1,315 @@
+"""Replay (DESIGN §2, §3): order, retractions, "as of", and refusals that write nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import InputError, StructuralError, UnknownProgramError, replay
+
+MERCY = ("program_added", "mercy", "2026-09-21", {"name": "Mercy Hospital Internal Medicine"})
+OAK = ("program_added", "oak", "2026-09-21T12:00:00-04:00", {"name": "Oak Valley Internal Medicine"})
+INTERVIEW = "2026-10-20T09:00:00-04:00"
+
+
+def ny(text: str) -> datetime:
+    """An instant written with its New York offset, as a UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def file_bytes(db: Path) -> tuple[bytes, bytes]:
+    """The database file and its write-ahead log, byte for byte."""
+    wal = Path(f"{db}-wal")
+    return db.read_bytes(), wal.read_bytes() if wal.exists() else b""
+
+
+def settled_bytes(db: Path) -> tuple[bytes, bytes]:
+    """Checkpoint the log into the file (through a separate connection), then read both."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+    return file_bytes(db)
+
+
+# -- replay order ----------------------------------------------------------------------------
+
+
+def test_a_back_filled_event_lands_where_it_happened(store, clock, season_of):
+    season = season_of(store, [MERCY, ("invited", "mercy", "2026-10-05")], clock)
+
+    # Remembered later: the application went in before the invitation came.
+    late = season.record("applied", "mercy", at="2026-10-01")
+
+    assert late.record.seq == 4
+    history = [(h.record.seq, h.record.type) for h in season.history()]
+    assert history == [(1, "season_started"), (2, "program_added"), (4, "applied"), (3, "invited")]
+    mercy = season.state().programs["mercy"]
+    assert mercy.state == "invited"
+    assert mercy.applied_at == ny("2026-10-01T00:00:00-04:00")
+
+
+def test_a_back_filled_event_that_breaks_what_followed_is_refused(store, clock, season_of):
+    season = season_of(
+        store, [MERCY, ("invited", "mercy", "2026-10-05"), ("interviewed", "mercy", INTERVIEW)],
+        clock,
+    )
+    with pytest.raises(StructuralError, match="interviewed"):
+        season.record("declined", "mercy", at="2026-10-10")  # declined, then interviewed?
+    assert [r.type for r in season.records()][-1] == "interviewed"
+
+
+def test_events_at_the_same_instant_replay_in_the_order_they_were_recorded(
+    store, clock, season_of
+):
+    same = "2026-10-05T12:00:00-04:00"
+    season = season_of(store, [MERCY, ("applied", "mercy", same), ("invited", "mercy", same)], clock)
+    assert [h.record.type for h in season.history()][-2:] == ["applied", "invited"]
+    assert season.state().programs["mercy"].state == "invited"
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_replay_does_not_depend_on_the_order_records_are_read_in(store, clock, season_of, data):
+    if not store.seasons():
+        season_of(
+            store,
+            [
+                MERCY,
+                OAK,
+                ("applied", "mercy", "2026-09-22"),
+                ("applied", "oak", "2026-09-22"),
+                ("invited", "mercy", "2026-10-05"),
+                ("rejected", "oak", "2026-10-06"),
+                ("interviewed", "mercy", INTERVIEW),
+                ("news_recorded", None, "2026-11-01", {"kind": "exam", "detail": "Step 3 passed"}),
+                ("thanked", "mercy", "2026-10-21"),
+                ("update_sent", "mercy", "2026-11-02"),
+            ],
+            clock,
+        )
+    records = store.season_records("im-2027")
+    shuffled = data.draw(st.permutations(records))
+    assert replay(shuffled) == replay(records)
+
+
+# -- retraction ------------------------------------------------------------------------------
+
+
+def test_a_retracted_event_is_skipped_on_replay_and_flagged_in_history(store, clock, season_of):
+    season = season_of(store, [MERCY, ("applied", "mercy", "2026-09-22")], clock)
+    mistake = season.record("invited", "mercy", at="2026-10-05").record  # it was Oak, not Mercy
+
+    fix = season.retract(mistake.seq, "logged against the wrong program", at="2026-10-06").record
+
+    assert season.state().programs["mercy"].state == "applied"
+    flags = {h.record.seq: h.retracted for h in season.history()}
+    assert flags == {1: False, 2: False, 3: False, mistake.seq: True, fix.seq: False}
+    # The mistake is fixed, so the real invitation can now be recorded.
+    season.record("invited", "mercy", at="2026-10-20")
+    assert season.state().programs["mercy"].state == "invited"
+
+
+def test_a_retraction_counts_from_when_it_was_made(store, clock, season_of):
+    season = season_of(store, [MERCY, ("applied", "mercy", "2026-09-22")], clock)
+    mistake = season.record("withdrawn", "mercy", at="2026-10-05").record
+    season.retract(mistake.seq, "clicked the wrong button", at="2026-10-08")
+
+    assert season.state(at="2026-10-06").programs["mercy"].state == "withdrawn"
+    assert season.state(at="2026-10-09").programs["mercy"].state == "applied"
+    assert not any(h.retracted for h in season.history(at="2026-10-06"))
+
+
+def test_a_retraction_that_would_make_a_later_event_impossible_is_refused(
+    store, db_path, clock, season_of
+):
+    season = season_of(
+        store,
+        [
+            MERCY,
+            ("invited", "mercy", "2026-10-05"),
+            ("interviewed", "mercy", INTERVIEW),
+            ("thanked", "mercy", "2026-10-21T09:00:00-04:00"),
+        ],
+        clock,
+    )
+    interviewed, thanked = season.records()[3:5]
+    before = settled_bytes(db_path)
+
+    with pytest.raises(StructuralError) as excinfo:
+        season.retract(interviewed.seq, "wrong date", at="2026-10-22")
+
+    error = excinfo.value
+    assert (error.program, error.state, error.event) == ("mercy", "invited", "thanked")
+    assert f"seq {thanked.seq}" in str(error)
+    assert file_bytes(db_path) == before
+
+
+# -- "as of" ---------------------------------------------------------------------------------
+
+
+def test_state_as_of_an_instant_uses_only_events_at_or_before_it(store, clock, season_of):
+    season = season_of(
+        store,
+        [
+            MERCY,
+            ("applied", "mercy", "2026-09-22"),
+            ("invited", "mercy", "2026-10-01"),
+            ("interviewed", "mercy", INTERVIEW),
+        ],
+        clock,
+    )
+    interview = ny(INTERVIEW)
+
+    assert season.state(at="2026-09-30").programs["mercy"].state == "applied"
+    assert season.state(at=interview - timedelta(microseconds=1)).programs["mercy"].state == (
+        "invited"
+    )
+    assert season.state(at=interview).programs["mercy"].state == "interviewed"
+    assert season.state(at=INTERVIEW).programs["mercy"].state == "interviewed"
+    assert "mercy" not in season.state(at="2026-09-20T23:00:00-04:00").programs
+    assert [h.record.type for h in season.history(at="2026-09-30")] == [
+        "season_started",
+        "program_added",
+        "applied",
+    ]
+
+
+def test_state_before_the_season_started_is_an_input_error(season):
+    with pytest.raises(InputError, match="had not started"):
+        season.state(at="2026-09-01")
+
+
+# -- the clock and time zones ----------------------------------------------------------------
+
+
+def test_an_event_after_the_clock_is_refused(season, clock):
+    now = clock()
+    season.add_program("mercy", "Mercy IM", at=now)  # exactly now is fine
+
+    with pytest.raises(InputError, match="after now") as excinfo:
+        season.record("applied", "mercy", at=now + timedelta(microseconds=1))
+    assert excinfo.value.field == "at"
+    with pytest.raises(InputError, match="after now"):
+        season.record("applied", "mercy", at="2027-01-16")
+    assert [r.type for r in season.records()] == ["season_started", "program_added"]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [datetime(2026, 12, 1, 10), "2026-12-01T10:00:00"],
+    ids=["naive-datetime", "iso-without-offset"],
+)
+def test_a_naive_time_is_refused(season, at):
+    season.add_program("mercy", "Mercy IM", at="2026-09-21")
+    with pytest.raises(InputError) as excinfo:
+        season.record("applied", "mercy", at=at)
+    assert excinfo.value.field == "at"
+    assert len(season.records()) == 2
+
+
+def test_a_naive_time_is_refused_in_a_question_too(season):
+    with pytest.raises(InputError):
+        season.state(at=datetime(2026, 12, 1, 10))
+
+
+# -- structural refusals write nothing -------------------------------------------------------
+
+SETUP = [
+    MERCY,
+    OAK,
+    ("applied", "mercy", "2026-09-22"),
+    ("applied", "oak", "2026-09-22"),
+    ("rejected", "oak", "2026-10-02"),
+]
+
+REFUSALS = {
+    "thank-a-program-never-interviewed": (
+        lambda s: s.record("thanked", "mercy", at="2026-10-05"),
+        ("mercy", "applied", "thanked"),
+    ),
+    "invite-a-rejected-program": (
+        lambda s: s.record("invited", "oak", at="2026-10-05"),
+        ("oak", "rejected", "invited"),
+    ),
+    "add-a-program-twice": (
+        lambda s: s.add_program("mercy", "Mercy again", at="2026-10-05"),
+        ("mercy", "applied", "program_added"),
+    ),
+    "certify-a-program-not-interviewed": (
+        lambda s: s.certify(["mercy"], at="2026-10-05"),
+        ("mercy", "applied", "rank_certified"),
+    ),
+}
+
+DUPLICATE_MESSAGE_BUG = pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: the duplicate program_added refusal (engine/state.py _add_program) "
+    "names neither the program's state nor the event",
+)
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_a_structural_refusal_leaves_the_file_byte_for_byte_unchanged(
+    store, db_path, clock, season_of, case
+):
+    season = season_of(store, SETUP, clock)
+    attempt, _ = REFUSALS[case]
+    before = settled_bytes(db_path)
+
+    with pytest.raises(StructuralError):
+        attempt(season)
+
+    assert file_bytes(db_path) == before
+    assert len(season.records()) == 1 + len(SETUP)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=DUPLICATE_MESSAGE_BUG) if c == "add-a-program-twice" else c
+        for c in sorted(REFUSALS)
+    ],
+)
+def test_a_structural_refusal_names_the_program_its_state_and_the_event(
+    store, clock, season_of, case
+):
+    season = season_of(store, SETUP, clock)
+    attempt, (program, state, event) = REFUSALS[case]
+
+    with pytest.raises(StructuralError) as excinfo:
+        attempt(season)
+
+    error = excinfo.value
+    assert (error.program, error.state, error.event) == (program, state, event)
+    message = str(error)
+    assert repr(program) in message
+    assert repr(state) in message
+    assert event in message
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        lambda s: s.record("applied", "nowhere-im", at="2026-10-05"),
+        lambda s: s.certify(["nowhere-im"], at="2026-10-05"),
+    ],
+    ids=["log", "certify"],
+)
+def test_an_unknown_program_is_refused_and_leaves_the_file_unchanged(
+    store, db_path, clock, season_of, attempt
+):
+    season = season_of(store, SETUP, clock)
+    before = settled_bytes(db_path)
+
+    with pytest.raises(UnknownProgramError) as excinfo:
+        attempt(season)
+
+    assert excinfo.value.field == "program"
+    assert "'nowhere-im'" in str(excinfo.value)
+    assert file_bytes(db_path) == before
