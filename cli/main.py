@@ -202,7 +202,8 @@ def init(
             aamc_id=aamc_id,
             ecfmg_id=ecfmg_id,
         )
-    click.echo(f"Season {sid} started in {obj.db}.")
+    click.echo(f"Season {sid} started.")
+    click.echo(f"Database: {obj.db}", err=True)
 
 
 @main.group()

@@ -50,11 +50,9 @@ def local(moment: dt.datetime | None, timezone: str) -> str:
     return here.strftime("%a %d %b %Y %H:%M %Z")
 
 
-def span(start: dt.datetime, end: dt.datetime) -> str:
-    """How long from ``start`` to ``end``: ``2 d 3 h``, ``45 min``; negative = ago."""
-    seconds = int((end - start).total_seconds())
-    sign = "" if seconds >= 0 else "-"
-    seconds = abs(seconds)
+def duration(start: dt.datetime, end: dt.datetime) -> str:
+    """How long from ``start`` to ``end``, roughly: ``2 d 3 h``, ``5 h 10 min``, ``45 min``."""
+    seconds = abs(int((end - start).total_seconds()))
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
@@ -64,16 +62,22 @@ def span(start: dt.datetime, end: dt.datetime) -> str:
         text = f"{hours} h {minutes} min" if minutes else f"{hours} h"
     else:
         text = f"{minutes} min"
-    return sign + text
+    return text
+
+
+def relative(as_of: dt.datetime, moment: dt.datetime) -> str:
+    """``in 2 d 3 h`` or ``5 h ago``."""
+    text = duration(as_of, moment)
+    return f"in {text}" if moment >= as_of else f"{text} ago"
 
 
 def _when(item: NowItem, report: NowReport) -> str:
     v = item.verdict
     tz = report.timezone
     if item.status == "due" and v.due_by is not None:
-        return f"by {local(v.due_by, tz)} ({span(report.as_of, v.due_by)} left)"
+        return f"by {local(v.due_by, tz)} ({duration(report.as_of, v.due_by)} left)"
     if item.status == "opens_later" and v.opens_at is not None:
-        return f"from {local(v.opens_at, tz)} (in {span(report.as_of, v.opens_at)})"
+        return f"from {local(v.opens_at, tz)} ({relative(report.as_of, v.opens_at)})"
     if v.closes_at is not None and v.closes_at > report.as_of and item.status != "blocked":
         return f"until {local(v.closes_at, tz)}"
     return ""
@@ -151,7 +155,7 @@ def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
         ("closes", verdict.closes_at),
     ):
         if moment is not None:
-            out.print(f"  {label:7} {local(moment, timezone)} ({span(as_of, moment)})")
+            out.print(f"  {label:7} {local(moment, timezone)} ({relative(as_of, moment)})")
     findings_text(verdict.findings)
 
 
