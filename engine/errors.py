@@ -50,7 +50,7 @@ class InputError(PrematchError):
 
     def at_line(self, line: int) -> InputError:
         """Return a copy of this error that names the input line it came from."""
-        return type(self)(str(self), field=self.field, line=line)
+        return type(self)(str(self.args[0]), field=self.field, line=line)
 
     def __str__(self) -> str:
         text = super().__str__()

@@ -88,8 +88,8 @@ class ProgramAddedPayload(Payload):
     nrmp_participating: bool = True
     no_post_interview_contact: bool | None = None
     """``None`` means: use the specialty default."""
-    sponsors_visas: list[Visa] | None = None
-    contacts: list[Text] | None = None
+    sponsors_visas: tuple[Visa, ...] | None = None
+    contacts: tuple[Text, ...] | None = None
 
 
 class AppliedPayload(Payload):
@@ -124,7 +124,7 @@ class EmptyPayload(Payload):
 class ThankedPayload(Payload):
     """Thank-you message sent."""
 
-    recipients: list[Text] | None = None
+    recipients: tuple[Text, ...] | None = None
 
 
 class NewsRecordedPayload(Payload):
@@ -163,11 +163,11 @@ class OfferReceivedPayload(Payload):
 class RankCertifiedPayload(Payload):
     """A certified rank order list, most preferred first."""
 
-    order: Annotated[list[Identifier], Field(min_length=1)]
+    order: Annotated[tuple[Identifier, ...], Field(min_length=1)]
 
     @field_validator("order")
     @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(value)) != len(value):
             raise ValueError("a program appears twice in the rank order list")
         return value
@@ -441,4 +441,4 @@ def validate_event(data: dict[str, Any]) -> Any:
     try:
         return _adapter().validate_python(data)
     except ValidationError as e:
-        raise _input_error(e) from None
+        raise _input_error(e, prefix=str(data.get("type", ""))) from None

@@ -170,8 +170,10 @@ def _fire(program: ProgramState, record: Record, trigger: str) -> None:
 def _add_program(state: SeasonState, r: Record) -> None:
     assert r.program is not None  # guaranteed by PROGRAM_SCOPE validation
     if r.program in state.programs:
+        existing = state.programs[r.program]
         raise StructuralError(
-            f"program {r.program!r} is already in season {state.id!r}",
+            f"program {r.program!r} is already in season {state.id!r} (it is "
+            f"{existing.state!r}): 'program_added' is not possible again",
             program=r.program,
             state=state.programs[r.program].state,
             event=r.type,

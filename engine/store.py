@@ -56,6 +56,14 @@ _SCHEMA = [
        BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
        BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
+    # One row per committed write: the chain's head then. Without it, deleting the
+    # newest events would leave a chain that still verifies.
+    """CREATE TABLE IF NOT EXISTS heads (
+       seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, written_at TEXT NOT NULL)""",
+    """CREATE TRIGGER IF NOT EXISTS heads_no_update BEFORE UPDATE ON heads
+       BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS heads_no_delete BEFORE DELETE ON heads
+       BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
 ]
 
 
@@ -326,6 +334,11 @@ class Store:
         try:
             tx = Transaction(self._conn, now_iso)
             yield tx
+            if tx.appended:
+                self._conn.execute(
+                    "INSERT INTO heads (seq, hash, written_at) VALUES (?, ?, ?)",
+                    (tx.last_seq, tx.appended[-1].hash, now_iso),
+                )
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -399,7 +412,23 @@ class Store:
             stored_hashes[digest] = seq
             previous = digest
             expected_seq += 1
-        return count, None
+        return count, self._check_heads(expected_seq - 1, stored_hashes)
+
+    def _check_heads(self, last_seq: int, hashes: dict[str, int]) -> Tamper | None:
+        try:
+            heads = self._conn.execute("SELECT seq, hash FROM heads ORDER BY seq").fetchall()
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+        for seq, digest in heads:
+            if seq > last_seq:
+                return Tamper(
+                    last_seq + 1,
+                    "deleted",
+                    f"seq {last_seq + 1}..{seq} missing at the end (a write committed seq {seq})",
+                )
+            if hashes.get(digest) != seq:
+                return Tamper(seq, "edited", "does not match the hash committed with it")
+        return None
 
     def _classify(
         self,

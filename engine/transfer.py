@@ -157,7 +157,7 @@ def _line(
     season = _text(obj, "season")
     if kind == "season_started":
         season = season or season_slug(payload["applicant_name"], payload["match_year"])
-        if season in timezones and season != current:
+        if season in timezones:
             raise InputError(f"season {season!r} is started twice", field="season")
         timezones[season] = payload["timezone"]
     season = season or current

@@ -25,9 +25,7 @@ from hypothesis import settings
 import engine
 from engine import Season, Store
 
-settings.register_profile(
-    "ci", derandomize=True, max_examples=50, deadline=None, print_blob=True
-)
+settings.register_profile("ci", derandomize=True, max_examples=50, deadline=None, print_blob=True)
 settings.register_profile("dev", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from engine import InputError, StructuralError, UnknownProgramError, replay
 
 MERCY = ("program_added", "mercy", "2026-09-21", {"name": "Mercy Hospital Internal Medicine"})
-OAK = ("program_added", "oak", "2026-09-21T12:00:00-04:00", {"name": "Oak Valley Internal Medicine"})
+OAK = (
+    "program_added",
+    "oak",
+    "2026-09-21T12:00:00-04:00",
+    {"name": "Oak Valley Internal Medicine"},
+)
 INTERVIEW = "2026-10-20T09:00:00-04:00"
 
 
@@ -56,7 +61,8 @@ def test_a_back_filled_event_lands_where_it_happened(store, clock, season_of):
 
 def test_a_back_filled_event_that_breaks_what_followed_is_refused(store, clock, season_of):
     season = season_of(
-        store, [MERCY, ("invited", "mercy", "2026-10-05"), ("interviewed", "mercy", INTERVIEW)],
+        store,
+        [MERCY, ("invited", "mercy", "2026-10-05"), ("interviewed", "mercy", INTERVIEW)],
         clock,
     )
     with pytest.raises(StructuralError, match="interviewed"):
@@ -64,11 +70,11 @@ def test_a_back_filled_event_that_breaks_what_followed_is_refused(store, clock, 
     assert [r.type for r in season.records()][-1] == "interviewed"
 
 
-def test_events_at_the_same_instant_replay_in_the_order_they_were_recorded(
-    store, clock, season_of
-):
+def test_events_at_the_same_instant_replay_in_the_order_they_were_recorded(store, clock, season_of):
     same = "2026-10-05T12:00:00-04:00"
-    season = season_of(store, [MERCY, ("applied", "mercy", same), ("invited", "mercy", same)], clock)
+    season = season_of(
+        store, [MERCY, ("applied", "mercy", same), ("invited", "mercy", same)], clock
+    )
     assert [h.record.type for h in season.history()][-2:] == ["applied", "invited"]
     assert season.state().programs["mercy"].state == "invited"
 
@@ -247,12 +253,6 @@ REFUSALS = {
     ),
 }
 
-DUPLICATE_MESSAGE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: the duplicate program_added refusal (engine/state.py _add_program) "
-    "names neither the program's state nor the event",
-)
-
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_a_structural_refusal_leaves_the_file_byte_for_byte_unchanged(
@@ -269,13 +269,7 @@ def test_a_structural_refusal_leaves_the_file_byte_for_byte_unchanged(
     assert len(season.records()) == 1 + len(SETUP)
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=DUPLICATE_MESSAGE_BUG) if c == "add-a-program-twice" else c
-        for c in sorted(REFUSALS)
-    ],
-)
+@pytest.mark.parametrize("case", sorted(REFUSALS))
 def test_a_structural_refusal_names_the_program_its_state_and_the_event(
     store, clock, season_of, case
 ):

@@ -1,0 +1,322 @@
+"""Export and import (DESIGN §6): round trips, all-or-nothing, any order of ``at``, many seasons."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import (
+    InputError,
+    PrematchError,
+    Season,
+    Store,
+    StructuralError,
+    export_lines,
+    fixtures_dir,
+    import_lines,
+)
+
+DEMO = (fixtures_dir() / "demo" / "season.jsonl").read_text(encoding="utf-8").splitlines()
+
+SEASON = [
+    (
+        "program_added",
+        "mercy",
+        "2026-09-21",
+        {"name": "Mercy Hospital Internal Medicine", "contacts": ["Dr. Zoë Ñúñez"]},
+    ),
+    (
+        "program_added",
+        "oak",
+        "2026-09-21",
+        {"name": "Oak Valley Internal Medicine", "sponsors_visas": ["j1", "h1b"]},
+    ),
+    ("connection_recorded", "oak", "2026-09-21T18:00:00-04:00", {"kind": "observership"}),
+    ("applied", "mercy", "2026-09-22", {"via": "eras"}),
+    ("applied", "oak", "2026-09-22"),
+    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-10-20"}),
+    ("interviewed", "mercy", "2026-10-20T09:00:00-04:00"),
+    ("thanked", "mercy", "2026-10-21T09:00:00-04:00", {"recipients": ["program director"]}),
+    ("news_recorded", None, "2026-11-02", {"kind": "exam", "detail": "Passed Step 3"}),
+    ("update_sent", "mercy", "2026-11-03"),
+    ("withdrawn", "oak", "2026-11-04"),
+]
+"""A season touching most payload shapes (unicode, lists, dates, news) — 12 events with start."""
+
+
+@pytest.fixture
+def open_store(tmp_path: Path) -> Iterator:
+    """``open_store(name)``: another real store file in tmp_path, closed at teardown."""
+    opened: list[Store] = []
+
+    def open_(name: str) -> Store:
+        store = Store.open(tmp_path / name)
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+def file_bytes(db: Path) -> tuple[bytes, bytes]:
+    wal = Path(f"{db}-wal")
+    return db.read_bytes(), wal.read_bytes() if wal.exists() else b""
+
+
+def settled_bytes(db: Path) -> tuple[bytes, bytes]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0
+    return file_bytes(db)
+
+
+def program_states(store: Store, season: str, clock) -> dict[str, str]:
+    state = Season.open(store, season, clock=clock).state()
+    return {pid: p.state for pid, p in state.programs.items()}
+
+
+def replay_view(store: Store, season: str, clock) -> list[tuple]:
+    """What happened in a season, without seqs: (when, type, program, payload) in replay order."""
+    entries = Season.open(store, season, clock=clock).history()
+    return [
+        (h.record.occurred_at, h.record.type, h.record.program, json.dumps(h.record.payload))
+        for h in entries
+    ]
+
+
+# -- round trip ------------------------------------------------------------------------------
+
+
+def test_export_then_import_reproduces_every_event_and_hash(store, clock, season_of, open_store):
+    season = season_of(store, SEASON, clock)
+    season.record("call_held", "oak", at="2026-11-05", initiated_by="program")
+    exported = list(export_lines(store))
+
+    copy = open_store("copy.db")
+    result = import_lines(copy, exported, clock=clock)
+
+    assert result.events == len(exported)
+    assert result.hashes_reproduced == result.events
+    assert list(export_lines(copy)) == exported
+    assert copy.verify() == (len(exported), None)
+
+
+def test_export_then_import_keeps_retractions_and_overrides(store, clock, season_of, open_store):
+    season = season_of(store, SEASON, clock)
+    mistake = season.record("interest_sent", "mercy", at="2026-11-10", override="advisor said so")
+    season.retract(mistake.record.seq, "sent to the wrong program", at="2026-11-11")
+    exported = list(export_lines(store))
+
+    copy = open_store("copy.db")
+    result = import_lines(copy, exported, clock=clock)
+
+    assert result.hashes_reproduced == result.events == len(exported)
+    assert result.overridden == 1
+    history = Season.open(copy, clock=clock).history()
+    assert [h.record.seq for h in history if h.retracted] == [mistake.record.seq]
+    assert history[-2].record.override == "advisor said so"
+
+
+def test_importing_an_export_after_other_seasons_keeps_references_between_events(
+    store, clock, season_of, open_store
+):
+    season = season_of(store, SEASON, clock)
+    mistake = season.record("call_held", "mercy", at="2026-11-05", initiated_by="applicant")
+    season.retract(mistake.record.seq, "it was Oak that called", at="2026-11-06")
+    exported = list(export_lines(store))
+
+    crowded = open_store("crowded.db")
+    season_of(crowded, SEASON[:3], clock, season_id="someone-else")  # seqs 1..4 are taken
+    import_lines(crowded, exported, clock=clock)
+
+    imported = Season.open(crowded, "im-2027", clock=clock)
+    records = {r.seq: r for r in imported.records()}
+    retracted = [h.record for h in imported.history() if h.retracted]
+    assert [(r.type, r.program) for r in retracted] == [("call_held", "mercy")]
+    update = next(r for r in records.values() if r.type == "update_sent")
+    assert records[update.payload["news_seq"]].type == "news_recorded"
+    assert crowded.verify() == (4 + len(exported), None)
+
+
+def test_several_seasons_export_and_import_together(store, clock, season_of, open_store):
+    season_of(store, SEASON, clock, season_id="amira-2027")
+    season_of(store, SEASON[:5], clock, season_id="bilal-2027")
+    exported = list(export_lines(store))
+
+    copy = open_store("copy.db")
+    result = import_lines(copy, exported, clock=clock)
+
+    assert result.seasons == ("amira-2027", "bilal-2027")
+    assert copy.seasons() == ["amira-2027", "bilal-2027"]
+    assert list(export_lines(copy)) == exported
+    assert list(export_lines(copy, "bilal-2027")) == list(export_lines(store, "bilal-2027"))
+
+
+def test_a_hand_written_file_may_hold_several_seasons(open_store, clock):
+    start = {
+        "type": "season_started",
+        "at": "2026-09-20T10:00:00-04:00",
+        "match_year": 2027,
+        "specialty": "Internal Medicine",
+        "timezone": "America/New_York",
+        "visa": "j1",
+    }
+    lines = [
+        {**start, "season": "amira-2027", "applicant_name": "Amira"},
+        {"type": "program_added", "program": "mercy", "at": "2026-09-21", "name": "Mercy IM"},
+        {**start, "season": "bilal-2027", "applicant_name": "Bilal", "timezone": "Europe/Berlin"},
+        {"type": "program_added", "program": "mercy", "at": "2026-09-21", "name": "Mercy IM"},
+        {"type": "applied", "program": "mercy", "at": "2026-09-22", "season": "amira-2027"},
+        {"type": "rejected", "program": "mercy", "at": "2026-09-25"},  # Bilal's, still current
+    ]
+    store = open_store("two.db")
+    import_lines(store, [json.dumps(line) for line in lines], clock=clock)
+
+    assert store.seasons() == ["amira-2027", "bilal-2027"]
+    assert program_states(store, "amira-2027", clock) == {"mercy": "applied"}
+    assert program_states(store, "bilal-2027", clock) == {"mercy": "rejected"}
+    bilal_added = Season.open(store, "bilal-2027", clock=clock).records()[1]
+    assert bilal_added.occurred_at.isoformat() == "2026-09-20T22:00:00+00:00"  # Berlin midnight
+
+
+# -- any order of `at` -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_lines_in_any_order_of_at_import_as_if_in_order(open_store, clock, seed):
+    in_order = open_store("in-order.db")
+    import_lines(in_order, DEMO, clock=clock)
+    head, rest = DEMO[0], DEMO[1:]  # each season begins with its season_started line
+    random.Random(seed).shuffle(rest)
+
+    shuffled = open_store("shuffled.db")
+    result = import_lines(shuffled, [head, *rest], clock=clock)
+
+    assert result.events == len(DEMO)
+    assert replay_view(shuffled, "demo-2027", clock) == replay_view(in_order, "demo-2027", clock)
+    assert program_states(shuffled, "demo-2027", clock) == program_states(
+        in_order, "demo-2027", clock
+    )
+    stored = list(shuffled.rows())
+    assert [r.occurred_at for r in stored] == sorted(r.occurred_at for r in stored)
+    assert shuffled.verify() == (len(DEMO), None)
+
+
+# -- all or nothing --------------------------------------------------------------------------
+
+BAD_FIFTH_LINE = {
+    "broken-json": ('{"type": "program_added", "program": "x-im", "at": "2026-09-21"', None),
+    "unknown-field": (
+        '{"type": "program_added", "program": "x-im", "at": "2026-09-21", "name": "X",'
+        ' "colour": "red"}',
+        "colour",
+    ),
+    "unknown-type": ('{"type": "program_exploded", "program": "x-im", "at": "2026-09-21"}', "type"),
+    "naive-datetime": (
+        '{"type": "program_added", "program": "x-im", "at": "2026-09-21T10:00:00", "name": "X"}',
+        "at",
+    ),
+}
+
+
+@pytest.fixture
+def target(store, clock, season_of) -> Store:
+    """A store that already holds a season the import must not disturb."""
+    season_of(store, SEASON, clock)
+    return store
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FIFTH_LINE))
+def test_one_bad_line_and_nothing_is_written(target, db_path, clock, case):
+    bad, field = BAD_FIFTH_LINE[case]
+    lines = [*DEMO[:4], bad, *DEMO[5:]]
+    before = settled_bytes(db_path)
+
+    with pytest.raises(InputError) as excinfo:
+        import_lines(target, lines, clock=clock)
+
+    assert excinfo.value.line == 5
+    assert excinfo.value.field == field
+    assert "line 5" in str(excinfo.value)
+    assert file_bytes(db_path) == before
+    assert target.seasons() == ["im-2027"]
+
+
+def test_a_structurally_impossible_line_names_its_line_and_writes_nothing(target, db_path, clock):
+    thanks = '{"type": "thanked", "program": "marlow-im", "at": "2026-09-20T13:00:00-04:00"}'
+    lines = [*DEMO[:4], thanks, *DEMO[5:]]
+    before = settled_bytes(db_path)
+
+    with pytest.raises(StructuralError) as excinfo:
+        import_lines(target, lines, clock=clock)
+
+    assert excinfo.value.line == 5
+    assert (excinfo.value.program, excinfo.value.event) == ("marlow-im", "thanked")
+    assert file_bytes(db_path) == before
+
+
+def test_a_line_after_the_clock_names_its_line_and_writes_nothing(target, db_path, clock):
+    late = '{"type": "applied", "program": "marlow-im", "at": "2027-02-01"}'
+    before = settled_bytes(db_path)
+
+    with pytest.raises(InputError, match="after now") as excinfo:
+        import_lines(target, [*DEMO[:2], late], clock=clock)
+
+    assert (excinfo.value.line, excinfo.value.field) == (3, "at")
+    assert file_bytes(db_path) == before
+
+
+def test_an_import_error_names_the_field_once(target, clock):
+    bad, _ = BAD_FIFTH_LINE["unknown-field"]
+    with pytest.raises(InputError) as excinfo:
+        import_lines(target, [*DEMO[:4], bad], clock=clock)
+    assert str(excinfo.value) == "line 5, field 'colour': unknown field"
+
+
+# -- season_started --------------------------------------------------------------------------
+
+OTHER_START = DEMO[0].replace('"demo-2027"', '"other-2027"')
+
+DUPLICATES = {
+    "right-after-itself": ([DEMO[0], DEMO[1], DEMO[0]], 3),
+    "after-another-season": ([DEMO[0], DEMO[1], OTHER_START, DEMO[0]], 4),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DUPLICATES))
+def test_a_season_started_twice_in_a_file_is_an_input_error(open_store, clock, case):
+    lines, line = DUPLICATES[case]
+    store = open_store("dup.db")
+    with pytest.raises(InputError) as excinfo:
+        import_lines(store, lines, clock=clock)
+    assert (excinfo.value.line, excinfo.value.field) == (line, "season")
+    assert store.seasons() == []
+
+
+@pytest.mark.parametrize("case", sorted(DUPLICATES))
+def test_a_season_started_twice_in_a_file_is_refused(open_store, clock, case):
+    lines, line = DUPLICATES[case]
+    store = open_store("dup.db")
+    with pytest.raises(PrematchError) as excinfo:
+        import_lines(store, lines, clock=clock)
+    assert excinfo.value.line == line
+    assert store.seasons() == []
+    assert store.verify() == (0, None)
+
+
+def test_a_season_already_in_the_store_cannot_be_imported_again(open_store, db_path, clock):
+    store = open_store("twice.db")
+    import_lines(store, DEMO, clock=clock)
+
+    with pytest.raises(InputError, match="demo-2027") as excinfo:
+        import_lines(store, DEMO, clock=clock)
+
+    assert (excinfo.value.line, excinfo.value.field) == (1, "season")
+    assert store.verify() == (len(DEMO), None)
