@@ -71,7 +71,9 @@ def admit(
                 if blocks and record.override is None and blocked_override is not None:
                     record = record._replace(override=blocked_override)
                 if blocks and record.override is None:
-                    raise PolicyRefusal(_refusal_text(record, blocks), judged.findings)
+                    refusal = PolicyRefusal(_refusal_text(record, blocks), judged.findings)
+                    refusal.seq = record.seq
+                    raise refusal
                 admitted[record.seq] = Admitted(record, judged.findings)
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())

@@ -36,6 +36,8 @@ class PrematchError(Exception):
     """Root of every error prematch raises on purpose."""
 
     exit_code = 2
+    seq: int | None = None
+    """The seq of the record being applied when replay raised it, when known."""
 
 
 class InputError(PrematchError):
@@ -84,8 +86,6 @@ class StructuralError(PrematchError):
         self.state = state
         self.event = event
         self.line = line
-        self.seq: int | None = None
-        """The seq of the stored record that could not be applied, when known."""
         super().__init__(message)
 
     def __str__(self) -> str:

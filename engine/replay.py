@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
-from engine.errors import StructuralError
+from engine.errors import PrematchError, StructuralError
 from engine.records import Record
 from engine.rulebook import Rulebook
 from engine.state import SeasonState, evolve
@@ -90,7 +90,7 @@ def fold(
             findings = tuple(rulebook.judge_event(state, record))
         try:
             evolve(state, record)
-        except StructuralError as e:
+        except PrematchError as e:
             e.seq = record.seq
             raise
         yield state, Judged(record, findings)

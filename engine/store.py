@@ -212,13 +212,24 @@ def _seasons(conn: sqlite3.Connection) -> list[str]:
 class Store:
     """A prematch database file. Create or open it with :meth:`open`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection):
+    def __init__(self, path: Path, conn: sqlite3.Connection, busy_timeout: float):
         self.path = path
         self._conn = conn
+        self.busy_timeout = busy_timeout
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Store:
-        """Open (and, if ``create``, create with mode 0600) the store at ``path``."""
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        busy_timeout: float = BUSY_TIMEOUT_MS / 1000,
+    ) -> Store:
+        """Open (and, if ``create``, create with mode 0600) the store at ``path``.
+
+        ``busy_timeout`` is how many seconds a write waits for another writer's
+        lock before it fails with :class:`StoreBusyError`.
+        """
         p = Path(path).expanduser()
         if p.is_dir():
             raise StoreError(f"{p} is a directory; --db needs a database file path")
@@ -228,15 +239,19 @@ class Store:
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
                 _create_private(p)
+            except FileExistsError:
+                pass  # another process created it first: open theirs
             except OSError as e:
                 raise StoreError(f"cannot create {p}: {e.strerror}") from e
         elif not os.access(p, os.R_OK):
             raise StoreError(f"{p} is not readable by this user")
         try:
-            conn = sqlite3.connect(p, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(
+                p, isolation_level=None, timeout=busy_timeout, check_same_thread=True
+            )
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {p}: {e}") from e
-        store = cls(p, conn)
+        store = cls(p, conn, busy_timeout)
         try:
             store._prepare()
         except sqlite3.DatabaseError as e:
@@ -253,7 +268,7 @@ class Store:
         import sqlite_utils
 
         conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > STORE_FORMAT:
             raise IntegrityError(
@@ -330,7 +345,7 @@ class Store:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
-            raise _translate(e, self.path) from e
+            raise _translate(e, self.path, self.busy_timeout) from e
         try:
             tx = Transaction(self._conn, now_iso)
             yield tx
@@ -346,7 +361,7 @@ class Store:
             self._conn.execute("COMMIT")
         except sqlite3.Error as e:
             self._conn.execute("ROLLBACK")
-            raise _translate(e, self.path) from e
+            raise _translate(e, self.path, self.busy_timeout) from e
 
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
@@ -379,88 +394,109 @@ class Store:
             raise _translate(e, self.path) from e
 
     def verify(self) -> tuple[int, Tamper | None]:
-        """Check gapless ``seq`` and the hash chain; return (events checked, first problem)."""
-        previous = GENESIS_HASH
-        expected_seq = 1
-        count = 0
-        stored_hashes: dict[str, int] = {}
-        for row in self.raw_rows():
-            seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
-            count += 1
-            if seq != expected_seq:
-                return count, Tamper(
-                    seq, "deleted", f"seq {expected_seq}..{seq - 1} missing before seq {seq}"
-                )
-            try:
-                data = json.loads(payload)
-            except ValueError:
-                return count, Tamper(seq, "edited", "payload is not valid JSON")
-            fields = {
-                "seq": seq,
-                "season": season,
-                "program": program,
-                "type": kind,
-                "schema_version": version,
-                "occurred_at": occurred,
-                "recorded_at": recorded,
-                "payload": data,
-                "override": override,
-            }
-            computed = chain_hash(previous, fields)
-            if computed != digest:
-                return count, self._classify(seq, previous, digest, fields, stored_hashes)
-            stored_hashes[digest] = seq
-            previous = digest
-            expected_seq += 1
-        return count, self._check_heads(expected_seq - 1, stored_hashes)
+        """Check gapless ``seq`` and the hash chain; return (events checked, first problem).
 
-    def _check_heads(self, last_seq: int, hashes: dict[str, int]) -> Tamper | None:
+        A problem is classified as ``deleted`` (a seq gap, events missing at the end,
+        or fewer events than were committed), ``inserted`` (an event no prematch
+        commit wrote), ``reordered`` (an event whose hash belongs at another seq) or
+        ``edited`` (content that no longer matches its hash).
+        """
+        heads = self._heads()
+        committed = max(heads, default=0)
+        previous = GENESIS_HASH
+        count = 0
+        for row in self.raw_rows():
+            count += 1
+            seq, digest = row[0], row[9]
+            if seq != count:
+                return count, Tamper(
+                    seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}"
+                )
+            fields = _hashed_fields(row)
+            if fields is None:
+                return count, Tamper(seq, "edited", "payload is not valid JSON")
+            if chain_hash(previous, fields) != digest:
+                return count, self._classify(seq, previous, committed)
+            if seq > committed:
+                return count, Tamper(seq, "inserted", "no prematch commit wrote this event")
+            previous = digest
+        if committed > count:
+            detail = f"seq {count + 1}..{committed} missing at the end (a commit wrote them)"
+            return count, Tamper(count + 1, "deleted", detail)
+        rewritten = self._conn.execute(
+            "SELECT h.seq FROM heads h JOIN events e ON e.seq = h.seq "
+            "WHERE e.hash != h.hash ORDER BY h.seq LIMIT 1"
+        ).fetchone()
+        if rewritten is not None:
+            return count, Tamper(rewritten[0], "edited", "its hash was rewritten after commit")
+        return count, None
+
+    def _heads(self) -> dict[int, str]:
         try:
-            heads = self._conn.execute("SELECT seq, hash FROM heads ORDER BY seq").fetchall()
+            return dict(self._conn.execute("SELECT seq, hash FROM heads").fetchall())
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
-        for seq, digest in heads:
-            if seq > last_seq:
-                return Tamper(
-                    last_seq + 1,
-                    "deleted",
-                    f"seq {last_seq + 1}..{seq} missing at the end (a write committed seq {seq})",
-                )
-            if hashes.get(digest) != seq:
-                return Tamper(seq, "edited", "does not match the hash committed with it")
+
+    def _row(self, seq: int) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (seq,)
+        ).fetchone()
+        return row
+
+    def _classify(self, seq: int, previous: str, committed: int) -> Tamper:
+        total = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        if total < committed:
+            return Tamper(
+                seq,
+                "deleted",
+                f"{committed - total} events missing (later seqs renumbered to hide it)",
+            )
+        following = self._row(seq + 1)
+        if following is not None:
+            fields = _hashed_fields(following)
+            if fields is not None and chain_hash(previous, {**fields, "seq": seq}) == following[9]:
+                return Tamper(seq, "inserted", "a foreign event sits here; later seqs shifted")
+        moved_from = self._moved_from(seq)
+        if moved_from is not None:
+            return Tamper(seq, "reordered", f"this event was committed as seq {moved_from}")
+        return Tamper(seq, "edited", "content does not match its hash")
+
+    def _moved_from(self, seq: int, window: int = 50) -> int | None:
+        row = self._row(seq)
+        fields = _hashed_fields(row) if row is not None else None
+        if row is None or fields is None:
+            return None
+        nearby = self._conn.execute(
+            "SELECT seq, hash FROM events WHERE seq BETWEEN ? AND ?",
+            (seq - window, seq + window),
+        ).fetchall()
+        predecessors = [h for _, h in nearby] + ([GENESIS_HASH] if seq <= window + 1 else [])
+        for candidate, _ in nearby:
+            if candidate == seq:
+                continue
+            moved = {**fields, "seq": candidate}
+            if any(chain_hash(p, moved) == row[9] for p in predecessors):
+                return int(candidate)
         return None
 
-    def _classify(
-        self,
-        seq: int,
-        previous: str,
-        digest: str,
-        fields: dict[str, Any],
-        seen: dict[str, int],
-    ) -> Tamper:
-        if digest in seen:
-            return Tamper(seq, "reordered", f"its hash repeats seq {seen[digest]}")
-        next_row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE seq = ?", (seq + 1,)
-        ).fetchone()
-        if next_row is not None:
-            nxt = json.loads(next_row[7])
-            next_fields = dict(fields)
-            next_fields.update(
-                seq=next_row[0],
-                season=next_row[1],
-                program=next_row[2],
-                type=next_row[3],
-                schema_version=next_row[4],
-                occurred_at=next_row[5],
-                recorded_at=next_row[6],
-                payload=nxt,
-                override=next_row[8],
-            )
-            if chain_hash(digest, next_fields) == next_row[9]:
-                # The next row chains onto this row's stored hash: this row's content changed.
-                return Tamper(seq, "edited", "content does not match its hash")
-        return Tamper(seq, "edited", "content or position does not match the hash chain")
+
+def _hashed_fields(row: tuple[Any, ...]) -> dict[str, Any] | None:
+    seq, season, program, kind, version, occurred, recorded, payload, override, _ = row
+    try:
+        data = json.loads(payload)
+    except (TypeError, ValueError):
+        return None
+    return {
+        "seq": seq,
+        "season": season,
+        "program": program,
+        "type": kind,
+        "schema_version": version,
+        "occurred_at": occurred,
+        "recorded_at": recorded,
+        "payload": data,
+        "override": override,
+    }
 
 
 def _guard(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
@@ -470,11 +506,13 @@ def _guard(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
         raise _translate(e, path) from e
 
 
-def _translate(error: sqlite3.Error, path: Path) -> StoreError:
+def _translate(
+    error: sqlite3.Error, path: Path, waited: float = BUSY_TIMEOUT_MS / 1000
+) -> StoreError:
     text = str(error)
     if "locked" in text or "busy" in text:
         return StoreBusyError(
-            f"{path} is locked by another prematch process (waited {BUSY_TIMEOUT_MS // 1000} s); "
+            f"{path} is locked by another process (waited {waited:g} s); "
             "try again when it has finished"
         )
     if "readonly" in text or "read-only" in text:

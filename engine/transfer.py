@@ -257,8 +257,10 @@ def import_lines(
                     rulebook,
                     blocked_override="imported" if allow_violations else None,
                 )
-            except (StructuralError, PolicyRefusal) as e:
-                raise _at_line(e, line_of) from e
+            except (StructuralError, PolicyRefusal, InputError) as e:
+                if e.seq in line_of:
+                    e.line = line_of[e.seq]
+                raise
             admitted.extend(a.record for a in results)
             warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
         admitted.sort(key=lambda r: r.seq)
@@ -272,16 +274,3 @@ def import_lines(
         hashes_reproduced=reproduced,
         records=tuple(stored),
     )
-
-
-def _at_line(error: StructuralError | PolicyRefusal, line_of: dict[int, int]) -> Exception:
-    seq = getattr(error, "seq", None)
-    if isinstance(error, PolicyRefusal):
-        # The refused record is the one judged last: find it by its findings' message.
-        line = error.line
-        return PolicyRefusal(str(error), error.findings, line=line)
-    line = line_of.get(seq) if seq is not None else None
-    out = StructuralError(
-        str(error), program=error.program, state=error.state, event=error.event, line=line
-    )
-    return out
