@@ -56,10 +56,11 @@ class Ctx:
     db: Path
     season: str | None
     clock: Clock
+    busy_timeout: float = 10.0
 
     def store(self, *, create: bool = False) -> Store:
         """Open the database (creating it only for commands that start something)."""
-        return Store.open(self.db, create=create)
+        return Store.open(self.db, create=create, busy_timeout=self.busy_timeout)
 
     def open_season(self, store: Store) -> Season:
         """The season chosen by ``--season``, or the most recent one."""
@@ -106,6 +107,14 @@ def _clock() -> Clock:
         fail(e)
 
 
+def _busy() -> float:
+    raw = os.environ.get("PREMATCH_BUSY_TIMEOUT", "10")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        fail(InputError(f"PREMATCH_BUSY_TIMEOUT must be seconds, got {raw!r}"))
+
+
 at_option = click.option(
     "--at",
     "at",
@@ -148,10 +157,11 @@ def main(ctx: click.Context, db: Path | None, season: str | None) -> None:
     Review:    prematch audit      prematch history
     Try it:    prematch demo
 
-    The clock is the real time unless PREMATCH_NOW (an ISO datetime) is set.
+    The clock is the real time unless PREMATCH_NOW (an ISO datetime) is set. A write
+    waits up to PREMATCH_BUSY_TIMEOUT seconds (default 10) for another writer.
     Exit codes: 0 ok, 1 audit found block-level findings, 2 input error, 3 refused.
     """
-    ctx.obj = Ctx(db=db or default_db(), season=season, clock=_clock())
+    ctx.obj = Ctx(db=db or default_db(), season=season, clock=_clock(), busy_timeout=_busy())
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
