@@ -27,7 +27,7 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -q tests -k "fuzz or property"
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python tests/bench.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

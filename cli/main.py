@@ -27,6 +27,7 @@ from engine import (
     PrematchError,
     Season,
     Store,
+    audit_store,
     export_lines,
     fixed_clock,
     fixtures_dir,
@@ -505,12 +506,14 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool) -> None:
     fmt = "json" if as_json else fmt
     blocked = False
     with obj.store() as store:
-        seasons = store.seasons() if every else [obj.open_season(store).id]
-        if every and not seasons:
-            raise InputError(f"{obj.db} holds no season yet", field="season")
         rulebook = Rulebook()
-        for sid in seasons:
-            report = Season(store, sid, rulebook=rulebook, clock=obj.clock).audit()
+        if every:
+            if not store.seasons():
+                raise InputError(f"{obj.db} holds no season yet", field="season")
+            reports = audit_store(store, rulebook)
+        else:
+            reports = iter([obj.open_season(store).audit()])
+        for report in reports:
             blocked |= report.has_blocks
             if fmt == "json":
                 if every:

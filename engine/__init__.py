@@ -39,6 +39,7 @@ from engine.queries import (
     NowReport,
     NowStatus,
     audit_records,
+    audit_store,
     judge_action,
     what_now,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "admit",
     "allowed_triggers",
     "audit_records",
+    "audit_store",
     "event_json_schema",
     "evolve",
     "export_lines",

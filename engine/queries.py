@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,6 +12,7 @@ from engine.replay import fold, live_records
 from engine.rulebook import Rulebook
 from engine.state import SeasonState
 from engine.statemachine import allowed_triggers
+from engine.store import Store
 from engine.verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "NowReport",
     "NowStatus",
     "audit_records",
+    "audit_store",
     "judge_action",
     "what_now",
 ]
@@ -193,3 +195,9 @@ def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) ->
                 )
             )
     return AuditReport(season=season, findings=tuple(out))
+
+
+def audit_store(store: Store, rulebook: Rulebook) -> Iterator[AuditReport]:
+    """Audit every season of a store, streaming one season at a time (``audit --all``)."""
+    for season, records in store.seasons_records():
+        yield audit_records(season, records, rulebook)

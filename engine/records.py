@@ -10,9 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-__all__ = ["GENESIS_HASH", "Record", "canonical_json", "chain_hash", "parse_utc", "utc_iso"]
+__all__ = [
+    "GENESIS_HASH",
+    "Record",
+    "canonical_event_json",
+    "canonical_json",
+    "chain_hash",
+    "chain_hash_text",
+    "parse_utc",
+    "utc_iso",
+]
 
 GENESIS_HASH = "0" * 64
 """The ``previous hash`` of the first event in a store."""
@@ -64,7 +74,38 @@ def canonical_json(value: Any) -> str:
 
 def chain_hash(previous: str, fields: dict[str, Any]) -> str:
     """SHA-256 over the previous event's hash and this event's canonical JSON."""
-    digest = hashlib.sha256(previous.encode("ascii"))
-    digest.update(b"\n")
-    digest.update(canonical_json(fields).encode("utf-8"))
-    return digest.hexdigest()
+    return chain_hash_text(previous, canonical_json(fields))
+
+
+def chain_hash_text(previous: str, canonical: str) -> str:
+    """:func:`chain_hash` when the canonical JSON is already at hand."""
+    return hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+
+
+def _encode(text: str | None) -> str:
+    # The C string encoder json.dumps(ensure_ascii=False) itself uses.
+    return "null" if text is None else encode_basestring(text)
+
+
+def canonical_event_json(
+    seq: int,
+    season: str,
+    program: str | None,
+    kind: str,
+    schema_version: int,
+    occurred_at: str,
+    recorded_at: str,
+    payload_json: str,
+    override: str | None,
+) -> str:
+    """``canonical_json(stored_fields)`` built from parts, with the payload already encoded.
+
+    Appending a million events serializes each payload once instead of twice; a
+    test holds this equal to :func:`canonical_json` of the same fields.
+    """
+    return (
+        f'{{"occurred_at":{_encode(occurred_at)},"override":{_encode(override)},'
+        f'"payload":{payload_json},"program":{_encode(program)},'
+        f'"recorded_at":{_encode(recorded_at)},"schema_version":{schema_version},'
+        f'"season":{_encode(season)},"seq":{seq},"type":{_encode(kind)}}}'
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.errors import PrematchError, StructuralError
 from engine.records import Record
@@ -43,8 +43,7 @@ def live_records(records: Iterable[Record], at: dt.datetime | None = None) -> li
     return live
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
+class Judged(NamedTuple):
     """One record as the fold saw it: the findings against the state before it."""
 
     record: Record

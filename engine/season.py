@@ -21,7 +21,7 @@ from engine.records import Record, utc_iso
 from engine.replay import replay, retracted_seqs
 from engine.rulebook import Rulebook
 from engine.state import SeasonState
-from engine.store import NewEvent, Store, Transaction
+from engine.store import Store, Transaction
 from engine.verdicts import ACTIONS, Finding, Verdict
 
 __all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type", "seasons_in"]
@@ -65,20 +65,6 @@ def normalize_event_type(name: str) -> str:
 def seasons_in(store: Store) -> list[str]:
     """Season ids in a store, in the order they were started."""
     return store.seasons()
-
-
-def to_new_event(record: Record) -> NewEvent:
-    """The appendable form of a provisional record."""
-    return NewEvent(
-        season=record.season,
-        program=record.program,
-        type=record.type,
-        occurred_at=utc_iso(record.occurred_at),
-        payload=record.payload,
-        override=record.override,
-        recorded_at=record.recorded_at or None,
-        schema_version=record.schema_version,
-    )
 
 
 def provisional(
@@ -188,7 +174,7 @@ class Season:
                 tx.last_seq + 1, season_id, "season_started", None, moment, payload, None
             )
             SeasonState.start(record)  # the calendar must load
-            tx.append([to_new_event(record)])
+            tx.append([record])
         return season
 
     # -- reading -------------------------------------------------------------------------
@@ -316,7 +302,7 @@ class Season:
 
 
 def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:
-    stored = tx.append(to_new_event(r) for r in records)
+    stored = tx.append(records)
     for want, got in zip(records, stored, strict=True):
         if want.seq != got.seq:
             raise PrematchError(f"internal: seq {got.seq} written where {want.seq} was judged")

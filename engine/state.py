@@ -9,12 +9,14 @@ Policies read this state; they never change it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from engine.calendar import Calendar, load_calendar
 from engine.errors import StructuralError, UnknownProgramError
 from engine.records import Record
-from engine.statemachine import INITIAL, next_state
+from engine.statemachine import INITIAL, TABLE, next_state
 
 __all__ = ["MESSAGE_EVENTS", "Message", "News", "ProgramState", "SeasonState", "evolve"]
 
@@ -28,9 +30,8 @@ MESSAGE_EVENTS: dict[str, str] = {
 """Applicant-initiated message events and the action each one records."""
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """An applicant-initiated message to one program."""
+class Message(NamedTuple):
+    """An applicant-initiated message to one program (a named tuple: replay makes many)."""
 
     action: str
     at: dt.datetime
@@ -40,8 +41,7 @@ class Message:
     """For an update: the news it told."""
 
 
-@dataclass(frozen=True, slots=True)
-class News:
+class News(NamedTuple):
     """A real change in the applicant's file (``news_recorded``)."""
 
     seq: int
@@ -213,35 +213,67 @@ def _record_news(state: SeasonState, r: Record) -> None:
 
 
 def _program_event(state: SeasonState, r: Record) -> None:
-    assert r.program is not None
-    program = state.program(r.program)
+    program = state.programs.get(r.program or "")
+    if program is None:
+        program = state.program(r.program or "")  # raises UnknownProgramError
     kind = r.type
-    if kind == "update_sent":
-        news_seq = r.payload.get("news_seq")
-        if news_seq is not None and state.news_by_seq(news_seq) is None:
-            raise _refuse(program, r, f"there is no recorded news with seq {news_seq}")
-    _fire(program, r, kind)
+    target = TABLE.get((program.state, kind))
+    if target is None:
+        raise _refuse(program, r)
     if kind in MESSAGE_EVENTS:
         news_seq = r.payload.get("news_seq") if kind == "update_sent" else None
+        if news_seq is not None:
+            if state.news_by_seq(news_seq) is None:
+                raise _refuse(program, r, f"there is no recorded news with seq {news_seq}")
+            program.told_news.add(news_seq)
         program.messages.append(
             Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override, news_seq)
         )
-        if news_seq is not None:
-            program.told_news.add(news_seq)
-    elif kind == "applied":
-        program.applied_at = r.occurred_at
-    elif kind == "invited":
-        program.invited_at = r.occurred_at
-        on = r.payload.get("interview_on")
-        program.interview_on = dt.date.fromisoformat(on) if on else None
-    elif kind == "interviewed":
-        program.interviewed_at = r.occurred_at
-    elif kind in ("rejected", "declined", "withdrawn"):
-        program.ended_at = r.occurred_at
-    elif kind == "connection_recorded":
-        program.connections.append(r.payload["kind"])
-    elif kind == "program_contacted" and r.payload.get("during_soap"):
+    else:
+        after = _AFTER.get(kind)
+        if after is not None:
+            after(program, r)
+    program.state = target
+
+
+def _applied(program: ProgramState, r: Record) -> None:
+    program.applied_at = r.occurred_at
+
+
+def _invited(program: ProgramState, r: Record) -> None:
+    program.invited_at = r.occurred_at
+    on = r.payload.get("interview_on")
+    program.interview_on = dt.date.fromisoformat(on) if on else None
+
+
+def _interviewed(program: ProgramState, r: Record) -> None:
+    program.interviewed_at = r.occurred_at
+
+
+def _ended(program: ProgramState, r: Record) -> None:
+    program.ended_at = r.occurred_at
+
+
+def _connection(program: ProgramState, r: Record) -> None:
+    program.connections.append(r.payload["kind"])
+
+
+def _contacted(program: ProgramState, r: Record) -> None:
+    if r.payload.get("during_soap"):
         program.soap_contact_at = program.soap_contact_at or r.occurred_at
+
+
+_AFTER: dict[str, Callable[[ProgramState, Record], None]] = {
+    "applied": _applied,
+    "invited": _invited,
+    "interviewed": _interviewed,
+    "rejected": _ended,
+    "declined": _ended,
+    "withdrawn": _ended,
+    "connection_recorded": _connection,
+    "program_contacted": _contacted,
+}
+"""What each non-message program event records beyond its state change."""
 
 
 def evolve(state: SeasonState, record: Record) -> None:

@@ -23,12 +23,20 @@ from typing import Any
 
 from engine.errors import IntegrityError, StoreBusyError, StoreError
 from engine.events import SCHEMA_VERSION
-from engine.records import GENESIS_HASH, Record, canonical_json, chain_hash, parse_utc
+from engine.records import (
+    GENESIS_HASH,
+    Record,
+    canonical_event_json,
+    canonical_json,
+    chain_hash,
+    chain_hash_text,
+    parse_utc,
+    utc_iso,
+)
 
 __all__ = [
     "STORE_FORMAT",
     "UPCASTERS",
-    "NewEvent",
     "Store",
     "Tamper",
     "Transaction",
@@ -68,20 +76,6 @@ _SCHEMA = [
 
 
 @dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event ready to append: validated, times as UTC ISO strings, payload as JSON-ready dict."""
-
-    season: str
-    program: str | None
-    type: str
-    occurred_at: str
-    payload: dict[str, Any]
-    override: str | None = None
-    recorded_at: str | None = None
-    schema_version: int = SCHEMA_VERSION
-
-
-@dataclass(frozen=True, slots=True)
 class Tamper:
     """The first place where the stored chain does not hold."""
 
@@ -103,16 +97,12 @@ def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict
 def row_to_record(row: tuple[Any, ...]) -> Record:
     """Turn a stored row (in ``_COLUMNS`` order) into a :class:`Record`, upcasting old shapes."""
     seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
-    data = json.loads(payload)
+    data = {} if payload == "{}" else json.loads(payload)
     if version != SCHEMA_VERSION:
         version, data = _upcast(kind, version, data)
     return Record(
         seq, season, program, kind, version, parse_utc(occurred), recorded, data, override, digest
     )
-
-
-def _stream(season: str, program: str | None) -> str:
-    return f"{season}/{program or ''}"
 
 
 def _create_private(path: Path) -> None:
@@ -139,50 +129,56 @@ class Transaction:
         """Season ids in the order they were started."""
         return _seasons(self._conn)
 
-    def append(self, events: Iterable[NewEvent]) -> list[Record]:
-        """Append events in order; return them as stored records (with seq and hash)."""
+    def append(self, records: Iterable[Record]) -> list[Record]:
+        """Append records in order; return them as stored (seq, recorded_at and hash set).
+
+        The records' own ``seq`` and ``hash`` are ignored (the store assigns them);
+        an empty ``recorded_at`` becomes the transaction's now.
+        """
         rows = []
         out = []
         versions: dict[str, int] = {}
-        for e in events:
-            stream = _stream(e.season, e.program)
+        previous = self._last_hash
+        seq = self.last_seq
+        for r in records:
+            stream = f"{r.season}/{r.program or ''}"
             if stream not in versions:
                 got = self._conn.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
                 ).fetchone()
                 versions[stream] = got[0]
             versions[stream] += 1
-            self.last_seq += 1
-            record = Record(
-                seq=self.last_seq,
-                season=e.season,
-                program=e.program,
-                type=e.type,
-                schema_version=e.schema_version,
-                occurred_at=parse_utc(e.occurred_at),
-                recorded_at=e.recorded_at or self._now,
-                payload=e.payload,
-                override=e.override,
-                hash="",
+            seq += 1
+            occurred = utc_iso(r.occurred_at)
+            recorded = r.recorded_at or self._now
+            payload = canonical_json(r.payload) if r.payload else "{}"
+            previous = chain_hash_text(
+                previous,
+                canonical_event_json(
+                    seq,
+                    r.season,
+                    r.program,
+                    r.type,
+                    r.schema_version,
+                    occurred,
+                    recorded,
+                    payload,
+                    r.override,
+                ),
             )
-            fields = record.stored_fields()
-            fields["occurred_at"] = e.occurred_at
-            digest = chain_hash(self._last_hash, fields)
-            self._last_hash = digest
-            record = record._replace(hash=digest)
-            out.append(record)
+            out.append(r._replace(seq=seq, recorded_at=recorded, hash=previous))
             rows.append(
                 (
-                    record.seq,
-                    e.season,
-                    e.program,
-                    e.type,
-                    e.schema_version,
-                    e.occurred_at,
-                    record.recorded_at,
-                    canonical_json(e.payload),
-                    e.override,
-                    digest,
+                    seq,
+                    r.season,
+                    r.program,
+                    r.type,
+                    r.schema_version,
+                    occurred,
+                    recorded,
+                    payload,
+                    r.override,
+                    previous,
                     stream,
                     versions[stream],
                 )
@@ -191,6 +187,8 @@ class Transaction:
             f"INSERT INTO events ({_COLUMNS}, stream, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        self.last_seq = seq
+        self._last_hash = previous
         self.appended.extend(out)
         return out
 
@@ -380,8 +378,24 @@ class Store:
         if season is not None:
             sql += " WHERE season = ?"
             args = (season,)
+        return self._stream(sql + " ORDER BY seq", args)
+
+    def seasons_records(self) -> Iterator[tuple[str, list[Record]]]:
+        """Every season with its records, one season at a time, in one streaming query."""
+        current: str | None = None
+        batch: list[Record] = []
+        for record in self._stream(f"SELECT {_COLUMNS} FROM events ORDER BY season, seq", ()):
+            if record.season != current:
+                if current is not None:
+                    yield current, batch
+                current, batch = record.season, []
+            batch.append(record)
+        if current is not None:
+            yield current, batch
+
+    def _stream(self, sql: str, args: tuple[Any, ...]) -> Iterator[Record]:
         try:
-            for row in self._conn.execute(sql + " ORDER BY seq", args):
+            for row in self._conn.execute(sql, args):
                 yield row_to_record(row)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e

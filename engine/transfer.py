@@ -22,7 +22,7 @@ from engine.errors import InputError, PolicyRefusal, StructuralError
 from engine.events import EVENT_TYPES, validate_payload
 from engine.records import Record, utc_iso
 from engine.rulebook import Rulebook
-from engine.season import check_scope, normalize_event_type, provisional, to_new_event
+from engine.season import check_scope, normalize_event_type, provisional
 from engine.store import Store
 
 __all__ = ["MAX_LINE_BYTES", "ImportResult", "export_lines", "import_lines"]
@@ -264,7 +264,7 @@ def import_lines(
             admitted.extend(a.record for a in results)
             warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
         admitted.sort(key=lambda r: r.seq)
-        stored = tx.append(to_new_event(r) for r in admitted)
+        stored = tx.append(admitted)
     reproduced = sum(1 for r in stored if hashes.get(line_of[r.seq]) == r.hash)
     return ImportResult(
         events=len(stored),

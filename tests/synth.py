@@ -40,9 +40,17 @@ def season_lines(index: int, seed: int = 2027, programs: int = 20) -> list[str]:
     rng = random.Random(seed * 1_000_003 + index)
     sid = f"syn-{index:06d}"
     out = [
-        _line("season_started", _at(9, 20, 10), sid, match_year=2027,
-              specialty="Internal Medicine", timezone=TZ, visa=rng.choice(["j1", "h1b", "none"]),
-              applicant_name=f"Applicant {index}", aamc_id=f"{14000000 + index}")
+        _line(
+            "season_started",
+            _at(9, 20, 10),
+            sid,
+            match_year=2027,
+            specialty="Internal Medicine",
+            timezone=TZ,
+            visa=rng.choice(["j1", "h1b", "none"]),
+            applicant_name=f"Applicant {index}",
+            aamc_id=f"{14000000 + index}",
+        )
     ]
     ids = [f"p{n:02d}" for n in range(programs)]
     for n, pid in enumerate(ids):
@@ -65,8 +73,9 @@ def season_lines(index: int, seed: int = 2027, programs: int = 20) -> list[str]:
         out.append(_line("interviewed", interview, sid, pid))
         out.append(_line("thanked", interview + dt.timedelta(hours=rng.randint(3, 40)), sid, pid))
     for pid in rng.sample([p for p in ids if p not in invited], 5):
-        out.append(_line("rejected", _at(11, 1, 12) + dt.timedelta(days=rng.randint(0, 40)), sid,
-                         pid))
+        out.append(
+            _line("rejected", _at(11, 1, 12) + dt.timedelta(days=rng.randint(0, 40)), sid, pid)
+        )
     news_at = _at(12, 10, 8)
     out.append(_line("news_recorded", news_at, sid, kind="exam", detail="Passed USMLE Step 3"))
     told = [p for p, t in interviews.items() if t < news_at - dt.timedelta(days=3)]

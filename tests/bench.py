@@ -1,0 +1,191 @@
+"""``make bench``: the performance budgets of DESIGN §9, measured side by side in one run.
+
+Prints a table and writes the same figures to ``bench-results.json``. Nothing here
+is asserted: these machines are shared and noisy, so the figures are reported as
+ratios against a baseline measured in the same run.
+
+    python tests/bench.py [--quick] [--out bench-results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synth
+
+from engine import Store, audit_store, fixed_clock, fixtures_dir, import_lines
+from policies import Rulebook
+
+DEMO_NOW = "2027-01-15T09:00:00-05:00"
+BASELINE_IMPORTS = "import pydantic, pendulum, transitions, sqlite_utils, click"
+BIN = Path(sys.executable).parent
+
+
+def bulk_import(sizes: list[int], workdir: Path) -> list[dict[str, float]]:
+    """Import rate (one transaction) at each size, and the cost per event."""
+    out = []
+    for events in sizes:
+        seasons = max(1, events // 100)
+        lines = list(synth.lines(seasons))
+        path = workdir / f"import-{events}.db"
+        with Store.open(path) as store:
+            start = time.perf_counter()
+            result = import_lines(store, lines, rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK))
+            seconds = time.perf_counter() - start
+        out.append(
+            {
+                "events": result.events,
+                "seconds": seconds,
+                "events_per_s": result.events / seconds,
+                "us_per_event": seconds / result.events * 1e6,
+            }
+        )
+        print(f"  imported {result.events:>9,} events in {seconds:6.2f} s", flush=True)
+    return out
+
+
+def audit_rate(path: Path) -> dict[str, float]:
+    """Replay + full audit of every season, against plain sqlite3 reading the same rows."""
+    conn = sqlite3.connect(path)
+    start = time.perf_counter()
+    rows = 0
+    for _ in conn.execute("SELECT * FROM events ORDER BY season, seq"):
+        rows += 1
+    sqlite_seconds = time.perf_counter() - start
+    conn.close()
+    with Store.open(path) as store:
+        start = time.perf_counter()
+        seasons = findings = 0
+        for report in audit_store(store, Rulebook()):
+            seasons += 1
+            findings += len(report.findings)
+        audit_seconds = time.perf_counter() - start
+    return {
+        "seasons": seasons,
+        "events": rows,
+        "findings": findings,
+        "audit_events_per_s": rows / audit_seconds,
+        "sqlite_rows_per_s": rows / sqlite_seconds,
+        "ratio_to_sqlite": (rows / audit_seconds) / (rows / sqlite_seconds),
+    }
+
+
+_PEAK = """
+import resource, sys
+from engine import Store, audit_store
+from policies import Rulebook
+with Store.open(sys.argv[1]) as store:
+    for _ in audit_store(store, Rulebook()):
+        pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def audit_peak_mb(path: Path) -> float:
+    """Peak resident memory of a process that audits every season (ru_maxrss)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip()) / 1024
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def now_cold(workdir: Path, runs: int) -> dict[str, float]:
+    """``prematch now`` on the demo season as a cold process, against importing its deps."""
+    db = workdir / "demo.db"
+    with Store.open(db) as store, (fixtures_dir() / "demo" / "season.jsonl").open("rb") as f:
+        clock = fixed_clock(dt.datetime.fromisoformat(DEMO_NOW))
+        import_lines(store, f, rulebook=Rulebook(), clock=clock)
+    env = {**os.environ, "PREMATCH_DB": str(db), "PREMATCH_NOW": DEMO_NOW, "NO_COLOR": "1"}
+    now_cmd = [str(BIN / "prematch"), "now"]
+    base_cmd = [sys.executable, "-c", BASELINE_IMPORTS]
+    _time(now_cmd, env), _time(base_cmd, env)  # warm the page cache
+    now_times, base_times = [], []
+    for _ in range(runs):  # interleaved, so load on the machine hits both alike
+        now_times.append(_time(now_cmd, env))
+        base_times.append(_time(base_cmd, env))
+    now_s, base_s = statistics.median(now_times), statistics.median(base_times)
+    return {"now_s": now_s, "imports_s": base_s, "ratio": now_s / base_s, "runs": runs}
+
+
+def main() -> None:
+    """Run every measurement and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Small sizes (a smoke run).")
+    parser.add_argument("--out", default="bench-results.json")
+    args = parser.parse_args()
+    sizes = [1_000, 10_000, 20_000] if args.quick else [10_000, 100_000, 1_000_000]
+    results: dict[str, object] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(),
+        "python": sys.version.split()[0],
+        "quick": args.quick,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print("bulk import (one transaction, rulebook on):", flush=True)
+        imports = bulk_import(sizes, workdir)
+        results["import"] = imports
+        biggest = workdir / f"import-{sizes[-1]}.db"
+        print("audit --all over the largest store:", flush=True)
+        audit = audit_rate(biggest)
+        audit["peak_mb"] = audit_peak_mb(biggest)
+        results["audit"] = audit
+        print("prematch now, cold process:", flush=True)
+        results["now"] = now_cold(workdir, runs=5 if args.quick else 15)
+    costs = [i["us_per_event"] for i in imports]
+    growth = max(costs) / min(costs) - 1
+    now = results["now"]
+    assert isinstance(now, dict)
+    rows = [
+        (
+            "bulk import, events/s at " + ", ".join(f"{i['events']:,}" for i in imports),
+            ", ".join(f"{i['events_per_s']:,.0f}" for i in imports),
+            "≥ 50,000",
+        ),
+        (
+            "import cost per event: µs at each size",
+            ", ".join(f"{c:.1f}" for c in costs),
+            "flat ±25 %",
+        ),
+        ("import cost growth (max/min − 1)", f"{growth:+.0%}", "≤ 25 %"),
+        (
+            f"audit --all: events/s ({audit['seasons']:,} seasons)",
+            f"{audit['audit_events_per_s']:,.0f}",
+            "≥ 200,000",
+        ),
+        ("plain sqlite3 read of the same rows: rows/s", f"{audit['sqlite_rows_per_s']:,.0f}", ""),
+        ("audit rate / sqlite3 rate", f"{audit['ratio_to_sqlite']:.1%}", "≥ 15 %"),
+        ("audit peak memory (MB)", f"{audit['peak_mb']:.0f}", "≤ 200"),
+        ("prematch now (cold), median s", f"{now['now_s']:.3f}", ""),
+        ("python -c 'import deps', median s", f"{now['imports_s']:.3f}", ""),
+        ("now / imports", f"{now['ratio']:.2f}×", "≤ 1.5×"),
+    ]
+    results["import_cost_growth"] = growth
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure':{width}}  {'value':>30}  budget")
+    for label, value, budget in rows:
+        print(f"{label:{width}}  {value:>30}  {budget}")
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
