@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +19,13 @@ import click
 from cli import render
 from engine import (
     ACTIONS,
-    EVENT_TYPES,
     Clock,
     InputError,
     PolicyRefusal,
     PrematchError,
     Season,
     Store,
-    audit_store,
-    export_lines,
     fixed_clock,
-    fixtures_dir,
-    import_lines,
-    mermaid,
     parse_instant,
     system_clock,
 )
@@ -337,6 +330,8 @@ def log(
       prematch log thanked mercy-im
       prematch log interest-sent mercy-im --override "PD asked me to write"
     """
+    from engine import EVENT_TYPES
+
     kind = event.strip().lower().replace("-", "_")
     if kind not in EVENT_TYPES:
         raise InputError(
@@ -413,6 +408,7 @@ def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
 @handles_errors
 def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None:
     """Import events from a JSONL file: all of it, or nothing."""
+    from engine import import_lines
     from policies import Rulebook
 
     with obj.store(create=True) as store, file.open("rb") as f:
@@ -501,6 +497,7 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
 @handles_errors
 def audit(obj: Ctx, fmt: str, as_json: bool, every: bool) -> None:
     """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
+    from engine import audit_store
     from policies import Rulebook
 
     fmt = "json" if as_json else fmt
@@ -581,6 +578,8 @@ def verify(obj: Ctx, as_json: bool) -> None:
 @handles_errors
 def export(obj: Ctx, out: Path | None) -> None:
     """Export events as JSONL (every season, or only --season), re-importable as is."""
+    from engine import export_lines
+
     with obj.store() as store:
         lines = list(export_lines(store, obj.season))
     text = "".join(line + "\n" for line in lines)
@@ -594,6 +593,8 @@ def export(obj: Ctx, out: Path | None) -> None:
 @main.command()
 def diagram() -> None:
     """The per-program state machine as a Mermaid diagram."""
+    from engine import mermaid
+
     click.echo(mermaid(), nl=False)
 
 
@@ -609,6 +610,9 @@ def schema() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print now and audit as JSON.")
 def demo(as_json: bool) -> None:
     """Load a realistic IMG season into a temporary database and show it."""
+    import tempfile
+
+    from engine import fixtures_dir, import_lines
     from policies import Rulebook
 
     moment = parse_instant(DEMO_INSTANT)

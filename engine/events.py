@@ -37,8 +37,7 @@ __all__ = [
     "validate_payload",
 ]
 
-SCHEMA_VERSION = 1
-"""Current ``schema_version`` of newly written events."""
+from engine.records import SCHEMA_VERSION
 
 Identifier = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", strip_whitespace=True)

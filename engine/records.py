@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "GENESIS_HASH",
+    "SCHEMA_VERSION",
     "Record",
     "canonical_event_json",
     "canonical_json",
@@ -23,6 +24,9 @@ __all__ = [
     "parse_utc",
     "utc_iso",
 ]
+
+SCHEMA_VERSION = 1
+"""Current ``schema_version`` of newly written events."""
 
 GENESIS_HASH = "0" * 64
 """The ``previous hash`` of the first event in a store."""

@@ -15,7 +15,6 @@ from typing import Any
 from engine.admission import admit
 from engine.clock import Clock, parse_instant, system_clock
 from engine.errors import InputError, PrematchError
-from engine.events import PROGRAM_SCOPE, validate_payload
 from engine.queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from engine.records import Record, utc_iso
 from engine.replay import replay, retracted_seqs
@@ -83,6 +82,8 @@ def provisional(
 
 def check_scope(event_type: str, program: str | None) -> None:
     """Refuse a program on a season-level event, or a missing one on a program event."""
+    from engine.events import PROGRAM_SCOPE
+
     scope = PROGRAM_SCOPE[event_type]
     if scope == "required" and not program:
         raise InputError(f"{event_type} needs a program id", field="program")
@@ -153,7 +154,7 @@ class Season:
         ``fields`` are the payload of DESIGN §2: ``match_year``, ``specialty``,
         ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
         """
-        from engine.events import validate_event
+        from engine.events import validate_event, validate_payload
 
         payload = validate_payload("season_started", fields)
         now = clock()
@@ -246,6 +247,8 @@ class Season:
         **fields: Any,
     ) -> Recorded:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
+        from engine.events import validate_payload  # pydantic models load on first write
+
         kind = normalize_event_type(event_type)
         payload = validate_payload(kind, fields)
         if kind == "season_started":

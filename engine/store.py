@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import IntegrityError, StoreBusyError, StoreError
-from engine.events import SCHEMA_VERSION
 from engine.records import (
     GENESIS_HASH,
+    SCHEMA_VERSION,
     Record,
     canonical_event_json,
     canonical_json,
@@ -263,8 +263,6 @@ class Store:
         return store
 
     def _prepare(self) -> None:
-        import sqlite_utils
-
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -273,11 +271,15 @@ class Store:
                 f"{self.path} was written by a newer prematch (store format {version}, "
                 f"this one reads up to {STORE_FORMAT}); upgrade prematch"
             )
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version == STORE_FORMAT and "events" in tables:
+            return
+        import sqlite_utils  # only to create the schema
+
         db = sqlite_utils.Database(conn)
         events = db.table("events")
-        if version == STORE_FORMAT and events.exists():
-            return
-        tables = set(db.table_names())
         if tables and "events" not in tables:
             raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
         if (

@@ -1,0 +1,362 @@
+"""Import of the spreadsheet applicants already keep (``prematch import tracker.csv``).
+
+One row per program; the columns (header case, spaces, ``-`` and ``_`` do not matter):
+
+========================  ==========================================================
+``program``               the program's name (required); its id is derived from it
+``applied``               date the application went out        -> ``applied``
+``invited``               date the invitation came              -> ``invited``
+``interview date``        the interview (a date, or date and time) -> ``interviewed``
+                          once it is past; a future one is kept as ``interview_on``
+``thank-you sent``        -> ``thanked``
+``letter of interest sent``  -> ``interest_sent``
+``letter of intent sent``    -> ``intent_sent``
+``notes``                 ignored (no event carries free notes)
+========================  ==========================================================
+
+Cells hold dates (``2026-10-22``, ``10/22/2026``, ``Oct 22, 2026``, optionally with a
+time such as ``09:30``), read in the season's timezone; an empty cell (or ``-``, ``no``)
+means "not yet". :func:`tracker_lines` turns the sheet into import JSONL lines;
+:func:`import_tracker` imports them into a season (all or nothing) and names the CSV
+line of any problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.errors import InputError, PolicyRefusal, PrematchError, StructuralError
+from engine.season import Season
+from engine.transfer import ImportResult, import_lines
+
+__all__ = ["COLUMNS", "TrackerLine", "import_tracker", "tracker_lines", "tracker_rows"]
+
+COLUMNS: dict[str, str | None] = {
+    "program": None,
+    "applied": "applied",
+    "invited": "invited",
+    "interview date": "interviewed",
+    "thank-you sent": "thanked",
+    "letter of interest sent": "interest_sent",
+    "letter of intent sent": "intent_sent",
+    "notes": None,
+}
+"""The known columns, as shown in errors, and the event each one records."""
+
+_EMPTY = {"", "-", "—", "–", "no", "n", "none", "n/a", "na", "not yet", "false"}
+_YES = {"yes", "y", "x", "✓", "✔", "true", "done", "sent"}
+_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+)
+_TIME = re.compile(r"^(?P<day>.+?)[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)$", re.I)
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[\s_-]+", " ", header.strip().lstrip("\ufeff").lower()).strip()
+
+
+_BY_KEY = {_key(name): name for name in COLUMNS}
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerLine:
+    """One import JSONL line and the CSV line it came from."""
+
+    json: str
+    csv_line: int
+
+
+def program_id(name: str) -> str:
+    """A program id from its name: lowercase words joined by ``-`` (at most 64 characters)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    return slug or "program"
+
+
+def _day(text: str) -> dt.date | None:
+    for fmt in _FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _clock_time(text: str) -> dt.time | None:
+    compact = text.replace(".", "").replace(" ", "").upper()
+    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p"):
+        try:
+            return dt.datetime.strptime(compact, fmt).time()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_cell(text: str, timezone: str, *, column: str, line: int) -> dt.datetime | None:
+    """A cell as an aware instant (dates are midnight in ``timezone``), or ``None`` if empty."""
+    value = text.strip()
+    if value.lower() in _EMPTY:
+        return None
+    if value.lower() in _YES:
+        raise InputError(
+            f"{value!r} says it happened but not when; write the date (e.g. 2026-10-22)",
+            field=column,
+            line=line,
+        )
+    zone = ZoneInfo(timezone)
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    else:
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    day, time = _day(value), dt.time()
+    if day is None and (m := _TIME.match(value)):
+        day, clock = _day(m["day"].strip().rstrip(",")), _clock_time(m["time"])
+        time = clock if clock is not None else time
+        if clock is None:
+            day = None
+    if day is None:
+        raise InputError(
+            f"{value!r} is not a date I can read; write e.g. 2026-10-22, 10/22/2026 or "
+            "Oct 22, 2026 (a time may follow, e.g. 2026-10-22 09:30)",
+            field=column,
+            line=line,
+        )
+    return dt.datetime.combine(day, time, zone)
+
+
+def _read(source: str | Path) -> str:
+    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+        try:
+            return Path(source).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise InputError(
+                f"{source} is not UTF-8 (byte {e.start + 1}); save the sheet as 'CSV UTF-8'"
+            ) from None
+    return source.lstrip("\ufeff")
+
+
+def _columns(header: Sequence[str]) -> list[str | None]:
+    known = ", ".join(COLUMNS)
+    out: list[str | None] = []
+    unknown: list[str] = []
+    for cell in header:
+        name = _BY_KEY.get(_key(cell))
+        if name is None and _key(cell):
+            unknown.append(cell.strip())
+        out.append(name)
+    if unknown:
+        listed = ", ".join(repr(u) for u in unknown)
+        raise InputError(
+            f"unknown column{'s' if len(unknown) > 1 else ''} {listed}; known columns: {known}",
+            field=unknown[0],
+            line=1,
+        )
+    if "program" not in out:
+        raise InputError(
+            f"the 'program' column is missing (it names each row's program); known columns: "
+            f"{known}",
+            field="program",
+            line=1,
+        )
+    seen = [c for c in out if c is not None]
+    twice = sorted({c for c in seen if seen.count(c) > 1})
+    if twice:
+        raise InputError(f"column {twice[0]!r} appears twice", field=twice[0], line=1)
+    return out
+
+
+def _line(kind: str, program: str, at: dt.datetime, **fields: Any) -> str:
+    return json.dumps(
+        {"type": kind, "program": program, "at": at.isoformat(), **fields},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _row_lines(
+    cells: dict[str, str],
+    number: int,
+    timezone: str,
+    listed_at: dt.datetime | None,
+    now: dt.datetime | None,
+) -> Iterator[str]:
+    name = cells.get("program", "").strip()
+    pid = program_id(name)
+    when = {
+        column: parse_cell(cells.get(column, ""), timezone, column=column, line=number)
+        for column, event in COLUMNS.items()
+        if event is not None
+    }
+    for column, moment in when.items():
+        if moment is not None and now is not None and moment > now and column != "interview date":
+            raise InputError(
+                f"{moment.date().isoformat()} is after today; record it once it has happened",
+                field=column,
+                line=number,
+            )
+    interview = when["interview date"]
+    held = interview is not None and (now is None or interview <= now)
+    if interview is not None and when["invited"] is None:
+        raise InputError(
+            "an interview date needs the date of the invitation (the 'invited' column)",
+            field="invited",
+            line=number,
+        )
+    for column in ("thank-you sent", "letter of interest sent", "letter of intent sent"):
+        if when[column] is not None and not held:
+            raise InputError(
+                "a message after the interview needs an interview date in the past",
+                field=column,
+                line=number,
+            )
+    earliest = min((m for m in when.values() if m is not None), default=None)
+    added = (
+        listed_at
+        if listed_at is not None and (earliest is None or listed_at <= earliest)
+        else earliest
+    )
+    if added is None:
+        raise InputError(
+            "the row has no date, so nothing places the program in the season",
+            field="program",
+            line=number,
+        )
+    yield _line("program_added", pid, added, name=name)
+    for column, event in COLUMNS.items():
+        moment = when.get(column)
+        if event is None or moment is None:
+            continue
+        if event == "invited":
+            extra = {"interview_on": interview.date().isoformat()} if interview else {}
+            yield _line("invited", pid, moment, **extra)
+        elif event == "interviewed":
+            if held:
+                yield _line("interviewed", pid, moment)
+        else:
+            yield _line(event, pid, moment)
+
+
+def tracker_rows(
+    source: str | Path,
+    timezone: str = "UTC",
+    *,
+    listed_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> list[TrackerLine]:
+    """The sheet as import lines, each with its CSV line number (see :func:`tracker_lines`)."""
+    text = _read(source)
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text.split("\n", 1)[0], delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = next(reader, None)
+    if header is None:
+        raise InputError("the file is empty; the first line must name the columns", line=1)
+    columns = _columns(header)
+    out: list[TrackerLine] = []
+    ids: dict[str, int] = {}
+    for row in reader:
+        number = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(columns) and any(c.strip() for c in row[len(columns) :]):
+            raise InputError(
+                f"{len(row)} cells but {len(columns)} columns in the header", line=number
+            )
+        cells = {c: v for c, v in zip(columns, row, strict=False) if c is not None}
+        name = cells.get("program", "").strip()
+        if not name:
+            raise InputError("the program cell is empty", field="program", line=number)
+        pid = program_id(name)
+        if pid in ids:
+            raise InputError(
+                f"program {name!r} (id {pid!r}) already has a row, on line {ids[pid]}",
+                field="program",
+                line=number,
+            )
+        ids[pid] = number
+        out.extend(
+            TrackerLine(line, number)
+            for line in _row_lines(cells, number, timezone, listed_at, now)
+        )
+    return out
+
+
+def tracker_lines(
+    source: str | Path,
+    timezone: str = "UTC",
+    *,
+    listed_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Turn an applicant's tracking sheet (a path, or the CSV text) into import JSONL lines.
+
+    Dates are read in ``timezone`` (pass the season's). A row without any date is placed
+    at ``listed_at``; an interview dated after ``now`` is kept as the invitation's
+    ``interview_on`` rather than recorded as held. Raises :class:`InputError` naming the
+    CSV line and column: unknown columns (listing the known ones), a missing ``program``
+    column, an unreadable date.
+    """
+    return [t.json for t in tracker_rows(source, timezone, listed_at=listed_at, now=now)]
+
+
+def _renamed(error: PrematchError, line: int) -> PrematchError:
+    """The same error, naming CSV ``line`` instead of a line of the generated JSONL."""
+    if isinstance(error, InputError):
+        return error.at_line(line)
+    if isinstance(error, StructuralError):
+        return StructuralError(
+            str(error.args[0]),
+            program=error.program,
+            state=error.state,
+            event=error.event,
+            line=line,
+        )
+    if isinstance(error, PolicyRefusal):
+        return PolicyRefusal(str(error.args[0]), error.findings, line=line)
+    return error
+
+
+def import_tracker(
+    season: Season, source: str | Path, *, allow_violations: bool = False
+) -> ImportResult:
+    """Import a tracking sheet into ``season``: every row, or (on any error) nothing."""
+    first = season.records()[0]
+    rows = tracker_rows(source, season.timezone, listed_at=first.occurred_at, now=season.clock())
+    csv_line = {n: row.csv_line for n, row in enumerate(rows, start=1)}
+    try:
+        return import_lines(
+            season.store,
+            [row.json for row in rows],
+            default_season=season.id,
+            rulebook=season.rulebook,
+            clock=season.clock,
+            allow_violations=allow_violations,
+        )
+    except (InputError, StructuralError, PolicyRefusal) as e:
+        line = e.line
+        if line is None or line not in csv_line:
+            raise
+        raise _renamed(e, csv_line[line]) from e
