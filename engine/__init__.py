@@ -16,180 +16,122 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from engine.admission import (
+    Admitted,
+    admit,
+)
+from engine.calendar import (
+    CALENDAR_DATES,
+    Calendar,
+    load_calendar,
+)
+from engine.clock import (
+    Clock,
+    fixed_clock,
+    parse_instant,
+    system_clock,
+)
+from engine.errors import (
+    InputError,
+    IntegrityError,
+    PolicyRefusal,
+    PrematchError,
+    StoreBusyError,
+    StoreError,
+    StructuralError,
+    UnknownProgramError,
+)
+from engine.queries import (
+    AuditReport,
+    NowItem,
+    NowReport,
+    NowStatus,
+    audit_records,
+    audit_store,
+    judge_action,
+    what_now,
+)
+from engine.records import (
+    SCHEMA_VERSION,
+    Record,
+    utc_iso,
+)
+from engine.replay import (
+    fold,
+    live_records,
+    replay,
+)
+from engine.resources import (
+    fixtures_dir,
+)
+from engine.rulebook import (
+    NoRules,
+    Rulebook,
+)
+from engine.season import (
+    HistoryEntry,
+    Recorded,
+    Season,
+    normalize_event_type,
+)
+from engine.state import (
+    MESSAGE_EVENTS,
+    Message,
+    News,
+    ProgramState,
+    SeasonState,
+    evolve,
+)
+from engine.statemachine import (
+    END_STATES,
+    STATES,
+    TRANSITIONS,
+    allowed_triggers,
+    mermaid,
+)
+from engine.store import (
+    UPCASTERS,
+    Store,
+    Tamper,
+)
+from engine.verdicts import (
+    ACTION_EVENTS,
+    ACTIONS,
+    AuditFinding,
+    Finding,
+    Severity,
+    Verdict,
+    Window,
+    worst,
+)
+
 if TYPE_CHECKING:
-    from engine.admission import (
-        Admitted,
-        admit,
-    )
-    from engine.calendar import (
-        CALENDAR_DATES,
-        Calendar,
-        load_calendar,
-    )
-    from engine.clock import (
-        Clock,
-        fixed_clock,
-        parse_instant,
-        system_clock,
-    )
-    from engine.errors import (
-        InputError,
-        IntegrityError,
-        PolicyRefusal,
-        PrematchError,
-        StoreBusyError,
-        StoreError,
-        StructuralError,
-        UnknownProgramError,
-    )
     from engine.events import (
         EVENT_TYPES,
         PROGRAM_SCOPE,
-        SCHEMA_VERSION,
         Event,
         event_json_schema,
         validate_event,
         validate_payload,
-    )
-    from engine.queries import (
-        AuditReport,
-        NowItem,
-        NowReport,
-        NowStatus,
-        audit_records,
-        audit_store,
-        judge_action,
-        what_now,
-    )
-    from engine.records import (
-        Record,
-        utc_iso,
-    )
-    from engine.replay import (
-        fold,
-        live_records,
-        replay,
-    )
-    from engine.resources import (
-        fixtures_dir,
-    )
-    from engine.rulebook import (
-        NoRules,
-        Rulebook,
-    )
-    from engine.season import (
-        HistoryEntry,
-        Recorded,
-        Season,
-        normalize_event_type,
-    )
-    from engine.state import (
-        MESSAGE_EVENTS,
-        Message,
-        News,
-        ProgramState,
-        SeasonState,
-        evolve,
-    )
-    from engine.statemachine import (
-        END_STATES,
-        STATES,
-        TRANSITIONS,
-        allowed_triggers,
-        mermaid,
-    )
-    from engine.store import (
-        UPCASTERS,
-        Store,
-        Tamper,
     )
     from engine.transfer import (
         ImportResult,
         export_lines,
         import_lines,
     )
-    from engine.verdicts import (
-        ACTION_EVENTS,
-        ACTIONS,
-        AuditFinding,
-        Finding,
-        Severity,
-        Verdict,
-        Window,
-        worst,
-    )
 
-# Names load on first use (PEP 562): `prematch now` never pays for the pydantic models.
-_WHERE: dict[str, str] = {
-    "Admitted": "engine.admission",
-    "admit": "engine.admission",
-    "CALENDAR_DATES": "engine.calendar",
-    "Calendar": "engine.calendar",
-    "load_calendar": "engine.calendar",
-    "Clock": "engine.clock",
-    "fixed_clock": "engine.clock",
-    "parse_instant": "engine.clock",
-    "system_clock": "engine.clock",
-    "InputError": "engine.errors",
-    "IntegrityError": "engine.errors",
-    "PolicyRefusal": "engine.errors",
-    "PrematchError": "engine.errors",
-    "StoreBusyError": "engine.errors",
-    "StoreError": "engine.errors",
-    "StructuralError": "engine.errors",
-    "UnknownProgramError": "engine.errors",
+# The pydantic models (validation, import) load on first use (PEP 562):
+# `prematch now` never builds them.
+_LAZY: dict[str, str] = {
     "EVENT_TYPES": "engine.events",
     "PROGRAM_SCOPE": "engine.events",
-    "SCHEMA_VERSION": "engine.events",
     "Event": "engine.events",
     "event_json_schema": "engine.events",
     "validate_event": "engine.events",
     "validate_payload": "engine.events",
-    "AuditReport": "engine.queries",
-    "NowItem": "engine.queries",
-    "NowReport": "engine.queries",
-    "NowStatus": "engine.queries",
-    "audit_records": "engine.queries",
-    "audit_store": "engine.queries",
-    "judge_action": "engine.queries",
-    "what_now": "engine.queries",
-    "Record": "engine.records",
-    "utc_iso": "engine.records",
-    "fold": "engine.replay",
-    "live_records": "engine.replay",
-    "replay": "engine.replay",
-    "fixtures_dir": "engine.resources",
-    "NoRules": "engine.rulebook",
-    "Rulebook": "engine.rulebook",
-    "HistoryEntry": "engine.season",
-    "Recorded": "engine.season",
-    "Season": "engine.season",
-    "normalize_event_type": "engine.season",
-    "MESSAGE_EVENTS": "engine.state",
-    "Message": "engine.state",
-    "News": "engine.state",
-    "ProgramState": "engine.state",
-    "SeasonState": "engine.state",
-    "evolve": "engine.state",
-    "END_STATES": "engine.statemachine",
-    "STATES": "engine.statemachine",
-    "TRANSITIONS": "engine.statemachine",
-    "allowed_triggers": "engine.statemachine",
-    "mermaid": "engine.statemachine",
-    "UPCASTERS": "engine.store",
-    "Store": "engine.store",
-    "Tamper": "engine.store",
     "ImportResult": "engine.transfer",
     "export_lines": "engine.transfer",
     "import_lines": "engine.transfer",
-    "ACTION_EVENTS": "engine.verdicts",
-    "ACTIONS": "engine.verdicts",
-    "AuditFinding": "engine.verdicts",
-    "Finding": "engine.verdicts",
-    "Severity": "engine.verdicts",
-    "Verdict": "engine.verdicts",
-    "Window": "engine.verdicts",
-    "worst": "engine.verdicts",
 }
 
 __all__ = [
@@ -266,7 +208,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

@@ -26,6 +26,7 @@ __all__ = [
     "NRMP",
     "Ask",
     "Frame",
+    "FrameCache",
     "Rule",
     "Say",
     "add_days",
@@ -125,9 +126,32 @@ class Frame:
 
     @staticmethod
     def of(state: SeasonState) -> Frame:
-        """The frame of a season."""
+        """The frame of a season (see :class:`FrameCache` for the fast path)."""
         policy = tuple(sorted(state.policy.items()))
         return _frame(state.calendar, state.timezone, policy)
+
+
+class FrameCache:
+    """Frames of the seasons being judged, by state object.
+
+    A season's calendar, timezone and policy never change after it starts, so one
+    frame serves every question about that state; the cache keeps the state alive
+    with its frame so an ``id`` is never reused while cached.
+    """
+
+    def __init__(self, size: int = 8):
+        self._size = size
+        self._frames: dict[int, tuple[SeasonState, Frame]] = {}
+
+    def __call__(self, state: SeasonState) -> Frame:
+        hit = self._frames.get(id(state))
+        if hit is not None and hit[0] is state:
+            return hit[1]
+        frame = Frame.of(state)
+        if len(self._frames) >= self._size:
+            self._frames.clear()
+        self._frames[id(state)] = (state, frame)
+        return frame
 
 
 @lru_cache(maxsize=256)

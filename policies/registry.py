@@ -12,7 +12,7 @@ from typing import Any
 
 from engine import MESSAGE_EVENTS, Finding, Record, SeasonState, Verdict, Window
 from policies import deadline, inquiry, intent, program, spam, timing, updates, visa
-from policies.context import Ask, Frame, Rule, Say
+from policies.context import Ask, FrameCache, Rule, Say
 
 __all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "Rulebook"]
 
@@ -75,6 +75,7 @@ class Rulebook:
         if unknown:
             raise ValueError(f"unknown rule ids: {', '.join(sorted(unknown))}")
         self.disabled = frozenset(disable)
+        self._frame = FrameCache()
 
     def _run(self, rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
         parts: list[Finding | Window] = []
@@ -97,7 +98,7 @@ class Rulebook:
         detail: Mapping[str, Any] | None = None,
     ) -> Verdict:
         """The verdict on sending ``action`` to ``program`` at ``at``."""
-        ask = Ask(state, state.program(program), action, at, Frame.of(state), detail or {})
+        ask = Ask(state, state.program(program), action, at, self._frame(state), detail or {})
         return Verdict.combine(program, action, self._run(ACTION_RULES[action], ask))
 
     def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
@@ -106,14 +107,33 @@ class Rulebook:
         if action is not None and record.program is not None:
             if record.program not in state.programs:
                 return ()  # the fold reports the unknown program
-            return self.judge(
-                state, record.program, action, record.occurred_at, record.payload
-            ).findings
+            ask = Ask(
+                state,
+                state.programs[record.program],
+                action,
+                record.occurred_at,
+                self._frame(state),
+                record.payload,
+            )
+            return self._findings(ACTION_RULES[action], ask)
         rules = EVENT_RULES.get(record.type)
         if not rules:
             return ()
         target = state.programs.get(record.program) if record.program else None
         if record.program and target is None:
             return ()
-        ask = Ask(state, target, record.type, record.occurred_at, Frame.of(state), record.payload)
-        return [p for p in self._run(rules, ask) if isinstance(p, Finding)]
+        ask = Ask(
+            state, target, record.type, record.occurred_at, self._frame(state), record.payload
+        )
+        return self._findings(rules, ask)
+
+    def _findings(self, rules: Sequence[Rule], ask: Ask) -> list[Finding]:
+        # The audit path: findings only, no verdict or window to assemble.
+        out = []
+        for rule in rules:
+            if rule.id in self.disabled:
+                continue
+            for part in rule.check(ask):
+                if isinstance(part, Say):
+                    out.append(Finding(rule.id, part.severity, part.message, rule.source))
+        return out

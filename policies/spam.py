@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from engine import Message, ProgramState, Window
@@ -10,18 +11,22 @@ from policies.context import GUIDE, Ask, Rule, Say, add_days, add_hours, block
 __all__ = ["SPAM_CAP", "SPAM_GAP", "is_exempt"]
 
 
+def _timely_thanks(program: ProgramState, at: dt.datetime, due_hours: int) -> bool:
+    interviewed = program.interviewed_at
+    return interviewed is not None and at <= add_hours(interviewed, due_hours)
+
+
 def is_exempt(program: ProgramState, message: Message, due_hours: int) -> bool:
     """A thank-you inside its window and an update carrying news need no gap."""
     if message.action == "thank_you":
-        interviewed = program.interviewed_at
-        return interviewed is not None and message.at <= add_hours(interviewed, due_hours)
+        return _timely_thanks(program, message.at, due_hours)
     return message.action == "update" and message.news_seq is not None
 
 
 def _asked_is_exempt(ask: Ask) -> bool:
     p = ask.target
     if ask.action == "thank_you":
-        return is_exempt(p, Message("thank_you", ask.at, 0, None), ask.params["thanks.due_hours"])
+        return _timely_thanks(p, ask.at, ask.params["thanks.due_hours"])
     if ask.action == "update":
         news = ask.detail.get("news_seq")
         if news is not None:
