@@ -31,14 +31,19 @@ def retracted_seqs(records: Iterable[Record]) -> set[int]:
 
 
 def live_records(records: Iterable[Record], at: dt.datetime | None = None) -> list[Record]:
-    """Records that occurred at or before ``at``, minus retractions, in replay order.
+    """Records that occurred at or before ``at``, minus retracted ones, in replay order.
 
-    A retraction counts once it has itself occurred; the retraction records are
-    not part of the result.
+    A retraction corrects the record, it is not a fact of the season: the retracted
+    event is skipped for every instant, also those before the retraction was made
+    (so a date fixed by retract-and-relog never shows both versions).
     """
-    visible = [r for r in records if at is None or r.occurred_at <= at]
-    gone = retracted_seqs(visible)
-    live = [r for r in visible if r.seq not in gone and r.type != "event_retracted"]
+    records = list(records)
+    gone = retracted_seqs(records)
+    live = [
+        r
+        for r in records
+        if (at is None or r.occurred_at <= at) and r.seq not in gone and r.type != "event_retracted"
+    ]
     live.sort(key=_order)
     return live
 
@@ -80,6 +85,12 @@ def fold(
     if not live:
         return
     state = _start(live)
+    if rulebook is not None:
+        try:
+            rulebook.validate(state)
+        except PrematchError as e:
+            e.seq = live[0].seq
+            raise
     yield state, Judged(live[0], ())
     for record in live[1:]:
         if record.seq in pending and record.type == "update_sent":

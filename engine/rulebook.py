@@ -40,6 +40,11 @@ class Rulebook(Protocol):
         """Findings about ``record`` (any type), judged against the state just before it."""
         ...
 
+    def validate(self, state: SeasonState) -> None:
+        """Raise :class:`~engine.errors.InputError` if the season's own settings (its
+        policy overrides) make no sense to this rulebook; called when a season starts."""
+        ...
+
 
 class NoRules:
     """A rulebook with no rules: every structurally valid action is allowed."""
@@ -58,3 +63,6 @@ class NoRules:
     def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
         """Never a finding."""
         return ()
+
+    def validate(self, state: SeasonState) -> None:
+        """Any settings will do."""

@@ -77,7 +77,8 @@ def provisional(
     recorded_at: str = "",
 ) -> Record:
     """A record not yet written (``seq`` is where it will land, ``hash`` is empty)."""
-    return Record(seq, season, program, event_type, 1, at, recorded_at, payload, override, "")
+    moment = at.astimezone(dt.UTC)  # as replay will read it back from the store
+    return Record(seq, season, program, event_type, 1, moment, recorded_at, payload, override, "")
 
 
 def check_scope(event_type: str, program: str | None) -> None:
@@ -174,7 +175,9 @@ class Season:
             record = provisional(
                 tx.last_seq + 1, season_id, "season_started", None, moment, payload, None
             )
-            SeasonState.start(record)  # the calendar must load
+            state = SeasonState.start(record)  # the calendar must load
+            if rulebook is not None:
+                rulebook.validate(state)
             tx.append([record])
         return season
 
@@ -207,8 +210,9 @@ class Season:
     def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
         """Every record up to ``at`` in replay order, retracted ones flagged."""
         moment = self.instant(at)
-        visible = [r for r in self.records() if r.occurred_at <= moment]
-        gone = retracted_seqs(visible)
+        records = self.records()
+        gone = retracted_seqs(records)
+        visible = [r for r in records if r.occurred_at <= moment]
         visible.sort(key=lambda r: (r.occurred_at, r.seq))
         return [HistoryEntry(r, r.seq in gone) for r in visible]
 

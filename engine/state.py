@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from engine.calendar import Calendar, load_calendar
-from engine.errors import StructuralError, UnknownProgramError
+from engine.errors import InputError, StructuralError, UnknownProgramError
 from engine.records import Record
 from engine.statemachine import INITIAL, TABLE, next_state
 
@@ -39,6 +39,8 @@ class Message(NamedTuple):
     override: str | None
     news_seq: int | None = None
     """For an update: the news it told."""
+    retold: bool = False
+    """For an update: the program had already heard this news (only with an override)."""
 
 
 class News(NamedTuple):
@@ -70,7 +72,8 @@ class ProgramState:
     connections: list[str] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     told_news: set[int] = field(default_factory=set)
-    soap_contact_at: dt.datetime | None = None
+    soap_contacts: list[dt.datetime] = field(default_factory=list)
+    """When the program contacted the applicant saying it was during SOAP."""
 
     def sent(self, action: str) -> list[Message]:
         """The messages of one action sent to this program, oldest first."""
@@ -222,12 +225,17 @@ def _program_event(state: SeasonState, r: Record) -> None:
         raise _refuse(program, r)
     if kind in MESSAGE_EVENTS:
         news_seq = r.payload.get("news_seq") if kind == "update_sent" else None
+        retold = news_seq is not None and news_seq in program.told_news
         if news_seq is not None:
             if state.news_by_seq(news_seq) is None:
-                raise _refuse(program, r, f"there is no recorded news with seq {news_seq}")
+                raise InputError(
+                    f"season {state.id!r} has no recorded news with seq {news_seq} "
+                    "(see `prematch history`)",
+                    field="news_seq",
+                )
             program.told_news.add(news_seq)
         program.messages.append(
-            Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override, news_seq)
+            Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override, news_seq, retold)
         )
     else:
         after = _AFTER.get(kind)
@@ -260,7 +268,7 @@ def _connection(program: ProgramState, r: Record) -> None:
 
 def _contacted(program: ProgramState, r: Record) -> None:
     if r.payload.get("during_soap"):
-        program.soap_contact_at = program.soap_contact_at or r.occurred_at
+        program.soap_contacts.append(r.occurred_at)
 
 
 _AFTER: dict[str, Callable[[ProgramState, Record], None]] = {

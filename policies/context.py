@@ -79,8 +79,12 @@ def _std(moment: pendulum.DateTime) -> dt.datetime:
 
 
 def add_hours(moment: dt.datetime, hours: int) -> dt.datetime:
-    """``moment`` plus real elapsed hours (48 h across a DST change is still 48 h)."""
-    return moment + dt.timedelta(hours=hours)
+    """``moment`` plus real elapsed hours (48 h across a DST change is still 48 h).
+
+    The sum is taken in UTC: on a ``ZoneInfo`` datetime, ``+ timedelta`` would be
+    wall-clock arithmetic and give 49 real hours across the end of DST.
+    """
+    return moment.astimezone(dt.UTC) + dt.timedelta(hours=hours)
 
 
 def add_days(moment: dt.datetime, days: int, timezone: str) -> dt.datetime:

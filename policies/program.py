@@ -50,8 +50,7 @@ def _soap(ask: Ask) -> Iterator[Say | Window]:
     cal = ask.frame.calendar
     if not cal.match_week_start <= ask.at < cal.soap_end:
         return
-    contacted = ask.target.soap_contact_at
-    if contacted is None or contacted < cal.match_week_start:
+    if not any(at >= cal.match_week_start for at in ask.target.soap_contacts):
         yield block(
             f"Match Week: until SOAP ends ({ask.when(cal.soap_end)}) you may not start contact "
             f"with a program unless it contacted you first during SOAP"

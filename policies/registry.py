@@ -127,6 +127,10 @@ class Rulebook:
         )
         return self._findings(rules, ask)
 
+    def validate(self, state: SeasonState) -> None:
+        """Check the season's policy overrides (unknown names, bad values: ``InputError``)."""
+        self._frame(state)
+
     def _findings(self, rules: Sequence[Rule], ask: Ask) -> list[Finding]:
         # The audit path: findings only, no verdict or window to assemble.
         out = []

@@ -20,7 +20,7 @@ def is_exempt(program: ProgramState, message: Message, due_hours: int) -> bool:
     """A thank-you inside its window and an update carrying news need no gap."""
     if message.action == "thank_you":
         return _timely_thanks(program, message.at, due_hours)
-    return message.action == "update" and message.news_seq is not None
+    return message.action == "update" and message.news_seq is not None and not message.retold
 
 
 def _asked_is_exempt(ask: Ask) -> bool:

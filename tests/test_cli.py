@@ -1,0 +1,764 @@
+"""The ``prematch`` console script, run for real (DESIGN §6: commands, exit codes, JSON shapes).
+
+Every test drives the installed script of the project's venv in a subprocess, against a
+database in ``tmp_path`` and a clock pinned by ``PREMATCH_NOW``. Every call, whatever its
+exit code, must be free of Python tracebacks: errors are one clear line, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PREMATCH = Path(sys.executable).parent / "prematch"
+
+NOW = "2027-01-15T09:00:00-05:00"
+"""The pinned clock: a January morning of the 2027 Match (New York time)."""
+NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
+INTERVIEW = "2027-01-14T09:00:00-05:00"
+INTERVIEW_UTC = datetime(2027, 1, 14, 14, tzinfo=UTC)
+
+SEASON = "test-applicant-2027"
+"""The id ``init`` derives from ``--name "Test Applicant" --match-year 2027``."""
+
+ACTIONS = {"inquiry", "thank_you", "update", "interest", "intent"}
+VERDICTS = {"allowed", "warn", "blocked"}
+SEVERITIES = {"block", "warn", "info"}
+ACTION_KEYS = {"program", "action", "verdict", "opens_at", "due_by", "closes_at", "findings"}
+FINDING_KEYS = {"rule", "severity", "message", "source"}
+EVENT_KEYS = {
+    "seq",
+    "type",
+    "program",
+    "occurred_at",
+    "recorded_at",
+    "payload",
+    "override",
+    "retracted",
+}
+
+INIT_ARGS = (
+    "init",
+    "--match-year",
+    "2027",
+    "--specialty",
+    "Internal Medicine",
+    "--timezone",
+    "America/New_York",
+    "--visa",
+    "j1",
+    "--name",
+    "Test Applicant",
+    "--at",
+    "2026-09-20T10:00:00-04:00",
+)
+
+SEASON_SETUP: tuple[tuple[str, ...], ...] = (
+    INIT_ARGS,
+    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
+    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-04:00"),
+    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
+    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-04:00"),
+    (
+        "log",
+        "invited",
+        "mercy",
+        "--interview-on",
+        "2027-01-14",
+        "--at",
+        "2026-11-02T10:00:00-05:00",
+    ),
+    ("log", "interviewed", "mercy", "--at", INTERVIEW),
+)
+"""mercy: interviewed yesterday (thank-you due, interest not yet); oak: applied only."""
+
+
+class Cli:
+    """Runs the real ``prematch`` script with a pinned clock and a database in ``tmp_path``."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.cwd = tmp_path
+        self.db = tmp_path / "s.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
+        env.update(
+            PREMATCH_DB=str(self.db),
+            PREMATCH_NOW=NOW,
+            NO_COLOR="1",
+            COLUMNS="200",
+            HOME=str(tmp_path / "home"),
+            XDG_DATA_HOME=str(tmp_path / "data"),
+            PATH=f"{PREMATCH.parent}{os.pathsep}{env.get('PATH', '')}",
+        )
+        self.env = env
+
+    def __call__(
+        self,
+        *args: str,
+        code: int | None = 0,
+        env: dict[str, str] | None = None,
+        unset: Sequence[str] = (),
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``prematch ARGS``; check the exit code (unless ``code`` is None) and no traceback."""
+        run_env = {**self.env, **(env or {})}
+        for name in unset:
+            run_env.pop(name, None)
+        proc = subprocess.run(
+            [str(PREMATCH), *args],
+            capture_output=True,
+            text=True,
+            env=run_env,
+            cwd=self.cwd,
+            timeout=300,
+            check=False,
+        )
+        shown = f"prematch {' '.join(args)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        assert "Traceback" not in proc.stderr, shown
+        assert "Traceback" not in proc.stdout, shown
+        if code is not None:
+            assert proc.returncode == code, f"exit {proc.returncode}, expected {code}: {shown}"
+        return proc
+
+    def json(self, *args: str, code: int | None = 0, **kwargs: Any) -> Any:
+        """Run a command and parse its standard output as one JSON document."""
+        return json.loads(self(*args, code=code, **kwargs).stdout)
+
+    def setup(self, steps: Sequence[Sequence[str]] = SEASON_SETUP) -> None:
+        for step in steps:
+            self(*step)
+
+
+def instant(value: str | None) -> datetime | None:
+    """Parse an ISO instant of the JSON output (must carry an offset)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, f"{value!r} has no UTC offset"
+    return parsed
+
+
+def db_files(db: Path) -> dict[str, bytes]:
+    """The bytes of the database and of any write-ahead log beside it."""
+    files = [db, db.with_name(db.name + "-wal")]
+    return {p.name: p.read_bytes() for p in files if p.exists()}
+
+
+def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line, got:\n{proc.stderr}"
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+
+
+def check_action_shape(item: dict[str, Any]) -> None:
+    assert set(item) == ACTION_KEYS, item
+    assert isinstance(item["program"], str)
+    assert item["action"] in ACTIONS
+    assert item["verdict"] in VERDICTS
+    for key in ("opens_at", "due_by", "closes_at"):
+        instant(item[key])
+    assert isinstance(item["findings"], list)
+    for finding in item["findings"]:
+        assert set(finding) == FINDING_KEYS, finding
+        assert isinstance(finding["rule"], str) and finding["rule"]
+        assert finding["severity"] in SEVERITIES
+        assert isinstance(finding["message"], str) and finding["message"]
+        assert isinstance(finding["source"], str)
+    # The verdict is the worst severity among the findings (DESIGN §4).
+    severities = {f["severity"] for f in item["findings"]}
+    worst = "blocked" if "block" in severities else "warn" if "warn" in severities else "allowed"
+    assert item["verdict"] == worst, item
+
+
+def history(cli: Cli, *args: str) -> list[dict[str, Any]]:
+    doc = cli.json("history", "--json", *args)
+    assert set(doc) == {"season", "events"}
+    events: list[dict[str, Any]] = doc["events"]
+    return events
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+@pytest.fixture
+def season(cli: Cli) -> Cli:
+    """``cli`` with the standard season recorded (see ``SEASON_SETUP``)."""
+    cli.setup()
+    return cli
+
+
+# -- basics -----------------------------------------------------------------------------
+
+
+def test_help_lists_the_commands(cli: Cli) -> None:
+    out = cli("--help").stdout
+    for command in ("init", "program", "log", "now", "check", "audit", "history", "verify"):
+        assert command in out
+
+
+def test_init_and_program_add_report_what_they_did(cli: Cli) -> None:
+    assert SEASON in cli(*INIT_ARGS).stdout
+    assert cli.db.exists()
+    out = cli("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21").stdout
+    assert "mercy" in out and "seq 2" in out
+
+
+def test_default_db_lives_in_the_data_folder_with_mode_0600(cli: Cli, tmp_path: Path) -> None:
+    cli(*INIT_ARGS, unset=["PREMATCH_DB"])
+    default = tmp_path / "data" / "prematch" / "prematch.db"
+    assert default.is_file()
+    assert default.stat().st_mode & 0o777 == 0o600
+    assert not cli.db.exists()
+    assert cli.json("history", "--json", unset=["PREMATCH_DB"])["season"] == SEASON
+
+
+def test_explicit_db_is_created_private(cli: Cli) -> None:
+    cli(*INIT_ARGS)
+    assert cli.db.stat().st_mode & 0o777 == 0o600
+
+
+# -- now / check ------------------------------------------------------------------------
+
+
+def test_now_json_matches_the_contract(season: Cli) -> None:
+    season("log", "thanked", "mercy")
+    doc = season.json("now", "--json")
+    assert set(doc) == {"season", "as_of", "calendar_provisional", "actions"}
+    assert doc["season"] == SEASON
+    assert instant(doc["as_of"]) == NOW_UTC
+    assert doc["calendar_provisional"] is True  # the 2027 calendar is provisional
+    for item in doc["actions"]:
+        check_action_shape(item)
+    # Every (program, action) pair the state machine allows from the current state.
+    pairs = {(a["program"], a["action"]) for a in doc["actions"]}
+    assert pairs == {
+        ("mercy", "thank_you"),
+        ("mercy", "interest"),
+        ("mercy", "intent"),
+        ("mercy", "update"),
+        ("oak", "inquiry"),
+        ("oak", "update"),
+    }
+    assert len(doc["actions"]) == len(pairs)
+    by_pair = {(a["program"], a["action"]): a for a in doc["actions"]}
+    thanks = by_pair["mercy", "thank_you"]
+    assert thanks["verdict"] == "blocked"
+    assert "thanks.once" in {f["rule"] for f in thanks["findings"]}
+
+
+def test_now_text_shows_the_actionable(season: Cli) -> None:
+    out = season("now").stdout
+    assert SEASON in out
+    assert "thank_you" in out
+
+
+def test_check_thank_you_allowed_after_interview(season: Cli) -> None:
+    doc = season.json("check", "thank_you", "mercy", "--json")
+    assert set(doc) == ACTION_KEYS | {"season", "as_of"}
+    check_action_shape({k: v for k, v in doc.items() if k not in {"season", "as_of"}})
+    assert doc["season"] == SEASON
+    assert instant(doc["as_of"]) == NOW_UTC
+    assert (doc["program"], doc["action"]) == ("mercy", "thank_you")
+    assert doc["verdict"] in {"allowed", "warn"}
+    assert instant(doc["due_by"]) == INTERVIEW_UTC + timedelta(hours=48)
+    season("check", "thank_you", "mercy")  # text form, exit 0 too
+
+
+def test_check_interest_blocked_until_fourteen_days(season: Cli) -> None:
+    proc = season("check", "interest", "mercy", code=3)
+    assert "interest.wait" in proc.stdout
+    doc = season.json("check", "interest", "mercy", "--json", code=3)
+    assert doc["verdict"] == "blocked"
+    assert ("interest.wait", "block") in {(f["rule"], f["severity"]) for f in doc["findings"]}
+    assert instant(doc["opens_at"]) == INTERVIEW_UTC + timedelta(days=14)
+    # As of the day it opens, the wait is over.
+    later = season.json(
+        "check",
+        "interest",
+        "mercy",
+        "--json",
+        code=None,
+        env={"PREMATCH_NOW": "2027-01-29T09:00:00-05:00"},
+    )
+    assert "interest.wait" not in {f["rule"] for f in later["findings"]}
+
+
+def test_check_as_of_an_earlier_instant(season: Cli) -> None:
+    """``--at`` evaluates with only the events that occurred by then: no interview yet."""
+    proc = season("check", "thank_you", "mercy", "--json", "--at", "2027-01-10", code=3)
+    doc = json.loads(proc.stdout)
+    assert "state.invalid" in {f["rule"] for f in doc["findings"]}
+
+
+def test_check_unknown_program_is_an_input_error(season: Cli) -> None:
+    proc = season("check", "interest", "nowhere", code=2)
+    assert "nowhere" in proc.stderr
+
+
+# -- log: blocked, override, structurally invalid ---------------------------------------
+
+
+def test_blocked_log_is_refused_and_writes_nothing(season: Cli) -> None:
+    before = db_files(season.db)
+    events_before = history(season)
+    proc = season("log", "interest-sent", "mercy", code=3)
+    assert "interest.wait" in proc.stderr
+    assert "--override" in proc.stderr
+    assert db_files(season.db) == before
+    assert history(season) == events_before
+
+
+def test_override_records_and_every_audit_shows_it(season: Cli) -> None:
+    reason = "The program director asked me to write"
+    out = season("log", "interest-sent", "mercy", "--override", reason).stdout
+    assert "interest_sent" in out
+    recorded = history(season)[-1]
+    assert recorded["type"] == "interest_sent"
+    assert recorded["override"] == reason
+
+    audit = season.json("audit", "--json", code=1)
+    assert set(audit) == {"season", "findings", "summary"}
+    assert audit["season"] == SEASON
+    assert set(audit["summary"]) == SEVERITIES
+    assert audit["summary"]["block"] >= 1
+    for finding in audit["findings"]:
+        assert {"rule", "severity", "program", "seq", "message", "source"} <= set(finding)
+    wait = [f for f in audit["findings"] if f["rule"] == "interest.wait"]
+    assert len(wait) == 1
+    assert wait[0]["severity"] == "block"
+    assert wait[0]["program"] == "mercy"
+    assert wait[0]["seq"] == recorded["seq"]
+    assert wait[0]["override"] == reason
+
+    text = season("audit", code=1).stdout
+    assert "interest.wait" in text and reason in text
+
+
+def test_thanks_to_a_program_never_interviewed_is_structurally_invalid(season: Cli) -> None:
+    before = db_files(season.db)
+    proc = season("log", "thanked", "oak", code=3)
+    assert "oak" in proc.stderr
+    assert "applied" in proc.stderr  # its state
+    assert "thanked" in proc.stderr  # the event
+    assert "--override" not in proc.stderr  # no override can record it
+    # ... and --override does not help.
+    season("log", "thanked", "oak", "--override", "but I want to", code=3)
+    assert db_files(season.db) == before
+
+
+def test_unknown_event_is_a_usage_error(season: Cli) -> None:
+    proc = season("log", "serenaded", "mercy", code=2)
+    assert "serenaded" in proc.stderr
+
+
+def test_naive_at_is_refused(season: Cli) -> None:
+    before = db_files(season.db)
+    proc = season("log", "applied", "mercy", "--at", "2026-10-01T10:00", code=2)
+    assert "offset" in proc.stderr
+    assert db_files(season.db) == before
+
+
+def test_event_after_the_clock_is_refused(season: Cli) -> None:
+    before = db_files(season.db)
+    proc = season("log", "thanked", "mercy", "--at", "2027-01-15T09:00:01-05:00", code=2)
+    assert "after now" in proc.stderr
+    assert db_files(season.db) == before
+
+
+def test_log_accepts_event_names_with_dash_or_underscore(season: Cli) -> None:
+    season("log", "connection_recorded", "oak", "--kind", "research", "--detail", "2 papers")
+    season("log", "connection-recorded", "oak", "--kind", "mentor", "--detail", "Dr. A")
+    kinds = [e["type"] for e in history(season)]
+    assert kinds.count("connection_recorded") == 2
+
+
+def test_news_then_update_then_nothing_left_to_tell(season: Cli) -> None:
+    season("check", "update", "mercy", code=3)  # no news yet
+    out = season("news", "exam", "Passed USMLE Step 3", "--at", "2027-01-10").stdout
+    assert "seq 8" in out
+    doc = season.json("check", "update", "mercy", "--json")
+    assert doc["verdict"] in {"allowed", "warn"}
+    season("log", "update-sent", "mercy")
+    sent = history(season)[-1]
+    assert (sent["type"], sent["payload"].get("news_seq")) == ("update_sent", 8)
+    proc = season("log", "update-sent", "mercy", code=3)
+    assert "update.news" in proc.stderr
+
+
+def test_update_about_news_that_does_not_exist_is_an_input_error(season: Cli) -> None:
+    proc = season("log", "update-sent", "mercy", "--news", "9999", code=None)
+    assert "9999" in proc.stderr
+    assert "not possible from there" not in proc.stderr
+    assert proc.returncode == 2
+
+
+def test_certify_against_the_letter_of_intent(season: Cli) -> None:
+    later = {"PREMATCH_NOW": "2027-02-10T09:00:00-05:00"}
+    season("log", "intent-sent", "mercy", env=later)
+    season("log", "intent-sent", "mercy", env=later, code=3)  # intent.single
+    season("log", "invited", "oak", "--at", "2026-12-01", env=later)
+    season("log", "interviewed", "oak", "--at", "2027-01-20T09:00:00-05:00", env=later)
+    proc = season("certify", "oak", "mercy", env=later, code=3)
+    assert "intent.honesty" in proc.stderr
+    season("certify", "mercy", "oak", env=later)
+    season("certify", "oak", "mercy", "--override", "changed my mind", env=later)
+    audit = season.json("audit", "--json", env=later, code=1)
+    honesty = [f for f in audit["findings"] if f["rule"] == "intent.honesty"]
+    assert [f["override"] for f in honesty] == ["changed my mind"]
+
+
+# -- history / retract ------------------------------------------------------------------
+
+
+def test_history_json_shape_and_replay_order(season: Cli) -> None:
+    # Back-filled: recorded last, but it happened before the season's applications.
+    season("log", "connection-recorded", "oak", "--kind", "observership", "--at", "2026-09-22")
+    events = history(season)
+    assert [e["seq"] for e in events] != sorted(e["seq"] for e in events)
+    for event in events:
+        assert set(event) == EVENT_KEYS, event
+        assert isinstance(event["seq"], int)
+        assert isinstance(event["payload"], dict)
+        assert event["retracted"] is False
+        assert event["override"] is None
+        instant(event["occurred_at"])
+        instant(event["recorded_at"])
+    order = [(instant(e["occurred_at"]), e["seq"]) for e in events]
+    assert order == sorted(order)  # replay order is (occurred_at, seq)
+    assert events[0]["type"] == "season_started"
+    assert events[0]["program"] is None
+    backfilled = max(events, key=lambda e: e["seq"])
+    assert backfilled["type"] == "connection_recorded"
+    assert events.index(backfilled) == 3  # after the two program_added, before any applied
+    assert [e["seq"] for e in events] == [1, 2, 3, 8, 4, 5, 6, 7]
+    assert instant(events[0]["recorded_at"]) == NOW_UTC
+
+
+def test_history_text(season: Cli) -> None:
+    out = season("history").stdout
+    assert SEASON in out and "interviewed" in out
+
+
+def test_retract_marks_the_event_and_replay_skips_it(season: Cli) -> None:
+    applied_oak = next(
+        e for e in history(season) if e["type"] == "applied" and e["program"] == "oak"
+    )
+    out = season("retract", str(applied_oak["seq"]), "--reason", "wrong program").stdout
+    assert f"seq {applied_oak['seq']}" in out
+    events = history(season)
+    marked = {e["seq"]: e["retracted"] for e in events}
+    assert marked[applied_oak["seq"]] is True
+    assert sum(marked.values()) == 1
+    retraction = events[-1]
+    assert retraction["type"] == "event_retracted"
+    assert retraction["payload"]["retracts"] == applied_oak["seq"]
+    assert retraction["payload"]["reason"] == "wrong program"
+    # oak is back to `listed`: applying again is possible, twice is not.
+    season("log", "applied", "oak")
+    season("log", "applied", "oak", code=3)
+    # A retraction is not retracted twice.
+    season("retract", str(applied_oak["seq"]), "--reason", "again", code=2)
+    season("retract", "999", "--reason", "no such event", code=2)
+
+
+def test_queries_as_of_before_a_retraction_still_work(season: Cli) -> None:
+    applied_oak = next(
+        e for e in history(season) if e["type"] == "applied" and e["program"] == "oak"
+    )
+    season("retract", str(applied_oak["seq"]), "--reason", "wrong date")
+    season("log", "applied", "oak", "--at", "2026-09-23T10:00:00-04:00")
+    season("now", "--json")  # as of now: fine
+    season("now", "--json", "--at", "2026-12-01")
+    season("check", "inquiry", "oak", "--json", "--at", "2026-12-01", code=None)
+
+
+# -- verify -----------------------------------------------------------------------------
+
+
+def test_verify_detects_an_edit_behind_the_engines_back(season: Cli) -> None:
+    out = season("verify").stdout
+    assert "OK" in out
+    assert season.json("verify", "--json")["ok"] is True
+
+    with sqlite3.connect(season.db) as conn:
+        # The append-only trigger stops a plain UPDATE ...
+        with pytest.raises(sqlite3.DatabaseError):
+            conn.execute("UPDATE events SET payload = '{}' WHERE seq = 3")
+        conn.rollback()
+        # ... so a tamperer drops it first.
+        conn.execute("DROP TRIGGER events_no_update")
+        conn.execute(
+            "UPDATE events SET payload = ? WHERE seq = 3",
+            (json.dumps({"name": "Somewhere Else IM", "nrmp_participating": True}),),
+        )
+    conn.close()
+
+    proc = season("verify", code=1)
+    assert "seq 3" in proc.stdout + proc.stderr
+    doc = season.json("verify", "--json", code=1)
+    assert doc["ok"] is False
+    assert doc["problem"]["seq"] == 3
+
+
+# -- export / import --------------------------------------------------------------------
+
+
+def test_export_then_import_reproduces_the_same_export(season: Cli, tmp_path: Path) -> None:
+    season("log", "thanked", "mercy")
+    season("log", "interest-sent", "mercy", "--override", "asked to write")
+    season("retract", "5", "--reason", "never applied there")
+    out_file = tmp_path / "season.jsonl"
+    season("export", "--out", str(out_file))
+    original = season("export").stdout
+    assert out_file.read_text(encoding="utf-8") == original
+    lines = original.splitlines()
+    assert len(lines) == 10
+    for line in lines:
+        json.loads(line)
+
+    copy_db = tmp_path / "copy.db"
+    season("--db", str(copy_db), "import", str(out_file))
+    assert season("--db", str(copy_db), "export").stdout == original
+    assert season("--db", str(copy_db), "verify").returncode == 0
+    assert season.json("--db", str(copy_db), "history", "--json") == season.json(
+        "history", "--json"
+    )
+
+
+BROKEN_LINE_3 = [
+    '{"type": "season_started", "season": "other-2027", "at": "2026-09-20T10:00:00-04:00", '
+    '"match_year": 2027, "specialty": "Internal Medicine", "timezone": "America/New_York", '
+    '"visa": "j1", "applicant_name": "Other Applicant"}',
+    '{"type": "program_added", "program": "pine", "at": "2026-09-21", "name": "Pine IM"}',
+]
+
+
+@pytest.mark.parametrize(
+    ("line3", "needle", "code"),
+    [
+        ('{"type": "applied", "program": "pine", "at": "2026-09-22"', "line 3", 2),
+        ('{"type": "applied", "program": "pine", "at": "2026-09-22", "bogus": 1}', "bogus", 2),
+        ('{"type": "waved", "program": "pine", "at": "2026-09-22"}', "waved", 2),
+        # Same checks as `log`: refused (3), and still nothing is written.
+        ('{"type": "thanked", "program": "pine", "at": "2026-09-22"}', "thanked", 3),
+    ],
+    ids=["not-json", "unknown-field", "unknown-type", "structurally-invalid"],
+)
+def test_import_is_all_or_nothing(
+    season: Cli, tmp_path: Path, line3: str, needle: str, code: int
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([*BROKEN_LINE_3, line3, ""]), encoding="utf-8")
+    before = db_files(season.db)
+    export_before = season("export").stdout
+    proc = season("import", str(bad), code=code)
+    assert "line 3" in proc.stderr
+    assert needle in proc.stderr
+    assert db_files(season.db) == before
+    assert season("export").stdout == export_before
+
+
+def test_import_into_a_new_database_writes_nothing_on_error(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([*BROKEN_LINE_3, "{oops", ""]), encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    proc = cli("--db", str(fresh), "import", str(bad), code=2)
+    assert "line 3" in proc.stderr
+    if fresh.exists():
+        assert cli("--db", str(fresh), "export").stdout == ""
+
+
+def test_import_of_a_season_already_in_the_store_is_refused(season: Cli, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    season("export", "--out", str(dump))
+    before = db_files(season.db)
+    proc = season("import", str(dump), code=2)
+    assert SEASON in proc.stderr
+    assert db_files(season.db) == before
+
+
+# -- audit ------------------------------------------------------------------------------
+
+
+def test_audit_of_a_clean_season(season: Cli) -> None:
+    doc = season.json("audit", "--json")
+    assert doc["summary"] == {"block": 0, "warn": 0, "info": 0}
+    assert doc["findings"] == []
+    assert "Audit of" in season("audit").stdout
+
+
+def test_audit_markdown_starts_with_a_heading(season: Cli) -> None:
+    out = season("audit", "--format", "markdown").stdout
+    assert out.startswith("# ")
+    assert SEASON in out.splitlines()[0]
+    season("log", "interest-sent", "mercy", "--override", "asked to write")
+    out = season("audit", "--format", "markdown", code=1).stdout
+    assert out.startswith("# ")
+    assert "interest.wait" in out
+
+
+def test_audit_all_json_prints_one_object_per_season(season: Cli) -> None:
+    season(
+        "init",
+        "--id",
+        "second-2027",
+        "--match-year",
+        "2027",
+        "--specialty",
+        "Pediatrics",
+        "--timezone",
+        "America/Chicago",
+        "--visa",
+        "h1b",
+        "--name",
+        "Second Applicant",
+        "--at",
+        "2026-09-20T09:00:00-05:00",
+    )
+    season("--season", SEASON, "log", "interest-sent", "mercy", "--override", "asked to write")
+    proc = season("audit", "--all", "--json", code=1)  # one season has a block
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2
+    docs = [json.loads(line) for line in lines]
+    assert {d["season"] for d in docs} == {SEASON, "second-2027"}
+    by_id = {d["season"]: d for d in docs}
+    assert by_id[SEASON]["summary"]["block"] == 1
+    assert by_id["second-2027"]["summary"] == {"block": 0, "warn": 0, "info": 0}
+    for doc in docs:
+        assert set(doc) == {"season", "findings", "summary"}
+
+
+# -- season selection -------------------------------------------------------------------
+
+
+def test_season_selection_env_and_option(season: Cli) -> None:
+    season(
+        "init",
+        "--id",
+        "second-2027",
+        "--match-year",
+        "2027",
+        "--specialty",
+        "Pediatrics",
+        "--timezone",
+        "America/Chicago",
+        "--visa",
+        "h1b",
+        "--name",
+        "Second Applicant",
+        "--at",
+        "2026-09-20T09:00:00-05:00",
+    )
+    # Default: the most recent season.
+    assert season.json("history", "--json")["season"] == "second-2027"
+    # PREMATCH_SEASON picks one.
+    picked = season.json("history", "--json", env={"PREMATCH_SEASON": SEASON})
+    assert picked["season"] == SEASON
+    assert len(picked["events"]) == len(SEASON_SETUP)
+    assert season.json("now", "--json", env={"PREMATCH_SEASON": SEASON})["season"] == SEASON
+    # --season too, and it wins over the environment.
+    doc = season.json(
+        "--season", "second-2027", "history", "--json", env={"PREMATCH_SEASON": SEASON}
+    )
+    assert doc["season"] == "second-2027"
+    # Writes go to the selected season.
+    season("log", "thanked", "mercy", env={"PREMATCH_SEASON": SEASON})
+    season("log", "thanked", "mercy", code=2)  # the other season has no program mercy
+    proc = season("now", env={"PREMATCH_SEASON": "nope-2027"}, code=2)
+    assert "nope-2027" in proc.stderr
+    assert SEASON in proc.stderr  # lists the seasons there are
+
+
+# -- diagram / demo ---------------------------------------------------------------------
+
+
+def test_diagram_prints_mermaid(cli: Cli) -> None:
+    out = cli("diagram").stdout
+    assert out.splitlines()[0].strip() == "stateDiagram-v2"
+    assert "invited --> interviewed" in out
+    assert not cli.db.exists()
+
+
+def test_demo_prints_now_and_the_audit(cli: Cli) -> None:
+    proc = cli("demo")
+    assert "Audit of" in proc.stdout
+    assert not cli.db.exists()  # the demo uses a temporary database
+
+
+# -- errors: one clear line, exit 2, never a traceback ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("now",),
+        ("now", "--json"),
+        ("audit", "--all", "--json"),
+        ("history",),
+        ("verify",),
+        ("export",),
+        ("log", "applied", "mercy"),
+        INIT_ARGS,
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_db_that_is_a_directory(cli: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    proc = cli("--db", str(folder), *args, code=2)
+    assert_one_clear_line(proc, str(folder))
+    assert list(folder.iterdir()) == []
+
+
+def test_db_that_is_not_sqlite(cli: Cli, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.db"
+    junk.write_text("not a database\n")
+    proc = cli("--db", str(junk), "now", code=2)
+    assert_one_clear_line(proc, str(junk))
+    assert junk.read_text() == "not a database\n"
+
+
+def test_missing_db_asks_for_init(cli: Cli) -> None:
+    proc = cli("now", code=2)
+    assert_one_clear_line(proc, "init")
+    assert not cli.db.exists()
+
+
+@pytest.mark.parametrize("value", ["garbage", "2027-01-15T09:00"], ids=["garbage", "naive"])
+def test_bad_prematch_now(season: Cli, value: str) -> None:
+    proc = season("now", env={"PREMATCH_NOW": value}, code=2)
+    assert_one_clear_line(proc, "PREMATCH_NOW")
+
+
+def test_bad_at_on_a_read_command(season: Cli) -> None:
+    proc = season("now", "--at", "someday", code=2)
+    assert_one_clear_line(proc, "someday")
+
+
+def test_bad_timezone_on_init(cli: Cli) -> None:
+    args = list(INIT_ARGS)
+    args[args.index("America/New_York")] = "Mars/Olympus_Mons"
+    proc = cli(*args, code=2)
+    assert_one_clear_line(proc, "Mars/Olympus_Mons")
+
+
+def test_second_init_of_the_same_season_is_refused(season: Cli) -> None:
+    proc = season(*INIT_ARGS, code=2)
+    assert SEASON in proc.stderr
+
+
+def test_usage_errors_exit_2(season: Cli) -> None:
+    season("frobnicate", code=2)
+    season("check", "serenade", "mercy", code=2)
+    season("retract", "4", code=2)  # --reason is required
+    season("import", "no-such-file.jsonl", code=2)

@@ -1,0 +1,109 @@
+"""The wheel, installed into a fresh venv, runs on its own (bundled fixtures, console script).
+
+Builds the project's wheel with ``python -m build``, installs it into a new virtual
+environment (its dependencies come from the package registry), and runs the installed
+``prematch`` from a folder outside the repository, so nothing of the source tree is used.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; on failure, fail the test with its output."""
+    proc = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"{' '.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout}"
+            f"\n--- stderr\n{proc.stderr}"
+        )
+    return proc.stdout
+
+
+def clean_env(home: Path | None = None) -> dict[str, str]:
+    """The environment minus anything that could point back at the repository or its venv.
+
+    With ``home``, the user's folders move there too (for running ``prematch``); without,
+    they stay (``build`` and ``pip`` keep the user's registry configuration).
+    """
+    drop = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+    env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PREMATCH_")}
+    if home is not None:
+        env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"))
+    env.update(NO_COLOR="1", COLUMNS="200")
+    return env
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the freshly built wheel installed; returns its bin folder."""
+    root = tmp_path_factory.mktemp("wheel")
+    dist = root / "dist"
+    env = clean_env()
+    run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)],
+        cwd=REPO,
+        env=env,
+    )
+    wheels = sorted(dist.glob("prematch-*.whl"))
+    assert len(wheels) == 1, f"expected one wheel in {dist}: {wheels}"
+    venv = root / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], cwd=root, env=env)
+    bin_dir = venv / "bin"
+    run(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            str(wheels[0]),
+        ],
+        cwd=root,
+        env=env,
+    )
+    return bin_dir
+
+
+def test_installed_wheel_runs_help_and_demo(
+    installed: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = clean_env(tmp_path_factory.mktemp("home"))
+    env["PATH"] = f"{installed}{os.pathsep}{env.get('PATH', '')}"
+    assert not tmp_path.resolve().is_relative_to(REPO)
+
+    # The code that runs is the installed copy, not the source tree.
+    where = run(
+        [
+            str(installed / "python"),
+            "-c",
+            "import cli, engine, policies; print(engine.__file__); print(cli.__file__)",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
+    for line in where.splitlines():
+        assert Path(line).resolve().is_relative_to(installed.parent.resolve()), line
+        assert not Path(line).resolve().is_relative_to(REPO), line
+
+    prematch = str(installed / "prematch")
+    help_text = run([prematch, "--help"], cwd=tmp_path, env=env)
+    assert "Usage:" in help_text and "demo" in help_text
+
+    demo = run([prematch, "demo"], cwd=tmp_path, env=env)
+    assert "Audit of" in demo
+
+    # The demo uses a temporary database: nothing is left in the working folder.
+    assert list(tmp_path.iterdir()) == []
