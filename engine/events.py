@@ -421,12 +421,22 @@ def _input_error(error: ValidationError, prefix: str = "") -> InputError:
     return InputError(msg, field=field or None)
 
 
+_EMPTY_OK = frozenset(
+    name
+    for name, model in EVENT_TYPES.items()
+    if not any(f.is_required() for f in model.model_fields.values())
+)
+"""Event types whose payload may be empty (then it is ``{}``)."""
+
+
 def validate_payload(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Validate ``fields`` as the payload of ``event_type``; return its canonical JSON form."""
     model = EVENT_TYPES.get(event_type)
     if model is None:
         known = ", ".join(EVENT_TYPES)
         raise InputError(f"unknown event type {event_type!r}; known: {known}", field="type")
+    if not fields and event_type in _EMPTY_OK:
+        return {}  # most events carry no payload: skip the model round trip
     try:
         payload = model.model_validate(fields)
     except ValidationError as e:

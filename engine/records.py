@@ -63,7 +63,9 @@ class Record(NamedTuple):
 
 def utc_iso(moment: dt.datetime) -> str:
     """An aware datetime as the stored UTC ISO string (``2027-01-05T14:00:00+00:00``)."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def parse_utc(text: str) -> dt.datetime:

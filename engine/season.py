@@ -83,13 +83,17 @@ def provisional(
 
 def check_scope(event_type: str, program: str | None) -> None:
     """Refuse a program on a season-level event, or a missing one on a program event."""
-    from engine.events import PROGRAM_SCOPE
-
-    scope = PROGRAM_SCOPE[event_type]
+    scope = _scope(event_type)
     if scope == "required" and not program:
         raise InputError(f"{event_type} needs a program id", field="program")
     if scope == "forbidden" and program:
         raise InputError(f"{event_type} is season-level; it takes no program", field="program")
+
+
+def _scope(event_type: str) -> str:
+    from engine.events import PROGRAM_SCOPE  # pydantic models load on first write
+
+    return PROGRAM_SCOPE[event_type]
 
 
 class Season:

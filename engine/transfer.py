@@ -135,9 +135,9 @@ def _parse(
 
 def _text(obj: dict[str, Any], key: str) -> str | None:
     value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InputError("must be a string", field=key)
-    return value
+    if value is None or value.__class__ is str:
+        return value
+    raise InputError("must be a string", field=key)
 
 
 def _line(
@@ -152,7 +152,7 @@ def _line(
     at_raw = _text(obj, "at")
     if not at_raw:
         raise InputError("required field is missing", field="at")
-    fields = {k: v for k, v in obj.items() if k not in _COMMON}
+    fields = {k: v for k, v in obj.items() if k not in _COMMON} if len(obj) > 3 else {}
     payload = validate_payload(kind, fields)
     season = _text(obj, "season")
     if kind == "season_started":
