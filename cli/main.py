@@ -407,19 +407,24 @@ def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
 @pass_ctx
 @handles_errors
 def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None:
-    """Import events from a JSONL file: all of it, or nothing."""
+    """Import events from a JSONL file, or a tracking sheet (.csv): all of it, or nothing."""
     from engine import import_lines
     from policies import Rulebook
 
     with obj.store(create=True) as store, file.open("rb") as f:
-        result = import_lines(
-            store,
-            f,
-            default_season=obj.season,
-            rulebook=Rulebook(),
-            clock=obj.clock,
-            allow_violations=allow_violations,
-        )
+        if file.suffix.lower() == ".csv":  # an applicant's tracking sheet (engine.tracker)
+            from engine.tracker import import_tracker
+
+            result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
+        else:
+            result = import_lines(
+                store,
+                f,
+                default_season=obj.season or next(reversed(store.seasons()), None),
+                rulebook=Rulebook(),
+                clock=obj.clock,
+                allow_violations=allow_violations,
+            )
     if as_json:
         render.dump_json(
             {
@@ -482,7 +487,7 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(["text", "json", "markdown", "html"]),
     default="text",
     show_default=True,
 )
@@ -493,14 +498,21 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
     is_flag=True,
     help="Audit every season in the store (JSON: one object per line).",
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --format html: write the page to this file (default: standard output).",
+)
 @pass_ctx
 @handles_errors
-def audit(obj: Ctx, fmt: str, as_json: bool, every: bool) -> None:
+def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None) -> None:
     """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
     from engine import audit_store
     from policies import Rulebook
 
     fmt = "json" if as_json else fmt
+    if fmt == "html" and every:
+        raise InputError("--format html shows one season; choose it with --season", field="--all")
     blocked = False
     with obj.store() as store:
         rulebook = Rulebook()
@@ -509,10 +521,19 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool) -> None:
                 raise InputError(f"{obj.db} holds no season yet", field="season")
             reports = audit_store(store, rulebook)
         else:
-            reports = iter([obj.open_season(store).audit()])
+            season = obj.open_season(store)
+            reports = iter([season.audit()])
         for report in reports:
             blocked |= report.has_blocks
-            if fmt == "json":
+            if fmt == "html":
+                from cli.html import season_page
+
+                page = season_page(season, report)
+                if out is None:
+                    click.echo(page, nl=False)
+                else:
+                    out.write_text(page, encoding="utf-8")
+            elif fmt == "json":
                 if every:
                     click.echo(json.dumps(report.to_json(), ensure_ascii=False))
                 else:
@@ -634,6 +655,11 @@ def demo(as_json: bool) -> None:
     render.now_table(report, show_all=False)
     click.echo()
     render.audit_text(audit_report)
+
+
+from cli import messages as _messages  # noqa: E402
+
+_messages.register(main)
 
 
 def run() -> None:

@@ -1,0 +1,310 @@
+"""``prematch audit --format html``: one self-contained page people can look at.
+
+The page holds a timeline of the season as inline SVG (one row per program, one mark
+per event, the thank-you and letter windows as bands, the NRMP dates as lines, and the
+events that drew findings marked red for block and orange for warn) and the findings
+table. No scripts, fonts, images or stylesheets are fetched: it opens offline and can
+be mailed as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from zoneinfo import ZoneInfo
+
+from engine import AuditFinding, AuditReport, HistoryEntry, Season, SeasonState
+
+__all__ = ["COLORS", "audit_html", "season_page"]
+
+COLORS = {
+    "block": "#d62728",
+    "warn": "#ff7f0e",
+    "info": "#1f77b4",
+    "event": "#4a5568",
+    "message": "#2ca02c",
+    "thanks_band": "#cfe8cf",
+    "letter_band": "#d6e4f5",
+    "deadline": "#d62728",
+    "nrmp": "#6b46c1",
+    "now": "#718096",
+}
+"""Colours of the timeline (a test looks for the block red in a screenshot)."""
+
+_MESSAGES = {"inquiry_sent", "thanked", "update_sent", "interest_sent", "intent_sent"}
+_WIDTH = 1160
+_LABEL = 340
+_RIGHT = 20
+_TOP = 46
+_ROW = 26
+_SEVERITY_RANK = {"info": 0, "warn": 1, "block": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    start: dt.datetime
+    end: dt.datetime
+
+    def x(self, moment: dt.datetime) -> float:
+        span = (self.end - self.start).total_seconds() or 1.0
+        frac = (moment - self.start).total_seconds() / span
+        return round(_LABEL + min(max(frac, 0.0), 1.0) * (_WIDTH - _LABEL - _RIGHT), 1)
+
+
+def _month_starts(scale: _Scale, zone: ZoneInfo) -> list[dt.datetime]:
+    local = scale.start.astimezone(zone)
+    month = dt.datetime(local.year, local.month, 1, tzinfo=zone)
+    out = []
+    while month <= scale.end:
+        if month >= scale.start:
+            out.append(month)
+        month = dt.datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=zone)
+    return out
+
+
+def _worst(findings: Sequence[AuditFinding]) -> str | None:
+    if not findings:
+        return None
+    return max(findings, key=lambda f: _SEVERITY_RANK[f.severity]).severity
+
+
+def _bands(
+    state: SeasonState,
+    pid: str,
+    params: Mapping[str, int],
+    letters: tuple[dt.datetime, dt.datetime],
+) -> list[tuple[dt.datetime, dt.datetime, str, str]]:
+    program = state.programs[pid]
+    start = program.interviewed_at
+    if start is None:
+        return []
+    thanks_end = start + dt.timedelta(hours=params["thanks.due_hours"])
+    zone = ZoneInfo(state.timezone)
+    wait = (start.astimezone(zone) + dt.timedelta(days=params["interest.wait_days"])).astimezone(
+        dt.UTC
+    )
+    opens, closes = max(wait, letters[0]), letters[1]
+    bands = [(start, thanks_end, COLORS["thanks_band"], "thank-you window")]
+    if opens < closes:
+        bands.append((opens, closes, COLORS["letter_band"], "letter of interest window"))
+    return bands
+
+
+def _svg(
+    state: SeasonState,
+    entries: Sequence[HistoryEntry],
+    by_seq: dict[int, list[AuditFinding]],
+    params: Mapping[str, int],
+    letters: tuple[dt.datetime, dt.datetime],
+    as_of: dt.datetime,
+) -> str:
+    zone = ZoneInfo(state.timezone)
+    cal = state.calendar
+    moments = [e.record.occurred_at for e in entries] + [cal.match_day, as_of]
+    scale = _Scale(min(moments) - dt.timedelta(days=3), max(moments) + dt.timedelta(days=5))
+    rows: list[tuple[str | None, str]] = [(None, "Season (news, rank list)")]
+    rows += [(pid, p.name) for pid, p in state.programs.items()]
+    height = _TOP + _ROW * len(rows) + 52
+    bottom = _TOP + _ROW * len(rows)
+    out = [
+        f'<svg class="timeline" width="{_WIDTH}" height="{height}" '
+        f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="season timeline">'
+    ]
+    for i, _ in enumerate(rows):
+        if i % 2:
+            out.append(
+                f'<rect x="0" y="{_TOP + i * _ROW}" width="{_WIDTH}" height="{_ROW}" '
+                'fill="#f7f7f9"/>'
+            )
+    for month in _month_starts(scale, zone):
+        x = scale.x(month)
+        out.append(f'<line x1="{x}" y1="{_TOP - 6}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>')
+        out.append(f'<text x="{x + 3}" y="{_TOP - 10}" class="tick">{month:%b %Y}</text>')
+    for i, (pid, _) in enumerate(rows):
+        if pid is None:
+            continue
+        y = _TOP + i * _ROW + 4
+        for start, end, colour, label in _bands(state, pid, params, letters):
+            x1, x2 = scale.x(start), scale.x(end)
+            out.append(
+                f'<rect class="band" x="{x1}" y="{y}" width="{max(x2 - x1, 2.0)}" '
+                f'height="{_ROW - 8}" fill="{colour}"><title>{escape(label)}</title></rect>'
+            )
+    markers = (
+        (as_of, "as of", COLORS["now"]),
+        (cal.rank_list_deadline, "rank list deadline", COLORS["deadline"]),
+        (cal.match_week_start, "Match Week", COLORS["nrmp"]),
+        (cal.match_day, "Match Day", COLORS["nrmp"]),
+    )
+    for k, (moment, label, colour) in enumerate(markers):
+        x = scale.x(moment)
+        near_end = x > _WIDTH - 160
+        anchor = ' text-anchor="end"' if near_end else ""
+        out.append(
+            f'<line class="marker" x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{bottom + 12 * k + 4}" '
+            f'stroke="{colour}" stroke-width="2" stroke-dasharray="5 3"/>'
+        )
+        out.append(
+            f'<text x="{x - 3 if near_end else x + 3}" y="{bottom + 12 * k + 14}" class="tick" '
+            f'style="fill:{colour}"{anchor}>{escape(label)}</text>'
+        )
+    index = {pid: i for i, (pid, _) in enumerate(rows)}
+    for e in entries:
+        r = e.record
+        if r.type == "event_retracted":
+            continue
+        row = index.get(r.program, 0)
+        cx, cy = scale.x(r.occurred_at), _TOP + row * _ROW + _ROW / 2
+        worst = _worst(by_seq.get(r.seq, []))
+        fill = COLORS["message"] if r.type in _MESSAGES else COLORS["event"]
+        radius = 5
+        if worst in ("block", "warn"):
+            fill, radius = COLORS[worst], 7
+        tip = f"seq {r.seq} · {r.type} · {r.occurred_at.astimezone(zone):%a %d %b %Y %H:%M %Z}"
+        for f in by_seq.get(r.seq, []):
+            tip += f"\n{f.severity} {f.rule}: {f.message}"
+        if e.retracted:
+            tip += "\n(retracted)"
+        cls = f"mark {worst or 'ok'}" + (" retracted" if e.retracted else "")
+        opacity = ' fill-opacity="0.3"' if e.retracted else ""
+        ring = f' stroke="{COLORS["info"]}" stroke-width="2"' if worst == "info" else ""
+        out.append(
+            f'<circle class="{cls}" data-seq="{r.seq}" cx="{cx}" cy="{cy}" r="{radius}" '
+            f'fill="{fill}"{opacity}{ring}><title>{escape(tip)}</title></circle>'
+        )
+    for i, (pid, name) in enumerate(rows):
+        short = name if len(name) <= 34 else name[:32].rstrip() + "…"
+        label = escape(short) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
+        out.append(
+            f'<text class="row" data-program="{escape(pid or "")}" x="8" '
+            f'y="{_TOP + i * _ROW + _ROW / 2 + 4}">{label}<title>{escape(name)}</title></text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _legend() -> str:
+    items = [
+        (COLORS["event"], "event"),
+        (COLORS["message"], "message sent"),
+        (COLORS["warn"], "warn finding"),
+        (COLORS["block"], "block finding"),
+        (COLORS["thanks_band"], "thank-you window"),
+        (COLORS["letter_band"], "letter window"),
+    ]
+    return " ".join(
+        f'<span class="key"><i style="background:{c}"></i>{escape(t)}</span>' for c, t in items
+    )
+
+
+_CSS = """
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 20px;
+       color: #1a202c; background: #fff; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+.summary { margin: 0 0 10px; }
+.summary b.block { color: #d62728; } .summary b.warn { color: #c05621; }
+.timeline { width: 100%; max-width: 1160px; height: auto; display: block; }
+.timeline text { font-size: 11px; fill: #2d3748; }
+.timeline text.tick { fill: #718096; }
+.timeline .pid { fill: #a0aec0; }
+.key { margin-right: 14px; font-size: 12px; white-space: nowrap; }
+.key i { display: inline-block; width: 11px; height: 11px; border-radius: 6px;
+         margin-right: 4px; vertical-align: -1px; }
+table { border-collapse: collapse; margin-top: 14px; width: 100%; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: 4px 8px; text-align: left;
+         vertical-align: top; font-size: 13px; }
+th { background: #edf2f7; }
+tr.block td { background: #fde8e8; } tr.warn td { background: #fff1e0; }
+td.sev { font-weight: 600; } tr.block td.sev { color: #d62728; } tr.warn td.sev { color: #c05621; }
+.none { color: #2f855a; font-weight: 600; }
+"""
+
+
+def _table(report: AuditReport, state: SeasonState, when: dict[int, dt.datetime]) -> str:
+    if not report.findings:
+        return '<p class="none">No rule was broken.</p>'
+    zone = ZoneInfo(state.timezone)
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("seq", "when", "program", "severity", "rule", "message", "source", "override")
+    )
+    rows = []
+    for f in report.findings:
+        moment = when.get(f.seq)
+        stamp = f"{moment.astimezone(zone):%d %b %Y %H:%M}" if moment else ""
+        rows.append(
+            f'<tr class="{f.severity}" data-seq="{f.seq}"><td>{f.seq}</td><td>{stamp}</td>'
+            f'<td>{escape(f.program or "—")}</td><td class="sev">{f.severity}</td>'
+            f"<td><code>{escape(f.rule)}</code></td><td>{escape(f.message)}</td>"
+            f"<td>{escape(f.source)}</td><td>{escape(f.override or '')}</td></tr>"
+        )
+    return f'<table class="findings"><tr>{head}</tr>\n' + "\n".join(rows) + "\n</table>"
+
+
+def audit_html(
+    report: AuditReport,
+    state: SeasonState,
+    entries: Sequence[HistoryEntry],
+    *,
+    params: Mapping[str, int],
+    letters: tuple[dt.datetime, dt.datetime],
+    as_of: dt.datetime,
+) -> str:
+    """The audit page of one season.
+
+    ``state`` is the season as of ``as_of``; ``entries`` its history; ``params`` the
+    rulebook numbers (``thanks.due_hours``, ``interest.wait_days``); ``letters`` the
+    recommended window for letters (opens, closes).
+    """
+    by_seq: dict[int, list[AuditFinding]] = {}
+    for f in report.findings:
+        by_seq.setdefault(f.seq, []).append(f)
+    s = report.summary
+    when = {e.record.seq: e.record.occurred_at for e in entries}
+    zone = ZoneInfo(state.timezone)
+    provisional = (
+        f'<p class="summary">The {state.calendar.match_year} calendar is provisional '
+        f"({escape(state.calendar.source)}); verify the dates with NRMP.</p>"
+        if state.calendar.provisional
+        else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Audit of {escape(report.season)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>Audit of season {escape(report.season)}</h1>
+<p class="summary">{escape(state.applicant_name)} · {escape(state.specialty)} ·
+{state.calendar.match_year} Match · as of {as_of.astimezone(zone):%a %d %b %Y %H:%M %Z} ·
+<b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
+{provisional}
+<p>{_legend()}</p>
+{_svg(state, entries, by_seq, params, letters, as_of)}
+<h2>Findings</h2>
+{_table(report, state, when)}
+</body>
+</html>
+"""
+
+
+def season_page(season: Season, report: AuditReport) -> str:
+    """The audit page of ``season`` (as of its clock), given its audit ``report``."""
+    from policies import Frame
+
+    moment = season.instant(None)
+    state = season.state(moment)
+    frame = Frame.of(state)
+    return audit_html(
+        report,
+        state,
+        season.history(moment),
+        params=frame.params,
+        letters=(frame.interest_opens, frame.interest_closes),
+        as_of=moment,
+    )

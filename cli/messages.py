@@ -1,0 +1,219 @@
+"""Commands about the messages themselves: ``draft``, ``lint`` and ``calendar``.
+
+They take the same context object as the rest of the CLI (``cli.main.Ctx``, set by the
+group) and are added to it by :func:`register`, called at the end of :mod:`cli.main`.
+This module does not import :mod:`cli.main` at import time, so either can be imported
+first.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from cli import render
+from engine import ACTIONS, PrematchError, SeasonState, utc_iso
+
+if TYPE_CHECKING:
+    from cli.main import Ctx
+    from policies import LintFinding
+
+__all__ = ["calendar", "draft", "lint", "register"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_at = click.option(
+    "--at",
+    "at",
+    metavar="DATETIME",
+    help="Evaluate as of: ISO datetime with offset, or a date (midnight in the season's "
+    "timezone). Default: now.",
+)
+_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _handles_errors(fn: F) -> F:
+    """Library errors become one line and the exit code of DESIGN §6 (as in ``cli.main``)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PrematchError as e:
+            from cli.main import fail
+
+            fail(e)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _summary(findings: Sequence[LintFinding]) -> dict[str, int]:
+    counts = {"block": 0, "warn": 0, "info": 0}
+    for f in findings:
+        counts[f.severity] += 1
+    return counts
+
+
+def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) -> None:
+    """One line per content finding (``file:line: severity rule: message``) and the phrase."""
+    colour = {"block": "red", "warn": "yellow"}
+    for f in findings:
+        click.echo(
+            click.style(
+                f"{name}:{f.line}: {f.severity} {f.rule}: {f.message}  [{f.source}]",
+                fg=colour.get(f.severity),
+            ),
+            err=err,
+        )
+        if f.phrase:
+            click.echo(f'    offending phrase: "{f.phrase}"', err=err)
+    s = _summary(findings)
+    click.echo(f"{s['block']} block, {s['warn']} warn, {s['info']} info", err=err)
+
+
+@click.command()
+@click.argument("action", type=click.Choice(ACTIONS))
+@click.argument("program_id", metavar="PROGRAM")
+@click.option("--edit", is_flag=True, help="Open the draft in $EDITOR, then lint what you wrote.")
+@_at
+@_json
+@click.pass_obj
+@_handles_errors
+def draft(
+    obj: Ctx, action: str, program_id: str, edit: bool, at: str | None, as_json: bool
+) -> None:
+    """Write a draft of ACTION to PROGRAM, filled from your season (refused if blocked now).
+
+    The draft goes to standard output, what the rulebook and lint say to standard error.
+    Replace the [bracketed] parts with your own specifics before sending. Exit 3 when
+    the action is blocked now, 1 when an edited draft breaks a content rule.
+    """
+    from policies import lint_message
+    from policies.drafts import draft_message
+
+    with obj.store() as store:
+        season = obj.open_season(store)
+        moment = season.instant(at)
+        verdict = season.check(action, program_id, moment)
+        state = season.state(moment)
+    head = {"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()}
+    if verdict.verdict == "blocked":
+        if as_json:
+            render.dump_json({**head, "text": None, "lint": []})
+        click.echo(
+            click.style(
+                f"error: {action} to {program_id} is blocked now, so there is no draft:", fg="red"
+            ),
+            err=True,
+        )
+        render.findings_text(verdict.findings, err=True)
+        sys.exit(3)
+    result = draft_message(state, action, program_id)
+    text, findings = result.text, list(result.findings)
+    if edit:
+        edited = click.edit(text, extension=".txt", require_save=True)
+        if edited is not None:
+            text, findings = edited, lint_message(edited, action, state, program_id)
+    if as_json:
+        render.dump_json({**head, "text": text, "lint": [f.to_json() for f in findings]})
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+        if verdict.findings:
+            render.findings_text(verdict.findings, err=True)
+        if findings:
+            lint_text(findings, "draft", err=True)
+    sys.exit(1 if any(f.severity == "block" for f in findings) else 0)
+
+
+def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState | None:
+    """The season to lint against: required with --program, else used when there is one."""
+    if program_id is None and (not obj.db.exists() or obj.db.is_dir()):
+        return None
+    with obj.store() as store:
+        if program_id is None and not store.seasons():
+            return None
+        season = obj.open_season(store)
+        return season.state(season.instant(at))
+
+
+@click.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"), metavar="FILE")
+@click.option("--action", type=click.Choice(ACTIONS), required=True, help="What the message is.")
+@click.option(
+    "--program",
+    "program_id",
+    metavar="PROGRAM",
+    help="Who it goes to (checks the log: has another program been told 'first choice'?).",
+)
+@_at
+@_json
+@click.pass_obj
+@_handles_errors
+def lint(
+    obj: Ctx, file: IO[str], action: str, program_id: str | None, at: str | None, as_json: bool
+) -> None:
+    """Check a message (FILE, or - for standard input) against the content rules.
+
+    Shows each offending phrase and its line. Exit 1 when a block-level rule is broken.
+    """
+    from policies import lint_message
+
+    text = file.read()
+    state = _lint_state(obj, program_id, at)
+    findings = lint_message(text, action, state, program_id)
+    name = getattr(file, "name", "-")
+    name = "-" if name == "<stdin>" else str(name)
+    if as_json:
+        render.dump_json(
+            {
+                "file": name,
+                "action": action,
+                "program": program_id,
+                "season": state.id if state else None,
+                "findings": [f.to_json() for f in findings],
+                "summary": _summary(findings),
+            }
+        )
+    else:
+        lint_text(findings, name)
+    sys.exit(1 if any(f.severity == "block" for f in findings) else 0)
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The .ics file to write (import it into your calendar; re-import to update).",
+)
+@_at
+@click.pass_obj
+@_handles_errors
+def calendar(obj: Ctx, out: Path, at: str | None) -> None:
+    """Write the season's dates to an iCalendar file, in your timezone.
+
+    Thank-you due times, letter of interest / intent windows opening, the rank list
+    deadline, Match Week and Match Day. Event ids are stable: re-running updates them.
+    """
+    from cli.ics import calendar_entries, season_ics
+
+    with obj.store() as store:
+        season = obj.open_season(store)
+        moment = season.instant(at)
+        state = season.state(moment)
+        report = season.what_now(moment)
+    data = season_ics(state, report, stamp=obj.clock())
+    out.write_bytes(data)
+    count = sum(1 for _ in calendar_entries(state, report))
+    click.echo(f"Wrote {count} events to {out} (times in {state.timezone}).", err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add ``draft``, ``lint`` and ``calendar`` to the ``prematch`` group."""
+    for command in (draft, lint, calendar):
+        group.add_command(command)

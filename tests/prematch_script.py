@@ -1,0 +1,81 @@
+"""Run the installed ``prematch`` console script for real, with a pinned clock.
+
+Used by the tests of issue 6 (draft, lint, calendar, tracker import, html audit)::
+
+    script = Script(tmp_path)
+    script.ok("init", ...)
+    result = script("lint", "letter.txt", "--action", "interest")
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PREMATCH = Path(sys.executable).parent / "prematch"
+
+NOW = "2027-01-15T09:00:00-05:00"
+"""The default pinned clock: a January morning of the 2027 Match (New York time)."""
+
+INIT = (
+    "init",
+    "--match-year",
+    "2027",
+    "--specialty",
+    "Internal Medicine",
+    "--timezone",
+    "America/New_York",
+    "--visa",
+    "j1",
+    "--name",
+    "Test Applicant",
+    "--aamc-id",
+    "12345678",
+    "--ecfmg-id",
+    "0-123-456-7",
+    "--at",
+    "2026-09-20T10:00:00-04:00",
+)
+
+
+class Script:
+    """The ``prematch`` script against a database in ``tmp_path``."""
+
+    def __init__(self, tmp_path: Path, *, now: str = NOW) -> None:
+        self.tmp = tmp_path
+        self.db = tmp_path / "season.db"
+        self.now = now
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
+        env.update(PREMATCH_DB=str(self.db), PREMATCH_NOW=self.now, NO_COLOR="1", **extra)
+        return env
+
+    def __call__(
+        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(PREMATCH), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env or self.env(),
+            timeout=120,
+            cwd=self.tmp,
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def ok(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        """Run and require exit 0."""
+        result = self(*args, **kwargs)  # type: ignore[arg-type]
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def setup(self, steps: Sequence[Sequence[str]]) -> None:
+        """Run each command of ``steps``, each required to succeed."""
+        for step in steps:
+            self.ok(*step)

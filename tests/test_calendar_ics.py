@@ -1,0 +1,156 @@
+"""``prematch calendar --out F.ics``: parsed back with icalendar.
+
+A Chicago season: the times carry the season's timezone, the dates are the engine's
+(thank-you ``due_by``, letter windows' ``opens_at``, the NRMP calendar), and the UIDs
+are stable, so a second export updates the same events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+from prematch_script import Script
+
+CHICAGO = ZoneInfo("America/Chicago")
+NOW = "2027-01-15T09:00:00-06:00"
+SID = "cal-2027"
+
+SEASON = (
+    (
+        "init",
+        "--match-year",
+        "2027",
+        "--specialty",
+        "Internal Medicine",
+        "--timezone",
+        "America/Chicago",
+        "--visa",
+        "j1",
+        "--name",
+        "Cal Applicant",
+        "--id",
+        SID,
+        "--at",
+        "2026-09-20T10:00:00-05:00",
+    ),
+    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-05:00"),
+    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-05:00"),
+    ("program", "add", "pine", "--name", "Pine Ridge IM", "--at", "2026-09-21T10:10:00-05:00"),
+    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-05:00"),
+    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-05:00"),
+    ("log", "applied", "pine", "--at", "2026-09-25T10:10:00-05:00"),
+    ("log", "invited", "oak", "--interview-on", "2026-11-09", "--at", "2026-10-02T10:00:00-05:00"),
+    ("log", "interviewed", "oak", "--at", "2026-11-09T09:00:00-06:00"),
+    ("log", "thanked", "oak", "--at", "2026-11-10T08:00:00-06:00"),
+    (
+        "log",
+        "invited",
+        "mercy",
+        "--interview-on",
+        "2027-01-14",
+        "--at",
+        "2026-11-02T10:00:00-06:00",
+    ),
+    ("log", "interviewed", "mercy", "--at", "2027-01-14T09:00:00-06:00"),
+)
+
+
+def local(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=CHICAGO)
+
+
+def export(script: Script, name: str, *extra: str) -> dict[str, Any]:
+    out = script.tmp / name
+    result = script.ok("calendar", "--out", str(out), *extra)
+    assert "times in America/Chicago" in result.stderr
+    cal = icalendar.Calendar.from_ical(out.read_bytes())
+    return {str(e["UID"]): e for e in cal.walk("VEVENT")} | {"_cal": cal}
+
+
+def season(tmp_path: Path) -> Script:
+    script = Script(tmp_path, now=NOW)
+    script.setup(SEASON)
+    return script
+
+
+def test_events_are_the_engines_dates_in_the_seasons_timezone(tmp_path: Path) -> None:
+    events = export(season(tmp_path), "season.ics")
+    cal = events.pop("_cal")
+    assert cal["VERSION"] == "2.0" and "prematch" in str(cal["PRODID"])
+    (zone,) = cal.walk("VTIMEZONE")
+    assert str(zone["TZID"]) == "America/Chicago"
+    expected = {
+        f"{SID}-mercy-thank_you@prematch": local("2027-01-16T09:00"),  # interview + 48 h
+        f"{SID}-mercy-interest@prematch": local("2027-01-28T09:00"),  # interview + 14 days
+        f"{SID}-mercy-intent@prematch": local("2027-01-28T09:00"),
+        f"{SID}-oak-thank_you@prematch": local("2026-11-11T09:00"),
+        f"{SID}-oak-interest@prematch": local("2026-11-23T09:00"),  # opens_at: interview + 14 d
+        f"{SID}-rank_list_deadline@prematch": local("2027-03-03T20:00"),  # 21:00 Eastern
+        f"{SID}-match_week_start@prematch": local("2027-03-15T09:00"),
+        f"{SID}-match_day@prematch": local("2027-03-19T11:00"),
+    }
+    for uid, start in expected.items():
+        event = events[uid]
+        value = event["DTSTART"].dt
+        assert value == start, uid
+        assert event["DTSTART"].params["TZID"] == "America/Chicago", uid
+        assert value.utcoffset() == start.utcoffset()
+        assert event["DTEND"].dt > value
+    for uid, event in events.items():
+        assert uid.startswith(f"{SID}-") and uid.endswith("@prematch")
+        assert event["DTSTART"].params["TZID"] == "America/Chicago"
+        assert "DTSTAMP" in event
+    assert not any("pine" in uid for uid in events)  # applied only: nothing dated yet
+
+
+def test_summaries_and_status(tmp_path: Path) -> None:
+    events = export(season(tmp_path), "season.ics")
+    due = events[f"{SID}-mercy-thank_you@prematch"]
+    assert str(due["SUMMARY"]) == "Thank-you due: Mercy General IM"
+    assert str(due["STATUS"]) == "CONFIRMED"
+    sent = events[f"{SID}-oak-thank_you@prematch"]
+    assert str(sent["SUMMARY"]) == "Thank-you sent: Oak Valley IM"
+    assert str(sent["STATUS"]) == "CANCELLED"
+    opens = events[f"{SID}-mercy-interest@prematch"]
+    assert str(opens["SUMMARY"]) == "Letter of interest window opens: Mercy General IM"
+    deadline = events[f"{SID}-rank_list_deadline@prematch"]
+    assert "Provisional" in str(deadline["DESCRIPTION"])  # the 2027 calendar is provisional
+
+
+def test_uids_are_stable_and_a_rerun_updates_the_same_events(tmp_path: Path) -> None:
+    script = season(tmp_path)
+    first = export(script, "first.ics")
+    again = export(script, "again.ics")
+    first.pop("_cal"), again.pop("_cal")
+    assert set(first) == set(again)
+    for uid in first:
+        assert first[uid]["DTSTART"].dt == again[uid]["DTSTART"].dt
+        assert str(first[uid]["SUMMARY"]) == str(again[uid]["SUMMARY"])
+    script.ok("log", "thanked", "mercy", "--at", "2027-01-15T08:00:00-06:00")
+    after = export(script, "after.ics")
+    after.pop("_cal")
+    assert set(after) == set(first)
+    uid = f"{SID}-mercy-thank_you@prematch"
+    assert str(after[uid]["STATUS"]) == "CANCELLED"
+    assert str(after[uid]["SUMMARY"]) == "Thank-you sent: Mercy General IM"
+    assert after[uid]["DTSTART"].dt == first[uid]["DTSTART"].dt
+
+
+def test_at_evaluates_an_earlier_instant(tmp_path: Path) -> None:
+    script = season(tmp_path)
+    events = export(script, "before.ics", "--at", "2026-12-01")
+    events.pop("_cal")
+    assert f"{SID}-oak-thank_you@prematch" in events
+    assert not any(uid.startswith(f"{SID}-mercy-") for uid in events)  # not interviewed yet
+
+
+def test_calendar_needs_a_season(tmp_path: Path) -> None:
+    script = Script(tmp_path, now=NOW)
+    result = script("calendar", "--out", str(tmp_path / "x.ics"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert not (tmp_path / "x.ics").exists()

@@ -1,0 +1,399 @@
+"""The content rules (``content.*``) on a corpus of good and bad messages, and ``prematch lint``.
+
+The corpus is ``tests/corpus/messages``: one message per file, what lint must say about
+each in ``expected.toml``. The first-choice rule also reads the log: a letter that calls
+a program "first choice" is blocked once another program had the letter of intent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import build_season
+from prematch_script import INIT, Script
+
+import engine
+import policies
+from engine import Season, Store
+from policies import CONTENT_RULES, LintFinding, lint_message
+from policies.content import load_phrases
+
+CORPUS = Path(__file__).parent / "corpus" / "messages"
+EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "expected.toml").read_text())
+
+
+def corpus(name: str) -> str:
+    return (CORPUS / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def rules(findings: list[LintFinding]) -> set[str]:
+    return {f.rule for f in findings}
+
+
+# -- the corpus --------------------------------------------------------------------------
+
+
+def test_every_corpus_file_has_an_expectation() -> None:
+    assert {p.stem for p in CORPUS.glob("*.txt")} == set(EXPECTED)
+
+
+def test_the_corpus_covers_every_content_rule() -> None:
+    covered = {rule for case in EXPECTED.values() for rule in case["rules"]}
+    assert covered == set(CONTENT_RULES)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_message(name: str) -> None:
+    case = EXPECTED[name]
+    findings = lint_message(corpus(name), case["action"], None, None)
+    assert rules(findings) == set(case["rules"]), [(f.rule, f.line, f.phrase) for f in findings]
+    if not case["rules"]:
+        assert findings == []
+        return
+    first = next(f for f in findings if f.rule == case["rules"][0])
+    assert first.line == case["line"]
+    if "phrase" in case:
+        assert first.phrase is not None and case["phrase"] in first.phrase
+    for f in findings:
+        assert (f.severity, f.source) == CONTENT_RULES[f.rule]
+
+
+def test_severities_are_the_contract() -> None:
+    assert {r: s for r, (s, _) in CONTENT_RULES.items()} == {
+        "content.rank_question": "block",
+        "content.negotiation": "block",
+        "content.first_choice": "block",
+        "content.flattery": "warn",
+        "content.length": "warn",
+        "content.ids": "info",
+    }
+    assert CONTENT_RULES["content.rank_question"][1] == policies.NRMP
+    assert CONTENT_RULES["content.flattery"][1] == policies.GUIDE
+
+
+# -- phrases -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Please let me know how you will rank me.", "content.rank_question"),
+        ("What are my chances of matching with you?", "content.rank_question"),
+        ("Am I on your rank list?", "content.rank_question"),
+        ("If I put you at #1, would you place me high too?", "content.negotiation"),
+        ("I'll rank your program first as long as you rank me to match.", "content.negotiation"),
+        ("In exchange for a high ranking I can commit now.", "content.negotiation"),
+        ("You are my top choice.", "content.first_choice"),
+        ("I will be ranking your program #1.", "content.first_choice"),
+        ("It will be at the top of my rank list.", "content.first_choice"),
+        ("Your program is second to none.", "content.flattery"),
+        ("It is my dream program.", "content.flattery"),
+    ],
+)
+def test_phrase_variants(text: str, rule: str) -> None:
+    assert rule in rules(lint_message(text, "update", None, None))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your program is one of my top choices.",
+        "My number one priority is patient safety.",
+        "I hope to stand out in your program's research track.",
+        "Thank you for ranking applicants with such care.",
+        "I was the first in my family to study medicine.",
+    ],
+)
+def test_honest_wording_is_not_flagged(text: str) -> None:
+    found = rules(lint_message(text, "update", None, None))
+    assert not found & {"content.first_choice", "content.rank_question", "content.negotiation"}
+
+
+def test_phrase_wrapped_over_two_lines_is_found_on_its_first_line() -> None:
+    text = "Dear Dr. Marsh,\n\nI am glad to say that you are my first\nchoice this year.\n"
+    (finding,) = [f for f in lint_message(text, "thank_you", None, None) if f.rule.endswith("ce")]
+    assert finding.rule == "content.first_choice"
+    assert (finding.line, finding.phrase) == (3, "first choice")
+
+
+def test_phrase_lists_live_in_data() -> None:
+    """Every phrase comes from phrases.toml; none of its patterns is written into the code."""
+    data = tomllib.loads((Path(policies.__file__).parent / "phrases.toml").read_text())
+    code = (Path(policies.__file__).parent / "content.py").read_text()
+    patterns = [p for table in data.values() for p in table.get("patterns", [])]
+    assert len(patterns) >= 30
+    for pattern in patterns:
+        re.compile(pattern)
+        assert pattern not in code
+    assert len(load_phrases().rules) == 4
+
+
+# -- numbers come from the season's policy -----------------------------------------------
+
+
+def test_limits_are_season_parameters(store: Store, clock: engine.Clock) -> None:
+    text = corpus("bad_length_paragraphs")
+    plain = Season.start(
+        store,
+        "plain",
+        at="2026-09-20T10:00:00-04:00",
+        clock=clock,
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="America/New_York",
+        visa="none",
+        applicant_name="A",
+    )
+    roomy = Season.start(
+        store,
+        "roomy",
+        at="2026-09-20T10:00:00-04:00",
+        clock=clock,
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="America/New_York",
+        visa="none",
+        applicant_name="B",
+        policy={"content.max_paragraphs": 6},
+    )
+    assert "content.length" in rules(lint_message(text, "update", plain.state(), None))
+    assert "content.length" not in rules(lint_message(text, "update", roomy.state(), None))
+
+
+# -- ids: AAMC always, ECFMG for IMGs -----------------------------------------------------
+
+SIGNED_AAMC_ONLY = "Dear Dr. Marsh,\n\nThank you.\n\nSincerely,\nA. Applicant\nAAMC ID 12345678\n"
+
+
+@pytest.mark.parametrize(
+    ("visa", "ecfmg_id", "flagged"),
+    [("none", None, False), ("j1", None, True), ("h1b", None, True), ("none", "0-1", True)],
+)
+def test_ecfmg_id_is_asked_of_imgs_only(
+    store: Store, clock: engine.Clock, visa: str, ecfmg_id: str | None, flagged: bool
+) -> None:
+    season = Season.start(
+        store,
+        "s",
+        at="2026-09-20T10:00:00-04:00",
+        clock=clock,
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="America/New_York",
+        visa=visa,
+        applicant_name="A. Applicant",
+        ecfmg_id=ecfmg_id,
+    )
+    found = lint_message(SIGNED_AAMC_ONLY, "thank_you", season.state(), None)
+    ids = [f for f in found if f.rule == "content.ids"]
+    assert bool(ids) is flagged
+    if flagged:
+        assert "ECFMG" in ids[0].message and "AAMC" not in ids[0].message
+        assert ids[0].severity == "info"
+
+
+def test_the_seasons_own_ids_count_in_any_format(store: Store, clock: engine.Clock) -> None:
+    season = Season.start(
+        store,
+        "s",
+        at="2026-09-20T10:00:00-04:00",
+        clock=clock,
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="America/New_York",
+        visa="j1",
+        applicant_name="A",
+        aamc_id="AB-77",
+        ecfmg_id="EC-88",
+    )
+    text = "Dear Dr. Marsh,\n\nThank you.\n\nBest,\nA\nAAMC: AB-77 / ECFMG: EC-88\n"
+    assert lint_message(text, "thank_you", season.state(), None) == []
+
+
+# -- first choice: the one letter of intent, to one program (the log check) ----------------
+
+TWO_INTERVIEWS = [
+    ("program_added", "mercy", "2026-09-21", {"name": "Mercy General IM"}),
+    ("program_added", "oak", "2026-09-21T11:00:00-04:00", {"name": "Oak Valley IM"}),
+    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-11-02"}),
+    ("invited", "oak", "2026-10-02", {"interview_on": "2026-11-09"}),
+    ("interviewed", "mercy", "2026-11-02T09:00:00-05:00"),
+    ("interviewed", "oak", "2026-11-09T09:00:00-05:00"),
+]
+MERCY_GOT_THE_INTENT = [*TWO_INTERVIEWS, ("intent_sent", "mercy", "2027-01-05T10:00:00-05:00")]
+
+
+def first_choice(findings: list[LintFinding]) -> list[LintFinding]:
+    return [f for f in findings if f.rule == "content.first_choice"]
+
+
+def test_first_choice_allowed_in_the_one_letter_of_intent(
+    store: Store, clock: engine.Clock
+) -> None:
+    season = build_season(store, TWO_INTERVIEWS, clock)
+    text = corpus("good_intent_1")
+    assert first_choice(lint_message(text, "intent", season.state(), "oak")) == []
+    assert first_choice(lint_message(text, "intent", None, None)) == []
+
+
+def test_a_second_program_told_first_choice_is_blocked(store: Store, clock: engine.Clock) -> None:
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    text = corpus("good_intent_1")
+    (finding, *more) = first_choice(lint_message(text, "intent", season.state(), "oak"))
+    assert finding.severity == "block"
+    assert "Mercy General IM" in finding.message and "Oak Valley IM" in finding.message
+    assert finding.line == 5 and finding.phrase == "first choice"
+    assert [f.phrase for f in more] == ["will rank your program first"]
+
+
+def test_the_program_that_has_the_intent_may_hear_it_again(
+    store: Store, clock: engine.Clock
+) -> None:
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    text = corpus("good_intent_1")
+    assert first_choice(lint_message(text, "intent", season.state(), "mercy")) == []
+
+
+def test_a_retracted_intent_frees_first_choice(store: Store, clock: engine.Clock) -> None:
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    intent_seq = season.records()[-1].seq
+    season.retract(intent_seq, "logged by mistake", at="2027-01-06T10:00:00-05:00")
+    text = corpus("good_intent_1")
+    assert first_choice(lint_message(text, "intent", season.state(), "oak")) == []
+
+
+def test_without_a_program_an_existing_intent_still_counts(
+    store: Store, clock: engine.Clock
+) -> None:
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    (finding, *_) = first_choice(
+        lint_message(corpus("good_intent_1"), "intent", season.state(), None)
+    )
+    assert finding.severity == "block" and "--program" in finding.message
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_line_numbers_hold_for_other_line_endings(newline: str) -> None:
+    text = corpus("bad_rank_question_1").replace("\n", newline)
+    (finding,) = [f for f in lint_message(text, "update", None, None) if f.severity == "block"]
+    assert finding.line == 4
+
+
+@pytest.mark.parametrize("action", ["inquiry", "thank_you", "update", "interest"])
+def test_first_choice_outside_a_letter_of_intent_is_blocked(
+    store: Store, clock: engine.Clock, action: str
+) -> None:
+    season = build_season(store, TWO_INTERVIEWS, clock)
+    (finding, *_) = first_choice(
+        lint_message(corpus("good_intent_1"), action, season.state(), "oak")
+    )
+    assert finding.severity == "block"
+
+
+def test_unknown_action_and_program_are_input_errors(store: Store, clock: engine.Clock) -> None:
+    season = build_season(store, TWO_INTERVIEWS, clock)
+    with pytest.raises(engine.InputError, match="unknown action"):
+        lint_message("hello", "postcard", None, None)
+    with pytest.raises(engine.UnknownProgramError):
+        lint_message("hello", "update", season.state(), "nowhere")
+
+
+# -- prematch lint -------------------------------------------------------------------------
+
+SEASON = (
+    INIT,
+    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
+    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-04:00"),
+    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
+    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-04:00"),
+    (
+        "log",
+        "invited",
+        "mercy",
+        "--interview-on",
+        "2026-11-02",
+        "--at",
+        "2026-10-01T10:00:00-04:00",
+    ),
+    ("log", "invited", "oak", "--interview-on", "2026-11-09", "--at", "2026-10-02T10:00:00-04:00"),
+    ("log", "interviewed", "mercy", "--at", "2026-11-02T09:00:00-05:00"),
+    ("log", "interviewed", "oak", "--at", "2026-11-09T09:00:00-05:00"),
+)
+
+
+def test_lint_shows_phrase_and_line_and_exits_1(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    result = script("lint", str(CORPUS / "bad_rank_question_1.txt"), "--action", "interest")
+    assert result.returncode == 1
+    assert "bad_rank_question_1.txt:4: block content.rank_question" in result.stdout
+    assert 'offending phrase: "where I stand on your"' in result.stdout
+    assert "1 block, 1 warn, 0 info" in result.stdout
+
+
+def test_lint_of_a_good_message_exits_0(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    result = script("lint", str(CORPUS / "good_interest_1.txt"), "--action", "interest")
+    assert result.returncode == 0, result.stdout
+    assert "0 block, 0 warn, 0 info" in result.stdout
+
+
+def test_lint_warnings_alone_exit_0(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    result = script("lint", str(CORPUS / "bad_flattery_1.txt"), "--action", "thank_you")
+    assert result.returncode == 0
+    assert "warn content.flattery" in result.stdout
+
+
+def test_lint_reads_standard_input_and_prints_json(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    result = script("lint", "-", "--action", "update", "--json", stdin=corpus("bad_negotiation_3"))
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["file"] == "-" and data["action"] == "update" and data["season"] is None
+    assert data["summary"] == {"block": 1, "warn": 0, "info": 0}
+    (finding,) = data["findings"]
+    assert set(finding) == {"rule", "severity", "message", "source", "line", "phrase"}
+    assert (finding["rule"], finding["line"]) == ("content.negotiation", 3)
+
+
+def test_lint_checks_the_log_for_a_second_first_choice(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    letter = str(CORPUS / "good_intent_1.txt")
+    assert script("lint", letter, "--action", "intent", "--program", "oak").returncode == 0
+    script.ok("log", "intent-sent", "mercy", "--at", "2027-01-05T10:00:00-05:00")
+    result = script("lint", letter, "--action", "intent", "--program", "oak", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["season"] == "test-applicant-2027"
+    (first, *_) = [f for f in data["findings"] if f["rule"] == "content.first_choice"]
+    assert "Mercy General IM" in first["message"]
+    assert script("lint", letter, "--action", "intent", "--program", "mercy").returncode == 0
+    # As of before that letter, the log did not hold it yet.
+    before = script("lint", letter, "--action", "intent", "--program", "oak", "--at", "2027-01-04")
+    assert before.returncode == 0
+
+
+def test_lint_with_a_program_needs_a_season(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    result = script(
+        "lint", str(CORPUS / "good_intent_1.txt"), "--action", "intent", "--program", "x"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert not script.db.exists()
+
+
+def test_lint_of_an_unknown_program_is_an_input_error(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON[:1])
+    result = script(
+        "lint", str(CORPUS / "good_intent_1.txt"), "--action", "intent", "--program", "x"
+    )
+    assert result.returncode == 2
+    assert "no program 'x'" in result.stderr

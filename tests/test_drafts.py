@@ -1,0 +1,255 @@
+"""Drafts: filled from the season, in the season's timezone, and always lint-clean.
+
+Every (action, program) of the demo season gets a draft with no block finding and no
+length warning; the values come from the log; ``prematch draft`` refuses what the
+rulebook blocks (exit 3) and lints what ``--edit`` leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import build_season
+from prematch_script import INIT, Script
+
+import engine
+from engine import ACTIONS, Season, Store, fixtures_dir, import_lines
+from policies import Rulebook
+from policies.drafts import draft_message, templates_dir
+
+DEMO_NOW = "2027-01-15T09:00:00-05:00"
+FILL = tomllib.loads((templates_dir() / "fill.toml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Season]:
+    """The demo season of fixtures/demo, as of a January morning."""
+    import tempfile
+
+    clock = engine.fixed_clock(engine.parse_instant(DEMO_NOW))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp) / "demo.db")
+        with (fixtures_dir() / "demo" / "season.jsonl").open("rb") as f:
+            import_lines(store, f, rulebook=Rulebook(), clock=clock)
+        yield Season.open(store, rulebook=Rulebook(), clock=clock)
+        store.close()
+
+
+def test_every_action_has_a_template() -> None:
+    assert {p.stem for p in templates_dir().glob("*.txt")} == set(ACTIONS)
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_every_draft_of_the_demo_season_passes_lint(demo: Season, action: str) -> None:
+    state = demo.state()
+    assert len(state.programs) >= 20
+    for pid in state.programs:
+        draft = draft_message(state, action, pid)
+        assert draft.blocking == (), (pid, [(f.rule, f.phrase) for f in draft.blocking])
+        assert not [f for f in draft.findings if f.rule == "content.length"], (pid, action)
+        assert "$" not in draft.text  # every placeholder was filled
+
+
+def test_drafts_the_rulebook_allows_now_are_fully_clean(demo: Season) -> None:
+    state = demo.state()
+    allowed = [v for v in demo.what_now().actions if v.verdict != "blocked" and v.action in ACTIONS]
+    assert {v.action for v in allowed} >= {"thank_you", "update", "interest"}
+    for v in allowed:
+        assert draft_message(state, v.action, v.program).findings == ()
+
+
+def words(text: str) -> int:
+    from policies.content import _split, _words, load_phrases
+
+    return len(_words(_split(text, load_phrases())))
+
+
+@pytest.mark.parametrize("pid", ["marlow-im", "alderbay-im", "bramblewood-im", "glenmoor-im"])
+def test_interest_letter_is_200_to_300_words(demo: Season, pid: str) -> None:
+    assert 200 <= words(draft_message(demo.state(), "interest", pid).text) <= 300
+
+
+def test_values_come_from_the_season(demo: Season) -> None:
+    state = demo.state()
+    text = draft_message(state, "thank_you", "kestrelpoint-im").text
+    assert "Leila Haddad" in text
+    assert "Kestrel Point University Hospital Internal Medicine" in text
+    assert "January 14, 2027" in text  # interviewed 2027-01-14T08:00-05:00
+    assert "AAMC ID 14738261" in text and "ECFMG ID 0-874-512-3" in text
+
+
+def test_update_tells_the_oldest_untold_news(demo: Season) -> None:
+    text = draft_message(demo.state(), "update", "bramblewood-im").text
+    assert "Passed USMLE Step 3 (result released 9 December 2026)" in text
+
+
+def test_inquiry_names_the_connection(demo: Season) -> None:
+    state = demo.state()
+    assert FILL["connection"]["observership"] in draft_message(state, "inquiry", "alderbay-im").text
+    assert FILL["connection"]["research"] in draft_message(state, "inquiry", "kestrelpoint-im").text
+    assert FILL["connection"]["none"] in draft_message(state, "inquiry", "fenwick-im").text
+
+
+def test_interest_letter_mentions_news_since_that_interview(demo: Season) -> None:
+    state = demo.state()
+    before = draft_message(state, "interest", "marlow-im").text  # interviewed 22 Oct
+    after = draft_message(state, "interest", "kestrelpoint-im").text  # interviewed 14 Jan
+    assert "Passed USMLE Step 3" in before
+    assert "Passed USMLE Step 3" not in after and FILL["interest"]["no_news"] in after
+
+
+KOLKATA_EVENTS = [
+    ("program_added", "mercy", "2026-09-21", {"name": "Mercy General IM"}),
+    ("program_added", "oak", "2026-09-21", {"name": "Oak Valley IM"}),
+    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-11-12"}),
+    ("invited", "oak", "2026-10-01", {"interview_on": "2027-01-28"}),
+    ("interviewed", "mercy", "2026-11-12T23:30:00-05:00"),  # 10:00 on 13 Nov in Kolkata
+    ("news_recorded", None, "2026-12-01", {"kind": "exam", "detail": "Passed Step 3."}),
+    ("news_recorded", None, "2026-12-20", {"kind": "visa", "detail": "Green card approved"}),
+    ("update_sent", "mercy", "2026-12-02"),
+]
+
+
+def test_interview_date_is_the_day_in_the_seasons_timezone(
+    store: Store, clock: engine.Clock
+) -> None:
+    season = Season.start(
+        store,
+        "kolkata",
+        at="2026-09-20T10:00:00+05:30",
+        clock=clock,
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="Asia/Kolkata",
+        visa="none",
+        applicant_name="Test Applicant",
+    )
+    for kind, program, at, *rest in KOLKATA_EVENTS:
+        season.record(kind, program, at=at, **(rest[0] if rest else {}))
+    state = season.state()
+    assert "November 13, 2026" in draft_message(state, "thank_you", "mercy").text
+    # Not interviewed yet: the date of the invitation.
+    assert "January 28, 2027" in draft_message(state, "thank_you", "oak").text
+    # The first news was told: the update carries the second one, without a doubled period.
+    update = draft_message(state, "update", "mercy").text
+    assert "Green card approved." in update and "Passed Step 3" not in update
+    # No visa, no ECFMG id: the signature asks only for the AAMC id.
+    signature = update.rsplit("Sincerely,", 1)[1]
+    assert FILL["placeholders"]["aamc_id"] in signature and "ECFMG" not in signature
+    assert [f.rule for f in draft_message(state, "update", "mercy").findings] == ["content.ids"]
+
+
+def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(
+    store: Store, clock: engine.Clock
+) -> None:
+    season = build_season(
+        store,
+        [
+            ("program_added", "mercy", "2026-09-21", {"name": "Mercy General IM"}),
+            ("program_added", "oak", "2026-09-21", {"name": "Oak Valley IM"}),
+            ("invited", "mercy", "2026-10-01"),
+            ("invited", "oak", "2026-10-01"),
+            ("interviewed", "mercy", "2026-11-02T09:00:00-05:00"),
+            ("interviewed", "oak", "2026-11-09T09:00:00-05:00"),
+            ("intent_sent", "mercy", "2027-01-05T10:00:00-05:00"),
+        ],
+        clock,
+    )
+    draft = draft_message(season.state(), "intent", "oak")
+    assert {f.rule for f in draft.blocking} == {"content.first_choice"}
+
+
+# -- prematch draft ------------------------------------------------------------------------
+
+SEASON = (
+    INIT,
+    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
+    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
+    (
+        "log",
+        "invited",
+        "mercy",
+        "--interview-on",
+        "2027-01-14",
+        "--at",
+        "2026-11-02T10:00:00-05:00",
+    ),
+    ("log", "interviewed", "mercy", "--at", "2027-01-14T09:00:00-05:00"),
+)
+
+
+def test_draft_prints_the_letter(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    result = script.ok("draft", "thank_you", "mercy")
+    assert result.stdout.startswith("Subject: Thank you for the interview on January 14, 2027")
+    assert "Test Applicant\nAAMC ID 12345678 · ECFMG ID 0-123-456-7" in result.stdout
+
+
+def test_draft_json(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    data = json.loads(script.ok("draft", "thank_you", "mercy", "--json").stdout)
+    assert (data["action"], data["program"], data["verdict"]) == ("thank_you", "mercy", "allowed")
+    assert engine.parse_instant(data["due_by"]) == engine.parse_instant("2027-01-16T09:00-05:00")
+    assert "Mercy General IM" in data["text"] and data["lint"] == []
+
+
+def test_draft_refuses_a_blocked_action_with_the_findings(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    result = script("draft", "interest", "mercy")
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert "interest.wait" in result.stderr and "block" in result.stderr
+    state_invalid = script("draft", "inquiry", "mercy")
+    assert state_invalid.returncode == 3 and "state.invalid" in state_invalid.stderr
+
+
+def test_draft_at_a_later_instant(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    result = script("draft", "interest", "mercy", "--at", "2027-02-01T09:00:00-05:00")
+    assert result.returncode == 0, result.stderr
+    assert "Letter of interest" in result.stdout
+
+
+def editor(tmp_path: Path, line: str) -> str:
+    """An $EDITOR that appends ``line`` to the file it is given."""
+    script = tmp_path / "editor.sh"
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "{line}" >> "$1"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def test_draft_edit_lints_what_you_wrote(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    env = script.env(EDITOR=editor(tmp_path, "PS: where do I stand on your list?"))
+    env.pop("VISUAL", None)
+    result = script("draft", "thank_you", "mercy", "--edit", env=env)
+    assert result.returncode == 1
+    assert "PS: where do I stand on your list?" in result.stdout
+    assert "content.rank_question" in result.stderr
+    assert 'offending phrase: "where do I stand"' in result.stderr
+
+
+def test_draft_edit_keeping_it_clean_exits_0(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    env = script.env(EDITOR=editor(tmp_path, "PS: the noon conference was a highlight."))
+    env.pop("VISUAL", None)
+    result = script("draft", "thank_you", "mercy", "--edit", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "noon conference" in result.stdout
+
+
+def test_templates_ship_in_the_fixtures_folder() -> None:
+    assert templates_dir() == fixtures_dir() / "templates"
+    assert os.access(templates_dir() / "fill.toml", os.R_OK)
