@@ -264,3 +264,11 @@ def test_parser_rejects_output_before_any_command() -> None:
 def test_parser_rejects_an_unclosed_block() -> None:
     with pytest.raises(ValueError, match="never closed"):
         console_blocks("```console\n$ echo hi\n")
+
+
+def test_readme_state_diagram_is_what_prematch_diagram_prints() -> None:
+    from engine import mermaid
+
+    match = re.search(r"```mermaid\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert match, "README.md has no ```mermaid block with the state diagram"
+    assert match.group(1) == mermaid(), "regenerate it with `prematch diagram`"
