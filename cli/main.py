@@ -461,7 +461,7 @@ def now(obj: Ctx, at: str | None, as_json: bool, show_all: bool) -> None:
 
 
 @main.command()
-@click.argument("action", type=click.Choice(ACTIONS))
+@click.argument("action", metavar=f"{{{'|'.join(ACTIONS)}}}")
 @click.argument("program_id", metavar="PROGRAM")
 @at_option
 @json_option
@@ -564,12 +564,25 @@ def history(obj: Ctx, at: str | None, as_json: bool) -> None:
 
 @main.command()
 @json_option
+@click.option(
+    "--head",
+    "noted",
+    metavar="SEQ:SHA256",
+    help="A head printed by an earlier verify: also catches events cut off the end.",
+)
 @pass_ctx
 @handles_errors
-def verify(obj: Ctx, as_json: bool) -> None:
+def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
     """Check the hash chain for edits, deletions or reordering. Exit 1 if broken."""
+    expected = None
+    if noted is not None:
+        seq_text, _, digest = noted.partition(":")
+        if not seq_text.isdigit() or len(digest) != 64:
+            raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
+        expected = (int(seq_text), digest)
     with obj.store() as store:
-        count, problem = store.verify()
+        count, problem = store.verify(expected)
+        head_seq, head_hash = store.head()
     if as_json:
         render.dump_json(
             {
@@ -582,6 +595,7 @@ def verify(obj: Ctx, as_json: bool) -> None:
         )
     elif problem is None:
         click.echo(f"OK: {count} events, seq gapless, hash chain intact.")
+        click.echo(f"Head: {head_seq}:{head_hash} (note it; `verify --head` checks against it)")
     else:
         click.echo(
             click.style(f"BROKEN at seq {problem.seq}: {problem.kind} ({problem.detail})", fg="red")

@@ -413,7 +413,7 @@ def _input_error(error: ValidationError, prefix: str = "") -> InputError:
     field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int) or p != 0)
     if prefix and field.startswith(prefix + "."):
         field = field[len(prefix) + 1 :]
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown field"
     elif first["type"] == "missing":

@@ -236,6 +236,9 @@ class Store:
                 raise StoreError(f"no prematch database at {p}; run `prematch init` first")
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create {p}: {p.parent} is not a folder") from e
+            try:
                 _create_private(p)
             except FileExistsError:
                 pass  # another process created it first: open theirs
@@ -354,6 +357,9 @@ class Store:
                     "INSERT INTO heads (seq, hash, written_at) VALUES (?, ?, ?)",
                     (tx.last_seq, tx.appended[-1].hash, now_iso),
                 )
+        except sqlite3.Error as e:
+            self._conn.execute("ROLLBACK")
+            raise _translate(e, self.path, self.busy_timeout) from e
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
@@ -409,8 +415,12 @@ class Store:
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
-    def verify(self) -> tuple[int, Tamper | None]:
+    def verify(self, expected_head: tuple[int, str] | None = None) -> tuple[int, Tamper | None]:
         """Check gapless ``seq`` and the hash chain; return (events checked, first problem).
+
+        The file alone cannot show that its newest events were cut off together with
+        their ``heads`` rows; ``expected_head`` (a seq and hash noted earlier from
+        :meth:`head`) closes that gap.
 
         A problem is classified as ``deleted`` (a seq gap, events missing at the end,
         or fewer events than were committed), ``inserted`` (an event no prematch
@@ -431,21 +441,35 @@ class Store:
             fields = _hashed_fields(row)
             if fields is None:
                 return count, Tamper(seq, "edited", "payload is not valid JSON")
-            if chain_hash(previous, fields) != digest:
-                return count, self._classify(seq, previous, committed)
             if seq > committed:
                 return count, Tamper(seq, "inserted", "no prematch commit wrote this event")
+            if chain_hash(previous, fields) != digest:
+                return count, self._classify(seq, previous, committed)
+            if heads.get(seq, digest) != digest:
+                return count, Tamper(seq, "edited", "its hash was rewritten after commit")
             previous = digest
         if committed > count:
             detail = f"seq {count + 1}..{committed} missing at the end (a commit wrote them)"
             return count, Tamper(count + 1, "deleted", detail)
-        rewritten = self._conn.execute(
-            "SELECT h.seq FROM heads h JOIN events e ON e.seq = h.seq "
-            "WHERE e.hash != h.hash ORDER BY h.seq LIMIT 1"
-        ).fetchone()
-        if rewritten is not None:
-            return count, Tamper(rewritten[0], "edited", "its hash was rewritten after commit")
+        if expected_head is not None:
+            return count, self._check_anchor(expected_head, count)
         return count, None
+
+    def _check_anchor(self, expected: tuple[int, str], count: int) -> Tamper | None:
+        seq, digest = expected
+        if seq > count:
+            detail = f"seq {count + 1}..{seq} missing at the end (the noted head is seq {seq})"
+            return Tamper(count + 1, "deleted", detail)
+        row = self._row(seq)
+        if row is None or row[9] != digest:
+            return Tamper(seq, "edited", "does not match the head you noted")
+        return None
+
+    def head(self) -> tuple[int, str]:
+        """The newest event's seq and hash (note them elsewhere to anchor the chain)."""
+        row = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        found = row.fetchone()
+        return (int(found[0]), str(found[1])) if found else (0, GENESIS_HASH)
 
     def _heads(self) -> dict[int, str]:
         try:
@@ -467,12 +491,16 @@ class Store:
                 "deleted",
                 f"{committed - total} events missing (later seqs renumbered to hide it)",
             )
-        following = self._row(seq + 1)
-        if following is not None:
-            fields = _hashed_fields(following)
-            if fields is not None and chain_hash(previous, {**fields, "seq": seq}) == following[9]:
-                return Tamper(seq, "inserted", "a foreign event sits here; later seqs shifted")
         moved_from = self._moved_from(seq)
+        if moved_from is None:
+            following = self._row(seq + 1)
+            fields = _hashed_fields(following) if following is not None else None
+            if (
+                following is not None
+                and fields is not None
+                and chain_hash(previous, {**fields, "seq": seq}) == following[9]
+            ):
+                return Tamper(seq, "inserted", "a foreign event sits here; later seqs shifted")
         if moved_from is not None:
             return Tamper(seq, "reordered", f"this event was committed as seq {moved_from}")
         return Tamper(seq, "edited", "content does not match its hash")

@@ -117,7 +117,7 @@ def _parse(
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
+            obj = json.loads(text.rstrip("\r\n"))
         except json.JSONDecodeError as e:
             raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
         if not isinstance(obj, dict):
@@ -158,7 +158,10 @@ def _line(
     if kind == "season_started":
         season = season or season_slug(payload["applicant_name"], payload["match_year"])
         if season in timezones:
-            raise InputError(f"season {season!r} is started twice", field="season")
+            raise InputError(
+                f"season {season!r} already exists (in the store, or earlier in this file)",
+                field="season",
+            )
         timezones[season] = payload["timezone"]
     season = season or current
     if season is None:

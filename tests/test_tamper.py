@@ -1,0 +1,305 @@
+"""Changes made behind the engine's back are found and named (issue 5, DESIGN §7).
+
+Each test takes a store of ten events, each written by its own commit (so every event
+has a row in ``heads``), drops the append-only triggers with plain ``sqlite3`` the way a
+hand edit would, changes the rows, and asks ``Store.verify()`` and ``prematch verify``
+for the first bad seq and what is wrong with it: ``edited``, ``deleted``, ``inserted`` or
+``reordered``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Season, Store, Tamper, fixed_clock
+from engine.records import chain_hash
+
+PREMATCH = Path(sys.executable).parent / "prematch"
+NOW = "2027-01-15T09:00:00-05:00"
+NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
+EVENTS = 10
+
+COLUMNS = "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override"
+ALL = f"{COLUMNS}, hash, stream, version"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """seq 1 season_started, seq 2..10 news "n2".."n10", one commit (and head) each."""
+    db = tmp_path_factory.mktemp("tamper") / "template.db"
+    with Store.open(db) as store:
+        season = Season.start(
+            store,
+            "tamper-2027",
+            at="2026-09-20T10:00:00-04:00",
+            clock=fixed_clock(NOW_UTC),
+            match_year=2027,
+            specialty="Internal Medicine",
+            timezone="America/New_York",
+            visa="j1",
+            applicant_name="Tamper Applicant",
+        )
+        for seq in range(2, EVENTS + 1):
+            season.record(
+                "news_recorded",
+                at=f"2026-10-{seq:02d}T10:00:00-04:00",
+                kind="other",
+                detail=f"n{seq}",
+            )
+    with Store.open(db, create=False) as store:
+        assert store.verify() == (EVENTS, None)
+    return db
+
+
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    path = tmp_path / "s.db"
+    shutil.copy(template, path)
+    return path
+
+
+@pytest.fixture
+def raw(db: Path) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection with the events triggers dropped (a hand edit)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("DROP TRIGGER events_no_delete")
+    yield conn
+    conn.close()
+
+
+def row(conn: sqlite3.Connection, seq: int) -> tuple[Any, ...]:
+    found: tuple[Any, ...] = conn.execute(
+        f"SELECT {ALL} FROM events WHERE seq = ?", (seq,)
+    ).fetchone()
+    return found
+
+
+def hashed_fields(stored: tuple[Any, ...]) -> dict[str, Any]:
+    """The fields the chain hash covers, from a stored row (as verify reads them)."""
+    seq, season, program, kind, version, occurred, recorded, payload, override = stored[:9]
+    return {
+        "seq": seq,
+        "season": season,
+        "program": program,
+        "type": kind,
+        "schema_version": version,
+        "occurred_at": occurred,
+        "recorded_at": recorded,
+        "payload": json.loads(payload),
+        "override": override,
+    }
+
+
+def insert(conn: sqlite3.Connection, values: tuple[Any, ...]) -> None:
+    conn.execute(f"INSERT INTO events ({ALL}) VALUES ({', '.join('?' * 12)})", values)
+
+
+def rehash(conn: sqlite3.Connection, seq: int) -> None:
+    """Recompute the hash of ``seq`` correctly from its (edited) content and predecessor."""
+    previous = conn.execute("SELECT hash FROM events WHERE seq = ?", (seq - 1,)).fetchone()[0]
+    digest = chain_hash(previous, hashed_fields(row(conn, seq)))
+    conn.execute("UPDATE events SET hash = ? WHERE seq = ?", (digest, seq))
+
+
+def verify(db: Path) -> tuple[int, Tamper | None]:
+    with Store.open(db, create=False) as store:
+        return store.verify()
+
+
+def cli_verify(db: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
+    env.update(PREMATCH_DB=str(db), PREMATCH_NOW=NOW, NO_COLOR="1")
+    runs = []
+    for args in (["verify"], ["verify", "--json"]):
+        proc = subprocess.run(
+            [str(PREMATCH), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+        assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+        runs.append(proc)
+    text, as_json = runs
+    assert as_json.returncode == text.returncode
+    return text, json.loads(as_json.stdout)
+
+
+def assert_found(db: Path, seq: int, kind: str, detail: str | None = None) -> Tamper:
+    """Library and CLI both name ``seq`` and ``kind``; ``prematch verify`` exits 1."""
+    _, problem = verify(db)
+    assert problem is not None, "tampering went unnoticed"
+    assert (problem.seq, problem.kind) == (seq, kind), problem
+    if detail is not None:
+        assert detail in problem.detail, problem
+    text, doc = cli_verify(db)
+    assert text.returncode == 1, text.stdout + text.stderr
+    assert re.search(rf"\bseq {seq}\b", text.stdout), text.stdout
+    assert kind in text.stdout, text.stdout
+    assert doc["ok"] is False
+    assert (doc["problem"]["seq"], doc["problem"]["kind"]) == (seq, kind), doc
+    return problem
+
+
+def test_untouched_store_verifies(db: Path) -> None:
+    assert verify(db) == (EVENTS, None)
+    text, doc = cli_verify(db)
+    assert text.returncode == 0
+    assert doc == {"events": EVENTS, "ok": True, "problem": None}
+
+
+def test_triggers_refuse_edits_and_deletes(db: Path) -> None:
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE events SET payload = '{}' WHERE seq = 5")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM events WHERE seq = 5")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM heads WHERE seq = 5")
+    finally:
+        conn.close()
+    assert verify(db) == (EVENTS, None)
+
+
+def test_edited_payload(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("UPDATE events SET payload = replace(payload, 'n5', 'n5!') WHERE seq = 5")
+    assert_found(db, 5, "edited")
+
+
+def test_edited_occurred_at(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("UPDATE events SET occurred_at = '2026-10-04T14:00:00.000000+00:00' WHERE seq = 7")
+    assert_found(db, 7, "edited")
+
+
+def test_payload_that_is_no_longer_json(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("UPDATE events SET payload = '{not json' WHERE seq = 4")
+    assert_found(db, 4, "edited")
+
+
+def test_deleted_middle_row(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("DELETE FROM events WHERE seq = 5")
+    _, problem = verify(db)
+    assert problem is not None and problem.kind == "deleted", problem
+    # The first missing region is named; the seq reported is the gap or the row after it.
+    assert problem.seq in (5, 6), problem
+    assert "5..5" in problem.detail, problem
+    text, doc = cli_verify(db)
+    assert text.returncode == 1
+    assert "deleted" in text.stdout and "5..5" in text.stdout, text.stdout
+    assert doc["problem"]["kind"] == "deleted"
+
+
+def test_deleted_run_of_rows_names_the_whole_region(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("DELETE FROM events WHERE seq IN (4, 5, 6)")
+    _, problem = verify(db)
+    assert problem is not None and problem.kind == "deleted", problem
+    assert "4..6" in problem.detail, problem
+
+
+def test_deleted_last_row(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute(f"DELETE FROM events WHERE seq = {EVENTS}")
+    assert_found(db, EVENTS, "deleted", f"{EVENTS}..{EVENTS}")
+
+
+def test_deleted_last_row_and_its_head_is_caught_against_a_noted_head(
+    db: Path, raw: sqlite3.Connection
+) -> None:
+    with Store.open(db) as store:
+        noted = store.head()
+    raw.execute("DROP TRIGGER heads_no_delete")
+    raw.execute(f"DELETE FROM events WHERE seq = {EVENTS}")
+    raw.execute(f"DELETE FROM heads WHERE seq = {EVENTS}")
+    with Store.open(db) as store:
+        # The file alone is consistent again; only the noted head can tell.
+        assert store.verify()[1] is None
+        _, problem = store.verify(noted)
+    assert problem is not None and (problem.seq, problem.kind) == (EVENTS, "deleted")
+    env = {**os.environ, "PREMATCH_DB": str(db), "NO_COLOR": "1"}
+    cli = subprocess.run(
+        [str(PREMATCH), "verify", "--head", f"{noted[0]}:{noted[1]}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert cli.returncode == 1 and f"seq {EVENTS}" in cli.stdout, cli.stdout
+
+
+def test_deleted_rows_then_renumbered_to_hide_the_gap(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("DELETE FROM events WHERE seq = 5")
+    raw.execute("UPDATE events SET seq = -seq WHERE seq > 5")
+    raw.execute("UPDATE events SET seq = -seq - 1 WHERE seq < 0")
+    _, problem = verify(db)
+    assert problem is not None and problem.kind == "deleted", problem
+    assert problem.seq == 5, problem
+
+
+def test_row_inserted_at_the_end_with_made_up_hash(db: Path, raw: sqlite3.Connection) -> None:
+    last = row(raw, EVENTS)
+    forged = (EVENTS + 1, *last[1:7], '{"detail":"forged","kind":"other"}', None, "f" * 64)
+    insert(raw, (*forged, last[10], last[11] + 1))
+    assert_found(db, EVENTS + 1, "inserted")
+
+
+def test_row_inserted_at_the_end_with_chained_hash(db: Path, raw: sqlite3.Connection) -> None:
+    last = row(raw, EVENTS)
+    fields = {**hashed_fields(last), "seq": EVENTS + 1, "payload": {"detail": "x", "kind": "other"}}
+    digest = chain_hash(last[9], fields)
+    values = (EVENTS + 1, *last[1:7], '{"detail":"x","kind":"other"}', None, digest)
+    insert(raw, (*values, last[10], last[11] + 1))
+    assert_found(db, EVENTS + 1, "inserted")
+
+
+@pytest.mark.parametrize("k", [2, 5, EVENTS])
+def test_rows_renumbered_to_make_room_for_an_inserted_one(
+    db: Path, raw: sqlite3.Connection, k: int
+) -> None:
+    raw.execute("UPDATE events SET seq = -seq WHERE seq >= ?", (k,))
+    raw.execute("UPDATE events SET seq = 1 - seq WHERE seq < 0")
+    model = row(raw, k - 1)
+    values = (k, *model[1:7], '{"detail":"forged","kind":"other"}', None, "a" * 64)
+    insert(raw, (*values, model[10], 10_000))
+    assert_found(db, k, "inserted")
+
+
+@pytest.mark.parametrize("first", [2, 5, EVENTS - 1])
+def test_two_adjacent_rows_swapped(db: Path, raw: sqlite3.Connection, first: int) -> None:
+    raw.execute("UPDATE events SET seq = -1 WHERE seq = ?", (first,))
+    raw.execute("UPDATE events SET seq = ? WHERE seq = ?", (first, first + 1))
+    raw.execute("UPDATE events SET seq = ? WHERE seq = -1", (first + 1,))
+    assert_found(db, first, "reordered")
+
+
+def test_last_row_edited_and_rehashed_is_caught_by_heads(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("UPDATE events SET payload = replace(payload, 'n10', 'n10!') WHERE seq = 10")
+    rehash(raw, EVENTS)
+    assert_found(db, EVENTS, "edited")
+
+
+def test_middle_row_edited_and_rehashed_is_named(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("UPDATE events SET payload = replace(payload, 'n5', 'n5!') WHERE seq = 5")
+    rehash(raw, 5)
+    assert_found(db, 5, "edited")
+
+
+def test_middle_row_edited_and_rehashed_is_still_detected(
+    db: Path, raw: sqlite3.Connection
+) -> None:
+    """Whatever seq it names, verify does not pass a rehashed edit in the middle."""
+    raw.execute("UPDATE events SET payload = replace(payload, 'n5', 'n5!') WHERE seq = 5")
+    rehash(raw, 5)
+    _, problem = verify(db)
+    assert problem is not None and problem.kind == "edited", problem
+    text, _ = cli_verify(db)
+    assert text.returncode == 1
