@@ -9,19 +9,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
 from cli import render
+from cli.errors import fail, handles_errors
 from engine import (
     ACTIONS,
     Clock,
     InputError,
-    PolicyRefusal,
     PrematchError,
     Season,
     Store,
@@ -29,8 +28,6 @@ from engine import (
     parse_instant,
     system_clock,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 DEMO_INSTANT = "2027-01-15T09:00:00-05:00"
 """The demo season is shown as of this instant (a January morning of the 2027 Match)."""
@@ -61,34 +58,6 @@ class Ctx:
         from policies import Rulebook
 
         return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
-
-
-def fail(error: PrematchError) -> NoReturn:
-    """Print a library error as one clear line (plus findings) and exit with its code."""
-    click.echo(click.style(f"error: {error}", fg="red"), err=True)
-    if isinstance(error, PolicyRefusal):
-        render.findings_text(error.findings, err=True)
-        if any(f.rule != "state.invalid" for f in error.findings):
-            click.echo(
-                'To record it anyway, repeat with --override "your reason" '
-                "(kept in the log and shown in every audit).",
-                err=True,
-            )
-    sys.exit(error.exit_code)
-
-
-def handles_errors(fn: F) -> F:
-    """Turn library errors into an error line and the exit code of DESIGN §6."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except PrematchError as e:
-            fail(e)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _clock() -> Clock:

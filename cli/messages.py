@@ -8,16 +8,16 @@ first.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from cli import render
-from engine import ACTIONS, PrematchError, SeasonState, utc_iso
+from cli.errors import handles_errors
+from engine import ACTIONS, SeasonState, utc_iso
 
 if TYPE_CHECKING:
     from cli.main import Ctx
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["calendar", "draft", "lint", "register"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 _at = click.option(
     "--at",
@@ -35,21 +34,6 @@ _at = click.option(
     "timezone). Default: now.",
 )
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def _handles_errors(fn: F) -> F:
-    """Library errors become one line and the exit code of DESIGN §6 (as in ``cli.main``)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except PrematchError as e:
-            from cli.main import fail
-
-            fail(e)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _summary(findings: Sequence[LintFinding]) -> dict[str, int]:
@@ -83,7 +67,7 @@ def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) 
 @_at
 @_json
 @click.pass_obj
-@_handles_errors
+@handles_errors
 def draft(
     obj: Ctx, action: str, program_id: str, edit: bool, at: str | None, as_json: bool
 ) -> None:
@@ -153,7 +137,7 @@ def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState
 @_at
 @_json
 @click.pass_obj
-@_handles_errors
+@handles_errors
 def lint(
     obj: Ctx, file: IO[str], action: str, program_id: str | None, at: str | None, as_json: bool
 ) -> None:
@@ -193,7 +177,7 @@ def lint(
 )
 @_at
 @click.pass_obj
-@_handles_errors
+@handles_errors
 def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     """Write the season's dates to an iCalendar file, in your timezone.
 

@@ -152,37 +152,20 @@ class Transaction:
             occurred = utc_iso(r.occurred_at)
             recorded = r.recorded_at or self._now
             payload = canonical_json(r.payload) if r.payload else "{}"
-            previous = chain_hash_text(
-                previous,
-                canonical_event_json(
-                    seq,
-                    r.season,
-                    r.program,
-                    r.type,
-                    r.schema_version,
-                    occurred,
-                    recorded,
-                    payload,
-                    r.override,
-                ),
-            )
+            fields = (
+                seq,
+                r.season,
+                r.program,
+                r.type,
+                r.schema_version,
+                occurred,
+                recorded,
+                payload,
+                r.override,
+            )  # the order of _COLUMNS and canonical_event_json
+            previous = chain_hash_text(previous, canonical_event_json(*fields))
             out.append(r._replace(seq=seq, recorded_at=recorded, hash=previous))
-            rows.append(
-                (
-                    seq,
-                    r.season,
-                    r.program,
-                    r.type,
-                    r.schema_version,
-                    occurred,
-                    recorded,
-                    payload,
-                    r.override,
-                    previous,
-                    stream,
-                    versions[stream],
-                )
-            )
+            rows.append((*fields, previous, stream, versions[stream]))
         self._conn.executemany(
             f"INSERT INTO events ({_COLUMNS}, stream, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             rows,

@@ -77,7 +77,9 @@ class Rulebook:
         self.disabled = frozenset(disable)
         self._frame = FrameCache()
 
-    def _run(self, rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
+    def _run(
+        self, rules: Sequence[Rule], ask: Ask, *, windows: bool = True
+    ) -> list[Finding | Window]:
         parts: list[Finding | Window] = []
         for rule in rules:
             if rule.id in self.disabled:
@@ -85,7 +87,7 @@ class Rulebook:
             for out in rule.check(ask):
                 if isinstance(out, Say):
                     parts.append(Finding(rule.id, out.severity, out.message, rule.source))
-                else:
+                elif windows:
                     parts.append(out)
         return parts
 
@@ -133,11 +135,4 @@ class Rulebook:
 
     def _findings(self, rules: Sequence[Rule], ask: Ask) -> list[Finding]:
         # The audit path: findings only, no verdict or window to assemble.
-        out = []
-        for rule in rules:
-            if rule.id in self.disabled:
-                continue
-            for part in rule.check(ask):
-                if isinstance(part, Say):
-                    out.append(Finding(rule.id, part.severity, part.message, rule.source))
-        return out
+        return [p for p in self._run(rules, ask, windows=False) if isinstance(p, Finding)]
