@@ -472,9 +472,16 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --format html: write the page to this file (default: standard output).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --all: worker processes (seasons are audited independently).",
+)
 @pass_ctx
 @handles_errors
-def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None) -> None:
+def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs: int) -> None:
     """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
     from engine import audit_store
     from policies import Rulebook
@@ -488,7 +495,7 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None) -> N
         if every:
             if not store.seasons():
                 raise InputError(f"{obj.db} holds no season yet", field="season")
-            reports = audit_store(store, rulebook)
+            reports = audit_store(store, rulebook, jobs=jobs)
         else:
             season = obj.open_season(store)
             reports = iter([season.audit()])

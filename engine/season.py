@@ -77,7 +77,7 @@ def provisional(
     recorded_at: str = "",
 ) -> Record:
     """A record not yet written (``seq`` is where it will land, ``hash`` is empty)."""
-    moment = at.astimezone(dt.UTC)  # as replay will read it back from the store
+    moment = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)  # as the store returns it
     return Record(seq, season, program, event_type, 1, moment, recorded_at, payload, override, "")
 
 

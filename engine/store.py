@@ -19,7 +19,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.errors import IntegrityError, StoreBusyError, StoreError
 from engine.records import (
@@ -60,6 +60,9 @@ _COLUMNS = (
 )
 
 _SCHEMA = [
+    # Only season_started rows: finding the seasons needs no index over every event.
+    """CREATE INDEX IF NOT EXISTS idx_events_season_started ON events (seq)
+       WHERE type = 'season_started'""",
     """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
        BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
@@ -120,6 +123,7 @@ class Transaction:
         self.last_seq: int = row[0] if row else 0
         self._last_hash: str = row[1] if row else GENESIS_HASH
         self.appended: list[Record] = []
+        self._fresh: set[str] = set()
 
     def season_records(self, season: str) -> list[Record]:
         """Every record of ``season`` (including those appended in this transaction)."""
@@ -142,7 +146,11 @@ class Transaction:
         seq = self.last_seq
         for r in records:
             stream = f"{r.season}/{r.program or ''}"
-            if stream not in versions:
+            if r.type == "season_started":
+                self._fresh.add(r.season)
+            if stream not in versions and r.season in self._fresh:
+                versions[stream] = 0  # a season started in this transaction has no history
+            elif stream not in versions:
                 got = self._conn.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
                 ).fetchone()
@@ -164,7 +172,20 @@ class Transaction:
                 r.override,
             )  # the order of _COLUMNS and canonical_event_json
             previous = chain_hash_text(previous, canonical_event_json(*fields))
-            out.append(r._replace(seq=seq, recorded_at=recorded, hash=previous))
+            out.append(
+                Record(
+                    seq,
+                    r.season,
+                    r.program,
+                    r.type,
+                    r.schema_version,
+                    r.occurred_at,
+                    recorded,
+                    r.payload,
+                    r.override,
+                    previous,
+                )
+            )
             rows.append((*fields, previous, stream, versions[stream]))
         self._conn.executemany(
             f"INSERT INTO events ({_COLUMNS}, stream, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -251,6 +272,8 @@ class Store:
     def _prepare(self) -> None:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        # 64 MiB of page cache: a million-event import keeps its indexes in memory.
+        conn.execute("PRAGMA cache_size = -65536")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > STORE_FORMAT:
             raise IntegrityError(
@@ -306,7 +329,6 @@ class Store:
                 )
                 events.create_index(["stream", "version"], unique=True)
                 events.create_index(["season", "seq"])
-                events.create_index(["type"])
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {STORE_FORMAT}")
@@ -371,11 +393,18 @@ class Store:
             args = (season,)
         return self._stream(sql + " ORDER BY seq", args)
 
-    def seasons_records(self) -> Iterator[tuple[str, list[Record]]]:
-        """Every season with its records, one season at a time, in one streaming query."""
+    def seasons_records(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, list[Record]]]:
+        """Every season (with ids from ``first`` to ``last``, when given) with its records,
+        one season at a time, in one streaming query ordered by season id."""
         current: str | None = None
         batch: list[Record] = []
-        for record in self._stream(f"SELECT {_COLUMNS} FROM events ORDER BY season, seq", ()):
+        where, args = "", cast(tuple[str, ...], ())
+        if first is not None and last is not None:
+            where, args = " WHERE season BETWEEN ? AND ?", (first, last)
+        sql = f"SELECT {_COLUMNS} FROM events{where} ORDER BY season, seq"
+        for record in self._stream(sql, args):
             if record.season != current:
                 if current is not None:
                     yield current, batch

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from engine.admission import admit
+from engine.bulk import paused_gc
 from engine.clock import Clock, parse_instant, system_clock
 from engine.errors import InputError, PolicyRefusal, StructuralError
 from engine.events import EVENT_TYPES, validate_payload
@@ -146,7 +147,7 @@ def _line(
     kind_raw = _text(obj, "type")
     if not kind_raw:
         raise InputError("required field is missing", field="type")
-    kind = normalize_event_type(kind_raw)
+    kind = kind_raw if kind_raw in EVENT_TYPES else normalize_event_type(kind_raw)
     if kind not in EVENT_TYPES:
         raise InputError(f"unknown event type {kind_raw!r}", field="type")
     at_raw = _text(obj, "at")
@@ -175,7 +176,7 @@ def _line(
         )
     program = _text(obj, "program")
     check_scope(kind, program)
-    at = parse_instant(at_raw, timezones[season])
+    at = parse_instant(at_raw, timezones[season]).astimezone(dt.UTC)  # cheap to sort
     old_seq = obj.get("seq")
     if old_seq is not None and (not isinstance(old_seq, int) or old_seq < 1):
         raise InputError("must be a positive integer", field="seq")
@@ -202,6 +203,18 @@ def import_lines(
     allow_violations: bool = False,
 ) -> ImportResult:
     """Import JSONL lines into ``store`` in one transaction: everything, or nothing."""
+    with paused_gc():
+        return _import(store, lines, default_season, rulebook, clock, allow_violations)
+
+
+def _import(
+    store: Store,
+    lines: Iterable[bytes | str] | IO[bytes],
+    default_season: str | None,
+    rulebook: Rulebook | None,
+    clock: Clock,
+    allow_violations: bool,
+) -> ImportResult:
     now = clock()
     with store.write(utc_iso(now)) as tx:
         known = tx.seasons()

@@ -82,19 +82,22 @@ def audit_rate(path: Path) -> dict[str, float]:
     }
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by
+# a parent holding a million imported events would report the parent's peak.
 _PEAK = """
-import resource, sys
+import sys
 from engine import Store, audit_store
 from policies import Rulebook
 with Store.open(sys.argv[1]) as store:
     for _ in audit_store(store, Rulebook()):
         pass
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(int(status.split()[0]))
 """
 
 
 def audit_peak_mb(path: Path) -> float:
-    """Peak resident memory of a process that audits every season (ru_maxrss)."""
+    """Peak resident memory (VmHWM) of a process that audits every season."""
     done = subprocess.run(
         [sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True
     )
