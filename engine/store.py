@@ -133,6 +133,13 @@ class Transaction:
         """Season ids in the order they were started."""
         return _seasons(self._conn)
 
+    def season_starts(self) -> dict[str, dict[str, Any]]:
+        """Each season's ``season_started`` payload, by season id."""
+        rows = self._conn.execute(
+            "SELECT season, payload FROM events WHERE type = 'season_started' ORDER BY seq"
+        )
+        return {season: json.loads(payload) for season, payload in rows}
+
     def append(self, records: Iterable[Record]) -> list[Record]:
         """Append records in order; return them as stored (seq, recorded_at and hash set).
 

@@ -217,8 +217,9 @@ def _import(
 ) -> ImportResult:
     now = clock()
     with store.write(utc_iso(now)) as tx:
-        known = tx.seasons()
-        timezones = {s: str(tx.season_records(s)[0].payload["timezone"]) for s in known}
+        starts = tx.season_starts()
+        known = list(starts)
+        timezones = {s: str(p["timezone"]) for s, p in starts.items()}
         items, hashes = _parse(
             lines, default_season if default_season in known else None, timezones
         )
