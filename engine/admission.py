@@ -45,13 +45,16 @@ def admit(
     rulebook: Rulebook | None,
     *,
     blocked_override: str | None = None,
+    resolve_news: bool = True,
 ) -> list[Admitted]:
     """Check ``new`` records (provisional seqs above every existing one) against ``existing``.
 
     Raises :class:`StructuralError` or :class:`PolicyRefusal`; returns the admitted
     records in the order given, with what the rulebook found about each. With
     ``blocked_override``, a blocked new record without an override is admitted with
-    that reason as its override instead of being refused.
+    that reason as its override instead of being refused. ``resolve_news=False``
+    keeps an ``update_sent`` without ``news_seq`` as it is (records restored from an
+    export are facts already decided, not new updates).
     """
     new_seqs = {r.seq for r in new}
     latest = max((r.occurred_at for r in existing), default=None)
@@ -64,7 +67,8 @@ def admit(
     judge = None if inserts_into_past else new_seqs
     admitted: dict[int, Admitted] = {}
     try:
-        for _, judged in fold(live_records(merged), rulebook, judge=judge, pending=new_seqs):
+        pending = new_seqs if resolve_news else ()
+        for _, judged in fold(live_records(merged), rulebook, judge=judge, pending=pending):
             record = judged.record
             blocks = [f for f in judged.findings if f.severity == "block"]
             if record.seq in new_seqs:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from engine.bulk import chunks, paused_gc
 from engine.records import Record, utc_iso
-from engine.replay import fold, live_records
+from engine.replay import fold, live_records, retracted_seqs
 from engine.rulebook import Rulebook
 from engine.state import SeasonState
 from engine.statemachine import allowed_triggers
@@ -176,6 +176,7 @@ OVERRIDE_RULE = "override.recorded"
 
 def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) -> AuditReport:
     """Fold the whole history and collect every finding, overrides always included."""
+    records = list(records)
     out: list[AuditFinding] = []
     for _, judged in fold(live_records(records), rulebook):
         r = judged.record
@@ -191,6 +192,20 @@ def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) ->
                     r.program,
                     r.seq,
                     f"recorded with an override ({r.override}); no rule blocks it on replay",
+                    "prematch",
+                    r.override,
+                )
+            )
+    gone = retracted_seqs(records)
+    for r in records:
+        if r.seq in gone and r.override is not None:  # an override is kept in every audit
+            out.append(
+                AuditFinding(
+                    OVERRIDE_RULE,
+                    "info",
+                    r.program,
+                    r.seq,
+                    f"{r.type} was recorded with an override ({r.override}), later retracted",
                     "prematch",
                     r.override,
                 )

@@ -273,6 +273,7 @@ def _import(
                     new,
                     rulebook,
                     blocked_override="imported" if allow_violations else None,
+                    resolve_news=not keep_seq,
                 )
             except (StructuralError, PolicyRefusal, InputError) as e:
                 if e.seq in line_of:
