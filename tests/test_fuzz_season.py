@@ -773,7 +773,7 @@ def test_invariant_fails_without_rule(rule_id: str) -> None:
         run_state_machine_as_test(machine, settings=hunt_settings(rule_id))
 
 
-# -- overrides and updates survive retraction and export --------------------------------------------------------------
+# -- overrides and updates survive retraction and export ---------------------------
 
 
 def test_retracted_override_stays_in_audit(tmp_path: Path) -> None:
