@@ -489,6 +489,8 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
     fmt = "json" if as_json else fmt
     if fmt == "html" and every:
         raise InputError("--format html shows one season; choose it with --season", field="--all")
+    if out is not None and fmt != "html":
+        raise InputError("--out goes with --format html; redirect other formats", field="--out")
     blocked = False
     with obj.store() as store:
         rulebook = Rulebook()
