@@ -12,7 +12,7 @@ from engine.records import Record, utc_iso
 from engine.replay import fold, live_records, retracted_seqs
 from engine.rulebook import Rulebook
 from engine.state import SeasonState
-from engine.statemachine import allowed_triggers
+from engine.statemachine import allowed_triggers, sources_of
 from engine.store import Store
 from engine.verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
 
@@ -43,7 +43,7 @@ def judge_action(
             severity="block",
             message=(
                 f"{action} is not possible while {p.name} is {p.state!r} "
-                f"({event} needs one of: {', '.join(_sources(event))})"
+                f"({event} needs one of: {', '.join(sources_of(event))})"
             ),
             source=STATE_SOURCE,
         )
@@ -51,12 +51,6 @@ def judge_action(
     if rulebook is None:
         return Verdict(program=program, action=action, verdict="allowed")
     return rulebook.judge(state, program, action, at)
-
-
-def _sources(trigger: str) -> list[str]:
-    from engine.statemachine import TRANSITIONS
-
-    return [s for t in TRANSITIONS if t["trigger"] == trigger for s in t["source"]]
 
 
 NowStatus = Literal["due", "allowed", "warn", "opens_later", "blocked"]

@@ -23,7 +23,7 @@ from engine.state import SeasonState
 from engine.store import Store, Transaction
 from engine.verdicts import ACTIONS, Finding, Verdict
 
-__all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type", "seasons_in"]
+__all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +59,6 @@ class HistoryEntry:
 def normalize_event_type(name: str) -> str:
     """``intent-sent`` and ``intent_sent`` name the same event type."""
     return name.strip().lower().replace("-", "_")
-
-
-def seasons_in(store: Store) -> list[str]:
-    """Season ids in a store, in the order they were started."""
-    return store.seasons()
 
 
 def provisional(

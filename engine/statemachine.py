@@ -22,6 +22,7 @@ __all__ = [
     "machine",
     "mermaid",
     "next_state",
+    "sources_of",
 ]
 
 STATES: Final = (
@@ -83,6 +84,11 @@ TABLE: Final = _compile()
 def next_state(state: str, trigger: str) -> str | None:
     """The state after ``trigger`` fires in ``state``, or ``None`` if it may not."""
     return TABLE.get((state, trigger))
+
+
+def sources_of(trigger: str) -> list[str]:
+    """The states ``trigger`` may fire from, in declaration order."""
+    return [s for t in TRANSITIONS if t["trigger"] == trigger for s in t["source"]]
 
 
 def allowed_triggers(state: str) -> list[str]:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -585,8 +584,3 @@ def _translate(
     if "not a database" in text:
         return IntegrityError(f"{path} is not a SQLite database (is --db right?)")
     return StoreError(f"{path}: {text}")
-
-
-def file_mode(path: Path) -> int:
-    """The permission bits of ``path`` (for tests and ``verify``)."""
-    return stat.S_IMODE(path.stat().st_mode)
