@@ -179,32 +179,27 @@ def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) ->
                 AuditFinding(f.rule, f.severity, r.program, r.seq, f.message, f.source, r.override)
             )
         if r.override is not None and not any(f.severity == "block" for f in judged.findings):
-            out.append(
-                AuditFinding(
-                    OVERRIDE_RULE,
-                    "info",
-                    r.program,
-                    r.seq,
-                    f"recorded with an override ({r.override}); no rule blocks it on replay",
-                    "prematch",
-                    r.override,
-                )
-            )
+            out.append(_override_note(r, "no rule blocks it on replay"))
     gone = retracted_seqs(records)
-    for r in records:
-        if r.seq in gone and r.override is not None:  # an override is kept in every audit
-            out.append(
-                AuditFinding(
-                    OVERRIDE_RULE,
-                    "info",
-                    r.program,
-                    r.seq,
-                    f"{r.type} was recorded with an override ({r.override}), later retracted",
-                    "prematch",
-                    r.override,
-                )
-            )
+    # An override is kept in every audit, also once its event was retracted.
+    out.extend(
+        _override_note(r, "later retracted")
+        for r in records
+        if r.seq in gone and r.override is not None
+    )
     return AuditReport(season=season, findings=tuple(out))
+
+
+def _override_note(record: Record, why: str) -> AuditFinding:
+    return AuditFinding(
+        OVERRIDE_RULE,
+        "info",
+        record.program,
+        record.seq,
+        f"{record.type} was recorded with an override ({record.override}); {why}",
+        "prematch",
+        record.override,
+    )
 
 
 def audit_store(store: Store, rulebook: Rulebook, *, jobs: int = 1) -> Iterator[AuditReport]:
