@@ -94,8 +94,18 @@ def add_days(moment: dt.datetime, days: int, timezone: str) -> dt.datetime:
     as pendulum's ``add(days=...)`` (a property test holds them equal) at a fortieth
     of the cost; this runs for every judged message in an audit.
     """
-    local_moment = moment.astimezone(_zone(timezone)) + dt.timedelta(days=days)
-    return local_moment.astimezone(dt.UTC)
+    if days == 0:
+        return moment.astimezone(dt.UTC)
+    zone = _zone(timezone)
+    wall = moment.astimezone(zone).replace(tzinfo=None) + dt.timedelta(days=days)
+    first, second = wall.replace(tzinfo=zone), wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        # The wall time is in a DST overlap (it happens twice: take the second, as
+        # pendulum does) or in a gap (it never happens: fold=0, as pendulum does).
+        later = second.astimezone(dt.UTC)
+        if later.astimezone(zone).replace(tzinfo=None) == wall:
+            return later
+    return first.astimezone(dt.UTC)
 
 
 @lru_cache(maxsize=64)
