@@ -148,6 +148,17 @@ def gap_opens(last: dt.datetime) -> dt.datetime:
     return dt.datetime.fromtimestamp(moment.timestamp(), UTC)
 
 
+def exempt(program: engine.ProgramState, m: engine.Message, earlier: list[engine.Message]) -> bool:
+    """Whether ``spam.gap`` lets message ``m`` (after ``earlier``) skip the gap: a thank-you
+    within ``thanks.due_hours`` real hours of the interview, or an update telling news the
+    program had not heard."""
+    if m.action == "thank_you":
+        due = dt.timedelta(hours=PARAMS["thanks.due_hours"])
+        return program.interviewed_at is not None and m.at <= program.interviewed_at + due
+    told = {e.news_seq for e in earlier if e.action == "update"}
+    return m.action == "update" and m.news_seq is not None and m.news_seq not in told
+
+
 def summary(state: SeasonState, seq_map: dict[int, int] | None = None) -> Any:
     """What replay decides, in comparable form; ``seq_map`` renames seqs back."""
     m = seq_map or {}
@@ -633,10 +644,9 @@ class SeasonMachine(RuleBasedStateMachine):
         at most ``interest.limit`` programs with a letter of interest, at most ``spam.cap``
         messages per program, and ``spam.gap`` days between consecutive messages that are
         not exempt (a thank-you within ``thanks.due_hours`` of the interview, or an update
-        carrying news).
+        carrying news the program had not been told).
         """
         state = self.state()
-        due = dt.timedelta(hours=PARAMS["thanks.due_hours"])
         order = sorted(
             ((pid, m) for pid, p in state.programs.items() for m in p.messages),
             key=lambda pm: (pm[1].at, pm[1].seq),
@@ -650,16 +660,10 @@ class SeasonMachine(RuleBasedStateMachine):
             )
             written.append(pid)
         for pid, p in state.programs.items():
-
-            def exempt(m: engine.Message, p: engine.ProgramState = p) -> bool:
-                if m.action == "thank_you":
-                    return p.interviewed_at is not None and m.at <= p.interviewed_at + due
-                return m.action == "update" and m.news_seq is not None
-
             last: engine.Message | None = None
             for n, m in enumerate(p.messages):
+                earlier = p.messages[:n]
                 if m.override is None:
-                    earlier = p.messages[:n]
                     assert n < PARAMS["spam.cap"], (
                         f"invariant 2 (spam.cap): {pid} got message {n + 1}: {p.messages}"
                     )
@@ -667,11 +671,11 @@ class SeasonMachine(RuleBasedStateMachine):
                         assert m.action != action or all(e.action != action for e in earlier), (
                             f"invariant 2 ({rule_id}): {pid} got {[m, *earlier]}"
                         )
-                    assert exempt(m) or last is None or m.at >= gap_opens(last.at), (
+                    assert exempt(p, m, earlier) or last is None or m.at >= gap_opens(last.at), (
                         f"invariant 2 (spam.gap): {pid} got {last and last.action} at "
                         f"{last and last.at} then {m.action} at {m.at}"
                     )
-                if not exempt(m):
+                if not exempt(p, m, earlier):
                     last = m
 
     @invariant()
@@ -744,6 +748,7 @@ GUARDS = {
     "inquiry.once": "invariant 2",
 }
 """Each rule switched off, and the invariant that must then fail."""
+
 
 def without(rule_id: str) -> type[SeasonMachine]:
     """The same machine with ``rule_id`` switched off in its rulebook."""
