@@ -81,10 +81,12 @@ SEASON_START = dt.datetime(2026, 9, 20, 10, tzinfo=TZ)
 DST_END = dt.datetime(2026, 11, 1, 6, tzinfo=UTC)  # 02:00 EDT becomes 01:00 EST
 DEADLINE = dt.datetime(2027, 3, 3, 21, tzinfo=TZ)
 TICK = dt.timedelta(minutes=1)
-"""Each successful write moves the clock on by this much, so event times stay distinct."""
+"""Each successful write moves the clock on by at least this much (plus the season's pace),
+so that event times stay distinct."""
 
 SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-"""Where the season files go: a RAM disk where there is one (fsync is most of a write)."""
+"""Where the season files go: real SQLite files, on a RAM disk where there is one (fsync is
+most of the cost of a write, and the machine writes thousands of times)."""
 
 PROGRAMS = tuple(f"p{i}" for i in range(8))
 PARAMS = default_params()
