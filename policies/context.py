@@ -120,8 +120,8 @@ def local_day_start(year: int, month: int, day: int, timezone: str) -> dt.dateti
 
 def local(moment: dt.datetime, timezone: str) -> str:
     """A short human form of ``moment`` in ``timezone`` (``Tue 5 Jan 2027 14:00 EST``)."""
-    p = pendulum.instance(moment).in_timezone(timezone)
-    return p.format("ddd D MMM YYYY HH:mm zz")
+    here = moment.astimezone(_zone(timezone))  # cached zone: pendulum reloads it each call
+    return f"{here:%a} {here.day} {here:%b %Y %H:%M %Z}"
 
 
 @dataclass(frozen=True, slots=True)
