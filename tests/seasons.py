@@ -114,3 +114,19 @@ def finding(verdict: Verdict, rule: str) -> Finding:
     """The one finding of ``rule`` in ``verdict``."""
     (found,) = [f for f in verdict.findings if f.rule == rule]
     return found
+
+
+def log_only(store: Store, season_id: str, *, name: str, now: dt.datetime) -> Season:
+    """A 2027 internal-medicine season in New York with no rulebook (only the state
+    machine), for the store, crash and tamper tests that need a season but no rules."""
+    return Season.start(
+        store,
+        season_id,
+        at=STARTED,
+        clock=engine.fixed_clock(now),
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone=NY,
+        visa="j1",
+        applicant_name=name,
+    )

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seasons import log_only
 
-from engine import Season, Store, fixed_clock
+from engine import Store
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 CORPUS = Path(__file__).parent / "corpus" / "bad_inputs"
@@ -61,17 +62,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The store every case runs against: season base-2027 with program p1."""
     db = tmp_path_factory.mktemp("bad") / "template.db"
     with Store.open(db) as store:
-        season = Season.start(
-            store,
-            BASE,
-            at="2026-09-20T10:00:00-04:00",
-            clock=fixed_clock(NOW_UTC),
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="Base Applicant",
-        )
+        season = log_only(store, BASE, name="Base Applicant", now=NOW_UTC)
         season.add_program("p1", "P1 Internal Medicine", at="2026-09-21T10:00:00-04:00")
     return db
 

@@ -28,8 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from seasons import log_only
 
-from engine import Season, Store, fixed_clock
+from engine import Store
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
@@ -85,17 +86,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with one small season already in it (so "none" differs from "empty")."""
     db = tmp_path_factory.mktemp("seed") / "seed.db"
     with Store.open(db) as store:
-        season = Season.start(
-            store,
-            SEED,
-            at="2026-09-20T10:00:00-04:00",
-            clock=fixed_clock(NOW_UTC),
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="Seed Applicant",
-        )
+        season = log_only(store, SEED, name="Seed Applicant", now=NOW_UTC)
         season.add_program("seed-im", "Seed Internal Medicine", at="2026-09-21T10:00:00-04:00")
         season.record("applied", "seed-im", at="2026-09-24T10:00:00-04:00")
     assert not Path(f"{db}-wal").exists(), "the seed must be checkpointed before it is copied"

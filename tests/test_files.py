@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seasons import log_only
 
-from engine import Season, Store, fixed_clock
+from engine import Store
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
@@ -75,17 +76,7 @@ def one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str
 
 def make_store(db: Path) -> None:
     with Store.open(db) as store:
-        season = Season.start(
-            store,
-            "files-2027",
-            at="2026-09-20T10:00:00-04:00",
-            clock=fixed_clock(NOW_UTC),
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="File Applicant",
-        )
+        season = log_only(store, "files-2027", name="File Applicant", now=NOW_UTC)
         season.add_program("p1", "P1 Internal Medicine", at="2026-09-21T10:00:00-04:00")
 
 
@@ -253,17 +244,7 @@ def test_library_creates_0600_and_the_wal_beside_it_too(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
         with Store.open(db) as store:
-            Season.start(
-                store,
-                "lib-2027",
-                at="2026-09-20T10:00:00-04:00",
-                clock=fixed_clock(NOW_UTC),
-                match_year=2027,
-                specialty="Internal Medicine",
-                timezone="America/New_York",
-                visa="j1",
-                applicant_name="Lib Applicant",
-            )
+            log_only(store, "lib-2027", name="Lib Applicant", now=NOW_UTC)
             assert _mode(db) == 0o600
             for sidecar in (Path(f"{db}-wal"), Path(f"{db}-shm")):
                 if sidecar.exists():  # the WAL holds event data until a checkpoint

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seasons import log_only
 
-from engine import Season, Store, Tamper, fixed_clock
+from engine import Store, Tamper
 from engine.records import chain_hash
 
 PREMATCH = Path(sys.executable).parent / "prematch"
@@ -40,17 +41,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """seq 1 season_started, seq 2..10 news "n2".."n10", one commit (and head) each."""
     db = tmp_path_factory.mktemp("tamper") / "template.db"
     with Store.open(db) as store:
-        season = Season.start(
-            store,
-            "tamper-2027",
-            at="2026-09-20T10:00:00-04:00",
-            clock=fixed_clock(NOW_UTC),
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="Tamper Applicant",
-        )
+        season = log_only(store, "tamper-2027", name="Tamper Applicant", now=NOW_UTC)
         for seq in range(2, EVENTS + 1):
             season.record(
                 "news_recorded",
