@@ -73,9 +73,13 @@ def parse_utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# One encoder for every call: json.dumps with options builds a new one each time.
+
+
 def canonical_json(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def chain_hash(previous: str, fields: dict[str, Any]) -> str:

@@ -119,9 +119,12 @@ class Transaction:
         self._conn = conn
         self._now = now_iso
         row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        self.last_seq: int = row[0] if row else 0
-        self._last_hash: str = row[1] if row else GENESIS_HASH
-        self.appended: list[Record] = []
+        self.first_seq: int = row[0] if row else 0
+        """The newest seq when the transaction began."""
+        self.last_seq: int = self.first_seq
+        """The newest seq, counting what this transaction appended."""
+        self.last_hash: str = row[1] if row else GENESIS_HASH
+        """The hash of the event at :attr:`last_seq`."""
         self._fresh: set[str] = set()
 
     def season_records(self, season: str) -> list[Record]:
@@ -145,25 +148,39 @@ class Transaction:
         The records' own ``seq`` and ``hash`` are ignored (the store assigns them);
         an empty ``recorded_at`` becomes the transaction's now.
         """
-        rows = []
-        out = []
+        stored: list[Record] = []
+        self.append_each(records, stored.append)
+        return stored
+
+    def append_each(
+        self, records: Iterable[Record], each: Callable[[Record], object] | None = None
+    ) -> int:
+        """:meth:`append` for bulk work: rows are built while SQLite consumes them.
+
+        Nothing is kept per record: ``each`` (if given) sees every record as stored.
+        Returns how many were appended.
+        """
+        before = self.last_seq
+        self._conn.executemany(
+            f"INSERT INTO events ({_COLUMNS}, stream, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            self._rows(records, each),
+        )
+        return self.last_seq - before
+
+    def _rows(
+        self, records: Iterable[Record], each: Callable[[Record], object] | None
+    ) -> Iterator[tuple[Any, ...]]:
         versions: dict[str, int] = {}
-        previous = self._last_hash
-        seq = self.last_seq
         for r in records:
             stream = f"{r.season}/{r.program or ''}"
             if r.type == "season_started":
                 self._fresh.add(r.season)
-            if stream not in versions and r.season in self._fresh:
-                versions[stream] = 0  # a season started in this transaction has no history
-            elif stream not in versions:
-                got = self._conn.execute(
-                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
-                ).fetchone()
-                versions[stream] = got[0]
-            versions[stream] += 1
-            seq += 1
-            occurred = utc_iso(r.occurred_at)
+            version = versions.get(stream)
+            if version is None:
+                # A season started in this transaction has no history to look up.
+                version = 0 if r.season in self._fresh else self._version(stream)
+            versions[stream] = version = version + 1
+            seq = self.last_seq + 1
             recorded = r.recorded_at or self._now
             payload = canonical_json(r.payload) if r.payload else "{}"
             fields = (
@@ -172,35 +189,22 @@ class Transaction:
                 r.program,
                 r.type,
                 r.schema_version,
-                occurred,
+                utc_iso(r.occurred_at),
                 recorded,
                 payload,
                 r.override,
             )  # the order of _COLUMNS and canonical_event_json
-            previous = chain_hash_text(previous, canonical_event_json(*fields))
-            out.append(
-                Record(
-                    seq,
-                    r.season,
-                    r.program,
-                    r.type,
-                    r.schema_version,
-                    r.occurred_at,
-                    recorded,
-                    r.payload,
-                    r.override,
-                    previous,
-                )
-            )
-            rows.append((*fields, previous, stream, versions[stream]))
-        self._conn.executemany(
-            f"INSERT INTO events ({_COLUMNS}, stream, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
-        self.last_seq = seq
-        self._last_hash = previous
-        self.appended.extend(out)
-        return out
+            digest = chain_hash_text(self.last_hash, canonical_event_json(*fields))
+            self.last_seq, self.last_hash = seq, digest
+            if each is not None:
+                each(r._replace(seq=seq, recorded_at=recorded, hash=digest))
+            yield (*fields, digest, stream, version)
+
+    def _version(self, stream: str) -> int:
+        got = self._conn.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?", (stream,)
+        ).fetchone()
+        return int(got[0])
 
 
 def _season_records(conn: sqlite3.Connection, season: str) -> list[Record]:
@@ -363,10 +367,10 @@ class Store:
         try:
             tx = Transaction(self._conn, now_iso)
             yield tx
-            if tx.appended:
+            if tx.last_seq > tx.first_seq:
                 self._conn.execute(
                     "INSERT INTO heads (seq, hash, written_at) VALUES (?, ?, ?)",
-                    (tx.last_seq, tx.appended[-1].hash, now_iso),
+                    (tx.last_seq, tx.last_hash, now_iso),
                 )
         except sqlite3.Error as e:
             self._conn.execute("ROLLBACK")

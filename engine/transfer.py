@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 from engine.admission import admit
@@ -81,7 +81,6 @@ class ImportResult:
     overridden: int
     warnings: int
     hashes_reproduced: int = 0
-    records: tuple[Record, ...] = field(default=(), repr=False)
 
 
 def season_slug(applicant_name: str, match_year: int) -> str:
@@ -130,7 +129,8 @@ def _parse(
         if item.type == "season_started":
             current = item.season
         parsed.append(item)
-        hashes[number] = obj.get("hash")
+        if "hash" in obj:
+            hashes[number] = obj["hash"]
     return parsed, hashes
 
 
@@ -193,6 +193,24 @@ def _line(
     )
 
 
+def _by_season(items: list[_Line]) -> list[_Line]:
+    """Each season's lines together, in replay order, seasons as they first appear.
+
+    Seqs only order events within a season, so a season's events get consecutive
+    seqs: its rows and index entries are written (and later read) side by side
+    instead of scattered over the whole file, which keeps a large import's cost per
+    event flat.
+    """
+    groups: dict[str, list[_Line]] = {}
+    for item in items:
+        groups.setdefault(item.season, []).append(item)
+    return [i for group in groups.values() for i in sorted(group, key=_replay_order)]
+
+
+def _replay_order(item: _Line) -> tuple[dt.datetime, int]:
+    return item.at, item.number
+
+
 def import_lines(
     store: Store,
     lines: Iterable[bytes | str] | IO[bytes],
@@ -237,9 +255,7 @@ def _import(
                     line=item.number,
                 )
         keep_seq = bool(items) and all(i.old_seq is not None for i in items)
-        order = sorted(
-            items, key=(lambda i: (i.old_seq, 0)) if keep_seq else (lambda i: (i.at, i.number))
-        )
+        order = sorted(items, key=lambda i: i.old_seq or 0) if keep_seq else _by_season(items)
         seq_map = {i.old_seq: tx.last_seq + n for n, i in enumerate(order, 1) if keep_seq}
         line_of: dict[int, int] = {}
         by_season: dict[str, list[Record]] = {}
@@ -282,13 +298,18 @@ def _import(
             admitted.extend(a.record for a in results)
             warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
         admitted.sort(key=lambda r: r.seq)
-        stored = tx.append(admitted)
-    reproduced = sum(1 for r in stored if hashes.get(line_of[r.seq]) == r.hash)
+        overridden = sum(1 for r in admitted if r.override is not None)
+        reproduced = 0
+
+        def compare(stored: Record) -> None:
+            nonlocal reproduced
+            reproduced += hashes.get(line_of[stored.seq]) == stored.hash
+
+        events = tx.append_each(admitted, compare if hashes else None)
     return ImportResult(
-        events=len(stored),
+        events=events,
         seasons=tuple(by_season),
-        overridden=sum(1 for r in stored if r.override is not None),
+        overridden=overridden,
         warnings=warnings,
         hashes_reproduced=reproduced,
-        records=tuple(stored),
     )

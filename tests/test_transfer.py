@@ -186,6 +186,23 @@ def test_a_hand_written_file_may_hold_several_seasons(open_store, clock):
     assert bilal_added.occurred_at.isoformat() == "2026-09-20T22:00:00+00:00"  # Berlin midnight
 
 
+def test_each_imported_season_gets_consecutive_seqs_in_replay_order(open_store, clock):
+    demo = [{**json.loads(line), "season": "demo-2027"} for line in DEMO]
+    other = [{**line, "season": "copy-2027"} for line in demo]
+    other[0]["applicant_name"] = "Copy"
+    interleaved = [line for pair in zip(demo, other, strict=True) for line in pair]
+    store = open_store("two.db")
+    import_lines(store, [json.dumps(line) for line in interleaved], clock=clock)
+
+    rows = list(store.rows())
+    assert [r.season for r in rows] == ["demo-2027"] * len(DEMO) + ["copy-2027"] * len(DEMO)
+    for season in ("demo-2027", "copy-2027"):
+        mine = [r for r in rows if r.season == season]
+        assert [r.occurred_at for r in mine] == sorted(r.occurred_at for r in mine)
+    assert program_states(store, "copy-2027", clock) == program_states(store, "demo-2027", clock)
+    assert store.verify() == (2 * len(DEMO), None)
+
+
 # -- any order of `at` -----------------------------------------------------------------------
 
 
