@@ -36,7 +36,7 @@ def parse_instant(text: str, timezone: str | None = None, *, field: str = "at") 
     """
     value = text.strip()
     try:
-        if _DATE_ONLY.match(value):
+        if len(value) == 10 and _DATE_ONLY.match(value):
             day = dt.date.fromisoformat(value)
             if timezone is None:
                 raise InputError(
@@ -44,7 +44,7 @@ def parse_instant(text: str, timezone: str | None = None, *, field: str = "at") 
                     field=field,
                 )
             return dt.datetime.combine(day, dt.time(), zoneinfo.ZoneInfo(timezone))
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(value)  # also reads a trailing Z (Python 3.11)
     except ValueError:
         raise InputError(
             f"{text!r} is not an ISO date or datetime (e.g. 2027-01-05T14:30:00-05:00)",

