@@ -241,19 +241,13 @@ def _import(
         items, hashes = _parse(
             lines, default_season if default_season in known else None, timezones
         )
-        for item in items:
-            if item.type == "season_started" and item.season in known:
-                raise InputError(
-                    f"season {item.season!r} already exists in the store",
-                    field="season",
-                    line=item.number,
-                )
-            if item.at > now:
-                raise InputError(
-                    f"{item.at.isoformat()} is after now ({now.isoformat()})",
-                    field="at",
-                    line=item.number,
-                )
+        late = next((i for i in items if i.at > now), None)
+        if late is not None:
+            raise InputError(
+                f"{late.at.isoformat()} is after now ({now.isoformat()})",
+                field="at",
+                line=late.number,
+            )
         keep_seq = bool(items) and all(i.old_seq is not None for i in items)
         order = sorted(items, key=lambda i: i.old_seq or 0) if keep_seq else _by_season(items)
         seq_map = {i.old_seq: tx.last_seq + n for n, i in enumerate(order, 1) if keep_seq}
