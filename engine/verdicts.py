@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from engine.records import utc_iso
 
@@ -58,9 +58,12 @@ class Finding:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A time window a rule contributes to a verdict (any bound may be ``None``)."""
+class Window(NamedTuple):
+    """A time window a rule contributes to a verdict (any bound may be ``None``).
+
+    A named tuple: rules build several per judged event, also where only findings
+    are wanted (an audit), and a tuple costs half a frozen dataclass.
+    """
 
     opens_at: dt.datetime | None = None
     due_by: dt.datetime | None = None

@@ -14,7 +14,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import pendulum
 
@@ -194,12 +194,12 @@ def _frame(calendar: Calendar, timezone: str, policy: tuple[tuple[str, float | i
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Ask:
+class Ask(NamedTuple):
     """One question to the rules: may ``action`` go to ``program`` at ``at``?
 
     ``detail`` is the payload of the event being judged (empty for a plain question).
-    For season-level events (``rank_certified``) ``program`` is ``None``.
+    For season-level events (``rank_certified``) ``program`` is ``None``. A named
+    tuple, because an audit asks once per message in the store.
     """
 
     state: SeasonState
