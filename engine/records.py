@@ -21,6 +21,7 @@ __all__ = [
     "canonical_json",
     "chain_hash",
     "chain_hash_text",
+    "parse_json",
     "parse_utc",
     "utc_iso",
 ]
@@ -80,6 +81,21 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 def canonical_json(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is."""
     return _CANONICAL.encode(value)
+
+
+_DECODER = json.JSONDecoder()
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` for text without surrounding whitespace, at a fraction of its cost.
+
+    Stored payloads and stripped import lines are such text; ``json.loads`` spends
+    most of its time on checks for whitespace and byte-order marks around the value.
+    """
+    value, end = _DECODER.raw_decode(text)
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def chain_hash(previous: str, fields: dict[str, Any]) -> str:

@@ -12,7 +12,9 @@ the previous hash and the event's canonical JSON.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import operator
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +31,7 @@ from engine.records import (
     canonical_json,
     chain_hash,
     chain_hash_text,
+    parse_json,
     parse_utc,
     utc_iso,
 )
@@ -97,10 +100,13 @@ def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict
     return version, payload
 
 
+_SEASON_COLUMN = operator.itemgetter(1)  # of _COLUMNS
+
+
 def row_to_record(row: tuple[Any, ...]) -> Record:
     """Turn a stored row (in ``_COLUMNS`` order) into a :class:`Record`, upcasting old shapes."""
     seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
-    data = {} if payload == "{}" else json.loads(payload)
+    data = {} if payload == "{}" else parse_json(payload)
     if version != SCHEMA_VERSION:
         version, data = _upcast(kind, version, data)
     return Record(
@@ -414,25 +420,19 @@ class Store:
     ) -> Iterator[tuple[str, list[Record]]]:
         """Every season (with ids from ``first`` to ``last``, when given) with its records,
         one season at a time, in one streaming query ordered by season id."""
-        current: str | None = None
-        batch: list[Record] = []
         where, args = "", cast(tuple[str, ...], ())
         if first is not None and last is not None:
             where, args = " WHERE season BETWEEN ? AND ?", (first, last)
-        sql = f"SELECT {_COLUMNS} FROM events{where} ORDER BY season, seq"
-        for record in self._stream(sql, args):
-            if record.season != current:
-                if current is not None:
-                    yield current, batch
-                current, batch = record.season, []
-            batch.append(record)
-        if current is not None:
-            yield current, batch
+        rows = self._rows(f"SELECT {_COLUMNS} FROM events{where} ORDER BY season, seq", args)
+        for season, group in itertools.groupby(rows, key=_SEASON_COLUMN):
+            yield season, list(map(row_to_record, group))
 
     def _stream(self, sql: str, args: tuple[Any, ...]) -> Iterator[Record]:
+        return map(row_to_record, self._rows(sql, args))
+
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         try:
-            for row in self._conn.execute(sql, args):
-                yield row_to_record(row)
+            yield from self._conn.execute(sql, args)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 

@@ -21,7 +21,7 @@ from engine.bulk import paused_gc
 from engine.clock import Clock, parse_instant, system_clock
 from engine.errors import InputError, PolicyRefusal, StructuralError
 from engine.events import EVENT_TYPES, validate_payload
-from engine.records import Record, utc_iso
+from engine.records import Record, parse_json, utc_iso
 from engine.rulebook import Rulebook
 from engine.season import check_scope, normalize_event_type, provisional
 from engine.store import Store
@@ -114,10 +114,11 @@ def _parse(
             raise InputError(
                 f"line is {len(text):,} characters; the limit is {MAX_LINE_BYTES:,}", line=number
             )
-        if not text.strip():
+        text = text.strip()
+        if not text:
             continue
         try:
-            obj = json.loads(text.rstrip("\r\n"))
+            obj = parse_json(text)
         except json.JSONDecodeError as e:
             raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
         if not isinstance(obj, dict):
