@@ -474,16 +474,16 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="With --all: worker processes (seasons are audited independently).",
+    type=click.IntRange(min=0),
+    default=0,
+    help="With --all: worker processes (seasons are audited independently). "
+    "Default 0: one per CPU core for a large store, one process for a small one.",
 )
 @pass_ctx
 @handles_errors
 def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs: int) -> None:
     """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
-    from engine import audit_store
+    from engine import audit_jobs, audit_store
     from policies import Rulebook
 
     fmt = "json" if as_json else fmt
@@ -495,9 +495,10 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
     with obj.store() as store:
         rulebook = Rulebook()
         if every:
-            if not store.seasons():
+            seasons = len(store.seasons())
+            if not seasons:
                 raise InputError(f"{obj.db} holds no season yet", field="season")
-            reports = audit_store(store, rulebook, jobs=jobs)
+            reports = audit_store(store, rulebook, jobs=jobs or audit_jobs(seasons))
         else:
             season = obj.open_season(store)
             reports = iter([season.audit()])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,11 +19,13 @@ from engine.store import Store
 from engine.verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
 
 __all__ = [
+    "SEASONS_PER_TASK",
     "STATE_SOURCE",
     "AuditReport",
     "NowItem",
     "NowReport",
     "NowStatus",
+    "audit_jobs",
     "audit_records",
     "audit_store",
     "judge_action",
@@ -202,27 +206,46 @@ def _override_note(record: Record, why: str) -> AuditFinding:
     )
 
 
+SEASONS_PER_TASK = 250
+"""Seasons one worker audits per task: enough to pay for opening the file again."""
+
+
+def audit_jobs(seasons: int, cpus: int | None = None) -> int:
+    """How many processes ``audit --all`` uses by default: one per CPU this process may
+    use, but no more than there are :data:`SEASONS_PER_TASK` runs of seasons (a small
+    store is audited faster in one process than it takes to start another)."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, seasons // SEASONS_PER_TASK))
+
+
 def audit_store(store: Store, rulebook: Rulebook, *, jobs: int = 1) -> Iterator[AuditReport]:
     """Audit every season of a store (``audit --all``), in season-id order.
 
     Each process streams one season at a time. With ``jobs`` > 1 the seasons are
-    split into contiguous runs audited by that many worker processes (each opens
-    the file itself); the reports still come out in order.
+    cut into contiguous runs of about :data:`SEASONS_PER_TASK`, audited by that many
+    worker processes (each opens the file itself); the reports still come out in
+    order, and at most two runs per worker are in flight, so memory stays flat
+    however many seasons the store holds.
     """
     with paused_gc():
         if jobs <= 1:
             for season, records in store.seasons_records():
                 yield audit_records(season, records, rulebook)
             return
-        runs = chunks(sorted(store.seasons()), jobs)
+        seasons = sorted(store.seasons())
+        runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
         import concurrent.futures
 
-        with concurrent.futures.ProcessPoolExecutor(max_workers=len(runs)) as pool:
-            futures = [
-                pool.submit(_audit_run, str(store.path), rulebook, run[0], run[-1]) for run in runs
-            ]
-            for future in futures:
-                yield from future.result()
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
+            pending: collections.deque[concurrent.futures.Future[list[AuditReport]]]
+            pending = collections.deque()
+            for run in runs:
+                pending.append(pool.submit(_audit_run, str(store.path), rulebook, run[0], run[-1]))
+                if len(pending) >= 2 * jobs:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
 
 
 def _audit_run(path: str, rulebook: Rulebook, first: str, last: str) -> list[AuditReport]:

@@ -7,11 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import Store, audit_store, fixed_clock, import_lines
+import engine.queries
+from engine import Store, audit_jobs, audit_store, fixed_clock, import_lines
 from engine.bulk import chunks
+from engine.queries import SEASONS_PER_TASK
 from engine.records import canonical_event_json, canonical_json
 from policies import Rulebook
 
@@ -70,7 +73,11 @@ def test_synthetic_seasons_are_valid_under_the_rulebook(tmp_path):
     assert [r.summary for r in reports] == [{"block": 0, "warn": 0, "info": 0}] * 5
 
 
-def test_audit_across_processes_gives_the_same_reports_in_the_same_order(tmp_path):
+@pytest.mark.parametrize("per_task", [250, 1])  # 1: more runs than workers keep in flight
+def test_audit_across_processes_gives_the_same_reports_in_the_same_order(
+    tmp_path, monkeypatch, per_task
+):
+    monkeypatch.setattr(engine.queries, "SEASONS_PER_TASK", per_task)
     lines = list(synth.lines(6))
     # Give two seasons something to find: a letter of interest sent twice (overridden).
     extra = json.loads(next(x for x in lines if '"interest_sent"' in x))
@@ -81,6 +88,14 @@ def test_audit_across_processes_gives_the_same_reports_in_the_same_order(tmp_pat
         import_lines(store, lines, rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK))
         one = [r.to_json() for r in audit_store(store, Rulebook())]
         three = [r.to_json() for r in audit_store(store, Rulebook(), jobs=3)]
-    assert one == three
+        two = [r.to_json() for r in audit_store(store, Rulebook(), jobs=2)]
+    assert one == three == two
     assert [r["season"] for r in one] == sorted(r["season"] for r in one)
     assert any(f["override"] == "asked by the program" for r in one for f in r["findings"])
+
+
+def test_audit_uses_every_cpu_only_for_a_store_large_enough_to_gain():
+    assert audit_jobs(10, cpus=8) == 1
+    assert audit_jobs(3 * SEASONS_PER_TASK, cpus=8) == 3
+    assert audit_jobs(10_000, cpus=2) == 2
+    assert audit_jobs(10_000, cpus=None) >= 1
