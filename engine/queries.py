@@ -185,12 +185,12 @@ def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) ->
         if r.override is not None and not any(f.severity == "block" for f in judged.findings):
             out.append(_override_note(r, "no rule blocks it on replay"))
     gone = retracted_seqs(records)
-    # An override is kept in every audit, also once its event was retracted.
-    out.extend(
-        _override_note(r, "later retracted")
-        for r in records
-        if r.seq in gone and r.override is not None
-    )
+    if gone:  # an override is kept in every audit, also once its event was retracted
+        out.extend(
+            _override_note(r, "later retracted")
+            for r in records
+            if r.seq in gone and r.override is not None
+        )
     return AuditReport(season=season, findings=tuple(out))
 
 

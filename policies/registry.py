@@ -76,20 +76,32 @@ class Rulebook:
             raise ValueError(f"unknown rule ids: {', '.join(sorted(unknown))}")
         self.disabled = frozenset(disable)
         self._frame = FrameCache()
+        self._action_rules = {a: self._enabled(rules) for a, rules in ACTION_RULES.items()}
+        self._event_rules = {e: self._enabled(rules) for e, rules in EVENT_RULES.items()}
 
-    def _run(
-        self, rules: Sequence[Rule], ask: Ask, *, windows: bool = True
-    ) -> list[Finding | Window]:
+    def _enabled(self, rules: Sequence[Rule]) -> tuple[Rule, ...]:
+        return tuple(r for r in rules if r.id not in self.disabled)
+
+    @staticmethod
+    def _run(rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
         parts: list[Finding | Window] = []
         for rule in rules:
-            if rule.id in self.disabled:
-                continue
             for out in rule.check(ask):
                 if isinstance(out, Say):
                     parts.append(Finding(rule.id, out.severity, out.message, rule.source))
-                elif windows:
+                else:
                     parts.append(out)
         return parts
+
+    @staticmethod
+    def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
+        # The audit path: findings only, the windows rules also yield are dropped.
+        found: list[Finding] = []
+        for rule in rules:
+            for out in rule.check(ask):
+                if isinstance(out, Say):
+                    found.append(Finding(rule.id, out.severity, out.message, rule.source))
+        return found
 
     def judge(
         self,
@@ -101,7 +113,7 @@ class Rulebook:
     ) -> Verdict:
         """The verdict on sending ``action`` to ``program`` at ``at``."""
         ask = Ask(state, state.program(program), action, at, self._frame(state), detail or {})
-        return Verdict.combine(program, action, self._run(ACTION_RULES[action], ask))
+        return Verdict.combine(program, action, self._run(self._action_rules[action], ask))
 
     def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
         """Findings about a record, judged against the state just before it."""
@@ -117,8 +129,8 @@ class Rulebook:
                 self._frame(state),
                 record.payload,
             )
-            return self._findings(ACTION_RULES[action], ask)
-        rules = EVENT_RULES.get(record.type)
+            return self._findings(self._action_rules[action], ask)
+        rules = self._event_rules.get(record.type)
         if not rules:
             return ()
         target = state.programs.get(record.program) if record.program else None
@@ -133,6 +145,3 @@ class Rulebook:
         """Check the season's policy overrides (unknown names, bad values: ``InputError``)."""
         self._frame(state)
 
-    def _findings(self, rules: Sequence[Rule], ask: Ask) -> list[Finding]:
-        # The audit path: findings only, no verdict or window to assemble.
-        return [p for p in self._run(rules, ask, windows=False) if isinstance(p, Finding)]
