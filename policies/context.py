@@ -97,13 +97,13 @@ def add_days(moment: dt.datetime, days: int, timezone: str) -> dt.datetime:
     if days == 0:
         return moment.astimezone(dt.UTC)
     zone = _zone(timezone)
-    wall = moment.astimezone(zone).replace(tzinfo=None) + dt.timedelta(days=days)
-    first, second = wall.replace(tzinfo=zone), wall.replace(tzinfo=zone, fold=1)
+    first = moment.astimezone(zone) + dt.timedelta(days=days)  # wall clock; fold=0
+    second = first.replace(fold=1)
     if first.utcoffset() != second.utcoffset():
         # The wall time is in a DST overlap (it happens twice: take the second, as
         # pendulum does) or in a gap (it never happens: fold=0, as pendulum does).
         later = second.astimezone(dt.UTC)
-        if later.astimezone(zone).replace(tzinfo=None) == wall:
+        if later.astimezone(zone).replace(tzinfo=None) == first.replace(tzinfo=None):
             return later
     return first.astimezone(dt.UTC)
 
