@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -24,7 +25,7 @@ from engine.events import EVENT_TYPES, validate_payload
 from engine.records import Record, parse_json, utc_iso
 from engine.rulebook import Rulebook
 from engine.season import check_scope, normalize_event_type, provisional
-from engine.store import Store
+from engine.store import Store, Transaction
 
 __all__ = ["MAX_LINE_BYTES", "ImportResult", "export_lines", "import_lines"]
 
@@ -181,11 +182,12 @@ def _line(
     old_seq = obj.get("seq")
     if old_seq is not None and (not isinstance(old_seq, int) or old_seq < 1):
         raise InputError("must be a positive integer", field="seq")
+    # Interned: a large file repeats a few season, type and program names a million times.
     return _Line(
         number,
-        season,
-        kind,
-        program,
+        sys.intern(season),
+        sys.intern(kind),
+        program and sys.intern(program),
         at,
         payload,
         _text(obj, "override"),
@@ -194,18 +196,27 @@ def _line(
     )
 
 
-def _by_season(items: list[_Line]) -> list[_Line]:
-    """Each season's lines together, in replay order, seasons as they first appear.
+def _batches(items: list[_Line], keep_seq: bool) -> Iterator[list[_Line]]:
+    """The lines in the order they get seqs, cut into batches admitted and written together.
 
-    Seqs only order events within a season, so a season's events get consecutive
-    seqs: its rows and index entries are written (and later read) side by side
-    instead of scattered over the whole file, which keeps a large import's cost per
-    event flat.
+    Lines restored from an export (every line has its old ``seq``) keep their order,
+    so that every hash comes out the same: one batch. Otherwise seqs only order
+    events within a season, so each season is a batch of its own, in replay order,
+    seasons as they first appear: a season's rows and index entries are written (and
+    later read) side by side, and a large import holds one season's records at a
+    time, which keeps its cost per event flat.
     """
+    if keep_seq:
+        yield sorted(items, key=lambda i: i.old_seq or 0)
+        return
     groups: dict[str, list[_Line]] = {}
     for item in items:
         groups.setdefault(item.season, []).append(item)
-    return [i for group in groups.values() for i in sorted(group, key=_replay_order)]
+    items.clear()  # from here on, each batch's lines are freed once it is written
+    while groups:
+        group = groups.pop(next(iter(groups)))
+        group.sort(key=_replay_order)
+        yield group
 
 
 def _replay_order(item: _Line) -> tuple[dt.datetime, int]:
@@ -250,18 +261,76 @@ def _import(
                 line=late.number,
             )
         keep_seq = bool(items) and all(i.old_seq is not None for i in items)
-        order = sorted(items, key=lambda i: i.old_seq or 0) if keep_seq else _by_season(items)
-        seq_map = {i.old_seq: tx.last_seq + n for n, i in enumerate(order, 1) if keep_seq}
-        line_of: dict[int, int] = {}
+        writer = _BatchWriter(tx, known, rulebook, allow_violations, keep_seq, hashes)
+        for batch in _batches(items, keep_seq):
+            writer.write(batch)
+    return ImportResult(
+        events=tx.last_seq - tx.first_seq,
+        seasons=tuple(writer.seasons),
+        overridden=writer.overridden,
+        warnings=writer.warnings,
+        hashes_reproduced=writer.reproduced,
+    )
+
+
+class _BatchWriter:
+    """Gives a batch of parsed lines their seqs, admits them season by season, appends them."""
+
+    def __init__(
+        self,
+        tx: Transaction,
+        known: Collection[str],
+        rulebook: Rulebook | None,
+        allow_violations: bool,
+        keep_seq: bool,
+        hashes: dict[int, str | None],
+    ):
+        self.tx, self.known, self.rulebook = tx, known, rulebook
+        self.blocked_override = "imported" if allow_violations else None
+        self.keep_seq = keep_seq
+        self.hashes = hashes
+        self.seasons: dict[str, None] = {}
+        self.overridden = self.warnings = self.reproduced = 0
+
+    def write(self, batch: list[_Line]) -> None:
+        """Admit and append ``batch`` (lines in the order they get seqs)."""
+        first = self.tx.last_seq + 1
+        by_season = self._provisional(batch, first)
+        admitted: list[Record] = []
+        for season, new in by_season.items():
+            existing = self.tx.season_records(season) if season in self.known else []
+            try:
+                results = admit(
+                    existing,
+                    new,
+                    self.rulebook,
+                    blocked_override=self.blocked_override,
+                    resolve_news=not self.keep_seq,
+                )
+            except (StructuralError, PolicyRefusal, InputError) as e:
+                if e.seq is not None and first <= e.seq < first + len(batch):
+                    e.line = batch[e.seq - first].number
+                raise
+            admitted.extend(a.record for a in results)
+            self.warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
+            self.seasons[season] = None
+        admitted.sort(key=lambda r: r.seq)
+        self.overridden += sum(1 for r in admitted if r.override is not None)
+
+        def compare(stored: Record) -> None:
+            self.reproduced += self.hashes.get(batch[stored.seq - first].number) == stored.hash
+
+        self.tx.append_each(admitted, compare if self.hashes else None)
+
+    def _provisional(self, batch: list[_Line], first: int) -> dict[str, list[Record]]:
+        seq_map = {i.old_seq: n for n, i in enumerate(batch, first)} if self.keep_seq else {}
         by_season: dict[str, list[Record]] = {}
-        for n, item in enumerate(order, 1):
-            seq = tx.last_seq + n
+        for seq, item in enumerate(batch, first):
             payload = item.payload
-            if keep_seq:
+            if seq_map:
                 payload = {
                     k: seq_map.get(v, v) if k in _SEQ_FIELDS else v for k, v in payload.items()
                 }
-            line_of[seq] = item.number
             by_season.setdefault(item.season, []).append(
                 provisional(
                     seq,
@@ -274,37 +343,4 @@ def _import(
                     item.recorded_at or "",
                 )
             )
-        admitted: list[Record] = []
-        warnings = 0
-        for season, new in by_season.items():
-            existing = tx.season_records(season) if season in known else []
-            try:
-                results = admit(
-                    existing,
-                    new,
-                    rulebook,
-                    blocked_override="imported" if allow_violations else None,
-                    resolve_news=not keep_seq,
-                )
-            except (StructuralError, PolicyRefusal, InputError) as e:
-                if e.seq in line_of:
-                    e.line = line_of[e.seq]
-                raise
-            admitted.extend(a.record for a in results)
-            warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
-        admitted.sort(key=lambda r: r.seq)
-        overridden = sum(1 for r in admitted if r.override is not None)
-        reproduced = 0
-
-        def compare(stored: Record) -> None:
-            nonlocal reproduced
-            reproduced += hashes.get(line_of[stored.seq]) == stored.hash
-
-        events = tx.append_each(admitted, compare if hashes else None)
-    return ImportResult(
-        events=events,
-        seasons=tuple(by_season),
-        overridden=overridden,
-        warnings=warnings,
-        hashes_reproduced=reproduced,
-    )
+        return by_season
