@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synth
 
-from engine import Store, audit_store, fixed_clock, fixtures_dir, import_lines
+from engine import Store, audit_jobs, audit_store, fixed_clock, fixtures_dir, import_lines
 from policies import Rulebook
 
 DEMO_NOW = "2027-01-15T09:00:00-05:00"
@@ -33,26 +33,44 @@ BASELINE_IMPORTS = "import pydantic, pendulum, transitions, sqlite_utils, click"
 BIN = Path(sys.executable).parent
 
 
-def bulk_import(sizes: list[int], workdir: Path) -> list[dict[str, float]]:
-    """Import rate (one transaction) at each size, and the cost per event."""
+def _import_once(lines: list[str], path: Path) -> tuple[int, float]:
+    with Store.open(path) as store:
+        start = time.perf_counter()
+        result = import_lines(store, lines, rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK))
+        return result.events, time.perf_counter() - start
+
+
+def bulk_import(sizes: list[int], workdir: Path, repeat: int) -> list[dict[str, float]]:
+    """Import rate (one transaction) at each size, and the cost per event.
+
+    One season is imported first, untimed, so that one-time costs (lazy imports,
+    building validators, loading calendars) do not count as cost per event. Sizes
+    below the largest are imported ``repeat`` times, each into a new file, and the
+    median counts; the largest once (it is also the store the audit reads).
+    """
+    _import_once(list(synth.lines(1)), workdir / "warm-up.db")
     out = []
     for events in sizes:
-        seasons = max(1, events // 100)
-        lines = list(synth.lines(seasons))
-        path = workdir / f"import-{events}.db"
-        with Store.open(path) as store:
-            start = time.perf_counter()
-            result = import_lines(store, lines, rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK))
-            seconds = time.perf_counter() - start
+        lines = list(synth.lines(max(1, events // 100)))
+        runs = []
+        for attempt in range(1 if events == sizes[-1] else repeat):
+            path = workdir / f"import-{events}.db"
+            if attempt:
+                for leftover in workdir.glob(f"import-{events}.db*"):
+                    leftover.unlink()
+            runs.append(_import_once(lines, path))
+        count, seconds = sorted(runs, key=lambda r: r[1])[len(runs) // 2]
         out.append(
             {
-                "events": result.events,
+                "events": count,
                 "seconds": seconds,
-                "events_per_s": result.events / seconds,
-                "us_per_event": seconds / result.events * 1e6,
+                "runs": [r[1] for r in runs],
+                "events_per_s": count / seconds,
+                "us_per_event": seconds / count * 1e6,
             }
         )
-        print(f"  imported {result.events:>9,} events in {seconds:6.2f} s", flush=True)
+        times = ", ".join(f"{r[1]:.2f}" for r in runs)
+        print(f"  imported {count:>9,} events in {times} s", flush=True)
     return out
 
 
@@ -83,26 +101,44 @@ def audit_rate(path: Path, jobs: int) -> dict[str, float]:
     }
 
 
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child started by
-# a parent holding a million imported events would report the parent's peak.
+# VmHWM, not ru_maxrss, for this process: Linux carries ru_maxrss across exec, so a
+# child started by a parent holding a million imported events would report the
+# parent's peak. Forked workers (no exec) report their own peak through
+# RUSAGE_CHILDREN (pages shared with the parent count in both).
 _PEAK = """
-import sys
+import resource, sys
 from engine import Store, audit_store
 from policies import Rulebook
 with Store.open(sys.argv[1]) as store:
-    for _ in audit_store(store, Rulebook()):
+    for _ in audit_store(store, Rulebook(), jobs=int(sys.argv[2])):
         pass
 status = open("/proc/self/status").read().split("VmHWM:")[1]
-print(int(status.split()[0]))
+print(int(status.split()[0]), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def audit_peak_mb(path: Path) -> float:
-    """Peak resident memory (VmHWM) of a process that audits every season."""
+def audit_peak_mb(path: Path, jobs: int) -> tuple[float, float]:
+    """Peak resident memory (MB) of a process auditing every season, and of its largest worker."""
     done = subprocess.run(
-        [sys.executable, "-c", _PEAK, str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PEAK, str(path), str(jobs)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    return int(done.stdout.strip()) / 1024
+    own, worker = done.stdout.split()
+    return int(own) / 1024, int(worker) / 1024
+
+
+def audit_cli(path: Path, events: int) -> dict[str, float]:
+    """``prematch audit --all --json`` as a user runs it (default jobs, output discarded)."""
+    env = {**os.environ, "PREMATCH_DB": str(path)}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / "prematch"), "audit", "--all", "--json"], env=env, stdout=subprocess.DEVNULL
+    )
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.returncode
+    return {"seconds": seconds, "events_per_s": events / seconds}
 
 
 def _time(cmd: list[str], env: dict[str, str]) -> float:
@@ -144,16 +180,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         print("bulk import (one transaction, rulebook on):", flush=True)
-        imports = bulk_import(sizes, workdir)
+        imports = bulk_import(sizes, workdir, repeat=3)
         results["import"] = imports
         biggest = workdir / f"import-{sizes[-1]}.db"
         print("audit --all over the largest store:", flush=True)
         audit = audit_rate(biggest, jobs=1)
-        audit["peak_mb"] = audit_peak_mb(biggest)
+        audit["peak_mb"], _ = audit_peak_mb(biggest, jobs=1)
         results["audit"] = audit
-        cores = min(2, os.cpu_count() or 1)
-        parallel = audit_rate(biggest, jobs=cores)
+        parallel = audit_rate(biggest, jobs=audit_jobs(audit["seasons"]))
+        parallel["peak_mb"], parallel["worker_peak_mb"] = audit_peak_mb(biggest, parallel["jobs"])
         results["audit_parallel"] = parallel
+        cli = audit_cli(biggest, audit["events"])
+        results["audit_cli"] = cli
         print("prematch now, cold process:", flush=True)
         results["now"] = now_cold(workdir, runs=5 if args.quick else 15)
     costs = [i["us_per_event"] for i in imports]
@@ -179,12 +217,22 @@ def main() -> None:
         ),
         ("plain sqlite3 read of the same rows: rows/s", f"{audit['sqlite_rows_per_s']:,.0f}", ""),
         ("audit rate / sqlite3 rate", f"{audit['ratio_to_sqlite']:.1%}", "≥ 15 %"),
+        ("audit peak memory (MB)", f"{audit['peak_mb']:.0f}", "≤ 200"),
         (
-            f"audit --all --jobs {parallel['jobs']}: events/s",
+            f"audit --all --jobs {parallel['jobs']} (the CLI default here): events/s",
             f"{parallel['audit_events_per_s']:,.0f}",
             "≥ 200,000",
         ),
-        ("audit peak memory (MB)", f"{audit['peak_mb']:.0f}", "≤ 200"),
+        (
+            "  peak memory: parent, largest worker (MB)",
+            f"{parallel['peak_mb']:.0f}, {parallel['worker_peak_mb']:.0f}",
+            "",
+        ),
+        (
+            "`prematch audit --all --json` (cold, to /dev/null): events/s",
+            f"{cli['events_per_s']:,.0f}",
+            "",
+        ),
         ("prematch now (cold), median s", f"{now['now_s']:.3f}", ""),
         ("python -c 'import deps', median s", f"{now['imports_s']:.3f}", ""),
         ("now / imports", f"{now['ratio']:.2f}×", "≤ 1.5×"),
