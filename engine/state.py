@@ -302,4 +302,5 @@ def evolve(state: SeasonState, record: Record) -> None:
         pass  # honoured by replay before folding
     else:
         _program_event(state, record)
-    state.last_seq = max(state.last_seq, record.seq)
+    if record.seq > state.last_seq:
+        state.last_seq = record.seq
