@@ -289,8 +289,6 @@ class Store:
     def _prepare(self) -> None:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        # 64 MiB of page cache: a million-event import keeps its indexes in memory.
-        conn.execute("PRAGMA cache_size = -65536")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > STORE_FORMAT:
             raise IntegrityError(
