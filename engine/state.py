@@ -101,6 +101,8 @@ class SeasonState:
     rank_certified_at: dt.datetime | None = None
     rank_certified_seq: int | None = None
     last_seq: int = 0
+    sent_counts: dict[str, int] = field(default_factory=dict)
+    """Messages sent so far, by action, over every program (kept as the fold goes)."""
 
     @classmethod
     def start(cls, record: Record) -> SeasonState:
@@ -234,9 +236,9 @@ def _program_event(state: SeasonState, r: Record) -> None:
                     field="news_seq",
                 )
             program.told_news.add(news_seq)
-        program.messages.append(
-            Message(MESSAGE_EVENTS[kind], r.occurred_at, r.seq, r.override, news_seq, retold)
-        )
+        action = MESSAGE_EVENTS[kind]
+        program.messages.append(Message(action, r.occurred_at, r.seq, r.override, news_seq, retold))
+        state.sent_counts[action] = state.sent_counts.get(action, 0) + 1
     else:
         after = _AFTER.get(kind)
         if after is not None:

@@ -46,7 +46,7 @@ def _window(ask: Ask) -> Iterator[Say | Window]:
 
 def _mass(ask: Ask) -> Iterator[Say | Window]:
     limit = ask.params["inquiry.mass_limit"]
-    count = sum(len(p.sent("inquiry")) for p in ask.state.programs.values())
+    count = ask.state.sent_counts.get("inquiry", 0)
     if count >= limit:
         yield warn(
             f"this would be inquiry number {count + 1} this season; more than {limit} "

@@ -12,8 +12,8 @@ __all__ = ["INTENT_AFTER", "INTENT_CERTIFY", "INTENT_HONESTY", "INTENT_SINGLE", 
 
 
 def _single(ask: Ask) -> Iterator[Say | Window]:
-    intents = ask.state.intents()
-    if len(intents) >= ask.params["intent.limit"]:
+    if ask.state.sent_counts.get("intent", 0) >= ask.params["intent.limit"]:
+        intents = ask.state.intents()
         names = ", ".join(sorted({ask.state.programs[pid].name for pid, _ in intents}))
         yield block(
             f"a letter of intent already went to {names}; telling a second program it is "

@@ -22,6 +22,7 @@ def _specialties() -> dict[str, bool]:
     }
 
 
+@cache
 def specialty_allows_contact(specialty: str) -> bool:
     """The specialty default from ``fixtures/specialties.toml`` (matched case-insensitively)."""
     return _specialties().get(specialty.strip().casefold(), True)

@@ -144,4 +144,3 @@ class Rulebook:
     def validate(self, state: SeasonState) -> None:
         """Check the season's policy overrides (unknown names, bad values: ``InputError``)."""
         self._frame(state)
-

@@ -90,6 +90,8 @@ def _interest_once(ask: Ask) -> Iterator[Say | Window]:
 
 def _interest_limit(ask: Ask) -> Iterator[Say | Window]:
     limit = ask.params["interest.limit"]
+    if ask.state.sent_counts.get("interest", 0) < limit:
+        return  # fewer letters than the limit: fewer programs too
     written = sorted(p.id for p in ask.state.programs.values() if p.sent("interest"))
     if ask.target.id not in written and len(written) >= limit:
         yield block(

@@ -30,9 +30,9 @@ def _check(ask: Ask) -> Iterator[Say | Window]:
             for pid in ask.detail.get("order", ())
             if pid in ask.state.programs
         ]
-    visa = ask.state.visa.upper().replace("J1", "J-1").replace("H1B", "H-1B")
     for p in programs:
         if mismatch(ask.state, p):
+            visa = ask.state.visa.upper().replace("J1", "J-1").replace("H1B", "H-1B")
             sponsors = ", ".join(p.sponsors_visas or ()) or "no visas"
             yield warn(
                 f"{p.name} sponsors {sponsors}, not your {visa}; confirm its policy "
