@@ -83,7 +83,7 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
-_DECODER = json.JSONDecoder()
+_SCAN = json.JSONDecoder().scan_once
 
 
 def parse_json(text: str) -> Any:
@@ -91,8 +91,12 @@ def parse_json(text: str) -> Any:
 
     Stored payloads and stripped import lines are such text; ``json.loads`` spends
     most of its time on checks for whitespace and byte-order marks around the value.
+    Errors are the same :class:`json.JSONDecodeError`.
     """
-    value, end = _DECODER.raw_decode(text)
+    try:
+        value, end = _SCAN(text, 0)  # what JSONDecoder.raw_decode does, one call less
+    except StopIteration as e:
+        raise json.JSONDecodeError("Expecting value", text, e.value) from None
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value

@@ -109,9 +109,14 @@ def row_to_record(row: tuple[Any, ...]) -> Record:
     data = {} if payload == "{}" else parse_json(payload)
     if version != SCHEMA_VERSION:
         version, data = _upcast(kind, version, data)
-    return Record(
-        seq, season, program, kind, version, parse_utc(occurred), recorded, data, override, digest
+    at = parse_utc(occurred)
+    # tuple.__new__ skips Record.__new__'s argument handling: this runs for every row read.
+    return _new_tuple(
+        Record, (seq, season, program, kind, version, at, recorded, data, override, digest)
     )
+
+
+_new_tuple = tuple.__new__
 
 
 def _create_private(path: Path) -> None:
