@@ -23,14 +23,17 @@ def _thanks_window(ask: Ask) -> Iterator[Say | Window]:
     if interviewed is None:
         return
     due = add_hours(interviewed, ask.params["thanks.due_hours"])
-    stale = add_days(interviewed, ask.params["thanks.stale_days"], ask.frame.timezone)
     yield Window(opens_at=interviewed, due_by=due)
+    if ask.at <= due:
+        return
+    # Late; and stale (a stronger warning) once the stale days have passed as well.
+    stale = add_days(interviewed, ask.params["thanks.stale_days"], ask.frame.timezone)
     if ask.at > stale:
         yield warn(
             f"the interview was more than {ask.params['thanks.stale_days']} days ago; "
             "a thank-you now reads as an afterthought: fold your thanks into a letter of interest"
         )
-    elif ask.at > due:
+    else:
         yield warn(
             f"late: a thank-you is expected within {ask.params['thanks.due_hours']} h of the "
             f"interview (it was due by {ask.when(due)}); keep it short if you still send it"

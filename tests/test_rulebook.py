@@ -1213,6 +1213,14 @@ def test_thanks_stale_days_is_a_parameter(store):
     assert "fold" in finding(verdict, "thanks.window").message
 
 
+def test_a_thank_you_is_never_stale_while_it_is_still_on_time(store):
+    season = start(store, policy={"thanks.stale_days": 1})  # shorter than the 48 h due time
+    interviewed(season, "p", INTERVIEW)
+    assert season.check("thank_you", "p", at=INTERVIEW + 30 * HOUR).verdict == "allowed"
+    late = season.check("thank_you", "p", at=INTERVIEW + 48 * HOUR + MINUTE)
+    assert "fold" in finding(late, "thanks.window").message
+
+
 def test_an_unknown_policy_key_is_refused_when_the_season_starts(store):
     with pytest.raises(engine.InputError) as error:
         start(store, policy={"interest.limt": 2})
