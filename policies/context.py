@@ -156,16 +156,20 @@ class FrameCache:
     def __init__(self, size: int = 8):
         self._size = size
         self._frames: dict[int, tuple[SeasonState, Frame]] = {}
+        self._last: tuple[SeasonState, Frame] | None = None
 
     def __call__(self, state: SeasonState) -> Frame:
+        last = self._last
+        if last is not None and last[0] is state:  # a fold asks about one state many times
+            return last[1]
         hit = self._frames.get(id(state))
-        if hit is not None and hit[0] is state:
-            return hit[1]
-        frame = Frame.of(state)
-        if len(self._frames) >= self._size:
-            self._frames.clear()
-        self._frames[id(state)] = (state, frame)
-        return frame
+        if hit is None or hit[0] is not state:
+            hit = (state, Frame.of(state))
+            if len(self._frames) >= self._size:
+                self._frames.clear()
+            self._frames[id(state)] = hit
+        self._last = hit
+        return hit[1]
 
 
 @lru_cache(maxsize=256)

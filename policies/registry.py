@@ -119,11 +119,12 @@ class Rulebook:
         """Findings about a record, judged against the state just before it."""
         action = MESSAGE_EVENTS.get(record.type)
         if action is not None and record.program is not None:
-            if record.program not in state.programs:
+            target = state.programs.get(record.program)
+            if target is None:
                 return ()  # the fold reports the unknown program
             ask = Ask(
                 state,
-                state.programs[record.program],
+                target,
                 action,
                 record.occurred_at,
                 self._frame(state),
