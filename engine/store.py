@@ -138,6 +138,7 @@ class Transaction:
         self.last_hash: str = row[1] if row else GENESIS_HASH
         """The hash of the event at :attr:`last_seq`."""
         self._fresh: set[str] = set()
+        self._versions: dict[str, int] = {}  # each stream's latest version, once looked up
 
     def season_records(self, season: str) -> list[Record]:
         """Every record of ``season`` (including those appended in this transaction)."""
@@ -182,7 +183,7 @@ class Transaction:
     def _rows(
         self, records: Iterable[Record], each: Callable[[Record], object] | None
     ) -> Iterator[tuple[Any, ...]]:
-        versions: dict[str, int] = {}
+        versions = self._versions
         for r in records:
             stream = f"{r.season}/{r.program or ''}"
             if r.type == "season_started":

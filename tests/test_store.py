@@ -142,6 +142,30 @@ class StoreConformance:
             conn.execute("DELETE FROM events WHERE seq = 3")
         assert list(store.raw_rows()) == before
 
+    def test_appends_in_one_transaction_continue_each_streams_versions(
+        self, make_store, season_of, clock
+    ):
+        store = _filled(make_store, season_of, clock)
+        start, added = store.rows().__next__(), store.season_records(store.seasons()[0])[1]
+        new_season = start._replace(season="other-2027", payload={**start.payload})
+        in_other = added._replace(season="other-2027")
+        with store.write("2027-01-01T00:00:00.000000+00:00") as tx:
+            tx.append([added._replace(program="oak"), new_season, in_other])
+            tx.append([added._replace(program="oak"), in_other])
+        with make_store.raw() as conn:
+            versions = conn.execute(
+                "SELECT stream, version FROM events WHERE seq > 6 ORDER BY seq"
+            ).fetchall()
+        season = store.seasons()[0]
+        assert versions == [
+            (f"{season}/oak", 1),
+            ("other-2027/", 1),
+            ("other-2027/mercy", 1),
+            (f"{season}/oak", 2),
+            ("other-2027/mercy", 2),
+        ]
+        assert store.verify() == (11, None)
+
     def test_a_second_event_with_the_same_stream_version_is_refused(
         self, make_store, season_of, clock
     ):
