@@ -83,7 +83,7 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
-_SCAN = json.JSONDecoder().scan_once
+_DECODER = json.JSONDecoder()
 
 
 def parse_json(text: str) -> Any:
@@ -93,10 +93,7 @@ def parse_json(text: str) -> Any:
     most of its time on checks for whitespace and byte-order marks around the value.
     Errors are the same :class:`json.JSONDecodeError`.
     """
-    try:
-        value, end = _SCAN(text, 0)  # what JSONDecoder.raw_decode does, one call less
-    except StopIteration as e:
-        raise json.JSONDecodeError("Expecting value", text, e.value) from None
+    value, end = _DECODER.raw_decode(text)
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
