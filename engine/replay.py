@@ -9,6 +9,7 @@ just before it. Audit, enforcement and queries are all built on this one fold.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
@@ -21,8 +22,7 @@ from engine.verdicts import Finding
 __all__ = ["Judged", "fold", "live_records", "replay", "retracted_seqs"]
 
 
-def _order(record: Record) -> tuple[dt.datetime, int]:
-    return record.occurred_at, record.seq
+_order = operator.attrgetter("occurred_at", "seq")  # replay order: (occurred_at, seq)
 
 
 def retracted_seqs(records: Iterable[Record]) -> set[int]:
