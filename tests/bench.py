@@ -36,10 +36,12 @@ PACKAGES = ("engine", "policies", "cli")
 
 
 def _import_once(lines: list[str], path: Path) -> tuple[int, float]:
+    # Open to close, as `prematch import` does: a small import's WAL is copied into the
+    # file when the store closes, a large one's when it commits; either way it counts.
+    start = time.perf_counter()
     with Store.open(path) as store:
-        start = time.perf_counter()
         result = import_lines(store, lines, rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK))
-        return result.events, time.perf_counter() - start
+    return result.events, time.perf_counter() - start
 
 
 def bulk_import(sizes: list[int], workdir: Path, repeat: int) -> list[dict[str, float]]:
