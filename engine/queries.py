@@ -235,11 +235,10 @@ def audit_store(store: Store, rulebook: Rulebook, *, jobs: int = 1) -> Iterator[
             return
         seasons = sorted(store.seasons())
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
-        import concurrent.futures
+        from concurrent.futures import Future, ProcessPoolExecutor
 
-        with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
-            pending: collections.deque[concurrent.futures.Future[list[AuditReport]]]
-            pending = collections.deque()
+        with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
+            pending: collections.deque[Future[list[AuditReport]]] = collections.deque()
             for run in runs:
                 pending.append(pool.submit(_audit_run, str(store.path), rulebook, run[0], run[-1]))
                 if len(pending) >= 2 * jobs:
