@@ -49,6 +49,7 @@ STORE_FORMAT = 1
 
 BUSY_TIMEOUT_MS = 10_000
 PAGE_SIZE = 16_384
+"""Page size of newly created files (SQLite's default is 4096)."""
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -101,6 +102,7 @@ def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict
 
 
 _SEASON_COLUMN = operator.itemgetter(1)  # of _COLUMNS
+_new_tuple = tuple.__new__
 
 
 def row_to_record(row: tuple[Any, ...]) -> Record:
@@ -114,9 +116,6 @@ def row_to_record(row: tuple[Any, ...]) -> Record:
     return _new_tuple(
         Record, (seq, season, program, kind, version, at, recorded, data, override, digest)
     )
-
-
-_new_tuple = tuple.__new__
 
 
 def _create_private(path: Path) -> None:

@@ -15,7 +15,7 @@ import engine.queries
 from engine import Store, audit_jobs, audit_store, fixed_clock, import_lines
 from engine.bulk import chunks
 from engine.queries import SEASONS_PER_TASK
-from engine.records import canonical_event_json, canonical_json
+from engine.records import canonical_event_json, canonical_json, parse_json
 from policies import Rulebook
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -52,6 +52,31 @@ def test_the_fast_hash_input_is_the_canonical_json_of_the_stored_fields(
         seq, season, program, kind, 1, occurred, recorded, canonical_json(payload), override
     )
     assert fast == canonical_json(fields)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=json_values, spaced=st.booleans())
+def test_the_fast_json_reader_reads_what_json_loads_reads(value, spaced):
+    encoded = json.dumps(value) if spaced else canonical_json(value)
+    assert parse_json(encoded) == json.loads(encoded)
+
+
+@given(garbage=st.text(max_size=30))
+def test_the_fast_json_reader_refuses_what_json_loads_refuses(garbage):
+    try:
+        expected = json.loads(garbage)
+    except json.JSONDecodeError:
+        with pytest.raises(json.JSONDecodeError):
+            parse_json(garbage)
+        return
+    if garbage == garbage.strip(" \t\n\r"):  # the reader is given stripped text
+        assert parse_json(garbage) == expected
 
 
 @given(items=st.lists(st.integers(), max_size=50), parts=st.integers(min_value=1, max_value=8))
