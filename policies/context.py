@@ -158,6 +158,10 @@ class FrameCache:
         self._frames: dict[int, tuple[SeasonState, Frame]] = {}
         self._last: tuple[SeasonState, Frame] | None = None
 
+    def __reduce__(self) -> tuple[type[FrameCache], tuple[int]]:
+        # Sent to a worker process (audit --jobs) empty: frames are rebuilt where used.
+        return FrameCache, (self._size,)
+
     def __call__(self, state: SeasonState) -> Frame:
         last = self._last
         if last is not None and last[0] is state:  # a fold asks about one state many times
