@@ -636,6 +636,8 @@ def test_audit_all_json_prints_one_object_per_season(season: Cli) -> None:
     assert by_id["second-2027"]["summary"] == {"block": 0, "warn": 0, "info": 0}
     for doc in docs:
         assert set(doc) == {"season", "findings", "summary"}
+    # Worker processes give the same lines in the same order, and the same exit code.
+    assert season("audit", "--all", "--json", "--jobs", "2", code=1).stdout == proc.stdout
 
 
 # -- season selection -------------------------------------------------------------------
