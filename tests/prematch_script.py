@@ -20,25 +20,30 @@ PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
 """The default pinned clock: a January morning of the 2027 Match (New York time)."""
 
-INIT = (
-    "init",
-    "--match-year",
-    "2027",
-    "--specialty",
-    "Internal Medicine",
-    "--timezone",
-    "America/New_York",
-    "--visa",
-    "j1",
-    "--name",
-    "Test Applicant",
-    "--aamc-id",
-    "12345678",
-    "--ecfmg-id",
-    "0-123-456-7",
-    "--at",
-    "2026-09-20T10:00:00-04:00",
-)
+
+def init_args(name: str = "Test Applicant", *extra: str) -> tuple[str, ...]:
+    """``prematch init`` of a 2027 Internal Medicine J-1 season in New York, started on
+    20 September 2026; ``extra`` options go before ``--at``."""
+    return (
+        "init",
+        "--match-year",
+        "2027",
+        "--specialty",
+        "Internal Medicine",
+        "--timezone",
+        "America/New_York",
+        "--visa",
+        "j1",
+        "--name",
+        name,
+        *extra,
+        "--at",
+        "2026-09-20T10:00:00-04:00",
+    )
+
+
+INIT = init_args("Test Applicant", "--aamc-id", "12345678", "--ecfmg-id", "0-123-456-7")
+"""The default season: ids included, as an applicant's profile would have them."""
 
 
 class Script:

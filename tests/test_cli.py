@@ -11,18 +11,14 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prematch_script import NOW, PREMATCH, init_args
 
-PREMATCH = Path(sys.executable).parent / "prematch"
-
-NOW = "2027-01-15T09:00:00-05:00"
-"""The pinned clock: a January morning of the 2027 Match (New York time)."""
 NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
 INTERVIEW = "2027-01-14T09:00:00-05:00"
 INTERVIEW_UTC = datetime(2027, 1, 14, 14, tzinfo=UTC)
@@ -46,21 +42,7 @@ EVENT_KEYS = {
     "retracted",
 }
 
-INIT_ARGS = (
-    "init",
-    "--match-year",
-    "2027",
-    "--specialty",
-    "Internal Medicine",
-    "--timezone",
-    "America/New_York",
-    "--visa",
-    "j1",
-    "--name",
-    "Test Applicant",
-    "--at",
-    "2026-09-20T10:00:00-04:00",
-)
+INIT_ARGS = init_args()
 
 SEASON_SETUP: tuple[tuple[str, ...], ...] = (
     INIT_ARGS,

@@ -13,34 +13,18 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prematch_script import NOW, PREMATCH, init_args
 from seasons import log_only
 
 from engine import Store
 
-PREMATCH = Path(sys.executable).parent / "prematch"
-NOW = "2027-01-15T09:00:00-05:00"
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
-INIT = (
-    "init",
-    "--match-year",
-    "2027",
-    "--specialty",
-    "Internal Medicine",
-    "--timezone",
-    "America/New_York",
-    "--visa",
-    "j1",
-    "--name",
-    "File Applicant",
-    "--at",
-    "2026-09-20T10:00:00-04:00",
-)
+INIT = init_args("File Applicant")
 IS_ROOT = os.geteuid() == 0
 
 
