@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from db_bytes import db_files, settled_db_files
 from seasons import log_only
 
 from engine import Store
@@ -72,21 +72,6 @@ def db(tmp_path: Path, template: Path) -> Path:
     path = tmp_path / "s.db"
     shutil.copy(template, path)
     return path
-
-
-def snapshot(db: Path) -> dict[str, bytes]:
-    """Checkpoint the WAL into the database, then take the bytes of the db and its -wal."""
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return {p.name: p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists()}
-
-
-def files_now(db: Path) -> dict[str, bytes]:
-    """The bytes of the db and its -wal as they are (no checkpoint)."""
-    return {p.name: p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists()}
 
 
 def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -149,12 +134,12 @@ def test_bad_input_is_refused_cleanly_and_changes_nothing(
     db: Path, tmp_path: Path, name: str
 ) -> None:
     spec = EXPECTED[name]
-    before = snapshot(db)
+    before = settled_db_files(db)
     proc = run(db, *command_for(name, tmp_path))
-    after = files_now(db)
+    after = db_files(db)
     assert_clear_error(proc, spec)
     assert after == before, "the database changed"
-    assert snapshot(db) == before, "the database changed (after a checkpoint)"
+    assert settled_db_files(db) == before, "the database changed (after a checkpoint)"
 
 
 def test_corpus_and_expectations_match() -> None:
@@ -175,12 +160,12 @@ def test_the_ten_mb_line_is_over_the_limit() -> None:
 
 def test_unknown_action_is_a_usage_error(db: Path) -> None:
     """`prematch check foo P`: exit 2, names the action, no traceback, nothing written."""
-    before = snapshot(db)
+    before = settled_db_files(db)
     proc = run(db, "check", "foo", "p1")
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "foo" in proc.stderr
-    assert files_now(db) == before
+    assert db_files(db) == before
 
 
 def test_a_good_import_after_bad_ones_still_works(db: Path, tmp_path: Path) -> None:

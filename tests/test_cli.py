@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from db_bytes import db_files
 from prematch_script import NOW, PREMATCH, init_args
 
 NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
@@ -125,12 +126,6 @@ def instant(value: str | None) -> datetime | None:
     parsed = datetime.fromisoformat(value)
     assert parsed.tzinfo is not None, f"{value!r} has no UTC offset"
     return parsed
-
-
-def db_files(db: Path) -> dict[str, bytes]:
-    """The bytes of the database and of any write-ahead log beside it."""
-    files = [db, db.with_name(db.name + "-wal")]
-    return {p.name: p.read_bytes() for p in files if p.exists()}
 
 
 def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from db_bytes import db_files
 from prematch_script import NOW, PREMATCH, init_args
 from seasons import log_only
 
@@ -64,10 +65,6 @@ def make_store(db: Path) -> None:
         season.add_program("p1", "P1 Internal Medicine", at="2026-09-21T10:00:00-04:00")
 
 
-def files_of(db: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in (db, Path(f"{db}-wal")) if p.exists()}
-
-
 # -- a directory, a missing parent ---------------------------------------------------------
 
 
@@ -105,19 +102,19 @@ def read_only_db(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_read_only_db_can_still_be_read(read_only_db: Path) -> None:
-    before = files_of(read_only_db)
+    before = db_files(read_only_db)
     for command in (("history",), ("now",), ("verify",), ("check", "thank_you", "p1")):
         proc = run(read_only_db, *command)
         assert proc.returncode in (0, 3), f"{command}: {proc.stderr}"
     assert run(read_only_db, "verify").returncode == 0
-    assert files_of(read_only_db) == before
+    assert db_files(read_only_db) == before
 
 
 def _assert_write_refused(db: Path, preexec_fn: Callable[[], Any] | None = None) -> None:
-    before = files_of(db)
+    before = db_files(db)
     for command in (("news", "other", "while read-only"), ("log", "applied", "p1")):
         one_error_line(run(db, *command, preexec_fn=preexec_fn), "read-only")
-    assert files_of(db) == before
+    assert db_files(db) == before
 
 
 WRITE_BUG = (
@@ -179,10 +176,10 @@ def test_sqlite_file_that_is_not_a_prematch_store(tmp_path: Path) -> None:
     conn.execute("CREATE TABLE contacts (name TEXT)")
     conn.commit()
     conn.close()
-    before = files_of(db)
+    before = db_files(db)
     one_error_line(run(db, "history"), "not a prematch store")
     one_error_line(run(db, "news", "other", "x"), "not a prematch store")
-    assert files_of(db) == before
+    assert db_files(db) == before
 
 
 @pytest.mark.parametrize("command", [("history",), ("news", "other", "x"), ("verify",)])
@@ -193,9 +190,9 @@ def test_store_from_a_newer_schema(tmp_path: Path, command: tuple[str, ...]) -> 
     conn.execute("PRAGMA user_version = 99")
     conn.commit()
     conn.close()
-    before = files_of(db)
+    before = db_files(db)
     one_error_line(run(db, *command), "newer")
-    assert files_of(db) == before
+    assert db_files(db) == before
 
 
 # -- created 0600 ---------------------------------------------------------------------------------

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from db_bytes import db_files, settled_db_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,20 +24,6 @@ INTERVIEW = "2026-10-20T09:00:00-04:00"
 def ny(text: str) -> datetime:
     """An instant written with its New York offset, as a UTC datetime."""
     return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def file_bytes(db: Path) -> tuple[bytes, bytes]:
-    """The database file and its write-ahead log, byte for byte."""
-    wal = Path(f"{db}-wal")
-    return db.read_bytes(), wal.read_bytes() if wal.exists() else b""
-
-
-def settled_bytes(db: Path) -> tuple[bytes, bytes]:
-    """Checkpoint the log into the file (through a separate connection), then read both."""
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    assert busy == 0
-    return file_bytes(db)
 
 
 # -- replay order ----------------------------------------------------------------------------
@@ -145,7 +129,7 @@ def test_a_retraction_that_would_make_a_later_event_impossible_is_refused(
         clock,
     )
     interviewed, thanked = season.records()[3:5]
-    before = settled_bytes(db_path)
+    before = settled_db_files(db_path)
 
     with pytest.raises(StructuralError) as excinfo:
         season.retract(interviewed.seq, "wrong date", at="2026-10-22")
@@ -153,7 +137,7 @@ def test_a_retraction_that_would_make_a_later_event_impossible_is_refused(
     error = excinfo.value
     assert (error.program, error.state, error.event) == ("mercy", "invited", "thanked")
     assert f"seq {thanked.seq}" in str(error)
-    assert file_bytes(db_path) == before
+    assert db_files(db_path) == before
 
 
 # -- "as of" ---------------------------------------------------------------------------------
@@ -260,12 +244,12 @@ def test_a_structural_refusal_leaves_the_file_byte_for_byte_unchanged(
 ):
     season = season_of(store, SETUP, clock)
     attempt, _ = REFUSALS[case]
-    before = settled_bytes(db_path)
+    before = settled_db_files(db_path)
 
     with pytest.raises(StructuralError):
         attempt(season)
 
-    assert file_bytes(db_path) == before
+    assert db_files(db_path) == before
     assert len(season.records()) == 1 + len(SETUP)
 
 
@@ -299,11 +283,11 @@ def test_an_unknown_program_is_refused_and_leaves_the_file_unchanged(
     store, db_path, clock, season_of, attempt
 ):
     season = season_of(store, SETUP, clock)
-    before = settled_bytes(db_path)
+    before = settled_db_files(db_path)
 
     with pytest.raises(UnknownProgramError) as excinfo:
         attempt(season)
 
     assert excinfo.value.field == "program"
     assert "'nowhere-im'" in str(excinfo.value)
-    assert file_bytes(db_path) == before
+    assert db_files(db_path) == before

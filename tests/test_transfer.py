@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from db_bytes import db_files, settled_db_files
 
 from engine import (
     InputError,
@@ -63,18 +62,6 @@ def open_store(tmp_path: Path) -> Iterator:
     yield open_
     for store in opened:
         store.close()
-
-
-def file_bytes(db: Path) -> tuple[bytes, bytes]:
-    wal = Path(f"{db}-wal")
-    return db.read_bytes(), wal.read_bytes() if wal.exists() else b""
-
-
-def settled_bytes(db: Path) -> tuple[bytes, bytes]:
-    with contextlib.closing(sqlite3.connect(db)) as conn:
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    assert busy == 0
-    return file_bytes(db)
 
 
 def program_states(store: Store, season: str, clock) -> dict[str, str]:
@@ -254,7 +241,7 @@ def target(store, clock, season_of) -> Store:
 def test_one_bad_line_and_nothing_is_written(target, db_path, clock, case):
     bad, field = BAD_FIFTH_LINE[case]
     lines = [*DEMO[:4], bad, *DEMO[5:]]
-    before = settled_bytes(db_path)
+    before = settled_db_files(db_path)
 
     with pytest.raises(InputError) as excinfo:
         import_lines(target, lines, clock=clock)
@@ -262,32 +249,32 @@ def test_one_bad_line_and_nothing_is_written(target, db_path, clock, case):
     assert excinfo.value.line == 5
     assert excinfo.value.field == field
     assert "line 5" in str(excinfo.value)
-    assert file_bytes(db_path) == before
+    assert db_files(db_path) == before
     assert target.seasons() == ["im-2027"]
 
 
 def test_a_structurally_impossible_line_names_its_line_and_writes_nothing(target, db_path, clock):
     thanks = '{"type": "thanked", "program": "marlow-im", "at": "2026-09-20T13:00:00-04:00"}'
     lines = [*DEMO[:4], thanks, *DEMO[5:]]
-    before = settled_bytes(db_path)
+    before = settled_db_files(db_path)
 
     with pytest.raises(StructuralError) as excinfo:
         import_lines(target, lines, clock=clock)
 
     assert excinfo.value.line == 5
     assert (excinfo.value.program, excinfo.value.event) == ("marlow-im", "thanked")
-    assert file_bytes(db_path) == before
+    assert db_files(db_path) == before
 
 
 def test_a_line_after_the_clock_names_its_line_and_writes_nothing(target, db_path, clock):
     late = '{"type": "applied", "program": "marlow-im", "at": "2027-02-01"}'
-    before = settled_bytes(db_path)
+    before = settled_db_files(db_path)
 
     with pytest.raises(InputError, match="after now") as excinfo:
         import_lines(target, [*DEMO[:2], late], clock=clock)
 
     assert (excinfo.value.line, excinfo.value.field) == (3, "at")
-    assert file_bytes(db_path) == before
+    assert db_files(db_path) == before
 
 
 def test_an_import_error_names_the_field_once(target, clock):
