@@ -584,24 +584,28 @@ def test_audit_markdown_starts_with_a_heading(season: Cli) -> None:
     assert "interest.wait" in out
 
 
+SECOND_INIT = (
+    "init",
+    "--id",
+    "second-2027",
+    "--match-year",
+    "2027",
+    "--specialty",
+    "Pediatrics",
+    "--timezone",
+    "America/Chicago",
+    "--visa",
+    "h1b",
+    "--name",
+    "Second Applicant",
+    "--at",
+    "2026-09-20T09:00:00-05:00",
+)
+"""A second season in the same file (another applicant, specialty and zone)."""
+
+
 def test_audit_all_json_prints_one_object_per_season(season: Cli) -> None:
-    season(
-        "init",
-        "--id",
-        "second-2027",
-        "--match-year",
-        "2027",
-        "--specialty",
-        "Pediatrics",
-        "--timezone",
-        "America/Chicago",
-        "--visa",
-        "h1b",
-        "--name",
-        "Second Applicant",
-        "--at",
-        "2026-09-20T09:00:00-05:00",
-    )
+    season(*SECOND_INIT)
     season("--season", SEASON, "log", "interest-sent", "mercy", "--override", "asked to write")
     proc = season("audit", "--all", "--json", code=1)  # one season has a block
     lines = proc.stdout.splitlines()
@@ -621,23 +625,7 @@ def test_audit_all_json_prints_one_object_per_season(season: Cli) -> None:
 
 
 def test_season_selection_env_and_option(season: Cli) -> None:
-    season(
-        "init",
-        "--id",
-        "second-2027",
-        "--match-year",
-        "2027",
-        "--specialty",
-        "Pediatrics",
-        "--timezone",
-        "America/Chicago",
-        "--visa",
-        "h1b",
-        "--name",
-        "Second Applicant",
-        "--at",
-        "2026-09-20T09:00:00-05:00",
-    )
+    season(*SECOND_INIT)
     # Default: the most recent season.
     assert season.json("history", "--json")["season"] == "second-2027"
     # PREMATCH_SEASON picks one.
