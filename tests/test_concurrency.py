@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from seasons import log_only
 
 from engine import Season, Store, fixed_clock
 
@@ -113,19 +114,8 @@ def prematch(db: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[
 
 def new_season(db: Path, programs: Sequence[str] = (), interviewed: bool = False) -> None:
     """A 2027 season (no rulebook needed to build it) with ``programs`` added."""
-    clock = fixed_clock(NOW_UTC)
     with Store.open(db) as store:
-        season = Season.start(
-            store,
-            SEASON,
-            at="2026-09-20T10:00:00-04:00",
-            clock=clock,
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="Race Applicant",
-        )
+        season = log_only(store, SEASON, name="Race Applicant", now=NOW_UTC)
         for pid in programs:
             season.add_program(pid, f"{pid} Internal Medicine", at="2026-09-21T10:00:00-04:00")
             if interviewed:
