@@ -136,30 +136,25 @@ def test_phrase_lists_live_in_data() -> None:
 # -- numbers come from the season's policy -----------------------------------------------
 
 
+def new_season(store: Store, clock: engine.Clock, season_id: str, **fields: Any) -> Season:
+    """A 2027 internal-medicine season in New York, started 20 September 2026."""
+    return Season.start(
+        store,
+        season_id,
+        at="2026-09-20T10:00:00-04:00",
+        clock=clock,
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="America/New_York",
+        **fields,
+    )
+
+
 def test_limits_are_season_parameters(store: Store, clock: engine.Clock) -> None:
     text = corpus("bad_length_paragraphs")
-    plain = Season.start(
-        store,
-        "plain",
-        at="2026-09-20T10:00:00-04:00",
-        clock=clock,
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="America/New_York",
-        visa="none",
-        applicant_name="A",
-    )
-    roomy = Season.start(
-        store,
-        "roomy",
-        at="2026-09-20T10:00:00-04:00",
-        clock=clock,
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="America/New_York",
-        visa="none",
-        applicant_name="B",
-        policy={"content.max_paragraphs": 6},
+    plain = new_season(store, clock, "plain", visa="none", applicant_name="A")
+    roomy = new_season(
+        store, clock, "roomy", visa="none", applicant_name="B", policy={"content.max_paragraphs": 6}
     )
     assert "content.length" in rules(lint_message(text, "update", plain.state(), None))
     assert "content.length" not in rules(lint_message(text, "update", roomy.state(), None))
@@ -177,17 +172,8 @@ SIGNED_AAMC_ONLY = "Dear Dr. Marsh,\n\nThank you.\n\nSincerely,\nA. Applicant\nA
 def test_ecfmg_id_is_asked_of_imgs_only(
     store: Store, clock: engine.Clock, visa: str, ecfmg_id: str | None, flagged: bool
 ) -> None:
-    season = Season.start(
-        store,
-        "s",
-        at="2026-09-20T10:00:00-04:00",
-        clock=clock,
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="America/New_York",
-        visa=visa,
-        applicant_name="A. Applicant",
-        ecfmg_id=ecfmg_id,
+    season = new_season(
+        store, clock, "s", visa=visa, applicant_name="A. Applicant", ecfmg_id=ecfmg_id
     )
     found = lint_message(SIGNED_AAMC_ONLY, "thank_you", season.state(), None)
     ids = [f for f in found if f.rule == "content.ids"]
@@ -198,18 +184,8 @@ def test_ecfmg_id_is_asked_of_imgs_only(
 
 
 def test_the_seasons_own_ids_count_in_any_format(store: Store, clock: engine.Clock) -> None:
-    season = Season.start(
-        store,
-        "s",
-        at="2026-09-20T10:00:00-04:00",
-        clock=clock,
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="America/New_York",
-        visa="j1",
-        applicant_name="A",
-        aamc_id="AB-77",
-        ecfmg_id="EC-88",
+    season = new_season(
+        store, clock, "s", visa="j1", applicant_name="A", aamc_id="AB-77", ecfmg_id="EC-88"
     )
     text = "Dear Dr. Marsh,\n\nThank you.\n\nBest,\nA\nAAMC: AB-77 / ECFMG: EC-88\n"
     assert lint_message(text, "thank_you", season.state(), None) == []
