@@ -45,6 +45,30 @@ def init_args(name: str = "Test Applicant", *extra: str) -> tuple[str, ...]:
 INIT = init_args("Test Applicant", "--aamc-id", "12345678", "--ecfmg-id", "0-123-456-7")
 """The default season: ids included, as an applicant's profile would have them."""
 
+PROGRAM_NAMES = {"mercy": "Mercy General IM", "oak": "Oak Valley IM", "pine": "Pine Ridge IM"}
+
+
+def added_and_applied(*programs: str) -> tuple[tuple[str, ...], ...]:
+    """Steps adding each program (21 September) and applying to it (25 September),
+    five minutes apart, in New York time; names from :data:`PROGRAM_NAMES`."""
+    added = tuple(
+        (
+            "program",
+            "add",
+            pid,
+            "--name",
+            PROGRAM_NAMES[pid],
+            "--at",
+            f"2026-09-21T10:{5 * n:02d}:00-04:00",
+        )
+        for n, pid in enumerate(programs)
+    )
+    applied = tuple(
+        ("log", "applied", pid, "--at", f"2026-09-25T10:{5 * n:02d}:00-04:00")
+        for n, pid in enumerate(programs)
+    )
+    return added + applied
+
 
 class Script:
     """The ``prematch`` script against a database in ``tmp_path``."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from db_bytes import db_files
-from prematch_script import NOW, PREMATCH, init_args
+from prematch_script import NOW, PREMATCH, added_and_applied, init_args
 
 NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
 INTERVIEW = "2027-01-14T09:00:00-05:00"
@@ -47,10 +47,7 @@ INIT_ARGS = init_args()
 
 SEASON_SETUP: tuple[tuple[str, ...], ...] = (
     INIT_ARGS,
-    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
-    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-04:00"),
-    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
-    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-04:00"),
+    *added_and_applied("mercy", "oak"),
     (
         "log",
         "invited",

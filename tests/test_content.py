@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import build_season
-from prematch_script import INIT, Script
+from prematch_script import INIT, Script, added_and_applied
 
 import engine
 import policies
@@ -283,10 +283,7 @@ def test_unknown_action_and_program_are_input_errors(store: Store, clock: engine
 
 SEASON = (
     INIT,
-    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
-    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-04:00"),
-    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
-    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-04:00"),
+    *added_and_applied("mercy", "oak"),
     (
         "log",
         "invited",

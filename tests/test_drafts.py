@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import build_season
-from prematch_script import INIT, Script
+from prematch_script import INIT, Script, added_and_applied
 
 import engine
 from engine import ACTIONS, Season, Store, fixtures_dir, import_lines
@@ -169,8 +169,7 @@ def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(
 
 SEASON = (
     INIT,
-    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
-    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
+    *added_and_applied("mercy"),
     (
         "log",
         "invited",

@@ -20,18 +20,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from prematch_script import INIT, Script
+from prematch_script import INIT, Script, added_and_applied
 
 from cli.html import COLORS
 
 SEASON = (
     INIT,
-    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-04:00"),
-    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-04:00"),
-    ("program", "add", "pine", "--name", "Pine Ridge IM", "--at", "2026-09-21T10:10:00-04:00"),
-    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-04:00"),
-    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-04:00"),
-    ("log", "applied", "pine", "--at", "2026-09-25T10:10:00-04:00"),
+    *added_and_applied("mercy", "oak", "pine"),
     (
         "log",
         "invited",
