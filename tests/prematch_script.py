@@ -21,9 +21,14 @@ NOW = "2027-01-15T09:00:00-05:00"
 """The default pinned clock: a January morning of the 2027 Match (New York time)."""
 
 
-def init_args(name: str = "Test Applicant", *extra: str) -> tuple[str, ...]:
-    """``prematch init`` of a 2027 Internal Medicine J-1 season in New York, started on
-    20 September 2026; ``extra`` options go before ``--at``."""
+def init_args(
+    name: str = "Test Applicant",
+    *extra: str,
+    timezone: str = "America/New_York",
+    at: str = "2026-09-20T10:00:00-04:00",
+) -> tuple[str, ...]:
+    """``prematch init`` of a 2027 Internal Medicine J-1 season (New York, started on
+    20 September 2026, unless told otherwise); ``extra`` options go before ``--at``."""
     return (
         "init",
         "--match-year",
@@ -31,14 +36,14 @@ def init_args(name: str = "Test Applicant", *extra: str) -> tuple[str, ...]:
         "--specialty",
         "Internal Medicine",
         "--timezone",
-        "America/New_York",
+        timezone,
         "--visa",
         "j1",
         "--name",
         name,
         *extra,
         "--at",
-        "2026-09-20T10:00:00-04:00",
+        at,
     )
 
 

@@ -13,29 +13,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-from prematch_script import Script
+from prematch_script import Script, init_args
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = "2027-01-15T09:00:00-06:00"
 SID = "cal-2027"
 
 SEASON = (
-    (
-        "init",
-        "--match-year",
-        "2027",
-        "--specialty",
-        "Internal Medicine",
-        "--timezone",
-        "America/Chicago",
-        "--visa",
-        "j1",
-        "--name",
-        "Cal Applicant",
-        "--id",
-        SID,
-        "--at",
-        "2026-09-20T10:00:00-05:00",
+    init_args(
+        "Cal Applicant", "--id", SID, timezone="America/Chicago", at="2026-09-20T10:00:00-05:00"
     ),
     ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-05:00"),
     ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-05:00"),
