@@ -2,23 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The editable install is strict (a tree of links: mypy follows it, and an embedder's
+# import sees only the prematch package). It links the files that existed when it ran,
+# so the stamp carries a digest of the file list: adding or removing a file reinstalls.
+TREE := $(shell find __init__.py py.typed engine policies cli fixtures -type f \
+	! -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(TREE)
 
 .PHONY: demo test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/prematch demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine policies cli tests
-	$(BIN)/ruff format --check engine policies cli tests
-	$(BIN)/mypy --strict engine policies
+	$(BIN)/ruff check engine policies cli tests __init__.py
+	$(BIN)/ruff format --check engine policies cli tests __init__.py
+	$(BIN)/mypy --strict -p prematch.engine -p prematch.policies
 
 test: lint
 	CI=$${CI:-1} $(BIN)/python -m pytest -q

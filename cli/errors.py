@@ -12,8 +12,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from cli import render
-from engine import PolicyRefusal, PrematchError
+from prematch.cli import render
+from prematch.engine import PolicyRefusal, PrematchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from zoneinfo import ZoneInfo
 
-from engine import AuditFinding, AuditReport, HistoryEntry, Season, SeasonState
+from prematch.engine import AuditFinding, AuditReport, HistoryEntry, Season, SeasonState
 
 __all__ = ["COLORS", "audit_html", "season_page"]
 
@@ -295,7 +295,7 @@ def audit_html(
 
 def season_page(season: Season, report: AuditReport) -> str:
     """The audit page of ``season`` (as of its clock), given its audit ``report``."""
-    from policies import Frame
+    from prematch.policies import Frame
 
     moment = season.instant(None)
     state = season.state(moment)

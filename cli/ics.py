@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from engine import NowItem, NowReport, SeasonState
+from prematch.engine import NowItem, NowReport, SeasonState
 
 __all__ = ["CalendarEntry", "calendar_entries", "season_ics"]
 

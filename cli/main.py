@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from cli import render
-from cli.errors import fail, handles_errors
-from engine import (
+from prematch.cli import render
+from prematch.cli.errors import fail, handles_errors
+from prematch.engine import (
     ACTIONS,
     Clock,
     InputError,
@@ -55,7 +55,7 @@ class Ctx:
 
     def open_season(self, store: Store) -> Season:
         """The season chosen by ``--season``, or the most recent one."""
-        from policies import Rulebook
+        from prematch.policies import Rulebook
 
         return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
 
@@ -158,7 +158,7 @@ def init(
     at: str | None,
 ) -> None:
     """Start a season (creates the database if needed)."""
-    from engine.transfer import season_slug
+    from prematch.engine._transfer import season_slug
 
     sid = season_id or obj.season or season_slug(name, match_year)
     with obj.store(create=True) as store:
@@ -299,7 +299,7 @@ def log(
       prematch log thanked mercy-im
       prematch log interest-sent mercy-im --override "PD asked me to write"
     """
-    from engine import EVENT_TYPES
+    from prematch.engine import EVENT_TYPES
 
     kind = event.strip().lower().replace("-", "_")
     if kind not in EVENT_TYPES:
@@ -377,12 +377,14 @@ def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
 @handles_errors
 def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None:
     """Import events from a JSONL file, or a tracking sheet (.csv): all of it, or nothing."""
-    from engine import import_lines
-    from policies import Rulebook
+    from prematch.engine import import_lines
+    from prematch.policies import Rulebook
 
     with obj.store(create=True) as store, file.open("rb") as f:
-        if file.suffix.lower() == ".csv":  # an applicant's tracking sheet (engine.tracker)
-            from engine.tracker import import_tracker
+        if (
+            file.suffix.lower() == ".csv"
+        ):  # an applicant's tracking sheet (prematch.engine._tracker)
+            from prematch.engine._tracker import import_tracker
 
             result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
         else:
@@ -444,7 +446,7 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
         verdict = season.check(action, program_id, moment)
         tz = season.timezone
     if as_json:
-        from engine import utc_iso
+        from prematch.engine import utc_iso
 
         render.dump_json({"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()})
     else:
@@ -483,8 +485,8 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
 @handles_errors
 def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs: int) -> None:
     """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
-    from engine import audit_jobs, audit_store
-    from policies import Rulebook
+    from prematch.engine import audit_jobs, audit_store
+    from prematch.policies import Rulebook
 
     fmt = "json" if as_json else fmt
     if fmt == "html" and every:
@@ -505,7 +507,7 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
         for report in reports:
             blocked |= report.has_blocks
             if fmt == "html":
-                from cli.html import season_page
+                from prematch.cli.html import season_page
 
                 page = season_page(season, report)
                 if out is None:
@@ -592,7 +594,7 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
 @handles_errors
 def export(obj: Ctx, out: Path | None) -> None:
     """Export events as JSONL (every season, or only --season), re-importable as is."""
-    from engine import export_lines
+    from prematch.engine import export_lines
 
     with obj.store() as store:
         lines = list(export_lines(store, obj.season))
@@ -607,7 +609,7 @@ def export(obj: Ctx, out: Path | None) -> None:
 @main.command()
 def diagram() -> None:
     """The per-program state machine as a Mermaid diagram."""
-    from engine import mermaid
+    from prematch.engine import mermaid
 
     click.echo(mermaid(), nl=False)
 
@@ -615,7 +617,7 @@ def diagram() -> None:
 @main.command()
 def schema() -> None:
     """The JSON Schema of every event type."""
-    from engine import event_json_schema
+    from prematch.engine import event_json_schema
 
     render.dump_json(event_json_schema())
 
@@ -626,8 +628,8 @@ def demo(as_json: bool) -> None:
     """Load a realistic IMG season into a temporary database and show it."""
     import tempfile
 
-    from engine import fixtures_dir, import_lines
-    from policies import Rulebook
+    from prematch.engine import fixtures_dir, import_lines
+    from prematch.policies import Rulebook
 
     moment = parse_instant(DEMO_INSTANT)
     clock = fixed_clock(moment)
@@ -650,7 +652,7 @@ def demo(as_json: bool) -> None:
     render.audit_text(audit_report)
 
 
-from cli import messages as _messages  # noqa: E402
+from prematch.cli import messages as _messages  # noqa: E402
 
 _messages.register(main)
 

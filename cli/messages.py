@@ -15,13 +15,13 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from cli import render
-from cli.errors import handles_errors
-from engine import ACTIONS, SeasonState, utc_iso
+from prematch.cli import render
+from prematch.cli.errors import handles_errors
+from prematch.engine import ACTIONS, SeasonState, utc_iso
 
 if TYPE_CHECKING:
-    from cli.main import Ctx
-    from policies import LintFinding
+    from prematch.cli.main import Ctx
+    from prematch.policies import LintFinding
 
 __all__ = ["calendar", "draft", "lint", "register"]
 
@@ -77,8 +77,8 @@ def draft(
     Replace the [bracketed] parts with your own specifics before sending. Exit 3 when
     the action is blocked now, 1 when an edited draft breaks a content rule.
     """
-    from policies import lint_message
-    from policies.drafts import draft_message
+    from prematch.policies import lint_message
+    from prematch.policies._drafts import draft_message
 
     with obj.store() as store:
         season = obj.open_season(store)
@@ -145,7 +145,7 @@ def lint(
 
     Shows each offending phrase and its line. Exit 1 when a block-level rule is broken.
     """
-    from policies import lint_message
+    from prematch.policies import lint_message
 
     text = file.read()
     state = _lint_state(obj, program_id, at)
@@ -184,7 +184,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     Thank-you due times, letter of interest / intent windows opening, the rank list
     deadline, Match Week and Match Day. Event ids are stable: re-running updates them.
     """
-    from cli.ics import calendar_entries, season_ics
+    from prematch.cli.ics import calendar_entries, season_ics
 
     with obj.store() as store:
         season = obj.open_season(store)

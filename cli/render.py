@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
+from prematch.engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
 
 _STATUS_LABEL = {
     "due": "DUE",

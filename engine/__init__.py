@@ -3,8 +3,8 @@
 An embedder opens a :class:`Store`, starts or opens a :class:`Season` (passing a
 rulebook such as ``policies.Rulebook()``), records events and asks questions::
 
-    from engine import Season, Store, fixed_clock
-    from policies import Rulebook
+    from prematch.engine import Season, Store, fixed_clock
+    from prematch.policies import Rulebook
 
     store = Store.open("season.db")
     season = Season.open(store, rulebook=Rulebook())
@@ -16,22 +16,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from engine.admission import (
+from prematch.engine._admission import (
     Admitted,
     admit,
 )
-from engine.calendar import (
+from prematch.engine._calendar import (
     CALENDAR_DATES,
     Calendar,
     load_calendar,
 )
-from engine.clock import (
+from prematch.engine._clock import (
     Clock,
     fixed_clock,
     parse_instant,
     system_clock,
 )
-from engine.errors import (
+from prematch.engine._errors import (
     InputError,
     IntegrityError,
     PolicyRefusal,
@@ -41,7 +41,7 @@ from engine.errors import (
     StructuralError,
     UnknownProgramError,
 )
-from engine.queries import (
+from prematch.engine._queries import (
     AuditReport,
     NowItem,
     NowReport,
@@ -52,30 +52,30 @@ from engine.queries import (
     judge_action,
     what_now,
 )
-from engine.records import (
+from prematch.engine._records import (
     SCHEMA_VERSION,
     Record,
     utc_iso,
 )
-from engine.replay import (
+from prematch.engine._replay import (
     fold,
     live_records,
     replay,
 )
-from engine.resources import (
+from prematch.engine._resources import (
     fixtures_dir,
 )
-from engine.rulebook import (
+from prematch.engine._rulebook import (
     NoRules,
     Rulebook,
 )
-from engine.season import (
+from prematch.engine._season import (
     HistoryEntry,
     Recorded,
     Season,
     normalize_event_type,
 )
-from engine.state import (
+from prematch.engine._state import (
     MESSAGE_EVENTS,
     Message,
     News,
@@ -83,19 +83,19 @@ from engine.state import (
     SeasonState,
     evolve,
 )
-from engine.statemachine import (
+from prematch.engine._statemachine import (
     END_STATES,
     STATES,
     TRANSITIONS,
     allowed_triggers,
     mermaid,
 )
-from engine.store import (
+from prematch.engine._store import (
     UPCASTERS,
     Store,
     Tamper,
 )
-from engine.verdicts import (
+from prematch.engine._verdicts import (
     ACTION_EVENTS,
     ACTIONS,
     AuditFinding,
@@ -107,7 +107,7 @@ from engine.verdicts import (
 )
 
 if TYPE_CHECKING:
-    from engine.events import (
+    from prematch.engine._events import (
         EVENT_TYPES,
         PROGRAM_SCOPE,
         Event,
@@ -115,7 +115,7 @@ if TYPE_CHECKING:
         validate_event,
         validate_payload,
     )
-    from engine.transfer import (
+    from prematch.engine._transfer import (
         ImportResult,
         export_lines,
         import_lines,
@@ -124,15 +124,15 @@ if TYPE_CHECKING:
 # The pydantic models (validation, import) load on first use (PEP 562):
 # `prematch now` never builds them.
 _LAZY: dict[str, str] = {
-    "EVENT_TYPES": "engine.events",
-    "PROGRAM_SCOPE": "engine.events",
-    "Event": "engine.events",
-    "event_json_schema": "engine.events",
-    "validate_event": "engine.events",
-    "validate_payload": "engine.events",
-    "ImportResult": "engine.transfer",
-    "export_lines": "engine.transfer",
-    "import_lines": "engine.transfer",
+    "EVENT_TYPES": "prematch.engine._events",
+    "PROGRAM_SCOPE": "prematch.engine._events",
+    "Event": "prematch.engine._events",
+    "event_json_schema": "prematch.engine._events",
+    "validate_event": "prematch.engine._events",
+    "validate_payload": "prematch.engine._events",
+    "ImportResult": "prematch.engine._transfer",
+    "export_lines": "prematch.engine._transfer",
+    "import_lines": "prematch.engine._transfer",
 }
 
 __all__ = [

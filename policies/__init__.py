@@ -7,12 +7,12 @@ Numbers come from ``defaults.toml``, overridable per season.
 
 from typing import TYPE_CHECKING, Any
 
-from policies.context import GUIDE, NRMP, Ask, Frame, Rule, Say
-from policies.params import Params, default_params, params_for
-from policies.registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rulebook
+from prematch.policies._context import GUIDE, NRMP, Ask, Frame, Rule, Say
+from prematch.policies._params import Params, default_params, params_for
+from prematch.policies._registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rulebook
 
 if TYPE_CHECKING:
-    from policies.content import CONTENT_RULES, LintFinding, lint_message
+    from prematch.policies._content import CONTENT_RULES, LintFinding, lint_message
 
 __all__ = [
     "ACTION_RULES",
@@ -37,7 +37,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The content rules (lint, drafts) load on first use: `prematch now` never needs them.
     if name in {"CONTENT_RULES", "LintFinding", "lint_message"}:
-        from policies import content
+        from prematch.policies import _content as content
 
         return getattr(content, name)
     raise AttributeError(f"module 'policies' has no attribute {name!r}")

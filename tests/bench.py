@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synth
 
-from engine import Store, audit_jobs, audit_store, fixed_clock, fixtures_dir, import_lines
-from policies import Rulebook
+from prematch.engine import Store, audit_jobs, audit_store, fixed_clock, fixtures_dir, import_lines
+from prematch.policies import Rulebook
 
 DEMO_NOW = "2027-01-15T09:00:00-05:00"
 BASELINE_IMPORTS = "import pydantic, pendulum, transitions, sqlite_utils, click"
@@ -111,8 +111,8 @@ def audit_rate(path: Path, jobs: int) -> dict[str, float]:
 # RUSAGE_CHILDREN (pages shared with the parent count in both).
 _PEAK = """
 import resource, sys
-from engine import Store, audit_store
-from policies import Rulebook
+from prematch.engine import Store, audit_store
+from prematch.policies import Rulebook
 with Store.open(sys.argv[1]) as store:
     for _ in audit_store(store, Rulebook(), jobs=int(sys.argv[2])):
         pass

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-import engine
-from engine import Season, Store
+from prematch import engine
+from prematch.engine import Season, Store
 
 settings.register_profile("ci", derandomize=True, max_examples=50, deadline=None, print_blob=True)
 settings.register_profile("dev", max_examples=500, deadline=None)

@@ -10,9 +10,8 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import engine
-import policies
-from engine import Finding, Season, Store, Verdict
+from prematch import engine, policies
+from prematch.engine import Finding, Season, Store, Verdict
 
 NY = "America/New_York"
 LA = "America/Los_Angeles"

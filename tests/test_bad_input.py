@@ -23,7 +23,7 @@ import pytest
 from db_bytes import db_files, settled_db_files
 from seasons import log_only
 
-from engine import Store
+from prematch.engine import Store
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 CORPUS = Path(__file__).parent / "corpus" / "bad_inputs"
@@ -153,7 +153,7 @@ def test_corpus_and_expectations_match() -> None:
 
 
 def test_the_ten_mb_line_is_over_the_limit() -> None:
-    from engine.transfer import MAX_LINE_BYTES
+    from prematch.engine._transfer import MAX_LINE_BYTES
 
     assert TEN_MB > MAX_LINE_BYTES
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import engine.queries
-from engine import Store, audit_jobs, audit_store, fixed_clock, import_lines
-from engine.bulk import chunks
-from engine.queries import SEASONS_PER_TASK
-from engine.records import canonical_event_json, canonical_json, parse_json
-from policies import Rulebook
+import prematch.engine._queries
+from prematch.engine import Store, audit_jobs, audit_store, fixed_clock, import_lines
+from prematch.engine._bulk import chunks
+from prematch.engine._queries import SEASONS_PER_TASK
+from prematch.engine._records import canonical_event_json, canonical_json, parse_json
+from prematch.policies import Rulebook
 
 sys.path.insert(0, str(Path(__file__).parent))
 import synth
@@ -103,7 +103,7 @@ def test_synthetic_seasons_are_valid_under_the_rulebook(tmp_path):
 def test_audit_across_processes_gives_the_same_reports_in_the_same_order(
     tmp_path, monkeypatch, per_task
 ):
-    monkeypatch.setattr(engine.queries, "SEASONS_PER_TASK", per_task)
+    monkeypatch.setattr(prematch.engine._queries, "SEASONS_PER_TASK", per_task)
     lines = list(synth.lines(6))
     # Give two seasons something to find: a letter of interest sent twice (overridden).
     extra = json.loads(next(x for x in lines if '"interest_sent"' in x))

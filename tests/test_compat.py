@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-import policies
-from engine import SCHEMA_VERSION, Season, Store, fixed_clock
+from prematch import policies
+from prematch.engine import SCHEMA_VERSION, Season, Store, fixed_clock
 
 FROZEN = Path(__file__).resolve().parent.parent / "fixtures" / "compat" / "v1.db"
 PREMATCH = Path(sys.executable).parent / "prematch"

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from seasons import log_only
 
-from engine import Season, Store, fixed_clock
+from prematch.engine import Season, Store, fixed_clock
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"

@@ -17,11 +17,10 @@ import pytest
 from conftest import build_season
 from prematch_script import INIT, Script, added_and_applied
 
-import engine
-import policies
-from engine import Season, Store
-from policies import CONTENT_RULES, LintFinding, lint_message
-from policies.content import load_phrases
+from prematch import engine, policies
+from prematch.engine import Season, Store, fixtures_dir
+from prematch.policies import CONTENT_RULES, LintFinding, lint_message
+from prematch.policies._content import load_phrases
 
 CORPUS = Path(__file__).parent / "corpus" / "messages"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "expected.toml").read_text())
@@ -123,8 +122,8 @@ def test_phrase_wrapped_over_two_lines_is_found_on_its_first_line() -> None:
 
 def test_phrase_lists_live_in_data() -> None:
     """Every phrase comes from phrases.toml; none of its patterns is written into the code."""
-    data = tomllib.loads((Path(policies.__file__).parent / "phrases.toml").read_text())
-    code = (Path(policies.__file__).parent / "content.py").read_text()
+    data = tomllib.loads((fixtures_dir() / "rulebook" / "phrases.toml").read_text())
+    code = (Path(policies.__file__).parent / "_content.py").read_text()
     patterns = [p for table in data.values() for p in table.get("patterns", [])]
     assert len(patterns) >= 30
     for pattern in patterns:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 from seasons import log_only
 
-from engine import Store
+from prematch.engine import Store
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
@@ -251,7 +251,7 @@ def test_import_that_is_not_killed_stores_everything(
 
 BURST_SCRIPT = """
 import datetime as dt, sys
-from engine import Season, Store, fixed_clock
+from prematch.engine import Season, Store, fixed_clock
 store = Store.open(sys.argv[1], create=False)
 season = Season.open(store, clock=fixed_clock(dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)))
 for i in range(int(sys.argv[2])):

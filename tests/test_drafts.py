@@ -18,10 +18,10 @@ import pytest
 from conftest import build_season
 from prematch_script import INIT, Script, added_and_applied
 
-import engine
-from engine import ACTIONS, Season, Store, fixtures_dir, import_lines
-from policies import Rulebook
-from policies.drafts import draft_message, templates_dir
+from prematch import engine
+from prematch.engine import ACTIONS, Season, Store, fixtures_dir, import_lines
+from prematch.policies import Rulebook
+from prematch.policies._drafts import draft_message, templates_dir
 
 DEMO_NOW = "2027-01-15T09:00:00-05:00"
 FILL = tomllib.loads((templates_dir() / "fill.toml").read_text(encoding="utf-8"))
@@ -65,7 +65,7 @@ def test_drafts_the_rulebook_allows_now_are_fully_clean(demo: Season) -> None:
 
 
 def words(text: str) -> int:
-    from policies.content import _split, _words, load_phrases
+    from prematch.policies._content import _split, _words, load_phrases
 
     return len(_words(_split(text, load_phrases())))
 

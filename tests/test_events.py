@@ -9,7 +9,7 @@ from datetime import datetime
 import pydantic
 import pytest
 
-from engine import (
+from prematch.engine import (
     EVENT_TYPES,
     PROGRAM_SCOPE,
     InputError,
@@ -18,7 +18,7 @@ from engine import (
     validate_event,
     validate_payload,
 )
-from engine.events import Event
+from prematch.engine._events import Event
 
 DESIGN_TYPES = [
     "season_started",

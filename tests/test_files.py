@@ -22,7 +22,7 @@ from db_bytes import db_files
 from prematch_script import NOW, PREMATCH, init_args
 from seasons import log_only
 
-from engine import Store
+from prematch.engine import Store
 
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 INIT = init_args("File Applicant")

@@ -59,8 +59,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-import engine
-from engine import (
+from prematch import engine
+from prematch.engine import (
     ACTION_EVENTS,
     MESSAGE_EVENTS,
     InputError,
@@ -71,7 +71,7 @@ from engine import (
     Store,
     StructuralError,
 )
-from policies import Rulebook, default_params
+from prematch.policies import Rulebook, default_params
 
 TZ_NAME = "America/New_York"
 TZ = zoneinfo.ZoneInfo(TZ_NAME)

@@ -1,6 +1,6 @@
 """Properties of the rulebook's time arithmetic in any IANA timezone (issue 4).
 
-``policies.context.add_days`` (calendar days: same wall-clock time) is held against
+``prematch.policies._context.add_days`` (calendar days: same wall-clock time) is held against
 pendulum's ``add(days=...)``, with the instants drawn where it is hard: in the gaps and
 overlaps of the timezone's UTC-offset changes of the 2027 Match season. ``add_hours``
 must add real elapsed hours whatever the zone of its argument. Through the public
@@ -28,10 +28,10 @@ import pytest
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-import engine
-from engine import PolicyRefusal, Season, Store
-from policies import Rulebook
-from policies.context import add_days, add_hours
+from prematch import engine
+from prematch.engine import PolicyRefusal, Season, Store
+from prematch.policies import Rulebook
+from prematch.policies._context import add_days, add_hours
 
 UTC = dt.UTC
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")

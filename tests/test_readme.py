@@ -267,7 +267,7 @@ def test_parser_rejects_an_unclosed_block() -> None:
 
 
 def test_readme_state_diagram_is_what_prematch_diagram_prints() -> None:
-    from engine import mermaid
+    from prematch.engine import mermaid
 
     match = re.search(r"```mermaid\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert match, "README.md has no ```mermaid block with the state diagram"

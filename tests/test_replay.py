@@ -9,7 +9,7 @@ from db_bytes import db_files, settled_db_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import InputError, StructuralError, UnknownProgramError, replay
+from prematch.engine import InputError, StructuralError, UnknownProgramError, replay
 
 MERCY = ("program_added", "mercy", "2026-09-21", {"name": "Mercy Hospital Internal Medicine"})
 OAK = (

@@ -34,10 +34,16 @@ from seasons import (
     start,
 )
 
-import engine
-import policies
-from cli.main import main as cli_main
-from engine import ACTION_EVENTS, PolicyRefusal, Season, Store, StructuralError, fixed_clock
+from prematch import engine, policies
+from prematch.cli.main import main as cli_main
+from prematch.engine import (
+    ACTION_EVENTS,
+    PolicyRefusal,
+    Season,
+    Store,
+    StructuralError,
+    fixed_clock,
+)
 
 DESIGN_RULE_IDS = {
     "thanks.window",
@@ -178,7 +184,7 @@ def test_thank_you_goes_stale_after_14_calendar_days_across_dst(store, at, says)
 
 
 def test_add_hours_counts_real_hours_for_a_zoneinfo_datetime():
-    from policies.context import add_hours
+    from prematch.policies._context import add_hours
 
     moment = dt.datetime(2026, 10, 31, 10, tzinfo=ZoneInfo(NY))
     assert add_hours(moment, 48) == iso("2026-11-02T09:00:00-05:00")

@@ -8,8 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from transitions import MachineError
 
-from engine import STATES, mermaid
-from engine.statemachine import INITIAL, TABLE, TRANSITIONS, allowed_triggers, machine, next_state
+from prematch.engine import STATES, mermaid
+from prematch.engine._statemachine import (
+    INITIAL,
+    TABLE,
+    TRANSITIONS,
+    allowed_triggers,
+    machine,
+    next_state,
+)
 
 TRIGGERS = list(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
 

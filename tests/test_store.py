@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import IntegrityError, Season, Store, StoreError, Tamper
+from prematch.engine import IntegrityError, Season, Store, StoreError, Tamper
 
 EVENTS = [
     ("program_added", "mercy", "2026-09-21", {"name": "Mercy IM"}),

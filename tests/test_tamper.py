@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from seasons import log_only
 
-from engine import Store, Tamper
-from engine.records import chain_hash
+from prematch.engine import Store, Tamper
+from prematch.engine._records import chain_hash
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from prematch_script import INIT, Script
 
-from engine import InputError, fixtures_dir
-from engine.tracker import COLUMNS, program_id, tracker_lines
+from prematch.engine import InputError, fixtures_dir
+from prematch.engine._tracker import COLUMNS, program_id, tracker_lines
 
 SAMPLE = fixtures_dir() / "tracker-sample.csv"
 NY = "America/New_York"

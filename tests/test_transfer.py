@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from db_bytes import db_files, settled_db_files
 
-from engine import (
+from prematch.engine import (
     InputError,
     PrematchError,
     Season,

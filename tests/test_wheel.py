@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,8 @@ def test_installed_wheel_runs_help_and_demo(
         [
             str(installed / "python"),
             "-c",
-            "import cli, engine, policies; print(engine.__file__); print(cli.__file__)",
+            "import prematch.cli as c, prematch.engine as e, prematch.policies as p; "
+            "print(e.__file__); print(c.__file__); print(p.__file__)",
         ],
         cwd=tmp_path,
         env=env,
@@ -107,3 +109,31 @@ def test_installed_wheel_runs_help_and_demo(
 
     # The demo uses a temporary database: nothing is left in the working folder.
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_wheel_installs_one_top_level_package(installed: Path) -> None:
+    """Only ``prematch`` lands in site-packages: no ``engine``, ``cli`` or ``policies``
+    to collide with another package or an embedder's own modules."""
+    (wheel,) = sorted((installed.parent.parent / "dist").glob("prematch-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    top = {
+        name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")
+    }
+    assert top == {"prematch"}
+    for part in ("engine", "policies", "cli"):
+        assert f"prematch/{part}/__init__.py" in names
+        assert f"prematch/{part}/py.typed" in names or part == "cli"
+    assert "prematch/fixtures/calendars/2027.toml" in names
+    assert "prematch/fixtures/rulebook/defaults.toml" in names
+
+
+def test_the_version_is_the_distributions(installed: Path, tmp_path: Path) -> None:
+    out = run(
+        [str(installed / "python"), "-c", "import prematch; print(prematch.__version__)"],
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    from importlib.metadata import version
+
+    assert out.strip() == version("prematch")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from engine import Message, ProgramState, Window
-from policies.context import GUIDE, Ask, Rule, Say, add_days, add_hours, block
+from prematch.engine import Message, ProgramState, Window
+from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, add_hours, block
 
 __all__ = ["SPAM_CAP", "SPAM_GAP", "is_exempt"]
 

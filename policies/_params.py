@@ -5,10 +5,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
 
-from engine import InputError
+from prematch.engine import InputError, fixtures_dir
 
 __all__ = ["Params", "default_params", "params_for"]
 
@@ -18,8 +17,8 @@ Params = Mapping[str, int]
 
 @cache
 def default_params() -> Params:
-    """The defaults shipped with prematch (``policies/defaults.toml``)."""
-    with (Path(__file__).parent / "defaults.toml").open("rb") as f:
+    """The defaults shipped with prematch (``fixtures/rulebook/defaults.toml``)."""
+    with (fixtures_dir() / "rulebook" / "defaults.toml").open("rb") as f:
         data = tomllib.load(f)
     flat = {
         f"{family}.{name}": int(value)

@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 
 import pendulum
 
-from engine import Calendar, ProgramState, SeasonState, Severity, Window
-from policies.params import Params, params_for
+from prematch.engine import Calendar, ProgramState, SeasonState, Severity, Window
+from prematch.policies._params import Params, params_for
 
 __all__ = [
     "GUIDE",

@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from engine.records import Record
-from engine.state import SeasonState
-from engine.verdicts import Finding, Verdict
+from prematch.engine._records import Record
+from prematch.engine._state import SeasonState
+from prematch.engine._verdicts import Finding, Verdict
 
 __all__ = ["NoRules", "Rulebook"]
 
@@ -41,7 +41,7 @@ class Rulebook(Protocol):
         ...
 
     def validate(self, state: SeasonState) -> None:
-        """Raise :class:`~engine.errors.InputError` if the season's own settings (its
+        """Raise :class:`~prematch.engine._errors.InputError` if the season's own settings (its
         policy overrides) make no sense to this rulebook; called when a season starts."""
         ...
 

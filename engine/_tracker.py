@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.errors import InputError, PolicyRefusal, PrematchError, StructuralError
-from engine.season import Season
-from engine.transfer import ImportResult, import_lines
+from prematch.engine._errors import InputError, PolicyRefusal, PrematchError, StructuralError
+from prematch.engine._season import Season
+from prematch.engine._transfer import ImportResult, import_lines
 
 __all__ = ["COLUMNS", "TrackerLine", "import_tracker", "tracker_lines", "tracker_rows"]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from engine.records import utc_iso
+from prematch.engine._records import utc_iso
 
 __all__ = [
     "ACTIONS",

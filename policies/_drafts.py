@@ -18,8 +18,8 @@ from string import Template
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import ACTIONS, InputError, News, ProgramState, SeasonState, fixtures_dir
-from policies.content import LintFinding, is_img, lint_message
+from prematch.engine import ACTIONS, InputError, News, ProgramState, SeasonState, fixtures_dir
+from prematch.policies._content import LintFinding, is_img, lint_message
 
 __all__ = ["Draft", "draft_message", "draft_values", "templates_dir"]
 

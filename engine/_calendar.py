@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from engine.errors import InputError
-from engine.resources import fixtures_dir
+from prematch.engine._errors import InputError
+from prematch.engine._resources import fixtures_dir
 
 __all__ = ["CALENDAR_DATES", "Calendar", "load_calendar"]
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.errors import PolicyRefusal, StructuralError
-from engine.records import Record
-from engine.replay import fold, live_records
-from engine.rulebook import Rulebook
-from engine.verdicts import Finding
+from prematch.engine._errors import PolicyRefusal, StructuralError
+from prematch.engine._records import Record
+from prematch.engine._replay import fold, live_records
+from prematch.engine._rulebook import Rulebook
+from prematch.engine._verdicts import Finding
 
 __all__ = ["Admitted", "admit", "blocks_by_seq"]
 

@@ -2,7 +2,7 @@
 
 Each event type has a payload model; :data:`Event` is the discriminated union of
 all of them, keyed by ``type``. Validation happens here, at the boundary (``log``,
-``import``); replay reads stored rows as light :class:`~engine.records.Record`
+``import``); replay reads stored rows as light :class:`~prematch.engine._records.Record`
 tuples and never rebuilds these models.
 """
 
@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from engine.errors import InputError
+from prematch.engine._errors import InputError
 
 __all__ = [
     "EVENT_TYPES",
@@ -37,7 +37,7 @@ __all__ = [
     "validate_payload",
 ]
 
-from engine.records import SCHEMA_VERSION
+from prematch.engine._records import SCHEMA_VERSION
 
 Identifier = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", strip_whitespace=True)

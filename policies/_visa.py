@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import ProgramState, SeasonState, Window
-from policies.context import GUIDE, Ask, Rule, Say, warn
+from prematch.engine import ProgramState, SeasonState, Window
+from prematch.policies._context import GUIDE, Ask, Rule, Say, warn
 
 __all__ = ["VISA_MISMATCH", "mismatch"]
 

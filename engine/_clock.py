@@ -7,7 +7,7 @@ import re
 import zoneinfo
 from collections.abc import Callable
 
-from engine.errors import InputError
+from prematch.engine._errors import InputError
 
 __all__ = ["Clock", "fixed_clock", "parse_instant", "system_clock"]
 

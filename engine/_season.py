@@ -2,7 +2,7 @@
 
 Writes go through :meth:`Season.record` (and the helpers built on it), each in
 one ``BEGIN IMMEDIATE`` transaction: read the season, admit the new event
-(:func:`engine.admission.admit`), append, commit. Reads replay the log.
+(:func:`prematch.engine._admission.admit`), append, commit. Reads replay the log.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.admission import admit
-from engine.clock import Clock, parse_instant, system_clock
-from engine.errors import InputError, PrematchError
-from engine.queries import AuditReport, NowReport, audit_records, judge_action, what_now
-from engine.records import Record, utc_iso
-from engine.replay import replay, retracted_seqs
-from engine.rulebook import Rulebook
-from engine.state import SeasonState
-from engine.store import Store, Transaction
-from engine.verdicts import ACTIONS, Finding, Verdict
+from prematch.engine._admission import admit
+from prematch.engine._clock import Clock, parse_instant, system_clock
+from prematch.engine._errors import InputError, PrematchError
+from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
+from prematch.engine._records import Record, utc_iso
+from prematch.engine._replay import replay, retracted_seqs
+from prematch.engine._rulebook import Rulebook
+from prematch.engine._state import SeasonState
+from prematch.engine._store import Store, Transaction
+from prematch.engine._verdicts import ACTIONS, Finding, Verdict
 
 __all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type"]
 
@@ -92,13 +92,13 @@ def _scope(event_type: str) -> str:
 
 @functools.cache
 def _scopes() -> dict[str, str]:
-    from engine.events import PROGRAM_SCOPE  # pydantic models load on first write
+    from prematch.engine._events import PROGRAM_SCOPE  # pydantic models load on first write
 
     return dict(PROGRAM_SCOPE)
 
 
 class Season:
-    """One season of one applicant in a :class:`~engine.store.Store`.
+    """One season of one applicant in a :class:`~prematch.engine._store.Store`.
 
     ``rulebook`` judges actions (pass ``policies.Rulebook()``; without one only the
     state machine applies). ``clock`` returns the current aware instant.
@@ -160,7 +160,7 @@ class Season:
         ``fields`` are the payload of DESIGN §2: ``match_year``, ``specialty``,
         ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
         """
-        from engine.events import validate_event, validate_payload
+        from prematch.engine._events import validate_event, validate_payload
 
         payload = validate_payload("season_started", fields)
         now = clock()
@@ -256,7 +256,7 @@ class Season:
         **fields: Any,
     ) -> Recorded:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
-        from engine.events import validate_payload  # pydantic models load on first write
+        from prematch.engine._events import validate_payload  # pydantic models load on first write
 
         kind = normalize_event_type(event_type)
         payload = validate_payload(kind, fields)

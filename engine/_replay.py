@@ -1,7 +1,7 @@
 """Replay: fold a season's records, in ``(occurred_at, seq)`` order, into its state.
 
 :func:`live_records` picks the records that count as of an instant (retractions
-honoured); :func:`fold` applies them one by one with :func:`~engine.state.evolve`
+honoured); :func:`fold` applies them one by one with :func:`~prematch.engine._state.evolve`
 and, given a rulebook, yields what it says about each record against the state
 just before it. Audit, enforcement and queries are all built on this one fold.
 """
@@ -13,11 +13,11 @@ import operator
 from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
-from engine.errors import PrematchError, StructuralError
-from engine.records import Record
-from engine.rulebook import Rulebook
-from engine.state import SeasonState, evolve
-from engine.verdicts import Finding
+from prematch.engine._errors import PrematchError, StructuralError
+from prematch.engine._records import Record
+from prematch.engine._rulebook import Rulebook
+from prematch.engine._state import SeasonState, evolve
+from prematch.engine._verdicts import Finding
 
 __all__ = ["Judged", "fold", "live_records", "replay", "retracted_seqs"]
 
@@ -79,7 +79,7 @@ def fold(
     ``judge`` is ``None``), only if a rulebook is given. Records in ``pending`` are
     about to be written: an ``update_sent`` among them without ``news_seq`` gets the
     oldest news not yet told to its program (the yielded record carries it). A
-    :class:`~engine.errors.StructuralError` is raised with ``.seq`` set to the record
+    :class:`~prematch.engine._errors.StructuralError` is raised with ``.seq`` set to the record
     that could not be applied.
     """
     if not live:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import Window
-from policies.context import GUIDE, Ask, Rule, Say, add_days, block, warn
-from policies.timing import recommended_window
+from prematch.engine import Window
+from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, block, warn
+from prematch.policies._timing import recommended_window
 
 __all__ = ["INTENT_AFTER", "INTENT_CERTIFY", "INTENT_HONESTY", "INTENT_SINGLE", "INTENT_WINDOW"]
 

@@ -2,7 +2,7 @@
 
 :func:`lint_message` reads a message the applicant is about to send and returns
 findings that name the rule, the line (1-based) and the offending phrase. The
-phrase lists live in ``phrases.toml`` beside this module; the numbers (word and
+phrase lists live in ``fixtures/rulebook/phrases.toml``; the numbers (word and
 paragraph limits) in the ``[content]`` table of ``defaults.toml``, overridable per
 season like every rulebook number.
 
@@ -21,9 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from engine import ACTIONS, InputError, SeasonState, Severity
-from policies.context import GUIDE, NRMP, local
-from policies.params import Params, default_params, params_for
+from prematch.engine import ACTIONS, InputError, SeasonState, Severity, fixtures_dir
+from prematch.policies._context import GUIDE, NRMP, local
+from prematch.policies._params import Params, default_params, params_for
 
 __all__ = [
     "CONTENT_RULES",
@@ -129,8 +129,8 @@ def _parse_phrases(data: Mapping[str, Any]) -> Phrases:
 
 @cache
 def load_phrases(path: Path | None = None) -> Phrases:
-    """The phrase lists (default: ``policies/phrases.toml``), compiled once."""
-    with (path or Path(__file__).parent / "phrases.toml").open("rb") as f:
+    """The phrase lists (default: ``fixtures/rulebook/phrases.toml``), compiled once."""
+    with (path or fixtures_dir() / "rulebook" / "phrases.toml").open("rb") as f:
         return _parse_phrases(tomllib.load(f))
 
 

@@ -1,6 +1,6 @@
 """The rulebook: one table from each action (and event) to the rules that judge it.
 
-Adding a rule is one module function, one :class:`~policies.context.Rule`, and one
+Adding a rule is one module function, one :class:`~prematch.policies._context.Rule`, and one
 line in :data:`ACTION_RULES` or :data:`EVENT_RULES`.
 """
 
@@ -10,9 +10,16 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from engine import MESSAGE_EVENTS, Finding, Record, SeasonState, Verdict, Window
-from policies import deadline, inquiry, intent, program, spam, timing, updates, visa
-from policies.context import Ask, FrameCache, Rule, Say
+from prematch.engine import MESSAGE_EVENTS, Finding, Record, SeasonState, Verdict, Window
+from prematch.policies import _deadline as deadline
+from prematch.policies import _inquiry as inquiry
+from prematch.policies import _intent as intent
+from prematch.policies import _program as program
+from prematch.policies import _spam as spam
+from prematch.policies import _timing as timing
+from prematch.policies import _updates as updates
+from prematch.policies import _visa as visa
+from prematch.policies._context import Ask, FrameCache, Rule, Say
 
 __all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "Rulebook"]
 
@@ -64,7 +71,7 @@ RULE_IDS: frozenset[str] = frozenset(
 
 
 class Rulebook:
-    """The rules of DESIGN §5 (``content.*`` excepted, see :mod:`policies.content`).
+    """The rules of DESIGN §5 (``content.*`` excepted, see :mod:`prematch.policies._content`).
 
     ``disable`` switches rules off by id (to see what a season would look like
     without one, and to prove that the tests guarding a rule fail without it).

@@ -17,15 +17,15 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from engine.admission import admit
-from engine.bulk import paused_gc
-from engine.clock import Clock, parse_instant, system_clock
-from engine.errors import InputError, PolicyRefusal, StructuralError
-from engine.events import EVENT_TYPES, validate_payload
-from engine.records import Record, parse_json, utc_iso
-from engine.rulebook import Rulebook
-from engine.season import check_scope, normalize_event_type, provisional
-from engine.store import Store, Transaction
+from prematch.engine._admission import admit
+from prematch.engine._bulk import paused_gc
+from prematch.engine._clock import Clock, parse_instant, system_clock
+from prematch.engine._errors import InputError, PolicyRefusal, StructuralError
+from prematch.engine._events import EVENT_TYPES, validate_payload
+from prematch.engine._records import Record, parse_json, utc_iso
+from prematch.engine._rulebook import Rulebook
+from prematch.engine._season import check_scope, normalize_event_type, provisional
+from prematch.engine._store import Store, Transaction
 
 __all__ = ["MAX_LINE_BYTES", "ImportResult", "export_lines", "import_lines"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import Window
-from policies.context import GUIDE, Ask, Rule, Say, block, warn
+from prematch.engine import Window
+from prematch.policies._context import GUIDE, Ask, Rule, Say, block, warn
 
 __all__ = ["INQUIRY_CONNECTION", "INQUIRY_MASS", "INQUIRY_ONCE", "INQUIRY_WINDOW"]
 

@@ -9,14 +9,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from engine.bulk import chunks, paused_gc
-from engine.records import Record, utc_iso
-from engine.replay import fold, live_records, retracted_seqs
-from engine.rulebook import Rulebook
-from engine.state import SeasonState
-from engine.statemachine import allowed_triggers, sources_of
-from engine.store import Store
-from engine.verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
+from prematch.engine._bulk import chunks, paused_gc
+from prematch.engine._records import Record, utc_iso
+from prematch.engine._replay import fold, live_records, retracted_seqs
+from prematch.engine._rulebook import Rulebook
+from prematch.engine._state import SeasonState
+from prematch.engine._statemachine import allowed_triggers, sources_of
+from prematch.engine._store import Store
+from prematch.engine._verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
 
 __all__ = [
     "SEASONS_PER_TASK",

@@ -1,8 +1,8 @@
 """Season state and the mutator that applies one event to it ("evolve").
 
 :func:`evolve` is the only place that changes state. It checks each event
-against the per-program state machine (:mod:`engine.statemachine`) and raises
-:class:`~engine.errors.StructuralError` for an event the machine does not allow.
+against the per-program state machine (:mod:`prematch.engine._statemachine`) and raises
+:class:`~prematch.engine._errors.StructuralError` for an event the machine does not allow.
 Policies read this state; they never change it.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from engine.calendar import Calendar, load_calendar
-from engine.errors import InputError, StructuralError, UnknownProgramError
-from engine.records import Record
-from engine.statemachine import INITIAL, TABLE, next_state
+from prematch.engine._calendar import Calendar, load_calendar
+from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
+from prematch.engine._records import Record
+from prematch.engine._statemachine import INITIAL, TABLE, next_state
 
 __all__ = ["MESSAGE_EVENTS", "Message", "News", "ProgramState", "SeasonState", "evolve"]
 

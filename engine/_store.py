@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from engine.errors import IntegrityError, StoreBusyError, StoreError
-from engine.records import (
+from prematch.engine._errors import IntegrityError, StoreBusyError, StoreError
+from prematch.engine._records import (
     GENESIS_HASH,
     SCHEMA_VERSION,
     Record,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.verdicts import Finding
+    from prematch.engine._verdicts import Finding
 
 __all__ = [
     "InputError",

@@ -6,8 +6,8 @@ import tomllib
 from collections.abc import Iterator
 from functools import cache
 
-from engine import Window, fixtures_dir
-from policies.context import GUIDE, NRMP, Ask, Rule, Say, block, warn
+from prematch.engine import Window, fixtures_dir
+from prematch.policies._context import GUIDE, NRMP, Ask, Rule, Say, block, warn
 
 __all__ = ["ALL_IN", "ASKED_RANK", "NO_CONTACT", "SOAP_INITIATION", "specialty_allows_contact"]
 

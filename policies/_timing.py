@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import Window
-from policies.context import GUIDE, Ask, Rule, Say, add_days, add_hours, block, warn
+from prematch.engine import Window
+from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, add_hours, block, warn
 
 __all__ = [
     "INTEREST_LIMIT",
