@@ -229,7 +229,7 @@ def audit_store(store: Store, rulebook: Rulebook, *, jobs: int = 1) -> Iterator[
     however many seasons the store holds.
     """
     with paused_gc():
-        if jobs <= 1:
+        if jobs <= 1 or isinstance(store.path, str):  # a memory store: no file to reopen
             for season, records in store.seasons_records():
                 yield audit_records(season, records, rulebook)
             return

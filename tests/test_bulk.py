@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 import prematch.engine._queries
 from prematch.engine import Store, audit_jobs, audit_store, fixed_clock, import_lines
 from prematch.engine._bulk import chunks
+from prematch.engine._mapper import hashed_json
 from prematch.engine._queries import SEASONS_PER_TASK
-from prematch.engine._records import canonical_event_json, canonical_json, parse_json
+from prematch.engine._records import canonical_json, parse_json
 from prematch.policies import Rulebook
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -49,7 +50,7 @@ def test_the_fast_hash_input_is_the_canonical_json_of_the_stored_fields(
         "payload": payload,
         "override": override,
     }
-    fast = canonical_event_json(
+    fast = hashed_json(
         seq, season, program, kind, 1, occurred, recorded, canonical_json(payload), override
     )
     assert fast == canonical_json(fields)

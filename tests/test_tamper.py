@@ -25,7 +25,8 @@ import pytest
 from seasons import log_only
 
 from prematch.engine import Store, Tamper
-from prematch.engine._records import chain_hash
+from prematch.engine._chain import link_hash
+from prematch.engine._records import canonical_json
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
@@ -92,6 +93,11 @@ def hashed_fields(stored: tuple[Any, ...]) -> dict[str, Any]:
         "payload": json.loads(payload),
         "override": override,
     }
+
+
+def chain_hash(previous: str, fields: dict[str, Any]) -> str:
+    """The hash verify expects for ``fields`` after ``previous`` (canonical JSON of the dict)."""
+    return link_hash(previous, canonical_json(fields))
 
 
 def insert(conn: sqlite3.Connection, values: tuple[Any, ...]) -> None:

@@ -1,0 +1,208 @@
+"""The hash chain: how appends extend it and how :func:`verify` checks it (DESIGN §7).
+
+Each event's ``hash`` is SHA-256 over the previous event's hash and the event's
+:func:`~prematch.engine._mapper.hashed_json`; each committed write also notes its
+head. :class:`ChainedTransaction` is the append side every recorder shares;
+:func:`verify` reads one consistent :class:`~prematch.engine._recorder.Snapshot` of
+any recorder and names the first place where the chain does not hold (a
+:class:`Tamper`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from prematch.engine._mapper import StoredEvent, hashed_json, stored_fields, stored_hashed_json
+from prematch.engine._recorder import Recorder, Snapshot
+from prematch.engine._records import Record
+
+__all__ = [
+    "GENESIS_HASH",
+    "ChainedTransaction",
+    "Tamper",
+    "link_hash",
+    "verify",
+]
+
+GENESIS_HASH = "0" * 64
+"""The ``previous hash`` of the first event in a store."""
+
+_new_tuple = tuple.__new__
+
+
+def link_hash(previous: str, hashed: str) -> str:
+    """The chain hash of an event: SHA-256 over the previous event's hash and the
+    event's :func:`~prematch.engine._mapper.hashed_json`."""
+    return hashlib.sha256(f"{previous}\n{hashed}".encode()).hexdigest()
+
+
+class ChainedTransaction:
+    """The append side of a write transaction, shared by the recorders: assigns ``seq``,
+    ``recorded_at``, the chain hash and each stream's next version.
+
+    A recorder subclasses it with the reads of :class:`~prematch.engine._recorder.Transaction`,
+    :meth:`_stored_version` and :meth:`_insert`.
+    """
+
+    def __init__(self, now_iso: str, last_seq: int, last_hash: str):
+        self._now = now_iso
+        self.first_seq: int = last_seq
+        """The newest seq when the transaction began."""
+        self.last_seq: int = last_seq
+        """The newest seq, counting what this transaction appended."""
+        self.last_hash: str = last_hash
+        """The hash of the event at :attr:`last_seq`."""
+        self._fresh: set[str] = set()
+        self._versions: dict[str, int] = {}  # each stream's latest version, once looked up
+
+    def append(self, records: Iterable[Record]) -> list[Record]:
+        """Append records in order; return them as stored (seq, recorded_at and hash set).
+
+        The records' own ``seq`` and ``hash`` are ignored (the recorder assigns them);
+        an empty ``recorded_at`` becomes the transaction's now.
+        """
+        stored: list[Record] = []
+        self.append_each(records, stored.append)
+        return stored
+
+    def append_each(
+        self, records: Iterable[Record], each: Callable[[Record], object] | None = None
+    ) -> int:
+        """:meth:`append` for bulk work: rows are built while the recorder consumes them.
+
+        Nothing is kept per record: ``each`` (if given) sees every record as stored.
+        Returns how many were appended.
+        """
+        before = self.last_seq
+        self._insert(self._events(records, each))
+        return self.last_seq - before
+
+    def _events(
+        self, records: Iterable[Record], each: Callable[[Record], object] | None
+    ) -> Iterator[StoredEvent]:
+        versions = self._versions
+        for r in records:
+            stream = f"{r.season}/{r.program or ''}"
+            if r.type == "season_started":
+                self._fresh.add(r.season)
+            version = versions.get(stream)
+            if version is None:
+                # A season started in this transaction has no history to look up.
+                version = 0 if r.season in self._fresh else self._stored_version(stream)
+            versions[stream] = version = version + 1
+            seq = self.last_seq + 1
+            recorded = r.recorded_at or self._now
+            fields = stored_fields(r, seq, recorded)
+            digest = link_hash(self.last_hash, hashed_json(*fields))
+            self.last_seq, self.last_hash = seq, digest
+            if each is not None:
+                each(r._replace(seq=seq, recorded_at=recorded, hash=digest))
+            yield _new_tuple(StoredEvent, (*fields, digest, stream, version))
+
+    def _stored_version(self, stream: str) -> int:
+        """The latest version of ``stream`` already stored (0 if none)."""
+        raise NotImplementedError
+
+    def _insert(self, events: Iterator[StoredEvent]) -> None:
+        """Store ``events`` in this transaction, refusing a (stream, version) already taken."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Tamper:
+    """The first place where the stored chain does not hold."""
+
+    seq: int
+    kind: str
+    """``edited``, ``deleted``, ``inserted`` or ``reordered``."""
+    detail: str
+
+
+def verify(
+    recorder: Recorder, expected_head: tuple[int, str] | None = None
+) -> tuple[int, Tamper | None]:
+    """Check gapless ``seq`` and the hash chain of one consistent snapshot of ``recorder``;
+    return (events checked, first problem). See :meth:`prematch.engine.Store.verify`."""
+    with recorder.snapshot() as snapshot:
+        return _verify(snapshot, expected_head)
+
+
+def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[int, Tamper | None]:
+    heads = snapshot.heads()
+    committed = max(heads, default=0)
+    previous = GENESIS_HASH
+    count = 0
+    for event in snapshot.events():
+        count += 1
+        seq, digest = event.seq, event.hash
+        if seq != count:
+            return count, Tamper(seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}")
+        hashed = stored_hashed_json(event)
+        if hashed is None:
+            return count, Tamper(seq, "edited", "payload is not valid JSON (or a field's type)")
+        if seq > committed:
+            return count, Tamper(seq, "inserted", "no prematch commit wrote this event")
+        if link_hash(previous, hashed) != digest:
+            return count, _classify(snapshot, seq, previous, committed)
+        if heads.get(seq, digest) != digest:
+            return count, Tamper(seq, "edited", "its hash was rewritten after commit")
+        previous = digest
+    if committed > count:
+        detail = f"seq {count + 1}..{committed} missing at the end (a commit wrote them)"
+        return count, Tamper(count + 1, "deleted", detail)
+    if expected_head is not None:
+        return count, _check_anchor(snapshot, expected_head, count)
+    return count, None
+
+
+def _event(snapshot: Snapshot, seq: int) -> StoredEvent | None:
+    return next(snapshot.events(seq, seq), None)
+
+
+def _check_anchor(snapshot: Snapshot, expected: tuple[int, str], count: int) -> Tamper | None:
+    seq, digest = expected
+    if seq > count:
+        detail = f"seq {count + 1}..{seq} missing at the end (the noted head is seq {seq})"
+        return Tamper(count + 1, "deleted", detail)
+    event = _event(snapshot, seq)
+    if event is None or event.hash != digest:
+        return Tamper(seq, "edited", "does not match the head you noted")
+    return None
+
+
+def _classify(snapshot: Snapshot, seq: int, previous: str, committed: int) -> Tamper:
+    total = snapshot.count()
+    if total < committed:
+        return Tamper(
+            seq,
+            "deleted",
+            f"{committed - total} events missing (later seqs renumbered to hide it)",
+        )
+    moved_from = _moved_from(snapshot, seq)
+    if moved_from is not None:
+        return Tamper(seq, "reordered", f"this event was committed as seq {moved_from}")
+    following = _event(snapshot, seq + 1)
+    if following is not None:
+        hashed = stored_hashed_json(following, seq)
+        if hashed is not None and link_hash(previous, hashed) == following.hash:
+            return Tamper(seq, "inserted", "a foreign event sits here; later seqs shifted")
+    return Tamper(seq, "edited", "content does not match its hash")
+
+
+def _moved_from(snapshot: Snapshot, seq: int, window: int = 50) -> int | None:
+    event = _event(snapshot, seq)
+    if event is None:
+        return None
+    nearby = [(e.seq, e.hash) for e in snapshot.events(seq - window, seq + window)]
+    predecessors = [h for _, h in nearby] + ([GENESIS_HASH] if seq <= window + 1 else [])
+    for candidate, _ in nearby:
+        if candidate == seq:
+            continue
+        moved = stored_hashed_json(event, candidate)
+        if moved is None:
+            return None
+        if any(link_hash(p, moved) == event.hash for p in predecessors):
+            return candidate
+    return None

@@ -1,0 +1,161 @@
+"""Stored events <-> :class:`Record`: the stored row, upcasters, and the hashed-fields encoder.
+
+A recorder keeps a :class:`StoredEvent` per event (the column values as written);
+replay reads :class:`Record`. :func:`row_to_record` maps one way (upcasting old
+payload shapes), :func:`stored_fields` the other, and :func:`hashed_json` is the
+one encoding of the fields the chain hash covers, used by append and by verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from json.encoder import encode_basestring
+from typing import Any, NamedTuple
+
+from prematch.engine._records import (
+    SCHEMA_VERSION,
+    Record,
+    canonical_json,
+    parse_json,
+    parse_utc,
+    utc_iso,
+)
+
+__all__ = [
+    "UPCASTERS",
+    "StoredEvent",
+    "Upcaster",
+    "hashed_json",
+    "row_to_record",
+    "stored_fields",
+    "stored_hashed_json",
+]
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+"""A function turning one event type's payload into the next schema version's."""
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""``(event type, schema_version) -> function`` turning that payload into the next version's.
+
+Empty while every stored event is at version 1; each future schema change adds
+an entry here (and a frozen database in ``fixtures/compat/``).
+"""
+
+
+class StoredEvent(NamedTuple):
+    """One event as a recorder keeps it: the record's fields in their stored (text) form,
+    the chain hash, and the stream (``season/program``) with its version in that stream."""
+
+    seq: int
+    season: str
+    program: str | None
+    type: str
+    schema_version: int
+    occurred_at: str
+    """UTC ISO text (:func:`~prematch.engine._records.utc_iso`)."""
+    recorded_at: str
+    payload: str
+    """Canonical JSON of the payload (``{}`` when empty)."""
+    override: str | None
+    hash: str
+    stream: str
+    version: int
+
+
+_new_tuple = tuple.__new__
+
+
+def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    while version < SCHEMA_VERSION:
+        step = UPCASTERS.get((kind, version))
+        if step is not None:
+            payload = step(payload)
+        version += 1
+    return version, payload
+
+
+def row_to_record(row: tuple[Any, ...]) -> Record:
+    """Turn the first ten fields of a :class:`StoredEvent` (``seq`` to ``hash``, as a plain
+    tuple) into a :class:`Record`, upcasting old payload shapes."""
+    seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
+    data = {} if payload == "{}" else parse_json(payload)
+    if version != SCHEMA_VERSION:
+        version, data = _upcast(kind, version, data)
+    at = parse_utc(occurred)
+    # tuple.__new__ skips Record.__new__'s argument handling: this runs for every row read.
+    return _new_tuple(
+        Record, (seq, season, program, kind, version, at, recorded, data, override, digest)
+    )
+
+
+def stored_fields(
+    r: Record, seq: int, recorded_at: str
+) -> tuple[int, str, str | None, str, int, str, str, str, str | None]:
+    """The hashed fields of ``r`` in stored form and :func:`hashed_json` order, with the
+    ``seq`` and ``recorded_at`` the recorder assigns. The payload is serialized here, once."""
+    payload = canonical_json(r.payload) if r.payload else "{}"
+    return (
+        seq,
+        r.season,
+        r.program,
+        r.type,
+        r.schema_version,
+        utc_iso(r.occurred_at),
+        recorded_at,
+        payload,
+        r.override,
+    )
+
+
+def _encode(text: str | None) -> str:
+    # The C string encoder json.dumps(ensure_ascii=False) itself uses.
+    return "null" if text is None else encode_basestring(text)
+
+
+def hashed_json(
+    seq: int,
+    season: str,
+    program: str | None,
+    kind: str,
+    schema_version: int,
+    occurred_at: str,
+    recorded_at: str,
+    payload_json: str,
+    override: str | None,
+) -> str:
+    """The canonical JSON the chain hash covers: an object of the nine stored fields
+    (``seq`` .. ``override``, ``type`` for ``kind``) with sorted keys and no spaces,
+    built from parts with the payload already encoded as canonical JSON.
+
+    Appending a million events serializes each payload once; a test holds this equal to
+    :func:`~prematch.engine._records.canonical_json` of the same fields as a dict.
+    """
+    return (
+        f'{{"occurred_at":{_encode(occurred_at)},"override":{_encode(override)},'
+        f'"payload":{payload_json},"program":{_encode(program)},'
+        f'"recorded_at":{_encode(recorded_at)},"schema_version":{schema_version},'
+        f'"season":{_encode(season)},"seq":{seq},"type":{_encode(kind)}}}'
+    )
+
+
+def stored_hashed_json(event: StoredEvent, seq: int | None = None) -> str | None:
+    """:func:`hashed_json` of an event as found in the log (its payload re-encoded
+    canonically), optionally as if it stood at ``seq``; None when a field no longer has
+    its stored type (a payload that is not JSON, a number where text belongs)."""
+    try:
+        payload = canonical_json(parse_json(event.payload))
+        if not isinstance(event.schema_version, int):
+            return None
+        return hashed_json(
+            event.seq if seq is None else seq,
+            event.season,
+            event.program,
+            event.type,
+            event.schema_version,
+            event.occurred_at,
+            event.recorded_at,
+            payload,
+            event.override,
+        )
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,200 @@
+"""The in-memory recorder: the event log in this process's memory, with the same promises
+as the SQLite file (append-only, gapless ``seq``, one event per stream version, the hash
+chain, a head per commit, all-or-nothing write transactions, one writer at a time).
+
+For embedders and tests that need no file. It is thread-safe: a write transaction holds
+the writer lock from start to commit (another thread's write waits for it, up to the
+busy timeout, like a second SQLite writer); reads see the last committed state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import operator
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
+from prematch.engine._errors import StoreBusyError, StoreError
+from prematch.engine._mapper import StoredEvent, row_to_record
+from prematch.engine._records import Record, parse_json
+
+__all__ = ["MEMORY_LABEL", "MemoryRecorder", "MemoryTransaction"]
+
+MEMORY_LABEL = "the in-memory store"
+"""What messages call a memory store where they would name the database file."""
+
+_SEASON = operator.attrgetter("season")
+
+
+def _record(event: StoredEvent) -> Record:
+    return row_to_record(event[:10])
+
+
+class _Log:
+    """The committed state: events in ``seq`` order, each stream's latest version, heads.
+
+    ``events`` only grows, and a commit extends it under ``lock``: the first
+    :meth:`committed` events never change, so readers iterate them without the lock.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: list[StoredEvent] = []
+        self.versions: dict[str, int] = {}  # written only by the writer
+        self.heads: dict[int, str] = {}
+
+    def committed(self) -> list[StoredEvent]:
+        """The committed events, as of now (a copy, so commits never show through)."""
+        with self.lock:
+            return self.events[:]
+
+    def as_of_now(self) -> tuple[list[StoredEvent], dict[int, str]]:
+        """The committed events and heads, as of one moment."""
+        with self.lock:
+            return self.events[:], dict(self.heads)
+
+
+class MemoryTransaction(ChainedTransaction):
+    """Reads and appends inside one write transaction of a :class:`MemoryRecorder`.
+
+    Appends are kept aside until the commit: reads here see them, nobody else does.
+    """
+
+    def __init__(self, log: _Log, now_iso: str):
+        self._log = log
+        self._pending: list[StoredEvent] = []
+        self._taken: dict[str, int] = {}  # stream versions appended here
+        last = log.events[-1] if log.events else None
+        super().__init__(now_iso, *((last.seq, last.hash) if last else (0, GENESIS_HASH)))
+
+    def _all(self) -> Iterator[StoredEvent]:
+        return itertools.chain(self._log.events, self._pending)
+
+    def season_records(self, season: str) -> list[Record]:
+        """Every record of ``season`` (including those appended in this transaction)."""
+        return [_record(e) for e in self._all() if e.season == season]
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        return [e.season for e in self._all() if e.type == "season_started"]
+
+    def season_starts(self) -> dict[str, dict[str, Any]]:
+        """Each season's ``season_started`` payload, by season id."""
+        return {e.season: parse_json(e.payload) for e in self._all() if e.type == "season_started"}
+
+    def _stored_version(self, stream: str) -> int:
+        return self._taken.get(stream, self._log.versions.get(stream, 0))
+
+    def _insert(self, events: Iterator[StoredEvent]) -> None:
+        for event in events:
+            latest = self._taken.get(event.stream, self._log.versions.get(event.stream, 0))
+            if event.version <= latest:
+                raise StoreError(
+                    f"{MEMORY_LABEL}: stream {event.stream!r} already has version {event.version}"
+                )
+            self._taken[event.stream] = event.version
+            self._pending.append(event)
+
+    def commit(self) -> None:
+        """Publish the appended events (and note the new head)."""
+        if not self._pending:
+            return
+        log = self._log
+        with log.lock:
+            log.events.extend(self._pending)
+            log.versions.update(self._taken)
+            log.heads[self.last_seq] = self.last_hash
+
+
+class _MemorySnapshot:
+    """The committed events as of one moment (later commits replace, never change, them)."""
+
+    def __init__(self, events: Sequence[StoredEvent], heads: dict[int, str]):
+        self._events = sorted(events, key=operator.attrgetter("seq"))  # as a file orders them
+        self._heads = heads
+
+    def events(self, first: int | None = None, last: int | None = None) -> Iterator[StoredEvent]:
+        low = -1 if first is None else first
+        high = self._events[-1].seq if last is None and self._events else last
+        return (e for e in self._events if low <= e.seq and (high is None or e.seq <= high))
+
+    def count(self) -> int:
+        return len(self._events)
+
+    def heads(self) -> dict[int, str]:
+        return self._heads
+
+
+class MemoryRecorder:
+    """The event log in memory (see the module docstring); open it as ``Store.memory()``."""
+
+    def __init__(self, busy_timeout: float = 10.0):
+        self.path = MEMORY_LABEL
+        """Where the log lives, as messages name it."""
+        self.busy_timeout = busy_timeout
+        """Seconds a write waits for another thread's write transaction."""
+        self._log = _Log()
+        self._writer = threading.Lock()
+        self._writing: int | None = None  # the thread in a write transaction
+
+    @contextlib.contextmanager
+    def write(self, now_iso: str) -> Iterator[MemoryTransaction]:
+        """A write transaction: its appends are published together if the block ends
+        normally, and dropped if it raises."""
+        if self._writing == threading.get_ident():
+            raise StoreError(f"{MEMORY_LABEL}: cannot start a transaction within a transaction")
+        if not self._writer.acquire(timeout=self.busy_timeout):
+            raise StoreBusyError(
+                f"{MEMORY_LABEL} is locked by another thread (waited {self.busy_timeout:g} s); "
+                "try again when it has finished"
+            )
+        self._writing = threading.get_ident()
+        try:
+            tx = MemoryTransaction(self._log, now_iso)
+            yield tx
+            tx.commit()
+        finally:
+            self._writing = None
+            self._writer.release()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[_MemorySnapshot]:
+        """The committed log as of now."""
+        yield _MemorySnapshot(*self._log.as_of_now())
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        return [e.season for e in self._log.committed() if e.type == "season_started"]
+
+    def season_records(self, season: str) -> list[Record]:
+        """Every record of ``season``, in ``seq`` order."""
+        return [_record(e) for e in self._log.committed() if e.season == season]
+
+    def rows(self, season: str | None = None) -> Iterator[Record]:
+        """Every record (or one season's), in ``seq`` order."""
+        events = self._log.committed()
+        return (_record(e) for e in events if season is None or e.season == season)
+
+    def seasons_records(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, list[Record]]]:
+        """Every season (with ids from ``first`` to ``last``, when both are given) with its
+        records, one season at a time, in season-id order."""
+        events = self._log.committed()
+        if first is not None and last is not None:
+            events = [e for e in events if first <= e.season <= last]
+        for season, group in itertools.groupby(sorted(events, key=_SEASON), key=_SEASON):
+            yield season, list(map(_record, group))
+
+    def head(self) -> tuple[int, str]:
+        """The newest event's seq and hash."""
+        log = self._log
+        with log.lock:
+            last = log.events[-1] if log.events else None
+        return (last.seq, last.hash) if last else (0, GENESIS_HASH)
+
+    def close(self) -> None:
+        """Nothing to release: the log lives as long as this object."""

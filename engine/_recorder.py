@@ -1,0 +1,123 @@
+"""What a backend of the event log must do: the :class:`Recorder` interface (DESIGN §7).
+
+A recorder keeps :class:`~prematch.engine._mapper.StoredEvent` rows and promises:
+append-only; a global, gapless ``seq``; one event per (stream, version), where a
+stream is one program's (or the season's own) events; a SHA-256 hash chain over the
+events (:mod:`prematch.engine._chain`); a head noted per committed write; and
+all-or-nothing write transactions, one at a time, in which reads, validation and
+appends are atomic. :class:`~prematch.engine._store.Store` is the facade over one;
+the backends are SQLite (:mod:`prematch.engine._sqlite`) and memory
+(:mod:`prematch.engine._memory`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+from prematch.engine._mapper import StoredEvent
+from prematch.engine._records import Record
+
+__all__ = ["Recorder", "Snapshot", "Transaction"]
+
+
+class Transaction(Protocol):
+    """Reads and appends inside one write transaction (see :meth:`Recorder.write`)."""
+
+    first_seq: int
+    """The newest seq when the transaction began."""
+    last_seq: int
+    """The newest seq, counting what this transaction appended."""
+    last_hash: str
+    """The hash of the event at :attr:`last_seq`."""
+
+    def season_records(self, season: str) -> list[Record]:
+        """Every record of ``season`` (including those appended in this transaction)."""
+        ...
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        ...
+
+    def season_starts(self) -> dict[str, dict[str, Any]]:
+        """Each season's ``season_started`` payload, by season id."""
+        ...
+
+    def append(self, records: Iterable[Record]) -> list[Record]:
+        """Append records in order; return them as stored (seq, recorded_at and hash set).
+
+        The records' own ``seq`` and ``hash`` are ignored (the recorder assigns them);
+        an empty ``recorded_at`` becomes the transaction's now.
+        """
+        ...
+
+    def append_each(
+        self, records: Iterable[Record], each: Callable[[Record], object] | None = None
+    ) -> int:
+        """:meth:`append` for bulk work: nothing is kept per record; ``each`` (if given)
+        sees every record as stored. Returns how many were appended."""
+        ...
+
+
+class Snapshot(Protocol):
+    """One consistent view of the stored log, for the chain check (nothing changes under it)."""
+
+    def events(self, first: int | None = None, last: int | None = None) -> Iterator[StoredEvent]:
+        """The stored events (with ``seq`` from ``first`` to ``last``, when given), in
+        ``seq`` order, exactly as stored."""
+        ...
+
+    def count(self) -> int:
+        """How many events are stored."""
+        ...
+
+    def heads(self) -> dict[int, str]:
+        """The chain head each committed write noted: hash by seq."""
+        ...
+
+
+class Recorder(Protocol):
+    """A backend of the event log (see the module docstring for what it promises)."""
+
+    @property
+    def path(self) -> Path | str:
+        """Where the log lives: the database file, or a label that reads well in messages."""
+        ...
+
+    def write(self, now_iso: str) -> AbstractContextManager[Transaction]:
+        """A write transaction: it commits (noting the new head) if the block ends
+        normally and leaves nothing behind if it raises. One writer at a time."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """A consistent read-only view of the whole log."""
+        ...
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        ...
+
+    def season_records(self, season: str) -> list[Record]:
+        """One season's stream of records, in ``seq`` order."""
+        ...
+
+    def rows(self, season: str | None = None) -> Iterator[Record]:
+        """Every record (or one season's), in ``seq`` order, streamed."""
+        ...
+
+    def seasons_records(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, list[Record]]]:
+        """Every season (ids from ``first`` to ``last``, when both are given) with its
+        records, one season at a time, in season-id order, streamed."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """The newest event's seq and hash (``0`` and the genesis hash when empty)."""
+        ...
+
+    def close(self) -> None:
+        """Release the backend's resources."""
+        ...
