@@ -1,9 +1,10 @@
-"""The store conformance suite (DESIGN §7): one set of tests, run against every backend.
+"""What a SQLite store file does beyond the recorder promises (DESIGN §7), and what a
+memory store does where a file would be named.
 
-A backend is a ``make_store`` factory: calling it opens a store, ``.path(name)`` is
-where that store lives, and ``.raw(name)`` is a connection that goes behind the
-engine's back (to tamper with the log the way a user with ``sqlite3`` could).
-Today there is one backend, the SQLite file; another is added to ``BACKENDS``.
+The promises every backend keeps (appends, seq, stream versions, the chain, verify,
+heads, atomic writes, reads) are checked on each backend by ``test_recorder.py``.
+Here: the file's mode and WAL, the append-only triggers, the unique (stream, version)
+index, and refusing to open what is not a prematch store of this format.
 """
 
 from __future__ import annotations
@@ -11,12 +12,22 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from prematch.engine import IntegrityError, Season, Store, StoreError, Tamper
+from prematch import policies
+from prematch.engine import (
+    InputError,
+    IntegrityError,
+    Season,
+    Store,
+    StoreBusyError,
+    StoreError,
+    audit_store,
+)
 
 EVENTS = [
     ("program_added", "mercy", "2026-09-21", {"name": "Mercy IM"}),
@@ -27,9 +38,12 @@ EVENTS = [
 ]
 """Five events after season_started: a store holding them has seq 1..6."""
 
+NOW = "2027-01-01T00:00:00.000000+00:00"
+
 
 class SqliteFileBackend:
-    """Stores in real SQLite files under one directory; tampering goes through ``sqlite3``."""
+    """Stores in real SQLite files under one directory; ``raw`` goes behind the engine's
+    back with plain ``sqlite3``."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -57,12 +71,9 @@ class SqliteFileBackend:
             store.close()
 
 
-BACKENDS: dict[str, Callable[[Path], SqliteFileBackend]] = {"sqlite-file": SqliteFileBackend}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteFileBackend]:
-    backend = BACKENDS[request.param](tmp_path)
+@pytest.fixture
+def make_store(tmp_path: Path) -> Iterator[SqliteFileBackend]:
+    backend = SqliteFileBackend(tmp_path)
     yield backend
     backend.close()
 
@@ -73,205 +84,188 @@ def _filled(make_store, season_of, clock) -> Store:
     return store
 
 
-class StoreConformance:
-    """What every prematch store backend must do."""
+def _filled(make_store, season_of, clock) -> Store:
+    store = make_store()
+    season_of(store, EVENTS, clock)
+    return store
 
-    __test__ = True
 
-    # -- the file ------------------------------------------------------------------------
+def _rows(make_store) -> list[tuple[object, ...]]:
+    with make_store.raw() as conn:
+        return conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
 
-    def test_new_store_file_is_readable_by_its_owner_only(self, make_store, season_of, clock):
-        store = make_store()
-        assert stat.S_IMODE(make_store.path().stat().st_mode) == 0o600
 
-        season_of(store, EVENTS[:1], clock)
-        wal = Path(f"{make_store.path()}-wal")
-        assert wal.exists()
-        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+# -- the file ------------------------------------------------------------------------------
 
-    def test_store_uses_write_ahead_logging(self, make_store):
-        make_store()
-        with make_store.raw() as conn:
-            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
-    def test_open_without_create_refuses_a_missing_file_and_creates_nothing(self, make_store):
-        with pytest.raises(StoreError, match="no prematch database"):
-            Store.open(make_store.path("missing.db"), create=False)
-        assert not make_store.path("missing.db").exists()
+def test_new_store_file_is_readable_by_its_owner_only(make_store, season_of, clock):
+    store = make_store()
+    assert stat.S_IMODE(make_store.path().stat().st_mode) == 0o600
 
-    # -- appending -----------------------------------------------------------------------
+    season_of(store, EVENTS[:1], clock)
+    wal = Path(f"{make_store.path()}-wal")
+    assert wal.exists()
+    assert stat.S_IMODE(wal.stat().st_mode) == 0o600
 
-    def test_seq_is_global_and_gapless_across_seasons(self, make_store, season_of, clock):
-        store = make_store()
-        first = season_of(store, EVENTS[:2], clock, season_id="first")
-        second = season_of(store, EVENTS[:3], clock, season_id="second")
-        first.record("invited", "mercy", at="2026-10-02")
 
-        assert [r.seq for r in store.rows()] == list(range(1, 3 + 4 + 2))
-        assert [r.seq for r in first.records()] == [1, 2, 3, 8]
-        assert [r.seq for r in second.records()] == [4, 5, 6, 7]
+def test_store_uses_write_ahead_logging(make_store):
+    make_store()
+    with make_store.raw() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
-    def test_several_seasons_live_in_one_file(self, make_store, season_of, clock):
-        store = make_store()
-        season_of(store, EVENTS, clock, season_id="amira-2027")
-        season_of(store, EVENTS[:2], clock, season_id="bilal-2027")
-        store.close()
 
-        reopened = make_store()
-        assert reopened.seasons() == ["amira-2027", "bilal-2027"]
-        amira = Season.open(reopened, "amira-2027", clock=clock)
-        bilal = Season.open(reopened, clock=clock)  # the most recent one
-        assert bilal.id == "bilal-2027"
-        assert amira.state().programs["mercy"].state == "interviewed"
-        assert bilal.state().programs["mercy"].state == "applied"
-        assert {r.season for r in reopened.season_records("bilal-2027")} == {"bilal-2027"}
+def test_open_without_create_refuses_a_missing_file_and_creates_nothing(make_store):
+    with pytest.raises(StoreError, match="no prematch database"):
+        Store.open(make_store.path("missing.db"), create=False)
+    assert not make_store.path("missing.db").exists()
 
-    # -- append-only ---------------------------------------------------------------------
 
-    def test_update_behind_the_engines_back_is_refused(self, make_store, season_of, clock):
-        store = _filled(make_store, season_of, clock)
-        before = list(store.raw_rows())
-        with make_store.raw() as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("UPDATE events SET payload = ? WHERE seq = 2", ('{"name":"Evil IM"}',))
-        assert list(store.raw_rows()) == before
+# -- append-only ---------------------------------------------------------------------------
 
-    def test_delete_behind_the_engines_back_is_refused(self, make_store, season_of, clock):
-        store = _filled(make_store, season_of, clock)
-        before = list(store.raw_rows())
-        with make_store.raw() as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("DELETE FROM events WHERE seq = 3")
-        assert list(store.raw_rows()) == before
 
-    def test_appends_in_one_transaction_continue_each_streams_versions(
-        self, make_store, season_of, clock
-    ):
-        store = _filled(make_store, season_of, clock)
-        start, added = store.rows().__next__(), store.season_records(store.seasons()[0])[1]
-        new_season = start._replace(season="other-2027", payload={**start.payload})
-        in_other = added._replace(season="other-2027")
-        with store.write("2027-01-01T00:00:00.000000+00:00") as tx:
-            tx.append([added._replace(program="oak"), new_season, in_other])
-            tx.append([added._replace(program="oak"), in_other])
-        with make_store.raw() as conn:
-            versions = conn.execute(
-                "SELECT stream, version FROM events WHERE seq > 6 ORDER BY seq"
-            ).fetchall()
-        season = store.seasons()[0]
-        assert versions == [
-            (f"{season}/oak", 1),
-            ("other-2027/", 1),
-            ("other-2027/mercy", 1),
-            (f"{season}/oak", 2),
-            ("other-2027/mercy", 2),
-        ]
-        assert store.verify() == (11, None)
+def test_update_behind_the_engines_back_is_refused(make_store, season_of, clock):
+    _filled(make_store, season_of, clock)
+    before = _rows(make_store)
+    with make_store.raw() as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE events SET payload = ? WHERE seq = 2", ('{"name":"Evil IM"}',))
+    assert _rows(make_store) == before
 
-    def test_a_second_event_with_the_same_stream_version_is_refused(
-        self, make_store, season_of, clock
-    ):
-        store = _filled(make_store, season_of, clock)
-        with make_store.raw() as conn:
-            conn.row_factory = sqlite3.Row
-            row = dict(conn.execute("SELECT * FROM events WHERE seq = 3").fetchone())
-            columns = list(row)
-            row["seq"] = 99  # a new row that claims the same (stream, version) as seq 3
-            marks = ", ".join("?" for _ in columns)
-            with pytest.raises(sqlite3.IntegrityError, match=r"events\.stream, events\.version"):
-                conn.execute(
-                    f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})",
-                    [row[c] for c in columns],
-                )
-        assert store.verify() == (6, None)
 
-    # -- opening what is not a prematch store --------------------------------------------
+def test_delete_behind_the_engines_back_is_refused(make_store, season_of, clock):
+    _filled(make_store, season_of, clock)
+    before = _rows(make_store)
+    with make_store.raw() as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM events WHERE seq = 3")
+    assert _rows(make_store) == before
 
-    def test_open_refuses_a_directory(self, make_store):
-        make_store.path("a-directory").mkdir()
-        with pytest.raises(StoreError, match="is a directory"):
-            Store.open(make_store.path("a-directory"))
 
-    def test_open_refuses_a_file_that_is_not_sqlite_and_leaves_it_alone(self, make_store):
-        garbage = b"these are my notes, not a database\n" * 64
-        make_store.path("notes.txt").write_bytes(garbage)
-        with pytest.raises(IntegrityError, match="not a SQLite database"):
-            Store.open(make_store.path("notes.txt"))
-        assert make_store.path("notes.txt").read_bytes() == garbage
-
-    def test_open_refuses_a_sqlite_file_of_another_program(self, make_store):
-        with make_store.raw("other.db") as conn:
-            conn.execute("CREATE TABLE patients (name TEXT)")
-            conn.execute("INSERT INTO patients VALUES ('x')")
-        before = make_store.path("other.db").read_bytes()
-
-        with pytest.raises(IntegrityError, match="not a prematch store"):
-            Store.open(make_store.path("other.db"))
-
-        assert make_store.path("other.db").read_bytes() == before
-        with make_store.raw("other.db") as conn:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
-        assert tables == ["patients"]
-
-    def test_open_refuses_a_store_of_a_newer_format(self, make_store, season_of, clock):
-        store = _filled(make_store, season_of, clock)  # written by this prematch...
-        store.close()
-        with make_store.raw() as conn:
-            conn.execute("PRAGMA user_version = 99")  # ...then touched by a future one
-
-        with pytest.raises(IntegrityError, match="newer prematch") as excinfo:
-            Store.open(make_store.path())
-        assert "99" in str(excinfo.value)
-
-    # -- verify --------------------------------------------------------------------------
-
-    def test_verify_accepts_an_untouched_store(self, make_store, season_of, clock):
-        store = _filled(make_store, season_of, clock)
-        season_of(store, EVENTS[:1], clock, season_id="another")
-        assert store.verify() == (8, None)
-
-    def test_verify_accepts_an_empty_store(self, make_store):
-        assert make_store().verify() == (0, None)
-
-    @pytest.mark.parametrize("seq", [1, 3, 6], ids=["first", "middle", "last"])
-    def test_verify_names_the_first_edited_event(self, make_store, season_of, clock, seq):
-        store = _filled(make_store, season_of, clock)
-        with make_store.raw() as conn:
-            conn.execute("DROP TRIGGER events_no_update")
+def test_a_second_row_with_the_same_stream_version_is_refused_by_the_index(
+    make_store, season_of, clock
+):
+    store = _filled(make_store, season_of, clock)
+    with make_store.raw() as conn:
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("SELECT * FROM events WHERE seq = 3").fetchone())
+        columns = list(row)
+        row["seq"] = 99  # a new row that claims the same (stream, version) as seq 3
+        marks = ", ".join("?" for _ in columns)
+        with pytest.raises(sqlite3.IntegrityError, match=r"events\.stream, events\.version"):
             conn.execute(
-                "UPDATE events SET payload = json_set(payload, '$.edited', 1) WHERE seq = ?",
-                (seq,),
+                f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})",
+                [row[c] for c in columns],
             )
-        _, tamper = store.verify()
-        assert tamper is not None
-        assert (tamper.seq, tamper.kind) == (seq, "edited")
+    assert store.verify() == (6, None)
 
-    def test_verify_names_an_edited_timestamp(self, make_store, season_of, clock):
-        store = _filled(make_store, season_of, clock)
-        with make_store.raw() as conn:
-            conn.execute("DROP TRIGGER events_no_update")
-            conn.execute(
-                "UPDATE events SET occurred_at = '2026-10-19T13:00:00.000000+00:00' WHERE seq = 5"
-            )
-        _, tamper = store.verify()
-        assert tamper is not None
-        assert (tamper.seq, tamper.kind) == (5, "edited")
 
-    @pytest.mark.parametrize("seq", [1, 3], ids=["first", "middle"])
-    def test_verify_names_a_deleted_event(self, make_store, season_of, clock, seq):
-        store = _filled(make_store, season_of, clock)
-        with make_store.raw() as conn:
-            conn.execute("DROP TRIGGER events_no_delete")
-            conn.execute("DELETE FROM events WHERE seq = ?", (seq,))
-        _, tamper = store.verify()
-        assert isinstance(tamper, Tamper)
-        assert tamper.kind == "deleted"
-        assert tamper.seq == seq + 1  # the first event that no longer follows its predecessor
-        assert f"seq {seq}" in tamper.detail  # ...and the detail names the missing one
+def test_an_append_refused_by_a_trigger_is_a_store_error_naming_the_file(make_store):
+    store = make_store()
+    with make_store.raw() as conn:
+        conn.execute(
+            "CREATE TRIGGER no_inserts BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'no more events'); END"
+        )
+    with pytest.raises(StoreError, match="no more events") as excinfo:
+        Season.start(
+            store,
+            "refused-2027",
+            at="2026-09-20T10:00:00-04:00",
+            match_year=2027,
+            specialty="Internal Medicine",
+            timezone="America/New_York",
+            visa="j1",
+            applicant_name="Refused",
+        )
+    assert str(make_store.path()) in str(excinfo.value)
+    assert store.verify() == (0, None)
 
-    def test_verify_notices_the_newest_event_deleted(self, make_store, season_of, clock):
-        store = _filled(make_store, season_of, clock)
-        with make_store.raw() as conn:
-            conn.execute("DROP TRIGGER events_no_delete")
-            conn.execute("DELETE FROM events WHERE seq = 6")
-        _, tamper = store.verify()
-        assert tamper is not None
-        assert tamper.kind == "deleted"
+
+# -- opening what is not a prematch store --------------------------------------------------
+
+
+def test_open_refuses_a_directory(make_store):
+    make_store.path("a-directory").mkdir()
+    with pytest.raises(StoreError, match="is a directory"):
+        Store.open(make_store.path("a-directory"))
+
+
+def test_open_refuses_a_file_that_is_not_sqlite_and_leaves_it_alone(make_store):
+    garbage = b"these are my notes, not a database\n" * 64
+    make_store.path("notes.txt").write_bytes(garbage)
+    with pytest.raises(IntegrityError, match="not a SQLite database"):
+        Store.open(make_store.path("notes.txt"))
+    assert make_store.path("notes.txt").read_bytes() == garbage
+
+
+def test_open_refuses_a_sqlite_file_of_another_program(make_store):
+    with make_store.raw("other.db") as conn:
+        conn.execute("CREATE TABLE patients (name TEXT)")
+        conn.execute("INSERT INTO patients VALUES ('x')")
+    before = make_store.path("other.db").read_bytes()
+
+    with pytest.raises(IntegrityError, match="not a prematch store"):
+        Store.open(make_store.path("other.db"))
+
+    assert make_store.path("other.db").read_bytes() == before
+    with make_store.raw("other.db") as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["patients"]
+
+
+def test_open_refuses_a_store_of_a_newer_format(make_store, season_of, clock):
+    store = _filled(make_store, season_of, clock)  # written by this prematch...
+    store.close()
+    with make_store.raw() as conn:
+        conn.execute("PRAGMA user_version = 99")  # ...then touched by a future one
+
+    with pytest.raises(IntegrityError, match="newer prematch") as excinfo:
+        Store.open(make_store.path())
+    assert "99" in str(excinfo.value)
+
+
+# -- a memory store ------------------------------------------------------------------------
+
+
+def test_messages_about_a_memory_store_name_it_readably():
+    store = Store.memory()
+    assert store.path == "the in-memory store"
+    with pytest.raises(InputError, match="the in-memory store holds no season yet"):
+        Season.open(store)
+
+
+def test_a_memory_store_is_audited_in_this_process_whatever_the_jobs(season_of, clock):
+    store = Store.memory()
+    for season_id in ("b-2027", "a-2027"):
+        season_of(store, EVENTS, clock, season_id=season_id)
+    rulebook = policies.Rulebook()
+    one = list(audit_store(store, rulebook, jobs=1))
+    assert [r.season for r in one] == ["a-2027", "b-2027"]
+    assert list(audit_store(store, rulebook, jobs=4)) == one
+
+
+def test_a_memory_store_refuses_a_write_inside_a_write():
+    store = Store.memory()
+    with (
+        store.write(NOW),
+        pytest.raises(StoreError, match="within a transaction"),
+        store.write(NOW),
+    ):
+        pass
+
+
+def test_a_memory_store_write_waits_for_another_threads_then_fails_clearly():
+    store = Store.memory(busy_timeout=0.2)
+    failed: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with store.write(NOW):
+                pass
+        except StoreBusyError as e:
+            failed.append(e)
+
+    with store.write(NOW):
+        other = threading.Thread(target=second_writer)
+        other.start()
+        other.join(timeout=60)
+    assert len(failed) == 1
+    assert "the in-memory store is locked by another thread (waited 0.2 s)" in str(failed[0])

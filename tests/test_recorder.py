@@ -1,0 +1,426 @@
+"""The recorder conformance suite (DESIGN §7): one set of tests, run against every backend.
+
+A backend is a ``recorder_store`` fixture param: a :class:`Backend` that opens a
+store, opens it again (another connection, or the same memory), and tampers with its
+log behind the engine's back (the way a user with ``sqlite3`` could edit a file) to
+show that :meth:`Store.verify` notices. Adding a backend (PostgreSQL) is one more
+class in ``BACKENDS``.
+
+What a file alone does (mode 0600, WAL, triggers, refusing what is not a prematch
+store) is in ``test_store.py``; the forensics of each tampering kind, on SQLite, in
+``test_tamper.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from seasons import log_only
+
+from prematch import policies
+from prematch.engine import (
+    SCHEMA_VERSION,
+    PolicyRefusal,
+    Season,
+    Store,
+    StoreError,
+    Tamper,
+    fixed_clock,
+)
+from prematch.engine._mapper import StoredEvent
+
+EVENTS = [
+    ("program_added", "mercy", "2026-09-21", {"name": "Mercy IM"}),
+    ("applied", "mercy", "2026-09-22", {}),
+    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-10-20"}),
+    ("interviewed", "mercy", "2026-10-20T09:00:00-04:00", {}),
+    ("thanked", "mercy", "2026-10-21T09:00:00-04:00", {}),
+]
+"""Five events after season_started: a store holding them has seq 1..6."""
+
+NOW = "2027-01-01T00:00:00.000000+00:00"
+NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
+
+
+def stored(store: Store) -> list[StoredEvent]:
+    """Every event as the recorder keeps it (stream and version included), in seq order."""
+    with store._recorder.snapshot() as snapshot:
+        return list(snapshot.events())
+
+
+class SqliteBackend:
+    """Stores in a SQLite file; tampering goes through plain ``sqlite3`` with the
+    append-only triggers dropped."""
+
+    def __init__(self, root: Path):
+        self.db = root / "season.db"
+        self._opened: list[Store] = []
+
+    def open(self) -> Store:
+        store = Store.open(self.db, busy_timeout=60)
+        self._opened.append(store)
+        return store
+
+    @contextlib.contextmanager
+    def again(self, store: Store) -> Iterator[Store]:
+        """Another handle on the same log: a second connection, for the calling thread."""
+        with Store.open(self.db, create=False, busy_timeout=60) as other:
+            yield other
+
+    def _sql(self, sql: str, *args: Any) -> None:
+        conn = sqlite3.connect(self.db, isolation_level=None)
+        try:
+            conn.execute("DROP TRIGGER IF EXISTS events_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS events_no_delete")
+            conn.execute("DROP TRIGGER IF EXISTS heads_no_delete")
+            conn.execute(sql, args)
+        finally:
+            conn.close()
+
+    def edit(self, store: Store, seq: int, **columns: Any) -> None:
+        for column, value in columns.items():
+            self._sql(f"UPDATE events SET {column} = ? WHERE seq = ?", value, seq)
+
+    def delete(self, store: Store, seq: int, *, head: bool = False) -> None:
+        self._sql("DELETE FROM events WHERE seq = ?", seq)
+        if head:
+            self._sql("DELETE FROM heads WHERE seq = ?", seq)
+
+    def swap(self, store: Store, first: int, second: int) -> None:
+        self._sql("UPDATE events SET seq = -1 WHERE seq = ?", first)
+        self._sql("UPDATE events SET seq = ? WHERE seq = ?", first, second)
+        self._sql("UPDATE events SET seq = ? WHERE seq = -1", second)
+
+    def close(self) -> None:
+        for store in self._opened:
+            store.close()
+
+
+class MemoryBackend:
+    """Stores in memory; tampering rewrites the recorder's committed list in place."""
+
+    def __init__(self, root: Path):
+        self._store = Store.memory(busy_timeout=60)
+
+    def open(self) -> Store:
+        return self._store
+
+    @contextlib.contextmanager
+    def again(self, store: Store) -> Iterator[Store]:
+        """Another handle on the same log: the same (thread-safe) store."""
+        yield store
+
+    def _events(self, store: Store) -> list[StoredEvent]:
+        events: list[StoredEvent] = store._recorder._log.events
+        return events
+
+    def _at(self, store: Store, seq: int) -> int:
+        return next(i for i, e in enumerate(self._events(store)) if e.seq == seq)
+
+    def edit(self, store: Store, seq: int, **columns: Any) -> None:
+        events = self._events(store)
+        i = self._at(store, seq)
+        events[i] = events[i]._replace(**columns)
+
+    def delete(self, store: Store, seq: int, *, head: bool = False) -> None:
+        del self._events(store)[self._at(store, seq)]
+        if head:
+            del store._recorder._log.heads[seq]
+
+    def swap(self, store: Store, first: int, second: int) -> None:
+        events = self._events(store)
+        i, j = self._at(store, first), self._at(store, second)
+        events[i], events[j] = events[i]._replace(seq=second), events[j]._replace(seq=first)
+
+    def close(self) -> None:
+        self._store.close()
+
+
+Backend = SqliteBackend | MemoryBackend
+BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": SqliteBackend, "memory": MemoryBackend}
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def recorder_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """A backend of the event log (see the module docstring)."""
+    backend = BACKENDS[request.param](tmp_path)
+    yield backend
+    backend.close()
+
+
+def _filled(backend: Backend, season_of, clock) -> Store:
+    store = backend.open()
+    season_of(store, EVENTS, clock)
+    return store
+
+
+# -- appending --------------------------------------------------------------------------
+
+
+def test_seq_is_global_and_gapless_across_seasons(recorder_store, season_of, clock):
+    store = recorder_store.open()
+    first = season_of(store, EVENTS[:2], clock, season_id="first")
+    second = season_of(store, EVENTS[:3], clock, season_id="second")
+    first.record("invited", "mercy", at="2026-10-02")
+
+    assert [r.seq for r in store.rows()] == list(range(1, 3 + 4 + 2))
+    assert [r.seq for r in first.records()] == [1, 2, 3, 8]
+    assert [r.seq for r in second.records()] == [4, 5, 6, 7]
+
+
+def test_several_seasons_live_in_one_store(recorder_store, season_of, clock):
+    store = recorder_store.open()
+    season_of(store, EVENTS, clock, season_id="amira-2027")
+    season_of(store, EVENTS[:2], clock, season_id="bilal-2027")
+
+    with recorder_store.again(store) as reopened:
+        assert reopened.seasons() == ["amira-2027", "bilal-2027"]
+        amira = Season.open(reopened, "amira-2027", clock=clock)
+        bilal = Season.open(reopened, clock=clock)  # the most recent one
+        assert bilal.id == "bilal-2027"
+        assert amira.state().programs["mercy"].state == "interviewed"
+        assert bilal.state().programs["mercy"].state == "applied"
+        assert {r.season for r in reopened.season_records("bilal-2027")} == {"bilal-2027"}
+
+
+def test_appended_records_come_back_as_stored(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    start = next(store.rows())
+    with store.write(NOW) as tx:
+        assert (tx.first_seq, tx.last_seq) == (6, 6)
+        (appended,) = tx.append(
+            [start._replace(season="other-2027", seq=0, hash="", recorded_at="")]
+        )
+        assert (tx.first_seq, tx.last_seq, tx.last_hash) == (6, 7, appended.hash)
+        assert tx.seasons() == [store.seasons()[0], "other-2027"]
+        assert tx.season_records("other-2027") == [appended]
+        assert tx.season_starts()["other-2027"] == start.payload
+    assert (appended.seq, appended.recorded_at) == (7, NOW)
+    assert store.season_records("other-2027") == [appended]
+    assert store.head() == (7, appended.hash)
+
+
+def test_appends_in_one_transaction_continue_each_streams_versions(
+    recorder_store, season_of, clock
+):
+    store = _filled(recorder_store, season_of, clock)
+    start, added = next(store.rows()), store.season_records(store.seasons()[0])[1]
+    new_season = start._replace(season="other-2027", payload={**start.payload})
+    in_other = added._replace(season="other-2027")
+    with store.write(NOW) as tx:
+        tx.append([added._replace(program="oak"), new_season, in_other])
+        assert tx.append_each([added._replace(program="oak"), in_other]) == 2
+    season = store.seasons()[0]
+    assert [(e.stream, e.version) for e in stored(store) if e.seq > 6] == [
+        (f"{season}/oak", 1),
+        ("other-2027/", 1),
+        ("other-2027/mercy", 1),
+        (f"{season}/oak", 2),
+        ("other-2027/mercy", 2),
+    ]
+    assert store.verify() == (11, None)
+
+
+def test_a_second_event_with_the_same_stream_version_is_refused(recorder_store, season_of, clock):
+    """Optimistic concurrency: an append claiming a (stream, version) already taken fails,
+    and its whole transaction with it."""
+    store = _filled(recorder_store, season_of, clock)
+    before = stored(store)
+    taken = before[2]  # seq 3, mercy's second event
+    with pytest.raises(StoreError, match="stream"), store.write(NOW) as tx:
+        tx.append([next(store.rows())._replace(season="fresh-2027")])  # lost with the rest
+        tx._insert(iter([taken._replace(seq=tx.last_seq + 1)]))
+    assert stored(store) == before
+    assert store.verify() == (6, None)
+
+
+def test_an_exception_inside_write_leaves_nothing(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    before, head = stored(store), store.head()
+    with pytest.raises(RuntimeError, match="crash"), store.write(NOW) as tx:
+        tx.append(store.season_records(store.seasons()[0])[1:3])
+        assert tx.last_seq == 8
+        raise RuntimeError("crash")
+    assert stored(store) == before
+    assert store.head() == head
+    with store.write(NOW) as tx:  # the next write starts where the log really ends
+        assert tx.first_seq == 6
+    assert store.verify() == (6, None)
+
+
+def test_the_single_intent_race_has_one_winner(recorder_store):
+    """Two writers send letters of intent to two programs at once: exactly one is accepted
+    (read-validate-append is atomic), the other is refused by ``intent.single``."""
+    store = recorder_store.open()
+    season = log_only(store, "race-2027", name="Race Applicant", now=NOW_UTC)
+    programs = ("alpha-im", "beta-im")
+    for pid in programs:
+        season.add_program(pid, f"{pid} Internal Medicine", at="2026-09-21T10:00:00-04:00")
+        season.record("invited", pid, at="2026-10-01T10:00:00-04:00")
+        season.record("interviewed", pid, at="2026-12-01T10:00:00-05:00")
+    barrier = threading.Barrier(len(programs))
+    outcome: dict[str, str] = {}
+
+    def writer(pid: str) -> None:
+        # SQLite: each thread its own connection; memory: both threads share the store.
+        with recorder_store.again(store) as handle:
+            try:
+                rulebook = policies.Rulebook()
+                mine = Season.open(handle, rulebook=rulebook, clock=fixed_clock(NOW_UTC))
+                barrier.wait(timeout=60)
+                mine.record("intent_sent", pid)
+                outcome[pid] = "accepted"
+            except PolicyRefusal as refusal:
+                outcome[pid] = " ".join(f.rule for f in refusal.findings)
+            except BaseException as e:  # reported below
+                outcome[pid] = repr(e)
+                barrier.abort()
+
+    threads = [threading.Thread(target=writer, args=(pid,)) for pid in programs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    results = list(outcome.values())
+    assert results.count("accepted") == 1, outcome
+    assert any("intent.single" in r for r in results), outcome
+    winner = next(pid for pid, result in outcome.items() if result == "accepted")
+    intents = [r.program for r in store.rows() if r.type == "intent_sent"]
+    assert intents == [winner]
+    assert store.verify() == (1 + 3 * len(programs) + 1, None)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def test_reads_by_stream_all_and_ranges(recorder_store, season_of, clock):
+    store = recorder_store.open()
+    for season_id in ("c-2027", "a-2027", "b-2027"):
+        season_of(store, EVENTS[:2], clock, season_id=season_id)
+    everything = list(store.rows())
+    assert [r.seq for r in everything] == list(range(1, 10))
+    assert store.seasons() == ["c-2027", "a-2027", "b-2027"]  # in the order started
+    assert store.season_records("a-2027") == everything[3:6]
+    assert list(store.rows("a-2027")) == everything[3:6]
+    assert store.season_records("nobody") == []
+
+    by_season = list(store.seasons_records())
+    assert [s for s, _ in by_season] == ["a-2027", "b-2027", "c-2027"]  # in id order
+    assert dict(by_season) == {
+        "a-2027": everything[3:6],
+        "b-2027": everything[6:9],
+        "c-2027": everything[0:3],
+    }
+    assert [s for s, _ in store.seasons_records("b-2027", "c-2027")] == ["b-2027", "c-2027"]
+    assert list(store.seasons_records("a-2027", "a-2027")) == [("a-2027", everything[3:6])]
+
+
+def test_reads_upcast_nothing_at_the_current_schema(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    records = list(store.rows())
+    assert [r.type for r in records[1:]] == [e[0] for e in EVENTS]
+    assert [r.payload for r in records] == [json.loads(e.payload) for e in stored(store)]
+    assert all(r.schema_version == SCHEMA_VERSION for r in records)
+    assert all(r.occurred_at.tzinfo is dt.UTC for r in records)
+    assert [r.hash for r in records] == [e.hash for e in stored(store)]
+
+
+# -- heads ------------------------------------------------------------------------------
+
+
+def test_each_commit_notes_its_head(recorder_store, season_of, clock):
+    store = recorder_store.open()
+    assert store.head() == (0, "0" * 64)
+    season = season_of(store, EVENTS[:2], clock)
+    with store.write(NOW) as tx:  # a write that appends nothing notes nothing
+        assert tx.first_seq == tx.last_seq == 3
+    with store._recorder.snapshot() as snapshot:
+        heads = snapshot.heads()
+    assert heads == {e.seq: e.hash for e in stored(store)}  # one commit per event here
+    recorded = season.record("invited", "mercy", at="2026-10-02")
+    assert store.head() == (4, recorded.record.hash)
+
+
+# -- verify -----------------------------------------------------------------------------
+
+
+def test_verify_accepts_an_untouched_store(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    season_of(store, EVENTS[:1], clock, season_id="another")
+    assert store.verify() == (8, None)
+    assert store.verify(store.head()) == (8, None)
+
+
+def test_verify_accepts_an_empty_store(recorder_store):
+    assert recorder_store.open().verify() == (0, None)
+
+
+def _problem(store: Store) -> Tamper:
+    _, tamper = store.verify()
+    assert isinstance(tamper, Tamper)
+    return tamper
+
+
+@pytest.mark.parametrize("seq", [1, 3, 6], ids=["first", "middle", "last"])
+def test_verify_names_the_first_edited_event(recorder_store, season_of, clock, seq):
+    store = _filled(recorder_store, season_of, clock)
+    payload = json.loads(stored(store)[seq - 1].payload)
+    recorder_store.edit(store, seq, payload=json.dumps({**payload, "edited": 1}))
+    assert (_problem(store).seq, _problem(store).kind) == (seq, "edited")
+
+
+def test_verify_names_an_edited_timestamp(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    recorder_store.edit(store, 5, occurred_at="2026-10-19T13:00:00.000000+00:00")
+    assert (_problem(store).seq, _problem(store).kind) == (5, "edited")
+
+
+def test_verify_names_a_payload_that_is_no_longer_json(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    recorder_store.edit(store, 4, payload="{not json")
+    assert (_problem(store).seq, _problem(store).kind) == (4, "edited")
+
+
+@pytest.mark.parametrize("seq", [1, 3], ids=["first", "middle"])
+def test_verify_names_a_deleted_event(recorder_store, season_of, clock, seq):
+    store = _filled(recorder_store, season_of, clock)
+    recorder_store.delete(store, seq)
+    tamper = _problem(store)
+    assert tamper.kind == "deleted"
+    assert tamper.seq == seq + 1  # the first event that no longer follows its predecessor
+    assert f"seq {seq}" in tamper.detail  # ...and the detail names the missing one
+
+
+def test_verify_notices_the_newest_event_deleted(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    recorder_store.delete(store, 6)
+    tamper = _problem(store)
+    assert (tamper.seq, tamper.kind) == (6, "deleted")
+
+
+def test_verify_catches_the_newest_event_and_its_head_deleted_against_a_noted_head(
+    recorder_store, season_of, clock
+):
+    store = _filled(recorder_store, season_of, clock)
+    noted = store.head()
+    recorder_store.delete(store, 6, head=True)
+    assert store.verify() == (5, None)  # the log alone is consistent again
+    _, tamper = store.verify(noted)
+    assert tamper is not None and (tamper.seq, tamper.kind) == (6, "deleted")
+
+
+@pytest.mark.parametrize("first", [2, 5])
+def test_verify_names_two_swapped_events_reordered(recorder_store, season_of, clock, first):
+    store = _filled(recorder_store, season_of, clock)
+    recorder_store.swap(store, first, first + 1)
+    tamper = _problem(store)
+    assert (tamper.seq, tamper.kind) == (first, "reordered")
+    assert f"committed as seq {first + 1}" in tamper.detail
