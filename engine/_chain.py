@@ -11,6 +11,7 @@ any recorder and names the first place where the chain does not hold (a
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ def link_hash(previous: str, hashed: str) -> str:
     return hashlib.sha256(f"{previous}\n{hashed}".encode()).hexdigest()
 
 
-class ChainedTransaction:
+class ChainedTransaction(ABC):
     """The append side of a write transaction, shared by the recorders: assigns ``seq``,
     ``recorded_at``, the chain hash and each stream's next version.
 
@@ -101,13 +102,13 @@ class ChainedTransaction:
                 each(r._replace(seq=seq, recorded_at=recorded, hash=digest))
             yield _new_tuple(StoredEvent, (*fields, digest, stream, version))
 
+    @abstractmethod
     def _stored_version(self, stream: str) -> int:
         """The latest version of ``stream`` already stored (0 if none)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _insert(self, events: Iterator[StoredEvent]) -> None:
         """Store ``events`` in this transaction, refusing a (stream, version) already taken."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,9 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
             return count, Tamper(seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}")
         hashed = stored_hashed_json(event)
         if hashed is None:
-            return count, Tamper(seq, "edited", "payload is not valid JSON (or a field's type)")
+            return count, Tamper(
+                seq, "edited", "payload is not valid JSON, or a field lost its stored type"
+            )
         if seq > committed:
             return count, Tamper(seq, "inserted", "no prematch commit wrote this event")
         if link_hash(previous, hashed) != digest:

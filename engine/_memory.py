@@ -117,9 +117,11 @@ class _MemorySnapshot:
         self._heads = heads
 
     def events(self, first: int | None = None, last: int | None = None) -> Iterator[StoredEvent]:
-        low = -1 if first is None else first
-        high = self._events[-1].seq if last is None and self._events else last
-        return (e for e in self._events if low <= e.seq and (high is None or e.seq <= high))
+        return (
+            e
+            for e in self._events
+            if (first is None or e.seq >= first) and (last is None or e.seq <= last)
+        )
 
     def count(self) -> int:
         return len(self._events)

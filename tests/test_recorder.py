@@ -389,6 +389,12 @@ def test_verify_names_a_payload_that_is_no_longer_json(recorder_store, season_of
     assert (_problem(store).seq, _problem(store).kind) == (4, "edited")
 
 
+def test_verify_names_a_field_that_lost_its_type(recorder_store, season_of, clock):
+    store = _filled(recorder_store, season_of, clock)
+    recorder_store.edit(store, 3, occurred_at=20261001)
+    assert (_problem(store).seq, _problem(store).kind) == (3, "edited")
+
+
 @pytest.mark.parametrize("seq", [1, 3], ids=["first", "middle"])
 def test_verify_names_a_deleted_event(recorder_store, season_of, clock, seq):
     store = _filled(recorder_store, season_of, clock)
