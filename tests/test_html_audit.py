@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from prematch_script import INIT, Script, added_and_applied
 
-from prematch.cli.html import COLORS
+from prematch.cli._html import COLORS
 
 SEASON = (
     INIT,
