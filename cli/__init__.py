@@ -1,6 +1,16 @@
 """The ``prematch`` command line: a thin click adapter over ``prematch.engine`` and
-``prematch.policies``. :data:`main` is the click group; :func:`run` the console script."""
+``prematch.policies``. :data:`main` is the click group; :func:`run` the console script.
 
-from prematch.cli.main import main, run
+The app module (:mod:`prematch.cli._app`: the group, its context, the shared options)
+knows no command; each command module imports it, and this package adds their commands
+to the group. The CLI imports only the public names of ``prematch.engine``,
+``prematch.engine.io`` and ``prematch.policies`` (``tests/test_exports.py`` holds it).
+"""
+
+from prematch.cli import _messages, _read, _record
+from prematch.cli._app import main, run
+
+for _command in (*_record.COMMANDS, *_read.COMMANDS, *_messages.COMMANDS):
+    main.add_command(_command)
 
 __all__ = ["main", "run"]

@@ -5,6 +5,7 @@ with the rules of DESIGN §5, each finding carrying its rule id and its source.
 Numbers come from ``defaults.toml``, overridable per season.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from prematch.policies._context import GUIDE, NRMP, Ask, Frame, Rule, Say
@@ -13,6 +14,7 @@ from prematch.policies._registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rul
 
 if TYPE_CHECKING:
     from prematch.policies._content import CONTENT_RULES, LintFinding, lint_message
+    from prematch.policies._drafts import Draft, draft_message
 
 __all__ = [
     "ACTION_RULES",
@@ -22,6 +24,7 @@ __all__ = [
     "NRMP",
     "RULE_IDS",
     "Ask",
+    "Draft",
     "Frame",
     "LintFinding",
     "Params",
@@ -29,15 +32,25 @@ __all__ = [
     "Rulebook",
     "Say",
     "default_params",
+    "draft_message",
     "lint_message",
     "params_for",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The content rules (lint, drafts) load on first use: `prematch now` never needs them.
-    if name in {"CONTENT_RULES", "LintFinding", "lint_message"}:
-        from prematch.policies import _content as content
+# The content rules (lint, drafts) load on first use (PEP 562): `prematch now` never
+# needs them.
+_LAZY: dict[str, str] = {
+    "CONTENT_RULES": "prematch.policies._content",
+    "LintFinding": "prematch.policies._content",
+    "lint_message": "prematch.policies._content",
+    "Draft": "prematch.policies._drafts",
+    "draft_message": "prematch.policies._drafts",
+}
 
-        return getattr(content, name)
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module 'policies' has no attribute {name!r}")

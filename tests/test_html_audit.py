@@ -16,13 +16,16 @@ import struct
 import subprocess
 import zlib
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from prematch_script import INIT, Script, added_and_applied
+from prematch_script import INIT, NOW, Script, added_and_applied
 
-from prematch.cli.html import COLORS
+from prematch.cli._html import COLORS, Band, verdict_bands
+from prematch.engine import Season, Store, fixed_clock, parse_instant
+from prematch.policies import Rulebook
 
 SEASON = (
     INIT,
@@ -121,6 +124,28 @@ def test_page_structure(season: Script) -> None:
     assert Counter(a["class"] for a in table) == Counter(f["severity"] for f in findings)
     text = " ".join(doc.text)
     assert "thanks.once" in text and "asked to" in text  # the rule and the override reason
+
+
+def test_bands_are_the_verdicts_at_the_interview(season: Script) -> None:
+    """The thank-you band is due 48 h after the interview; the letter of interest band opens
+    14 days after it and closes at the rank list deadline: the engine's verdicts."""
+    with Store.open(season.db, create=False) as store:
+        opened = Season.open(store, rulebook=Rulebook(), clock=fixed_clock(parse_instant(NOW)))
+        state = opened.state()
+        bands = verdict_bands(opened, state)
+    deadline = state.calendar.rank_list_deadline
+    mercy = datetime(2026, 11, 2, 14, tzinfo=UTC)  # 09:00 in New York
+    oak = datetime(2026, 11, 9, 14, tzinfo=UTC)
+    assert bands == {
+        "mercy": [
+            Band(mercy, mercy + timedelta(hours=48), "thanks_band"),
+            Band(mercy + timedelta(days=14), deadline, "letter_band"),
+        ],
+        "oak": [
+            Band(oak, oak + timedelta(hours=48), "thanks_band"),
+            Band(oak + timedelta(days=14), deadline, "letter_band"),
+        ],
+    }
 
 
 def test_page_is_self_contained(season: Script) -> None:

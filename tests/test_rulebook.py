@@ -35,7 +35,7 @@ from seasons import (
 )
 
 from prematch import engine, policies
-from prematch.cli.main import main as cli_main
+from prematch.cli import main as cli_main
 from prematch.engine import (
     ACTION_EVENTS,
     PolicyRefusal,

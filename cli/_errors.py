@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from prematch.cli import render
+from prematch.cli import _render as render
 from prematch.engine import PolicyRefusal, PrematchError
 
 F = TypeVar("F", bound=Callable[..., Any])

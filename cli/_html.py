@@ -3,8 +3,9 @@
 The page holds a timeline of the season as inline SVG (one row per program, one mark
 per event, the thank-you and letter windows as bands, the NRMP dates as lines, and the
 events that drew findings marked red for block and orange for warn) and the findings
-table. No scripts, fonts, images or stylesheets are fetched: it opens offline and can
-be mailed as is.
+table. The windows are the engine's verdicts (``opens_at``, ``due_by``, ``closes_at``):
+no rule arithmetic happens here. No scripts, fonts, images or stylesheets are fetched:
+it opens offline and can be mailed as is.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from prematch.engine import AuditFinding, AuditReport, HistoryEntry, Season, SeasonState
 
-__all__ = ["COLORS", "audit_html", "season_page"]
+__all__ = ["COLORS", "Band", "audit_html", "season_page", "verdict_bands"]
 
 COLORS = {
     "block": "#d62728",
@@ -70,25 +72,36 @@ def _worst(findings: Sequence[AuditFinding]) -> str | None:
     return max(findings, key=lambda f: _SEVERITY_RANK[f.severity]).severity
 
 
-def _bands(
-    state: SeasonState,
-    pid: str,
-    params: Mapping[str, int],
-    letters: tuple[dt.datetime, dt.datetime],
-) -> list[tuple[dt.datetime, dt.datetime, str, str]]:
-    program = state.programs[pid]
-    start = program.interviewed_at
-    if start is None:
-        return []
-    thanks_end = start + dt.timedelta(hours=params["thanks.due_hours"])
-    zone = ZoneInfo(state.timezone)
-    wait = (start.astimezone(zone) + dt.timedelta(days=params["interest.wait_days"])).astimezone(
-        dt.UTC
-    )
-    opens, closes = max(wait, letters[0]), letters[1]
-    bands = [(start, thanks_end, COLORS["thanks_band"], "thank-you window")]
-    if opens < closes:
-        bands.append((opens, closes, COLORS["letter_band"], "letter of interest window"))
+class Band(NamedTuple):
+    """A window drawn behind a program's row, from ``start`` to ``end``; ``kind`` is
+    ``thanks_band`` or ``letter_band`` (its key in :data:`COLORS`)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    kind: str
+
+
+_BAND_LABELS = {"thanks_band": "thank-you window", "letter_band": "letter of interest window"}
+
+
+def verdict_bands(season: Season, state: SeasonState) -> dict[str, list[Band]]:
+    """The thank-you and letter of interest windows of each program interviewed in
+    ``state``, as the engine's verdicts gave them at the interview: the thank-you from its
+    ``opens_at`` to its ``due_by``, the letter from its ``opens_at`` to its ``closes_at``."""
+    bands: dict[str, list[Band]] = {}
+    for pid, program in state.programs.items():
+        interviewed = program.interviewed_at
+        if interviewed is None:
+            continue
+        thanks = season.check("thank_you", pid, interviewed)
+        letter = season.check("interest", pid, interviewed)
+        found: list[Band] = []
+        bands[pid] = found
+        if thanks.opens_at is not None and thanks.due_by is not None:
+            found.append(Band(thanks.opens_at, thanks.due_by, "thanks_band"))
+        opens, closes = letter.opens_at, letter.closes_at
+        if opens is not None and closes is not None and opens < closes:
+            found.append(Band(opens, closes, "letter_band"))
     return bands
 
 
@@ -96,8 +109,7 @@ def _svg(
     state: SeasonState,
     entries: Sequence[HistoryEntry],
     by_seq: dict[int, list[AuditFinding]],
-    params: Mapping[str, int],
-    letters: tuple[dt.datetime, dt.datetime],
+    bands: Mapping[str, Sequence[Band]],
     as_of: dt.datetime,
 ) -> str:
     zone = ZoneInfo(state.timezone)
@@ -126,11 +138,12 @@ def _svg(
         if pid is None:
             continue
         y = _TOP + i * _ROW + 4
-        for start, end, colour, label in _bands(state, pid, params, letters):
-            x1, x2 = scale.x(start), scale.x(end)
+        for band in bands.get(pid, ()):
+            x1, x2 = scale.x(band.start), scale.x(band.end)
             out.append(
                 f'<rect class="band" x="{x1}" y="{y}" width="{max(x2 - x1, 2.0)}" '
-                f'height="{_ROW - 8}" fill="{colour}"><title>{escape(label)}</title></rect>'
+                f'height="{_ROW - 8}" fill="{COLORS[band.kind]}">'
+                f"<title>{escape(_BAND_LABELS[band.kind])}</title></rect>"
             )
     markers = (
         (as_of, "as of", COLORS["now"]),
@@ -248,15 +261,13 @@ def audit_html(
     state: SeasonState,
     entries: Sequence[HistoryEntry],
     *,
-    params: Mapping[str, int],
-    letters: tuple[dt.datetime, dt.datetime],
+    bands: Mapping[str, Sequence[Band]],
     as_of: dt.datetime,
 ) -> str:
     """The audit page of one season.
 
-    ``state`` is the season as of ``as_of``; ``entries`` its history; ``params`` the
-    rulebook numbers (``thanks.due_hours``, ``interest.wait_days``); ``letters`` the
-    recommended window for letters (opens, closes).
+    ``state`` is the season as of ``as_of``; ``entries`` its history; ``bands`` the
+    windows drawn behind each program's row (see :func:`verdict_bands`).
     """
     by_seq: dict[int, list[AuditFinding]] = {}
     for f in report.findings:
@@ -285,7 +296,7 @@ def audit_html(
 <b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
 {provisional}
 <p>{_legend()}</p>
-{_svg(state, entries, by_seq, params, letters, as_of)}
+{_svg(state, entries, by_seq, bands, as_of)}
 <h2>Findings</h2>
 {_table(report, state, when)}
 </body>
@@ -295,16 +306,12 @@ def audit_html(
 
 def season_page(season: Season, report: AuditReport) -> str:
     """The audit page of ``season`` (as of its clock), given its audit ``report``."""
-    from prematch.policies import Frame
-
     moment = season.instant(None)
     state = season.state(moment)
-    frame = Frame.of(state)
     return audit_html(
         report,
         state,
         season.history(moment),
-        params=frame.params,
-        letters=(frame.interest_opens, frame.interest_closes),
+        bands=verdict_bands(season, state),
         as_of=moment,
     )

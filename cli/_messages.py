@@ -1,72 +1,28 @@
-"""Commands about the messages themselves: ``draft``, ``lint`` and ``calendar``.
-
-They take the same context object as the rest of the CLI (``cli.main.Ctx``, set by the
-group) and are added to it by :func:`register`, called at the end of :mod:`cli.main`.
-This module does not import :mod:`cli.main` at import time, so either can be imported
-first.
-"""
+"""Commands about the messages themselves: ``draft``, ``lint`` and ``calendar``."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import click
 
-from prematch.cli import render
-from prematch.cli.errors import handles_errors
+from prematch.cli import _render as render
+from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
+from prematch.cli._errors import handles_errors
 from prematch.engine import ACTIONS, SeasonState, utc_iso
 
-if TYPE_CHECKING:
-    from prematch.cli.main import Ctx
-    from prematch.policies import LintFinding
-
-__all__ = ["calendar", "draft", "lint", "register"]
-
-
-_at = click.option(
-    "--at",
-    "at",
-    metavar="DATETIME",
-    help="Evaluate as of: ISO datetime with offset, or a date (midnight in the season's "
-    "timezone). Default: now.",
-)
-_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-def _summary(findings: Sequence[LintFinding]) -> dict[str, int]:
-    counts = {"block": 0, "warn": 0, "info": 0}
-    for f in findings:
-        counts[f.severity] += 1
-    return counts
-
-
-def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) -> None:
-    """One line per content finding (``file:line: severity rule: message``) and the phrase."""
-    colour = {"block": "red", "warn": "yellow"}
-    for f in findings:
-        click.echo(
-            click.style(
-                f"{name}:{f.line}: {f.severity} {f.rule}: {f.message}  [{f.source}]",
-                fg=colour.get(f.severity),
-            ),
-            err=err,
-        )
-        if f.phrase:
-            click.echo(f'    offending phrase: "{f.phrase}"', err=err)
-    s = _summary(findings)
-    click.echo(f"{s['block']} block, {s['warn']} warn, {s['info']} info", err=err)
+__all__ = ["COMMANDS", "calendar", "draft", "lint"]
 
 
 @click.command()
 @click.argument("action", type=click.Choice(ACTIONS))
 @click.argument("program_id", metavar="PROGRAM")
 @click.option("--edit", is_flag=True, help="Open the draft in $EDITOR, then lint what you wrote.")
-@_at
-@_json
-@click.pass_obj
+@at_option("Evaluate as of")
+@json_option()
+@pass_ctx
 @handles_errors
 def draft(
     obj: Ctx, action: str, program_id: str, edit: bool, at: str | None, as_json: bool
@@ -77,8 +33,7 @@ def draft(
     Replace the [bracketed] parts with your own specifics before sending. Exit 3 when
     the action is blocked now, 1 when an edited draft breaks a content rule.
     """
-    from prematch.policies import lint_message
-    from prematch.policies._drafts import draft_message
+    from prematch.policies import draft_message, lint_message
 
     with obj.store() as store:
         season = obj.open_season(store)
@@ -110,7 +65,7 @@ def draft(
         if verdict.findings:
             render.findings_text(verdict.findings, err=True)
         if findings:
-            lint_text(findings, "draft", err=True)
+            render.lint_text(findings, "draft", err=True)
     sys.exit(1 if any(f.severity == "block" for f in findings) else 0)
 
 
@@ -134,9 +89,9 @@ def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState
     metavar="PROGRAM",
     help="Who it goes to (checks the log: has another program been told 'first choice'?).",
 )
-@_at
-@_json
-@click.pass_obj
+@at_option("Evaluate as of")
+@json_option()
+@pass_ctx
 @handles_errors
 def lint(
     obj: Ctx, file: IO[str], action: str, program_id: str | None, at: str | None, as_json: bool
@@ -160,11 +115,11 @@ def lint(
                 "program": program_id,
                 "season": state.id if state else None,
                 "findings": [f.to_json() for f in findings],
-                "summary": _summary(findings),
+                "summary": render.lint_summary(findings),
             }
         )
     else:
-        lint_text(findings, name)
+        render.lint_text(findings, name)
     sys.exit(1 if any(f.severity == "block" for f in findings) else 0)
 
 
@@ -175,8 +130,8 @@ def lint(
     required=True,
     help="The .ics file to write (import it into your calendar; re-import to update).",
 )
-@_at
-@click.pass_obj
+@at_option("Evaluate as of")
+@pass_ctx
 @handles_errors
 def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     """Write the season's dates to an iCalendar file, in your timezone.
@@ -184,7 +139,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     Thank-you due times, letter of interest / intent windows opening, the rank list
     deadline, Match Week and Match Day. Event ids are stable: re-running updates them.
     """
-    from prematch.cli.ics import calendar_entries, season_ics
+    from prematch.cli._ics import calendar_entries, season_ics
 
     with obj.store() as store:
         season = obj.open_season(store)
@@ -197,7 +152,5 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     click.echo(f"Wrote {count} events to {out} (times in {state.timezone}).", err=True)
 
 
-def register(group: click.Group) -> None:
-    """Add ``draft``, ``lint`` and ``calendar`` to the ``prematch`` group."""
-    for command in (draft, lint, calendar):
-        group.add_command(command)
+COMMANDS: tuple[click.Command, ...] = (draft, lint, calendar)
+"""The commands of this module, for :mod:`prematch.cli` to add to the group."""

@@ -5,11 +5,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from prematch.engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
+
+if TYPE_CHECKING:
+    from prematch.policies import LintFinding
+
+__all__ = [
+    "audit_markdown",
+    "audit_text",
+    "console",
+    "dump_json",
+    "duration",
+    "findings_text",
+    "history_table",
+    "lint_summary",
+    "lint_text",
+    "local",
+    "now_table",
+    "relative",
+    "verdict_text",
+]
 
 _STATUS_LABEL = {
     "due": "DUE",
@@ -252,3 +271,28 @@ def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -
             " ".join(notes),
         )
     out.print(table)
+
+
+def lint_summary(findings: Sequence[LintFinding]) -> dict[str, int]:
+    """How many content findings of each severity."""
+    counts = {"block": 0, "warn": 0, "info": 0}
+    for f in findings:
+        counts[f.severity] += 1
+    return counts
+
+
+def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) -> None:
+    """One line per content finding (``file:line: severity rule: message``) and the phrase."""
+    colour = {"block": "red", "warn": "yellow"}
+    for f in findings:
+        click.echo(
+            click.style(
+                f"{name}:{f.line}: {f.severity} {f.rule}: {f.message}  [{f.source}]",
+                fg=colour.get(f.severity),
+            ),
+            err=err,
+        )
+        if f.phrase:
+            click.echo(f'    offending phrase: "{f.phrase}"', err=err)
+    s = lint_summary(findings)
+    click.echo(f"{s['block']} block, {s['warn']} warn, {s['info']} info", err=err)

@@ -1,0 +1,161 @@
+"""The ``prematch`` app: the click group, its context object and the shared option bundles.
+
+Command modules (:mod:`prematch.cli._record`, :mod:`prematch.cli._read`,
+:mod:`prematch.cli._messages`) import this module; :mod:`prematch.cli` adds their
+commands to :data:`main`. Nothing here imports a command module.
+
+Exit codes (DESIGN §6): 0 ok, 1 audit/lint found block-level findings,
+2 usage or input error, 3 refused or blocked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from prematch.cli._errors import fail
+from prematch.engine import (
+    Clock,
+    InputError,
+    PrematchError,
+    Season,
+    Store,
+    fixed_clock,
+    parse_instant,
+    system_clock,
+)
+
+__all__ = [
+    "Ctx",
+    "at_option",
+    "default_db",
+    "json_option",
+    "main",
+    "override_option",
+    "pass_ctx",
+    "run",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_db() -> Path:
+    """The default database: ``prematch.db`` in the user's data directory."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_path("prematch")) / "prematch.db"
+
+
+@dataclass
+class Ctx:
+    """What the group options give every command."""
+
+    db: Path
+    season: str | None
+    clock: Clock
+    busy_timeout: float = 10.0
+
+    def store(self, *, create: bool = False) -> Store:
+        """Open the database (creating it only for commands that start something)."""
+        return Store.open(self.db, create=create, busy_timeout=self.busy_timeout)
+
+    def open_season(self, store: Store) -> Season:
+        """The season chosen by ``--season``, or the most recent one."""
+        from prematch.policies import Rulebook
+
+        return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
+
+
+def _clock() -> Clock:
+    raw = os.environ.get("PREMATCH_NOW")
+    if not raw:
+        return system_clock
+    try:
+        return fixed_clock(parse_instant(raw, field="PREMATCH_NOW"))
+    except InputError as e:
+        fail(e)
+
+
+def _busy() -> float:
+    raw = os.environ.get("PREMATCH_BUSY_TIMEOUT", "10")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        fail(InputError(f"PREMATCH_BUSY_TIMEOUT must be seconds, got {raw!r}"))
+
+
+def at_option(meaning: str = "When it happened / evaluate as of") -> Callable[[F], F]:
+    """``--at DATETIME``; ``meaning`` opens its help (commands that only read say
+    "Evaluate as of")."""
+    return click.option(
+        "--at",
+        "at",
+        metavar="DATETIME",
+        help=f"{meaning}: ISO datetime with offset, or a date (midnight in the season's "
+        "timezone). Default: now.",
+    )
+
+
+def json_option(help: str = "Print JSON for scripts.") -> Callable[[F], F]:
+    """``--json`` (the flag arrives as ``as_json``)."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def override_option() -> Callable[[F], F]:
+    """``--override REASON``: record a blocked action anyway."""
+    return click.option(
+        "--override",
+        metavar="REASON",
+        help="Record a blocked action anyway; the reason is kept forever and shown in every audit.",
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    envvar="PREMATCH_DB",
+    help="Database file (env PREMATCH_DB). Default: prematch.db in your data folder.",
+)
+@click.option(
+    "--season",
+    envvar="PREMATCH_SEASON",
+    metavar="ID",
+    help="Season id (env PREMATCH_SEASON). Default: the most recent season.",
+)
+@click.version_option(package_name="prematch")
+@click.pass_context
+def main(ctx: click.Context, db: Path | None, season: str | None) -> None:
+    """Keep your residency-Match season as a log, and know what you may send, when.
+
+    \b
+    Start:     prematch init --match-year 2027 --specialty "Internal Medicine" \\
+                 --timezone America/New_York --visa j1 --name "Your Name"
+    Record:    prematch program add mercy-im --name "Mercy General IM"
+               prematch log applied mercy-im
+    Ask:       prematch now        prematch check interest mercy-im
+    Review:    prematch audit      prematch history
+    Try it:    prematch demo
+
+    The clock is the real time unless PREMATCH_NOW (an ISO datetime) is set. A write
+    waits up to PREMATCH_BUSY_TIMEOUT seconds (default 10) for another writer.
+    Exit codes: 0 ok, 1 audit found block-level findings, 2 input error, 3 refused.
+    """
+    ctx.obj = Ctx(db=db or default_db(), season=season, clock=_clock(), busy_timeout=_busy())
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+"""Passes the :class:`Ctx` the group made to a command, as its first argument."""
+
+
+def run() -> None:
+    """Entry point that also turns stray library errors into clean exits."""
+    try:
+        main(standalone_mode=True)
+    except PrematchError as e:
+        fail(e)

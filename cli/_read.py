@@ -1,0 +1,284 @@
+"""Commands that read a season: ``now``, ``check``, ``audit``, ``history``, ``verify``,
+``export``, ``diagram``, ``schema`` and ``demo``. They open the store read-only (DESIGN §7)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from prematch.cli import _render as render
+from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
+from prematch.cli._errors import handles_errors
+from prematch.engine import ACTIONS, InputError, Season, Store, fixed_clock, parse_instant
+
+__all__ = [
+    "COMMANDS",
+    "DEMO_INSTANT",
+    "audit",
+    "check",
+    "demo",
+    "diagram",
+    "export",
+    "history",
+    "now",
+    "schema",
+    "verify",
+]
+
+DEMO_INSTANT = "2027-01-15T09:00:00-05:00"
+"""The demo season is shown as of this instant (a January morning of the 2027 Match)."""
+
+
+@click.command()
+@at_option()
+@json_option()
+@click.option("--all", "show_all", is_flag=True, help="Also show what is blocked, and why.")
+@pass_ctx
+@handles_errors
+def now(obj: Ctx, at: str | None, as_json: bool, show_all: bool) -> None:
+    """What you may send now, per program: due soon, allowed, opening later (--all: blocked)."""
+    with obj.store() as store:
+        report = obj.open_season(store).what_now(at)
+    if as_json:
+        render.dump_json(report.to_json())
+    else:
+        render.now_table(report, show_all)
+
+
+@click.command()
+@click.argument("action", metavar=f"{{{'|'.join(ACTIONS)}}}")
+@click.argument("program_id", metavar="PROGRAM")
+@at_option()
+@json_option()
+@pass_ctx
+@handles_errors
+def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool) -> None:
+    """May I send ACTION to PROGRAM now? Exit 0 allowed or warn, 3 blocked."""
+    with obj.store() as store:
+        season = obj.open_season(store)
+        moment = season.instant(at)
+        verdict = season.check(action, program_id, moment)
+        tz = season.timezone
+    if as_json:
+        from prematch.engine import utc_iso
+
+        render.dump_json({"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()})
+    else:
+        render.verdict_text(verdict, tz, moment)
+    sys.exit(3 if verdict.verdict == "blocked" else 0)
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
+)
+@json_option()
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Audit every season in the store (JSON: one object per line).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --format html: write the page to this file (default: standard output).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="With --all: worker processes (seasons are audited independently). "
+    "Default 0: one per CPU core for a large store, one process for a small one.",
+)
+@pass_ctx
+@handles_errors
+def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs: int) -> None:
+    """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
+    from prematch.engine import audit_jobs, audit_store
+    from prematch.policies import Rulebook
+
+    fmt = "json" if as_json else fmt
+    if fmt == "html" and every:
+        raise InputError("--format html shows one season; choose it with --season", field="--all")
+    if out is not None and fmt != "html":
+        raise InputError("--out goes with --format html; redirect other formats", field="--out")
+    blocked = False
+    with obj.store() as store:
+        rulebook = Rulebook()
+        if every:
+            seasons = len(store.seasons())
+            if not seasons:
+                raise InputError(f"{obj.db} holds no season yet", field="season")
+            reports = audit_store(store, rulebook, jobs=jobs or audit_jobs(seasons))
+        else:
+            season = obj.open_season(store)
+            reports = iter([season.audit()])
+        for report in reports:
+            blocked |= report.has_blocks
+            if fmt == "html":
+                from prematch.cli._html import season_page
+
+                page = season_page(season, report)
+                if out is None:
+                    click.echo(page, nl=False)
+                else:
+                    out.write_text(page, encoding="utf-8")
+            elif fmt == "json":
+                if every:
+                    click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+                else:
+                    render.dump_json(report.to_json())
+            elif fmt == "markdown":
+                click.echo(render.audit_markdown(report))
+            else:
+                render.audit_text(report)
+    sys.exit(1 if blocked else 0)
+
+
+@click.command()
+@at_option()
+@json_option()
+@pass_ctx
+@handles_errors
+def history(obj: Ctx, at: str | None, as_json: bool) -> None:
+    """Every event in replay order (retracted ones marked)."""
+    with obj.store() as store:
+        season = obj.open_season(store)
+        entries = season.history(at)
+        tz = season.timezone
+    if as_json:
+        render.dump_json({"season": season.id, "events": [e.to_json() for e in entries]})
+    else:
+        render.history_table(season.id, entries, tz)
+
+
+@click.command()
+@json_option()
+@click.option(
+    "--head",
+    "noted",
+    metavar="SEQ:SHA256",
+    help="A head printed by an earlier verify: also catches events cut off the end.",
+)
+@pass_ctx
+@handles_errors
+def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
+    """Check the hash chain for edits, deletions or reordering. Exit 1 if broken."""
+    expected = None
+    if noted is not None:
+        seq_text, _, digest = noted.partition(":")
+        if not seq_text.isdigit() or len(digest) != 64:
+            raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
+        expected = (int(seq_text), digest)
+    with obj.store() as store:
+        count, problem = store.verify(expected)
+        head_seq, head_hash = store.head()
+    if as_json:
+        render.dump_json(
+            {
+                "events": count,
+                "ok": problem is None,
+                "problem": None
+                if problem is None
+                else {"seq": problem.seq, "kind": problem.kind, "detail": problem.detail},
+            }
+        )
+    elif problem is None:
+        click.echo(f"OK: {count} events, seq gapless, hash chain intact.")
+        click.echo(f"Head: {head_seq}:{head_hash} (note it; `verify --head` checks against it)")
+    else:
+        click.echo(
+            click.style(f"BROKEN at seq {problem.seq}: {problem.kind} ({problem.detail})", fg="red")
+        )
+    sys.exit(0 if problem is None else 1)
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+@pass_ctx
+@handles_errors
+def export(obj: Ctx, out: Path | None) -> None:
+    """Export events as JSONL (every season, or only --season), re-importable as is."""
+    from prematch.engine.io import export_lines
+
+    with obj.store() as store:
+        lines = list(export_lines(store, obj.season))
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(lines)} events to {out}.", err=True)
+
+
+@click.command()
+def diagram() -> None:
+    """The per-program state machine as a Mermaid diagram."""
+    from prematch.engine import mermaid
+
+    click.echo(mermaid(), nl=False)
+
+
+@click.command()
+def schema() -> None:
+    """The JSON Schema of every event type."""
+    from prematch.engine import event_json_schema
+
+    render.dump_json(event_json_schema())
+
+
+@click.command()
+@json_option("Print now and audit as JSON.")
+def demo(as_json: bool) -> None:
+    """Load a realistic IMG season into a temporary database and show it."""
+    import tempfile
+
+    from prematch.engine import fixtures_dir
+    from prematch.engine.io import import_lines
+    from prematch.policies import Rulebook
+
+    moment = parse_instant(DEMO_INSTANT)
+    clock = fixed_clock(moment)
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "demo.db") as store:
+        rulebook = Rulebook()
+        with (fixtures_dir() / "demo" / "season.jsonl").open("rb") as f:
+            result = import_lines(store, f, rulebook=rulebook, clock=clock)
+        season = Season.open(store, result.seasons[0], rulebook=rulebook, clock=clock)
+        report = season.what_now()
+        audit_report = season.audit()
+    if as_json:
+        render.dump_json({"now": report.to_json(), "audit": audit_report.to_json()})
+        return
+    click.echo(
+        f"Demo: {result.events} events of an internal-medicine IMG on a J-1, "
+        f"shown as of {DEMO_INSTANT}.\n"
+    )
+    render.now_table(report, show_all=False)
+    click.echo()
+    render.audit_text(audit_report)
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    now,
+    check,
+    audit,
+    history,
+    verify,
+    export,
+    diagram,
+    schema,
+    demo,
+)
+"""The commands of this module, for :mod:`prematch.cli` to add to the group."""

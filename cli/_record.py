@@ -1,0 +1,297 @@
+"""Commands that write to the log: ``init``, ``program add``, ``log``, ``news``, ``certify``,
+``retract`` and ``import``. Each parses, calls the library, and says what it recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from prematch.cli import _render as render
+from prematch.cli._app import Ctx, at_option, json_option, override_option, pass_ctx
+from prematch.cli._errors import handles_errors
+from prematch.engine import InputError, Recorded, Season
+
+__all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "retract"]
+
+
+@click.command()
+@click.option("--match-year", type=int, required=True, help="Year of the Match, e.g. 2027.")
+@click.option("--specialty", required=True, help='e.g. "Internal Medicine".')
+@click.option("--timezone", required=True, help="Your IANA timezone, e.g. America/New_York.")
+@click.option("--visa", type=click.Choice(["none", "j1", "h1b", "undecided"]), required=True)
+@click.option("--name", required=True, help="Your name as in your applications.")
+@click.option("--aamc-id", help="AAMC ID (used in message signatures).")
+@click.option("--ecfmg-id", help="ECFMG ID (IMGs).")
+@click.option("--id", "season_id", help="Season id (default: --season, or name-year).")
+@at_option()
+@pass_ctx
+@handles_errors
+def init(
+    obj: Ctx,
+    match_year: int,
+    specialty: str,
+    timezone: str,
+    visa: str,
+    name: str,
+    aamc_id: str | None,
+    ecfmg_id: str | None,
+    season_id: str | None,
+    at: str | None,
+) -> None:
+    """Start a season (creates the database if needed)."""
+    from prematch.engine.io import season_slug
+
+    sid = season_id or obj.season or season_slug(name, match_year)
+    with obj.store(create=True) as store:
+        Season.start(
+            store,
+            sid,
+            at=at,
+            clock=obj.clock,
+            match_year=match_year,
+            specialty=specialty,
+            timezone=timezone,
+            visa=visa,
+            applicant_name=name,
+            aamc_id=aamc_id,
+            ecfmg_id=ecfmg_id,
+        )
+    click.echo(f"Season {sid} started.")
+    click.echo(f"Database: {obj.db}", err=True)
+
+
+@click.group()
+def program() -> None:
+    """Programs of the season."""
+
+
+@program.command("add")
+@click.argument("program_id", metavar="ID")
+@click.option("--name", required=True, help="The program's name.")
+@click.option("--specialty", help="If it differs from the season's.")
+@click.option("--no-nrmp", is_flag=True, help="The program does not take part in the NRMP Match.")
+@click.option(
+    "--no-post-interview-contact",
+    "no_contact",
+    is_flag=True,
+    default=None,
+    help="The program asked for no contact after the interview.",
+)
+@click.option("--sponsors", metavar="VISAS", help="Visas it sponsors, e.g. j1,h1b (or none).")
+@click.option("--contact", "contacts", multiple=True, help="A contact (repeatable).")
+@at_option()
+@pass_ctx
+@handles_errors
+def program_add(
+    obj: Ctx,
+    program_id: str,
+    name: str,
+    specialty: str | None,
+    no_nrmp: bool,
+    no_contact: bool | None,
+    sponsors: str | None,
+    contacts: tuple[str, ...],
+    at: str | None,
+) -> None:
+    """Add a program to the season."""
+    fields: dict[str, Any] = {"nrmp_participating": not no_nrmp}
+    if specialty:
+        fields["specialty"] = specialty
+    if no_contact:
+        fields["no_post_interview_contact"] = True
+    if sponsors is not None:
+        fields["sponsors_visas"] = [v.strip() for v in sponsors.split(",") if v.strip()]
+    if contacts:
+        fields["contacts"] = list(contacts)
+    with obj.store() as store:
+        done = obj.open_season(store).add_program(program_id, name, at=at, **fields)
+    click.echo(f"Added {program_id} (seq {done.record.seq}).")
+
+
+_LOG_FIELDS = {
+    "via": "via",
+    "kind": "kind",
+    "detail": "detail",
+    "note": "note",
+    "interview_on": "interview_on",
+    "recipients": "recipients",
+    "news": "news_seq",
+    "initiated_by": "initiated_by",
+    "asked_rank": "asked_rank",
+    "offered_commitment": "offered_commitment",
+    "during_soap": "during_soap",
+}
+
+
+def _report_recorded(done: Recorded, what: str) -> None:
+    click.echo(f"Recorded {what} (seq {done.record.seq}).")
+    warnings = [f for f in done.findings if f.severity != "info"]
+    if warnings:
+        render.findings_text(warnings)
+
+
+@click.command()
+@click.argument("event", metavar="EVENT")
+@click.argument("program_id", metavar="[PROGRAM]", required=False)
+@at_option()
+@override_option()
+@click.option("--via", help="applied: eras or residencycas.")
+@click.option("--kind", help="connection_recorded / offer_received: its kind.")
+@click.option("--detail", help="connection_recorded: what the connection is.")
+@click.option("--note", help="inquiry_sent: a note.")
+@click.option("--interview-on", metavar="DATE", help="invited: the interview date.")
+@click.option("--recipient", "recipients", multiple=True, help="thanked: who (repeatable).")
+@click.option(
+    "--news",
+    type=int,
+    metavar="SEQ",
+    help="update_sent: the news seq told (default: oldest untold).",
+)
+@click.option("--initiated-by", type=click.Choice(["applicant", "program"]), help="call_held.")
+@click.option("--asked-rank/--no-asked-rank", default=None, help="program_contacted.")
+@click.option(
+    "--offered-commitment/--no-offered-commitment", default=None, help="program_contacted."
+)
+@click.option("--during-soap/--no-during-soap", default=None, help="program_contacted.")
+@click.option(
+    "--set",
+    "extra",
+    multiple=True,
+    metavar="KEY=JSON",
+    help="Any other payload field, value as JSON (repeatable).",
+)
+@pass_ctx
+@handles_errors
+def log(
+    obj: Ctx,
+    /,
+    event: str,
+    program_id: str | None,
+    at: str | None,
+    override: str | None,
+    extra: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Record an event (any type: applied, invited, interviewed, thanked, interest-sent, ...).
+
+    \b
+    Examples:
+      prematch log invited mercy-im --interview-on 2026-11-12
+      prematch log interviewed mercy-im --at 2026-11-12T09:00:00-05:00
+      prematch log thanked mercy-im
+      prematch log interest-sent mercy-im --override "PD asked me to write"
+    """
+    from prematch.engine import EVENT_TYPES
+
+    kind = event.strip().lower().replace("-", "_")
+    if kind not in EVENT_TYPES:
+        raise InputError(
+            f"unknown event {event!r}; events: {', '.join(EVENT_TYPES)}", field="EVENT"
+        )
+    fields: dict[str, Any] = {}
+    for option, value in options.items():
+        if value is None or value == ():
+            continue
+        fields[_LOG_FIELDS[option]] = list(value) if isinstance(value, tuple) else value
+    for item in extra:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InputError(f"--set needs KEY=JSON, got {item!r}", field="--set")
+        try:
+            fields[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            fields[key.strip()] = raw
+    with obj.store() as store:
+        done = obj.open_season(store).record(kind, program_id, at=at, override=override, **fields)
+    _report_recorded(done, kind + (f" for {program_id}" if program_id else ""))
+
+
+@click.command()
+@click.argument(
+    "kind", type=click.Choice(["exam", "visa", "publication", "letter", "clinical", "other"])
+)
+@click.argument("detail")
+@at_option()
+@pass_ctx
+@handles_errors
+def news(obj: Ctx, kind: str, detail: str, at: str | None) -> None:
+    """Record news in your file (Step 3 passed, a publication...) that programs may hear."""
+    with obj.store() as store:
+        done = obj.open_season(store).record("news_recorded", at=at, kind=kind, detail=detail)
+    _report_recorded(done, f"news: {detail}")
+
+
+@click.command()
+@click.argument("order", nargs=-1, required=True, metavar="P1 P2 ...")
+@at_option()
+@override_option()
+@pass_ctx
+@handles_errors
+def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | None) -> None:
+    """Record your certified rank order list, most preferred first."""
+    with obj.store() as store:
+        done = obj.open_season(store).certify(order, at=at, override=override)
+    _report_recorded(done, f"rank order list of {len(order)} programs")
+
+
+@click.command()
+@click.argument("seq", type=int)
+@click.option("--reason", required=True, help="Why the event was wrong.")
+@at_option()
+@pass_ctx
+@handles_errors
+def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
+    """Retract an event recorded by mistake (it stays in the log, skipped on replay)."""
+    with obj.store() as store:
+        done = obj.open_season(store).retract(seq, reason, at=at)
+    _report_recorded(done, f"retraction of seq {seq}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--allow-violations",
+    is_flag=True,
+    help='Record lines the rulebook blocks, with the override "imported".',
+)
+@json_option("Print the result as JSON.")
+@pass_ctx
+@handles_errors
+def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None:
+    """Import events from a JSONL file, or a tracking sheet (.csv): all of it, or nothing."""
+    from prematch.engine.io import import_lines, import_tracker
+    from prematch.policies import Rulebook
+
+    with obj.store(create=True) as store, file.open("rb") as f:
+        if file.suffix.lower() == ".csv":  # an applicant's tracking sheet
+            result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
+        else:
+            result = import_lines(
+                store,
+                f,
+                default_season=obj.season or next(reversed(store.seasons()), None),
+                rulebook=Rulebook(),
+                clock=obj.clock,
+                allow_violations=allow_violations,
+            )
+    if as_json:
+        render.dump_json(
+            {
+                "events": result.events,
+                "seasons": list(result.seasons),
+                "overridden": result.overridden,
+                "warnings": result.warnings,
+            }
+        )
+        return
+    click.echo(
+        f"Imported {result.events} events into {', '.join(result.seasons) or 'no season'}"
+        f" ({result.overridden} with an override, {result.warnings} warnings)."
+    )
+
+
+COMMANDS: tuple[click.Command, ...] = (init, program, log, news, certify, retract, import_)
+"""The commands of this module, for :mod:`prematch.cli` to add to the group."""
