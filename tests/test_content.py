@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import build_season
+from history import build_season
 from prematch_script import INIT, Script, added_and_applied
 
 from prematch import engine, policies

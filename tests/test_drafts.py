@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import build_season
+from history import build_season
 from prematch_script import INIT, Script, added_and_applied
 
 from prematch import engine
