@@ -30,7 +30,8 @@ Every write either succeeds (and appends exactly one line to the export) or rais
 (same export lines, same bytes on disk).
 
 ``test_invariant_fails_without_rule`` runs the same machine with one rule switched
-off and expects Hypothesis to break the invariant that rule guards.
+off and expects Hypothesis to break the invariant that rule guards. In process: the
+library only.
 """
 
 from __future__ import annotations

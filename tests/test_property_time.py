@@ -10,6 +10,7 @@ change, and ``deadline.passed`` starts the minute after the rank list deadline.
 The overlap and ``days=0`` properties found that ``add_days`` took the first of a
 repeated wall time (pendulum takes the second) and moved an instant in the repeated
 hour back by an hour on ``days=0``; both are fixed, and the properties keep them so.
+In process: the library only.
 """
 
 from __future__ import annotations
