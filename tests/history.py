@@ -15,12 +15,18 @@ call it directly import it from here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from prematch import engine
 from prematch.engine import Season, Store
+
+SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+"""Where throwaway season files go (``tempfile``'s ``dir``): real SQLite files, on a RAM
+disk where there is one (fsync is most of the cost of a write, and the property tests
+write thousands of times)."""
 
 NOW = datetime(2027, 1, 15, 14, tzinfo=UTC)
 """What the fixed clock answers: mid-January of the 2027 Match season."""

@@ -49,6 +49,7 @@ from typing import Any
 
 import pendulum
 import pytest
+from history import SCRATCH
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -84,10 +85,6 @@ DEADLINE = dt.datetime(2027, 3, 3, 21, tzinfo=TZ)
 TICK = dt.timedelta(minutes=1)
 """Each successful write moves the clock on by at least this much (plus the season's pace),
 so that event times stay distinct."""
-
-SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-"""Where the season files go: real SQLite files, on a RAM disk where there is one (fsync is
-most of the cost of a write, and the machine writes thousands of times)."""
 
 PROGRAMS = tuple(f"p{i}" for i in range(8))
 PARAMS = default_params()
