@@ -1,10 +1,10 @@
 """The ``prematch`` command line (DESIGN §6: commands, exit codes, JSON shapes).
 
 In process: every test drives the click group through :class:`prematch_script.Script`,
-against a database in ``tmp_path`` and a clock pinned by ``PREMATCH_NOW``; the tests that
-only read or add to the standard season start from a copy of it, recorded once. Every
-call, whatever its exit code, must be free of Python tracebacks: errors are one clear
-line, never a crash. One smoke test runs the installed console script in a subprocess.
+against a database in ``tmp_path`` and a clock pinned by ``PREMATCH_NOW``; the tests on
+the standard season each start from their own copy of it, recorded once. Every call,
+whatever its exit code, must be free of Python tracebacks: errors are one clear line,
+never a crash. One smoke test runs the installed console script in a subprocess.
 """
 
 from __future__ import annotations
