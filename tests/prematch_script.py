@@ -1,21 +1,35 @@
-"""Run the installed ``prematch`` console script for real, with a pinned clock.
+"""Run ``prematch`` commands in this process, with a pinned clock: the suite's one CLI runner.
 
-Used by the tests of issue 6 (draft, lint, calendar, tracker import, html audit)::
+:class:`Script` invokes the click group (``from prematch.cli import main``) through
+click's ``CliRunner``, in the script's folder and with the environment the console script
+would get (``PREMATCH_DB``, ``PREMATCH_NOW``, ``NO_COLOR=1``, a private ``HOME``), so a
+command costs milliseconds instead of a process start::
 
     script = Script(tmp_path)
     script.ok("init", ...)
     result = script("lint", "letter.txt", "--action", "interest")
+    assert result.returncode == 1 and "content.rank_question" in result.stdout
+
+A command's intended exit (``sys.exit``, a click usage error) is its ``returncode``; any
+other exception escapes into the test and fails it, as a traceback of the real script
+would. The few tests where the process itself is the point (the wheel, concurrent
+writers, SIGKILL, the console script's smoke test) start real processes instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-import subprocess
-import sys
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-PREMATCH = Path(sys.executable).parent / "prematch"
+from click.testing import CliRunner
+
+from prematch.cli import main
 
 NOW = "2027-01-15T09:00:00-05:00"
 """The default pinned clock: a January morning of the 2027 Match (New York time)."""
@@ -75,41 +89,113 @@ def added_and_applied(*programs: str) -> tuple[tuple[str, ...], ...]:
     return added + applied
 
 
-class Script:
-    """The ``prematch`` script against a database in ``tmp_path``."""
+@dataclass(frozen=True)
+class Ran:
+    """What one command did, shaped like :class:`subprocess.CompletedProcess`."""
 
-    def __init__(self, tmp_path: Path, *, now: str = NOW) -> None:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def shown(self) -> str:
+        """The command and both of its streams, for an assertion message."""
+        return (
+            f"prematch {' '.join(self.args)} (exit {self.returncode})\n"
+            f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
+
+
+@contextlib.contextmanager
+def _umask(mask: int | None) -> Iterator[None]:
+    if mask is None:
+        yield
+        return
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+class Script:
+    """``prematch`` against a database in ``tmp_path`` (or ``db``), run in ``tmp_path``.
+
+    The environment is this process's minus every ``PREMATCH_*`` variable, plus
+    ``PREMATCH_DB``, ``PREMATCH_NOW`` (``now``), ``NO_COLOR=1``, ``COLUMNS=200`` and a
+    ``HOME`` / ``XDG_DATA_HOME`` inside ``tmp_path`` (the default database lands there).
+    """
+
+    def __init__(self, tmp_path: Path, *, now: str = NOW, db: Path | None = None) -> None:
         self.tmp = tmp_path
-        self.db = tmp_path / "season.db"
+        self.db = db or tmp_path / "season.db"
         self.now = now
 
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-        env.update(PREMATCH_DB=str(self.db), PREMATCH_NOW=self.now, NO_COLOR="1", **extra)
-        return env
+    def env(self) -> dict[str, str]:
+        """The variables every command gets on top of this process's environment."""
+        return {
+            "PREMATCH_DB": str(self.db),
+            "PREMATCH_NOW": self.now,
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+            "HOME": str(self.tmp / "home"),
+            "XDG_DATA_HOME": str(self.tmp / "data"),
+        }
 
     def __call__(
-        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(PREMATCH), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env or self.env(),
-            timeout=120,
-            cwd=self.tmp,
-        )
-        assert "Traceback" not in result.stderr, result.stderr
-        return result
+        self,
+        *args: str,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        unset: Sequence[str] = (),
+        umask: int | None = None,
+        code: int | None = None,
+    ) -> Ran:
+        """Run ``prematch ARGS``; ``env`` adds or replaces variables, ``unset`` removes
+        some, ``umask`` applies while it runs; with ``code``, require that exit code."""
+        variables: dict[str, str | None] = {
+            name: None for name in os.environ if name.startswith("PREMATCH_")
+        }
+        variables.update(self.env())
+        variables.update(env or {})
+        variables.update(dict.fromkeys(unset))
+        with contextlib.chdir(self.tmp), _umask(umask):
+            result = CliRunner(catch_exceptions=False).invoke(
+                main, list(args), input=stdin, env=variables, prog_name="prematch"
+            )
+        ran = Ran(tuple(args), result.exit_code, result.stdout, result.stderr)
+        assert "Traceback" not in ran.stdout + ran.stderr, ran.shown()
+        if code is not None:
+            assert ran.returncode == code, f"expected exit {code}: {ran.shown()}"
+        return ran
 
-    def ok(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    def ok(self, *args: str, **kwargs: Any) -> Ran:
         """Run and require exit 0."""
-        result = self(*args, **kwargs)  # type: ignore[arg-type]
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result
+        return self(*args, code=0, **kwargs)
+
+    def json(self, *args: str, code: int | None = 0, **kwargs: Any) -> Any:
+        """Run a command (exit ``code``, 0 unless told) and parse its output as one JSON
+        document."""
+        return json.loads(self(*args, code=code, **kwargs).stdout)
 
     def setup(self, steps: Sequence[Sequence[str]]) -> None:
         """Run each command of ``steps``, each required to succeed."""
         for step in steps:
             self.ok(*step)
+
+    def copy_of(self, template: Path) -> Script:
+        """This script, its database now a copy of ``template`` (and of its write-ahead
+        log, if any): a season recorded once, for tests that each change it."""
+        for suffix in ("", "-wal"):
+            source = template.with_name(template.name + suffix)
+            if source.exists():
+                shutil.copy2(source, self.db.with_name(self.db.name + suffix))
+        return self
+
+
+def built(folder: Path, steps: Sequence[Sequence[str]], *, now: str = NOW) -> Path:
+    """A database in ``folder`` holding what ``steps`` record (each must succeed), to
+    copy into each test with :meth:`Script.copy_of`."""
+    script = Script(folder, now=now)
+    script.setup(steps)
+    return script.db

@@ -4,33 +4,30 @@ The corpus is ``tests/corpus/bad_inputs/``: one file per malformed input and
 ``expected.toml`` saying, for each, which line and field the error must name and a
 fragment of its message. Every case: exit 2, one line on stderr starting with
 ``error:``, no traceback, and the database (checkpointed first) byte-for-byte unchanged.
+The commands run in process (:class:`prematch_script.Script`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from db_bytes import db_files, settled_db_files
+from prematch_script import Ran, Script
 from seasons import log_only
 
 from prematch.engine import Store
 
-PREMATCH = Path(sys.executable).parent / "prematch"
 CORPUS = Path(__file__).parent / "corpus" / "bad_inputs"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads(
     (CORPUS / "expected.toml").read_text(encoding="utf-8")
 )
-NOW = "2027-01-15T09:00:00-05:00"
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 BASE = "base-2027"
 TEN_MB = 10 * 1024 * 1024
@@ -74,19 +71,8 @@ def db(tmp_path: Path, template: Path) -> Path:
     return path
 
 
-def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-    env.update(PREMATCH_DB=str(db), PREMATCH_NOW=NOW, NO_COLOR="1", COLUMNS="200")
-    return subprocess.run(
-        [str(PREMATCH), *args],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        env=env,
-        cwd=db.parent,
-        timeout=120,
-        check=False,
-    )
+def run(db: Path, *args: str) -> Ran:
+    return Script(db.parent, db=db)(*args)
 
 
 def command_for(name: str, tmp_path: Path) -> list[str]:
@@ -110,7 +96,7 @@ def generate(name: str, tmp_path: Path) -> Path:
     return path
 
 
-def assert_clear_error(proc: subprocess.CompletedProcess[str], spec: dict[str, Any]) -> str:
+def assert_clear_error(proc: Ran, spec: dict[str, Any]) -> str:
     shown = f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
     assert "Traceback" not in proc.stdout + proc.stderr, shown
     assert proc.returncode == 2, shown

@@ -1,5 +1,6 @@
 """Bulk paths: audit of a whole store (also across processes), the fast hash input,
-and the synthetic seasons the benchmark uses."""
+and the synthetic seasons the benchmark uses. In process: the library only (the
+audit across processes starts the engine's own worker pool)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A Chicago season: the times carry the season's timezone, the dates are the engine's
 (thank-you ``due_by``, letter windows' ``opens_at``, the NRMP calendar), and the UIDs
-are stable, so a second export updates the same events.
+are stable, so a second export updates the same events. In process
+(:class:`prematch_script.Script`), each test on its own copy of the season, recorded once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-from prematch_script import Script, init_args
+import pytest
+from prematch_script import Script, built, init_args
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = "2027-01-15T09:00:00-06:00"
@@ -57,14 +59,20 @@ def export(script: Script, name: str, *extra: str) -> dict[str, Any]:
     return {str(e["UID"]): e for e in cal.walk("VEVENT")} | {"_cal": cal}
 
 
-def season(tmp_path: Path) -> Script:
-    script = Script(tmp_path, now=NOW)
-    script.setup(SEASON)
-    return script
+@pytest.fixture(scope="module")
+def season_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Chicago season above, recorded once."""
+    return built(tmp_path_factory.mktemp("calendar"), SEASON, now=NOW)
 
 
-def test_events_are_the_engines_dates_in_the_seasons_timezone(tmp_path: Path) -> None:
-    events = export(season(tmp_path), "season.ics")
+@pytest.fixture
+def season(tmp_path: Path, season_db: Path) -> Script:
+    """The Chicago season, a copy of its own in ``tmp_path``."""
+    return Script(tmp_path, now=NOW).copy_of(season_db)
+
+
+def test_events_are_the_engines_dates_in_the_seasons_timezone(season: Script) -> None:
+    events = export(season, "season.ics")
     cal = events.pop("_cal")
     assert cal["VERSION"] == "2.0" and "prematch" in str(cal["PRODID"])
     (zone,) = cal.walk("VTIMEZONE")
@@ -93,8 +101,8 @@ def test_events_are_the_engines_dates_in_the_seasons_timezone(tmp_path: Path) ->
     assert not any("pine" in uid for uid in events)  # applied only: nothing dated yet
 
 
-def test_summaries_and_status(tmp_path: Path) -> None:
-    events = export(season(tmp_path), "season.ics")
+def test_summaries_and_status(season: Script) -> None:
+    events = export(season, "season.ics")
     due = events[f"{SID}-mercy-thank_you@prematch"]
     assert str(due["SUMMARY"]) == "Thank-you due: Mercy General IM"
     assert str(due["STATUS"]) == "CONFIRMED"
@@ -107,17 +115,16 @@ def test_summaries_and_status(tmp_path: Path) -> None:
     assert "Provisional" in str(deadline["DESCRIPTION"])  # the 2027 calendar is provisional
 
 
-def test_uids_are_stable_and_a_rerun_updates_the_same_events(tmp_path: Path) -> None:
-    script = season(tmp_path)
-    first = export(script, "first.ics")
-    again = export(script, "again.ics")
+def test_uids_are_stable_and_a_rerun_updates_the_same_events(season: Script) -> None:
+    first = export(season, "first.ics")
+    again = export(season, "again.ics")
     first.pop("_cal"), again.pop("_cal")
     assert set(first) == set(again)
     for uid in first:
         assert first[uid]["DTSTART"].dt == again[uid]["DTSTART"].dt
         assert str(first[uid]["SUMMARY"]) == str(again[uid]["SUMMARY"])
-    script.ok("log", "thanked", "mercy", "--at", "2027-01-15T08:00:00-06:00")
-    after = export(script, "after.ics")
+    season.ok("log", "thanked", "mercy", "--at", "2027-01-15T08:00:00-06:00")
+    after = export(season, "after.ics")
     after.pop("_cal")
     assert set(after) == set(first)
     uid = f"{SID}-mercy-thank_you@prematch"
@@ -126,9 +133,8 @@ def test_uids_are_stable_and_a_rerun_updates_the_same_events(tmp_path: Path) -> 
     assert after[uid]["DTSTART"].dt == first[uid]["DTSTART"].dt
 
 
-def test_at_evaluates_an_earlier_instant(tmp_path: Path) -> None:
-    script = season(tmp_path)
-    events = export(script, "before.ics", "--at", "2026-12-01")
+def test_at_evaluates_an_earlier_instant(season: Script) -> None:
+    events = export(season, "before.ics", "--at", "2026-12-01")
     events.pop("_cal")
     assert f"{SID}-oak-thank_you@prematch" in events
     assert not any(uid.startswith(f"{SID}-mercy-") for uid in events)  # not interviewed yet

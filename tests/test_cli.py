@@ -1,8 +1,10 @@
-"""The ``prematch`` console script, run for real (DESIGN §6: commands, exit codes, JSON shapes).
+"""The ``prematch`` command line (DESIGN §6: commands, exit codes, JSON shapes).
 
-Every test drives the installed script of the project's venv in a subprocess, against a
-database in ``tmp_path`` and a clock pinned by ``PREMATCH_NOW``. Every call, whatever its
-exit code, must be free of Python tracebacks: errors are one clear line, never a crash.
+In process: every test drives the click group through :class:`prematch_script.Script`,
+against a database in ``tmp_path`` and a clock pinned by ``PREMATCH_NOW``; the tests on
+the standard season each start from their own copy of it, recorded once. Every call,
+whatever its exit code, must be free of Python tracebacks: errors are one clear line,
+never a crash. One smoke test runs the installed console script in a subprocess.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import json
 import os
 import sqlite3
 import subprocess
-from collections.abc import Sequence
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from db_bytes import db_files
-from prematch_script import NOW, PREMATCH, added_and_applied, init_args
+from prematch_script import NOW, Ran, Script, added_and_applied, built, init_args
 
 NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
 INTERVIEW = "2027-01-14T09:00:00-05:00"
@@ -62,60 +64,6 @@ SEASON_SETUP: tuple[tuple[str, ...], ...] = (
 """mercy: interviewed yesterday (thank-you due, interest not yet); oak: applied only."""
 
 
-class Cli:
-    """Runs the real ``prematch`` script with a pinned clock and a database in ``tmp_path``."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.cwd = tmp_path
-        self.db = tmp_path / "s.db"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-        env.update(
-            PREMATCH_DB=str(self.db),
-            PREMATCH_NOW=NOW,
-            NO_COLOR="1",
-            COLUMNS="200",
-            HOME=str(tmp_path / "home"),
-            XDG_DATA_HOME=str(tmp_path / "data"),
-            PATH=f"{PREMATCH.parent}{os.pathsep}{env.get('PATH', '')}",
-        )
-        self.env = env
-
-    def __call__(
-        self,
-        *args: str,
-        code: int | None = 0,
-        env: dict[str, str] | None = None,
-        unset: Sequence[str] = (),
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``prematch ARGS``; check the exit code (unless ``code`` is None) and no traceback."""
-        run_env = {**self.env, **(env or {})}
-        for name in unset:
-            run_env.pop(name, None)
-        proc = subprocess.run(
-            [str(PREMATCH), *args],
-            capture_output=True,
-            text=True,
-            env=run_env,
-            cwd=self.cwd,
-            timeout=300,
-            check=False,
-        )
-        shown = f"prematch {' '.join(args)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-        assert "Traceback" not in proc.stderr, shown
-        assert "Traceback" not in proc.stdout, shown
-        if code is not None:
-            assert proc.returncode == code, f"exit {proc.returncode}, expected {code}: {shown}"
-        return proc
-
-    def json(self, *args: str, code: int | None = 0, **kwargs: Any) -> Any:
-        """Run a command and parse its standard output as one JSON document."""
-        return json.loads(self(*args, code=code, **kwargs).stdout)
-
-    def setup(self, steps: Sequence[Sequence[str]] = SEASON_SETUP) -> None:
-        for step in steps:
-            self(*step)
-
-
 def instant(value: str | None) -> datetime | None:
     """Parse an ISO instant of the JSON output (must carry an offset)."""
     if value is None:
@@ -125,7 +73,7 @@ def instant(value: str | None) -> datetime | None:
     return parsed
 
 
-def assert_one_clear_line(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_one_clear_line(proc: Ran, *needles: str) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, f"expected one error line, got:\n{proc.stderr}"
     for needle in needles:
@@ -152,7 +100,7 @@ def check_action_shape(item: dict[str, Any]) -> None:
     assert item["verdict"] == worst, item
 
 
-def history(cli: Cli, *args: str) -> list[dict[str, Any]]:
+def history(cli: Script, *args: str) -> list[dict[str, Any]]:
     doc = cli.json("history", "--json", *args)
     assert set(doc) == {"season", "events"}
     events: list[dict[str, Any]] = doc["events"]
@@ -160,35 +108,62 @@ def history(cli: Cli, *args: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
+def cli(tmp_path: Path) -> Script:
+    return Script(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def season_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The standard season (see ``SEASON_SETUP``), recorded once for the module."""
+    return built(tmp_path_factory.mktemp("cli-season"), SEASON_SETUP)
 
 
 @pytest.fixture
-def season(cli: Cli) -> Cli:
-    """``cli`` with the standard season recorded (see ``SEASON_SETUP``)."""
-    cli.setup()
-    return cli
+def season(cli: Script, season_db: Path) -> Script:
+    """``cli`` on its own copy of the standard season."""
+    return cli.copy_of(season_db)
 
 
 # -- basics -----------------------------------------------------------------------------
 
 
-def test_help_lists_the_commands(cli: Cli) -> None:
-    out = cli("--help").stdout
+def test_the_installed_console_script_runs(tmp_path: Path) -> None:
+    """The one real process: the venv's ``prematch`` script, its exit codes, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
+    env.update(PREMATCH_DB=str(tmp_path / "s.db"), PREMATCH_NOW=NOW, NO_COLOR="1")
+    prematch = Path(sys.executable).parent / "prematch"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(prematch), *args], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+        return proc
+
+    assert SEASON in run(*INIT_ARGS).stdout
+    assert json.loads(run("now", "--json").stdout)["season"] == SEASON
+    proc = run("check", "interest", "nowhere")
+    assert proc.returncode == 2
+    assert "nowhere" in proc.stderr
+
+
+def test_help_lists_the_commands(cli: Script) -> None:
+    out = cli.ok("--help").stdout
     for command in ("init", "program", "log", "now", "check", "audit", "history", "verify"):
         assert command in out
 
 
-def test_init_and_program_add_report_what_they_did(cli: Cli) -> None:
-    assert SEASON in cli(*INIT_ARGS).stdout
+def test_init_and_program_add_report_what_they_did(cli: Script) -> None:
+    assert SEASON in cli.ok(*INIT_ARGS).stdout
     assert cli.db.exists()
-    out = cli("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21").stdout
+    out = cli.ok(
+        "program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21"
+    ).stdout
     assert "mercy" in out and "seq 2" in out
 
 
-def test_default_db_lives_in_the_data_folder_with_mode_0600(cli: Cli, tmp_path: Path) -> None:
-    cli(*INIT_ARGS, unset=["PREMATCH_DB"])
+def test_default_db_lives_in_the_data_folder_with_mode_0600(cli: Script, tmp_path: Path) -> None:
+    cli.ok(*INIT_ARGS, unset=["PREMATCH_DB"])
     default = tmp_path / "data" / "prematch" / "prematch.db"
     assert default.is_file()
     assert default.stat().st_mode & 0o777 == 0o600
@@ -196,16 +171,16 @@ def test_default_db_lives_in_the_data_folder_with_mode_0600(cli: Cli, tmp_path: 
     assert cli.json("history", "--json", unset=["PREMATCH_DB"])["season"] == SEASON
 
 
-def test_explicit_db_is_created_private(cli: Cli) -> None:
-    cli(*INIT_ARGS)
+def test_explicit_db_is_created_private(cli: Script) -> None:
+    cli.ok(*INIT_ARGS)
     assert cli.db.stat().st_mode & 0o777 == 0o600
 
 
 # -- now / check ------------------------------------------------------------------------
 
 
-def test_now_json_matches_the_contract(season: Cli) -> None:
-    season("log", "thanked", "mercy")
+def test_now_json_matches_the_contract(season: Script) -> None:
+    season.ok("log", "thanked", "mercy")
     doc = season.json("now", "--json")
     assert set(doc) == {"season", "as_of", "calendar_provisional", "actions"}
     assert doc["season"] == SEASON
@@ -230,13 +205,13 @@ def test_now_json_matches_the_contract(season: Cli) -> None:
     assert "thanks.once" in {f["rule"] for f in thanks["findings"]}
 
 
-def test_now_text_shows_the_actionable(season: Cli) -> None:
-    out = season("now").stdout
+def test_now_text_shows_the_actionable(season: Script) -> None:
+    out = season.ok("now").stdout
     assert SEASON in out
     assert "thank_you" in out
 
 
-def test_check_thank_you_allowed_after_interview(season: Cli) -> None:
+def test_check_thank_you_allowed_after_interview(season: Script) -> None:
     doc = season.json("check", "thank_you", "mercy", "--json")
     assert set(doc) == ACTION_KEYS | {"season", "as_of"}
     check_action_shape({k: v for k, v in doc.items() if k not in {"season", "as_of"}})
@@ -245,10 +220,10 @@ def test_check_thank_you_allowed_after_interview(season: Cli) -> None:
     assert (doc["program"], doc["action"]) == ("mercy", "thank_you")
     assert doc["verdict"] in {"allowed", "warn"}
     assert instant(doc["due_by"]) == INTERVIEW_UTC + timedelta(hours=48)
-    season("check", "thank_you", "mercy")  # text form, exit 0 too
+    season.ok("check", "thank_you", "mercy")  # text form, exit 0 too
 
 
-def test_check_interest_blocked_until_fourteen_days(season: Cli) -> None:
+def test_check_interest_blocked_until_fourteen_days(season: Script) -> None:
     proc = season("check", "interest", "mercy", code=3)
     assert "interest.wait" in proc.stdout
     doc = season.json("check", "interest", "mercy", "--json", code=3)
@@ -267,14 +242,14 @@ def test_check_interest_blocked_until_fourteen_days(season: Cli) -> None:
     assert "interest.wait" not in {f["rule"] for f in later["findings"]}
 
 
-def test_check_as_of_an_earlier_instant(season: Cli) -> None:
+def test_check_as_of_an_earlier_instant(season: Script) -> None:
     """``--at`` evaluates with only the events that occurred by then: no interview yet."""
     proc = season("check", "thank_you", "mercy", "--json", "--at", "2027-01-10", code=3)
     doc = json.loads(proc.stdout)
     assert "state.invalid" in {f["rule"] for f in doc["findings"]}
 
 
-def test_check_unknown_program_is_an_input_error(season: Cli) -> None:
+def test_check_unknown_program_is_an_input_error(season: Script) -> None:
     proc = season("check", "interest", "nowhere", code=2)
     assert "nowhere" in proc.stderr
 
@@ -282,7 +257,7 @@ def test_check_unknown_program_is_an_input_error(season: Cli) -> None:
 # -- log: blocked, override, structurally invalid ---------------------------------------
 
 
-def test_blocked_log_is_refused_and_writes_nothing(season: Cli) -> None:
+def test_blocked_log_is_refused_and_writes_nothing(season: Script) -> None:
     before = db_files(season.db)
     events_before = history(season)
     proc = season("log", "interest-sent", "mercy", code=3)
@@ -292,9 +267,9 @@ def test_blocked_log_is_refused_and_writes_nothing(season: Cli) -> None:
     assert history(season) == events_before
 
 
-def test_override_records_and_every_audit_shows_it(season: Cli) -> None:
+def test_override_records_and_every_audit_shows_it(season: Script) -> None:
     reason = "The program director asked me to write"
-    out = season("log", "interest-sent", "mercy", "--override", reason).stdout
+    out = season.ok("log", "interest-sent", "mercy", "--override", reason).stdout
     assert "interest_sent" in out
     recorded = history(season)[-1]
     assert recorded["type"] == "interest_sent"
@@ -318,7 +293,7 @@ def test_override_records_and_every_audit_shows_it(season: Cli) -> None:
     assert "interest.wait" in text and reason in text
 
 
-def test_thanks_to_a_program_never_interviewed_is_structurally_invalid(season: Cli) -> None:
+def test_thanks_to_a_program_never_interviewed_is_structurally_invalid(season: Script) -> None:
     before = db_files(season.db)
     proc = season("log", "thanked", "oak", code=3)
     assert "oak" in proc.stderr
@@ -330,62 +305,62 @@ def test_thanks_to_a_program_never_interviewed_is_structurally_invalid(season: C
     assert db_files(season.db) == before
 
 
-def test_unknown_event_is_a_usage_error(season: Cli) -> None:
+def test_unknown_event_is_a_usage_error(season: Script) -> None:
     proc = season("log", "serenaded", "mercy", code=2)
     assert "serenaded" in proc.stderr
 
 
-def test_naive_at_is_refused(season: Cli) -> None:
+def test_naive_at_is_refused(season: Script) -> None:
     before = db_files(season.db)
     proc = season("log", "applied", "mercy", "--at", "2026-10-01T10:00", code=2)
     assert "offset" in proc.stderr
     assert db_files(season.db) == before
 
 
-def test_event_after_the_clock_is_refused(season: Cli) -> None:
+def test_event_after_the_clock_is_refused(season: Script) -> None:
     before = db_files(season.db)
     proc = season("log", "thanked", "mercy", "--at", "2027-01-15T09:00:01-05:00", code=2)
     assert "after now" in proc.stderr
     assert db_files(season.db) == before
 
 
-def test_log_accepts_event_names_with_dash_or_underscore(season: Cli) -> None:
-    season("log", "connection_recorded", "oak", "--kind", "research", "--detail", "2 papers")
-    season("log", "connection-recorded", "oak", "--kind", "mentor", "--detail", "Dr. A")
+def test_log_accepts_event_names_with_dash_or_underscore(season: Script) -> None:
+    season.ok("log", "connection_recorded", "oak", "--kind", "research", "--detail", "2 papers")
+    season.ok("log", "connection-recorded", "oak", "--kind", "mentor", "--detail", "Dr. A")
     kinds = [e["type"] for e in history(season)]
     assert kinds.count("connection_recorded") == 2
 
 
-def test_news_then_update_then_nothing_left_to_tell(season: Cli) -> None:
+def test_news_then_update_then_nothing_left_to_tell(season: Script) -> None:
     season("check", "update", "mercy", code=3)  # no news yet
-    out = season("news", "exam", "Passed USMLE Step 3", "--at", "2027-01-10").stdout
+    out = season.ok("news", "exam", "Passed USMLE Step 3", "--at", "2027-01-10").stdout
     assert "seq 8" in out
     doc = season.json("check", "update", "mercy", "--json")
     assert doc["verdict"] in {"allowed", "warn"}
-    season("log", "update-sent", "mercy")
+    season.ok("log", "update-sent", "mercy")
     sent = history(season)[-1]
     assert (sent["type"], sent["payload"].get("news_seq")) == ("update_sent", 8)
     proc = season("log", "update-sent", "mercy", code=3)
     assert "update.news" in proc.stderr
 
 
-def test_update_about_news_that_does_not_exist_is_an_input_error(season: Cli) -> None:
-    proc = season("log", "update-sent", "mercy", "--news", "9999", code=None)
+def test_update_about_news_that_does_not_exist_is_an_input_error(season: Script) -> None:
+    proc = season("log", "update-sent", "mercy", "--news", "9999")
     assert "9999" in proc.stderr
     assert "not possible from there" not in proc.stderr
     assert proc.returncode == 2
 
 
-def test_certify_against_the_letter_of_intent(season: Cli) -> None:
+def test_certify_against_the_letter_of_intent(season: Script) -> None:
     later = {"PREMATCH_NOW": "2027-02-10T09:00:00-05:00"}
-    season("log", "intent-sent", "mercy", env=later)
+    season.ok("log", "intent-sent", "mercy", env=later)
     season("log", "intent-sent", "mercy", env=later, code=3)  # intent.single
-    season("log", "invited", "oak", "--at", "2026-12-01", env=later)
-    season("log", "interviewed", "oak", "--at", "2027-01-20T09:00:00-05:00", env=later)
+    season.ok("log", "invited", "oak", "--at", "2026-12-01", env=later)
+    season.ok("log", "interviewed", "oak", "--at", "2027-01-20T09:00:00-05:00", env=later)
     proc = season("certify", "oak", "mercy", env=later, code=3)
     assert "intent.honesty" in proc.stderr
-    season("certify", "mercy", "oak", env=later)
-    season("certify", "oak", "mercy", "--override", "changed my mind", env=later)
+    season.ok("certify", "mercy", "oak", env=later)
+    season.ok("certify", "oak", "mercy", "--override", "changed my mind", env=later)
     audit = season.json("audit", "--json", env=later, code=1)
     honesty = [f for f in audit["findings"] if f["rule"] == "intent.honesty"]
     assert [f["override"] for f in honesty] == ["changed my mind"]
@@ -394,9 +369,9 @@ def test_certify_against_the_letter_of_intent(season: Cli) -> None:
 # -- history / retract ------------------------------------------------------------------
 
 
-def test_history_json_shape_and_replay_order(season: Cli) -> None:
+def test_history_json_shape_and_replay_order(season: Script) -> None:
     # Back-filled: recorded last, but it happened before the season's applications.
-    season("log", "connection-recorded", "oak", "--kind", "observership", "--at", "2026-09-22")
+    season.ok("log", "connection-recorded", "oak", "--kind", "observership", "--at", "2026-09-22")
     events = history(season)
     assert [e["seq"] for e in events] != sorted(e["seq"] for e in events)
     for event in events:
@@ -418,16 +393,16 @@ def test_history_json_shape_and_replay_order(season: Cli) -> None:
     assert instant(events[0]["recorded_at"]) == NOW_UTC
 
 
-def test_history_text(season: Cli) -> None:
-    out = season("history").stdout
+def test_history_text(season: Script) -> None:
+    out = season.ok("history").stdout
     assert SEASON in out and "interviewed" in out
 
 
-def test_retract_marks_the_event_and_replay_skips_it(season: Cli) -> None:
+def test_retract_marks_the_event_and_replay_skips_it(season: Script) -> None:
     applied_oak = next(
         e for e in history(season) if e["type"] == "applied" and e["program"] == "oak"
     )
-    out = season("retract", str(applied_oak["seq"]), "--reason", "wrong program").stdout
+    out = season.ok("retract", str(applied_oak["seq"]), "--reason", "wrong program").stdout
     assert f"seq {applied_oak['seq']}" in out
     events = history(season)
     marked = {e["seq"]: e["retracted"] for e in events}
@@ -438,29 +413,29 @@ def test_retract_marks_the_event_and_replay_skips_it(season: Cli) -> None:
     assert retraction["payload"]["retracts"] == applied_oak["seq"]
     assert retraction["payload"]["reason"] == "wrong program"
     # oak is back to `listed`: applying again is possible, twice is not.
-    season("log", "applied", "oak")
+    season.ok("log", "applied", "oak")
     season("log", "applied", "oak", code=3)
     # A retraction is not retracted twice.
     season("retract", str(applied_oak["seq"]), "--reason", "again", code=2)
     season("retract", "999", "--reason", "no such event", code=2)
 
 
-def test_queries_as_of_before_a_retraction_still_work(season: Cli) -> None:
+def test_queries_as_of_before_a_retraction_still_work(season: Script) -> None:
     applied_oak = next(
         e for e in history(season) if e["type"] == "applied" and e["program"] == "oak"
     )
-    season("retract", str(applied_oak["seq"]), "--reason", "wrong date")
-    season("log", "applied", "oak", "--at", "2026-09-23T10:00:00-04:00")
-    season("now", "--json")  # as of now: fine
-    season("now", "--json", "--at", "2026-12-01")
-    season("check", "inquiry", "oak", "--json", "--at", "2026-12-01", code=None)
+    season.ok("retract", str(applied_oak["seq"]), "--reason", "wrong date")
+    season.ok("log", "applied", "oak", "--at", "2026-09-23T10:00:00-04:00")
+    season.ok("now", "--json")  # as of now: fine
+    season.ok("now", "--json", "--at", "2026-12-01")
+    season("check", "inquiry", "oak", "--json", "--at", "2026-12-01")
 
 
 # -- verify -----------------------------------------------------------------------------
 
 
-def test_verify_detects_an_edit_behind_the_engines_back(season: Cli) -> None:
-    out = season("verify").stdout
+def test_verify_detects_an_edit_behind_the_engines_back(season: Script) -> None:
+    out = season.ok("verify").stdout
     assert "OK" in out
     assert season.json("verify", "--json")["ok"] is True
 
@@ -487,13 +462,13 @@ def test_verify_detects_an_edit_behind_the_engines_back(season: Cli) -> None:
 # -- export / import --------------------------------------------------------------------
 
 
-def test_export_then_import_reproduces_the_same_export(season: Cli, tmp_path: Path) -> None:
-    season("log", "thanked", "mercy")
-    season("log", "interest-sent", "mercy", "--override", "asked to write")
-    season("retract", "5", "--reason", "never applied there")
+def test_export_then_import_reproduces_the_same_export(season: Script, tmp_path: Path) -> None:
+    season.ok("log", "thanked", "mercy")
+    season.ok("log", "interest-sent", "mercy", "--override", "asked to write")
+    season.ok("retract", "5", "--reason", "never applied there")
     out_file = tmp_path / "season.jsonl"
-    season("export", "--out", str(out_file))
-    original = season("export").stdout
+    season.ok("export", "--out", str(out_file))
+    original = season.ok("export").stdout
     assert out_file.read_text(encoding="utf-8") == original
     lines = original.splitlines()
     assert len(lines) == 10
@@ -501,9 +476,9 @@ def test_export_then_import_reproduces_the_same_export(season: Cli, tmp_path: Pa
         json.loads(line)
 
     copy_db = tmp_path / "copy.db"
-    season("--db", str(copy_db), "import", str(out_file))
-    assert season("--db", str(copy_db), "export").stdout == original
-    assert season("--db", str(copy_db), "verify").returncode == 0
+    season.ok("--db", str(copy_db), "import", str(out_file))
+    assert season.ok("--db", str(copy_db), "export").stdout == original
+    assert season.ok("--db", str(copy_db), "verify").returncode == 0
     assert season.json("--db", str(copy_db), "history", "--json") == season.json(
         "history", "--json"
     )
@@ -529,32 +504,32 @@ BROKEN_LINE_3 = [
     ids=["not-json", "unknown-field", "unknown-type", "structurally-invalid"],
 )
 def test_import_is_all_or_nothing(
-    season: Cli, tmp_path: Path, line3: str, needle: str, code: int
+    season: Script, tmp_path: Path, line3: str, needle: str, code: int
 ) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join([*BROKEN_LINE_3, line3, ""]), encoding="utf-8")
     before = db_files(season.db)
-    export_before = season("export").stdout
+    export_before = season.ok("export").stdout
     proc = season("import", str(bad), code=code)
     assert "line 3" in proc.stderr
     assert needle in proc.stderr
     assert db_files(season.db) == before
-    assert season("export").stdout == export_before
+    assert season.ok("export").stdout == export_before
 
 
-def test_import_into_a_new_database_writes_nothing_on_error(cli: Cli, tmp_path: Path) -> None:
+def test_import_into_a_new_database_writes_nothing_on_error(cli: Script, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join([*BROKEN_LINE_3, "{oops", ""]), encoding="utf-8")
     fresh = tmp_path / "fresh.db"
     proc = cli("--db", str(fresh), "import", str(bad), code=2)
     assert "line 3" in proc.stderr
     if fresh.exists():
-        assert cli("--db", str(fresh), "export").stdout == ""
+        assert cli.ok("--db", str(fresh), "export").stdout == ""
 
 
-def test_import_of_a_season_already_in_the_store_is_refused(season: Cli, tmp_path: Path) -> None:
+def test_import_of_a_season_already_in_the_store_is_refused(season: Script, tmp_path: Path) -> None:
     dump = tmp_path / "dump.jsonl"
-    season("export", "--out", str(dump))
+    season.ok("export", "--out", str(dump))
     before = db_files(season.db)
     proc = season("import", str(dump), code=2)
     assert SEASON in proc.stderr
@@ -564,18 +539,18 @@ def test_import_of_a_season_already_in_the_store_is_refused(season: Cli, tmp_pat
 # -- audit ------------------------------------------------------------------------------
 
 
-def test_audit_of_a_clean_season(season: Cli) -> None:
+def test_audit_of_a_clean_season(season: Script) -> None:
     doc = season.json("audit", "--json")
     assert doc["summary"] == {"block": 0, "warn": 0, "info": 0}
     assert doc["findings"] == []
-    assert "Audit of" in season("audit").stdout
+    assert "Audit of" in season.ok("audit").stdout
 
 
-def test_audit_markdown_starts_with_a_heading(season: Cli) -> None:
-    out = season("audit", "--format", "markdown").stdout
+def test_audit_markdown_starts_with_a_heading(season: Script) -> None:
+    out = season.ok("audit", "--format", "markdown").stdout
     assert out.startswith("# ")
     assert SEASON in out.splitlines()[0]
-    season("log", "interest-sent", "mercy", "--override", "asked to write")
+    season.ok("log", "interest-sent", "mercy", "--override", "asked to write")
     out = season("audit", "--format", "markdown", code=1).stdout
     assert out.startswith("# ")
     assert "interest.wait" in out
@@ -601,9 +576,9 @@ SECOND_INIT = (
 """A second season in the same file (another applicant, specialty and zone)."""
 
 
-def test_audit_all_json_prints_one_object_per_season(season: Cli) -> None:
-    season(*SECOND_INIT)
-    season("--season", SEASON, "log", "interest-sent", "mercy", "--override", "asked to write")
+def test_audit_all_json_prints_one_object_per_season(season: Script) -> None:
+    season.ok(*SECOND_INIT)
+    season.ok("--season", SEASON, "log", "interest-sent", "mercy", "--override", "asked to write")
     proc = season("audit", "--all", "--json", code=1)  # one season has a block
     lines = proc.stdout.splitlines()
     assert len(lines) == 2
@@ -621,8 +596,8 @@ def test_audit_all_json_prints_one_object_per_season(season: Cli) -> None:
 # -- season selection -------------------------------------------------------------------
 
 
-def test_season_selection_env_and_option(season: Cli) -> None:
-    season(*SECOND_INIT)
+def test_season_selection_env_and_option(season: Script) -> None:
+    season.ok(*SECOND_INIT)
     # Default: the most recent season.
     assert season.json("history", "--json")["season"] == "second-2027"
     # PREMATCH_SEASON picks one.
@@ -636,7 +611,7 @@ def test_season_selection_env_and_option(season: Cli) -> None:
     )
     assert doc["season"] == "second-2027"
     # Writes go to the selected season.
-    season("log", "thanked", "mercy", env={"PREMATCH_SEASON": SEASON})
+    season.ok("log", "thanked", "mercy", env={"PREMATCH_SEASON": SEASON})
     season("log", "thanked", "mercy", code=2)  # the other season has no program mercy
     proc = season("now", env={"PREMATCH_SEASON": "nope-2027"}, code=2)
     assert "nope-2027" in proc.stderr
@@ -646,15 +621,15 @@ def test_season_selection_env_and_option(season: Cli) -> None:
 # -- diagram / demo ---------------------------------------------------------------------
 
 
-def test_diagram_prints_mermaid(cli: Cli) -> None:
-    out = cli("diagram").stdout
+def test_diagram_prints_mermaid(cli: Script) -> None:
+    out = cli.ok("diagram").stdout
     assert out.splitlines()[0].strip() == "stateDiagram-v2"
     assert "invited --> interviewed" in out
     assert not cli.db.exists()
 
 
-def test_demo_prints_now_and_the_audit(cli: Cli) -> None:
-    proc = cli("demo")
+def test_demo_prints_now_and_the_audit(cli: Script) -> None:
+    proc = cli.ok("demo")
     assert "Audit of" in proc.stdout
     assert not cli.db.exists()  # the demo uses a temporary database
 
@@ -676,7 +651,7 @@ def test_demo_prints_now_and_the_audit(cli: Cli) -> None:
     ],
     ids=lambda a: " ".join(a[:2]),
 )
-def test_db_that_is_a_directory(cli: Cli, tmp_path: Path, args: tuple[str, ...]) -> None:
+def test_db_that_is_a_directory(cli: Script, tmp_path: Path, args: tuple[str, ...]) -> None:
     folder = tmp_path / "a-folder"
     folder.mkdir()
     proc = cli("--db", str(folder), *args, code=2)
@@ -684,7 +659,7 @@ def test_db_that_is_a_directory(cli: Cli, tmp_path: Path, args: tuple[str, ...])
     assert list(folder.iterdir()) == []
 
 
-def test_db_that_is_not_sqlite(cli: Cli, tmp_path: Path) -> None:
+def test_db_that_is_not_sqlite(cli: Script, tmp_path: Path) -> None:
     junk = tmp_path / "notes.db"
     junk.write_text("not a database\n")
     proc = cli("--db", str(junk), "now", code=2)
@@ -692,36 +667,36 @@ def test_db_that_is_not_sqlite(cli: Cli, tmp_path: Path) -> None:
     assert junk.read_text() == "not a database\n"
 
 
-def test_missing_db_asks_for_init(cli: Cli) -> None:
+def test_missing_db_asks_for_init(cli: Script) -> None:
     proc = cli("now", code=2)
     assert_one_clear_line(proc, "init")
     assert not cli.db.exists()
 
 
 @pytest.mark.parametrize("value", ["garbage", "2027-01-15T09:00"], ids=["garbage", "naive"])
-def test_bad_prematch_now(season: Cli, value: str) -> None:
+def test_bad_prematch_now(season: Script, value: str) -> None:
     proc = season("now", env={"PREMATCH_NOW": value}, code=2)
     assert_one_clear_line(proc, "PREMATCH_NOW")
 
 
-def test_bad_at_on_a_read_command(season: Cli) -> None:
+def test_bad_at_on_a_read_command(season: Script) -> None:
     proc = season("now", "--at", "someday", code=2)
     assert_one_clear_line(proc, "someday")
 
 
-def test_bad_timezone_on_init(cli: Cli) -> None:
+def test_bad_timezone_on_init(cli: Script) -> None:
     args = list(INIT_ARGS)
     args[args.index("America/New_York")] = "Mars/Olympus_Mons"
     proc = cli(*args, code=2)
     assert_one_clear_line(proc, "Mars/Olympus_Mons")
 
 
-def test_second_init_of_the_same_season_is_refused(season: Cli) -> None:
+def test_second_init_of_the_same_season_is_refused(season: Script) -> None:
     proc = season(*INIT_ARGS, code=2)
     assert SEASON in proc.stderr
 
 
-def test_usage_errors_exit_2(season: Cli) -> None:
+def test_usage_errors_exit_2(season: Script) -> None:
     season("frobnicate", code=2)
     season("check", "serenade", "mercy", code=2)
     season("retract", "4", code=2)  # --reason is required

@@ -4,29 +4,27 @@
 schema_version 1, plus an overridden letter of interest and a retracted news item. It is
 copied to ``tmp_path`` first (the committed file is never opened in place), then opened
 with the current code. A future schema change must keep this test green, through an
-upcaster (``engine.UPCASTERS``), never by editing the frozen file.
+upcaster (``engine.UPCASTERS``), never by editing the frozen file. In process: the
+library, and ``prematch`` through :class:`prematch_script.Script`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prematch_script import Script
 
 from prematch import policies
 from prematch.engine import SCHEMA_VERSION, Season, Store, fixed_clock
 
 FROZEN = Path(__file__).resolve().parent.parent / "fixtures" / "compat" / "v1.db"
-PREMATCH = Path(sys.executable).parent / "prematch"
 AS_OF = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 SEASON = "demo-2027"
 EVENTS = 93
@@ -170,15 +168,10 @@ def test_new_events_append_to_the_old_file(copy: Path) -> None:
 
 
 def test_cli_reads_the_old_file(copy: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-    env.update(PREMATCH_DB=str(copy), PREMATCH_NOW="2027-01-15T09:00:00-05:00", NO_COLOR="1")
-    verify = subprocess.run(
-        [str(PREMATCH), "verify"], capture_output=True, text=True, env=env, check=False
-    )
+    script = Script(copy.parent, db=copy)
+    verify = script("verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert f"{EVENTS} events" in verify.stdout
-    audit = subprocess.run(
-        [str(PREMATCH), "audit", "--json"], capture_output=True, text=True, env=env, check=False
-    )
+    audit = script("audit", "--json")
     assert audit.returncode == 1, audit.stderr  # the overridden block is a block finding
     assert OVERRIDE in audit.stdout

@@ -6,7 +6,9 @@ so all of them are released at the same instant (no sleeps-and-hope). Afterwards
 every accepted event is present exactly once, ``seq`` is gapless, the hash chain
 verifies, and the rulebook saw a consistent state (two concurrent letters of intent
 are never both accepted). A locked database waits for the busy timeout and then
-fails with one clear line.
+fails with one clear line. The racing writers are real processes, forked from this one
+(each runs its ``prematch`` command with its own SQLite connection and file locks); the
+commands around a race (checks, ``verify``, the locked-database writes) run in process.
 """
 
 from __future__ import annotations
@@ -15,22 +17,21 @@ import datetime as dt
 import json
 import os
 import re
+import select
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from prematch_script import Ran, Script
 from seasons import log_only
 
 from prematch.engine import Season, Store, fixed_clock
 
-PREMATCH = Path(sys.executable).parent / "prematch"
-NOW = "2027-01-15T09:00:00-05:00"
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 SEASON = "race-2027"
 
@@ -43,73 +44,76 @@ PER_THREAD = 25
 INTENT_RACES = 10
 """How many times two letters of intent race each other."""
 
-GATE = (
-    "import os, sys\n"
-    "ready, go = int(sys.argv[1]), int(sys.argv[2])\n"
-    "os.write(ready, b'r'); os.close(ready)\n"
-    "os.read(go, 1); os.close(go)\n"
-    "os.execv(sys.argv[3], sys.argv[3:])\n"
-)
-"""Child side of the start barrier: say ready, wait for the gate to open, become the command."""
-
 SEQ_RE = re.compile(r"\(seq (\d+)\)")
 
 
-def env_for(db: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-    env.update(PREMATCH_DB=str(db), PREMATCH_NOW=NOW, NO_COLOR="1", COLUMNS="200", **extra)
-    return env
-
-
 def start_together(
-    commands: Sequence[Sequence[str]], env: dict[str, str], timeout: float = 120
+    db: Path, commands: Sequence[Sequence[str]], timeout: float = 120, **env: str
 ) -> list[tuple[int, str, str]]:
-    """Run every command in its own process, all released at once; (exit code, out, err)."""
+    """Run every ``prematch`` command against ``db`` in its own process, all released at
+    once; (exit code, out, err) of each.
+
+    Each child is a fork of this process (prematch is imported already, so it starts in
+    milliseconds): it says ready on one pipe, blocks reading a second until the test
+    closes its write end, runs its command through :class:`Script` (its own SQLite
+    connection, its own file locks) and sends back what the command did.
+    """
+    script = Script(db.parent, db=db)
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
-    procs = []
-    try:
-        for command in commands:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", GATE, str(ready_w), str(go_r), *command],
-                    pass_fds=(ready_w, go_r),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=env,
-                )
-            )
-    finally:
-        os.close(ready_w)
-        os.close(go_r)
+    children: list[tuple[int, int]] = []
+    for command in commands:
+        report_r, report_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            status = 1
+            try:
+                for fd in (ready_r, go_w, report_r, *(r for _, r in children)):
+                    os.close(fd)
+                os.write(ready_w, b"r")
+                os.close(ready_w)
+                os.read(go_r, 1)
+                os.close(go_r)
+                try:
+                    ran = script(*command, env=env)
+                    report = [ran.returncode, ran.stdout, ran.stderr]
+                except BaseException:
+                    report = [1, "", traceback.format_exc()]
+                with os.fdopen(report_w, "w", encoding="utf-8") as out:
+                    json.dump(report, out)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(report_w)
+        children.append((pid, report_r))
+    os.close(ready_w)
+    os.close(go_r)
+    deadline = time.monotonic() + timeout
     waiting = 0
     while waiting < len(commands):
+        assert select.select([ready_r], [], [], deadline - time.monotonic())[0], "no start"
         chunk = os.read(ready_r, 64)
         if not chunk:
-            break  # a child died before reaching the gate; its output will say why
+            break  # a child died before reaching the gate
         waiting += len(chunk)
     os.close(ready_r)
     os.close(go_w)  # open the gate: every child's read returns at once
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=timeout)
-        results.append((proc.returncode, out, err))
+    for pid, report_r in children:
+        with os.fdopen(report_r, encoding="utf-8") as report:
+            assert select.select([report], [], [], deadline - time.monotonic())[0], "hung"
+            text = report.read()
+        _, status = os.waitpid(pid, 0)
+        assert status == 0 and text, f"child {pid} failed: status {status}, report {text!r}"
+        code, out, err = json.loads(text)
+        results.append((code, out, err))
     assert waiting == len(commands), f"only {waiting} children reached the gate: {results}"
     return results
 
 
-def prematch(db: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [str(PREMATCH), *args],
-        capture_output=True,
-        text=True,
-        env=env_for(db, **extra),
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-    return proc
+def prematch(db: Path, *args: str, **extra: str) -> Ran:
+    """One command in this process (nothing races it): checks before and after a race."""
+    return Script(db.parent, db=db)(*args, env=extra)
 
 
 def new_season(db: Path, programs: Sequence[str] = (), interviewed: bool = False) -> None:
@@ -158,15 +162,12 @@ def assert_gapless_and_verified(db: Path, *, cli: bool = True) -> int:
 def test_concurrent_log_processes_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     new_season(db)
-    env = env_for(db, PREMATCH_BUSY_TIMEOUT="60")
     accepted: dict[str, int] = {}
     for round_ in range(ROUNDS):
         details = [f"n{round_}-{w}" for w in range(WRITERS)]
-        commands = [
-            [str(PREMATCH), "log", "news-recorded", "--kind", "other", "--detail", d]
-            for d in details
-        ]
-        for detail, (code, out, err) in zip(details, start_together(commands, env), strict=True):
+        commands = [["log", "news-recorded", "--kind", "other", "--detail", d] for d in details]
+        raced = start_together(db, commands, PREMATCH_BUSY_TIMEOUT="60")
+        for detail, (code, out, err) in zip(details, raced, strict=True):
             assert "Traceback" not in err, err
             assert code == 0, f"{detail}: exit {code}\n{out}{err}"
             (seq,) = SEQ_RE.findall(out)
@@ -253,10 +254,9 @@ def test_two_concurrent_letters_of_intent_one_wins(tmp_path: Path, intent_templa
     for race in range(INTENT_RACES):
         db = tmp_path / f"race{race}.db"
         shutil.copy(intent_template, db)
-        env = env_for(db, PREMATCH_BUSY_TIMEOUT="60")
         programs = ("alpha-im", "beta-im")
         results = start_together(
-            [[str(PREMATCH), "log", "intent-sent", pid] for pid in programs], env
+            db, [["log", "intent-sent", pid] for pid in programs], PREMATCH_BUSY_TIMEOUT="60"
         )
         for _, out, err in results:
             assert "Traceback" not in out + err, err

@@ -3,6 +3,7 @@
 The corpus is ``tests/corpus/messages``: one message per file, what lint must say about
 each in ``expected.toml``. The first-choice rule also reads the log: a letter that calls
 a program "first choice" is blocked once another program had the letter of intent.
+In process: the library directly, ``prematch lint`` through :class:`prematch_script.Script`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import build_season
+from history import build_season
 from prematch_script import INIT, Script, added_and_applied
 
 from prematch import engine, policies

@@ -11,6 +11,8 @@ Real subprocesses, killed with SIGKILL:
 * A burst of ``Season.record`` appends in a Python subprocess that prints each accepted
   seq (flushed): killed after a given number of accepted seqs. Every printed seq is
   stored, ``seq`` is gapless, ``verify`` passes.
+
+The ``prematch verify`` afterwards runs in process (:class:`prematch_script.Script`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from prematch_script import Script
 from seasons import log_only
 
 from prematch.engine import Store
@@ -69,14 +72,7 @@ def seqs(db: Path) -> list[int]:
 
 
 def cli_verify(db: Path, expected: int) -> None:
-    proc = subprocess.run(
-        [str(PREMATCH), "verify"],
-        capture_output=True,
-        text=True,
-        env=env_for(db),
-        timeout=120,
-        check=False,
-    )
+    proc = Script(db.parent, db=db)("verify")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{expected} events" in proc.stdout, proc.stdout
 

@@ -2,7 +2,9 @@
 
 Every (action, program) of the demo season gets a draft with no block finding and no
 length warning; the values come from the log; ``prematch draft`` refuses what the
-rulebook blocks (exit 3) and lints what ``--edit`` leaves.
+rulebook blocks (exit 3) and lints what ``--edit`` leaves. In process: the library
+directly, and the command line through :class:`prematch_script.Script`, each command test
+on its own copy of one season recorded once.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import build_season
-from prematch_script import INIT, Script, added_and_applied
+from history import build_season
+from prematch_script import INIT, Script, added_and_applied, built
 
 from prematch import engine
 from prematch.engine import ACTIONS, Season, Store, fixtures_dir, import_lines
@@ -183,26 +185,29 @@ SEASON = (
 )
 
 
-def test_draft_prints_the_letter(tmp_path: Path) -> None:
-    script = Script(tmp_path)
-    script.setup(SEASON)
+@pytest.fixture(scope="module")
+def season_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The season above, recorded once; each test runs on its own copy."""
+    return built(tmp_path_factory.mktemp("drafts"), SEASON)
+
+
+def test_draft_prints_the_letter(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
     result = script.ok("draft", "thank_you", "mercy")
     assert result.stdout.startswith("Subject: Thank you for the interview on January 14, 2027")
     assert "Test Applicant\nAAMC ID 12345678 · ECFMG ID 0-123-456-7" in result.stdout
 
 
-def test_draft_json(tmp_path: Path) -> None:
-    script = Script(tmp_path)
-    script.setup(SEASON)
+def test_draft_json(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
     data = json.loads(script.ok("draft", "thank_you", "mercy", "--json").stdout)
     assert (data["action"], data["program"], data["verdict"]) == ("thank_you", "mercy", "allowed")
     assert engine.parse_instant(data["due_by"]) == engine.parse_instant("2027-01-16T09:00-05:00")
     assert "Mercy General IM" in data["text"] and data["lint"] == []
 
 
-def test_draft_refuses_a_blocked_action_with_the_findings(tmp_path: Path) -> None:
-    script = Script(tmp_path)
-    script.setup(SEASON)
+def test_draft_refuses_a_blocked_action_with_the_findings(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
     result = script("draft", "interest", "mercy")
     assert result.returncode == 3
     assert result.stdout == ""
@@ -211,9 +216,8 @@ def test_draft_refuses_a_blocked_action_with_the_findings(tmp_path: Path) -> Non
     assert state_invalid.returncode == 3 and "state.invalid" in state_invalid.stderr
 
 
-def test_draft_at_a_later_instant(tmp_path: Path) -> None:
-    script = Script(tmp_path)
-    script.setup(SEASON)
+def test_draft_at_a_later_instant(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
     result = script("draft", "interest", "mercy", "--at", "2027-02-01T09:00:00-05:00")
     assert result.returncode == 0, result.stderr
     assert "Letter of interest" in result.stdout
@@ -227,24 +231,20 @@ def editor(tmp_path: Path, line: str) -> str:
     return str(script)
 
 
-def test_draft_edit_lints_what_you_wrote(tmp_path: Path) -> None:
-    script = Script(tmp_path)
-    script.setup(SEASON)
-    env = script.env(EDITOR=editor(tmp_path, "PS: where do I stand on your list?"))
-    env.pop("VISUAL", None)
-    result = script("draft", "thank_you", "mercy", "--edit", env=env)
+def test_draft_edit_lints_what_you_wrote(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
+    env = {"EDITOR": editor(tmp_path, "PS: where do I stand on your list?")}
+    result = script("draft", "thank_you", "mercy", "--edit", env=env, unset=["VISUAL"])
     assert result.returncode == 1
     assert "PS: where do I stand on your list?" in result.stdout
     assert "content.rank_question" in result.stderr
     assert 'offending phrase: "where do I stand"' in result.stderr
 
 
-def test_draft_edit_keeping_it_clean_exits_0(tmp_path: Path) -> None:
-    script = Script(tmp_path)
-    script.setup(SEASON)
-    env = script.env(EDITOR=editor(tmp_path, "PS: the noon conference was a highlight."))
-    env.pop("VISUAL", None)
-    result = script("draft", "thank_you", "mercy", "--edit", env=env)
+def test_draft_edit_keeping_it_clean_exits_0(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
+    env = {"EDITOR": editor(tmp_path, "PS: the noon conference was a highlight.")}
+    result = script("draft", "thank_you", "mercy", "--edit", env=env, unset=["VISUAL"])
     assert result.returncode == 0, result.stderr
     assert "noon conference" in result.stdout
 

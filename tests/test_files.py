@@ -3,6 +3,7 @@
 ``--db`` pointing at a directory, a read-only file, a file that is not SQLite, a SQLite
 file that is not a prematch store, a store from a newer schema: exit 2 with one clear
 line, no traceback, and the file left as it was. A new database is created with mode 0600.
+In process (:class:`prematch_script.Script`; a command's ``umask`` is set around it).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from db_bytes import db_files
-from prematch_script import NOW, PREMATCH, init_args
+from prematch_script import Ran, Script, init_args
 from seasons import log_only
 
 from prematch.engine import Store
@@ -29,26 +29,13 @@ INIT = init_args("File Applicant")
 IS_ROOT = os.geteuid() == 0
 
 
-def run(
-    db: Path, *args: str, preexec_fn: Callable[[], Any] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-    env.update(PREMATCH_DB=str(db), PREMATCH_NOW=NOW, NO_COLOR="1", COLUMNS="200")
-    proc = subprocess.run(
-        [str(PREMATCH), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=db.parent if db.parent.is_dir() else None,
-        timeout=120,
-        check=False,
-        preexec_fn=preexec_fn,
-    )
-    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return proc
+def run(db: Path, *args: str, umask: int | None = None) -> Ran:
+    """``prematch ARGS`` against ``db``, in process, from the nearest existing folder."""
+    folder = next(p for p in db.parents if p.is_dir())
+    return Script(folder, db=db)(*args, umask=umask)
 
 
-def one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+def one_error_line(proc: Ran, *needles: str) -> str:
     assert proc.returncode == 2, f"exit {proc.returncode}: {proc.stdout}{proc.stderr}"
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
@@ -110,10 +97,10 @@ def test_read_only_db_can_still_be_read(read_only_db: Path) -> None:
     assert db_files(read_only_db) == before
 
 
-def _assert_write_refused(db: Path, preexec_fn: Callable[[], Any] | None = None) -> None:
+def _assert_write_refused(db: Path) -> None:
     before = db_files(db)
     for command in (("news", "other", "while read-only"), ("log", "applied", "p1")):
-        one_error_line(run(db, *command, preexec_fn=preexec_fn), "read-only")
+        one_error_line(run(db, *command), "read-only")
     assert db_files(db) == before
 
 
@@ -205,18 +192,14 @@ def _mode(path: Path) -> int:
 @pytest.mark.parametrize("umask", [0o022, 0o000])
 def test_new_database_is_created_0600(tmp_path: Path, umask: int) -> None:
     db = tmp_path / "nested" / "dir" / "new.db"
-
-    def set_umask() -> None:
-        os.umask(umask)
-
-    proc = run(db, *INIT, preexec_fn=set_umask)
+    proc = run(db, *INIT, umask=umask)
     assert proc.returncode == 0, proc.stderr
     assert _mode(db) == 0o600, oct(_mode(db))
     # An import into a new file creates it too.
     other = tmp_path / "imported.db"
     exported = tmp_path / "season.jsonl"
     exported.write_text(run(db, "export").stdout, encoding="utf-8")
-    assert run(other, "import", str(exported), preexec_fn=set_umask).returncode == 0
+    assert run(other, "import", str(exported), umask=umask).returncode == 0
     assert _mode(other) == 0o600, oct(_mode(other))
 
 

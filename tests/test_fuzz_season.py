@@ -30,7 +30,8 @@ Every write either succeeds (and appends exactly one line to the export) or rais
 (same export lines, same bytes on disk).
 
 ``test_invariant_fails_without_rule`` runs the same machine with one rule switched
-off and expects Hypothesis to break the invariant that rule guards.
+off and expects Hypothesis to break the invariant that rule guards. In process: the
+library only.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import Any
 
 import pendulum
 import pytest
+from history import SCRATCH
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -83,10 +85,6 @@ DEADLINE = dt.datetime(2027, 3, 3, 21, tzinfo=TZ)
 TICK = dt.timedelta(minutes=1)
 """Each successful write moves the clock on by at least this much (plus the season's pace),
 so that event times stay distinct."""
-
-SCRATCH = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-"""Where the season files go: real SQLite files, on a RAM disk where there is one (fsync is
-most of the cost of a write, and the machine writes thousands of times)."""
 
 PROGRAMS = tuple(f"p{i}" for i in range(8))
 PARAMS = default_params()

@@ -4,7 +4,8 @@ The structure is checked by parsing the page; the picture by rendering it in hea
 Chromium and decoding the screenshot (PNG, read here with zlib and struct only): it must
 not be blank, and the marks of the events with findings must show in red and orange.
 The fixture installs Chromium when it is missing (``apt-get install chromium`` as root)
-and skips, saying why, only when that is impossible.
+and skips, saying why, only when that is impossible. The commands run in process
+(:class:`prematch_script.Script`); Chromium, the one subprocess, is the browser itself.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ change, and ``deadline.passed`` starts the minute after the rank list deadline.
 The overlap and ``days=0`` properties found that ``add_days`` took the first of a
 repeated wall time (pendulum takes the second) and moved an instant in the repeated
 hour back by an hour on ``days=0``; both are fixed, and the properties keep them so.
+In process: the library only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pendulum
 import pytest
+from history import SCRATCH
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
@@ -241,7 +243,7 @@ def test_add_hours_48_across_a_change_is_48_real_hours(
 @contextmanager
 def season_in(timezone: str, interview: dt.datetime) -> Iterator[Season]:
     """A 2027 season in ``timezone`` with one program interviewed at ``interview``."""
-    with tempfile.TemporaryDirectory(prefix="prematch-time-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="prematch-time-", dir=SCRATCH) as tmp:
         store = Store.open(Path(tmp) / "season.db")
         try:
             season = Season.start(

@@ -3,11 +3,15 @@
 Every fenced block tagged ``console`` in README.md is a transcript: lines starting with
 ``$ `` are commands (a trailing ``\\`` continues one on the next line), the other lines are
 what they print. All blocks run in order, in one shared temporary folder, against one
-database (``PREMATCH_DB=<tmp>/readme.db``), each command through ``bash -c`` with the
+database (``PREMATCH_DB=<tmp>/readme.db``), as through ``bash -c`` with the
 project venv's ``bin`` first on ``PATH``. The clock is pinned by the last
 ``<!-- PREMATCH_NOW=... -->`` comment before the block (a block with none before it runs
 on the real clock). Output is plain (``NO_COLOR=1``) and ``COLUMNS=100`` wide, so tables
 wrap as they do in the README.
+
+A plain ``prematch`` command (words only) runs in process through
+:class:`prematch_script.Script`, with that same environment; anything with shell syntax
+(a redirect, a pipe, ``printf``) runs through ``bash -c`` as a real subprocess.
 
 A command must exit 0, or the code its trailing comment names (``$ prematch check ...  #
 exit 3``). Every output line shown under it must appear among the lines it printed
@@ -19,12 +23,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from prematch_script import Script
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -33,6 +39,8 @@ COLUMNS = "100"
 """The terminal width the README's transcripts were taken at (rich tables wrap to it)."""
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*console\b[^`]*$")
+SHELL_SYNTAX = set("<>|;&$`*?~(){}[]!\\")
+"""Characters that make a command the shell's to run (redirects, pipes, expansions...)."""
 _NOW_COMMENT = re.compile(r"<!--\s*PREMATCH_NOW\s*=\s*(?P<now>\S+?)\s*-->")
 _EXIT_COMMENT = re.compile(r"(?:^|\s)#\s*exit\s+(?P<code>\d+)\s*$")
 
@@ -141,6 +149,16 @@ def test_readme_has_console_examples() -> None:
     assert sum(len(b.commands) for b in blocks) >= 1
 
 
+def in_process(text: str) -> list[str] | None:
+    """The arguments of a plain ``prematch`` command (words only, no shell syntax), to run
+    in process; ``None`` for anything the shell must run (redirects, pipes, ``printf``)."""
+    text = text.replace("\\\n", "")
+    if any(c in text for c in SHELL_SYNTAX):
+        return None
+    words = shlex.split(text, comments=True)
+    return words[1:] if words[:1] == ["prematch"] else None
+
+
 def test_readme_console_examples_run_as_shown(tmp_path: Path) -> None:
     blocks = readme_blocks()
     work = tmp_path / "work"
@@ -156,25 +174,32 @@ def test_readme_console_examples_run_as_shown(tmp_path: Path) -> None:
         NO_COLOR="1",
         COLUMNS=COLUMNS,
     )
+    script = Script(work, db=work / "readme.db")
     problems: list[str] = []
     for block in blocks:
         env = dict(base)
         if block.now is not None:
             env["PREMATCH_NOW"] = block.now
         for command in block.commands:
-            proc = subprocess.run(
-                ["bash", "-c", command.text],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            output = proc.stdout + proc.stderr
+            args = in_process(command.text)
+            if args is None:
+                proc = subprocess.run(
+                    ["bash", "-c", command.text],
+                    cwd=work,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
+                )
+                code, output = proc.returncode, proc.stdout + proc.stderr
+            else:
+                unset = [n for n in (*os.environ, "PREMATCH_NOW") if n not in env]
+                ran = script(*args, env=env, unset=unset)
+                code, output = ran.returncode, ran.stdout + ran.stderr
             wrong: list[str] = []
-            if proc.returncode != command.code:
-                wrong.append(f"exit {proc.returncode}, README says {command.code}")
+            if code != command.code:
+                wrong.append(f"exit {code}, README says {command.code}")
             if "Traceback" in output:
                 wrong.append("printed a Python traceback")
             absent = missing_lines(command.shown, output)
@@ -248,6 +273,16 @@ def test_continuation_runs_as_one_command(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0
     assert missing_lines(command.shown, proc.stdout) == []
+
+
+def test_only_plain_prematch_commands_run_in_process() -> None:
+    plain = "prematch log applied x --at 2026-09-24"
+    assert in_process(plain) == ["log", "applied", "x", "--at", "2026-09-24"]
+    continued = 'prematch init --name "A B" \\\n    --at 2026-09-20  # exit 3'
+    assert in_process(continued) == ["init", "--name", "A B", "--at", "2026-09-20"]
+    assert in_process("prematch draft thank_you x > thanks.txt") is None
+    assert in_process("printf 'Dear Dr. Lee,\\n' > pushy.txt") is None
+    assert in_process("echo hi") is None
 
 
 def test_comparison_ignores_trailing_spaces_and_ellipsis() -> None:

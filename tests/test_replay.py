@@ -1,4 +1,7 @@
-"""Replay (DESIGN §2, §3): order, retractions, "as of", and refusals that write nothing."""
+"""Replay (DESIGN §2, §3): order, retractions, "as of", and refusals that write nothing.
+
+In process: the library only.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The rulebook of DESIGN §5, rule by rule, at its boundaries.
 
 Each test reads as a season (a few events), then a question: ``season.check`` for a
-verdict, or ``season.record`` refused with :class:`engine.PolicyRefusal`.
+verdict, or ``season.record`` refused with :class:`engine.PolicyRefusal`. In process:
+the library only.
 """
 
 from __future__ import annotations

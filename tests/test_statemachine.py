@@ -1,5 +1,6 @@
 """The per-program state machine (DESIGN §3): the fast table, the ``transitions`` machine, the
-diagram, and the rules of the design written out once more by hand."""
+diagram, and the rules of the design written out once more by hand. In process: the library
+only."""
 
 from __future__ import annotations
 

@@ -4,32 +4,28 @@ Each test takes a store of ten events, each written by its own commit (so every 
 has a row in ``heads``), drops the append-only triggers with plain ``sqlite3`` the way a
 hand edit would, changes the rows, and asks ``Store.verify()`` and ``prematch verify``
 for the first bad seq and what is wrong with it: ``edited``, ``deleted``, ``inserted`` or
-``reordered``.
+``reordered``. In process: ``prematch verify`` through :class:`prematch_script.Script`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prematch_script import Ran, Script
 from seasons import log_only
 
 from prematch.engine import Store, Tamper
 from prematch.engine._chain import link_hash
 from prematch.engine._records import canonical_json
 
-PREMATCH = Path(sys.executable).parent / "prematch"
-NOW = "2027-01-15T09:00:00-05:00"
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 EVENTS = 10
 
@@ -116,17 +112,9 @@ def verify(db: Path) -> tuple[int, Tamper | None]:
         return store.verify()
 
 
-def cli_verify(db: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
-    env.update(PREMATCH_DB=str(db), PREMATCH_NOW=NOW, NO_COLOR="1")
-    runs = []
-    for args in (["verify"], ["verify", "--json"]):
-        proc = subprocess.run(
-            [str(PREMATCH), *args], capture_output=True, text=True, env=env, timeout=60, check=False
-        )
-        assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-        runs.append(proc)
-    text, as_json = runs
+def cli_verify(db: Path) -> tuple[Ran, dict[str, Any]]:
+    script = Script(db.parent, db=db)
+    text, as_json = script("verify"), script("verify", "--json")
     assert as_json.returncode == text.returncode
     return text, json.loads(as_json.stdout)
 
@@ -221,15 +209,7 @@ def test_deleted_last_row_and_its_head_is_caught_against_a_noted_head(
         assert store.verify()[1] is None
         _, problem = store.verify(noted)
     assert problem is not None and (problem.seq, problem.kind) == (EVENTS, "deleted")
-    env = {**os.environ, "PREMATCH_DB": str(db), "NO_COLOR": "1"}
-    cli = subprocess.run(
-        [str(PREMATCH), "verify", "--head", f"{noted[0]}:{noted[1]}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    cli = Script(db.parent, db=db)("verify", "--head", f"{noted[0]}:{noted[1]}")
     assert cli.returncode == 1 and f"seq {EVENTS}" in cli.stdout, cli.stdout
 
 
