@@ -158,7 +158,7 @@ def init(
     at: str | None,
 ) -> None:
     """Start a season (creates the database if needed)."""
-    from prematch.engine._transfer import season_slug
+    from prematch.engine.io import season_slug
 
     sid = season_id or obj.season or season_slug(name, match_year)
     with obj.store(create=True) as store:
