@@ -105,7 +105,7 @@ def check_text(value: str) -> str:
     It must not be blank, holds at most :data:`TEXT_LIMIT` characters and no control
     character but tab and line break (a reason may run over several lines).
     """
-    return _text(value, _TEXT_CONTROL, "free text may hold tabs and line breaks, nothing else")
+    return _text(value, _TEXT_CONTROL, "free text may hold tabs and line breaks, no other")
 
 
 def check_line(value: str) -> str:
@@ -113,7 +113,7 @@ def check_line(value: str) -> str:
 
     As :func:`check_text`, but no control character at all: a name never breaks a line.
     """
-    return _text(value, _CONTROL, "a name or label is one line, without tabs")
+    return _text(value, _CONTROL, "this field is one line of text, without tabs")
 
 
 Identifier = Annotated[

@@ -60,6 +60,9 @@ _COMMON = frozenset(
 )
 """The keys of a JSONL object that are not payload fields."""
 
+_EXPORTED = frozenset({"seq", "recorded_at", "schema_version", "hash"})
+"""The keys an export adds to each line."""
+
 
 def normalize_event_type(name: str) -> str:
     """``intent-sent`` and ``intent_sent`` name the same event type."""
@@ -147,6 +150,7 @@ class Intake:
         self._payload = _events.validate_payload
         self._identifier = _events.check_identifier
         self._text = _events.check_text
+        self._ids: dict[str, str] = {}  # ids already checked: a file repeats a few of them
 
     def from_fields(
         self,
@@ -192,7 +196,8 @@ class Intake:
             kind, fields, obj.get("season"), obj.get("program"), at, obj.get("override")
         )
         pending.line = line
-        self._exported(pending, obj)
+        if not obj.keys().isdisjoint(_EXPORTED):
+            self._exported(pending, obj)
         return pending
 
     def _type(self, name: str) -> str:
@@ -245,18 +250,22 @@ class Intake:
                 "events are facts: record them once they happen",
                 field="at",
             )
-        # Interned: a large file repeats a few season, type and program names a million times.
+        # Interned (ids too, in _id): a large file repeats a few names a million times.
         return Pending(
             sys.intern(named),
             sys.intern(kind),
-            pid and sys.intern(pid),
+            pid,
             moment.astimezone(dt.UTC),
             payload,
             None if override is None else self._checked(self._text, override, "override"),
         )
 
     def _id(self, value: object, field: str) -> str:
-        return self._checked(self._identifier, value, field)
+        known = self._ids.get(value) if value.__class__ is str else None
+        if known is None:
+            known = sys.intern(self._checked(self._identifier, value, field))
+            self._ids[known] = known
+        return known
 
     @staticmethod
     def _checked(check: Callable[[str], str], value: object, field: str) -> str:
