@@ -207,10 +207,13 @@ class Season:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
         if normalize_event_type(event_type) == "season_started":
             raise InputError("a season has one season_started; use `prematch init`", field="type")
-        p = Intake({self.id: self.timezone}, self.clock(), current=self.id).from_fields(
+        intake = Intake({self.id: self.timezone}, self.clock(), current=self.id)
+        pending = intake.from_fields(
             event_type, program, season=self.id, at=at, override=override, payload=fields
         )
-        return self._append(p.type, p.program, p.at, p.payload, p.override)
+        return self._append(
+            pending.type, pending.program, pending.at, pending.payload, pending.override
+        )
 
     def add_program(self, program: str, name: str, **fields: Any) -> Recorded:
         """Add a program to the season (``program_added``)."""
