@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from prematch.engine._errors import InputError
 
-__all__ = ["Clock", "fixed_clock", "parse_instant", "system_clock"]
+__all__ = ["Clock", "fixed_clock", "parse_instant", "read_instant", "system_clock"]
 
 Clock = Callable[[], dt.datetime]
 """A function returning the current aware instant. Embedders and tests pass their own."""
@@ -55,3 +55,15 @@ def parse_instant(text: str, timezone: str | None = None, *, field: str = "at") 
             f"{text!r} has no UTC offset; write it like 2027-01-05T14:30:00-05:00", field=field
         )
     return moment
+
+
+def read_instant(
+    value: dt.datetime | str, timezone: str | None = None, *, field: str = "at"
+) -> dt.datetime:
+    """``value`` as an aware instant: a datetime (which must be aware) as it is, text as
+    :func:`parse_instant` reads it (a bare date is midnight in ``timezone``)."""
+    if isinstance(value, str):
+        return parse_instant(value, timezone, field=field)
+    if value.tzinfo is None:
+        raise InputError("naive datetime: give an aware datetime (with a UTC offset)", field=field)
+    return value

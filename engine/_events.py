@@ -1,50 +1,129 @@
 """Events: the facts of a season, as frozen pydantic models (DESIGN §2, contract).
 
-Each event type has a payload model; :data:`Event` is the discriminated union of
-all of them, keyed by ``type``. Validation happens here, at the boundary (``log``,
-``import``); replay reads stored rows as light :class:`~prematch.engine._records.Record`
-tuples and never rebuilds these models.
+Each event type is declared once, in :data:`_REGISTRY`: its name, the model of its
+payload and whether it names a program. :data:`EVENT_TYPES`, :data:`PROGRAM_SCOPE`,
+one event model per type and :data:`Event` (their union, discriminated by ``type``)
+are derived from it. Validation happens at the boundary (``log``, ``import``, see
+:mod:`prematch.engine._intake`); replay reads stored rows as light
+:class:`~prematch.engine._records.Record` tuples and never rebuilds these models.
+
+The values every event shares are checked by plain functions, :func:`check_identifier`,
+:func:`check_text` and :func:`check_line`, which the payload models call and the intake
+calls on the common fields: one message for one bad value, whichever path it came in by.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
+    create_model,
     field_validator,
 )
 
 from prematch.engine._errors import InputError
+from prematch.engine._records import SCHEMA_VERSION
 
 __all__ = [
     "EVENT_TYPES",
+    "ID_PATTERN",
     "PROGRAM_SCOPE",
     "SCHEMA_VERSION",
+    "TEXT_LIMIT",
     "Event",
     "Identifier",
     "Payload",
+    "Scope",
+    "check_identifier",
+    "check_line",
+    "check_text",
     "event_json_schema",
     "validate_event",
     "validate_payload",
 ]
 
-from prematch.engine._records import SCHEMA_VERSION
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""What a season or program id looks like (also in the JSON schema)."""
+
+TEXT_LIMIT = 2000
+"""The most characters any text field holds (after surrounding whitespace is dropped)."""
+
+_ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def check_identifier(value: str) -> str:
+    """``value`` if it is an id (season, program); otherwise ``ValueError`` saying why.
+
+    An id is 1 to 64 letters, digits, ``.``, ``_`` and ``-``, beginning with a letter or
+    a digit; it is taken exactly as given (surrounding spaces are an error, not trimmed).
+    """
+    if _ID.fullmatch(value):
+        return value
+    if len(value) > 64:
+        raise ValueError(f"an id has at most 64 characters; this one has {len(value):,}")
+    control = _CONTROL.search(value)
+    if control:
+        raise ValueError(f"an id cannot hold a control character ({_codepoint(control[0])})")
+    raise ValueError(
+        f"{value!r} is not an id: use letters, digits, '.', '_' and '-', "
+        "beginning with a letter or a digit"
+    )
+
+
+def _text(value: str, controls: re.Pattern[str], allowed: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be blank")
+    if len(text) > TEXT_LIMIT:
+        raise ValueError(f"has {len(text):,} characters; at most {TEXT_LIMIT:,} are allowed")
+    control = controls.search(text)
+    if control:
+        raise ValueError(f"holds a control character ({_codepoint(control[0])}); {allowed}")
+    return text
+
+
+def check_text(value: str) -> str:
+    """Free text (a detail, a note, a reason, an override), stripped of surrounding spaces.
+
+    It must not be blank, holds at most :data:`TEXT_LIMIT` characters and no control
+    character but tab and line break (a reason may run over several lines).
+    """
+    return _text(value, _TEXT_CONTROL, "free text may hold tabs and line breaks, no other")
+
+
+def check_line(value: str) -> str:
+    """One line of text (a name, a specialty, a contact), stripped of surrounding spaces.
+
+    As :func:`check_text`, but no control character at all: a name never breaks a line.
+    """
+    return _text(value, _CONTROL, "this field is one line of text, without tabs")
+
 
 Identifier = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", strip_whitespace=True)
+    str, AfterValidator(check_identifier), WithJsonSchema({"type": "string", "pattern": ID_PATTERN})
 ]
-"""Season and program ids: letters, digits, ``.``, ``_`` and ``-``; at most 64 characters."""
+"""Season and program ids: see :func:`check_identifier`."""
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+_TEXT_SCHEMA = WithJsonSchema({"type": "string", "minLength": 1, "maxLength": TEXT_LIMIT})
+Text = Annotated[str, AfterValidator(check_text), _TEXT_SCHEMA]
+Line = Annotated[str, AfterValidator(check_line), _TEXT_SCHEMA]
 Visa = Literal["none", "j1", "h1b", "undecided"]
 
 
@@ -58,12 +137,12 @@ class SeasonStartedPayload(Payload):
     """Who the applicant is and which Match the season is for."""
 
     match_year: Annotated[int, Field(ge=2000, le=2100)]
-    specialty: Text
+    specialty: Line
     timezone: str
     visa: Visa
-    applicant_name: Text
-    aamc_id: Text | None = None
-    ecfmg_id: Text | None = None
+    applicant_name: Line
+    aamc_id: Line | None = None
+    ecfmg_id: Line | None = None
     calendar: dict[str, AwareDatetime] | None = None
     """Per-season overrides of calendar dates (key = calendar field)."""
     policy: dict[str, float | int] | None = None
@@ -82,13 +161,13 @@ class SeasonStartedPayload(Payload):
 class ProgramAddedPayload(Payload):
     """A residency program joins the season."""
 
-    name: Text
-    specialty: Text | None = None
+    name: Line
+    specialty: Line | None = None
     nrmp_participating: bool = True
     no_post_interview_contact: bool | None = None
     """``None`` means: use the specialty default."""
     sponsors_visas: tuple[Visa, ...] | None = None
-    contacts: tuple[Text, ...] | None = None
+    contacts: tuple[Line, ...] | None = None
 
 
 class AppliedPayload(Payload):
@@ -123,7 +202,7 @@ class EmptyPayload(Payload):
 class ThankedPayload(Payload):
     """Thank-you message sent."""
 
-    recipients: tuple[Text, ...] | None = None
+    recipients: tuple[Line, ...] | None = None
 
 
 class NewsRecordedPayload(Payload):
@@ -179,38 +258,38 @@ class EventRetractedPayload(Payload):
     reason: Text
 
 
-EVENT_TYPES: dict[str, type[Payload]] = {
-    "season_started": SeasonStartedPayload,
-    "program_added": ProgramAddedPayload,
-    "applied": AppliedPayload,
-    "connection_recorded": ConnectionRecordedPayload,
-    "inquiry_sent": InquirySentPayload,
-    "invited": InvitedPayload,
-    "interviewed": EmptyPayload,
-    "thanked": ThankedPayload,
-    "news_recorded": NewsRecordedPayload,
-    "update_sent": UpdateSentPayload,
-    "interest_sent": EmptyPayload,
-    "intent_sent": EmptyPayload,
-    "call_held": CallHeldPayload,
-    "program_contacted": ProgramContactedPayload,
-    "offer_received": OfferReceivedPayload,
-    "rejected": EmptyPayload,
-    "declined": EmptyPayload,
-    "withdrawn": EmptyPayload,
-    "rank_certified": RankCertifiedPayload,
-    "event_retracted": EventRetractedPayload,
-}
+Scope = Literal["required", "forbidden", "optional"]
+"""Whether an event type names a program: it must, it must not, or it may."""
+
+_REGISTRY: tuple[tuple[str, type[Payload], Scope], ...] = (
+    ("season_started", SeasonStartedPayload, "forbidden"),
+    ("program_added", ProgramAddedPayload, "required"),
+    ("applied", AppliedPayload, "required"),
+    ("connection_recorded", ConnectionRecordedPayload, "required"),
+    ("inquiry_sent", InquirySentPayload, "required"),
+    ("invited", InvitedPayload, "required"),
+    ("interviewed", EmptyPayload, "required"),
+    ("thanked", ThankedPayload, "required"),
+    ("news_recorded", NewsRecordedPayload, "forbidden"),
+    ("update_sent", UpdateSentPayload, "required"),
+    ("interest_sent", EmptyPayload, "required"),
+    ("intent_sent", EmptyPayload, "required"),
+    ("call_held", CallHeldPayload, "required"),
+    ("program_contacted", ProgramContactedPayload, "required"),
+    ("offer_received", OfferReceivedPayload, "required"),
+    ("rejected", EmptyPayload, "required"),
+    ("declined", EmptyPayload, "required"),
+    ("withdrawn", EmptyPayload, "required"),
+    ("rank_certified", RankCertifiedPayload, "forbidden"),
+    ("event_retracted", EventRetractedPayload, "optional"),
+)
+"""Every event type of DESIGN §2, once: its name, its payload model, whether it names a
+program. Adding an event type is one line here (and its payload model above)."""
+
+EVENT_TYPES: dict[str, type[Payload]] = {name: payload for name, payload, _ in _REGISTRY}
 """Every event type of DESIGN §2 and the model of its payload."""
 
-Scope = Literal["required", "forbidden", "optional"]
-_REQUIRED: Scope = "required"
-PROGRAM_SCOPE: dict[str, Scope] = {name: _REQUIRED for name in EVENT_TYPES} | {
-    "season_started": "forbidden",
-    "news_recorded": "forbidden",
-    "rank_certified": "forbidden",
-    "event_retracted": "optional",
-}
+PROGRAM_SCOPE: dict[str, Scope] = {name: scope for name, _, scope in _REGISTRY}
 """Whether each event type names a program."""
 
 
@@ -227,169 +306,30 @@ class _EventBase(BaseModel):
     hash: str | None = None
 
 
-class SeasonStarted(_EventBase):
-    """``season_started`` (see DESIGN §2)."""
-
-    type: Literal["season_started"] = "season_started"
-    payload: SeasonStartedPayload
+def _may_be_empty(payload: type[Payload]) -> bool:
+    return not any(f.is_required() for f in payload.model_fields.values())
 
 
-class ProgramAdded(_EventBase):
-    """``program_added``."""
+def _event_model(name: str, payload: type[Payload]) -> type[_EventBase]:
+    """The whole-event model of type ``name``: the common fields, ``type`` and ``payload``.
 
-    type: Literal["program_added"] = "program_added"
-    payload: ProgramAddedPayload
-
-
-class Applied(_EventBase):
-    """``applied``."""
-
-    type: Literal["applied"] = "applied"
-    payload: AppliedPayload = AppliedPayload()
-
-
-class ConnectionRecorded(_EventBase):
-    """``connection_recorded``."""
-
-    type: Literal["connection_recorded"] = "connection_recorded"
-    payload: ConnectionRecordedPayload
+    A payload whose fields are all optional defaults to its empty form, as in the log.
+    """
+    tag: Any = Literal[name]  # a type built at run time: one Literal per event type
+    model: type[_EventBase] = create_model(
+        "".join(part.title() for part in name.split("_")),
+        __base__=_EventBase,
+        __doc__=f"``{name}``.",
+        __module__=__name__,
+        type=(tag, name),
+        payload=(payload, payload() if _may_be_empty(payload) else ...),
+    )
+    return model
 
 
-class InquirySent(_EventBase):
-    """``inquiry_sent``."""
+_EVENT_MODELS = {name: _event_model(name, payload) for name, payload, _ in _REGISTRY}
 
-    type: Literal["inquiry_sent"] = "inquiry_sent"
-    payload: InquirySentPayload = InquirySentPayload()
-
-
-class Invited(_EventBase):
-    """``invited``."""
-
-    type: Literal["invited"] = "invited"
-    payload: InvitedPayload = InvitedPayload()
-
-
-class Interviewed(_EventBase):
-    """``interviewed``."""
-
-    type: Literal["interviewed"] = "interviewed"
-    payload: EmptyPayload = EmptyPayload()
-
-
-class Thanked(_EventBase):
-    """``thanked``."""
-
-    type: Literal["thanked"] = "thanked"
-    payload: ThankedPayload = ThankedPayload()
-
-
-class NewsRecorded(_EventBase):
-    """``news_recorded``."""
-
-    type: Literal["news_recorded"] = "news_recorded"
-    payload: NewsRecordedPayload
-
-
-class UpdateSent(_EventBase):
-    """``update_sent``."""
-
-    type: Literal["update_sent"] = "update_sent"
-    payload: UpdateSentPayload = UpdateSentPayload()
-
-
-class InterestSent(_EventBase):
-    """``interest_sent``."""
-
-    type: Literal["interest_sent"] = "interest_sent"
-    payload: EmptyPayload = EmptyPayload()
-
-
-class IntentSent(_EventBase):
-    """``intent_sent``."""
-
-    type: Literal["intent_sent"] = "intent_sent"
-    payload: EmptyPayload = EmptyPayload()
-
-
-class CallHeld(_EventBase):
-    """``call_held``."""
-
-    type: Literal["call_held"] = "call_held"
-    payload: CallHeldPayload
-
-
-class ProgramContacted(_EventBase):
-    """``program_contacted``."""
-
-    type: Literal["program_contacted"] = "program_contacted"
-    payload: ProgramContactedPayload = ProgramContactedPayload()
-
-
-class OfferReceived(_EventBase):
-    """``offer_received``."""
-
-    type: Literal["offer_received"] = "offer_received"
-    payload: OfferReceivedPayload
-
-
-class Rejected(_EventBase):
-    """``rejected``."""
-
-    type: Literal["rejected"] = "rejected"
-    payload: EmptyPayload = EmptyPayload()
-
-
-class Declined(_EventBase):
-    """``declined``."""
-
-    type: Literal["declined"] = "declined"
-    payload: EmptyPayload = EmptyPayload()
-
-
-class Withdrawn(_EventBase):
-    """``withdrawn``."""
-
-    type: Literal["withdrawn"] = "withdrawn"
-    payload: EmptyPayload = EmptyPayload()
-
-
-class RankCertified(_EventBase):
-    """``rank_certified``."""
-
-    type: Literal["rank_certified"] = "rank_certified"
-    payload: RankCertifiedPayload
-
-
-class EventRetracted(_EventBase):
-    """``event_retracted``."""
-
-    type: Literal["event_retracted"] = "event_retracted"
-    payload: EventRetractedPayload
-
-
-Event = Annotated[
-    SeasonStarted
-    | ProgramAdded
-    | Applied
-    | ConnectionRecorded
-    | InquirySent
-    | Invited
-    | Interviewed
-    | Thanked
-    | NewsRecorded
-    | UpdateSent
-    | InterestSent
-    | IntentSent
-    | CallHeld
-    | ProgramContacted
-    | OfferReceived
-    | Rejected
-    | Declined
-    | Withdrawn
-    | RankCertified
-    | EventRetracted,
-    Field(discriminator="type"),
-]
+Event: Any = Annotated[Union[tuple(_EVENT_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
 """Any event, discriminated by ``type``."""
 
 _EVENT_ADAPTER: TypeAdapter[Any] | None = None
@@ -421,11 +361,7 @@ def _input_error(error: ValidationError, prefix: str = "") -> InputError:
     return InputError(msg, field=field or None)
 
 
-_EMPTY_OK = frozenset(
-    name
-    for name, model in EVENT_TYPES.items()
-    if not any(f.is_required() for f in model.model_fields.values())
-)
+_EMPTY_OK = frozenset(name for name, payload in EVENT_TYPES.items() if _may_be_empty(payload))
 """Event types whose payload may be empty (then it is ``{}``)."""
 
 

@@ -8,14 +8,14 @@ one ``BEGIN IMMEDIATE`` transaction: read the season, admit the new event
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from prematch.engine._admission import admit
-from prematch.engine._clock import Clock, parse_instant, system_clock
+from prematch.engine._clock import Clock, read_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError
+from prematch.engine._intake import Intake, normalize_event_type, provisional
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import replay, retracted_seqs
@@ -55,46 +55,6 @@ class HistoryEntry:
             "override": r.override,
             "retracted": self.retracted,
         }
-
-
-def normalize_event_type(name: str) -> str:
-    """``intent-sent`` and ``intent_sent`` name the same event type."""
-    return name.strip().lower().replace("-", "_")
-
-
-def provisional(
-    seq: int,
-    season: str,
-    event_type: str,
-    program: str | None,
-    at: dt.datetime,
-    payload: dict[str, Any],
-    override: str | None,
-    recorded_at: str = "",
-) -> Record:
-    """A record not yet written (``seq`` is where it will land, ``hash`` is empty)."""
-    moment = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)  # as the store returns it
-    return Record(seq, season, program, event_type, 1, moment, recorded_at, payload, override, "")
-
-
-def check_scope(event_type: str, program: str | None) -> None:
-    """Refuse a program on a season-level event, or a missing one on a program event."""
-    scope = _scope(event_type)
-    if scope == "required" and not program:
-        raise InputError(f"{event_type} needs a program id", field="program")
-    if scope == "forbidden" and program:
-        raise InputError(f"{event_type} is season-level; it takes no program", field="program")
-
-
-def _scope(event_type: str) -> str:
-    return _scopes()[event_type]
-
-
-@functools.cache
-def _scopes() -> dict[str, str]:
-    from prematch.engine._events import PROGRAM_SCOPE  # pydantic models load on first write
-
-    return dict(PROGRAM_SCOPE)
 
 
 class Season:
@@ -160,26 +120,15 @@ class Season:
         ``fields`` are the payload of DESIGN §2: ``match_year``, ``specialty``,
         ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
         """
-        from prematch.engine._events import validate_event, validate_payload
-
-        payload = validate_payload("season_started", fields)
         now = clock()
-        moment = _instant(at, payload["timezone"], now)
-        validate_event(
-            {
-                "type": "season_started",
-                "season": season_id,
-                "occurred_at": moment,
-                "payload": payload,
-            }
+        pending = Intake({}, now).from_fields(
+            "season_started", None, season=season_id, at=at, override=None, payload=fields
         )
         season = cls(store, season_id, rulebook=rulebook, clock=clock)
         with store.write(utc_iso(now)) as tx:
             if season_id in tx.seasons():
                 raise InputError(f"season {season_id!r} already exists", field="season")
-            record = provisional(
-                tx.last_seq + 1, season_id, "season_started", None, moment, payload, None
-            )
+            record = pending.record(tx.last_seq + 1)
             state = SeasonState.start(record)  # the calendar must load
             if rulebook is not None:
                 rulebook.validate(state)
@@ -203,7 +152,7 @@ class Season:
     def instant(self, value: dt.datetime | str | None) -> dt.datetime:
         """The instant a question is asked at: a datetime, an ISO string (a date = midnight
         in the season's timezone), or now. Unlike an event's time, it may be in the future."""
-        return _instant(value, self.timezone, self.clock(), event=False)
+        return self.clock() if value is None else read_instant(value, self.timezone)
 
     def state(self, at: dt.datetime | str | None = None) -> SeasonState:
         """The season's state as of ``at`` (default: the clock's now)."""
@@ -256,17 +205,15 @@ class Season:
         **fields: Any,
     ) -> Recorded:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
-        from prematch.engine._events import validate_payload  # pydantic models load on first write
-
-        kind = normalize_event_type(event_type)
-        payload = validate_payload(kind, fields)
-        if kind == "season_started":
+        if normalize_event_type(event_type) == "season_started":
             raise InputError("a season has one season_started; use `prematch init`", field="type")
-        check_scope(kind, program)
-        moment = _instant(at, self.timezone, self.clock())
-        if override is not None and not override.strip():
-            raise InputError("an override needs a reason", field="override")
-        return self._append(kind, program, moment, payload, override)
+        intake = Intake({self.id: self.timezone}, self.clock(), current=self.id)
+        pending = intake.from_fields(
+            event_type, program, season=self.id, at=at, override=override, payload=fields
+        )
+        return self._append(
+            pending.type, pending.program, pending.at, pending.payload, pending.override
+        )
 
     def add_program(self, program: str, name: str, **fields: Any) -> Recorded:
         """Add a program to the season (``program_added``)."""
@@ -319,21 +266,3 @@ def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:
         if want.seq != got.seq:
             raise PrematchError(f"internal: seq {got.seq} written where {want.seq} was judged")
     return stored
-
-
-def _instant(
-    value: dt.datetime | str | None, timezone: str, now: dt.datetime, *, event: bool = True
-) -> dt.datetime:
-    """Read ``value`` as an instant; for an event (not a question) refuse one after ``now``."""
-    if value is None:
-        return now
-    moment = parse_instant(value, timezone) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        raise InputError("naive datetime: give an aware datetime (with a UTC offset)", field="at")
-    if event and moment > now:
-        raise InputError(
-            f"{moment.isoformat()} is after now ({now.isoformat()}); "
-            "events are facts: record them once they happen",
-            field="at",
-        )
-    return moment

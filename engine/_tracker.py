@@ -16,9 +16,10 @@ One row per program; the columns (header case, spaces, ``-`` and ``_`` do not ma
 
 Cells hold dates (``2026-10-22``, ``10/22/2026``, ``Oct 22, 2026``, optionally with a
 time such as ``09:30``), read in the season's timezone; an empty cell (or ``-``, ``no``)
-means "not yet". :func:`tracker_lines` turns the sheet into import JSONL lines;
-:func:`import_tracker` imports them into a season (all or nothing) and names the CSV
-line of any problem.
+means "not yet". :func:`tracker_objects` turns the sheet into events of the import
+JSONL shape, each with its CSV line; :func:`import_tracker` passes them through the same
+intake as JSONL (:mod:`prematch.engine._intake`) into a season, all or nothing, and names
+the CSV line of any problem; :func:`tracker_lines` shows them as JSONL.
 """
 
 from __future__ import annotations
@@ -29,16 +30,15 @@ import io
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prematch.engine._errors import InputError, PolicyRefusal, PrematchError, StructuralError
+from prematch.engine._errors import InputError
 from prematch.engine._season import Season
-from prematch.engine._transfer import ImportResult, import_lines
+from prematch.engine._transfer import ImportResult, import_objects
 
-__all__ = ["COLUMNS", "TrackerLine", "import_tracker", "tracker_lines", "tracker_rows"]
+__all__ = ["COLUMNS", "import_tracker", "program_id", "tracker_lines", "tracker_objects"]
 
 COLUMNS: dict[str, str | None] = {
     "program": None,
@@ -74,14 +74,6 @@ def _key(header: str) -> str:
 
 
 _BY_KEY = {_key(name): name for name in COLUMNS}
-
-
-@dataclass(frozen=True, slots=True)
-class TrackerLine:
-    """One import JSONL line and the CSV line it came from."""
-
-    json: str
-    csv_line: int
 
 
 def program_id(name: str) -> str:
@@ -184,21 +176,17 @@ def _columns(header: Sequence[str]) -> list[str | None]:
     return out
 
 
-def _line(kind: str, program: str, at: dt.datetime, **fields: Any) -> str:
-    return json.dumps(
-        {"type": kind, "program": program, "at": at.isoformat(), **fields},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+def _event(kind: str, program: str, at: dt.datetime, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "program": program, "at": at, **fields}
 
 
-def _row_lines(
+def _row_events(
     cells: dict[str, str],
     number: int,
     timezone: str,
     listed_at: dt.datetime | None,
     now: dt.datetime | None,
-) -> Iterator[str]:
+) -> Iterator[dict[str, Any]]:
     name = cells.get("program", "").strip()
     pid = program_id(name)
     when = {
@@ -240,29 +228,30 @@ def _row_lines(
             field="program",
             line=number,
         )
-    yield _line("program_added", pid, added, name=name)
+    yield _event("program_added", pid, added, name=name)
     for column, event in COLUMNS.items():
         moment = when.get(column)
         if event is None or moment is None:
             continue
         if event == "invited":
             extra = {"interview_on": interview.date().isoformat()} if interview else {}
-            yield _line("invited", pid, moment, **extra)
+            yield _event("invited", pid, moment, **extra)
         elif event == "interviewed":
             if held:
-                yield _line("interviewed", pid, moment)
+                yield _event("interviewed", pid, moment)
         else:
-            yield _line(event, pid, moment)
+            yield _event(event, pid, moment)
 
 
-def tracker_rows(
+def tracker_objects(
     source: str | Path,
     timezone: str = "UTC",
     *,
     listed_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
-) -> list[TrackerLine]:
-    """The sheet as import lines, each with its CSV line number (see :func:`tracker_lines`)."""
+) -> list[tuple[int, dict[str, Any]]]:
+    """The sheet's events as objects of the import JSONL shape (``at`` an aware datetime),
+    each after the CSV line it comes from (see :func:`tracker_lines`)."""
     text = _read(source)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
@@ -275,7 +264,7 @@ def tracker_rows(
     if header is None:
         raise InputError("the file is empty; the first line must name the columns", line=1)
     columns = _columns(header)
-    out: list[TrackerLine] = []
+    out: list[tuple[int, dict[str, Any]]] = []
     ids: dict[str, int] = {}
     for row in reader:
         number = reader.line_num
@@ -298,8 +287,7 @@ def tracker_rows(
             )
         ids[pid] = number
         out.extend(
-            TrackerLine(line, number)
-            for line in _row_lines(cells, number, timezone, listed_at, now)
+            (number, event) for event in _row_events(cells, number, timezone, listed_at, now)
         )
     return out
 
@@ -319,44 +307,30 @@ def tracker_lines(
     CSV line and column: unknown columns (listing the known ones), a missing ``program``
     column, an unreadable date.
     """
-    return [t.json for t in tracker_rows(source, timezone, listed_at=listed_at, now=now)]
-
-
-def _renamed(error: PrematchError, line: int) -> PrematchError:
-    """The same error, naming CSV ``line`` instead of a line of the generated JSONL."""
-    if isinstance(error, InputError):
-        return error.at_line(line)
-    if isinstance(error, StructuralError):
-        return StructuralError(
-            str(error.args[0]),
-            program=error.program,
-            state=error.state,
-            event=error.event,
-            line=line,
+    return [
+        json.dumps(
+            {**event, "at": event["at"].isoformat()}, ensure_ascii=False, separators=(",", ":")
         )
-    if isinstance(error, PolicyRefusal):
-        return PolicyRefusal(str(error.args[0]), error.findings, line=line)
-    return error
+        for _, event in tracker_objects(source, timezone, listed_at=listed_at, now=now)
+    ]
 
 
 def import_tracker(
     season: Season, source: str | Path, *, allow_violations: bool = False
 ) -> ImportResult:
-    """Import a tracking sheet into ``season``: every row, or (on any error) nothing."""
+    """Import a tracking sheet into ``season``: every row, or (on any error) nothing.
+
+    Errors name the CSV line (and the column, or the event field the intake refused).
+    """
     first = season.records()[0]
-    rows = tracker_rows(source, season.timezone, listed_at=first.occurred_at, now=season.clock())
-    csv_line = {n: row.csv_line for n, row in enumerate(rows, start=1)}
-    try:
-        return import_lines(
-            season.store,
-            [row.json for row in rows],
-            default_season=season.id,
-            rulebook=season.rulebook,
-            clock=season.clock,
-            allow_violations=allow_violations,
-        )
-    except (InputError, StructuralError, PolicyRefusal) as e:
-        line = e.line
-        if line is None or line not in csv_line:
-            raise
-        raise _renamed(e, csv_line[line]) from e
+    events = tracker_objects(
+        source, season.timezone, listed_at=first.occurred_at, now=season.clock()
+    )
+    return import_objects(
+        season.store,
+        events,
+        default_season=season.id,
+        rulebook=season.rulebook,
+        clock=season.clock,
+        allow_violations=allow_violations,
+    )

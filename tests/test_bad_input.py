@@ -139,7 +139,7 @@ def test_corpus_and_expectations_match() -> None:
 
 
 def test_the_ten_mb_line_is_over_the_limit() -> None:
-    from prematch.engine._transfer import MAX_LINE_BYTES
+    from prematch.engine.io import MAX_LINE_BYTES
 
     assert TEN_MB > MAX_LINE_BYTES
 

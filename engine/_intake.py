@@ -1,0 +1,364 @@
+"""One intake: every way an event comes in becomes a validated pending record here.
+
+Events come in three ways: keyword fields (:meth:`Season.record`, :meth:`Season.start`,
+the CLI), one JSON object per line of a JSONL file (``import``), and the rows of an
+applicant's tracking sheet (``import tracker.csv``: the tracker turns each row into
+objects of the JSONL shape). Each becomes a :class:`Pending` record that names the line
+it came from, and every rule about values is applied here, in the same order for all
+three, so that one bad value gets one message and one field whichever way it came in:
+
+- ids (the season, the program, each program of a rank order list):
+  :func:`~prematch.engine._events.check_identifier`, taken exactly as given;
+- texts (the override and every text of a payload) are stripped, must not be blank and
+  hold at most 2,000 characters and no control character. Free text (an override, a
+  reason, a detail, a note) may hold tabs and line breaks, since people write
+  paragraphs; one-line text (names, specialties, contacts, ids from other systems) holds
+  none, since it is shown inside lines of output
+  (:func:`~prematch.engine._events.check_text`, :func:`~prematch.engine._events.check_line`);
+- ``at`` is an aware instant (a bare date is midnight in the season's timezone) that is
+  not after now;
+- the fields an export adds: ``recorded_at`` is an ISO datetime with offset (stored as
+  UTC), ``schema_version`` an integer from 1 to :data:`SCHEMA_VERSION` (an older one is
+  stored as it is and upcast on read; a newer one is refused), ``seq`` a positive
+  integer, ``hash`` a string;
+- a JSONL line is UTF-8, at most :data:`MAX_LINE_BYTES` long, and one JSON object
+  without a repeated key or the non-JSON constants ``NaN`` and ``Infinity``.
+
+Importing this module builds no pydantic model: they load with the first :class:`Intake`
+(``prematch now`` never needs them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from prematch.engine._clock import parse_instant, read_instant
+from prematch.engine._errors import InputError
+from prematch.engine._records import SCHEMA_VERSION, Record, utc_iso
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "Intake",
+    "Pending",
+    "decode_line",
+    "normalize_event_type",
+    "provisional",
+    "season_slug",
+]
+
+MAX_LINE_BYTES = 1_000_000
+"""Longest accepted import line: no real event comes near it."""
+
+_COMMON = frozenset(
+    {"type", "program", "at", "season", "override", "seq", "recorded_at", "hash", "schema_version"}
+)
+"""The keys of a JSONL object that are not payload fields."""
+
+_EXPORTED = frozenset({"seq", "recorded_at", "schema_version", "hash"})
+"""The keys an export adds to each line."""
+
+
+def normalize_event_type(name: str) -> str:
+    """``intent-sent`` and ``intent_sent`` name the same event type."""
+    return name.strip().lower().replace("-", "_")
+
+
+def season_slug(applicant_name: str, match_year: int) -> str:
+    """A default season id from the applicant's name and the Match year."""
+    slug = re.sub(r"[^a-z0-9]+", "-", applicant_name.lower()).strip("-")[:48] or "season"
+    return f"{slug}-{match_year}"
+
+
+def provisional(
+    seq: int,
+    season: str,
+    event_type: str,
+    program: str | None,
+    at: dt.datetime,
+    payload: dict[str, Any],
+    override: str | None,
+    recorded_at: str = "",
+    schema_version: int = SCHEMA_VERSION,
+) -> Record:
+    """A record not yet written (``seq`` is where it will land, ``hash`` is empty)."""
+    moment = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)  # as the store returns it
+    return Record(
+        seq, season, program, event_type, schema_version, moment, recorded_at, payload, override, ""
+    )
+
+
+@dataclass(slots=True)
+class Pending:
+    """An event that passed the intake and is not written yet, and where it came from."""
+
+    season: str
+    type: str
+    program: str | None
+    at: dt.datetime
+    """When it happened, in UTC."""
+    payload: dict[str, Any]
+    override: str | None
+    line: int | None = None
+    """The input line it came from (``None`` for keyword fields)."""
+    seq: int | None = None
+    """Its seq in the export it comes from, if it comes from one."""
+    recorded_at: str | None = None
+    schema_version: int = SCHEMA_VERSION
+    hash: str | None = None
+    """Its hash in the export it comes from, if it comes from one."""
+
+    def record(self, seq: int) -> Record:
+        """The record it becomes when written at ``seq`` (``hash`` still empty)."""
+        return provisional(
+            seq,
+            self.season,
+            self.type,
+            self.program,
+            self.at,
+            self.payload,
+            self.override,
+            self.recorded_at or "",
+            self.schema_version,
+        )
+
+
+class Intake:
+    """Turns events into :class:`Pending` records for the seasons it knows, as of ``now``.
+
+    ``timezones`` maps each season an event may name to its timezone; a
+    ``season_started`` adds its season (and makes it :attr:`current`). An event that
+    names no season belongs to :attr:`current`.
+    """
+
+    def __init__(
+        self, timezones: dict[str, str], now: dt.datetime, *, current: str | None = None
+    ) -> None:
+        # The pydantic models load here, on the first event, not when the engine loads.
+        from prematch.engine import _events
+
+        self.timezones = timezones
+        self.now = now
+        self.current = current if current in timezones else None
+        self._types = _events.EVENT_TYPES
+        self._scopes = _events.PROGRAM_SCOPE
+        self._payload = _events.validate_payload
+        self._identifier = _events.check_identifier
+        self._text = _events.check_text
+        self._ids: dict[str, str] = {}  # ids already checked: a file repeats a few of them
+
+    def from_fields(
+        self,
+        event_type: str,
+        program: str | None,
+        *,
+        season: str,
+        at: dt.datetime | str | None,
+        override: str | None,
+        payload: dict[str, Any],
+    ) -> Pending:
+        """An event given as keyword fields (the library, the CLI); ``at=None`` means now."""
+        kind = self._type(event_type)
+        fields = self._payload(kind, payload)
+        return self._event(kind, fields, season, program, self.now if at is None else at, override)
+
+    def from_object(self, obj: dict[str, Any], line: int) -> Pending:
+        """An event given as one object (a JSONL line's, or a tracker row's) from ``line``.
+
+        Its keys are ``type``, ``at``, ``program``, ``season``, ``override``, the payload
+        fields flat, and the fields an export adds (``seq``, ``recorded_at``,
+        ``schema_version``, ``hash``); ``at`` is text, or an aware datetime.
+        """
+        try:
+            return self._object(obj, line)
+        except InputError as e:
+            raise e.at_line(line) from None
+
+    def _object(self, obj: dict[str, Any], line: int) -> Pending:
+        raw = obj.get("type")
+        if not raw:
+            raise InputError("required field is missing", field="type")
+        if raw.__class__ is not str:
+            raise InputError("must be a string", field="type")
+        kind = self._type(raw)
+        at = obj.get("at")
+        if at is None or at == "":
+            raise InputError("required field is missing", field="at")
+        if not isinstance(at, str | dt.datetime):
+            raise InputError("must be a string", field="at")
+        fields = self._payload(kind, {k: v for k, v in obj.items() if k not in _COMMON})
+        pending = self._event(
+            kind, fields, obj.get("season"), obj.get("program"), at, obj.get("override")
+        )
+        pending.line = line
+        if not obj.keys().isdisjoint(_EXPORTED):
+            self._exported(pending, obj)
+        return pending
+
+    def _type(self, name: str) -> str:
+        kind = name if name in self._types else normalize_event_type(name)
+        if kind not in self._types:
+            known = ", ".join(self._types)
+            raise InputError(f"unknown event type {name!r}; known: {known}", field="type")
+        return kind
+
+    def _event(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        season: object,
+        program: object,
+        at: dt.datetime | str,
+        override: object,
+    ) -> Pending:
+        named = None if season is None else self._id(season, "season")
+        if kind == "season_started":
+            named = named or season_slug(payload["applicant_name"], payload["match_year"])
+            if named in self.timezones:
+                raise InputError(
+                    f"season {named!r} already exists (in the store, or earlier in this file)",
+                    field="season",
+                )
+            self.timezones[named] = payload["timezone"]
+            self.current = named
+        named = named or self.current
+        if named is None:
+            raise InputError(
+                "no season: start the file with a season_started line or choose one with --season",
+                field="season",
+            )
+        timezone = self.timezones.get(named)
+        if timezone is None:
+            raise InputError(
+                f"season {named!r} is not started in this file or the store", field="season"
+            )
+        pid = None if program is None else self._id(program, "program")
+        scope = self._scopes[kind]
+        if scope == "required" and not pid:
+            raise InputError(f"{kind} needs a program id", field="program")
+        if scope == "forbidden" and pid:
+            raise InputError(f"{kind} is season-level; it takes no program", field="program")
+        moment = read_instant(at, timezone)
+        if moment > self.now:
+            raise InputError(
+                f"{moment.isoformat()} is after now ({self.now.isoformat()}); "
+                "events are facts: record them once they happen",
+                field="at",
+            )
+        # Interned (ids too, in _id): a large file repeats a few names a million times.
+        return Pending(
+            sys.intern(named),
+            sys.intern(kind),
+            pid,
+            moment.astimezone(dt.UTC),
+            payload,
+            None if override is None else self._checked(self._text, override, "override"),
+        )
+
+    def _id(self, value: object, field: str) -> str:
+        known = self._ids.get(value) if value.__class__ is str else None
+        if known is None:
+            known = sys.intern(self._checked(self._identifier, value, field))
+            self._ids[known] = known
+        return known
+
+    @staticmethod
+    def _checked(check: Callable[[str], str], value: object, field: str) -> str:
+        if not isinstance(value, str):
+            raise InputError("must be a string", field=field)
+        try:
+            return check(value)
+        except ValueError as e:
+            raise InputError(str(e), field=field) from None
+
+    @staticmethod
+    def _exported(pending: Pending, obj: dict[str, Any]) -> None:
+        """Check and keep the fields an export adds to each line."""
+        seq = obj.get("seq")
+        if seq is not None:
+            if seq.__class__ is not int or seq < 1:
+                raise InputError("must be a positive integer", field="seq")
+            pending.seq = seq
+        recorded = obj.get("recorded_at")
+        if recorded is not None:
+            if recorded.__class__ is not str:
+                raise InputError("must be a string", field="recorded_at")
+            pending.recorded_at = utc_iso(parse_instant(recorded, field="recorded_at"))
+        version = obj.get("schema_version")
+        if version is not None:
+            if version.__class__ is not int or version < 1:
+                raise InputError(
+                    f"must be an integer from 1 to {SCHEMA_VERSION}", field="schema_version"
+                )
+            if version > SCHEMA_VERSION:
+                raise InputError(
+                    f"schema_version {version} is newer than this prematch reads "
+                    f"({SCHEMA_VERSION}); upgrade prematch to import this file",
+                    field="schema_version",
+                )
+            pending.schema_version = version
+        digest = obj.get("hash")
+        if digest is not None:
+            if digest.__class__ is not str:
+                raise InputError("must be a string", field="hash")
+            pending.hash = digest
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InputError("this key appears twice in one object", field=key)
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise InputError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
+    """The JSON object on line ``number`` of a JSONL input (``None`` if the line is blank).
+
+    Raises :class:`InputError` naming the line if the line is longer than
+    :data:`MAX_LINE_BYTES`, is not UTF-8, is not one JSON object, repeats a key or holds
+    ``NaN`` or ``Infinity``.
+    """
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_LINE_BYTES:
+            raise InputError(
+                f"line is {len(raw):,} bytes; the limit is {MAX_LINE_BYTES:,}", line=number
+            )
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 (byte {e.start + 1})", line=number) from None
+    if len(raw) > MAX_LINE_BYTES:
+        raise InputError(
+            f"line is {len(raw):,} characters; the limit is {MAX_LINE_BYTES:,}", line=number
+        )
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        # raw_decode: json.loads spends most of its time on checks around the value.
+        obj, end = _DECODER.raw_decode(text)
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
+    except InputError as e:
+        raise e.at_line(number) from None
+    if not isinstance(obj, dict):
+        raise InputError("each line must be a JSON object", line=number)
+    return obj
