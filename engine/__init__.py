@@ -16,6 +16,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from prematch.engine._actions import (
+    ACTION_EVENTS,
+    ACTIONS,
+    MESSAGE_EVENTS,
+)
 from prematch.engine._admission import (
     Admitted,
     admit,
@@ -76,7 +81,6 @@ from prematch.engine._season import (
     normalize_event_type,
 )
 from prematch.engine._state import (
-    MESSAGE_EVENTS,
     Message,
     News,
     ProgramState,
@@ -96,8 +100,6 @@ from prematch.engine._store import (
     Tamper,
 )
 from prematch.engine._verdicts import (
-    ACTION_EVENTS,
-    ACTIONS,
     AuditFinding,
     Finding,
     Severity,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from prematch.engine._actions import ACTION_EVENTS
 from prematch.engine._bulk import chunks, paused_gc
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import fold, live_records, retracted_seqs
@@ -16,7 +17,7 @@ from prematch.engine._rulebook import Rulebook
 from prematch.engine._state import SeasonState
 from prematch.engine._statemachine import allowed_triggers, sources_of
 from prematch.engine._store import Store
-from prematch.engine._verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
+from prematch.engine._verdicts import AuditFinding, Finding, Verdict
 
 __all__ = [
     "SEASONS_PER_TASK",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prematch.engine._actions import ACTIONS
 from prematch.engine._admission import admit
 from prematch.engine._clock import Clock, parse_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError
@@ -22,7 +23,7 @@ from prematch.engine._replay import replay, retracted_seqs
 from prematch.engine._rulebook import Rulebook
 from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
-from prematch.engine._verdicts import ACTIONS, Finding, Verdict
+from prematch.engine._verdicts import Finding, Verdict
 
 __all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type"]
 

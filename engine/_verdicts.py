@@ -10,8 +10,6 @@ from typing import Any, Literal, NamedTuple
 from prematch.engine._records import utc_iso
 
 __all__ = [
-    "ACTIONS",
-    "ACTION_EVENTS",
     "SEVERITY_RANK",
     "AuditFinding",
     "Finding",
@@ -26,17 +24,6 @@ Severity = Literal["block", "warn", "info"]
 VerdictName = Literal["allowed", "warn", "blocked"]
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
-
-ACTION_EVENTS: dict[str, str] = {
-    "inquiry": "inquiry_sent",
-    "thank_you": "thanked",
-    "update": "update_sent",
-    "interest": "interest_sent",
-    "intent": "intent_sent",
-}
-"""Each action an applicant may take, and the event ``log`` records for it."""
-
-ACTIONS: tuple[str, ...] = tuple(ACTION_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
