@@ -45,6 +45,7 @@ from prematch.engine._errors import (
     StoreError,
     StructuralError,
     UnknownProgramError,
+    located,
 )
 from prematch.engine._queries import (
     AuditReport,
@@ -198,6 +199,7 @@ __all__ = [
     "judge_action",
     "live_records",
     "load_calendar",
+    "located",
     "mermaid",
     "normalize_event_type",
     "parse_instant",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prematch.engine._errors import PolicyRefusal, StructuralError
+from prematch.engine._errors import PolicyRefusal, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._replay import fold, live_records
 from prematch.engine._rulebook import Rulebook
@@ -75,9 +75,8 @@ def admit(
                 if blocks and record.override is None and blocked_override is not None:
                     record = record._replace(override=blocked_override)
                 if blocks and record.override is None:
-                    refusal = PolicyRefusal(_refusal_text(record, blocks), judged.findings)
-                    refusal.seq = record.seq
-                    raise refusal
+                    with located(seq=record.seq):
+                        raise PolicyRefusal(_refusal_text(record, blocks), judged.findings)
                 admitted[record.seq] = Admitted(record, judged.findings)
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())

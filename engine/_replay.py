@@ -13,7 +13,7 @@ import operator
 from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
-from prematch.engine._errors import PrematchError, StructuralError
+from prematch.engine._errors import PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._rulebook import Rulebook
 from prematch.engine._state import SeasonState, evolve
@@ -85,25 +85,23 @@ def fold(
     if not live:
         return
     state = _start(live)
+    record = live[0]
     if rulebook is not None:
-        try:
+        with located(seq=record.seq):
             rulebook.validate(state)
-        except PrematchError as e:
-            e.seq = live[0].seq
-            raise
-    yield state, Judged(live[0], ())
-    for record in live[1:]:
-        if record.seq in pending and record.type == "update_sent":
-            record = _resolve_news(state, record)
-        findings: tuple[Finding, ...] = ()
-        if rulebook is not None and (judge is None or record.seq in judge):
-            findings = tuple(rulebook.judge_event(state, record))
-        try:
+    yield state, Judged(record, ())
+    try:
+        for record in live[1:]:
+            if record.seq in pending and record.type == "update_sent":
+                record = _resolve_news(state, record)
+            findings: tuple[Finding, ...] = ()
+            if rulebook is not None and (judge is None or record.seq in judge):
+                findings = tuple(rulebook.judge_event(state, record))
             evolve(state, record)
-        except PrematchError as e:
-            e.seq = record.seq
+            yield state, Judged(record, findings)
+    except PrematchError:
+        with located(seq=record.seq):  # one block per fold: the hot path pays nothing
             raise
-        yield state, Judged(record, findings)
 
 
 def _resolve_news(state: SeasonState, record: Record) -> Record:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prematch.engine._errors import InputError, PolicyRefusal, PrematchError, StructuralError
+from prematch.engine._errors import InputError, PrematchError, located
 from prematch.engine._season import Season
 from prematch.engine._transfer import ImportResult, import_lines
 
@@ -322,23 +322,6 @@ def tracker_lines(
     return [t.json for t in tracker_rows(source, timezone, listed_at=listed_at, now=now)]
 
 
-def _renamed(error: PrematchError, line: int) -> PrematchError:
-    """The same error, naming CSV ``line`` instead of a line of the generated JSONL."""
-    if isinstance(error, InputError):
-        return error.at_line(line)
-    if isinstance(error, StructuralError):
-        return StructuralError(
-            str(error.args[0]),
-            program=error.program,
-            state=error.state,
-            event=error.event,
-            line=line,
-        )
-    if isinstance(error, PolicyRefusal):
-        return PolicyRefusal(str(error.args[0]), error.findings, line=line)
-    return error
-
-
 def import_tracker(
     season: Season, source: str | Path, *, allow_violations: bool = False
 ) -> ImportResult:
@@ -355,8 +338,8 @@ def import_tracker(
             clock=season.clock,
             allow_violations=allow_violations,
         )
-    except (InputError, StructuralError, PolicyRefusal) as e:
-        line = e.line
-        if line is None or line not in csv_line:
+    except PrematchError as e:
+        if e.line not in csv_line:
             raise
-        raise _renamed(e, csv_line[line]) from e
+        with located(line=csv_line[e.line]):  # the CSV line, not the generated JSONL's
+            raise

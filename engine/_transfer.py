@@ -20,7 +20,7 @@ from typing import IO, Any
 from prematch.engine._admission import admit
 from prematch.engine._bulk import paused_gc
 from prematch.engine._clock import Clock, parse_instant, system_clock
-from prematch.engine._errors import InputError, PolicyRefusal, StructuralError
+from prematch.engine._errors import InputError, PrematchError, located
 from prematch.engine._events import EVENT_TYPES, validate_payload
 from prematch.engine._records import Record, parse_json, utc_iso
 from prematch.engine._rulebook import Rulebook
@@ -124,10 +124,8 @@ def _parse(
             raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
         if not isinstance(obj, dict):
             raise InputError("each line must be a JSON object", line=number)
-        try:
+        with located(line=number):
             item = _line(obj, number, current, timezones)
-        except InputError as e:
-            raise e.at_line(number) from None
         if item.type == "season_started":
             current = item.season
         parsed.append(item)
@@ -307,10 +305,11 @@ class _BatchWriter:
                     blocked_override=self.blocked_override,
                     resolve_news=not self.keep_seq,
                 )
-            except (StructuralError, PolicyRefusal, InputError) as e:
-                if e.seq is not None and first <= e.seq < first + len(batch):
-                    e.line = batch[e.seq - first].number
-                raise
+            except PrematchError as e:
+                if e.seq is None or not first <= e.seq < first + len(batch):
+                    raise
+                with located(line=batch[e.seq - first].number):
+                    raise
             admitted.extend(a.record for a in results)
             self.warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
             self.seasons[season] = None
