@@ -159,6 +159,7 @@ def init(
 ) -> None:
     """Start a season (creates the database if needed)."""
     from prematch.engine._transfer import season_slug
+    from prematch.policies import Rulebook
 
     sid = season_id or obj.season or season_slug(name, match_year)
     with obj.store(create=True) as store:
@@ -166,6 +167,7 @@ def init(
             store,
             sid,
             at=at,
+            rulebook=Rulebook(),
             clock=obj.clock,
             match_year=match_year,
             specialty=specialty,

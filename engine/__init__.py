@@ -72,8 +72,9 @@ from prematch.engine._resources import (
     fixtures_dir,
 )
 from prematch.engine._rulebook import (
+    Judge,
     NoRules,
-    Rulebook,
+    RulebookProtocol,
 )
 from prematch.engine._season import (
     HistoryEntry,
@@ -161,6 +162,7 @@ __all__ = [
     "ImportResult",
     "InputError",
     "IntegrityError",
+    "Judge",
     "Message",
     "News",
     "NoRules",
@@ -172,7 +174,7 @@ __all__ = [
     "ProgramState",
     "Record",
     "Recorded",
-    "Rulebook",
+    "RulebookProtocol",
     "Season",
     "SeasonState",
     "Severity",

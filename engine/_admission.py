@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from prematch.engine._errors import PolicyRefusal, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._replay import fold, live_records
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._verdicts import Finding
 
 __all__ = ["Admitted", "admit", "blocks_by_seq"]
@@ -29,7 +29,9 @@ class Admitted:
     findings: tuple[Finding, ...]
 
 
-def blocks_by_seq(history: Sequence[Record], rulebook: Rulebook) -> dict[int, frozenset[str]]:
+def blocks_by_seq(
+    history: Sequence[Record], rulebook: RulebookProtocol
+) -> dict[int, frozenset[str]]:
     """The block-level rules each record of ``history`` breaks (records without override)."""
     out: dict[int, frozenset[str]] = {}
     for _, judged in fold(live_records(history), rulebook):
@@ -42,7 +44,7 @@ def blocks_by_seq(history: Sequence[Record], rulebook: Rulebook) -> dict[int, fr
 def admit(
     existing: Sequence[Record],
     new: Sequence[Record],
-    rulebook: Rulebook | None,
+    rulebook: RulebookProtocol,
     *,
     blocked_override: str | None = None,
     resolve_news: bool = True,
@@ -62,13 +64,13 @@ def admit(
     inserts_into_past = latest is not None and any(
         r.occurred_at < latest or r.type == "event_retracted" for r in new
     )
-    before = blocks_by_seq(existing, rulebook) if rulebook and inserts_into_past else {}
+    before = blocks_by_seq(existing, rulebook) if inserts_into_past else {}
     merged = [*existing, *new]
-    judge = None if inserts_into_past else new_seqs
+    judging = None if inserts_into_past else new_seqs
     admitted: dict[int, Admitted] = {}
     try:
         pending = new_seqs if resolve_news else ()
-        for _, judged in fold(live_records(merged), rulebook, judge=judge, pending=pending):
+        for _, judged in fold(live_records(merged), rulebook, judging=judging, pending=pending):
             record = judged.record
             blocks = [f for f in judged.findings if f.severity == "block"]
             if record.seq in new_seqs:

@@ -2,7 +2,7 @@
 
 :func:`live_records` picks the records that count as of an instant (retractions
 honoured); :func:`fold` applies them one by one with :func:`~prematch.engine._state.evolve`
-and, given a rulebook, yields what it says about each record against the state
+and yields what a rulebook says about each record against the state
 just before it. Audit, enforcement and queries are all built on this one fold.
 """
 
@@ -13,9 +13,10 @@ import operator
 from collections.abc import Collection, Iterable, Iterator
 from typing import NamedTuple
 
+from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._errors import PrematchError, StructuralError, located
 from prematch.engine._records import Record
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import NoRules, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding
 
@@ -55,8 +56,7 @@ class Judged(NamedTuple):
     findings: tuple[Finding, ...]
 
 
-def _start(records: list[Record]) -> SeasonState:
-    first = records[0]
+def _start(first: Record) -> SeasonState:
     if first.type != "season_started":
         raise StructuralError(
             f"season {first.season!r} must begin with season_started, not {first.type!r} "
@@ -68,35 +68,48 @@ def _start(records: list[Record]) -> SeasonState:
 
 def fold(
     live: list[Record],
-    rulebook: Rulebook | None = None,
+    rulebook: RulebookProtocol,
     *,
-    judge: Collection[int] | None = None,
+    judging: Collection[int] | None = None,
     pending: Collection[int] = (),
 ) -> Iterator[tuple[SeasonState, Judged]]:
     """Fold ``live`` (in replay order) and yield ``(state after, judged record)`` per record.
 
-    Findings are computed for records whose seq is in ``judge`` (every record when
-    ``judge`` is ``None``), only if a rulebook is given. Records in ``pending`` are
-    about to be written: an ``update_sent`` among them without ``news_seq`` gets the
-    oldest news not yet told to its program (the yielded record carries it). A
-    :class:`~prematch.engine._errors.StructuralError` is raised with ``.seq`` set to the record
-    that could not be applied.
+    The rulebook is bound to the season once (:meth:`~RulebookProtocol.for_season`, which
+    checks its settings); its findings are computed for the records whose seq is in
+    ``judging`` (every record when ``None``), each against the state just before it.
+    Records in ``pending`` are about to be written: an ``update_sent`` among them
+    without ``news_seq`` gets the oldest news not yet told to its program (the yielded
+    record carries it). An error is raised located at the seq of the record that
+    could not be applied.
     """
     if not live:
         return
-    state = _start(live)
     record = live[0]
-    if rulebook is not None:
-        with located(seq=record.seq):
-            rulebook.validate(state)
+    state = _start(record)
+    with located(seq=record.seq):
+        judge = rulebook.for_season(state)
     yield state, Judged(record, ())
+    verdict, action_of, programs = judge.judge, MESSAGE_EVENTS.get, state.programs  # hot loop
     try:
         for record in live[1:]:
             if record.seq in pending and record.type == "update_sent":
                 record = _resolve_news(state, record)
             findings: tuple[Finding, ...] = ()
-            if rulebook is not None and (judge is None or record.seq in judge):
-                findings = tuple(rulebook.judge_event(state, record))
+            program = record.program
+            # An unknown program is not judged: applying the record reports it.
+            if (judging is None or record.seq in judging) and (
+                program is None or program in programs
+            ):
+                kind = record.type
+                findings = verdict(
+                    state,
+                    program,
+                    action_of(kind, kind),
+                    record.occurred_at,
+                    record.payload,
+                    findings_only=True,
+                ).findings
             evolve(state, record)
             yield state, Judged(record, findings)
     except PrematchError:
@@ -116,6 +129,6 @@ def _resolve_news(state: SeasonState, record: Record) -> Record:
 def replay(records: Iterable[Record], at: dt.datetime | None = None) -> SeasonState | None:
     """The season's state as of ``at`` (all records when ``None``); ``None`` if not started."""
     state: SeasonState | None = None
-    for after, _ in fold(live_records(records, at)):
+    for after, _ in fold(live_records(records, at), NoRules(), judging=()):
         state = after
     return state

@@ -20,7 +20,7 @@ from prematch.engine._errors import InputError, PrematchError
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import replay, retracted_seqs
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
 from prematch.engine._verdicts import Finding, Verdict
@@ -101,8 +101,9 @@ def _scopes() -> dict[str, str]:
 class Season:
     """One season of one applicant in a :class:`~prematch.engine._store.Store`.
 
-    ``rulebook`` judges actions (pass ``policies.Rulebook()``; without one only the
-    state machine applies). ``clock`` returns the current aware instant.
+    ``rulebook`` judges actions and events: an explicit choice, ``policies.Rulebook()``
+    or ``NoRules()`` (then only the state machine applies). ``clock`` returns the
+    current aware instant.
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class Season:
         store: Store,
         season_id: str,
         *,
-        rulebook: Rulebook | None = None,
+        rulebook: RulebookProtocol,
         clock: Clock = system_clock,
     ):
         self.store = store
@@ -127,7 +128,7 @@ class Season:
         store: Store,
         season_id: str | None = None,
         *,
-        rulebook: Rulebook | None = None,
+        rulebook: RulebookProtocol,
         clock: Clock = system_clock,
     ) -> Season:
         """The named season, or (``None``) the most recently started one."""
@@ -152,7 +153,7 @@ class Season:
         season_id: str,
         *,
         at: dt.datetime | str | None = None,
-        rulebook: Rulebook | None = None,
+        rulebook: RulebookProtocol,
         clock: Clock = system_clock,
         **fields: Any,
     ) -> Season:
@@ -182,8 +183,7 @@ class Season:
                 tx.last_seq + 1, season_id, "season_started", None, moment, payload, None
             )
             state = SeasonState.start(record)  # the calendar must load
-            if rulebook is not None:
-                rulebook.validate(state)
+            rulebook.for_season(state)  # so must the season's settings, for this rulebook
             tx.append([record])
         return season
 
@@ -232,17 +232,16 @@ class Season:
             )
         moment = self.instant(at)
         state = self.state(moment)
-        return judge_action(state, program, action, moment, self.rulebook)
+        return judge_action(state, program, action, moment, self.rulebook.for_season(state))
 
     def what_now(self, at: dt.datetime | str | None = None) -> NowReport:
         """Per program: what may be sent now, what is due, what opens later, what is blocked."""
         moment = self.instant(at)
-        return what_now(self.state(moment), moment, self.rulebook)
+        state = self.state(moment)
+        return what_now(state, moment, self.rulebook.for_season(state))
 
     def audit(self) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq."""
-        if self.rulebook is None:
-            raise PrematchError("audit needs a rulebook (pass rulebook=policies.Rulebook())")
         return audit_records(self.id, self.records(), self.rulebook)
 
     # -- writing -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from prematch.engine._clock import Clock, parse_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError, located
 from prematch.engine._events import EVENT_TYPES, validate_payload
 from prematch.engine._records import Record, parse_json, utc_iso
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._season import check_scope, normalize_event_type, provisional
 from prematch.engine._store import Store, Transaction
 
@@ -226,11 +226,14 @@ def import_lines(
     lines: Iterable[bytes | str] | IO[bytes],
     *,
     default_season: str | None = None,
-    rulebook: Rulebook | None = None,
+    rulebook: RulebookProtocol,
     clock: Clock = system_clock,
     allow_violations: bool = False,
 ) -> ImportResult:
-    """Import JSONL lines into ``store`` in one transaction: everything, or nothing."""
+    """Import JSONL lines into ``store`` in one transaction: everything, or nothing.
+
+    ``rulebook`` judges every line (``NoRules()`` to take the log as it is).
+    """
     with paused_gc():
         return _import(store, lines, default_season, rulebook, clock, allow_violations)
 
@@ -239,7 +242,7 @@ def _import(
     store: Store,
     lines: Iterable[bytes | str] | IO[bytes],
     default_season: str | None,
-    rulebook: Rulebook | None,
+    rulebook: RulebookProtocol,
     clock: Clock,
     allow_violations: bool,
 ) -> ImportResult:
@@ -278,7 +281,7 @@ class _BatchWriter:
         self,
         tx: Transaction,
         known: Collection[str],
-        rulebook: Rulebook | None,
+        rulebook: RulebookProtocol,
         allow_violations: bool,
         keep_seq: bool,
         hashes: dict[int, str | None],

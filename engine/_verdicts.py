@@ -69,9 +69,13 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The answer for one (program, action, instant)."""
+    """The answer for one (program, action, instant).
 
-    program: str
+    ``program`` is ``None`` only for a season-level event judged in an audit
+    (``rank_certified``); every action has a program.
+    """
+
+    program: str | None
     action: str
     verdict: VerdictName
     findings: tuple[Finding, ...] = ()
@@ -80,7 +84,9 @@ class Verdict:
     closes_at: dt.datetime | None = None
 
     @classmethod
-    def combine(cls, program: str, action: str, parts: Iterable[Finding | Window]) -> Verdict:
+    def combine(
+        cls, program: str | None, action: str, parts: Iterable[Finding | Window]
+    ) -> Verdict:
         """Fold the findings and windows the rules produced into one verdict."""
         findings: list[Finding] = []
         opens: list[dt.datetime] = []

@@ -13,6 +13,7 @@ Tests read as a season: a list of ``(type, program, at, fields)`` events, then a
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -51,8 +52,8 @@ def build_season(
     events: Sequence[EventSpec],
     clock: engine.Clock,
     *,
+    rulebook: engine.RulebookProtocol,
     season_id: str = SEASON_ID,
-    rulebook: engine.Rulebook | None = None,
 ) -> Season:
     """Start the standard test season in ``store`` and record ``events`` in the order given."""
     season = Season.start(
@@ -87,10 +88,11 @@ def store(db_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def season(store: Store, clock: engine.Clock) -> Season:
     """An Internal Medicine 2027 season (J-1 visa, New York time) with no rulebook."""
-    return build_season(store, [], clock)
+    return build_season(store, [], clock, rulebook=engine.NoRules())
 
 
 @pytest.fixture
 def season_of() -> Callable[..., Season]:
-    """``season_of(store, events, clock)``: a season built from a list of events."""
-    return build_season
+    """``season_of(store, events, clock)``: a season built from a list of events, judged by
+    no rules (only the state machine)."""
+    return functools.partial(build_season, rulebook=engine.NoRules())

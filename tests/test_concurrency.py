@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from seasons import log_only
 
-from prematch.engine import Season, Store, fixed_clock
+from prematch.engine import NoRules, Season, Store, fixed_clock
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
@@ -197,7 +197,7 @@ def test_concurrent_library_threads_lose_nothing(tmp_path: Path) -> None:
         try:
             # sqlite3 connections belong to one thread: each thread opens its own store.
             with Store.open(db, create=False, busy_timeout=60) as store:
-                season = Season.open(store, clock=fixed_clock(NOW_UTC))
+                season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
                 mine: list[tuple[str, int]] = []
                 barrier.wait(timeout=60)
                 for j in range(PER_THREAD):

@@ -123,6 +123,7 @@ def test_interview_date_is_the_day_in_the_seasons_timezone(
         store,
         "kolkata",
         at="2026-09-20T10:00:00+05:30",
+        rulebook=engine.NoRules(),
         clock=clock,
         match_year=2027,
         specialty="Internal Medicine",
@@ -160,6 +161,7 @@ def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(
             ("intent_sent", "mercy", "2027-01-05T10:00:00-05:00"),
         ],
         clock,
+        rulebook=engine.NoRules(),
     )
     draft = draft_message(season.state(), "intent", "oak")
     assert {f.rule for f in draft.blocking} == {"content.first_choice"}

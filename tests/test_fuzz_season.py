@@ -333,7 +333,10 @@ class SeasonMachine(RuleBasedStateMachine):
             now = self.clock()
             fitting.sort(
                 key=lambda pid: (
-                    engine.judge_action(state, pid, action, now, self.rulebook).verdict == "blocked"
+                    engine.judge_action(
+                        state, pid, action, now, self.rulebook.for_season(state)
+                    ).verdict
+                    == "blocked"
                 )
             )
         pid = fitting[index % len(fitting)]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from prematch.engine import IntegrityError, Season, Store, StoreError, Tamper
+from prematch.engine import IntegrityError, NoRules, Season, Store, StoreError, Tamper
 
 EVENTS = [
     ("program_added", "mercy", "2026-09-21", {"name": "Mercy IM"}),
@@ -119,8 +119,8 @@ class StoreConformance:
 
         reopened = make_store()
         assert reopened.seasons() == ["amira-2027", "bilal-2027"]
-        amira = Season.open(reopened, "amira-2027", clock=clock)
-        bilal = Season.open(reopened, clock=clock)  # the most recent one
+        amira = Season.open(reopened, "amira-2027", rulebook=NoRules(), clock=clock)
+        bilal = Season.open(reopened, rulebook=NoRules(), clock=clock)  # the most recent one
         assert bilal.id == "bilal-2027"
         assert amira.state().programs["mercy"].state == "interviewed"
         assert bilal.state().programs["mercy"].state == "applied"
