@@ -9,13 +9,14 @@ the log may become newly blocked by what is inserted before it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from prematch.engine._errors import PolicyRefusal, StructuralError, located
+from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._replay import fold, live_records
 from prematch.engine._rulebook import RulebookProtocol
+from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding
 
 __all__ = ["Admitted", "admit", "blocks_by_seq"]
@@ -67,10 +68,12 @@ def admit(
     before = blocks_by_seq(existing, rulebook) if inserts_into_past else {}
     merged = [*existing, *new]
     judging = None if inserts_into_past else new_seqs
+    live = live_records(merged)
+    if resolve_news:
+        live = _with_news_told(live, new_seqs)
     admitted: dict[int, Admitted] = {}
     try:
-        pending = new_seqs if resolve_news else ()
-        for _, judged in fold(live_records(merged), rulebook, judging=judging, pending=pending):
+        for _, judged in fold(live, rulebook, judging=judging):
             record = judged.record
             blocks = [f for f in judged.findings if f.severity == "block"]
             if record.seq in new_seqs:
@@ -99,6 +102,37 @@ def admit(
         raise
     # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
     return [admitted.get(r.seq) or Admitted(r, ()) for r in new]
+
+
+def _with_news_told(live: list[Record], new_seqs: Collection[int]) -> list[Record]:
+    """``live`` (in replay order) with each new ``update_sent`` that names no ``news_seq``
+    given the oldest news its program had not been told just before it.
+
+    It replays ``live`` as far as the last such update; a record that cannot be
+    applied ends it early (the fold of the admission then reports it, located).
+    """
+    bare = {
+        n
+        for n, r in enumerate(live)
+        if r.type == "update_sent" and r.seq in new_seqs and r.payload.get("news_seq") is None
+    }
+    if not bare or live[0].type != "season_started":
+        return live
+    live = list(live)
+    try:
+        state = SeasonState.start(live[0])
+        for n in range(1, max(bare) + 1):
+            record = live[n]
+            if n in bare and record.program in state.programs:
+                untold = state.untold_news(record.program)
+                if untold:
+                    record = live[n] = record._replace(
+                        payload={**record.payload, "news_seq": untold[0].seq}
+                    )
+            evolve(state, record)
+    except PrematchError:
+        pass  # not swallowed: the admission's fold meets the same record and raises
+    return live
 
 
 def _refusal_text(record: Record, blocks: Sequence[Finding]) -> str:

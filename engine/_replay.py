@@ -71,17 +71,13 @@ def fold(
     rulebook: RulebookProtocol,
     *,
     judging: Collection[int] | None = None,
-    pending: Collection[int] = (),
 ) -> Iterator[tuple[SeasonState, Judged]]:
     """Fold ``live`` (in replay order) and yield ``(state after, judged record)`` per record.
 
     The rulebook is bound to the season once (:meth:`~RulebookProtocol.for_season`, which
     checks its settings); its findings are computed for the records whose seq is in
     ``judging`` (every record when ``None``), each against the state just before it.
-    Records in ``pending`` are about to be written: an ``update_sent`` among them
-    without ``news_seq`` gets the oldest news not yet told to its program (the yielded
-    record carries it). An error is raised located at the seq of the record that
-    could not be applied.
+    An error is raised located at the seq of the record that could not be applied.
     """
     if not live:
         return
@@ -93,8 +89,6 @@ def fold(
     verdict, action_of, programs = judge.judge, MESSAGE_EVENTS.get, state.programs  # hot loop
     try:
         for record in live[1:]:
-            if record.seq in pending and record.type == "update_sent":
-                record = _resolve_news(state, record)
             findings: tuple[Finding, ...] = ()
             program = record.program
             # An unknown program is not judged: applying the record reports it.
@@ -115,15 +109,6 @@ def fold(
     except PrematchError:
         with located(seq=record.seq):  # one block per fold: the hot path pays nothing
             raise
-
-
-def _resolve_news(state: SeasonState, record: Record) -> Record:
-    if record.payload.get("news_seq") is not None or record.program not in state.programs:
-        return record
-    untold = state.untold_news(record.program)
-    if not untold:
-        return record
-    return record._replace(payload={**record.payload, "news_seq": untold[0].seq})
 
 
 def replay(records: Iterable[Record], at: dt.datetime | None = None) -> SeasonState | None:
