@@ -22,7 +22,6 @@ from prematch.engine._actions import (
     MESSAGE_EVENTS,
 )
 from prematch.engine._admission import (
-    Admitted,
     admit,
 )
 from prematch.engine._calendar import (
@@ -78,7 +77,6 @@ from prematch.engine._rulebook import (
 )
 from prematch.engine._season import (
     HistoryEntry,
-    Recorded,
     Season,
     normalize_event_type,
 )
@@ -104,6 +102,7 @@ from prematch.engine._store import (
 from prematch.engine._verdicts import (
     AuditFinding,
     Finding,
+    Judged,
     Severity,
     Verdict,
     Window,
@@ -151,7 +150,6 @@ __all__ = [
     "STATES",
     "TRANSITIONS",
     "UPCASTERS",
-    "Admitted",
     "AuditFinding",
     "AuditReport",
     "Calendar",
@@ -163,6 +161,7 @@ __all__ = [
     "InputError",
     "IntegrityError",
     "Judge",
+    "Judged",
     "Message",
     "News",
     "NoRules",
@@ -173,7 +172,6 @@ __all__ = [
     "PrematchError",
     "ProgramState",
     "Record",
-    "Recorded",
     "RulebookProtocol",
     "Season",
     "SeasonState",

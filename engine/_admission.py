@@ -10,24 +10,15 @@ the log may become newly blocked by what is inserted before it.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._replay import fold, live_records
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
-from prematch.engine._verdicts import Finding
+from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["Admitted", "admit", "blocks_by_seq"]
-
-
-@dataclass(frozen=True, slots=True)
-class Admitted:
-    """A new record as it will be written (news resolved), and what the rulebook said."""
-
-    record: Record
-    findings: tuple[Finding, ...]
+__all__ = ["admit", "blocks_by_seq"]
 
 
 def blocks_by_seq(
@@ -49,7 +40,7 @@ def admit(
     *,
     blocked_override: str | None = None,
     resolve_news: bool = True,
-) -> list[Admitted]:
+) -> list[Judged]:
     """Check ``new`` records (provisional seqs above every existing one) against ``existing``.
 
     Raises :class:`StructuralError` or :class:`PolicyRefusal`; returns the admitted
@@ -71,7 +62,7 @@ def admit(
     live = live_records(merged)
     if resolve_news:
         live = _with_news_told(live, new_seqs)
-    admitted: dict[int, Admitted] = {}
+    admitted: dict[int, Judged] = {}
     try:
         for _, judged in fold(live, rulebook, judging=judging):
             record = judged.record
@@ -82,7 +73,7 @@ def admit(
                 if blocks and record.override is None:
                     with located(seq=record.seq):
                         raise PolicyRefusal(_refusal_text(record, blocks), judged.findings)
-                admitted[record.seq] = Admitted(record, judged.findings)
+                admitted[record.seq] = Judged(record, judged.findings)
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
                 if fresh:
@@ -101,7 +92,7 @@ def admit(
             ) from e
         raise
     # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
-    return [admitted.get(r.seq) or Admitted(r, ()) for r in new]
+    return [admitted.get(r.seq) or Judged(r, ()) for r in new]
 
 
 def _with_news_told(live: list[Record], new_seqs: Collection[int]) -> list[Record]:

@@ -11,16 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Collection, Iterable, Iterator
-from typing import NamedTuple
 
 from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._errors import PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._rulebook import NoRules, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
-from prematch.engine._verdicts import Finding
+from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["Judged", "fold", "live_records", "replay", "retracted_seqs"]
+__all__ = ["fold", "live_records", "replay", "retracted_seqs"]
 
 
 _order = operator.attrgetter("occurred_at", "seq")  # replay order: (occurred_at, seq)
@@ -47,13 +46,6 @@ def live_records(records: Iterable[Record], at: dt.datetime | None = None) -> li
     ]
     live.sort(key=_order)
     return live
-
-
-class Judged(NamedTuple):
-    """One record as the fold saw it: the findings against the state before it."""
-
-    record: Record
-    findings: tuple[Finding, ...]
 
 
 def _start(first: Record) -> SeasonState:

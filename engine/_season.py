@@ -23,17 +23,9 @@ from prematch.engine._replay import replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
-from prematch.engine._verdicts import Finding, Verdict
+from prematch.engine._verdicts import Judged, Verdict
 
-__all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type"]
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """An event as written, and the findings (warnings, overridden blocks) it was recorded with."""
-
-    record: Record
-    findings: tuple[Finding, ...]
+__all__ = ["HistoryEntry", "Season", "normalize_event_type"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +246,7 @@ class Season:
         at: dt.datetime | str | None = None,
         override: str | None = None,
         **fields: Any,
-    ) -> Recorded:
+    ) -> Judged:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
         from prematch.engine._events import validate_payload  # pydantic models load on first write
 
@@ -268,7 +260,7 @@ class Season:
             raise InputError("an override needs a reason", field="override")
         return self._append(kind, program, moment, payload, override)
 
-    def add_program(self, program: str, name: str, **fields: Any) -> Recorded:
+    def add_program(self, program: str, name: str, **fields: Any) -> Judged:
         """Add a program to the season (``program_added``)."""
         return self.record("program_added", program, name=name, **fields)
 
@@ -278,11 +270,11 @@ class Season:
         *,
         at: dt.datetime | str | None = None,
         override: str | None = None,
-    ) -> Recorded:
+    ) -> Judged:
         """Record a certified rank order list (first = most preferred)."""
         return self.record("rank_certified", at=at, override=override, order=list(order))
 
-    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Recorded:
+    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Judged:
         """Retract an earlier event of this season (it is skipped on replay from then on)."""
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
@@ -301,7 +293,7 @@ class Season:
         moment: dt.datetime,
         payload: dict[str, Any],
         override: str | None,
-    ) -> Recorded:
+    ) -> Judged:
         now = self.clock()
         with self.store.write(utc_iso(now)) as tx:
             existing = tx.season_records(self.id)
@@ -310,7 +302,7 @@ class Season:
             )
             (admitted,) = admit(existing, [candidate], self.rulebook)
             (stored,) = _append_checked(tx, [admitted.record])
-        return Recorded(stored, admitted.findings)
+        return Judged(stored, admitted.findings)
 
 
 def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:

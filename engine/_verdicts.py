@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from prematch.engine._records import utc_iso
+from prematch.engine._records import Record, utc_iso
 
 __all__ = [
     "SEVERITY_RANK",
     "AuditFinding",
     "Finding",
+    "Judged",
     "Severity",
     "Verdict",
     "VerdictName",
@@ -43,6 +44,19 @@ class Finding:
             "message": self.message,
             "source": self.source,
         }
+
+
+class Judged(NamedTuple):
+    """A record and what the rulebook found about it, against the state just before it.
+
+    The fold yields one per record; admission returns the new records so (an
+    ``update_sent``'s news resolved); :meth:`Season.record` returns the record as
+    written, with the warnings and overridden blocks it was recorded with. A named
+    tuple: replay makes one per record.
+    """
+
+    record: Record
+    findings: tuple[Finding, ...]
 
 
 class Window(NamedTuple):

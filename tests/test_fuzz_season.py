@@ -262,7 +262,7 @@ class SeasonMachine(RuleBasedStateMachine):
         """The export and the file size now."""
         return list(engine.export_lines(self.store)), files_size(self.path)
 
-    def write(self, fn: Callable[[], engine.Recorded]) -> engine.Recorded | None:
+    def write(self, fn: Callable[[], engine.Judged]) -> engine.Judged | None:
         """Run one write: it succeeds and appends one event, or is refused and changes nothing.
 
         Only the machine writes, so the snapshot taken after one write is the one before
