@@ -1,7 +1,8 @@
 """prematch's engine: the season log, the per-program state machine, replay and queries.
 
 An embedder opens a :class:`Store`, starts or opens a :class:`Season` (passing a
-rulebook such as ``policies.Rulebook()``), records events and asks questions::
+rulebook: ``policies.Rulebook()``, or :class:`NoRules` for the state machine alone),
+records events and asks questions::
 
     from prematch.engine import Season, Store, fixed_clock
     from prematch.policies import Rulebook
