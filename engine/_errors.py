@@ -19,8 +19,8 @@ the command line are the CLI's business (``prematch.cli.errors``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -63,26 +63,38 @@ class PrematchError(Exception):
         return f"{', '.join(where)}: {text}" if where else text
 
 
-@contextmanager
-def located(
-    *, seq: int | None = None, line: int | None = None, field: str | None = None
-) -> Iterator[None]:
+class located:  # a context manager, named as the call reads: `with located(...)`
     """Attach a location to any :class:`PrematchError` raised inside the block.
 
     Each location given replaces the one the error carries: the code that wraps
     knows the input better than the code it calls (the CSV line a JSONL line was
-    made from). Locations not given (``None``) are left as they are.
+    made from). Locations not given (``None``) are left as they are. A small class
+    rather than a generator: import enters one per input line.
     """
-    try:
-        yield
-    except PrematchError as e:
-        if seq is not None:
-            e.seq = seq
-        if line is not None:
-            e.line = line
-        if field is not None:
-            e.field = field
-        raise
+
+    __slots__ = ("field", "line", "seq")
+
+    def __init__(
+        self, *, seq: int | None = None, line: int | None = None, field: str | None = None
+    ):
+        self.seq, self.line, self.field = seq, line, field
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(error, PrematchError):
+            if self.seq is not None:
+                error.seq = self.seq
+            if self.line is not None:
+                error.line = self.line
+            if self.field is not None:
+                error.field = self.field
 
 
 class InputError(PrematchError):

@@ -78,7 +78,7 @@ def fold(
     with located(seq=record.seq):
         judge = rulebook.for_season(state)
     yield state, Judged(record, ())
-    verdict, action_of, programs = judge.judge, MESSAGE_EVENTS.get, state.programs  # hot loop
+    judged_by, action_of, programs = judge.judge, MESSAGE_EVENTS.get, state.programs  # hot
     try:
         for record in live[1:]:
             findings: tuple[Finding, ...] = ()
@@ -88,7 +88,7 @@ def fold(
                 program is None or program in programs
             ):
                 kind = record.type
-                findings = verdict(
+                findings = judged_by(
                     state,
                     program,
                     action_of(kind, kind),
