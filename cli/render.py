@@ -147,8 +147,8 @@ def now_table(report: NowReport, show_all: bool) -> None:
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     """``prematch check`` for people."""
     out = console()
-    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.verdict]
-    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.verdict}[/]")
+    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
+    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.outcome}[/]")
     for label, moment in (
         ("opens", verdict.opens_at),
         ("due by", verdict.due_by),

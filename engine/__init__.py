@@ -9,7 +9,7 @@ records events and asks questions::
 
     store = Store.open("season.db")
     season = Season.open(store, rulebook=Rulebook())
-    print(season.check("thank_you", "mercy-im").verdict)
+    print(season.check("thank_you", "mercy-im").outcome)
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def judge_action(
             ),
             source=STATE_SOURCE,
         )
-        return Verdict(program=program, action=action, verdict="blocked", findings=(finding,))
+        return Verdict(program=program, action=action, outcome="blocked", findings=(finding,))
     return judge.judge(state, program, action, at)
 
 
@@ -102,17 +102,17 @@ class NowReport:
 def _urgency(v: Verdict) -> tuple[int, dt.datetime, str, str]:
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     deadline = min((d for d in (v.due_by, v.closes_at) if d is not None), default=far)
-    order = 1 if v.verdict == "blocked" else 0
+    order = 1 if v.outcome == "blocked" else 0
     return order, deadline, v.program or "", v.action
 
 
 def _status(state: SeasonState, pid: str, v: Verdict, at: dt.datetime, judge: Judge) -> NowStatus:
-    if v.verdict != "blocked":
-        return "due" if v.due_by is not None and v.due_by >= at else v.verdict
+    if v.outcome != "blocked":
+        return "due" if v.due_by is not None and v.due_by >= at else v.outcome
     if v.opens_at is not None and v.opens_at > at:
         # Blocked only by time? Ask again at the opening instant, on today's state.
         later = judge_action(state, pid, v.action, v.opens_at, judge)
-        if later.verdict != "blocked":
+        if later.outcome != "blocked":
             return "opens_later"
     return "blocked"
 

@@ -76,7 +76,7 @@ class _AllowEverything:
         findings_only: bool = False,
     ) -> Verdict:
         """Always ``allowed``."""
-        return Verdict(program=program, action=action, verdict="allowed")
+        return Verdict(program=program, action=action, outcome="allowed")
 
 
 class NoRules:

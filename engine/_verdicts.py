@@ -91,7 +91,8 @@ class Verdict:
 
     program: str | None
     action: str
-    verdict: VerdictName
+    outcome: VerdictName
+    """``allowed``, ``warn`` or ``blocked`` (the ``verdict`` key of the JSON)."""
     findings: tuple[Finding, ...] = ()
     opens_at: dt.datetime | None = None
     due_by: dt.datetime | None = None
@@ -120,7 +121,7 @@ class Verdict:
         return cls(
             program=program,
             action=action,
-            verdict=worst(findings),
+            outcome=worst(findings),
             findings=tuple(findings),
             opens_at=max(opens, default=None),
             due_by=min(dues, default=None),
@@ -137,7 +138,7 @@ class Verdict:
         return {
             "program": self.program,
             "action": self.action,
-            "verdict": self.verdict,
+            "verdict": self.outcome,
             "opens_at": _iso(self.opens_at),
             "due_by": _iso(self.due_by),
             "closes_at": _iso(self.closes_at),

@@ -58,7 +58,7 @@ def test_every_draft_of_the_demo_season_passes_lint(demo: Season, action: str) -
 
 def test_drafts_the_rulebook_allows_now_are_fully_clean(demo: Season) -> None:
     state = demo.state()
-    allowed = [v for v in demo.what_now().actions if v.verdict != "blocked" and v.action in ACTIONS]
+    allowed = [v for v in demo.what_now().actions if v.outcome != "blocked" and v.action in ACTIONS]
     assert {v.action for v in allowed} >= {"thank_you", "update", "interest"}
     for v in allowed:
         assert draft_message(state, v.action, v.program).findings == ()

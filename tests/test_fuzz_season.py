@@ -314,11 +314,11 @@ class SeasonMachine(RuleBasedStateMachine):
         out = self.write(lambda: self.season.record(kind, program, override=override))
         rules = [f.rule for f in verdict.findings if f.severity == "block"]
         if override is None:
-            expected = verdict.verdict != "blocked"
+            expected = verdict.outcome != "blocked"
         else:
             expected = "state.invalid" not in rules
         assert (out is not None) == expected, (
-            f"invariant 4 (check/log agree): check said {verdict.verdict} {rules} for "
+            f"invariant 4 (check/log agree): check said {verdict.outcome} {rules} for "
             f"{action} to {program}, log {'accepted' if out else 'refused'} it "
             f"(override={override!r})"
         )
@@ -335,7 +335,7 @@ class SeasonMachine(RuleBasedStateMachine):
                 key=lambda pid: (
                     engine.judge_action(
                         state, pid, action, now, self.rulebook.for_season(state)
-                    ).verdict
+                    ).outcome
                     == "blocked"
                 )
             )
@@ -355,7 +355,7 @@ class SeasonMachine(RuleBasedStateMachine):
             items = [
                 i for i in self.season.what_now().items if i.verdict.action == MESSAGE_EVENTS[kind]
             ]
-            if not any(i.verdict.verdict != "blocked" for i in items):
+            if not any(i.verdict.outcome != "blocked" for i in items):
                 later = [i.verdict.opens_at for i in items if i.status == "opens_later"]
                 if later:
                     self.now = min(o for o in later if o is not None).astimezone(UTC)
@@ -363,7 +363,7 @@ class SeasonMachine(RuleBasedStateMachine):
             if kind not in MESSAGE_EVENTS:
                 self.write(lambda pid=pid: self.season.record(kind, pid))
                 continue
-            while self.season.check(MESSAGE_EVENTS[kind], pid).verdict != "blocked":
+            while self.season.check(MESSAGE_EVENTS[kind], pid).outcome != "blocked":
                 assert self.send(kind, pid)
                 if kind != "update_sent":
                     break
@@ -575,16 +575,16 @@ class SeasonMachine(RuleBasedStateMachine):
             checked = self.season.check(v.action, v.program)
             assert checked.to_json() == v.to_json(), f"invariant 4: now {v} but check {checked}"
         for v in chosen:
-            if v.verdict == "blocked":
+            if v.outcome == "blocked":
                 kind = ACTION_EVENTS[v.action]
                 out = self.write(lambda v=v, kind=kind: self.season.record(kind, v.program))
                 assert out is None, f"invariant 4: now said blocked, log accepted {v}"
         if self.allow_overrides and override:
-            blocked = [v for v in chosen if v.verdict == "blocked"]
+            blocked = [v for v in chosen if v.outcome == "blocked"]
             if blocked:
                 assert self.send(ACTION_EVENTS[blocked[0].action], blocked[0].program, OVERRIDE)
                 return
-        allowed = [v for v in chosen if v.verdict != "blocked"]
+        allowed = [v for v in chosen if v.outcome != "blocked"]
         if allowed:
             v = allowed[0]
             assert self.send(ACTION_EVENTS[v.action], v.program), f"invariant 4: refused {v}"
