@@ -24,7 +24,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check engine policies cli tests __init__.py
 	$(BIN)/ruff format --check engine policies cli tests __init__.py
-	$(BIN)/mypy --strict -p prematch.engine -p prematch.policies
+	$(BIN)/mypy --strict -p prematch.engine -p prematch.policies -p prematch.cli
 
 test: lint
 	CI=$${CI:-1} $(BIN)/python -m pytest -q

@@ -1,6 +1,7 @@
 """How the command line reports library errors: one clear line, and the exit code.
 
-Exit codes (DESIGN §6): 2 usage or input error, 3 refused or blocked.
+Exit codes (DESIGN §6): 2 usage, input or store error, 3 refused or blocked. The
+library's errors carry no exit code: this module maps each error class to one.
 """
 
 from __future__ import annotations
@@ -13,9 +14,21 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from prematch.cli import _render as render
-from prematch.engine import PolicyRefusal, PrematchError
+from prematch.engine import PolicyRefusal, PrematchError, StructuralError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES: tuple[tuple[type[PrematchError], int], ...] = (
+    (StructuralError, 3),
+    (PolicyRefusal, 3),
+    (PrematchError, 2),
+)
+"""Each library error class and its exit code; the first class that matches decides."""
+
+
+def exit_code(error: PrematchError) -> int:
+    """The exit code of DESIGN §6 for a library error."""
+    return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
 
 
 def fail(error: PrematchError) -> NoReturn:
@@ -29,7 +42,7 @@ def fail(error: PrematchError) -> NoReturn:
                 "(kept in the log and shown in every audit).",
                 err=True,
             )
-    sys.exit(error.exit_code)
+    sys.exit(exit_code(error))
 
 
 def handles_errors(fn: F) -> F:

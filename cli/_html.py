@@ -17,7 +17,14 @@ from html import escape
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from prematch.engine import AuditFinding, AuditReport, HistoryEntry, Season, SeasonState
+from prematch.engine import (
+    MESSAGE_EVENTS,
+    AuditFinding,
+    AuditReport,
+    HistoryEntry,
+    Season,
+    SeasonState,
+)
 
 __all__ = ["COLORS", "Band", "audit_html", "season_page", "verdict_bands"]
 
@@ -35,7 +42,6 @@ COLORS = {
 }
 """Colours of the timeline (a test looks for the block red in a screenshot)."""
 
-_MESSAGES = {"inquiry_sent", "thanked", "update_sent", "interest_sent", "intent_sent"}
 _WIDTH = 1160
 _LABEL = 340
 _RIGHT = 20
@@ -171,7 +177,7 @@ def _svg(
         row = index.get(r.program, 0)
         cx, cy = scale.x(r.occurred_at), _TOP + row * _ROW + _ROW / 2
         worst = _worst(by_seq.get(r.seq, []))
-        fill = COLORS["message"] if r.type in _MESSAGES else COLORS["event"]
+        fill = COLORS["message"] if r.type in MESSAGE_EVENTS else COLORS["event"]
         radius = 5
         if worst in ("block", "warn"):
             fill, radius = COLORS[worst], 7

@@ -52,7 +52,7 @@ class CalendarEntry:
 
 def _entry(state: SeasonState, item: NowItem) -> CalendarEntry | None:
     v = item.verdict
-    if v.action not in _WHAT:
+    if v.action not in _WHAT or v.program is None:
         return None
     moment = v.due_by if v.action == "thank_you" else v.opens_at
     if moment is None:

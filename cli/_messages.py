@@ -41,7 +41,7 @@ def draft(
         verdict = season.check(action, program_id, moment)
         state = season.state(moment)
     head = {"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()}
-    if verdict.verdict == "blocked":
+    if verdict.outcome == "blocked":
         if as_json:
             render.dump_json({**head, "text": None, "lint": []})
         click.echo(

@@ -68,7 +68,7 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
         render.dump_json({"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()})
     else:
         render.verdict_text(verdict, tz, moment)
-    sys.exit(3 if verdict.verdict == "blocked" else 0)
+    sys.exit(3 if verdict.outcome == "blocked" else 0)
 
 
 @click.command()

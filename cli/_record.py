@@ -12,7 +12,7 @@ import click
 from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, override_option, pass_ctx
 from prematch.cli._errors import handles_errors
-from prematch.engine import InputError, Recorded, Season
+from prematch.engine import InputError, Judged, Season
 
 __all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "retract"]
 
@@ -43,6 +43,7 @@ def init(
 ) -> None:
     """Start a season (creates the database if needed)."""
     from prematch.engine.io import season_slug
+    from prematch.policies import Rulebook
 
     sid = season_id or obj.season or season_slug(name, match_year)
     with obj.store(create=True) as store:
@@ -50,6 +51,7 @@ def init(
             store,
             sid,
             at=at,
+            rulebook=Rulebook(),
             clock=obj.clock,
             match_year=match_year,
             specialty=specialty,
@@ -126,7 +128,7 @@ _LOG_FIELDS = {
 }
 
 
-def _report_recorded(done: Recorded, what: str) -> None:
+def _report_recorded(done: Judged, what: str) -> None:
     click.echo(f"Recorded {what} (seq {done.record.seq}).")
     warnings = [f for f in done.findings if f.severity != "info"]
     if warnings:

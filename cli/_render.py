@@ -122,8 +122,9 @@ def now_table(report: NowReport, show_all: bool) -> None:
         )
     order: list[str] = []
     for item in report.items:
-        if item.verdict.program not in order:
-            order.append(item.verdict.program)
+        pid = item.verdict.program
+        if pid is not None and pid not in order:
+            order.append(pid)
     shown = 0
     for pid in order:
         rows = [
@@ -166,8 +167,8 @@ def now_table(report: NowReport, show_all: bool) -> None:
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     """``prematch check`` for people."""
     out = console()
-    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.verdict]
-    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.verdict}[/]")
+    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
+    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.outcome}[/]")
     for label, moment in (
         ("opens", verdict.opens_at),
         ("due by", verdict.due_by),

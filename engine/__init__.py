@@ -1,14 +1,15 @@
 """prematch's engine: the season log, the per-program state machine, replay and queries.
 
 An embedder opens a :class:`Store`, starts or opens a :class:`Season` (passing a
-rulebook such as ``policies.Rulebook()``), records events and asks questions::
+rulebook: ``policies.Rulebook()``, or :class:`NoRules` for the state machine alone),
+records events and asks questions::
 
     from prematch.engine import Season, Store, fixed_clock
     from prematch.policies import Rulebook
 
     store = Store.open("season.db")
     season = Season.open(store, rulebook=Rulebook())
-    print(season.check("thank_you", "mercy-im").verdict)
+    print(season.check("thank_you", "mercy-im").outcome)
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from prematch.engine._actions import (
+    ACTION_EVENTS,
+    ACTIONS,
+    MESSAGE_EVENTS,
+)
 from prematch.engine._admission import (
-    Admitted,
     admit,
 )
 from prematch.engine._calendar import (
@@ -66,17 +71,16 @@ from prematch.engine._resources import (
     fixtures_dir,
 )
 from prematch.engine._rulebook import (
+    Judge,
     NoRules,
-    Rulebook,
+    RulebookProtocol,
 )
 from prematch.engine._season import (
     HistoryEntry,
-    Recorded,
     Season,
     normalize_event_type,
 )
 from prematch.engine._state import (
-    MESSAGE_EVENTS,
     Message,
     News,
     ProgramState,
@@ -96,10 +100,9 @@ from prematch.engine._store import (
     Tamper,
 )
 from prematch.engine._verdicts import (
-    ACTION_EVENTS,
-    ACTIONS,
     AuditFinding,
     Finding,
+    Judged,
     Severity,
     Verdict,
     Window,
@@ -147,7 +150,6 @@ __all__ = [
     "STATES",
     "TRANSITIONS",
     "UPCASTERS",
-    "Admitted",
     "AuditFinding",
     "AuditReport",
     "Calendar",
@@ -158,6 +160,8 @@ __all__ = [
     "ImportResult",
     "InputError",
     "IntegrityError",
+    "Judge",
+    "Judged",
     "Message",
     "News",
     "NoRules",
@@ -168,8 +172,7 @@ __all__ = [
     "PrematchError",
     "ProgramState",
     "Record",
-    "Recorded",
-    "Rulebook",
+    "RulebookProtocol",
     "Season",
     "SeasonState",
     "Severity",

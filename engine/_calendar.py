@@ -66,7 +66,7 @@ def load_calendar(match_year: int) -> Calendar:
         have = sorted(p.stem for p in path.parent.glob("*.toml"))
         raise InputError(
             f"no NRMP calendar for the {match_year} Match (have: {', '.join(have)}); "
-            "add fixtures/calendars/{match_year}.toml or give the dates in the season",
+            f"add fixtures/calendars/{match_year}.toml or give the dates in the season",
             field="match_year",
         )
     with path.open("rb") as f:

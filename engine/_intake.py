@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prematch.engine._clock import parse_instant, read_instant
-from prematch.engine._errors import InputError
+from prematch.engine._errors import InputError, located
 from prematch.engine._records import SCHEMA_VERSION, Record, utc_iso
 
 __all__ = [
@@ -174,10 +174,8 @@ class Intake:
         fields flat, and the fields an export adds (``seq``, ``recorded_at``,
         ``schema_version``, ``hash``); ``at`` is text, or an aware datetime.
         """
-        try:
+        with located(line=line):
             return self._object(obj, line)
-        except InputError as e:
-            raise e.at_line(line) from None
 
     def _object(self, obj: dict[str, Any], line: int) -> Pending:
         raw = obj.get("type")
@@ -350,15 +348,14 @@ def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
     text = raw.strip()
     if not text:
         return None
-    try:
-        # raw_decode: json.loads spends most of its time on checks around the value.
-        obj, end = _DECODER.raw_decode(text)
-        if end != len(text):
-            raise json.JSONDecodeError("Extra data", text, end)
-    except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
-    except InputError as e:
-        raise e.at_line(number) from None
+    with located(line=number):  # the decoder's own hook refuses a repeated key
+        try:
+            # raw_decode: json.loads spends most of its time on checks around the value.
+            obj, end = _DECODER.raw_decode(text)
+            if end != len(text):
+                raise json.JSONDecodeError("Extra data", text, end)
+        except json.JSONDecodeError as e:
+            raise InputError(f"not valid JSON ({e.msg} at column {e.colno})") from None
     if not isinstance(obj, dict):
         raise InputError("each line must be a JSON object", line=number)
     return obj

@@ -9,14 +9,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from prematch.engine._actions import ACTION_EVENTS
 from prematch.engine._bulk import chunks, paused_gc
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import fold, live_records, retracted_seqs
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._statemachine import allowed_triggers, sources_of
 from prematch.engine._store import Store
-from prematch.engine._verdicts import ACTION_EVENTS, AuditFinding, Finding, Verdict
+from prematch.engine._verdicts import AuditFinding, Finding, Verdict
 
 __all__ = [
     "SEASONS_PER_TASK",
@@ -36,9 +37,10 @@ STATE_SOURCE = "prematch state machine (DESIGN §3)"
 
 
 def judge_action(
-    state: SeasonState, program: str, action: str, at: dt.datetime, rulebook: Rulebook | None
+    state: SeasonState, program: str, action: str, at: dt.datetime, judge: Judge
 ) -> Verdict:
-    """The verdict on one action, including ``state.invalid`` when the machine forbids it."""
+    """The verdict on one action, ``state.invalid`` when the machine forbids it, else the
+    ``judge``'s (the season's, from :meth:`~RulebookProtocol.for_season`)."""
     p = state.program(program)
     event = ACTION_EVENTS[action]
     if event not in allowed_triggers(p.state):
@@ -51,10 +53,8 @@ def judge_action(
             ),
             source=STATE_SOURCE,
         )
-        return Verdict(program=program, action=action, verdict="blocked", findings=(finding,))
-    if rulebook is None:
-        return Verdict(program=program, action=action, verdict="allowed")
-    return rulebook.judge(state, program, action, at)
+        return Verdict(program=program, action=action, outcome="blocked", findings=(finding,))
+    return judge.judge(state, program, action, at)
 
 
 NowStatus = Literal["due", "allowed", "warn", "opens_later", "blocked"]
@@ -102,32 +102,30 @@ class NowReport:
 def _urgency(v: Verdict) -> tuple[int, dt.datetime, str, str]:
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     deadline = min((d for d in (v.due_by, v.closes_at) if d is not None), default=far)
-    order = 1 if v.verdict == "blocked" else 0
-    return order, deadline, v.program, v.action
+    order = 1 if v.outcome == "blocked" else 0
+    return order, deadline, v.program or "", v.action
 
 
-def _status(
-    state: SeasonState, v: Verdict, at: dt.datetime, rulebook: Rulebook | None
-) -> NowStatus:
-    if v.verdict != "blocked":
-        return "due" if v.due_by is not None and v.due_by >= at else v.verdict
+def _status(state: SeasonState, pid: str, v: Verdict, at: dt.datetime, judge: Judge) -> NowStatus:
+    if v.outcome != "blocked":
+        return "due" if v.due_by is not None and v.due_by >= at else v.outcome
     if v.opens_at is not None and v.opens_at > at:
         # Blocked only by time? Ask again at the opening instant, on today's state.
-        later = judge_action(state, v.program, v.action, v.opens_at, rulebook)
-        if later.verdict != "blocked":
+        later = judge_action(state, pid, v.action, v.opens_at, judge)
+        if later.outcome != "blocked":
             return "opens_later"
     return "blocked"
 
 
-def what_now(state: SeasonState, at: dt.datetime, rulebook: Rulebook | None) -> NowReport:
+def what_now(state: SeasonState, at: dt.datetime, judge: Judge) -> NowReport:
     """Judge every action the state machine allows, per program, as of ``at``."""
     items = []
     for pid, program in state.programs.items():
         triggers = set(allowed_triggers(program.state))
         for action, event in ACTION_EVENTS.items():
             if event in triggers:
-                verdict = judge_action(state, pid, action, at, rulebook)
-                items.append(NowItem(verdict, _status(state, verdict, at, rulebook)))
+                verdict = judge_action(state, pid, action, at, judge)
+                items.append(NowItem(verdict, _status(state, pid, verdict, at, judge)))
     items.sort(key=lambda i: _urgency(i.verdict))
     return NowReport(
         season=state.id,
@@ -172,7 +170,9 @@ class AuditReport:
 OVERRIDE_RULE = "override.recorded"
 
 
-def audit_records(season: str, records: Iterable[Record], rulebook: Rulebook) -> AuditReport:
+def audit_records(
+    season: str, records: Iterable[Record], rulebook: RulebookProtocol
+) -> AuditReport:
     """Fold the whole history and collect every finding, overrides always included."""
     records = list(records)
     out: list[AuditFinding] = []
@@ -219,7 +219,9 @@ def audit_jobs(seasons: int, cpus: int | None = None) -> int:
     return max(1, min(cpus or 1, seasons // SEASONS_PER_TASK))
 
 
-def audit_store(store: Store, rulebook: Rulebook, *, jobs: int = 1) -> Iterator[AuditReport]:
+def audit_store(
+    store: Store, rulebook: RulebookProtocol, *, jobs: int = 1
+) -> Iterator[AuditReport]:
     """Audit every season of a store (``audit --all``), in season-id order.
 
     Each process streams one season at a time. With ``jobs`` > 1 the seasons are
@@ -247,7 +249,7 @@ def audit_store(store: Store, rulebook: Rulebook, *, jobs: int = 1) -> Iterator[
                 yield from pending.popleft().result()
 
 
-def _audit_run(path: str, rulebook: Rulebook, first: str, last: str) -> list[AuditReport]:
+def _audit_run(path: str, rulebook: RulebookProtocol, first: str, last: str) -> list[AuditReport]:
     with Store.open(path, create=False) as store, paused_gc():
         return [
             audit_records(season, records, rulebook)

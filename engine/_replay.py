@@ -2,7 +2,7 @@
 
 :func:`live_records` picks the records that count as of an instant (retractions
 honoured); :func:`fold` applies them one by one with :func:`~prematch.engine._state.evolve`
-and, given a rulebook, yields what it says about each record against the state
+and yields what a rulebook says about each record against the state
 just before it. Audit, enforcement and queries are all built on this one fold.
 """
 
@@ -11,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Collection, Iterable, Iterator
-from typing import NamedTuple
 
-from prematch.engine._errors import PrematchError, StructuralError
+from prematch.engine._actions import MESSAGE_EVENTS
+from prematch.engine._errors import PrematchError, StructuralError, located
 from prematch.engine._records import Record
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import NoRules, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
-from prematch.engine._verdicts import Finding
+from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["Judged", "fold", "live_records", "replay", "retracted_seqs"]
+__all__ = ["fold", "live_records", "replay", "retracted_seqs"]
 
 
 _order = operator.attrgetter("occurred_at", "seq")  # replay order: (occurred_at, seq)
@@ -48,15 +48,7 @@ def live_records(records: Iterable[Record], at: dt.datetime | None = None) -> li
     return live
 
 
-class Judged(NamedTuple):
-    """One record as the fold saw it: the findings against the state before it."""
-
-    record: Record
-    findings: tuple[Finding, ...]
-
-
-def _start(records: list[Record]) -> SeasonState:
-    first = records[0]
+def _start(first: Record) -> SeasonState:
     if first.type != "season_started":
         raise StructuralError(
             f"season {first.season!r} must begin with season_started, not {first.type!r} "
@@ -68,56 +60,52 @@ def _start(records: list[Record]) -> SeasonState:
 
 def fold(
     live: list[Record],
-    rulebook: Rulebook | None = None,
+    rulebook: RulebookProtocol,
     *,
-    judge: Collection[int] | None = None,
-    pending: Collection[int] = (),
+    judging: Collection[int] | None = None,
 ) -> Iterator[tuple[SeasonState, Judged]]:
     """Fold ``live`` (in replay order) and yield ``(state after, judged record)`` per record.
 
-    Findings are computed for records whose seq is in ``judge`` (every record when
-    ``judge`` is ``None``), only if a rulebook is given. Records in ``pending`` are
-    about to be written: an ``update_sent`` among them without ``news_seq`` gets the
-    oldest news not yet told to its program (the yielded record carries it). A
-    :class:`~prematch.engine._errors.StructuralError` is raised with ``.seq`` set to the record
-    that could not be applied.
+    The rulebook is bound to the season once (:meth:`~RulebookProtocol.for_season`, which
+    checks its settings); its findings are computed for the records whose seq is in
+    ``judging`` (every record when ``None``), each against the state just before it.
+    An error is raised located at the seq of the record that could not be applied.
     """
     if not live:
         return
-    state = _start(live)
-    if rulebook is not None:
-        try:
-            rulebook.validate(state)
-        except PrematchError as e:
-            e.seq = live[0].seq
-            raise
-    yield state, Judged(live[0], ())
-    for record in live[1:]:
-        if record.seq in pending and record.type == "update_sent":
-            record = _resolve_news(state, record)
-        findings: tuple[Finding, ...] = ()
-        if rulebook is not None and (judge is None or record.seq in judge):
-            findings = tuple(rulebook.judge_event(state, record))
-        try:
+    record = live[0]
+    state = _start(record)
+    with located(seq=record.seq):
+        judge = rulebook.for_season(state)
+    yield state, Judged(record, ())
+    judged_by, action_of, programs = judge.judge, MESSAGE_EVENTS.get, state.programs  # hot
+    try:
+        for record in live[1:]:
+            findings: tuple[Finding, ...] = ()
+            program = record.program
+            # An unknown program is not judged: applying the record reports it.
+            if (judging is None or record.seq in judging) and (
+                program is None or program in programs
+            ):
+                kind = record.type
+                findings = judged_by(
+                    state,
+                    program,
+                    action_of(kind, kind),
+                    record.occurred_at,
+                    record.payload,
+                    findings_only=True,
+                ).findings
             evolve(state, record)
-        except PrematchError as e:
-            e.seq = record.seq
+            yield state, Judged(record, findings)
+    except PrematchError:
+        with located(seq=record.seq):  # one block per fold: the hot path pays nothing
             raise
-        yield state, Judged(record, findings)
-
-
-def _resolve_news(state: SeasonState, record: Record) -> Record:
-    if record.payload.get("news_seq") is not None or record.program not in state.programs:
-        return record
-    untold = state.untold_news(record.program)
-    if not untold:
-        return record
-    return record._replace(payload={**record.payload, "news_seq": untold[0].seq})
 
 
 def replay(records: Iterable[Record], at: dt.datetime | None = None) -> SeasonState | None:
     """The season's state as of ``at`` (all records when ``None``); ``None`` if not started."""
     state: SeasonState | None = None
-    for after, _ in fold(live_records(records, at)):
+    for after, _ in fold(live_records(records, at), NoRules(), judging=()):
         state = after
     return state

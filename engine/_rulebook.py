@@ -1,68 +1,87 @@
 """The seam between the engine and the policies: what a rulebook must answer.
 
-The engine asks a :class:`Rulebook` two questions and never contains rule logic
-itself. ``policies.Rulebook`` is the real one; :class:`NoRules` judges nothing
-(an embedder that only wants the log and the state machine).
+The engine never contains rule logic. It hands a season's state to a
+:class:`RulebookProtocol` once (:meth:`~RulebookProtocol.for_season`), and asks the
+:class:`Judge` it gets back one question, for an action someone considers sending
+and for an event about to be recorded or replayed alike. ``policies.Rulebook`` is
+the real rulebook; :class:`NoRules` is the explicit choice of none (an embedder
+that only wants the log and the state machine).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from prematch.engine._records import Record
 from prematch.engine._state import SeasonState
-from prematch.engine._verdicts import Finding, Verdict
+from prematch.engine._verdicts import Verdict
 
-__all__ = ["NoRules", "Rulebook"]
+__all__ = ["Judge", "NoRules", "RulebookProtocol"]
 
 
-class Rulebook(Protocol):
-    """What the rulebook says about an action or an event, given the state before it."""
+class Judge(Protocol):
+    """A rulebook bound to one season (its settings checked, its constants computed)."""
 
     def judge(
         self,
         state: SeasonState,
-        program: str,
+        program: str | None,
         action: str,
         at: dt.datetime,
         detail: Mapping[str, Any] | None = None,
+        *,
+        findings_only: bool = False,
     ) -> Verdict:
-        """The verdict on sending ``action`` to ``program`` at ``at``.
+        """The verdict on ``action`` for ``program`` at ``at``, given ``state`` just before.
 
-        ``detail`` is the payload of the event about to be recorded (empty for a
-        question such as ``check``).
+        ``action`` is an action of :data:`~prematch.engine._actions.ACTIONS` (a question
+        such as ``check``, or a message event, which the engine maps to the action it
+        records), or the type of any other event (``applied``, ``rank_certified``:
+        ``program`` is ``None`` for a season-level one). ``detail`` is the payload of
+        the event being judged (empty for a question). With ``findings_only`` (audit and
+        admission) the verdict carries the findings in the order the rules gave them and
+        no window.
         """
         ...
 
-    def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
-        """Findings about ``record`` (any type), judged against the state just before it."""
+
+class RulebookProtocol(Protocol):
+    """What the engine needs of a rulebook: a :class:`Judge` per season.
+
+    It is sent to the worker processes of a parallel audit, so it must pickle (and
+    should be cheap to).
+    """
+
+    def for_season(self, state: SeasonState) -> Judge:
+        """The judge of the season that ``state`` (as it started) belongs to.
+
+        Raises :class:`~prematch.engine._errors.InputError` if the season's own
+        settings (its policy overrides) make no sense to this rulebook.
+        """
         ...
 
-    def validate(self, state: SeasonState) -> None:
-        """Raise :class:`~prematch.engine._errors.InputError` if the season's own settings (its
-        policy overrides) make no sense to this rulebook; called when a season starts."""
-        ...
+
+class _AllowEverything:
+    """The judge of :class:`NoRules`."""
+
+    def judge(
+        self,
+        state: SeasonState,
+        program: str | None,
+        action: str,
+        at: dt.datetime,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        findings_only: bool = False,
+    ) -> Verdict:
+        """Always ``allowed``."""
+        return Verdict(program=program, action=action, outcome="allowed")
 
 
 class NoRules:
     """A rulebook with no rules: every structurally valid action is allowed."""
 
-    def judge(
-        self,
-        state: SeasonState,
-        program: str,
-        action: str,
-        at: dt.datetime,
-        detail: Mapping[str, Any] | None = None,
-    ) -> Verdict:
-        """Always ``allowed``."""
-        return Verdict(program=program, action=action, verdict="allowed")
-
-    def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
-        """Never a finding."""
-        return ()
-
-    def validate(self, state: SeasonState) -> None:
-        """Any settings will do."""
+    def for_season(self, state: SeasonState) -> Judge:
+        """A judge that allows everything; any settings will do."""
+        return _AllowEverything()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prematch.engine._actions import ACTIONS
 from prematch.engine._admission import admit
 from prematch.engine._clock import Clock, read_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError
@@ -19,20 +20,12 @@ from prematch.engine._intake import Intake, normalize_event_type, provisional
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import replay, retracted_seqs
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
-from prematch.engine._verdicts import ACTIONS, Finding, Verdict
+from prematch.engine._verdicts import Judged, Verdict
 
-__all__ = ["HistoryEntry", "Recorded", "Season", "normalize_event_type"]
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """An event as written, and the findings (warnings, overridden blocks) it was recorded with."""
-
-    record: Record
-    findings: tuple[Finding, ...]
+__all__ = ["HistoryEntry", "Season", "normalize_event_type"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +53,9 @@ class HistoryEntry:
 class Season:
     """One season of one applicant in a :class:`~prematch.engine._store.Store`.
 
-    ``rulebook`` judges actions (pass ``policies.Rulebook()``; without one only the
-    state machine applies). ``clock`` returns the current aware instant.
+    ``rulebook`` judges actions and events: an explicit choice, ``policies.Rulebook()``
+    or ``NoRules()`` (then only the state machine applies). ``clock`` returns the
+    current aware instant.
     """
 
     def __init__(
@@ -69,7 +63,7 @@ class Season:
         store: Store,
         season_id: str,
         *,
-        rulebook: Rulebook | None = None,
+        rulebook: RulebookProtocol,
         clock: Clock = system_clock,
     ):
         self.store = store
@@ -86,7 +80,7 @@ class Season:
         store: Store,
         season_id: str | None = None,
         *,
-        rulebook: Rulebook | None = None,
+        rulebook: RulebookProtocol,
         clock: Clock = system_clock,
     ) -> Season:
         """The named season, or (``None``) the most recently started one."""
@@ -111,7 +105,7 @@ class Season:
         season_id: str,
         *,
         at: dt.datetime | str | None = None,
-        rulebook: Rulebook | None = None,
+        rulebook: RulebookProtocol,
         clock: Clock = system_clock,
         **fields: Any,
     ) -> Season:
@@ -130,8 +124,7 @@ class Season:
                 raise InputError(f"season {season_id!r} already exists", field="season")
             record = pending.record(tx.last_seq + 1)
             state = SeasonState.start(record)  # the calendar must load
-            if rulebook is not None:
-                rulebook.validate(state)
+            rulebook.for_season(state)  # so must the season's settings, for this rulebook
             tx.append([record])
         return season
 
@@ -180,17 +173,16 @@ class Season:
             )
         moment = self.instant(at)
         state = self.state(moment)
-        return judge_action(state, program, action, moment, self.rulebook)
+        return judge_action(state, program, action, moment, self.rulebook.for_season(state))
 
     def what_now(self, at: dt.datetime | str | None = None) -> NowReport:
         """Per program: what may be sent now, what is due, what opens later, what is blocked."""
         moment = self.instant(at)
-        return what_now(self.state(moment), moment, self.rulebook)
+        state = self.state(moment)
+        return what_now(state, moment, self.rulebook.for_season(state))
 
     def audit(self) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq."""
-        if self.rulebook is None:
-            raise PrematchError("audit needs a rulebook (pass rulebook=policies.Rulebook())")
         return audit_records(self.id, self.records(), self.rulebook)
 
     # -- writing -------------------------------------------------------------------------
@@ -203,7 +195,7 @@ class Season:
         at: dt.datetime | str | None = None,
         override: str | None = None,
         **fields: Any,
-    ) -> Recorded:
+    ) -> Judged:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
         if normalize_event_type(event_type) == "season_started":
             raise InputError("a season has one season_started; use `prematch init`", field="type")
@@ -215,7 +207,7 @@ class Season:
             pending.type, pending.program, pending.at, pending.payload, pending.override
         )
 
-    def add_program(self, program: str, name: str, **fields: Any) -> Recorded:
+    def add_program(self, program: str, name: str, **fields: Any) -> Judged:
         """Add a program to the season (``program_added``)."""
         return self.record("program_added", program, name=name, **fields)
 
@@ -225,11 +217,11 @@ class Season:
         *,
         at: dt.datetime | str | None = None,
         override: str | None = None,
-    ) -> Recorded:
+    ) -> Judged:
         """Record a certified rank order list (first = most preferred)."""
         return self.record("rank_certified", at=at, override=override, order=list(order))
 
-    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Recorded:
+    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Judged:
         """Retract an earlier event of this season (it is skipped on replay from then on)."""
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
@@ -248,7 +240,7 @@ class Season:
         moment: dt.datetime,
         payload: dict[str, Any],
         override: str | None,
-    ) -> Recorded:
+    ) -> Judged:
         now = self.clock()
         with self.store.write(utc_iso(now)) as tx:
             existing = tx.season_records(self.id)
@@ -257,7 +249,7 @@ class Season:
             )
             (admitted,) = admit(existing, [candidate], self.rulebook)
             (stored,) = _append_checked(tx, [admitted.record])
-        return Recorded(stored, admitted.findings)
+        return Judged(stored, admitted.findings)
 
 
 def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:

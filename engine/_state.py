@@ -13,21 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._calendar import Calendar, load_calendar
 from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
 from prematch.engine._records import Record
 from prematch.engine._statemachine import INITIAL, TABLE, next_state
 
-__all__ = ["MESSAGE_EVENTS", "Message", "News", "ProgramState", "SeasonState", "evolve"]
-
-MESSAGE_EVENTS: dict[str, str] = {
-    "inquiry_sent": "inquiry",
-    "thanked": "thank_you",
-    "update_sent": "update",
-    "interest_sent": "interest",
-    "intent_sent": "intent",
-}
-"""Applicant-initiated message events and the action each one records."""
+__all__ = ["Message", "News", "ProgramState", "SeasonState", "evolve"]
 
 
 class Message(NamedTuple):
@@ -163,13 +155,6 @@ def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralE
         f" ({why})" if why else ""
     )
     return StructuralError(text, program=program.id, state=program.state, event=event)
-
-
-def _fire(program: ProgramState, record: Record, trigger: str) -> None:
-    target = next_state(program.state, trigger)
-    if target is None:
-        raise _refuse(program, record)
-    program.state = target
 
 
 def _add_program(state: SeasonState, r: Record) -> None:

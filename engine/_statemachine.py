@@ -1,8 +1,8 @@
 """The per-program state machine of DESIGN §3, declared once with ``transitions``.
 
 :data:`TRANSITIONS` is the single declaration. :func:`machine` builds one shared
-``transitions.Machine(model=None)`` from it (for the diagram, and as the
-reference the fast table is tested against); :data:`TABLE` is the
+``transitions.Machine(model=None)`` from it: the reference the compiled table is
+tested against (the diagram, :func:`mermaid`, reads the declaration itself); :data:`TABLE` is the
 ``(state, trigger) -> next state`` table compiled from the same declaration, used
 on the replay hot path.
 """
@@ -98,7 +98,8 @@ def allowed_triggers(state: str) -> list[str]:
 
 @cache
 def machine() -> Any:
-    """The one shared ``transitions.Machine`` (``model=None``) built from the declaration."""
+    """The one shared ``transitions.Machine`` (``model=None``) built from the declaration:
+    the reference :data:`TABLE` is tested against (replay never builds it)."""
     from transitions import Machine
 
     return Machine(

@@ -18,10 +18,10 @@ from typing import IO, Any
 from prematch.engine._admission import admit
 from prematch.engine._bulk import paused_gc
 from prematch.engine._clock import Clock, system_clock
-from prematch.engine._errors import InputError, PolicyRefusal, StructuralError
+from prematch.engine._errors import PrematchError, located
 from prematch.engine._intake import Intake, Pending, decode_line
 from prematch.engine._records import Record, utc_iso
-from prematch.engine._rulebook import Rulebook
+from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store, Transaction
 
 __all__ = ["ImportResult", "export_lines", "import_lines", "import_objects"]
@@ -86,7 +86,7 @@ def import_lines(
     lines: Iterable[bytes | str] | IO[bytes],
     *,
     default_season: str | None = None,
-    rulebook: Rulebook | None = None,
+    rulebook: RulebookProtocol,
     clock: Clock = system_clock,
     allow_violations: bool = False,
 ) -> ImportResult:
@@ -111,7 +111,7 @@ def import_objects(
     objects: Iterable[tuple[int, dict[str, Any]]],
     *,
     default_season: str | None = None,
-    rulebook: Rulebook | None = None,
+    rulebook: RulebookProtocol,
     clock: Clock = system_clock,
     allow_violations: bool = False,
 ) -> ImportResult:
@@ -128,7 +128,7 @@ def _import(
     store: Store,
     objects: Iterable[tuple[int, dict[str, Any]]],
     default_season: str | None,
-    rulebook: Rulebook | None,
+    rulebook: RulebookProtocol,
     clock: Clock,
     allow_violations: bool,
 ) -> ImportResult:
@@ -161,7 +161,7 @@ class _BatchWriter:
         self,
         tx: Transaction,
         known: Collection[str],
-        rulebook: Rulebook | None,
+        rulebook: RulebookProtocol,
         allow_violations: bool,
         keep_seq: bool,
         compare_hashes: bool,
@@ -188,10 +188,11 @@ class _BatchWriter:
                     blocked_override=self.blocked_override,
                     resolve_news=not self.keep_seq,
                 )
-            except (StructuralError, PolicyRefusal, InputError) as e:
-                if e.seq is not None and first <= e.seq < first + len(batch):
-                    e.line = batch[e.seq - first].line
-                raise
+            except PrematchError as e:
+                if e.seq is None or not first <= e.seq < first + len(batch):
+                    raise
+                with located(line=batch[e.seq - first].line):
+                    raise
             admitted.extend(a.record for a in results)
             self.warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
             self.seasons[season] = None

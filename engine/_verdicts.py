@@ -7,14 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from prematch.engine._records import utc_iso
+from prematch.engine._records import Record, utc_iso
 
 __all__ = [
-    "ACTIONS",
-    "ACTION_EVENTS",
     "SEVERITY_RANK",
     "AuditFinding",
     "Finding",
+    "Judged",
     "Severity",
     "Verdict",
     "VerdictName",
@@ -26,17 +25,6 @@ Severity = Literal["block", "warn", "info"]
 VerdictName = Literal["allowed", "warn", "blocked"]
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
-
-ACTION_EVENTS: dict[str, str] = {
-    "inquiry": "inquiry_sent",
-    "thank_you": "thanked",
-    "update": "update_sent",
-    "interest": "interest_sent",
-    "intent": "intent_sent",
-}
-"""Each action an applicant may take, and the event ``log`` records for it."""
-
-ACTIONS: tuple[str, ...] = tuple(ACTION_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +44,19 @@ class Finding:
             "message": self.message,
             "source": self.source,
         }
+
+
+class Judged(NamedTuple):
+    """A record and what the rulebook found about it, against the state just before it.
+
+    The fold yields one per record; admission returns the new records so (an
+    ``update_sent``'s news resolved); :meth:`Season.record` returns the record as
+    written, with the warnings and overridden blocks it was recorded with. A named
+    tuple: replay makes one per record.
+    """
+
+    record: Record
+    findings: tuple[Finding, ...]
 
 
 class Window(NamedTuple):
@@ -82,18 +83,25 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The answer for one (program, action, instant)."""
+    """The answer for one (program, action, instant).
 
-    program: str
+    ``program`` is ``None`` only for a season-level event judged in an audit
+    (``rank_certified``); every action has a program.
+    """
+
+    program: str | None
     action: str
-    verdict: VerdictName
+    outcome: VerdictName
+    """``allowed``, ``warn`` or ``blocked`` (the ``verdict`` key of the JSON)."""
     findings: tuple[Finding, ...] = ()
     opens_at: dt.datetime | None = None
     due_by: dt.datetime | None = None
     closes_at: dt.datetime | None = None
 
     @classmethod
-    def combine(cls, program: str, action: str, parts: Iterable[Finding | Window]) -> Verdict:
+    def combine(
+        cls, program: str | None, action: str, parts: Iterable[Finding | Window]
+    ) -> Verdict:
         """Fold the findings and windows the rules produced into one verdict."""
         findings: list[Finding] = []
         opens: list[dt.datetime] = []
@@ -113,7 +121,7 @@ class Verdict:
         return cls(
             program=program,
             action=action,
-            verdict=worst(findings),
+            outcome=worst(findings),
             findings=tuple(findings),
             opens_at=max(opens, default=None),
             due_by=min(dues, default=None),
@@ -130,7 +138,7 @@ class Verdict:
         return {
             "program": self.program,
             "action": self.action,
-            "verdict": self.verdict,
+            "verdict": self.outcome,
             "opens_at": _iso(self.opens_at),
             "due_by": _iso(self.due_by),
             "closes_at": _iso(self.closes_at),

@@ -1,6 +1,7 @@
 """prematch's rulebook: one module per rule family, one registry table.
 
-Pass :class:`Rulebook` to :class:`engine.Season`; it judges every action and event
+Pass :class:`Rulebook` to :class:`engine.Season`; bound to a season (a :class:`SeasonJudge`)
+it judges every action and event
 with the rules of DESIGN §5, each finding carrying its rule id and its source.
 Numbers come from ``defaults.toml``, overridable per season.
 """
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from prematch.policies._context import GUIDE, NRMP, Ask, Frame, Rule, Say
 from prematch.policies._params import Params, default_params, params_for
-from prematch.policies._registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rulebook
+from prematch.policies._registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rulebook, SeasonJudge
 
 if TYPE_CHECKING:
     from prematch.policies._content import CONTENT_RULES, LintFinding, lint_message
@@ -31,6 +32,7 @@ __all__ = [
     "Rule",
     "Rulebook",
     "Say",
+    "SeasonJudge",
     "default_params",
     "draft_message",
     "lint_message",

@@ -26,7 +26,6 @@ __all__ = [
     "NRMP",
     "Ask",
     "Frame",
-    "FrameCache",
     "Rule",
     "Say",
     "add_days",
@@ -140,40 +139,12 @@ class Frame:
 
     @staticmethod
     def of(state: SeasonState) -> Frame:
-        """The frame of a season (see :class:`FrameCache` for the fast path)."""
+        """The frame of a season; raises ``InputError`` if its policy overrides make no sense.
+
+        Frames are cached by (calendar, timezone, policy): seasons alike share one.
+        """
         policy = tuple(sorted(state.policy.items()))
         return _frame(state.calendar, state.timezone, policy)
-
-
-class FrameCache:
-    """Frames of the seasons being judged, by state object.
-
-    A season's calendar, timezone and policy never change after it starts, so one
-    frame serves every question about that state; the cache keeps the state alive
-    with its frame so an ``id`` is never reused while cached.
-    """
-
-    def __init__(self, size: int = 8):
-        self._size = size
-        self._frames: dict[int, tuple[SeasonState, Frame]] = {}
-        self._last: tuple[SeasonState, Frame] | None = None
-
-    def __reduce__(self) -> tuple[type[FrameCache], tuple[int]]:
-        # Sent to a worker process (audit --jobs) empty: frames are rebuilt where used.
-        return FrameCache, (self._size,)
-
-    def __call__(self, state: SeasonState) -> Frame:
-        last = self._last
-        if last is not None and last[0] is state:  # a fold asks about one state many times
-            return last[1]
-        hit = self._frames.get(id(state))
-        if hit is None or hit[0] is not state:
-            hit = (state, Frame.of(state))
-            if len(self._frames) >= self._size:
-                self._frames.clear()
-            self._frames[id(state)] = hit
-        self._last = hit
-        return hit[1]
 
 
 @lru_cache(maxsize=256)

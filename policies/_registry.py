@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from prematch.engine import MESSAGE_EVENTS, Finding, Record, SeasonState, Verdict, Window
+from prematch.engine import Finding, SeasonState, Verdict, Window, worst
 from prematch.policies import _deadline as deadline
 from prematch.policies import _inquiry as inquiry
 from prematch.policies import _intent as intent
@@ -19,9 +20,9 @@ from prematch.policies import _spam as spam
 from prematch.policies import _timing as timing
 from prematch.policies import _updates as updates
 from prematch.policies import _visa as visa
-from prematch.policies._context import Ask, FrameCache, Rule, Say
+from prematch.policies._context import Ask, Frame, Rule, Say
 
-__all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "Rulebook"]
+__all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "Rulebook", "SeasonJudge"]
 
 _EVERY_MESSAGE = (spam.SPAM_GAP, spam.SPAM_CAP, program.SOAP_INITIATION)
 
@@ -74,7 +75,9 @@ class Rulebook:
     """The rules of DESIGN §5 (``content.*`` excepted, see :mod:`prematch.policies._content`).
 
     ``disable`` switches rules off by id (to see what a season would look like
-    without one, and to prove that the tests guarding a rule fail without it).
+    without one, and to prove that the tests guarding a rule fail without it). It
+    holds only the rule tables, so it pickles small (``audit --jobs`` sends it to
+    each worker); what depends on a season lives in its :class:`SeasonJudge`.
     """
 
     def __init__(self, *, disable: Collection[str] = ()):
@@ -82,73 +85,72 @@ class Rulebook:
         if unknown:
             raise ValueError(f"unknown rule ids: {', '.join(sorted(unknown))}")
         self.disabled = frozenset(disable)
-        self._frame = FrameCache()
-        self._action_rules = {a: self._enabled(rules) for a, rules in ACTION_RULES.items()}
-        self._event_rules = {e: self._enabled(rules) for e, rules in EVENT_RULES.items()}
+        self._rules = {
+            name: tuple(r for r in rules if r.id not in self.disabled)
+            for name, rules in (*ACTION_RULES.items(), *EVENT_RULES.items())
+        }
 
-    def _enabled(self, rules: Sequence[Rule]) -> tuple[Rule, ...]:
-        return tuple(r for r in rules if r.id not in self.disabled)
+    def for_season(self, state: SeasonState) -> SeasonJudge:
+        """The judge of one season: its :class:`~prematch.policies._context.Frame`, computed
+        once (unknown policy overrides or bad values: ``InputError``)."""
+        return SeasonJudge(Frame.of(state), self._rules)
 
-    @staticmethod
-    def _run(rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
-        parts: list[Finding | Window] = []
-        for rule in rules:
-            for out in rule.check(ask):
-                if isinstance(out, Say):
-                    parts.append(Finding(rule.id, out.severity, out.message, rule.source))
-                else:
-                    parts.append(out)
-        return parts
 
-    @staticmethod
-    def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
-        # The audit path: findings only, the windows rules also yield are dropped.
-        found: list[Finding] = []
-        for rule in rules:
-            for out in rule.check(ask):
-                if isinstance(out, Say):
-                    found.append(Finding(rule.id, out.severity, out.message, rule.source))
-        return found
+class SeasonJudge:
+    """The rulebook bound to one season: its frame and the enabled rules by action or event."""
+
+    __slots__ = ("_rules", "frame")
+
+    def __init__(self, frame: Frame, rules: Mapping[str, tuple[Rule, ...]]):
+        self.frame = frame
+        self._rules = rules
 
     def judge(
         self,
         state: SeasonState,
-        program: str,
+        program: str | None,
         action: str,
         at: dt.datetime,
         detail: Mapping[str, Any] | None = None,
+        *,
+        findings_only: bool = False,
     ) -> Verdict:
-        """The verdict on sending ``action`` to ``program`` at ``at``."""
-        ask = Ask(state, state.program(program), action, at, self._frame(state), detail or {})
-        return Verdict.combine(program, action, self._run(self._action_rules[action], ask))
+        """The verdict on ``action`` (an action, or an event type with rules of its own)
+        for ``program`` at ``at``; see :class:`prematch.engine.Judge`."""
+        rules = self._rules.get(action, ())
+        if not findings_only or rules:
+            target = None if program is None else state.program(program)
+            ask = Ask(state, target, action, at, self.frame, detail or {})
+            if not findings_only:
+                return Verdict.combine(program, action, _run(rules, ask))
+            # The audit path: findings only (the windows rules also yield are dropped).
+            found = _findings(rules, ask)
+            if found:
+                return Verdict(program, action, worst(found), tuple(found))
+        return _nothing_found(program, action)
 
-    def judge_event(self, state: SeasonState, record: Record) -> Sequence[Finding]:
-        """Findings about a record, judged against the state just before it."""
-        action = MESSAGE_EVENTS.get(record.type)
-        if action is not None and record.program is not None:
-            target = state.programs.get(record.program)
-            if target is None:
-                return ()  # the fold reports the unknown program
-            ask = Ask(
-                state,
-                target,
-                action,
-                record.occurred_at,
-                self._frame(state),
-                record.payload,
-            )
-            return self._findings(self._action_rules[action], ask)
-        rules = self._event_rules.get(record.type)
-        if not rules:
-            return ()
-        target = state.programs.get(record.program) if record.program else None
-        if record.program and target is None:
-            return ()
-        ask = Ask(
-            state, target, record.type, record.occurred_at, self._frame(state), record.payload
-        )
-        return self._findings(rules, ask)
 
-    def validate(self, state: SeasonState) -> None:
-        """Check the season's policy overrides (unknown names, bad values: ``InputError``)."""
-        self._frame(state)
+@lru_cache(maxsize=4096)
+def _nothing_found(program: str | None, action: str) -> Verdict:
+    # Shared by every season: most judged events draw no finding, and seasons are short.
+    return Verdict(program, action, "allowed")
+
+
+def _run(rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
+    parts: list[Finding | Window] = []
+    for rule in rules:
+        for out in rule.check(ask):
+            if isinstance(out, Say):
+                parts.append(Finding(rule.id, out.severity, out.message, rule.source))
+            else:
+                parts.append(out)
+    return parts
+
+
+def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
+    found: list[Finding] = []
+    for rule in rules:
+        for out in rule.check(ask):
+            if isinstance(out, Say):
+                found.append(Finding(rule.id, out.severity, out.message, rule.source))
+    return found

@@ -7,6 +7,7 @@ one by name; otherwise ``dev`` (more examples, random).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,10 +47,11 @@ def store(db_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def season(store: Store, clock: engine.Clock) -> Season:
     """An Internal Medicine 2027 season (J-1 visa, New York time) with no rulebook."""
-    return build_season(store, [], clock)
+    return build_season(store, [], clock, rulebook=engine.NoRules())
 
 
 @pytest.fixture
 def season_of() -> Callable[..., Season]:
-    """``season_of(store, events, clock)``: a season built from a list of events."""
-    return build_season
+    """``season_of(store, events, clock)``: a season built from a list of events, judged by
+    no rules (only the state machine)."""
+    return functools.partial(build_season, rulebook=engine.NoRules())

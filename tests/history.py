@@ -50,8 +50,8 @@ def build_season(
     events: Sequence[EventSpec],
     clock: engine.Clock,
     *,
+    rulebook: engine.RulebookProtocol,
     season_id: str = SEASON_ID,
-    rulebook: engine.Rulebook | None = None,
 ) -> Season:
     """Start the standard test season in ``store`` and record ``events`` in the order given."""
     season = Season.start(

@@ -122,6 +122,7 @@ def log_only(store: Store, season_id: str, *, name: str, now: dt.datetime) -> Se
         store,
         season_id,
         at=STARTED,
+        rulebook=engine.NoRules(),
         clock=engine.fixed_clock(now),
         match_year=2027,
         specialty="Internal Medicine",

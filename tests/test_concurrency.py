@@ -30,7 +30,7 @@ import pytest
 from prematch_script import Ran, Script
 from seasons import log_only
 
-from prematch.engine import Season, Store, fixed_clock
+from prematch.engine import NoRules, Season, Store, fixed_clock
 
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 SEASON = "race-2027"
@@ -198,7 +198,7 @@ def test_concurrent_library_threads_lose_nothing(tmp_path: Path) -> None:
         try:
             # sqlite3 connections belong to one thread: each thread opens its own store.
             with Store.open(db, create=False, busy_timeout=60) as store:
-                season = Season.open(store, clock=fixed_clock(NOW_UTC))
+                season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
                 mine: list[tuple[str, int]] = []
                 barrier.wait(timeout=60)
                 for j in range(PER_THREAD):

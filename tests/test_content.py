@@ -142,6 +142,7 @@ def new_season(store: Store, clock: engine.Clock, season_id: str, **fields: Any)
         store,
         season_id,
         at="2026-09-20T10:00:00-04:00",
+        rulebook=engine.NoRules(),
         clock=clock,
         match_year=2027,
         specialty="Internal Medicine",
@@ -211,14 +212,14 @@ def first_choice(findings: list[LintFinding]) -> list[LintFinding]:
 def test_first_choice_allowed_in_the_one_letter_of_intent(
     store: Store, clock: engine.Clock
 ) -> None:
-    season = build_season(store, TWO_INTERVIEWS, clock)
+    season = build_season(store, TWO_INTERVIEWS, clock, rulebook=engine.NoRules())
     text = corpus("good_intent_1")
     assert first_choice(lint_message(text, "intent", season.state(), "oak")) == []
     assert first_choice(lint_message(text, "intent", None, None)) == []
 
 
 def test_a_second_program_told_first_choice_is_blocked(store: Store, clock: engine.Clock) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
     text = corpus("good_intent_1")
     (finding, *more) = first_choice(lint_message(text, "intent", season.state(), "oak"))
     assert finding.severity == "block"
@@ -230,13 +231,13 @@ def test_a_second_program_told_first_choice_is_blocked(store: Store, clock: engi
 def test_the_program_that_has_the_intent_may_hear_it_again(
     store: Store, clock: engine.Clock
 ) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
     text = corpus("good_intent_1")
     assert first_choice(lint_message(text, "intent", season.state(), "mercy")) == []
 
 
 def test_a_retracted_intent_frees_first_choice(store: Store, clock: engine.Clock) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
     intent_seq = season.records()[-1].seq
     season.retract(intent_seq, "logged by mistake", at="2027-01-06T10:00:00-05:00")
     text = corpus("good_intent_1")
@@ -246,7 +247,7 @@ def test_a_retracted_intent_frees_first_choice(store: Store, clock: engine.Clock
 def test_without_a_program_an_existing_intent_still_counts(
     store: Store, clock: engine.Clock
 ) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock)
+    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
     (finding, *_) = first_choice(
         lint_message(corpus("good_intent_1"), "intent", season.state(), None)
     )
@@ -264,7 +265,7 @@ def test_line_numbers_hold_for_other_line_endings(newline: str) -> None:
 def test_first_choice_outside_a_letter_of_intent_is_blocked(
     store: Store, clock: engine.Clock, action: str
 ) -> None:
-    season = build_season(store, TWO_INTERVIEWS, clock)
+    season = build_season(store, TWO_INTERVIEWS, clock, rulebook=engine.NoRules())
     (finding, *_) = first_choice(
         lint_message(corpus("good_intent_1"), action, season.state(), "oak")
     )
@@ -272,7 +273,7 @@ def test_first_choice_outside_a_letter_of_intent_is_blocked(
 
 
 def test_unknown_action_and_program_are_input_errors(store: Store, clock: engine.Clock) -> None:
-    season = build_season(store, TWO_INTERVIEWS, clock)
+    season = build_season(store, TWO_INTERVIEWS, clock, rulebook=engine.NoRules())
     with pytest.raises(engine.InputError, match="unknown action"):
         lint_message("hello", "postcard", None, None)
     with pytest.raises(engine.UnknownProgramError):

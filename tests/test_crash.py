@@ -247,9 +247,10 @@ def test_import_that_is_not_killed_stores_everything(
 
 BURST_SCRIPT = """
 import datetime as dt, sys
-from prematch.engine import Season, Store, fixed_clock
+from prematch.engine import NoRules, Season, Store, fixed_clock
 store = Store.open(sys.argv[1], create=False)
-season = Season.open(store, clock=fixed_clock(dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)))
+clock = fixed_clock(dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC))
+season = Season.open(store, rulebook=NoRules(), clock=clock)
 for i in range(int(sys.argv[2])):
     done = season.record(
         "news_recorded", at="2026-10-01T10:00:00-04:00", kind="other", detail=f"burst {i}"

@@ -60,7 +60,7 @@ def test_every_draft_of_the_demo_season_passes_lint(demo: Season, action: str) -
 
 def test_drafts_the_rulebook_allows_now_are_fully_clean(demo: Season) -> None:
     state = demo.state()
-    allowed = [v for v in demo.what_now().actions if v.verdict != "blocked" and v.action in ACTIONS]
+    allowed = [v for v in demo.what_now().actions if v.outcome != "blocked" and v.action in ACTIONS]
     assert {v.action for v in allowed} >= {"thank_you", "update", "interest"}
     for v in allowed:
         assert draft_message(state, v.action, v.program).findings == ()
@@ -125,6 +125,7 @@ def test_interview_date_is_the_day_in_the_seasons_timezone(
         store,
         "kolkata",
         at="2026-09-20T10:00:00+05:30",
+        rulebook=engine.NoRules(),
         clock=clock,
         match_year=2027,
         specialty="Internal Medicine",
@@ -162,6 +163,7 @@ def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(
             ("intent_sent", "mercy", "2027-01-05T10:00:00-05:00"),
         ],
         clock,
+        rulebook=engine.NoRules(),
     )
     draft = draft_message(season.state(), "intent", "oak")
     assert {f.rule for f in draft.blocking} == {"content.first_choice"}

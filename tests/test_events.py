@@ -13,6 +13,7 @@ from prematch.engine import (
     EVENT_TYPES,
     PROGRAM_SCOPE,
     InputError,
+    NoRules,
     Season,
     event_json_schema,
     validate_event,
@@ -186,6 +187,7 @@ def test_a_season_with_an_unknown_timezone_is_not_started(store, clock):
             store,
             "im-2027",
             at="2026-09-20T10:00:00-04:00",
+            rulebook=NoRules(),
             clock=clock,
             **{**START, "timezone": "America/Nowhere"},
         )

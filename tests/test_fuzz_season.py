@@ -260,7 +260,7 @@ class SeasonMachine(RuleBasedStateMachine):
         """The export and the file size now."""
         return list(engine.export_lines(self.store)), files_size(self.path)
 
-    def write(self, fn: Callable[[], engine.Recorded]) -> engine.Recorded | None:
+    def write(self, fn: Callable[[], engine.Judged]) -> engine.Judged | None:
         """Run one write: it succeeds and appends one event, or is refused and changes nothing.
 
         Only the machine writes, so the snapshot taken after one write is the one before
@@ -312,11 +312,11 @@ class SeasonMachine(RuleBasedStateMachine):
         out = self.write(lambda: self.season.record(kind, program, override=override))
         rules = [f.rule for f in verdict.findings if f.severity == "block"]
         if override is None:
-            expected = verdict.verdict != "blocked"
+            expected = verdict.outcome != "blocked"
         else:
             expected = "state.invalid" not in rules
         assert (out is not None) == expected, (
-            f"invariant 4 (check/log agree): check said {verdict.verdict} {rules} for "
+            f"invariant 4 (check/log agree): check said {verdict.outcome} {rules} for "
             f"{action} to {program}, log {'accepted' if out else 'refused'} it "
             f"(override={override!r})"
         )
@@ -331,7 +331,10 @@ class SeasonMachine(RuleBasedStateMachine):
             now = self.clock()
             fitting.sort(
                 key=lambda pid: (
-                    engine.judge_action(state, pid, action, now, self.rulebook).verdict == "blocked"
+                    engine.judge_action(
+                        state, pid, action, now, self.rulebook.for_season(state)
+                    ).outcome
+                    == "blocked"
                 )
             )
         pid = fitting[index % len(fitting)]
@@ -350,7 +353,7 @@ class SeasonMachine(RuleBasedStateMachine):
             items = [
                 i for i in self.season.what_now().items if i.verdict.action == MESSAGE_EVENTS[kind]
             ]
-            if not any(i.verdict.verdict != "blocked" for i in items):
+            if not any(i.verdict.outcome != "blocked" for i in items):
                 later = [i.verdict.opens_at for i in items if i.status == "opens_later"]
                 if later:
                     self.now = min(o for o in later if o is not None).astimezone(UTC)
@@ -358,7 +361,7 @@ class SeasonMachine(RuleBasedStateMachine):
             if kind not in MESSAGE_EVENTS:
                 self.write(lambda pid=pid: self.season.record(kind, pid))
                 continue
-            while self.season.check(MESSAGE_EVENTS[kind], pid).verdict != "blocked":
+            while self.season.check(MESSAGE_EVENTS[kind], pid).outcome != "blocked":
                 assert self.send(kind, pid)
                 if kind != "update_sent":
                     break
@@ -570,16 +573,16 @@ class SeasonMachine(RuleBasedStateMachine):
             checked = self.season.check(v.action, v.program)
             assert checked.to_json() == v.to_json(), f"invariant 4: now {v} but check {checked}"
         for v in chosen:
-            if v.verdict == "blocked":
+            if v.outcome == "blocked":
                 kind = ACTION_EVENTS[v.action]
                 out = self.write(lambda v=v, kind=kind: self.season.record(kind, v.program))
                 assert out is None, f"invariant 4: now said blocked, log accepted {v}"
         if self.allow_overrides and override:
-            blocked = [v for v in chosen if v.verdict == "blocked"]
+            blocked = [v for v in chosen if v.outcome == "blocked"]
             if blocked:
                 assert self.send(ACTION_EVENTS[blocked[0].action], blocked[0].program, OVERRIDE)
                 return
-        allowed = [v for v in chosen if v.verdict != "blocked"]
+        allowed = [v for v in chosen if v.outcome != "blocked"]
         if allowed:
             v = allowed[0]
             assert self.send(ACTION_EVENTS[v.action], v.program), f"invariant 4: refused {v}"

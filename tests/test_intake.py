@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from seasons import ADDED, STARTED, log_only
 
 from prematch.cli import main
-from prematch.engine import InputError, Season, Store, fixed_clock
+from prematch.engine import InputError, NoRules, Season, Store, fixed_clock
 from prematch.engine.io import export_lines, import_lines, import_tracker
 
 NOW = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
@@ -82,6 +82,7 @@ def by_jsonl(season: Season, line: dict[str, Any]) -> tuple[str | None, str]:
             season.store,
             [json.dumps(good), json.dumps(line)],
             default_season=SEASON,
+            rulebook=NoRules(),
             clock=fixed_clock(NOW),
         )
     assert caught.value.line == 2
@@ -243,7 +244,9 @@ def test_a_bad_season_id_is_refused_alike_by_init_and_import(season):
 def imported(season: Season, *lines: dict[str, Any] | str) -> list[Any]:
     """Import ``lines`` (objects, or raw text) into the season; its records afterwards."""
     text = [line if isinstance(line, str) else json.dumps(line) for line in lines]
-    import_lines(season.store, text, default_season=SEASON, clock=fixed_clock(NOW))
+    import_lines(
+        season.store, text, default_season=SEASON, rulebook=NoRules(), clock=fixed_clock(NOW)
+    )
     return season.records()
 
 
@@ -350,6 +353,6 @@ def test_an_export_still_imports_whole(season, tmp_path):
     exported = events_in(season)
 
     with Store.open(tmp_path / "copy.db") as copy:
-        result = import_lines(copy, exported, clock=fixed_clock(NOW))
+        result = import_lines(copy, exported, rulebook=NoRules(), clock=fixed_clock(NOW))
         assert result.hashes_reproduced == result.events == len(exported)
         assert list(export_lines(copy)) == exported

@@ -304,7 +304,7 @@ def test_deadline_passed_appears_only_after_the_deadline_minute(
         assert verdict.closes_at == DEADLINE
         passed = any(f.rule == "deadline.passed" for f in verdict.findings)
         assert passed == (minutes > 0), verdict
-        assert (verdict.verdict == "blocked") == (minutes > 0), verdict
+        assert (verdict.outcome == "blocked") == (minutes > 0), verdict
 
 
 def test_import_judges_a_date_only_interview_in_real_hours(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from seasons import log_only
 from prematch import policies
 from prematch.engine import (
     SCHEMA_VERSION,
+    NoRules,
     PolicyRefusal,
     Season,
     Store,
@@ -183,8 +184,8 @@ def test_several_seasons_live_in_one_store(recorder_store, season_of, clock):
 
     with recorder_store.again(store) as reopened:
         assert reopened.seasons() == ["amira-2027", "bilal-2027"]
-        amira = Season.open(reopened, "amira-2027", clock=clock)
-        bilal = Season.open(reopened, clock=clock)  # the most recent one
+        amira = Season.open(reopened, "amira-2027", rulebook=NoRules(), clock=clock)
+        bilal = Season.open(reopened, rulebook=NoRules(), clock=clock)  # the most recent one
         assert bilal.id == "bilal-2027"
         assert amira.state().programs["mercy"].state == "interviewed"
         assert bilal.state().programs["mercy"].state == "applied"

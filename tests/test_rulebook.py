@@ -104,7 +104,7 @@ def after_interview(store):
 
 def test_thank_you_47h59m_after_interview_is_allowed(after_interview):
     verdict = after_interview.check("thank_you", "p", at=INTERVIEW + 48 * HOUR - MINUTE)
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
     assert verdict.findings == ()
 
 
@@ -115,12 +115,12 @@ def test_thank_you_window_opens_at_the_interview_and_is_due_48h_later(after_inte
 
 
 def test_thank_you_exactly_48h_after_interview_is_still_on_time(after_interview):
-    assert after_interview.check("thank_you", "p", at=INTERVIEW + 48 * HOUR).verdict == "allowed"
+    assert after_interview.check("thank_you", "p", at=INTERVIEW + 48 * HOUR).outcome == "allowed"
 
 
 def test_thank_you_48h01m_after_interview_warns_late(after_interview):
     verdict = after_interview.check("thank_you", "p", at=INTERVIEW + 48 * HOUR + MINUTE)
-    assert verdict.verdict == "warn"
+    assert verdict.outcome == "warn"
     assert rules(verdict) == {"thanks.window"}
     assert "late" in finding(verdict, "thanks.window").message
 
@@ -136,7 +136,7 @@ def test_thank_you_48h01m_after_interview_warns_late(after_interview):
 )
 def test_thank_you_is_late_for_14_days_then_stale(after_interview, after, says):
     verdict = after_interview.check("thank_you", "p", at=INTERVIEW + after)
-    assert verdict.verdict == "warn"
+    assert verdict.outcome == "warn"
     assert says in finding(verdict, "thanks.window").message
     assert finding(verdict, "thanks.window").severity == "warn"
 
@@ -145,7 +145,7 @@ def test_thank_you_before_the_interview_is_structurally_blocked(store):
     season = start(store)
     invited(season, "p")
     verdict = season.check("thank_you", "p", at=INTERVIEW)
-    assert verdict.verdict == "blocked"
+    assert verdict.outcome == "blocked"
     assert rules(verdict) == {"state.invalid"}
 
 
@@ -166,7 +166,7 @@ def test_thank_you_due_by_is_48_real_hours_across_the_end_of_dst(store):
 def test_thank_you_lateness_across_the_end_of_dst(store, at, verdict):
     season = start(store)
     interviewed(season, "p", DST_INTERVIEW)
-    assert season.check("thank_you", "p", at=iso(at)).verdict == verdict
+    assert season.check("thank_you", "p", at=iso(at)).outcome == verdict
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,7 @@ def test_first_thank_you_is_not_judged_by_thanks_once(after_interview):
 def test_second_thank_you_to_a_program_is_blocked(after_interview):
     after_interview.record("thanked", "p", at=INTERVIEW + HOUR)
     verdict = after_interview.check("thank_you", "p", at=INTERVIEW + 2 * HOUR)
-    assert verdict.verdict == "blocked"
+    assert verdict.outcome == "blocked"
     assert rules(verdict, "block") == {"thanks.once"}
     with pytest.raises(PolicyRefusal) as refused:
         after_interview.record("thanked", "p", at=INTERVIEW + 2 * HOUR)
@@ -258,7 +258,7 @@ def test_second_thank_you_to_a_program_is_blocked(after_interview):
 def test_a_thank_you_to_another_program_is_not_a_second_one(after_interview):
     interviewed(after_interview, "q", INTERVIEW)
     after_interview.record("thanked", "p", at=INTERVIEW + HOUR)
-    assert after_interview.check("thank_you", "q", at=INTERVIEW + HOUR).verdict == "allowed"
+    assert after_interview.check("thank_you", "q", at=INTERVIEW + HOUR).outcome == "allowed"
 
 
 # -- interest.wait ----------------------------------------------------------------------
@@ -275,7 +275,7 @@ def january(store):
 
 def test_interest_13_days_after_interview_is_blocked(january):
     verdict = january.check("interest", "p", at=JAN_INTERVIEW + 13 * DAY)
-    assert verdict.verdict == "blocked"
+    assert verdict.outcome == "blocked"
     assert rules(verdict, "block") == {"interest.wait"}
 
 
@@ -286,7 +286,7 @@ def test_interest_one_minute_before_14_days_is_blocked(january):
 
 def test_interest_14_days_after_interview_is_allowed(january):
     verdict = january.check("interest", "p", at=JAN_INTERVIEW + 14 * DAY)
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
     assert "interest.wait" not in rules(verdict)
 
 
@@ -319,7 +319,7 @@ def test_interest_a_minute_before_2_january_local_midnight_warns(store, timezone
     season = start(store, timezone=timezone)
     interviewed(season, "p", local("2026-12-01T10:00", timezone))
     verdict = season.check("interest", "p", at=local("2027-01-01T23:59", timezone))
-    assert verdict.verdict == "warn"
+    assert verdict.outcome == "warn"
     assert rules(verdict) == {"interest.window"}
 
 
@@ -328,7 +328,7 @@ def test_interest_at_2_january_local_midnight_is_allowed(store, timezone):
     season = start(store, timezone=timezone)
     interviewed(season, "p", local("2026-12-01T10:00", timezone))
     verdict = season.check("interest", "p", at=local("2027-01-02T00:00", timezone))
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
     assert verdict.findings == ()
 
 
@@ -351,7 +351,7 @@ def test_interest_window_closes_7_days_before_the_deadline(store, at, verdict):
     season = start(store)
     interviewed(season, "p", local("2026-12-01T10:00"))
     got = season.check("interest", "p", at=at)
-    assert got.verdict == verdict
+    assert got.outcome == verdict
     assert rules(got) == ({"interest.window"} if verdict == "warn" else set())
 
 
@@ -385,7 +385,7 @@ def _letters_of_interest(store, count, *, policy=None):
 
 def test_fourth_program_may_get_a_letter_of_interest(store):
     season = _letters_of_interest(store, 3)
-    assert season.check("interest", "p3", at=local("2027-01-20T10:00")).verdict == "allowed"
+    assert season.check("interest", "p3", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
 def test_fifth_program_to_get_a_letter_of_interest_is_blocked(store):
@@ -415,7 +415,7 @@ def two_interviews(store):
 
 
 def test_first_letter_of_intent_is_allowed(two_interviews):
-    assert two_interviews.check("intent", "a", at=local("2027-01-05T10:00")).verdict == "allowed"
+    assert two_interviews.check("intent", "a", at=local("2027-01-05T10:00")).outcome == "allowed"
 
 
 def test_second_letter_of_intent_is_blocked(two_interviews):
@@ -451,7 +451,7 @@ def test_an_overridden_second_intent_is_recorded_and_audited_with_its_reason(two
 def test_a_retracted_intent_no_longer_counts(two_interviews):
     first = two_interviews.record("intent_sent", "a", at=local("2027-01-05T10:00"))
     two_interviews.retract(first.record.seq, "sent by mistake", at=local("2027-01-06T10:00"))
-    assert two_interviews.check("intent", "b", at=local("2027-01-20T10:00")).verdict == "allowed"
+    assert two_interviews.check("intent", "b", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
 # -- intent.after_interviews ------------------------------------------------------------
@@ -462,7 +462,7 @@ def test_intent_while_an_interview_is_still_to_come_warns(store):
     interviewed(season, "a", local("2026-12-01T10:00"))
     invited(season, "b")
     verdict = season.check("intent", "a", at=local("2027-01-05T10:00"))
-    assert verdict.verdict == "warn"
+    assert verdict.outcome == "warn"
     assert rules(verdict) == {"intent.after_interviews"}
     assert "b" in finding(verdict, "intent.after_interviews").message
 
@@ -474,14 +474,14 @@ def test_intent_once_no_interview_is_to_come_does_not_warn(store, ending):
     invited(season, "b")
     season.record(ending, "b", at=local("2026-12-20T10:00"))
     verdict = season.check("intent", "a", at=local("2027-01-05T10:00"))
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
 
 
 def test_intent_is_not_held_back_by_programs_that_never_invited(store):
     season = start(store)
     interviewed(season, "a", local("2026-12-01T10:00"))
     applied(season, "b")
-    assert season.check("intent", "a", at=local("2027-01-05T10:00")).verdict == "allowed"
+    assert season.check("intent", "a", at=local("2027-01-05T10:00")).outcome == "allowed"
 
 
 # -- intent.window ----------------------------------------------------------------------
@@ -494,7 +494,7 @@ def test_intent_13_days_after_the_interview_is_blocked(january):
 
 
 def test_intent_14_days_after_the_interview_is_allowed(january):
-    assert january.check("intent", "p", at=JAN_INTERVIEW + 14 * DAY).verdict == "allowed"
+    assert january.check("intent", "p", at=JAN_INTERVIEW + 14 * DAY).outcome == "allowed"
 
 
 @pytest.mark.parametrize(
@@ -508,14 +508,14 @@ def test_intent_outside_the_recommended_window_warns(store, at):
     season = start(store)
     interviewed(season, "p", local("2026-12-01T10:00"))
     verdict = season.check("intent", "p", at=at)
-    assert verdict.verdict == "warn"
+    assert verdict.outcome == "warn"
     assert rules(verdict) == {"intent.window"}
 
 
 def test_intent_at_2_january_local_midnight_is_allowed(store):
     season = start(store, timezone=KOLKATA)
     interviewed(season, "p", local("2026-12-01T10:00", KOLKATA))
-    assert season.check("intent", "p", at=local("2027-01-02T00:00", KOLKATA)).verdict == "allowed"
+    assert season.check("intent", "p", at=local("2027-01-02T00:00", KOLKATA)).outcome == "allowed"
 
 
 # -- intent.honesty ---------------------------------------------------------------------
@@ -529,7 +529,7 @@ def test_intent_to_a_program_the_certified_list_does_not_put_first_is_blocked(tw
 
 def test_intent_to_the_first_program_of_the_certified_list_is_allowed(two_interviews):
     two_interviews.certify(["b", "a"], at=local("2027-02-10T10:00"))
-    assert two_interviews.check("intent", "b", at=local("2027-02-12T10:00")).verdict == "allowed"
+    assert two_interviews.check("intent", "b", at=local("2027-02-12T10:00")).outcome == "allowed"
 
 
 def test_intent_before_any_certified_list_is_not_judged_by_honesty(two_interviews):
@@ -541,7 +541,7 @@ def test_intent_before_any_certified_list_is_not_judged_by_honesty(two_interview
 def test_intent_follows_the_last_certified_list(two_interviews):
     two_interviews.certify(["b", "a"], at=local("2027-02-10T10:00"))
     two_interviews.certify(["a", "b"], at=local("2027-02-11T10:00"))
-    assert two_interviews.check("intent", "a", at=local("2027-02-12T10:00")).verdict == "allowed"
+    assert two_interviews.check("intent", "a", at=local("2027-02-12T10:00")).outcome == "allowed"
 
 
 @pytest.mark.parametrize("order", [["b", "a"], ["b"]])
@@ -596,7 +596,7 @@ def test_deadline_passed_blocks_letters_and_updates_after_the_deadline_minute(
 ):
     verdict = before_deadline.check(action, "p", at=at)
     assert ("deadline.passed" in rules(verdict, "block")) is blocked
-    assert (verdict.verdict == "blocked") is blocked
+    assert (verdict.outcome == "blocked") is blocked
 
 
 def test_interest_a_minute_after_the_deadline_is_refused(before_deadline):
@@ -608,7 +608,7 @@ def test_interest_a_minute_after_the_deadline_is_refused(before_deadline):
 def test_thank_you_after_the_deadline_is_not_blocked_by_the_deadline(store):
     season = start(store)
     when = interviewed(season, "p", local("2027-03-05T10:00"))
-    assert season.check("thank_you", "p", at=when + HOUR).verdict == "allowed"
+    assert season.check("thank_you", "p", at=when + HOUR).outcome == "allowed"
 
 
 def test_the_deadline_follows_a_season_calendar_override(store):
@@ -644,7 +644,7 @@ def test_letter_a_minute_before_14_days_after_a_counted_message_is_blocked(thank
 
 
 def test_letter_14_days_after_a_counted_message_is_allowed(thanked_late):
-    assert thanked_late.check("interest", "p", at=LATE_THANKS + 14 * DAY).verdict == "allowed"
+    assert thanked_late.check("interest", "p", at=LATE_THANKS + 14 * DAY).outcome == "allowed"
 
 
 def test_a_thank_you_inside_its_window_does_not_start_a_gap(store):
@@ -652,7 +652,7 @@ def test_a_thank_you_inside_its_window_does_not_start_a_gap(store):
     interviewed(season, "p", GAP_INTERVIEW)
     season.record("thanked", "p", at=GAP_INTERVIEW + 48 * HOUR)  # the last on-time minute
     verdict = season.check("interest", "p", at=GAP_INTERVIEW + 14 * DAY)  # 12 days later
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
 
 
 def test_a_thank_you_inside_its_window_needs_no_gap(store):
@@ -680,14 +680,14 @@ def test_an_update_carrying_untold_news_needs_no_gap(thanked_late):
     thanked_late.record("news_recorded", at=LATE_THANKS + DAY, kind="exam", detail="Step 3 passed")
     verdict = thanked_late.check("update", "p", at=LATE_THANKS + 2 * DAY)
     assert "spam.gap" not in rules(verdict)
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
     thanked_late.record("update_sent", "p", at=LATE_THANKS + 2 * DAY)
 
 
 def test_an_update_with_news_does_not_restart_the_gap(thanked_late):
     thanked_late.record("news_recorded", at=LATE_THANKS + DAY, kind="exam", detail="Step 3 passed")
     thanked_late.record("update_sent", "p", at=LATE_THANKS + 2 * DAY)
-    assert thanked_late.check("interest", "p", at=LATE_THANKS + 14 * DAY).verdict == "allowed"
+    assert thanked_late.check("interest", "p", at=LATE_THANKS + 14 * DAY).outcome == "allowed"
 
 
 def test_an_update_without_untold_news_is_not_exempt_from_the_gap(thanked_late):
@@ -697,7 +697,7 @@ def test_an_update_without_untold_news_is_not_exempt_from_the_gap(thanked_late):
 
 def test_the_gap_is_per_program(thanked_late):
     interviewed(thanked_late, "q", GAP_INTERVIEW)
-    assert thanked_late.check("interest", "q", at=LATE_THANKS + 13 * DAY).verdict == "allowed"
+    assert thanked_late.check("interest", "q", at=LATE_THANKS + 13 * DAY).outcome == "allowed"
 
 
 def test_an_update_that_retold_old_news_still_starts_a_gap(store):
@@ -739,7 +739,7 @@ def test_fifth_message_to_a_program_is_allowed(store, action):
     season = _messages(store, 4)
     verdict = season.check(action, "p", at=local("2027-01-20T10:00"))
     assert "spam.cap" not in rules(verdict)
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
 
 
 @pytest.mark.parametrize("action", ["update", "interest", "intent"])
@@ -759,7 +759,7 @@ def test_the_cap_counts_exempt_messages_too(store):
 def test_the_cap_is_per_program(store):
     season = _messages(store, 5)
     interviewed(season, "q", local("2026-12-01T10:00"))
-    assert season.check("interest", "q", at=local("2027-01-20T10:00")).verdict == "allowed"
+    assert season.check("interest", "q", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
 # -- inquiry.* --------------------------------------------------------------------------
@@ -769,7 +769,7 @@ def test_inquiry_with_a_connection_in_season_is_allowed(store):
     season = start(store)
     applied(season, "p")
     verdict = season.check("inquiry", "p", at=local("2026-10-20T10:00"))
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
     assert verdict.findings == ()
 
 
@@ -814,7 +814,7 @@ def test_inquiry_window_boundaries_in_local_time(store, timezone, wall, verdict)
     season = start(store, timezone=timezone)
     applied(season, "p")
     got = season.check("inquiry", "p", at=local(wall, timezone))
-    assert got.verdict == verdict
+    assert got.outcome == verdict
     assert rules(got) == (set() if verdict == "allowed" else {"inquiry.window"})
 
 
@@ -831,7 +831,7 @@ def test_inquiry_once_invited_is_blocked(store):
     applied(season, "p")
     season.record("invited", "p", at=local("2026-10-18T10:00"))
     verdict = season.check("inquiry", "p", at=local("2026-10-20T10:00"))
-    assert verdict.verdict == "blocked"
+    assert verdict.outcome == "blocked"
     with pytest.raises(StructuralError):
         season.record("inquiry_sent", "p", at=local("2026-10-20T10:00"))
 
@@ -840,7 +840,7 @@ def test_inquiry_after_a_rejection_is_blocked(store):
     season = start(store)
     applied(season, "p")
     season.record("rejected", "p", at=local("2026-10-18T10:00"))
-    assert season.check("inquiry", "p", at=local("2026-10-20T10:00")).verdict == "blocked"
+    assert season.check("inquiry", "p", at=local("2026-10-20T10:00")).outcome == "blocked"
 
 
 def _inquiries(store, count, *, policy=None):
@@ -854,13 +854,13 @@ def _inquiries(store, count, *, policy=None):
 
 def test_fifth_inquiry_of_the_season_is_not_mass_mailing(store):
     season = _inquiries(store, 4)
-    assert season.check("inquiry", "p4", at=local("2026-10-25T10:00")).verdict == "allowed"
+    assert season.check("inquiry", "p4", at=local("2026-10-25T10:00")).outcome == "allowed"
 
 
 def test_sixth_inquiry_of_the_season_warns_of_mass_mailing(store):
     season = _inquiries(store, 5)
     verdict = season.check("inquiry", "p5", at=local("2026-10-25T10:00"))
-    assert verdict.verdict == "warn"
+    assert verdict.outcome == "warn"
     assert rules(verdict) == {"inquiry.mass"}
     recorded = season.record("inquiry_sent", "p5", at=local("2026-10-25T10:00"))
     assert rules(recorded) == {"inquiry.mass"}
@@ -877,7 +877,7 @@ def test_update_without_any_news_is_blocked(january):
 def test_update_with_untold_news_is_allowed_and_names_it(january):
     january.record("news_recorded", at=JAN_INTERVIEW + DAY, kind="exam", detail="Step 3 passed")
     verdict = january.check("update", "p", at=JAN_INTERVIEW + 2 * DAY)
-    assert verdict.verdict == "allowed"
+    assert verdict.outcome == "allowed"
     assert finding(verdict, "update.news").severity == "info"
     assert "Step 3 passed" in finding(verdict, "update.news").message
 
@@ -894,8 +894,8 @@ def test_update_once_the_news_was_told_is_blocked(january):
 
 def test_news_recorded_later_does_not_count_as_of_earlier(january):
     january.record("news_recorded", at=JAN_INTERVIEW + 5 * DAY, kind="exam", detail="Step 3")
-    assert january.check("update", "p", at=JAN_INTERVIEW + DAY).verdict == "blocked"
-    assert january.check("update", "p", at=JAN_INTERVIEW + 5 * DAY).verdict == "allowed"
+    assert january.check("update", "p", at=JAN_INTERVIEW + DAY).outcome == "blocked"
+    assert january.check("update", "p", at=JAN_INTERVIEW + 5 * DAY).outcome == "allowed"
 
 
 def test_update_naming_news_already_told_is_refused(january):
@@ -914,7 +914,7 @@ def test_now_offers_an_update_to_every_interviewed_program_not_yet_told(store):
     season.record("news_recorded", at=local("2027-01-10T10:00"), kind="exam", detail="Step 3")
     season.record("update_sent", "a", at=local("2027-01-11T10:00"))
     report = season.what_now(local("2027-01-12T10:00"))
-    updates = {v.program: v.verdict for v in report.actions if v.action == "update"}
+    updates = {v.program: v.outcome for v in report.actions if v.action == "update"}
     assert updates == {"a": "blocked", "b": "allowed", "c": "allowed"}
 
 
@@ -940,7 +940,7 @@ NO_CONTACT_CASES = [
 def test_a_program_that_asked_for_no_contact(store, action, at, verdict):
     season = _no_contact_season(store, no_post_interview_contact=True)
     got = season.check(action, "p", at=at)
-    assert got.verdict == verdict
+    assert got.outcome == verdict
     severity = "block" if verdict == "blocked" else "warn"
     assert finding(got, "program.no_contact").severity == severity
     assert rules(got, severity) == {"program.no_contact"}
@@ -951,7 +951,7 @@ def test_plastic_surgery_programs_default_to_no_contact_case_insensitively(
     store, action, at, verdict
 ):
     season = _no_contact_season(store, specialty="plastic surgery")
-    assert season.check(action, "p", at=at).verdict == verdict
+    assert season.check(action, "p", at=at).outcome == verdict
     assert "program.no_contact" in rules(season.check(action, "p", at=at))
 
 
@@ -968,12 +968,12 @@ def test_a_plastic_surgery_program_in_an_im_season_defaults_to_no_contact(store,
 
 def test_a_plastic_surgery_program_that_allows_contact_overrides_the_default(store):
     season = _no_contact_season(store, specialty="Plastic Surgery", no_post_interview_contact=False)
-    assert season.check("thank_you", "p", at=local("2027-01-04T11:00")).verdict == "allowed"
+    assert season.check("thank_you", "p", at=local("2027-01-04T11:00")).outcome == "allowed"
 
 
 def test_an_internal_medicine_program_has_no_contact_ban_by_default(store):
     season = _no_contact_season(store)
-    assert season.check("thank_you", "p", at=local("2027-01-04T11:00")).verdict == "allowed"
+    assert season.check("thank_you", "p", at=local("2027-01-04T11:00")).outcome == "allowed"
 
 
 def test_no_contact_does_not_apply_before_the_interview(store):
@@ -998,7 +998,7 @@ def match_week(store):
 
 
 def test_thank_you_a_minute_before_match_week_is_allowed(match_week):
-    assert match_week.check("thank_you", "p", at=MATCH_WEEK - MINUTE).verdict == "allowed"
+    assert match_week.check("thank_you", "p", at=MATCH_WEEK - MINUTE).outcome == "allowed"
 
 
 def test_thank_you_at_the_start_of_match_week_is_blocked(match_week):
@@ -1011,7 +1011,7 @@ def test_thank_you_at_the_start_of_match_week_is_blocked(match_week):
 
 def test_thank_you_after_the_program_contacted_during_soap_is_allowed(match_week):
     match_week.record("program_contacted", "p", at=MATCH_WEEK + HOUR, during_soap=True)
-    assert match_week.check("thank_you", "p", at=MATCH_WEEK + 2 * HOUR).verdict == "allowed"
+    assert match_week.check("thank_you", "p", at=MATCH_WEEK + 2 * HOUR).outcome == "allowed"
 
 
 def test_thank_you_before_the_program_contacted_during_soap_is_still_blocked(match_week):
@@ -1037,7 +1037,7 @@ def test_a_soap_contact_from_another_program_does_not_count(match_week):
 def test_soap_initiation_ends_when_soap_ends(store, at, verdict):
     season = start(store)
     interviewed(season, "p", iso("2027-03-17T09:00:00-04:00"))
-    assert season.check("thank_you", "p", at=at).verdict == verdict
+    assert season.check("thank_you", "p", at=at).outcome == verdict
 
 
 def test_soap_initiation_blocks_a_letter_when_the_deadline_is_moved_into_match_week(store):
@@ -1050,7 +1050,7 @@ def test_soap_initiation_blocks_a_letter_when_the_deadline_is_moved_into_match_w
 def test_a_soap_contact_counts_even_after_an_earlier_mislabelled_one(match_week):
     match_week.record("program_contacted", "p", at=MATCH_WEEK - 2 * DAY, during_soap=True)
     match_week.record("program_contacted", "p", at=MATCH_WEEK + HOUR, during_soap=True)
-    assert match_week.check("thank_you", "p", at=MATCH_WEEK + 2 * HOUR).verdict == "allowed"
+    assert match_week.check("thank_you", "p", at=MATCH_WEEK + 2 * HOUR).outcome == "allowed"
 
 
 # -- nrmp.program_asked_rank ------------------------------------------------------------
@@ -1143,7 +1143,7 @@ def test_interest_limit_of_2_blocks_the_third_letter(store):
 
 def test_the_default_interest_limit_allows_the_third_letter(store):
     season = _letters_of_interest(store, 2)
-    assert season.check("interest", "p2", at=local("2027-01-20T10:00")).verdict == "allowed"
+    assert season.check("interest", "p2", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
 @pytest.mark.parametrize(
@@ -1205,7 +1205,7 @@ def test_spam_gap_days_is_a_parameter(store):
 def test_inquiry_dates_are_parameters(store, policy, month_day, verdict):
     season = start(store, policy=policy)
     applied(season, "p")
-    assert season.check("inquiry", "p", at=local(month_day)).verdict == verdict
+    assert season.check("inquiry", "p", at=local(month_day)).outcome == verdict
 
 
 def test_inquiry_mass_limit_is_a_parameter(store):
@@ -1223,7 +1223,7 @@ def test_thanks_stale_days_is_a_parameter(store):
 def test_a_thank_you_is_never_stale_while_it_is_still_on_time(store):
     season = start(store, policy={"thanks.stale_days": 1})  # shorter than the 48 h due time
     interviewed(season, "p", INTERVIEW)
-    assert season.check("thank_you", "p", at=INTERVIEW + 30 * HOUR).verdict == "allowed"
+    assert season.check("thank_you", "p", at=INTERVIEW + 30 * HOUR).outcome == "allowed"
     late = season.check("thank_you", "p", at=INTERVIEW + 48 * HOUR + MINUTE)
     assert "fold" in finding(late, "thanks.window").message
 
@@ -1319,7 +1319,7 @@ def _open(path: Path) -> tuple[Store, Season]:
 def _demo_actions(demo_db):
     store, season = _open(demo_db)
     try:
-        return [(v.program, v.action, v.verdict) for v in season.what_now(DEMO_NOW).actions]
+        return [(v.program, v.action, v.outcome) for v in season.what_now(DEMO_NOW).actions]
     finally:
         store.close()
 
@@ -1339,7 +1339,7 @@ def test_now_and_check_agree_on_the_demo_season(demo_db):
     try:
         for v in season.what_now(DEMO_NOW).actions:
             again = season.check(v.action, v.program, at=DEMO_NOW)
-            assert (again.verdict, again.findings) == (v.verdict, v.findings)
+            assert (again.outcome, again.findings) == (v.outcome, v.findings)
     finally:
         store.close()
 

@@ -22,6 +22,7 @@ from prematch import policies
 from prematch.engine import (
     InputError,
     IntegrityError,
+    NoRules,
     Season,
     Store,
     StoreBusyError,
@@ -169,6 +170,7 @@ def test_an_append_refused_by_a_trigger_is_a_store_error_naming_the_file(make_st
             store,
             "refused-2027",
             at="2026-09-20T10:00:00-04:00",
+            rulebook=NoRules(),
             match_year=2027,
             specialty="Internal Medicine",
             timezone="America/New_York",
@@ -229,7 +231,7 @@ def test_messages_about_a_memory_store_name_it_readably():
     store = Store.memory()
     assert store.path == "the in-memory store"
     with pytest.raises(InputError, match="the in-memory store holds no season yet"):
-        Season.open(store)
+        Season.open(store, rulebook=NoRules())
 
 
 def test_a_memory_store_is_audited_in_this_process_whatever_the_jobs(season_of, clock):

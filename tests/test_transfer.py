@@ -12,6 +12,7 @@ from db_bytes import db_files, settled_db_files
 
 from prematch.engine import (
     InputError,
+    NoRules,
     PrematchError,
     Season,
     Store,
@@ -65,13 +66,13 @@ def open_store(tmp_path: Path) -> Iterator:
 
 
 def program_states(store: Store, season: str, clock) -> dict[str, str]:
-    state = Season.open(store, season, clock=clock).state()
+    state = Season.open(store, season, rulebook=NoRules(), clock=clock).state()
     return {pid: p.state for pid, p in state.programs.items()}
 
 
 def replay_view(store: Store, season: str, clock) -> list[tuple]:
     """What happened in a season, without seqs: (when, type, program, payload) in replay order."""
-    entries = Season.open(store, season, clock=clock).history()
+    entries = Season.open(store, season, rulebook=NoRules(), clock=clock).history()
     return [
         (h.record.occurred_at, h.record.type, h.record.program, json.dumps(h.record.payload))
         for h in entries
@@ -87,7 +88,7 @@ def test_export_then_import_reproduces_every_event_and_hash(store, clock, season
     exported = list(export_lines(store))
 
     copy = open_store("copy.db")
-    result = import_lines(copy, exported, clock=clock)
+    result = import_lines(copy, exported, rulebook=NoRules(), clock=clock)
 
     assert result.events == len(exported)
     assert result.hashes_reproduced == result.events
@@ -102,11 +103,11 @@ def test_export_then_import_keeps_retractions_and_overrides(store, clock, season
     exported = list(export_lines(store))
 
     copy = open_store("copy.db")
-    result = import_lines(copy, exported, clock=clock)
+    result = import_lines(copy, exported, rulebook=NoRules(), clock=clock)
 
     assert result.hashes_reproduced == result.events == len(exported)
     assert result.overridden == 1
-    history = Season.open(copy, clock=clock).history()
+    history = Season.open(copy, rulebook=NoRules(), clock=clock).history()
     assert [h.record.seq for h in history if h.retracted] == [mistake.record.seq]
     assert history[-2].record.override == "advisor said so"
 
@@ -121,9 +122,9 @@ def test_importing_an_export_after_other_seasons_keeps_references_between_events
 
     crowded = open_store("crowded.db")
     season_of(crowded, SEASON[:3], clock, season_id="someone-else")  # seqs 1..4 are taken
-    import_lines(crowded, exported, clock=clock)
+    import_lines(crowded, exported, rulebook=NoRules(), clock=clock)
 
-    imported = Season.open(crowded, "im-2027", clock=clock)
+    imported = Season.open(crowded, "im-2027", rulebook=NoRules(), clock=clock)
     records = {r.seq: r for r in imported.records()}
     retracted = [h.record for h in imported.history() if h.retracted]
     assert [(r.type, r.program) for r in retracted] == [("call_held", "mercy")]
@@ -138,7 +139,7 @@ def test_several_seasons_export_and_import_together(store, clock, season_of, ope
     exported = list(export_lines(store))
 
     copy = open_store("copy.db")
-    result = import_lines(copy, exported, clock=clock)
+    result = import_lines(copy, exported, rulebook=NoRules(), clock=clock)
 
     assert result.seasons == ("amira-2027", "bilal-2027")
     assert copy.seasons() == ["amira-2027", "bilal-2027"]
@@ -164,12 +165,12 @@ def test_a_hand_written_file_may_hold_several_seasons(open_store, clock):
         {"type": "rejected", "program": "mercy", "at": "2026-09-25"},  # Bilal's, still current
     ]
     store = open_store("two.db")
-    import_lines(store, [json.dumps(line) for line in lines], clock=clock)
+    import_lines(store, [json.dumps(line) for line in lines], rulebook=NoRules(), clock=clock)
 
     assert store.seasons() == ["amira-2027", "bilal-2027"]
     assert program_states(store, "amira-2027", clock) == {"mercy": "applied"}
     assert program_states(store, "bilal-2027", clock) == {"mercy": "rejected"}
-    bilal_added = Season.open(store, "bilal-2027", clock=clock).records()[1]
+    bilal_added = Season.open(store, "bilal-2027", rulebook=NoRules(), clock=clock).records()[1]
     assert bilal_added.occurred_at.isoformat() == "2026-09-20T22:00:00+00:00"  # Berlin midnight
 
 
@@ -179,7 +180,7 @@ def test_each_imported_season_gets_consecutive_seqs_in_replay_order(open_store, 
     other[0]["applicant_name"] = "Copy"
     interleaved = [line for pair in zip(demo, other, strict=True) for line in pair]
     store = open_store("two.db")
-    import_lines(store, [json.dumps(line) for line in interleaved], clock=clock)
+    import_lines(store, [json.dumps(line) for line in interleaved], rulebook=NoRules(), clock=clock)
 
     rows = list(store.rows())
     assert [r.season for r in rows] == ["demo-2027"] * len(DEMO) + ["copy-2027"] * len(DEMO)
@@ -196,12 +197,12 @@ def test_each_imported_season_gets_consecutive_seqs_in_replay_order(open_store, 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_lines_in_any_order_of_at_import_as_if_in_order(open_store, clock, seed):
     in_order = open_store("in-order.db")
-    import_lines(in_order, DEMO, clock=clock)
+    import_lines(in_order, DEMO, rulebook=NoRules(), clock=clock)
     head, rest = DEMO[0], DEMO[1:]  # each season begins with its season_started line
     random.Random(seed).shuffle(rest)
 
     shuffled = open_store("shuffled.db")
-    result = import_lines(shuffled, [head, *rest], clock=clock)
+    result = import_lines(shuffled, [head, *rest], rulebook=NoRules(), clock=clock)
 
     assert result.events == len(DEMO)
     assert replay_view(shuffled, "demo-2027", clock) == replay_view(in_order, "demo-2027", clock)
@@ -244,7 +245,7 @@ def test_one_bad_line_and_nothing_is_written(target, db_path, clock, case):
     before = settled_db_files(db_path)
 
     with pytest.raises(InputError) as excinfo:
-        import_lines(target, lines, clock=clock)
+        import_lines(target, lines, rulebook=NoRules(), clock=clock)
 
     assert excinfo.value.line == 5
     assert excinfo.value.field == field
@@ -259,7 +260,7 @@ def test_a_structurally_impossible_line_names_its_line_and_writes_nothing(target
     before = settled_db_files(db_path)
 
     with pytest.raises(StructuralError) as excinfo:
-        import_lines(target, lines, clock=clock)
+        import_lines(target, lines, rulebook=NoRules(), clock=clock)
 
     assert excinfo.value.line == 5
     assert (excinfo.value.program, excinfo.value.event) == ("marlow-im", "thanked")
@@ -271,7 +272,7 @@ def test_a_line_after_the_clock_names_its_line_and_writes_nothing(target, db_pat
     before = settled_db_files(db_path)
 
     with pytest.raises(InputError, match="after now") as excinfo:
-        import_lines(target, [*DEMO[:2], late], clock=clock)
+        import_lines(target, [*DEMO[:2], late], rulebook=NoRules(), clock=clock)
 
     assert (excinfo.value.line, excinfo.value.field) == (3, "at")
     assert db_files(db_path) == before
@@ -280,7 +281,7 @@ def test_a_line_after_the_clock_names_its_line_and_writes_nothing(target, db_pat
 def test_an_import_error_names_the_field_once(target, clock):
     bad, _ = BAD_FIFTH_LINE["unknown-field"]
     with pytest.raises(InputError) as excinfo:
-        import_lines(target, [*DEMO[:4], bad], clock=clock)
+        import_lines(target, [*DEMO[:4], bad], rulebook=NoRules(), clock=clock)
     assert str(excinfo.value) == "line 5, field 'colour': unknown field"
 
 
@@ -299,7 +300,7 @@ def test_a_season_started_twice_in_a_file_is_an_input_error(open_store, clock, c
     lines, line = DUPLICATES[case]
     store = open_store("dup.db")
     with pytest.raises(InputError) as excinfo:
-        import_lines(store, lines, clock=clock)
+        import_lines(store, lines, rulebook=NoRules(), clock=clock)
     assert (excinfo.value.line, excinfo.value.field) == (line, "season")
     assert store.seasons() == []
 
@@ -309,7 +310,7 @@ def test_a_season_started_twice_in_a_file_is_refused(open_store, clock, case):
     lines, line = DUPLICATES[case]
     store = open_store("dup.db")
     with pytest.raises(PrematchError) as excinfo:
-        import_lines(store, lines, clock=clock)
+        import_lines(store, lines, rulebook=NoRules(), clock=clock)
     assert excinfo.value.line == line
     assert store.seasons() == []
     assert store.verify() == (0, None)
@@ -317,10 +318,10 @@ def test_a_season_started_twice_in_a_file_is_refused(open_store, clock, case):
 
 def test_a_season_already_in_the_store_cannot_be_imported_again(open_store, db_path, clock):
     store = open_store("twice.db")
-    import_lines(store, DEMO, clock=clock)
+    import_lines(store, DEMO, rulebook=NoRules(), clock=clock)
 
     with pytest.raises(InputError, match="demo-2027") as excinfo:
-        import_lines(store, DEMO, clock=clock)
+        import_lines(store, DEMO, rulebook=NoRules(), clock=clock)
 
     assert (excinfo.value.line, excinfo.value.field) == (1, "season")
     assert store.verify() == (len(DEMO), None)
