@@ -175,7 +175,7 @@ class MemoryRecorder:
         """Every record of ``season``, in ``seq`` order."""
         return [_record(e) for e in self._log.committed() if e.season == season]
 
-    def rows(self, season: str | None = None) -> Iterator[Record]:
+    def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order."""
         events = self._log.committed()
         return (_record(e) for e in events if season is None or e.season == season)

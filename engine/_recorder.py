@@ -103,7 +103,7 @@ class Recorder(Protocol):
         """One season's stream of records, in ``seq`` order."""
         ...
 
-    def rows(self, season: str | None = None) -> Iterator[Record]:
+    def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""
         ...
 

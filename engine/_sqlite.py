@@ -334,7 +334,7 @@ class SqliteRecorder:
         """Every record of ``season``, in ``seq`` order."""
         return self._guard(_season_records, self._conn, season)
 
-    def rows(self, season: str | None = None) -> Iterator[Record]:
+    def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""
         sql = f"SELECT {_RECORD_COLUMNS} FROM events"
         args: tuple[str, ...] = ()

@@ -90,9 +90,9 @@ class Store:
         """Every record of ``season``, in ``seq`` order."""
         return self._recorder.season_records(season)
 
-    def rows(self, season: str | None = None) -> Iterator[Record]:
+    def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""
-        return self._recorder.rows(season)
+        return self._recorder.records(season)
 
     def seasons_records(
         self, first: str | None = None, last: str | None = None

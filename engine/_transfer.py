@@ -31,7 +31,7 @@ _SEQ_FIELDS = ("retracts", "news_seq")
 
 def export_lines(store: Store, season: str | None = None) -> Iterator[str]:
     """Every event (of one season, or all) as import-ready JSONL lines, in ``seq`` order."""
-    for r in store.rows(season):
+    for r in store.records(season):
         line: dict[str, Any] = {"seq": r.seq, "season": r.season, "type": r.type}
         if r.program is not None:
             line["program"] = r.program

@@ -172,7 +172,7 @@ def test_seq_is_global_and_gapless_across_seasons(recorder_store, season_of, clo
     second = season_of(store, EVENTS[:3], clock, season_id="second")
     first.record("invited", "mercy", at="2026-10-02")
 
-    assert [r.seq for r in store.rows()] == list(range(1, 3 + 4 + 2))
+    assert [r.seq for r in store.records()] == list(range(1, 3 + 4 + 2))
     assert [r.seq for r in first.records()] == [1, 2, 3, 8]
     assert [r.seq for r in second.records()] == [4, 5, 6, 7]
 
@@ -194,7 +194,7 @@ def test_several_seasons_live_in_one_store(recorder_store, season_of, clock):
 
 def test_appended_records_come_back_as_stored(recorder_store, season_of, clock):
     store = _filled(recorder_store, season_of, clock)
-    start = next(store.rows())
+    start = next(store.records())
     with store.write(NOW) as tx:
         assert (tx.first_seq, tx.last_seq) == (6, 6)
         (appended,) = tx.append(
@@ -213,7 +213,7 @@ def test_appends_in_one_transaction_continue_each_streams_versions(
     recorder_store, season_of, clock
 ):
     store = _filled(recorder_store, season_of, clock)
-    start, added = next(store.rows()), store.season_records(store.seasons()[0])[1]
+    start, added = next(store.records()), store.season_records(store.seasons()[0])[1]
     new_season = start._replace(season="other-2027", payload={**start.payload})
     in_other = added._replace(season="other-2027")
     with store.write(NOW) as tx:
@@ -237,7 +237,7 @@ def test_a_second_event_with_the_same_stream_version_is_refused(recorder_store, 
     before = stored(store)
     taken = before[2]  # seq 3, mercy's second event
     with pytest.raises(StoreError, match="stream"), store.write(NOW) as tx:
-        tx.append([next(store.rows())._replace(season="fresh-2027")])  # lost with the rest
+        tx.append([next(store.records())._replace(season="fresh-2027")])  # lost with the rest
         tx._insert(iter([taken._replace(seq=tx.last_seq + 1)]))
     assert stored(store) == before
     assert store.verify() == (6, None)
@@ -294,7 +294,7 @@ def test_the_single_intent_race_has_one_winner(recorder_store):
     assert results.count("accepted") == 1, outcome
     assert any("intent.single" in r for r in results), outcome
     winner = next(pid for pid, result in outcome.items() if result == "accepted")
-    intents = [r.program for r in store.rows() if r.type == "intent_sent"]
+    intents = [r.program for r in store.records() if r.type == "intent_sent"]
     assert intents == [winner]
     assert store.verify() == (1 + 3 * len(programs) + 1, None)
 
@@ -306,11 +306,11 @@ def test_reads_by_stream_all_and_ranges(recorder_store, season_of, clock):
     store = recorder_store.open()
     for season_id in ("c-2027", "a-2027", "b-2027"):
         season_of(store, EVENTS[:2], clock, season_id=season_id)
-    everything = list(store.rows())
+    everything = list(store.records())
     assert [r.seq for r in everything] == list(range(1, 10))
     assert store.seasons() == ["c-2027", "a-2027", "b-2027"]  # in the order started
     assert store.season_records("a-2027") == everything[3:6]
-    assert list(store.rows("a-2027")) == everything[3:6]
+    assert list(store.records("a-2027")) == everything[3:6]
     assert store.season_records("nobody") == []
 
     by_season = list(store.seasons_records())
@@ -326,7 +326,7 @@ def test_reads_by_stream_all_and_ranges(recorder_store, season_of, clock):
 
 def test_reads_upcast_nothing_at_the_current_schema(recorder_store, season_of, clock):
     store = _filled(recorder_store, season_of, clock)
-    records = list(store.rows())
+    records = list(store.records())
     assert [r.type for r in records[1:]] == [e[0] for e in EVENTS]
     assert [r.payload for r in records] == [json.loads(e.payload) for e in stored(store)]
     assert all(r.schema_version == SCHEMA_VERSION for r in records)

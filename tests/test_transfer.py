@@ -182,7 +182,7 @@ def test_each_imported_season_gets_consecutive_seqs_in_replay_order(open_store, 
     store = open_store("two.db")
     import_lines(store, [json.dumps(line) for line in interleaved], rulebook=NoRules(), clock=clock)
 
-    rows = list(store.rows())
+    rows = list(store.records())
     assert [r.season for r in rows] == ["demo-2027"] * len(DEMO) + ["copy-2027"] * len(DEMO)
     for season in ("demo-2027", "copy-2027"):
         mine = [r for r in rows if r.season == season]
@@ -209,7 +209,7 @@ def test_lines_in_any_order_of_at_import_as_if_in_order(open_store, clock, seed)
     assert program_states(shuffled, "demo-2027", clock) == program_states(
         in_order, "demo-2027", clock
     )
-    stored = list(shuffled.rows())
+    stored = list(shuffled.records())
     assert [r.occurred_at for r in stored] == sorted(r.occurred_at for r in stored)
     assert shuffled.verify() == (len(DEMO), None)
 
