@@ -127,6 +127,18 @@ Line = Annotated[str, AfterValidator(check_line), _TEXT_SCHEMA]
 Visa = Literal["none", "j1", "h1b", "undecided"]
 
 
+def _known_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown IANA timezone {value!r} (e.g. America/New_York)") from e
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_known_timezone)]
+"""An IANA timezone name (the season's, a program's)."""
+
+
 class Payload(BaseModel):
     """Base of every payload: frozen, and unknown fields are an error."""
 
@@ -138,7 +150,7 @@ class SeasonStartedPayload(Payload):
 
     match_year: Annotated[int, Field(ge=2000, le=2100)]
     specialty: Line
-    timezone: str
+    timezone: Timezone
     visa: Visa
     applicant_name: Line
     aamc_id: Line | None = None
@@ -147,15 +159,6 @@ class SeasonStartedPayload(Payload):
     """Per-season overrides of calendar dates (key = calendar field)."""
     policy: dict[str, float | int] | None = None
     """Per-season overrides of rulebook parameters (key = parameter name)."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown IANA timezone {value!r} (e.g. America/New_York)") from e
-        return value
 
 
 class ProgramAddedPayload(Payload):
@@ -168,6 +171,8 @@ class ProgramAddedPayload(Payload):
     """``None`` means: use the specialty default."""
     sponsors_visas: tuple[Visa, ...] | None = None
     contacts: tuple[Line, ...] | None = None
+    timezone: Timezone | None = None
+    """Where the program is: times at the program typed without an offset are read here."""
 
 
 class AppliedPayload(Payload):

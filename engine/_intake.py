@@ -15,8 +15,15 @@ three, so that one bad value gets one message and one field whichever way it cam
   paragraphs; one-line text (names, specialties, contacts, ids from other systems) holds
   none, since it is shown inside lines of output
   (:func:`~prematch.engine._events.check_text`, :func:`~prematch.engine._events.check_line`);
-- ``at`` is an aware instant (a bare date is midnight in the season's timezone) that is
-  not after now;
+- ``at`` is an instant that is not after now: exact when it carries a UTC offset;
+  otherwise read in the program's timezone for the events that happen at the program
+  (:data:`AT_THE_PROGRAM`, when the program has a ``timezone``), in the season's for the
+  rest (:func:`~prematch.engine._clock.read_time`: a wall time the clocks skip or pass
+  twice is refused, showing both readings). The program's timezone is the last one
+  recorded for it, in the store or anywhere in the input (an import settles the lines
+  that need it once all its lines are read: :meth:`Intake.settle`). A date alone means
+  "during that day": :func:`place_dates` puts the event after the same day's events
+  recorded before it (see there);
 - the fields an export adds: ``recorded_at`` is an ISO datetime with offset (stored as
   UTC), ``schema_version`` an integer from 1 to :data:`SCHEMA_VERSION` (an older one is
   stored as it is and upcast on read; a newer one is refused), ``seq`` a positive
@@ -34,20 +41,24 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prematch.engine._clock import parse_instant, read_instant
+from prematch.engine._clock import TimeReading, parse_instant, read_time
 from prematch.engine._errors import InputError, located
 from prematch.engine._records import SCHEMA_VERSION, Record, utc_iso
 
 __all__ = [
+    "AT_THE_PROGRAM",
     "MAX_LINE_BYTES",
+    "SETS_PROGRAM_ZONE",
     "Intake",
     "Pending",
     "decode_line",
     "normalize_event_type",
+    "place_dates",
+    "program_zones",
     "provisional",
     "season_slug",
 ]
@@ -62,6 +73,36 @@ _COMMON = frozenset(
 
 _EXPORTED = frozenset({"seq", "recorded_at", "schema_version", "hash"})
 """The keys an export adds to each line."""
+
+AT_THE_PROGRAM = frozenset(
+    {
+        "invited",
+        "interviewed",
+        "interview_rescheduled",
+        "interview_cancelled",
+        "program_contacted",
+        "offer_received",
+        "rejected",
+        "waitlisted",
+    }
+)
+"""Event types that happen at the program: a time typed without an offset is read in the
+program's timezone (when it has one). Every other time is read in the season's."""
+
+SETS_PROGRAM_ZONE = ("program_added", "program_updated")
+"""Event types whose ``timezone`` payload field sets the program's timezone."""
+
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def program_zones(records: Iterable[Record]) -> dict[str, str]:
+    """Each program's timezone, as last recorded in ``records`` (programs without one are
+    left out)."""
+    zones: dict[str, str] = {}
+    for r in records:
+        if r.type in SETS_PROGRAM_ZONE and r.program is not None and "timezone" in r.payload:
+            zones[r.program] = r.payload["timezone"]
+    return zones
 
 
 def normalize_event_type(name: str) -> str:
@@ -93,6 +134,38 @@ def provisional(
     )
 
 
+def place_dates(existing: Sequence[Record], pending: Sequence[Pending], now: dt.datetime) -> None:
+    """Place each event given as a date alone within its day (``pending`` in the order the
+    events are recorded: an import's lines in file order).
+
+    A date means "during that day" in the zone it was read in. The event goes to the
+    later of the day's first instant and one microsecond after the last event of that
+    day recorded before it (``existing``, not retracted, and the earlier ``pending``) of
+    the same program or of the season itself (news, say): a thank-you dated the interview
+    day follows the interview. It never goes past the day's last microsecond, nor past
+    ``now``: there it shares the instant of the event before it and follows it by seq.
+    """
+    if not any(i.dated for i in pending):
+        return
+    gone = {r.payload["retracts"] for r in existing if r.type == "event_retracted"}
+    seen: dict[str | None, list[dt.datetime]] = {}
+    for r in existing:
+        if r.seq not in gone:
+            seen.setdefault(r.program, []).append(r.occurred_at)
+    for item in pending:
+        end = item.reading.day_end if item.reading is not None else None
+        if end is not None:
+            start = item.at
+            keys = (None,) if item.program is None else (item.program, None)
+            latest = max(
+                (t for key in keys for t in seen.get(key, ()) if start <= t <= end),
+                default=None,
+            )
+            if latest is not None:
+                item.at = min(latest + _MICROSECOND, end, now).astimezone(dt.UTC)
+        seen.setdefault(item.program, []).append(item.at)
+
+
 @dataclass(slots=True)
 class Pending:
     """An event that passed the intake and is not written yet, and where it came from."""
@@ -112,6 +185,13 @@ class Pending:
     schema_version: int = SCHEMA_VERSION
     hash: str | None = None
     """Its hash in the export it comes from, if it comes from one."""
+    reading: TimeReading | None = None
+    """How its ``at`` was read, when it was text."""
+
+    @property
+    def dated(self) -> bool:
+        """Whether it was given as a date alone (to be placed within that day)."""
+        return self.reading is not None and self.reading.day is not None
 
     def record(self, seq: int) -> Record:
         """The record it becomes when written at ``seq`` (``hash`` still empty)."""
@@ -133,11 +213,18 @@ class Intake:
 
     ``timezones`` maps each season an event may name to its timezone; a
     ``season_started`` adds its season (and makes it :attr:`current`). An event that
-    names no season belongs to :attr:`current`.
+    names no season belongs to :attr:`current`. ``programs`` gives the program timezones
+    (:func:`program_zones`) recorded in a season of the store; it is asked once per
+    season, when a time at one of its programs is typed without an offset.
     """
 
     def __init__(
-        self, timezones: dict[str, str], now: dt.datetime, *, current: str | None = None
+        self,
+        timezones: dict[str, str],
+        now: dt.datetime,
+        *,
+        current: str | None = None,
+        programs: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         # The pydantic models load here, on the first event, not when the engine loads.
         from prematch.engine import _events
@@ -151,6 +238,9 @@ class Intake:
         self._identifier = _events.check_identifier
         self._text = _events.check_text
         self._ids: dict[str, str] = {}  # ids already checked: a file repeats a few of them
+        self._programs = programs
+        self._zones: dict[str, dict[str, str]] = {}  # season -> program -> timezone
+        self._unsettled: list[tuple[Pending, str]] = []  # read once every line is in
 
     def from_fields(
         self,
@@ -165,7 +255,11 @@ class Intake:
         """An event given as keyword fields (the library, the CLI); ``at=None`` means now."""
         kind = self._type(event_type)
         fields = self._payload(kind, payload)
-        return self._event(kind, fields, season, program, self.now if at is None else at, override)
+        pending = self._event(
+            kind, fields, season, program, self.now if at is None else at, override
+        )
+        self.settle()
+        return pending
 
     def from_object(self, obj: dict[str, Any], line: int) -> Pending:
         """An event given as one object (a JSONL line's, or a tracker row's) from ``line``.
@@ -173,9 +267,29 @@ class Intake:
         Its keys are ``type``, ``at``, ``program``, ``season``, ``override``, the payload
         fields flat, and the fields an export adds (``seq``, ``recorded_at``,
         ``schema_version``, ``hash``); ``at`` is text, or an aware datetime.
+        Times at a program typed without an offset are read by :meth:`settle`, once
+        every line is in (a later line may give the program its timezone).
         """
         with located(line=line):
             return self._object(obj, line)
+
+    def reading(
+        self, event_type: str, season: str, program: str | None, at: str
+    ) -> TimeReading:
+        """How ``at`` reads for an event of ``event_type`` at ``program`` of ``season``."""
+        kind = self._type(event_type)
+        timezone = self.timezones.get(season)
+        return self._read(kind, season, program, at, timezone)
+
+    def settle(self) -> None:
+        """Read the times left for the end (see :meth:`from_object`), in the timezones
+        the programs have now."""
+        unsettled, self._unsettled = self._unsettled, []
+        for pending, text in unsettled:
+            with located(line=pending.line):
+                zone = self.timezones[pending.season]
+                reading = self._read(pending.type, pending.season, pending.program, text, zone)
+                pending.at, pending.reading = self._checked_now(reading.instant), reading
 
     def _object(self, obj: dict[str, Any], line: int) -> Pending:
         raw = obj.get("type")
@@ -241,22 +355,62 @@ class Intake:
             raise InputError(f"{kind} needs a program id", field="program")
         if scope == "forbidden" and pid:
             raise InputError(f"{kind} is season-level; it takes no program", field="program")
-        moment = read_instant(at, timezone)
+        if kind in SETS_PROGRAM_ZONE and pid and "timezone" in payload:
+            self._zones_of(named)[pid] = payload["timezone"]
+        reading, wait = None, ""
+        if isinstance(at, dt.datetime):
+            if at.tzinfo is None:
+                raise InputError(
+                    "naive datetime: give an aware datetime (with a UTC offset), or the time "
+                    "as text (read in the season's or the program's timezone)",
+                    field="at",
+                )
+            moment = self._checked_now(at)
+        else:
+            # A time at the program typed without an offset waits for settle(): the
+            # program's timezone may come later in the input. UTC only checks the text.
+            at_program = pid is not None and kind in AT_THE_PROGRAM
+            reading = read_time(at, "UTC" if at_program else timezone)
+            wait = at if at_program and reading.zone is not None else ""
+            moment = reading.instant if wait else self._checked_now(reading.instant)
+        # Interned (ids too, in _id): a large file repeats a few names a million times.
+        pending = Pending(
+            sys.intern(named),
+            sys.intern(kind),
+            pid,
+            moment,
+            payload,
+            None if override is None else self._checked(self._text, override, "override"),
+            reading=reading,
+        )
+        if wait:
+            self._unsettled.append((pending, wait))
+        return pending
+
+    def _read(
+        self, kind: str, season: str, program: str | None, at: str, timezone: str | None
+    ) -> TimeReading:
+        zone = self._zones_of(season).get(program) if program and kind in AT_THE_PROGRAM else None
+        if zone is not None:
+            return read_time(at, zone, whose="the program's")
+        return read_time(at, timezone)
+
+    def _zones_of(self, season: str) -> dict[str, str]:
+        zones = self._zones.get(season)
+        if zones is None:
+            zones = self._programs(season) if self._programs is not None else {}
+            self._zones[season] = zones
+        return zones
+
+    def _checked_now(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` in UTC, refused if it is after now."""
         if moment > self.now:
             raise InputError(
                 f"{moment.isoformat()} is after now ({self.now.isoformat()}); "
                 "events are facts: record them once they happen",
                 field="at",
             )
-        # Interned (ids too, in _id): a large file repeats a few names a million times.
-        return Pending(
-            sys.intern(named),
-            sys.intern(kind),
-            pid,
-            moment.astimezone(dt.UTC),
-            payload,
-            None if override is None else self._checked(self._text, override, "override"),
-        )
+        return moment.astimezone(dt.UTC)
 
     def _id(self, value: object, field: str) -> str:
         known = self._ids.get(value) if value.__class__ is str else None

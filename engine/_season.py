@@ -14,9 +14,15 @@ from typing import Any
 
 from prematch.engine._actions import ACTIONS
 from prematch.engine._admission import admit
-from prematch.engine._clock import Clock, read_instant, system_clock
+from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError
-from prematch.engine._intake import Intake, normalize_event_type, provisional
+from prematch.engine._intake import (
+    Intake,
+    Pending,
+    normalize_event_type,
+    place_dates,
+    program_zones,
+)
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import replay, retracted_seqs
@@ -143,8 +149,9 @@ class Season:
         return self._timezone
 
     def instant(self, value: dt.datetime | str | None) -> dt.datetime:
-        """The instant a question is asked at: a datetime, an ISO string (a date = midnight
-        in the season's timezone), or now. Unlike an event's time, it may be in the future."""
+        """The instant a question is asked at: a datetime, an ISO string (without an offset,
+        or a date = its midnight, in the season's timezone), or now. Unlike an event's time,
+        it may be in the future."""
         return self.clock() if value is None else read_instant(value, self.timezone)
 
     def state(self, at: dt.datetime | str | None = None) -> SeasonState:
@@ -199,12 +206,23 @@ class Season:
         """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
         if normalize_event_type(event_type) == "season_started":
             raise InputError("a season has one season_started; use `prematch init`", field="type")
-        intake = Intake({self.id: self.timezone}, self.clock(), current=self.id)
-        pending = intake.from_fields(
+        pending = self._intake().from_fields(
             event_type, program, season=self.id, at=at, override=override, payload=fields
         )
-        return self._append(
-            pending.type, pending.program, pending.at, pending.payload, pending.override
+        return self._append(pending)
+
+    def reading(self, event_type: str, program: str | None, at: str) -> TimeReading:
+        """How :meth:`record` reads ``at`` for this event: in which zone (the program's for
+        events at the program, when it has one; else the season's), and whether it is a
+        date alone (then :meth:`record` places it within that day)."""
+        return self._intake().reading(event_type, self.id, program, at)
+
+    def _intake(self) -> Intake:
+        return Intake(
+            {self.id: self.timezone},
+            self.clock(),
+            current=self.id,
+            programs=lambda _: program_zones(self.records()),
         )
 
     def add_program(self, program: str, name: str, **fields: Any) -> Judged:
@@ -233,20 +251,12 @@ class Season:
             raise InputError(f"event seq {seq} is already retracted", field="seq")
         return self.record("event_retracted", target.program, at=at, retracts=seq, reason=reason)
 
-    def _append(
-        self,
-        kind: str,
-        program: str | None,
-        moment: dt.datetime,
-        payload: dict[str, Any],
-        override: str | None,
-    ) -> Judged:
+    def _append(self, pending: Pending) -> Judged:
         now = self.clock()
         with self.store.write(utc_iso(now)) as tx:
             existing = tx.season_records(self.id)
-            candidate = provisional(
-                tx.last_seq + 1, self.id, kind, program, moment, payload, override
-            )
+            place_dates(existing, [pending], now)
+            candidate = pending.record(tx.last_seq + 1)
             (admitted,) = admit(existing, [candidate], self.rulebook)
             (stored,) = _append_checked(tx, [admitted.record])
         return Judged(stored, admitted.findings)

@@ -55,6 +55,8 @@ class ProgramState:
     nrmp_participating: bool = True
     no_post_interview_contact: bool | None = None
     sponsors_visas: tuple[str, ...] | None = None
+    timezone: str | None = None
+    """The program's IANA timezone, if recorded (else the season's stands in)."""
     state: str = INITIAL
     applied_at: dt.datetime | None = None
     invited_at: dt.datetime | None = None
@@ -178,6 +180,7 @@ def _add_program(state: SeasonState, r: Record) -> None:
         nrmp_participating=p.get("nrmp_participating", True),
         no_post_interview_contact=p.get("no_post_interview_contact"),
         sponsors_visas=tuple(visas) if visas is not None else None,
+        timezone=p.get("timezone"),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -19,7 +19,7 @@ from prematch.engine._admission import admit
 from prematch.engine._bulk import paused_gc
 from prematch.engine._clock import Clock, system_clock
 from prematch.engine._errors import PrematchError, located
-from prematch.engine._intake import Intake, Pending, decode_line
+from prematch.engine._intake import Intake, Pending, decode_line, place_dates, program_zones
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store, Transaction
@@ -54,7 +54,9 @@ class ImportResult:
     hashes_reproduced: int = 0
 
 
-def _batches(items: list[Pending], keep_seq: bool) -> Iterator[list[Pending]]:
+def _batches(
+    items: list[Pending], keep_seq: bool, place: Callable[[list[Pending]], None]
+) -> Iterator[list[Pending]]:
     """The events in the order they get seqs, cut into batches admitted and written together.
 
     Lines restored from an export (every line has its old ``seq``) keep their order,
@@ -62,7 +64,9 @@ def _batches(items: list[Pending], keep_seq: bool) -> Iterator[list[Pending]]:
     events within a season, so each season is a batch of its own, in replay order,
     seasons as they first appear: a season's rows and index entries are written (and
     later read) side by side, and a large import holds one season's records at a
-    time, which keeps its cost per event flat.
+    time, which keeps its cost per event flat. Before a season's events are sorted,
+    ``place`` puts those given as a date alone within their day (they are still in the
+    order of the lines: an earlier line is recorded before a later one).
     """
     if keep_seq:
         yield sorted(items, key=lambda i: i.seq or 0)
@@ -73,6 +77,7 @@ def _batches(items: list[Pending], keep_seq: bool) -> Iterator[list[Pending]]:
     items.clear()  # from here on, each batch's events are freed once it is written
     while groups:
         group = groups.pop(next(iter(groups)))
+        place(group)
         group.sort(key=_replay_order)
         yield group
 
@@ -136,14 +141,26 @@ def _import(
     with store.write(utc_iso(now)) as tx:
         starts = tx.season_starts()
         known = list(starts)
+        def stored(season: str) -> list[Record]:
+            return tx.season_records(season) if season in starts else []
+
         intake = Intake(
-            {s: str(p["timezone"]) for s, p in starts.items()}, now, current=default_season
+            {s: str(p["timezone"]) for s, p in starts.items()},
+            now,
+            current=default_season,
+            programs=lambda season: program_zones(stored(season)),
         )
         items = [intake.from_object(obj, number) for number, obj in objects]
+        intake.settle()
         keep_seq = bool(items) and all(i.seq is not None for i in items)
         compare = any(i.hash is not None for i in items)
         writer = _BatchWriter(tx, known, rulebook, allow_violations, keep_seq, compare)
-        for batch in _batches(items, keep_seq):
+
+        def place(group: list[Pending]) -> None:
+            if any(i.dated for i in group):
+                place_dates(stored(group[0].season), group, now)
+
+        for batch in _batches(items, keep_seq, place):
             writer.write(batch)
     return ImportResult(
         events=tx.last_seq - tx.first_seq,

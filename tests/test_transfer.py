@@ -224,8 +224,8 @@ BAD_FIFTH_LINE = {
         "colour",
     ),
     "unknown-type": ('{"type": "program_exploded", "program": "x-im", "at": "2026-09-21"}', "type"),
-    "naive-datetime": (
-        '{"type": "program_added", "program": "x-im", "at": "2026-09-21T10:00:00", "name": "X"}',
+    "nonexistent-local-time": (  # the clocks of America/New_York skip 02:00-03:00 that day
+        '{"type": "program_added", "program": "x-im", "at": "2026-03-08T02:30:00", "name": "X"}',
         "at",
     ),
 }
