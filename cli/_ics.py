@@ -5,7 +5,9 @@ interest / intent window (the ``due_by`` and ``opens_at`` of the engine's verdic
 the clock), and the NRMP dates of the season's calendar. Every event has a stable UID
 (``<season>-<program>-<action>@prematch``), so importing a newer file updates the same
 events; one that no longer applies (sent, or blocked) comes back as ``CANCELLED``.
-Times carry the season's timezone (with its ``VTIMEZONE``).
+Times carry the season's timezone (with its ``VTIMEZONE``); a program's entries name its
+interview by the date the program gives it (``ProgramState.interview_day``: the invitation's
+``interview_on``, else the day in the program's timezone), not the applicant's date.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def _entry(state: SeasonState, item: NowItem) -> CalendarEntry | None:
     notes = [f"{f.severity} {f.rule}: {f.message}" for f in v.findings]
     if v.closes_at is not None and not cancelled:
         notes.insert(0, f"Closes at the rank list deadline ({v.closes_at.isoformat()}).")
+    day = program.interview_day(state.timezone)
+    if day is not None:
+        notes.insert(0, f"Interview on {day:%B} {day.day}, {day.year} (the program's date).")
     return CalendarEntry(
         uid=f"{state.id}-{v.program}-{v.action}@prematch",
         summary=f"{title}: {program.name}",

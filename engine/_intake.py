@@ -273,9 +273,7 @@ class Intake:
         with located(line=line):
             return self._object(obj, line)
 
-    def reading(
-        self, event_type: str, season: str, program: str | None, at: str
-    ) -> TimeReading:
+    def reading(self, event_type: str, season: str, program: str | None, at: str) -> TimeReading:
         """How ``at`` reads for an event of ``event_type`` at ``program`` of ``season``."""
         kind = self._type(event_type)
         timezone = self.timezones.get(season)

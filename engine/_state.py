@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._calendar import Calendar, load_calendar
@@ -72,6 +73,15 @@ class ProgramState:
     def sent(self, action: str) -> list[Message]:
         """The messages of one action sent to this program, oldest first."""
         return [m for m in self.messages if m.action == action]
+
+    def interview_day(self, season_timezone: str) -> dt.date | None:
+        """The interview's date as the program says it: ``interview_on`` when given, else
+        the day it took place in the program's timezone (else in ``season_timezone``)."""
+        if self.interview_on is not None:
+            return self.interview_on
+        if self.interviewed_at is None:
+            return None
+        return self.interviewed_at.astimezone(ZoneInfo(self.timezone or season_timezone)).date()
 
 
 @dataclass(slots=True)

@@ -15,9 +15,12 @@ One row per program; the columns (header case, spaces, ``-`` and ``_`` do not ma
 ========================  ==========================================================
 
 Cells hold dates (``2026-10-22``, ``10/22/2026``, ``Oct 22, 2026``, optionally with a
-time such as ``09:30``), read in the season's timezone; an empty cell (or ``-``, ``no``)
-means "not yet". :func:`tracker_objects` turns the sheet into events of the import
-JSONL shape, each with its CSV line; :func:`import_tracker` passes them through the same
+time such as ``09:30``); an empty cell (or ``-``, ``no``) means "not yet". Each becomes
+the ISO text the intake reads as it reads any typed time (a date alone is "during that
+day"; a time without an offset is read in the season's timezone, or the program's for
+events at the program); the sheet's own checks (after today? which came first?) use the
+cell read in the season's timezone. :func:`tracker_objects` turns the sheet into events of
+the import JSONL shape, each with its CSV line; :func:`import_tracker` passes them through the same
 intake as JSONL (:mod:`prematch.engine._intake`) into a season, all or nothing, and names
 the CSV line of any problem; :func:`tracker_lines` shows them as JSONL.
 """
@@ -101,8 +104,12 @@ def _clock_time(text: str) -> dt.time | None:
     return None
 
 
-def parse_cell(text: str, timezone: str, *, column: str, line: int) -> dt.datetime | None:
-    """A cell as an aware instant (dates are midnight in ``timezone``), or ``None`` if empty."""
+def parse_cell(
+    text: str, timezone: str, *, column: str, line: int
+) -> tuple[str, dt.datetime] | None:
+    """A cell as ISO text for the intake (``2026-10-22``, ``2026-10-22T09:30:00``, or with
+    its offset as typed) and as an aware instant in ``timezone`` (a date: its midnight) for
+    the sheet's own checks; ``None`` if empty."""
     value = text.strip()
     if value.lower() in _EMPTY:
         return None
@@ -116,15 +123,15 @@ def parse_cell(text: str, timezone: str, *, column: str, line: int) -> dt.dateti
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        pass
+        day, time = _day(value), None
+        if day is None and (m := _TIME.match(value)):
+            day, time = _day(m["day"].strip().rstrip(",")), _clock_time(m["time"])
+            if time is None:
+                day = None
     else:
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
-    day, time = _day(value), dt.time()
-    if day is None and (m := _TIME.match(value)):
-        day, clock = _day(m["day"].strip().rstrip(",")), _clock_time(m["time"])
-        time = clock if clock is not None else time
-        if clock is None:
-            day = None
+        if moment.tzinfo is not None:
+            return moment.isoformat(), moment
+        day, time = moment.date(), None if len(value) == 10 else moment.time()
     if day is None:
         raise InputError(
             f"{value!r} is not a date I can read; write e.g. 2026-10-22, 10/22/2026 or "
@@ -132,7 +139,8 @@ def parse_cell(text: str, timezone: str, *, column: str, line: int) -> dt.dateti
             field=column,
             line=line,
         )
-    return dt.datetime.combine(day, time, zone)
+    typed = day.isoformat() if time is None else f"{day.isoformat()}T{time.isoformat()}"
+    return typed, dt.datetime.combine(day, time or dt.time(), zone)
 
 
 def _read(source: str | Path) -> str:
@@ -176,7 +184,7 @@ def _columns(header: Sequence[str]) -> list[str | None]:
     return out
 
 
-def _event(kind: str, program: str, at: dt.datetime, **fields: Any) -> dict[str, Any]:
+def _event(kind: str, program: str, at: dt.datetime | str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "program": program, "at": at, **fields}
 
 
@@ -189,11 +197,12 @@ def _row_events(
 ) -> Iterator[dict[str, Any]]:
     name = cells.get("program", "").strip()
     pid = program_id(name)
-    when = {
+    typed = {
         column: parse_cell(cells.get(column, ""), timezone, column=column, line=number)
         for column, event in COLUMNS.items()
         if event is not None
     }
+    when = {column: cell[1] if cell else None for column, cell in typed.items()}
     for column, moment in when.items():
         if moment is not None and now is not None and moment > now and column != "interview date":
             raise InputError(
@@ -230,17 +239,17 @@ def _row_events(
         )
     yield _event("program_added", pid, added, name=name)
     for column, event in COLUMNS.items():
-        moment = when.get(column)
-        if event is None or moment is None:
+        cell = typed.get(column)
+        if event is None or cell is None:
             continue
         if event == "invited":
             extra = {"interview_on": interview.date().isoformat()} if interview else {}
-            yield _event("invited", pid, moment, **extra)
+            yield _event("invited", pid, cell[0], **extra)
         elif event == "interviewed":
             if held:
-                yield _event("interviewed", pid, moment)
+                yield _event("interviewed", pid, cell[0])
         else:
-            yield _event(event, pid, moment)
+            yield _event(event, pid, cell[0])
 
 
 def tracker_objects(
@@ -250,8 +259,9 @@ def tracker_objects(
     listed_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> list[tuple[int, dict[str, Any]]]:
-    """The sheet's events as objects of the import JSONL shape (``at`` an aware datetime),
-    each after the CSV line it comes from (see :func:`tracker_lines`)."""
+    """The sheet's events as objects of the import JSONL shape (``at`` the cell's ISO
+    text, or an aware datetime), each after the CSV line it comes from (see
+    :func:`tracker_lines`)."""
     text = _read(source)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
@@ -301,7 +311,8 @@ def tracker_lines(
 ) -> list[str]:
     """Turn an applicant's tracking sheet (a path, or the CSV text) into import JSONL lines.
 
-    Dates are read in ``timezone`` (pass the season's). A row without any date is placed
+    Dates are kept as typed, in ISO form (pass the season's ``timezone``: the sheet's
+    checks read them there). A row without any date is placed
     at ``listed_at``; an interview dated after ``now`` is kept as the invitation's
     ``interview_on`` rather than recorded as held. Raises :class:`InputError` naming the
     CSV line and column: unknown columns (listing the known ones), a missing ``program``
@@ -309,7 +320,9 @@ def tracker_lines(
     """
     return [
         json.dumps(
-            {**event, "at": event["at"].isoformat()}, ensure_ascii=False, separators=(",", ":")
+            {**event, "at": at if isinstance(at := event["at"], str) else at.isoformat()},
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         for _, event in tracker_objects(source, timezone, listed_at=listed_at, now=now)
     ]

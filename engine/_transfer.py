@@ -141,6 +141,7 @@ def _import(
     with store.write(utc_iso(now)) as tx:
         starts = tx.season_starts()
         known = list(starts)
+
         def stored(season: str) -> list[Record]:
             return tx.season_records(season) if season in starts else []
 

@@ -3,7 +3,9 @@
 The wording lives in ``fixtures/templates/<action>.txt`` (``string.Template``
 placeholders such as ``$program_name``) and ``fixtures/templates/fill.toml``; this
 module only chooses the values: the applicant's name and ids, the program's name, the
-interview date in the season's timezone, the news being told, the connection behind an
+interview date as the program says it (:meth:`ProgramState.interview_day
+<prematch.engine.ProgramState.interview_day>`: an applicant abroad thanks a Los Angeles
+program for the interview on the Los Angeles date), the news being told, the connection behind an
 inquiry. Bracketed parts (``[one specific thing ...]``) are for the applicant to write.
 Whether the action may be sent at all is the rulebook's question, not this module's.
 """
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from prematch.engine import ACTIONS, InputError, News, ProgramState, SeasonState, fixtures_dir
 from prematch.policies._content import LintFinding, is_img, lint_message
@@ -53,13 +54,6 @@ def _day(moment: dt.date) -> str:
     return f"{moment:%B} {moment.day}, {moment.year}"
 
 
-def interview_date(program: ProgramState, timezone: str) -> dt.date | None:
-    """The interview's calendar day: when it took place (in ``timezone``), else as invited."""
-    if program.interviewed_at is not None:
-        return program.interviewed_at.astimezone(ZoneInfo(timezone)).date()
-    return program.interview_on
-
-
 def _news_for(state: SeasonState, program: ProgramState, action: str) -> News | None:
     if action == "update":
         untold = state.untold_news(program.id)
@@ -83,7 +77,7 @@ def draft_values(
     """The placeholder values of one draft."""
     program = state.program(program_id)
     holders: dict[str, str] = fill["placeholders"]
-    day = interview_date(program, state.timezone)
+    day = program.interview_day(state.timezone)
     news = _news_for(state, program, action)
     detail = news.detail.strip().rstrip(".") if news else holders["news_detail"]
     kinds = program.connections

@@ -118,7 +118,7 @@ KOLKATA_EVENTS = [
 ]
 
 
-def test_interview_date_is_the_day_in_the_seasons_timezone(
+def test_interview_date_is_the_programs_day_not_the_applicants(
     store: Store, clock: engine.Clock
 ) -> None:
     season = Season.start(
@@ -136,7 +136,8 @@ def test_interview_date_is_the_day_in_the_seasons_timezone(
     for kind, program, at, *rest in KOLKATA_EVENTS:
         season.record(kind, program, at=at, **(rest[0] if rest else {}))
     state = season.state()
-    assert "November 13, 2026" in draft_message(state, "thank_you", "mercy").text
+    # 13 November in Kolkata, but the program said 12 November (interview_on).
+    assert "November 12, 2026" in draft_message(state, "thank_you", "mercy").text
     # Not interviewed yet: the date of the invitation.
     assert "January 28, 2027" in draft_message(state, "thank_you", "oak").text
     # The first news was told: the update carries the second one, without a doubled period.

@@ -45,16 +45,16 @@ def test_sample_becomes_import_lines() -> None:
     added, applied, invited, interviewed, *_ = riverside
     assert added["name"] == "Riverside General Hospital Internal Medicine"
     assert added["at"] == "2026-09-20T10:00:00-04:00"  # the season's start
-    assert applied["at"] == "2026-09-24T00:00:00-04:00"  # a date: midnight, season's timezone
+    assert applied["at"] == "2026-09-24"  # a date: during that day (placed by the import)
     assert invited["interview_on"] == "2026-10-27"
-    assert interviewed["at"] == "2026-10-27T09:00:00-04:00"
+    assert interviewed["at"] == "2026-10-27T09:00:00"  # read where it happened, by the import
     # US dates, month names and 12-hour times are read too.
     brookside = {e["type"]: e for e in lines if e["program"].startswith("brookside")}
-    assert brookside["applied"]["at"] == "2026-09-25T00:00:00-04:00"
-    assert brookside["interviewed"]["at"] == "2026-11-03T09:00:00-05:00"
-    assert brookside["intent_sent"]["at"] == "2027-01-12T00:00:00-05:00"
+    assert brookside["applied"]["at"] == "2026-09-25"
+    assert brookside["interviewed"]["at"] == "2026-11-03T09:00:00"
+    assert brookside["intent_sent"]["at"] == "2027-01-12"
     lakeshore = {e["type"]: e for e in lines if e["program"].startswith("lakeshore")}
-    assert lakeshore["interviewed"]["at"] == "2026-11-10T08:30:00-05:00"
+    assert lakeshore["interviewed"]["at"] == "2026-11-10T08:30:00"
 
 
 def test_an_interview_still_to_come_is_only_the_invitations_date() -> None:
