@@ -96,8 +96,11 @@ def at_option(meaning: str = "When it happened / evaluate as of") -> Callable[[F
         "--at",
         "at",
         metavar="DATETIME",
-        help=f"{meaning}: ISO datetime with offset, or a date (midnight in the season's "
-        "timezone). Default: now.",
+        help=f'{meaning}: ISO datetime, e.g. 2027-01-10T09:00 or "2027-01-10 09:00" (read '
+        "in the season's timezone, or the program's for its invitations, interviews and "
+        "replies, as the output says; with an offset such as -08:00 it is exact), or a date "
+        "(an event: during that day, after that day's earlier events; a question: its "
+        "midnight). Default: now.",
     )
 
 

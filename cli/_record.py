@@ -47,7 +47,7 @@ def init(
 
     sid = season_id or obj.season or season_slug(name, match_year)
     with obj.store(create=True) as store:
-        Season.start(
+        season = Season.start(
             store,
             sid,
             at=at,
@@ -61,7 +61,10 @@ def init(
             aamc_id=aamc_id,
             ecfmg_id=ecfmg_id,
         )
+        reading = None if at is None else season.reading("season_started", None, at).describe()
     click.echo(f"Season {sid} started.")
+    if reading:
+        click.echo(reading)
     click.echo(f"Database: {obj.db}", err=True)
 
 
@@ -84,6 +87,12 @@ def program() -> None:
 )
 @click.option("--sponsors", metavar="VISAS", help="Visas it sponsors, e.g. j1,h1b (or none).")
 @click.option("--contact", "contacts", multiple=True, help="A contact (repeatable).")
+@click.option(
+    "--timezone",
+    metavar="TZ",
+    help="Where the program is (IANA, e.g. America/Los_Angeles): times of its invitations "
+    "and interviews typed without an offset are read there.",
+)
 @at_option()
 @pass_ctx
 @handles_errors
@@ -96,6 +105,7 @@ def program_add(
     no_contact: bool | None,
     sponsors: str | None,
     contacts: tuple[str, ...],
+    timezone: str | None,
     at: str | None,
 ) -> None:
     """Add a program to the season."""
@@ -108,9 +118,15 @@ def program_add(
         fields["sponsors_visas"] = [v.strip() for v in sponsors.split(",") if v.strip()]
     if contacts:
         fields["contacts"] = list(contacts)
+    if timezone is not None:
+        fields["timezone"] = timezone
     with obj.store() as store:
-        done = obj.open_season(store).add_program(program_id, name, at=at, **fields)
+        season = obj.open_season(store)
+        done = season.add_program(program_id, name, at=at, **fields)
+        reading = _reading(season, done, at)
     click.echo(f"Added {program_id} (seq {done.record.seq}).")
+    if reading:
+        click.echo(reading)
 
 
 _LOG_FIELDS = {
@@ -128,8 +144,18 @@ _LOG_FIELDS = {
 }
 
 
-def _report_recorded(done: Judged, what: str) -> None:
+def _reading(season: Season, done: Judged, at: str | None) -> str | None:
+    """How ``--at`` was read, when it named no offset (``None`` otherwise)."""
+    if at is None:
+        return None
+    r = done.record
+    return season.reading(r.type, r.program, at).describe(r.occurred_at)
+
+
+def _report_recorded(done: Judged, what: str, reading: str | None = None) -> None:
     click.echo(f"Recorded {what} (seq {done.record.seq}).")
+    if reading:
+        click.echo(reading)
     warnings = [f for f in done.findings if f.severity != "info"]
     if warnings:
         render.findings_text(warnings)
@@ -182,7 +208,8 @@ def log(
     \b
     Examples:
       prematch log invited mercy-im --interview-on 2026-11-12
-      prematch log interviewed mercy-im --at 2026-11-12T09:00:00-05:00
+      prematch log interviewed mercy-im --at "2026-11-12 09:00"
+      prematch log thanked mercy-im --at 2026-11-12
       prematch log thanked mercy-im
       prematch log interest-sent mercy-im --override "PD asked me to write"
     """
@@ -207,8 +234,10 @@ def log(
         except json.JSONDecodeError:
             fields[key.strip()] = raw
     with obj.store() as store:
-        done = obj.open_season(store).record(kind, program_id, at=at, override=override, **fields)
-    _report_recorded(done, kind + (f" for {program_id}" if program_id else ""))
+        season = obj.open_season(store)
+        done = season.record(kind, program_id, at=at, override=override, **fields)
+        reading = _reading(season, done, at)
+    _report_recorded(done, kind + (f" for {program_id}" if program_id else ""), reading)
 
 
 @click.command()
@@ -222,8 +251,10 @@ def log(
 def news(obj: Ctx, kind: str, detail: str, at: str | None) -> None:
     """Record news in your file (Step 3 passed, a publication...) that programs may hear."""
     with obj.store() as store:
-        done = obj.open_season(store).record("news_recorded", at=at, kind=kind, detail=detail)
-    _report_recorded(done, f"news: {detail}")
+        season = obj.open_season(store)
+        done = season.record("news_recorded", at=at, kind=kind, detail=detail)
+        reading = _reading(season, done, at)
+    _report_recorded(done, f"news: {detail}", reading)
 
 
 @click.command()
@@ -235,8 +266,10 @@ def news(obj: Ctx, kind: str, detail: str, at: str | None) -> None:
 def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | None) -> None:
     """Record your certified rank order list, most preferred first."""
     with obj.store() as store:
-        done = obj.open_season(store).certify(order, at=at, override=override)
-    _report_recorded(done, f"rank order list of {len(order)} programs")
+        season = obj.open_season(store)
+        done = season.certify(order, at=at, override=override)
+        reading = _reading(season, done, at)
+    _report_recorded(done, f"rank order list of {len(order)} programs", reading)
 
 
 @click.command()
@@ -248,8 +281,10 @@ def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | No
 def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
     """Retract an event recorded by mistake (it stays in the log, skipped on replay)."""
     with obj.store() as store:
-        done = obj.open_season(store).retract(seq, reason, at=at)
-    _report_recorded(done, f"retraction of seq {seq}")
+        season = obj.open_season(store)
+        done = season.retract(seq, reason, at=at)
+        reading = _reading(season, done, at)
+    _report_recorded(done, f"retraction of seq {seq}", reading)
 
 
 @click.command("import")

@@ -32,6 +32,7 @@ from prematch.engine._calendar import (
 )
 from prematch.engine._clock import (
     Clock,
+    TimeReading,
     fixed_clock,
     parse_instant,
     system_clock,
@@ -181,6 +182,7 @@ __all__ = [
     "StoreError",
     "StructuralError",
     "Tamper",
+    "TimeReading",
     "UnknownProgramError",
     "Verdict",
     "Window",

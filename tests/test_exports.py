@@ -78,6 +78,7 @@ EXPORTS: dict[str, set[str]] = {
         "StoreError",
         "StructuralError",
         "Tamper",
+        "TimeReading",
         "UnknownProgramError",
         "Verdict",
         "Window",
