@@ -186,7 +186,7 @@ class Pending:
     hash: str | None = None
     """Its hash in the export it comes from, if it comes from one."""
     reading: TimeReading | None = None
-    """How its ``at`` was read, when it was text."""
+    """How its ``at`` was read, when it was text without an offset (a time or a date)."""
 
     @property
     def dated(self) -> bool:
@@ -364,13 +364,19 @@ class Intake:
                     field="at",
                 )
             moment = self._checked_now(at)
+        elif (exact := _with_offset(at)) is not None:  # the common case, kept cheap
+            moment = self._checked_now(exact)
         else:
             # A time at the program typed without an offset waits for settle(): the
             # program's timezone may come later in the input. UTC only checks the text.
             at_program = pid is not None and kind in AT_THE_PROGRAM
             reading = read_time(at, "UTC" if at_program else timezone)
-            wait = at if at_program and reading.zone is not None else ""
-            moment = reading.instant if wait else self._checked_now(reading.instant)
+            if reading.zone is None:  # it had an offset after all (and spaces around it)
+                moment, reading = self._checked_now(reading.instant), None
+            elif at_program:
+                moment, wait = reading.instant, at
+            else:
+                moment = self._checked_now(reading.instant)
         # Interned (ids too, in _id): a large file repeats a few names a million times.
         pending = Pending(
             sys.intern(named),
@@ -457,6 +463,15 @@ class Intake:
             if digest.__class__ is not str:
                 raise InputError("must be a string", field="hash")
             pending.hash = digest
+
+
+def _with_offset(text: str) -> dt.datetime | None:
+    """``text`` as an instant if it is an ISO datetime with an offset, else ``None``."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
