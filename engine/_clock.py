@@ -71,7 +71,8 @@ class TimeReading:
         """The last instant (microsecond) of :attr:`day` in :attr:`zone`, or ``None``."""
         if self.day is None or self.zone is None:
             return None
-        return dt.datetime.combine(self.day, _LAST_MICROSECOND, zoneinfo.ZoneInfo(self.zone))
+        last = dt.datetime.combine(self.day, _LAST_MICROSECOND, zoneinfo.ZoneInfo(self.zone))
+        return last.replace(fold=1)  # the later one, where the clocks go back over midnight
 
     def describe(self, placed: dt.datetime | None = None) -> str | None:
         """One line saying how the text was read (``None`` if it carried its offset).

@@ -239,7 +239,8 @@ class Intake:
         self._text = _events.check_text
         self._ids: dict[str, str] = {}  # ids already checked: a file repeats a few of them
         self._programs = programs
-        self._zones: dict[str, dict[str, str]] = {}  # season -> program -> timezone
+        self._zones: dict[str, dict[str, str]] = {}  # season -> program -> timezone (store)
+        self._given: dict[tuple[str, str], str] = {}  # (season, program) -> timezone (input)
         self._unsettled: list[tuple[Pending, str]] = []  # read once every line is in
 
     def from_fields(
@@ -354,7 +355,7 @@ class Intake:
         if scope == "forbidden" and pid:
             raise InputError(f"{kind} is season-level; it takes no program", field="program")
         if kind in SETS_PROGRAM_ZONE and pid and "timezone" in payload:
-            self._zones_of(named)[pid] = payload["timezone"]
+            self._given[named, pid] = payload["timezone"]
         reading, wait = None, ""
         if isinstance(at, dt.datetime):
             if at.tzinfo is None:
@@ -394,12 +395,14 @@ class Intake:
     def _read(
         self, kind: str, season: str, program: str | None, at: str, timezone: str | None
     ) -> TimeReading:
-        zone = self._zones_of(season).get(program) if program and kind in AT_THE_PROGRAM else None
+        zone = None
+        if program and kind in AT_THE_PROGRAM:
+            zone = self._given.get((season, program)) or self._stored(season).get(program)
         if zone is not None:
             return read_time(at, zone, whose="the program's")
         return read_time(at, timezone)
 
-    def _zones_of(self, season: str) -> dict[str, str]:
+    def _stored(self, season: str) -> dict[str, str]:
         zones = self._zones.get(season)
         if zones is None:
             zones = self._programs(season) if self._programs is not None else {}

@@ -228,6 +228,29 @@ def test_import_reads_naive_times_where_the_program_is_even_if_added_later(
     assert season.state().programs["harbor"].timezone == LA
 
 
+def test_a_later_import_reads_in_the_timezone_the_store_holds(store: Store) -> None:
+    import_season(
+        store,
+        {
+            "type": "program_added",
+            "program": "harbor",
+            "at": "2026-09-21",
+            "name": "Harbor IM",
+            "timezone": LA,
+        },
+        {"type": "applied", "program": "harbor", "at": "2026-09-25"},
+    )
+    lines = [
+        {"type": "invited", "program": "harbor", "at": "2026-10-20T08:00", "season": "asha"},
+        {"type": "interviewed", "program": "harbor", "at": "2026-11-20T09:00", "season": "asha"},
+    ]
+    engine.import_lines(
+        store, [json.dumps(line) for line in lines], rulebook=NoRules(), clock=CLOCK
+    )
+    season = Season.open(store, "asha", rulebook=NoRules(), clock=CLOCK)
+    assert at(season, "interviewed", "harbor") == [dt.datetime(2026, 11, 20, 17, tzinfo=UTC)]
+
+
 def test_import_places_a_date_after_the_same_days_earlier_lines(store: Store) -> None:
     season = import_season(
         store,
