@@ -243,7 +243,9 @@ def audit_markdown(report: AuditReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _detail(payload: dict[str, Any]) -> str:
+def _detail(kind: str, payload: dict[str, Any]) -> str:
+    if kind == "note_added":
+        return str(payload["text"])  # the note as written
     return ", ".join(f"{k}={v}" for k, v in payload.items())
 
 
@@ -268,7 +270,7 @@ def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -
             local(r.occurred_at, timezone),
             event,
             r.program or "",
-            _detail(r.payload),
+            _detail(r.type, r.payload),
             " ".join(notes),
         )
     out.print(table)
