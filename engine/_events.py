@@ -433,7 +433,11 @@ def event_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _input_error(error: ValidationError, prefix: str = "") -> InputError:
+def _input_error(
+    error: ValidationError, prefix: str = "", whole: str | None = None
+) -> InputError:
+    """The first error of ``error`` as an :class:`InputError`; ``whole`` names the field of
+    an error about the whole model (a payload that names no fact at all)."""
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int) or p != 0)
     if prefix and field.startswith(prefix + "."):
@@ -443,7 +447,7 @@ def _input_error(error: ValidationError, prefix: str = "") -> InputError:
         msg = "unknown field"
     elif first["type"] == "missing":
         msg = "required field is missing"
-    return InputError(msg, field=field or None)
+    return InputError(msg, field=field or whole)
 
 
 _EMPTY_OK = frozenset(name for name, payload in EVENT_TYPES.items() if _may_be_empty(payload))
@@ -463,7 +467,7 @@ def validate_payload(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
     try:
         payload = model.__pydantic_validator__.validate_python(fields)
     except ValidationError as e:
-        raise _input_error(e) from None
+        raise _input_error(e, whole="payload") from None
     dumped: dict[str, Any] = model.__pydantic_serializer__.to_python(
         payload, mode="json", exclude_none=True
     )

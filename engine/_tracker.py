@@ -11,7 +11,7 @@ One row per program; the columns (header case, spaces, ``-`` and ``_`` do not ma
 ``thank-you sent``        -> ``thanked``
 ``letter of interest sent``  -> ``interest_sent``
 ``letter of intent sent``    -> ``intent_sent``
-``notes``                 ignored (no event carries free notes)
+``notes``                 -> ``note_added`` (the text as written), at the row's last event
 ========================  ==========================================================
 
 Cells hold dates (``2026-10-22``, ``10/22/2026``, ``Oct 22, 2026``, optionally with a
@@ -229,18 +229,21 @@ def _row_events(
             line=number,
         )
     yield _event("program_added", pid, added, name=name)
+    last = added
     for column, event in COLUMNS.items():
         moment = when.get(column)
-        if event is None or moment is None:
+        if event is None or moment is None or (event == "interviewed" and not held):
             continue
         if event == "invited":
             extra = {"interview_on": interview.date().isoformat()} if interview else {}
             yield _event("invited", pid, moment, **extra)
-        elif event == "interviewed":
-            if held:
-                yield _event("interviewed", pid, moment)
         else:
             yield _event(event, pid, moment)
+        last = max(last, moment)
+    note = cells.get("notes", "")
+    if note.strip():
+        # The sheet does not say when the note was written: it follows what the row records.
+        yield _event("note_added", pid, last, text=note)
 
 
 def tracker_objects(
