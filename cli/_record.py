@@ -176,8 +176,7 @@ def program_set(
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
         raise InputError(
-            "nothing to change: give at least one option "
-            "(see `prematch program set --help`)",
+            "nothing to change: give at least one option (see `prematch program set --help`)",
             field="ID",
         )
     with obj.store() as store:

@@ -154,8 +154,11 @@ def _nrmp_code(value: str) -> str:
 
 
 NrmpCode = Annotated[
-    str, AfterValidator(_nrmp_code), WithJsonSchema({"type": "string", "pattern": NRMP_CODE_PATTERN})
+    str,
+    AfterValidator(_nrmp_code),
+    WithJsonSchema({"type": "string", "pattern": NRMP_CODE_PATTERN}),
 ]
+"""An NRMP program code: see :data:`NRMP_CODE_PATTERN`."""
 
 
 class Payload(BaseModel):
@@ -433,9 +436,7 @@ def event_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _input_error(
-    error: ValidationError, prefix: str = "", whole: str | None = None
-) -> InputError:
+def _input_error(error: ValidationError, prefix: str = "", whole: str | None = None) -> InputError:
     """The first error of ``error`` as an :class:`InputError`; ``whole`` names the field of
     an error about the whole model (a payload that names no fact at all)."""
     first = error.errors()[0]
