@@ -111,6 +111,7 @@ def _why(findings: Sequence[Finding], status: str) -> str:
 
 def now_table(report: NowReport, show_all: bool) -> None:
     """``prematch now`` for people: one table per program, soonest deadline first."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -136,7 +137,7 @@ def now_table(report: NowReport, show_all: bool) -> None:
             continue
         shown += 1
         table = Table(
-            title=f"{report.program_names[pid]} ({pid})",
+            title=escape(f"{report.program_names[pid]} ({pid})"),
             title_justify="left",
             expand=False,
             show_lines=False,
@@ -151,7 +152,7 @@ def now_table(report: NowReport, show_all: bool) -> None:
                 item.verdict.action,
                 f"[{style}]{_STATUS_LABEL[item.status]}[/]",
                 _when(item, report),
-                _why(item.verdict.findings, item.status),
+                escape(_why(item.verdict.findings, item.status)),
             )
         out.print(table)
     if not shown:
@@ -189,7 +190,8 @@ def findings_text(findings: Iterable[Finding], *, err: bool = False) -> None:
 
 
 def audit_text(report: AuditReport) -> None:
-    """``prematch audit`` for people."""
+    """``prematch audit`` for people (messages and overrides shown as typed, not markup)."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -209,8 +211,8 @@ def audit_text(report: AuditReport) -> None:
             f.program or "—",
             f"[{_SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
             f.rule,
-            f.message,
-            f.override or "",
+            escape(f.message),
+            escape(f.override or ""),
         )
     out.print(table)
 
@@ -250,7 +252,9 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
 
 
 def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
-    """``prematch history`` for people."""
+    """``prematch history`` for people (what the user typed is shown as typed, never read
+    as rich markup)."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -263,14 +267,14 @@ def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -
         if e.retracted:
             notes.append("[red]retracted[/]")
         if r.override:
-            notes.append(f"[yellow]override: {r.override}[/]")
+            notes.append(f"[yellow]override: {escape(r.override)}[/]")
         event = f"[strike]{r.type}[/]" if e.retracted else r.type
         table.add_row(
             str(r.seq),
             local(r.occurred_at, timezone),
             event,
             r.program or "",
-            _detail(r.type, r.payload),
+            escape(_detail(r.type, r.payload)),
             " ".join(notes),
         )
     out.print(table)

@@ -485,3 +485,21 @@ def test_note_on_log_belongs_to_the_inquiry_and_says_what_to_use_otherwise(tmp_p
     refused = script("log", "thanked", "mercy", "--note", "sent by email", code=2)
     assert "prematch log note-added mercy --text TEXT" in refused.stderr
     assert len(script.json("history", "--json")["events"]) == len(SETUP)
+
+
+def test_text_that_looks_like_markup_is_shown_as_typed(tmp_path):
+    script = Script(tmp_path)
+    script.setup(SETUP)
+    script.ok("log", "note-added", "mercy", "--text", "PD: [bold]call[/bold] me [/x]")
+    script.ok("log", "thanked", "mercy", "--at", "2026-11-12T12:00:00-05:00")
+    script.ok(
+        "log",
+        "thanked",
+        "mercy",
+        "--at",
+        "2026-11-12T13:00:00-05:00",
+        "--override",
+        "sent twice [/y]",
+    )
+    assert "PD: [bold]call[/bold] me [/x]" in script.ok("history").stdout
+    assert "sent twice [/y]" in script("audit").stdout
