@@ -19,7 +19,7 @@ from prematch.engine._errors import InputError, PrematchError
 from prematch.engine._intake import Intake, normalize_event_type, provisional
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
-from prematch.engine._replay import replay, retracted_seqs
+from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
@@ -151,17 +151,17 @@ class Season:
         """The season's state as of ``at`` (default: the clock's now)."""
         state = replay(self.records(), self.instant(at))
         if state is None:
-            raise InputError(f"season {self.id!r} had not started at that instant", field="at")
+            raise InputError(f"season {self.id!r} holds no events; run `prematch init`", field="at")
         return state
 
     def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
-        """Every record up to ``at`` in replay order, retracted ones flagged."""
+        """Every record up to ``at`` in replay order, retracted ones flagged (the season's
+        founding records, ``season_started`` and ``program_added``, at every instant)."""
         moment = self.instant(at)
         records = self.records()
         gone = retracted_seqs(records)
-        visible = [r for r in records if r.occurred_at <= moment]
-        visible.sort(key=lambda r: (r.occurred_at, r.seq))
-        return [HistoryEntry(r, r.seq in gone) for r in visible]
+        visible = [r for r in records if r.occurred_at <= moment or r.type in FOUNDING]
+        return [HistoryEntry(r, r.seq in gone) for r in in_replay_order(visible)]
 
     # -- questions -----------------------------------------------------------------------
 
