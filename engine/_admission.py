@@ -131,7 +131,7 @@ def _cover(
             seq: frozenset(f.rule for f in fs) for seq, (_, fs) in broken.items()
         }
     else:
-        left = {(seq, f.rule) for seq, (_, fs) in broken.items() for f in fs}
+        left = {seq: frozenset(f.rule for f in fs) for seq, (_, fs) in broken.items()}
         known = before
         for n in range(len(new)):
             if not left:
@@ -141,36 +141,36 @@ def _cover(
                 now = blocks_by_seq(prefix, rulebook)
             except PrematchError:
                 continue  # a part of the batch that does not stand alone: blame a later record
-            caused = caused_blocks(known, now, new[0].record.seq)
-            mine = {s: rules & {r for x, r in left if x == s} for s, rules in caused.items()}
-            mine = {s: rules for s, rules in mine.items() if rules}
+            fresh = caused_blocks(known, now, new[0].record.seq)
+            mine = {s: rules & left[s] for s, rules in fresh.items() if rules & left.get(s, set())}
             if mine:
                 blamed[new[n].record.seq] = mine
-                left -= {(s, r) for s, rules in mine.items() for r in rules}
+                left = {s: rules - mine.get(s, set()) for s, rules in left.items()}
+                left = {s: rules for s, rules in left.items() if rules}
             known = now
     out = []
     for judged in new:
-        caused = blamed.get(judged.record.seq)
-        if not caused:
+        made = blamed.get(judged.record.seq)
+        if not made:
             out.append(judged)
             continue
         record = judged.record
         findings = [
             _at(broken[seq][0], f)
-            for seq in sorted(caused)
+            for seq in sorted(made)
             for f in broken[seq][1]
-            if f.rule in caused[seq]
+            if f.rule in made[seq]
         ]
         if record.override is None and blocked_override is not None:
             record = record._replace(override=blocked_override)
         if record.override is None:
-            first = min(caused)
+            first = min(made)
             existing_record = broken[first][0]
             raise PolicyRefusal(
                 f"recording this would make the existing event seq {first} "
-                f"({existing_record.type}) break {', '.join(sorted(caused[first]))}; "
+                f"({existing_record.type}) break {', '.join(sorted(made[first]))}; "
                 "nothing was written",
-                [f for f in broken[first][1] if f.rule in caused[first]],
+                [f for f in broken[first][1] if f.rule in made[first]],
             )
         out.append(Judged(record, (*judged.findings, *findings)))
     return out

@@ -221,8 +221,19 @@ class Season:
         """Record a certified rank order list (first = most preferred)."""
         return self.record("rank_certified", at=at, override=override, order=list(order))
 
-    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Judged:
-        """Retract an earlier event of this season (it is skipped on replay from then on)."""
+    def retract(
+        self,
+        seq: int,
+        reason: str,
+        *,
+        at: dt.datetime | str | None = None,
+        override: str | None = None,
+    ) -> Judged:
+        """Retract an earlier event of this season (it is skipped on replay from then on).
+
+        A retraction that makes another event break a rule (say, the connection an
+        inquiry relied on) is refused unless ``override`` gives the reason to record it.
+        """
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
         if target is None:
@@ -231,7 +242,9 @@ class Season:
             raise InputError(f"a {target.type} event cannot be retracted", field="seq")
         if seq in retracted_seqs(records):
             raise InputError(f"event seq {seq} is already retracted", field="seq")
-        return self.record("event_retracted", target.program, at=at, retracts=seq, reason=reason)
+        return self.record(
+            "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
+        )
 
     def _append(
         self,
