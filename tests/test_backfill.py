@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from history import SCRATCH
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from prematch_script import Script
 from seasons import LATE
 
 from prematch import engine, policies
-from prematch.engine import Season, Store
+from prematch.engine import PolicyRefusal, Season, Store
 
 INIT_NOW = (
     "init",
@@ -267,6 +268,34 @@ def test_log_prints_the_warnings_it_recorded(tmp_path):
     interviewed_in_the_fall(script, "p1")
     late = script.ok("log", "thanked", "p1", "--at", "2026-11-13T10:00:00-05:00")
     assert late.stdout.splitlines()[1].startswith("  warn   thanks.window: late:")
+
+
+def test_season_retract_takes_an_override_for_the_violation_it_reveals(store):
+    season = Season.start(
+        store,
+        "s",
+        at=START,
+        clock=engine.fixed_clock(LATE),
+        rulebook=policies.Rulebook(),
+        match_year=2027,
+        specialty="Internal Medicine",
+        timezone="America/New_York",
+        visa="j1",
+        applicant_name="Late Starter",
+    )
+    season.add_program("p1", "Program P1", at=START)
+    season.record("applied", "p1", at="2026-09-25T10:00:00-04:00")
+    wrong = season.record("connection_recorded", "p1", at="2026-09-26", kind="mentor")
+    inquiry = season.record("inquiry_sent", "p1", at="2026-10-20T10:00:00-04:00")
+    written = len(season.records())
+
+    with pytest.raises(PolicyRefusal, match=f"existing event seq {inquiry.record.seq}"):
+        season.retract(wrong.record.seq, "no such mentor")
+    assert len(season.records()) == written
+
+    done = season.retract(wrong.record.seq, "no such mentor", override="the inquiry was sent")
+    assert done.record.override == "the inquiry was sent"
+    assert [f.rule for f in done.findings] == ["inquiry.connection"]
 
 
 # -- the property: back-filling in any order gives the same season ---------------------------
