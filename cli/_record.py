@@ -201,10 +201,10 @@ _LOG_FIELDS = {
 
 
 def _report_recorded(done: Judged, what: str) -> None:
+    """Say what was recorded, and every finding recorded with it (a block, only there
+    because of an override, shown as overridden)."""
     click.echo(f"Recorded {what} (seq {done.record.seq}).")
-    warnings = [f for f in done.findings if f.severity != "info"]
-    if warnings:
-        render.findings_text(warnings)
+    render.findings_text(done.findings, overridden=done.record.override)
 
 
 @click.command()
@@ -338,12 +338,13 @@ def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | No
 @click.argument("seq", type=int)
 @click.option("--reason", required=True, help="Why the event was wrong.")
 @at_option()
+@override_option()
 @pass_ctx
 @handles_errors
-def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
+def retract(obj: Ctx, seq: int, reason: str, at: str | None, override: str | None) -> None:
     """Retract an event recorded by mistake (it stays in the log, skipped on replay)."""
     with obj.store() as store:
-        done = obj.open_season(store).retract(seq, reason, at=at)
+        done = obj.open_season(store).retract(seq, reason, at=at, override=override)
     _report_recorded(done, f"retraction of seq {seq}")
 
 

@@ -180,10 +180,15 @@ def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     findings_text(verdict.findings)
 
 
-def findings_text(findings: Iterable[Finding], *, err: bool = False) -> None:
-    """One line per finding: severity, rule, message, source."""
+def findings_text(
+    findings: Iterable[Finding], *, err: bool = False, overridden: str | None = None
+) -> None:
+    """One line per finding: severity, rule, message, source; with ``overridden`` (the
+    override reason a record was written with), block findings say they were overridden."""
     for f in findings:
         line = f"  {f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
+        if overridden is not None and f.severity == "block":
+            line += f"  (overridden: {overridden})"
         click.echo(
             click.style(line, fg={"block": "red", "warn": "yellow"}.get(f.severity)), err=err
         )
