@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from prematch.cli._errors import fail
+from prematch.cli._errors import ARGV, fail
 from prematch.engine import (
     Clock,
     InputError,
@@ -118,7 +118,19 @@ def override_option() -> Callable[[F], F]:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """The ``prematch`` group. It keeps the arguments it was given (``ctx.meta[ARGV]``), so
+    that a refusal can show the exact command that records the fact anyway."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[ARGV] = tuple(args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     type=click.Path(path_type=Path),

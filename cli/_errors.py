@@ -7,6 +7,7 @@ library's errors carry no exit code: this module maps each error class to one.
 from __future__ import annotations
 
 import functools
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -26,6 +27,30 @@ EXIT_CODES: tuple[tuple[type[PrematchError], int], ...] = (
 """Each library error class and its exit code; the first class that matches decides."""
 
 
+ARGV = "prematch.argv"
+"""The key in ``click.Context.meta`` of the arguments the group was given, as typed."""
+
+_ANYWAY_REASON = {"certify": "already certified"}
+"""The reason a refusal's suggested command gives, by command (default: "already sent")."""
+
+
+def anyway_command() -> str | None:
+    """The command line the user typed, with what records a refused fact anyway appended
+    (``--override 'already sent'``, or ``--allow-violations`` for ``import``), shell-quoted;
+    ``None`` outside a command that takes either option."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ARGV not in ctx.meta:
+        return None
+    options = {p.name for p in ctx.command.params}
+    if "override" in options:
+        extra = ["--override", _ANYWAY_REASON.get(ctx.command.name or "", "already sent")]
+    elif "allow_violations" in options:
+        extra = ["--allow-violations"]
+    else:
+        return None
+    return shlex.join([ctx.find_root().info_name or "prematch", *ctx.meta[ARGV], *extra])
+
+
 def exit_code(error: PrematchError) -> int:
     """The exit code of DESIGN §6 for a library error."""
     return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
@@ -36,10 +61,11 @@ def fail(error: PrematchError) -> NoReturn:
     click.echo(click.style(f"error: {error}", fg="red"), err=True)
     if isinstance(error, PolicyRefusal):
         render.findings_text(error.findings, err=True)
-        if any(f.rule != "state.invalid" for f in error.findings):
+        command = anyway_command()
+        if command is not None and any(f.rule != "state.invalid" for f in error.findings):
             click.echo(
-                'To record it anyway, repeat with --override "your reason" '
-                "(kept in the log and shown in every audit).",
+                "If it already happened, this records it anyway (say why in the reason; "
+                f"it is kept in the log and shown in every audit):\n  {command}",
                 err=True,
             )
     sys.exit(exit_code(error))

@@ -73,6 +73,10 @@ def program() -> None:
     """Programs of the season."""
 
 
+def _sponsors(sponsors: str) -> list[str]:
+    return [v.strip() for v in sponsors.split(",") if v.strip()]
+
+
 @program.command("add")
 @click.argument("program_id", metavar="ID")
 @click.option("--name", required=True, help="The program's name.")
@@ -93,6 +97,7 @@ def program() -> None:
     help="Where the program is (IANA, e.g. America/Los_Angeles): times of its invitations "
     "and interviews typed without an offset are read there.",
 )
+@click.option("--code", metavar="NRMP-CODE", help="The program's NRMP code, e.g. 1234140C0.")
 @at_option()
 @pass_ctx
 @handles_errors
@@ -106,6 +111,7 @@ def program_add(
     sponsors: str | None,
     contacts: tuple[str, ...],
     timezone: str | None,
+    code: str | None,
     at: str | None,
 ) -> None:
     """Add a program to the season."""
@@ -115,11 +121,13 @@ def program_add(
     if no_contact:
         fields["no_post_interview_contact"] = True
     if sponsors is not None:
-        fields["sponsors_visas"] = [v.strip() for v in sponsors.split(",") if v.strip()]
+        fields["sponsors_visas"] = _sponsors(sponsors)
     if contacts:
         fields["contacts"] = list(contacts)
     if timezone is not None:
         fields["timezone"] = timezone
+    if code is not None:
+        fields["code"] = code
     with obj.store() as store:
         season = obj.open_season(store)
         done = season.add_program(program_id, name, at=at, **fields)
@@ -129,11 +137,77 @@ def program_add(
         click.echo(reading)
 
 
+@program.command("set")
+@click.argument("program_id", metavar="ID")
+@click.option(
+    "--no-post-interview-contact/--post-interview-contact-ok",
+    "no_contact",
+    default=None,
+    help="The program asked for no contact after the interview / said contact is fine.",
+)
+@click.option("--sponsors", metavar="VISAS", help="Visas it sponsors, e.g. j1,h1b (or none).")
+@click.option("--nrmp/--no-nrmp", "nrmp", default=None, help="Whether it takes part in the Match.")
+@click.option("--specialty", help="Its specialty, if it differs from the season's.")
+@click.option(
+    "--contact", "contacts", multiple=True, help="A contact (repeatable; replaces the list)."
+)
+@click.option("--timezone", help="Where the program is (IANA), e.g. America/Los_Angeles.")
+@click.option("--code", metavar="NRMP-CODE", help="The program's NRMP code, e.g. 1234140C0.")
+@click.option("--name", help="The program's name.")
+@at_option()
+@pass_ctx
+@handles_errors
+def program_set(
+    obj: Ctx,
+    program_id: str,
+    no_contact: bool | None,
+    sponsors: str | None,
+    nrmp: bool | None,
+    specialty: str | None,
+    contacts: tuple[str, ...],
+    timezone: str | None,
+    code: str | None,
+    name: str | None,
+    at: str | None,
+) -> None:
+    """Record a fact about a program learned later (program_updated), true from --at on.
+
+    Rules judge each moment by the facts known then: a no-contact request recorded on
+    the interview day blocks a thank-you after it, not one sent before.
+
+    \b
+    Example:
+      prematch program set mercy-im --no-post-interview-contact --at 2026-11-12T16:00:00-05:00
+    """
+    fields: dict[str, Any] = {
+        "no_post_interview_contact": no_contact,
+        "sponsors_visas": None if sponsors is None else _sponsors(sponsors),
+        "nrmp_participating": nrmp,
+        "specialty": specialty,
+        "contacts": list(contacts) or None,
+        "timezone": timezone,
+        "code": code,
+        "name": name,
+    }
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if not changes:
+        raise InputError(
+            "nothing to change: give at least one option (see `prematch program set --help`)",
+            field="ID",
+        )
+    with obj.store() as store:
+        season = obj.open_season(store)
+        done = season.record("program_updated", program_id, at=at, **changes)
+        reading = _reading(season, done, at)
+    _report_recorded(done, f"program_updated for {program_id}", reading)
+
+
 _LOG_FIELDS = {
     "via": "via",
     "kind": "kind",
     "detail": "detail",
     "note": "note",
+    "text": "text",
     "interview_on": "interview_on",
     "recipients": "recipients",
     "news": "news_seq",
@@ -153,12 +227,13 @@ def _reading(season: Season, done: Judged, at: str | None) -> str | None:
 
 
 def _report_recorded(done: Judged, what: str, reading: str | None = None) -> None:
+    """Say what was recorded, how its time was read (``reading``, when it named no
+    offset), and every finding recorded with it (a block, only there because of an
+    override, shown as overridden)."""
     click.echo(f"Recorded {what} (seq {done.record.seq}).")
     if reading:
         click.echo(reading)
-    warnings = [f for f in done.findings if f.severity != "info"]
-    if warnings:
-        render.findings_text(warnings)
+    render.findings_text(done.findings, overridden=done.record.override)
 
 
 @click.command()
@@ -168,9 +243,19 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
 @override_option()
 @click.option("--via", help="applied: eras or residencycas.")
 @click.option("--kind", help="connection_recorded / offer_received: its kind.")
-@click.option("--detail", help="connection_recorded: what the connection is.")
-@click.option("--note", help="inquiry_sent: a note.")
-@click.option("--interview-on", metavar="DATE", help="invited: the interview date.")
+@click.option(
+    "--detail",
+    help="connection_recorded: what the connection is; offer_received: its terms, deadline.",
+)
+@click.option(
+    "--note",
+    help="inquiry_sent: what the inquiry said. A note about anything else is an event of "
+    "its own: log note-added [PROGRAM] --text TEXT.",
+)
+@click.option("--text", help="note_added: the note (kept and shown in history, never judged).")
+@click.option(
+    "--interview-on", metavar="DATE", help="invited / interview_rescheduled: the interview date."
+)
 @click.option("--recipient", "recipients", multiple=True, help="thanked: who (repeatable).")
 @click.option(
     "--news",
@@ -178,7 +263,11 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
     metavar="SEQ",
     help="update_sent: the news seq told (default: oldest untold).",
 )
-@click.option("--initiated-by", type=click.Choice(["applicant", "program"]), help="call_held.")
+@click.option(
+    "--initiated-by",
+    type=click.Choice(["applicant", "program"]),
+    help="call_held / interview_rescheduled / interview_cancelled: who did it.",
+)
 @click.option("--asked-rank/--no-asked-rank", default=None, help="program_contacted.")
 @click.option(
     "--offered-commitment/--no-offered-commitment", default=None, help="program_contacted."
@@ -212,6 +301,8 @@ def log(
       prematch log thanked mercy-im --at 2026-11-12
       prematch log thanked mercy-im
       prematch log interest-sent mercy-im --override "PD asked me to write"
+      prematch log interview-cancelled oak-im --initiated-by program
+      prematch log note-added mercy-im --text "PD mentioned a research track"
     """
     from prematch.engine import EVENT_TYPES
 
@@ -219,6 +310,13 @@ def log(
     if kind not in EVENT_TYPES:
         raise InputError(
             f"unknown event {event!r}; events: {', '.join(EVENT_TYPES)}", field="EVENT"
+        )
+    if options.get("note") is not None and kind != "inquiry_sent":
+        target = f" {program_id}" if program_id else ""
+        raise InputError(
+            "--note goes with inquiry-sent (what the inquiry said); record a note about "
+            f"anything else on its own: prematch log note-added{target} --text TEXT",
+            field="--note",
         )
     fields: dict[str, Any] = {}
     for option, value in options.items():
@@ -276,13 +374,14 @@ def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | No
 @click.argument("seq", type=int)
 @click.option("--reason", required=True, help="Why the event was wrong.")
 @at_option()
+@override_option()
 @pass_ctx
 @handles_errors
-def retract(obj: Ctx, seq: int, reason: str, at: str | None) -> None:
+def retract(obj: Ctx, seq: int, reason: str, at: str | None, override: str | None) -> None:
     """Retract an event recorded by mistake (it stays in the log, skipped on replay)."""
     with obj.store() as store:
         season = obj.open_season(store)
-        done = season.retract(seq, reason, at=at)
+        done = season.retract(seq, reason, at=at, override=override)
         reading = _reading(season, done, at)
     _report_recorded(done, f"retraction of seq {seq}", reading)
 

@@ -111,6 +111,7 @@ def _why(findings: Sequence[Finding], status: str) -> str:
 
 def now_table(report: NowReport, show_all: bool) -> None:
     """``prematch now`` for people: one table per program, soonest deadline first."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -136,7 +137,7 @@ def now_table(report: NowReport, show_all: bool) -> None:
             continue
         shown += 1
         table = Table(
-            title=f"{report.program_names[pid]} ({pid})",
+            title=escape(f"{report.program_names[pid]} ({pid})"),
             title_justify="left",
             expand=False,
             show_lines=False,
@@ -151,7 +152,7 @@ def now_table(report: NowReport, show_all: bool) -> None:
                 item.verdict.action,
                 f"[{style}]{_STATUS_LABEL[item.status]}[/]",
                 _when(item, report),
-                _why(item.verdict.findings, item.status),
+                escape(_why(item.verdict.findings, item.status)),
             )
         out.print(table)
     if not shown:
@@ -179,17 +180,23 @@ def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     findings_text(verdict.findings)
 
 
-def findings_text(findings: Iterable[Finding], *, err: bool = False) -> None:
-    """One line per finding: severity, rule, message, source."""
+def findings_text(
+    findings: Iterable[Finding], *, err: bool = False, overridden: str | None = None
+) -> None:
+    """One line per finding: severity, rule, message, source; with ``overridden`` (the
+    override reason a record was written with), block findings say they were overridden."""
     for f in findings:
         line = f"  {f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
+        if overridden is not None and f.severity == "block":
+            line += f"  (overridden: {overridden})"
         click.echo(
             click.style(line, fg={"block": "red", "warn": "yellow"}.get(f.severity)), err=err
         )
 
 
 def audit_text(report: AuditReport) -> None:
-    """``prematch audit`` for people."""
+    """``prematch audit`` for people (messages and overrides shown as typed, not markup)."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -209,8 +216,8 @@ def audit_text(report: AuditReport) -> None:
             f.program or "—",
             f"[{_SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
             f.rule,
-            f.message,
-            f.override or "",
+            escape(f.message),
+            escape(f.override or ""),
         )
     out.print(table)
 
@@ -243,12 +250,16 @@ def audit_markdown(report: AuditReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _detail(payload: dict[str, Any]) -> str:
+def _detail(kind: str, payload: dict[str, Any]) -> str:
+    if kind == "note_added":
+        return str(payload["text"])  # the note as written
     return ", ".join(f"{k}={v}" for k, v in payload.items())
 
 
 def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
-    """``prematch history`` for people."""
+    """``prematch history`` for people (what the user typed is shown as typed, never read
+    as rich markup)."""
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -261,14 +272,14 @@ def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -
         if e.retracted:
             notes.append("[red]retracted[/]")
         if r.override:
-            notes.append(f"[yellow]override: {r.override}[/]")
+            notes.append(f"[yellow]override: {escape(r.override)}[/]")
         event = f"[strike]{r.type}[/]" if e.retracted else r.type
         table.add_row(
             str(r.seq),
             local(r.occurred_at, timezone),
             event,
             r.program or "",
-            _detail(r.payload),
+            escape(_detail(r.type, r.payload)),
             " ".join(notes),
         )
     out.print(table)

@@ -3,8 +3,11 @@
 One function decides it for ``log``, ``certify``, ``retract`` and ``import``: the
 new records are merged into the season's history in replay order and folded. The
 merge must stay structurally valid; each new record is judged against the state
-just before it (blocked without an override: refused); and no record already in
-the log may become newly blocked by what is inserted before it.
+just before it (blocked without an override: refused). A new record that lands
+before existing ones in replay order (a back-filled event), or a retraction, may
+make an existing record break a rule it did not break before: the new record that
+caused it must then carry an override, like a blocked record of its own (DESIGN §4:
+every finding but ``state.invalid`` can be overridden, on every path).
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from collections.abc import Collection, Sequence
 
 from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
-from prematch.engine._replay import fold, live_records
+from prematch.engine._replay import fold, live_records, replay_key
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["admit", "blocks_by_seq"]
+__all__ = ["admit", "blocks_by_seq", "caused_blocks"]
 
 
 def blocks_by_seq(
@@ -33,6 +36,20 @@ def blocks_by_seq(
     return out
 
 
+def caused_blocks(
+    before: dict[int, frozenset[str]], after: dict[int, frozenset[str]], below: int
+) -> dict[int, frozenset[str]]:
+    """The rules that records with a seq under ``below`` break in ``after`` and did not
+    in ``before`` (two results of :func:`blocks_by_seq`): what a new record made them break."""
+    out: dict[int, frozenset[str]] = {}
+    for seq, rules in after.items():
+        if seq < below:
+            fresh = rules - before.get(seq, frozenset())
+            if fresh:
+                out[seq] = fresh
+    return out
+
+
 def admit(
     existing: Sequence[Record],
     new: Sequence[Record],
@@ -44,17 +61,19 @@ def admit(
     """Check ``new`` records (provisional seqs above every existing one) against ``existing``.
 
     Raises :class:`StructuralError` or :class:`PolicyRefusal`; returns the admitted
-    records in the order given, with what the rulebook found about each. With
-    ``blocked_override``, a blocked new record without an override is admitted with
-    that reason as its override instead of being refused. ``resolve_news=False``
-    keeps an ``update_sent`` without ``news_seq`` as it is (records restored from an
-    export are facts already decided, not new updates).
+    records in the order given, with what the rulebook found about each. A new record
+    that makes an existing record break a rule needs an override; it is admitted with
+    one block finding per rule so broken (the message names the existing record). With
+    ``blocked_override``, a new record without an override that would be refused is
+    admitted with that reason as its override instead. ``resolve_news=False`` keeps an
+    ``update_sent`` without ``news_seq`` as it is (records restored from an export are
+    facts already decided, not new updates).
     """
     new_seqs = {r.seq for r in new}
-    latest = max((r.occurred_at for r in existing), default=None)
+    last = max((replay_key(r) for r in existing), default=None)
     # Inserting before later events, or retracting one, can change how those are judged.
-    inserts_into_past = latest is not None and any(
-        r.occurred_at < latest or r.type == "event_retracted" for r in new
+    inserts_into_past = last is not None and any(
+        replay_key(r) < last or r.type == "event_retracted" for r in new
     )
     before = blocks_by_seq(existing, rulebook) if inserts_into_past else {}
     merged = [*existing, *new]
@@ -63,6 +82,7 @@ def admit(
     if resolve_news:
         live = _with_news_told(live, new_seqs)
     admitted: dict[int, Judged] = {}
+    broken: dict[int, tuple[Record, list[Finding]]] = {}
     try:
         for _, judged in fold(live, rulebook, judging=judging):
             record = judged.record
@@ -77,11 +97,7 @@ def admit(
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
                 if fresh:
-                    raise PolicyRefusal(
-                        f"recording this would make the existing event seq {record.seq} "
-                        f"({record.type}) break {', '.join(sorted(fresh))}",
-                        [f for f in blocks if f.rule in fresh],
-                    )
+                    broken[record.seq] = (record, [f for f in blocks if f.rule in fresh])
     except StructuralError as e:
         if e.seq is not None and e.seq not in new_seqs:
             raise StructuralError(
@@ -92,7 +108,83 @@ def admit(
             ) from e
         raise
     # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
-    return [admitted.get(r.seq) or Judged(r, ()) for r in new]
+    out = [admitted.get(r.seq) or Judged(r, ()) for r in new]
+    if broken:
+        out = _cover(existing, out, broken, before, rulebook, blocked_override)
+    return out
+
+
+def _cover(
+    existing: Sequence[Record],
+    new: list[Judged],
+    broken: dict[int, tuple[Record, list[Finding]]],
+    before: dict[int, frozenset[str]],
+    rulebook: RulebookProtocol,
+    blocked_override: str | None,
+) -> list[Judged]:
+    """``new``, each record that made existing ones break a rule given an override (or
+    refused) and those findings. In a batch, the record blamed is the first (by seq)
+    whose admission, with the batch's earlier records, breaks the rule."""
+    blamed: dict[int, dict[int, frozenset[str]]] = {}
+    if len(new) == 1:
+        blamed[new[0].record.seq] = {
+            seq: frozenset(f.rule for f in fs) for seq, (_, fs) in broken.items()
+        }
+    else:
+        left = {seq: frozenset(f.rule for f in fs) for seq, (_, fs) in broken.items()}
+        known = before
+        for n in range(len(new)):
+            if not left:
+                break
+            prefix = [*existing, *(j.record for j in new[: n + 1])]
+            try:
+                now = blocks_by_seq(prefix, rulebook)
+            except PrematchError:
+                continue  # a part of the batch that does not stand alone: blame a later record
+            fresh = caused_blocks(known, now, new[0].record.seq)
+            mine = {s: rules & left[s] for s, rules in fresh.items() if rules & left.get(s, set())}
+            if mine:
+                blamed[new[n].record.seq] = mine
+                left = {s: rules - mine.get(s, set()) for s, rules in left.items()}
+                left = {s: rules for s, rules in left.items() if rules}
+            known = now
+    out = []
+    for judged in new:
+        made = blamed.get(judged.record.seq)
+        if not made:
+            out.append(judged)
+            continue
+        record = judged.record
+        findings = [
+            _at(broken[seq][0], f)
+            for seq in sorted(made)
+            for f in broken[seq][1]
+            if f.rule in made[seq]
+        ]
+        if record.override is None and blocked_override is not None:
+            record = record._replace(override=blocked_override)
+        if record.override is None:
+            first = min(made)
+            existing_record = broken[first][0]
+            raise PolicyRefusal(
+                f"recording this would make the existing event seq {first} "
+                f"({existing_record.type}) break {', '.join(sorted(made[first]))}; "
+                "nothing was written",
+                [f for f in broken[first][1] if f.rule in made[first]],
+            )
+        out.append(Judged(record, (*judged.findings, *findings)))
+    return out
+
+
+def _at(record: Record, finding: Finding) -> Finding:
+    """``finding`` about an existing ``record``, told as a finding of the new record."""
+    what = f"{record.type} for {record.program}" if record.program else record.type
+    return Finding(
+        finding.rule,
+        finding.severity,
+        f"the existing event seq {record.seq} ({what}) now breaks it: {finding.message}",
+        finding.source,
+    )
 
 
 def _with_news_told(live: list[Record], new_seqs: Collection[int]) -> list[Record]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +30,7 @@ from pydantic import (
     WithJsonSchema,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from prematch.engine._errors import InputError
@@ -125,6 +126,7 @@ _TEXT_SCHEMA = WithJsonSchema({"type": "string", "minLength": 1, "maxLength": TE
 Text = Annotated[str, AfterValidator(check_text), _TEXT_SCHEMA]
 Line = Annotated[str, AfterValidator(check_line), _TEXT_SCHEMA]
 Visa = Literal["none", "j1", "h1b", "undecided"]
+Initiator = Literal["applicant", "program"]
 
 
 def _known_timezone(value: str) -> str:
@@ -136,13 +138,36 @@ def _known_timezone(value: str) -> str:
 
 
 Timezone = Annotated[str, AfterValidator(_known_timezone)]
-"""An IANA timezone name (the season's, a program's)."""
+"""An IANA timezone name (``America/Los_Angeles``)."""
+
+NRMP_CODE_PATTERN = r"^[0-9]{7}[A-Za-z][0-9]$"
+"""An NRMP program code: institution (4 digits), specialty (3), track letter, a digit."""
+
+
+def _nrmp_code(value: str) -> str:
+    if re.fullmatch(NRMP_CODE_PATTERN, value):
+        return value
+    raise ValueError(
+        f"{value!r} is not an NRMP program code: 7 digits, a track letter and a digit "
+        "(e.g. 1234140C0)"
+    )
+
+
+NrmpCode = Annotated[
+    str,
+    AfterValidator(_nrmp_code),
+    WithJsonSchema({"type": "string", "pattern": NRMP_CODE_PATTERN}),
+]
+"""An NRMP program code: see :data:`NRMP_CODE_PATTERN`."""
 
 
 class Payload(BaseModel):
     """Base of every payload: frozen, and unknown fields are an error."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    needs_a_field: ClassVar[bool] = False
+    """Whether the payload must hold at least one field although none is required."""
 
 
 class SeasonStartedPayload(Payload):
@@ -173,6 +198,37 @@ class ProgramAddedPayload(Payload):
     contacts: tuple[Line, ...] | None = None
     timezone: Timezone | None = None
     """Where the program is: times at the program typed without an offset are read here."""
+    code: NrmpCode | None = None
+    """The program's NRMP code (``1234140C0``)."""
+
+
+class ProgramUpdatedPayload(Payload):
+    """Facts about a program learned after it was added, effective from the event's instant.
+
+    Each field given replaces the program's fact; a field left out keeps it. At least one
+    field is needed (an update that changes nothing is a typo).
+    """
+
+    needs_a_field: ClassVar[bool] = True
+
+    name: Line | None = None
+    specialty: Line | None = None
+    nrmp_participating: bool | None = None
+    no_post_interview_contact: bool | None = None
+    """``True``: the program asked for no contact after the interview; ``False``: it allows it."""
+    sponsors_visas: tuple[Visa, ...] | None = None
+    contacts: tuple[Line, ...] | None = None
+    timezone: Timezone | None = None
+    """Where the program is (IANA), for times typed without an offset."""
+    code: NrmpCode | None = None
+    """The program's NRMP code (``1234140C0``)."""
+
+    @model_validator(mode="after")
+    def _some_fact(self) -> ProgramUpdatedPayload:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            fields = ", ".join(type(self).model_fields)
+            raise ValueError(f"name at least one fact to change ({fields})")
+        return self
 
 
 class AppliedPayload(Payload):
@@ -198,6 +254,26 @@ class InvitedPayload(Payload):
     """Interview invitation received."""
 
     interview_on: dt.date | None = None
+
+
+class InterviewRescheduledPayload(Payload):
+    """The interview moved to another day."""
+
+    interview_on: dt.date
+    initiated_by: Initiator
+
+
+class InterviewCancelledPayload(Payload):
+    """The interview will not happen: cancelled by the applicant (the program is then
+    ``declined``) or by the program (back to ``applied``: it may invite again)."""
+
+    initiated_by: Initiator
+
+
+class NoteAddedPayload(Payload):
+    """A free note, about the season or one program: kept and shown, never judged."""
+
+    text: Text
 
 
 class EmptyPayload(Payload):
@@ -226,7 +302,7 @@ class UpdateSentPayload(Payload):
 class CallHeldPayload(Payload):
     """A phone or video call outside interviews."""
 
-    initiated_by: Literal["applicant", "program"]
+    initiated_by: Initiator
 
 
 class ProgramContactedPayload(Payload):
@@ -241,6 +317,8 @@ class OfferReceivedPayload(Payload):
     """An offer outside the Match."""
 
     kind: Literal["pre_match_contract", "soap_offer"]
+    detail: Text | None = None
+    """Its terms as the applicant noted them (position, deadline to answer)."""
 
 
 class RankCertifiedPayload(Payload):
@@ -287,6 +365,11 @@ _REGISTRY: tuple[tuple[str, type[Payload], Scope], ...] = (
     ("withdrawn", EmptyPayload, "required"),
     ("rank_certified", RankCertifiedPayload, "forbidden"),
     ("event_retracted", EventRetractedPayload, "optional"),
+    ("program_updated", ProgramUpdatedPayload, "required"),
+    ("waitlisted", EmptyPayload, "required"),
+    ("interview_rescheduled", InterviewRescheduledPayload, "required"),
+    ("interview_cancelled", InterviewCancelledPayload, "required"),
+    ("note_added", NoteAddedPayload, "optional"),
 )
 """Every event type of DESIGN §2, once: its name, its payload model, whether it names a
 program. Adding an event type is one line here (and its payload model above)."""
@@ -312,7 +395,9 @@ class _EventBase(BaseModel):
 
 
 def _may_be_empty(payload: type[Payload]) -> bool:
-    return not any(f.is_required() for f in payload.model_fields.values())
+    return not payload.needs_a_field and not any(
+        f.is_required() for f in payload.model_fields.values()
+    )
 
 
 def _event_model(name: str, payload: type[Payload]) -> type[_EventBase]:
@@ -353,7 +438,9 @@ def event_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _input_error(error: ValidationError, prefix: str = "") -> InputError:
+def _input_error(error: ValidationError, prefix: str = "", whole: str | None = None) -> InputError:
+    """The first error of ``error`` as an :class:`InputError`; ``whole`` names the field of
+    an error about the whole model (a payload that names no fact at all)."""
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int) or p != 0)
     if prefix and field.startswith(prefix + "."):
@@ -363,7 +450,7 @@ def _input_error(error: ValidationError, prefix: str = "") -> InputError:
         msg = "unknown field"
     elif first["type"] == "missing":
         msg = "required field is missing"
-    return InputError(msg, field=field or None)
+    return InputError(msg, field=field or whole)
 
 
 _EMPTY_OK = frozenset(name for name, payload in EVENT_TYPES.items() if _may_be_empty(payload))
@@ -383,7 +470,7 @@ def validate_payload(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
     try:
         payload = model.__pydantic_validator__.validate_python(fields)
     except ValidationError as e:
-        raise _input_error(e) from None
+        raise _input_error(e, whole="payload") from None
     dumped: dict[str, Any] = model.__pydantic_serializer__.to_python(
         payload, mode="json", exclude_none=True
     )

@@ -48,6 +48,7 @@ from typing import Any
 from prematch.engine._clock import TimeReading, parse_instant, read_time
 from prematch.engine._errors import InputError, located
 from prematch.engine._records import SCHEMA_VERSION, Record, utc_iso
+from prematch.engine._replay import FOUNDING
 
 __all__ = [
     "AT_THE_PROGRAM",
@@ -142,18 +143,22 @@ def place_dates(existing: Sequence[Record], pending: Sequence[Pending], now: dt.
     later of the day's first instant and one microsecond after the last event of that
     day recorded before it (``existing``, not retracted, and the earlier ``pending``) of
     the same program or of the season itself (news, say): a thank-you dated the interview
-    day follows the interview. It never goes past the day's last microsecond, nor past
-    ``now``: there it shares the instant of the event before it and follows it by seq.
+    day follows the interview. The founding events (``season_started``,
+    ``program_added``) do not count: replay puts them before every other event anyway. It
+    never goes past the day's last microsecond, nor past ``now``: there it shares the
+    instant of the event before it and follows it by seq.
     """
     if not any(i.dated for i in pending):
         return
     gone = {r.payload["retracts"] for r in existing if r.type == "event_retracted"}
     seen: dict[str | None, list[dt.datetime]] = {}
     for r in existing:
-        if r.seq not in gone:
+        if r.seq not in gone and r.type not in FOUNDING:
             seen.setdefault(r.program, []).append(r.occurred_at)
     for item in pending:
         end = item.reading.day_end if item.reading is not None else None
+        if item.type in FOUNDING:
+            continue
         if end is not None:
             start = item.at
             keys = (None,) if item.program is None else (item.program, None)

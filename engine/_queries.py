@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import operator
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from prematch.engine._actions import ACTION_EVENTS
+from prematch.engine._admission import blocks_by_seq, caused_blocks
 from prematch.engine._bulk import chunks, paused_gc
+from prematch.engine._errors import PrematchError
 from prematch.engine._records import Record, utc_iso
-from prematch.engine._replay import fold, live_records, retracted_seqs
+from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
 from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._statemachine import allowed_triggers, sources_of
@@ -173,25 +176,73 @@ OVERRIDE_RULE = "override.recorded"
 def audit_records(
     season: str, records: Iterable[Record], rulebook: RulebookProtocol
 ) -> AuditReport:
-    """Fold the whole history and collect every finding, overrides always included."""
+    """Fold the whole history and collect every finding, overrides always included.
+
+    Every record with an override gets it shown: its own block findings carry it, and
+    when none of its findings is a block an ``override.recorded`` info says why it was
+    overridden. A record with an override that was recorded after events it precedes in
+    replay order (a back-filled event), or a retraction with an override, may have made
+    those earlier-recorded events break a rule; the exact rule is the one admission
+    applied: a block finding of rule R at event X (X without an override of its own) is
+    *covered* by the override of record O when X did not break R in the log of the
+    records before O (by seq) and did in that log plus O. A covered finding is reported
+    at X with O's override and a message naming O; the note at O names X. Only records
+    with an override that precede earlier-recorded ones (or retract) cost the two extra
+    folds this needs; an audit of a season without them costs nothing more. (A log whose
+    records before O do not fold on their own, possible only inside an imported batch,
+    leaves that O's findings uncovered.)
+    """
     records = list(records)
+    covered = _covered(records, rulebook)
+    caused: dict[int, list[tuple[int, str]]] = {}
     out: list[AuditFinding] = []
+    notes: list[tuple[int, Record]] = []  # (index in out, record): written once all is known
     for _, judged in fold(live_records(records), rulebook):
         r = judged.record
         for f in judged.findings:
+            by = covered.get((r.seq, f.rule)) if covered and r.override is None else None
+            if by is None:
+                out.append(
+                    AuditFinding(
+                        f.rule, f.severity, r.program, r.seq, f.message, f.source, r.override
+                    )
+                )
+                continue
+            caused.setdefault(by.seq, []).append((r.seq, f.rule))
+            what = f"{by.type} for {by.program}" if by.program else by.type
+            message = (
+                f"{f.message} (allowed by the override on seq {by.seq}, {what}, "
+                f"recorded after this event: {by.override})"
+            )
             out.append(
-                AuditFinding(f.rule, f.severity, r.program, r.seq, f.message, f.source, r.override)
+                AuditFinding(f.rule, f.severity, r.program, r.seq, message, f.source, by.override)
             )
         if r.override is not None and not any(f.severity == "block" for f in judged.findings):
+            notes.append((len(out), r))
             out.append(_override_note(r, "no rule blocks it on replay"))
+    for index, r in notes:
+        if r.seq in caused:
+            out[index] = _override_note(r, _why(r, caused, ""))
     gone = retracted_seqs(records)
     if gone:  # an override is kept in every audit, also once its event was retracted
-        out.extend(
-            _override_note(r, "later retracted")
-            for r in records
-            if r.seq in gone and r.override is not None
-        )
+        for r in records:
+            if r.override is None:
+                continue
+            if r.seq in gone:
+                out.append(_override_note(r, "later retracted"))
+            elif r.type == "event_retracted":
+                out.append(
+                    _override_note(r, _why(r, caused, "it makes no event break a rule on replay"))
+                )
     return AuditReport(season=season, findings=tuple(out))
+
+
+def _why(record: Record, caused: dict[int, list[tuple[int, str]]], otherwise: str) -> str:
+    made = caused.get(record.seq)
+    if not made:
+        return otherwise
+    broken = "; ".join(f"seq {seq} break {rule}" for seq, rule in made)
+    return f"it makes the earlier-recorded {broken}"
 
 
 def _override_note(record: Record, why: str) -> AuditFinding:
@@ -204,6 +255,46 @@ def _override_note(record: Record, why: str) -> AuditFinding:
         "prematch",
         record.override,
     )
+
+
+def _covered(records: list[Record], rulebook: RulebookProtocol) -> dict[tuple[int, str], Record]:
+    """``(seq, rule)`` of each covered block finding, and the record whose override covers
+    it (see :func:`audit_records`)."""
+    overriding = [r for r in records if r.override is not None]
+    if not overriding:
+        return {}
+    by_seq = sorted(records, key=operator.attrgetter("seq"))
+    candidates: list[Record] = []
+    latest: tuple[int, dt.datetime, int] | None = None
+    for r in by_seq:
+        key = replay_key(r)
+        if r.override is not None and (
+            r.type == "event_retracted" or (latest is not None and key < latest)
+        ):
+            candidates.append(r)
+        if latest is None or key > latest:
+            latest = key
+    if not candidates:
+        return {}
+    blocks: dict[int, dict[int, frozenset[str]] | None] = {}
+
+    def up_to(seq: int) -> dict[int, frozenset[str]] | None:  # the blocks of seqs <= seq
+        if seq not in blocks:
+            try:
+                blocks[seq] = blocks_by_seq([r for r in by_seq if r.seq <= seq], rulebook)
+            except PrematchError:
+                blocks[seq] = None
+        return blocks[seq]
+
+    out: dict[tuple[int, str], Record] = {}
+    for o in candidates:
+        before, after = up_to(o.seq - 1), up_to(o.seq)
+        if before is None or after is None:
+            continue
+        for seq, rules in caused_blocks(before, after, o.seq).items():
+            for rule in rules:
+                out.setdefault((seq, rule), o)
+    return out
 
 
 SEASONS_PER_TASK = 250

@@ -1,9 +1,12 @@
-"""Replay: fold a season's records, in ``(occurred_at, seq)`` order, into its state.
+"""Replay: fold a season's records, in replay order, into its state.
 
-:func:`live_records` picks the records that count as of an instant (retractions
-honoured); :func:`fold` applies them one by one with :func:`~prematch.engine._state.evolve`
-and yields what a rulebook says about each record against the state
-just before it. Audit, enforcement and queries are all built on this one fold.
+Replay order is ``(phase, occurred_at, seq)`` (DESIGN §2): phase 0 is ``season_started``,
+phase 1 ``program_added``, phase 2 everything else. The season and its programs exist
+at every instant of the season, so a season started in January can be back-filled with
+September's events, in any order. :func:`live_records` picks the records that count as
+of an instant (retractions honoured); :func:`fold` applies them one by one with
+:func:`~prematch.engine._state.evolve` and yields what a rulebook says about each record
+against the state just before it. Audit, enforcement and queries are all built on this one fold.
 """
 
 from __future__ import annotations
@@ -19,10 +22,45 @@ from prematch.engine._rulebook import NoRules, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["fold", "live_records", "replay", "retracted_seqs"]
+__all__ = [
+    "FOUNDING",
+    "fold",
+    "in_replay_order",
+    "live_records",
+    "phase",
+    "replay",
+    "replay_key",
+    "retracted_seqs",
+]
+
+FOUNDING = {"season_started": 0, "program_added": 1}
+"""The event types that exist at every instant, with their replay phase (others: 2)."""
+
+_by_time = operator.attrgetter("occurred_at", "seq")
 
 
-_order = operator.attrgetter("occurred_at", "seq")  # replay order: (occurred_at, seq)
+def phase(event_type: str) -> int:
+    """The replay phase of an event type: 0 ``season_started``, 1 ``program_added``, 2 others."""
+    return FOUNDING.get(event_type, 2)
+
+
+def replay_key(record: Record) -> tuple[int, dt.datetime, int]:
+    """Where a record goes in replay order: ``(phase, occurred_at, seq)``."""
+    return phase(record.type), record.occurred_at, record.seq
+
+
+def in_replay_order(records: list[Record]) -> list[Record]:
+    """``records`` sorted by :func:`replay_key` (the list is sorted in place and returned).
+
+    Sorts by ``(occurred_at, seq)`` and then moves the few founding records to the
+    front, keeping their order: the same order as sorting by the key, at less cost.
+    """
+    records.sort(key=_by_time)
+    founding = [r for r in records if r.type in FOUNDING]
+    founding.sort(key=replay_key)
+    if founding != records[: len(founding)]:
+        records[:] = [*founding, *(r for r in records if r.type not in FOUNDING)]
+    return records
 
 
 def retracted_seqs(records: Iterable[Record]) -> set[int]:
@@ -31,21 +69,24 @@ def retracted_seqs(records: Iterable[Record]) -> set[int]:
 
 
 def live_records(records: Iterable[Record], at: dt.datetime | None = None) -> list[Record]:
-    """Records that occurred at or before ``at``, minus retracted ones, in replay order.
+    """Records that count as of ``at``, minus retracted ones, in replay order.
 
-    A retraction corrects the record, it is not a fact of the season: the retracted
-    event is skipped for every instant, also those before the retraction was made
-    (so a date fixed by retract-and-relog never shows both versions).
+    Those that occurred at or before ``at`` count, and the season's founding records
+    (``season_started``, ``program_added``) at every instant. A retraction corrects the
+    record, it is not a fact of the season: the retracted event is skipped for every
+    instant, also those before the retraction was made (so a date fixed by
+    retract-and-relog never shows both versions).
     """
     records = list(records)
     gone = retracted_seqs(records)
     live = [
         r
         for r in records
-        if (at is None or r.occurred_at <= at) and r.seq not in gone and r.type != "event_retracted"
+        if (at is None or r.occurred_at <= at or r.type in FOUNDING)
+        and r.seq not in gone
+        and r.type != "event_retracted"
     ]
-    live.sort(key=_order)
-    return live
+    return in_replay_order(live)
 
 
 def _start(first: Record) -> SeasonState:

@@ -25,7 +25,7 @@ from prematch.engine._intake import (
 )
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
-from prematch.engine._replay import replay, retracted_seqs
+from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
@@ -158,17 +158,17 @@ class Season:
         """The season's state as of ``at`` (default: the clock's now)."""
         state = replay(self.records(), self.instant(at))
         if state is None:
-            raise InputError(f"season {self.id!r} had not started at that instant", field="at")
+            raise InputError(f"season {self.id!r} holds no events; run `prematch init`", field="at")
         return state
 
     def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
-        """Every record up to ``at`` in replay order, retracted ones flagged."""
+        """Every record up to ``at`` in replay order, retracted ones flagged (the season's
+        founding records, ``season_started`` and ``program_added``, at every instant)."""
         moment = self.instant(at)
         records = self.records()
         gone = retracted_seqs(records)
-        visible = [r for r in records if r.occurred_at <= moment]
-        visible.sort(key=lambda r: (r.occurred_at, r.seq))
-        return [HistoryEntry(r, r.seq in gone) for r in visible]
+        visible = [r for r in records if r.occurred_at <= moment or r.type in FOUNDING]
+        return [HistoryEntry(r, r.seq in gone) for r in in_replay_order(visible)]
 
     # -- questions -----------------------------------------------------------------------
 
@@ -239,8 +239,19 @@ class Season:
         """Record a certified rank order list (first = most preferred)."""
         return self.record("rank_certified", at=at, override=override, order=list(order))
 
-    def retract(self, seq: int, reason: str, *, at: dt.datetime | str | None = None) -> Judged:
-        """Retract an earlier event of this season (it is skipped on replay from then on)."""
+    def retract(
+        self,
+        seq: int,
+        reason: str,
+        *,
+        at: dt.datetime | str | None = None,
+        override: str | None = None,
+    ) -> Judged:
+        """Retract an earlier event of this season (it is skipped on replay from then on).
+
+        A retraction that makes another event break a rule (say, the connection an
+        inquiry relied on) is refused unless ``override`` gives the reason to record it.
+        """
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
         if target is None:
@@ -249,7 +260,9 @@ class Season:
             raise InputError(f"a {target.type} event cannot be retracted", field="seq")
         if seq in retracted_seqs(records):
             raise InputError(f"event seq {seq} is already retracted", field="seq")
-        return self.record("event_retracted", target.program, at=at, retracts=seq, reason=reason)
+        return self.record(
+            "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
+        )
 
     def _append(self, pending: Pending) -> Judged:
         now = self.clock()

@@ -18,7 +18,7 @@ from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._calendar import Calendar, load_calendar
 from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
 from prematch.engine._records import Record
-from prematch.engine._statemachine import INITIAL, TABLE, next_state
+from prematch.engine._statemachine import INITIAL, TABLE, next_state, trigger_of
 
 __all__ = ["Message", "News", "ProgramState", "SeasonState", "evolve"]
 
@@ -47,7 +47,11 @@ class News(NamedTuple):
 
 @dataclass(slots=True)
 class ProgramState:
-    """One program as replay leaves it."""
+    """One program as replay leaves it.
+
+    Its facts (``name`` to ``timezone``) are those of ``program_added`` as changed by every
+    ``program_updated`` replayed so far: as of the instant the state is for.
+    """
 
     id: str
     name: str
@@ -220,7 +224,7 @@ def _program_event(state: SeasonState, r: Record) -> None:
     if program is None:
         program = state.program(r.program or "")  # raises UnknownProgramError
     kind = r.type
-    target = TABLE.get((program.state, kind))
+    target = TABLE.get((program.state, trigger_of(kind, r.payload)))
     if target is None:
         raise _refuse(program, r)
     if kind in MESSAGE_EVENTS:
@@ -262,6 +266,32 @@ def _ended(program: ProgramState, r: Record) -> None:
     program.ended_at = r.occurred_at
 
 
+def _rescheduled(program: ProgramState, r: Record) -> None:
+    program.interview_on = dt.date.fromisoformat(r.payload["interview_on"])
+
+
+def _cancelled(program: ProgramState, r: Record) -> None:
+    if r.payload["initiated_by"] == "applicant":
+        program.ended_at = r.occurred_at
+    else:  # back to applied: no invitation, no interview date, until it invites again
+        program.invited_at = None
+        program.interview_on = None
+
+
+_FACTS = ("name", "specialty", "nrmp_participating", "no_post_interview_contact", "timezone")
+"""The facts ``program_updated`` replaces as they are (``sponsors_visas`` is a tuple; the
+``contacts`` and ``code`` are kept in the log, read by no rule)."""
+
+
+def _updated(program: ProgramState, r: Record) -> None:
+    p = r.payload
+    for name in _FACTS:
+        if name in p:
+            setattr(program, name, p[name])
+    if "sponsors_visas" in p:
+        program.sponsors_visas = tuple(p["sponsors_visas"])
+
+
 def _connection(program: ProgramState, r: Record) -> None:
     program.connections.append(r.payload["kind"])
 
@@ -280,6 +310,9 @@ _AFTER: dict[str, Callable[[ProgramState, Record], None]] = {
     "withdrawn": _ended,
     "connection_recorded": _connection,
     "program_contacted": _contacted,
+    "interview_rescheduled": _rescheduled,
+    "interview_cancelled": _cancelled,
+    "program_updated": _updated,
 }
 """What each non-message program event records beyond its state change."""
 
@@ -298,8 +331,8 @@ def evolve(state: SeasonState, record: Record) -> None:
             f"season {state.id!r} has already started; a season has one season_started",
             event=kind,
         )
-    elif kind == "event_retracted":
-        pass  # honoured by replay before folding
+    elif kind == "event_retracted" or (kind == "note_added" and record.program is None):
+        pass  # a retraction is honoured by replay before folding; a season note changes nothing
     else:
         _program_event(state, record)
     if record.seq > state.last_seq:

@@ -5,10 +5,15 @@
 tested against (the diagram, :func:`mermaid`, reads the declaration itself); :data:`TABLE` is the
 ``(state, trigger) -> next state`` table compiled from the same declaration, used
 on the replay hot path.
+
+A trigger is the event's type, except where one event type may lead to two places:
+``interview_cancelled`` fires ``interview_cancelled_by_applicant`` or
+``interview_cancelled_by_program`` (see :func:`trigger_of`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final
 
@@ -23,11 +28,13 @@ __all__ = [
     "mermaid",
     "next_state",
     "sources_of",
+    "trigger_of",
 ]
 
 STATES: Final = (
     "listed",
     "applied",
+    "waitlisted",
     "invited",
     "interviewed",
     "ranked",
@@ -43,28 +50,36 @@ _LIVE = [s for s in STATES if s not in END_STATES]
 
 TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "applied", "source": ["listed"], "dest": "applied"},
-    {"trigger": "invited", "source": ["listed", "applied"], "dest": "invited"},
+    {"trigger": "waitlisted", "source": ["applied"], "dest": "waitlisted"},
+    {"trigger": "invited", "source": ["listed", "applied", "waitlisted"], "dest": "invited"},
     {"trigger": "interviewed", "source": ["invited"], "dest": "interviewed"},
-    {"trigger": "rejected", "source": ["listed", "applied"], "dest": "rejected"},
+    {"trigger": "rejected", "source": ["listed", "applied", "waitlisted"], "dest": "rejected"},
     {"trigger": "declined", "source": ["invited"], "dest": "declined"},
     {"trigger": "withdrawn", "source": _LIVE, "dest": "withdrawn"},
+    # The applicant cancels: the interview is declined. The program cancels: back to
+    # applied, where it may invite again.
+    {"trigger": "interview_cancelled_by_applicant", "source": ["invited"], "dest": "declined"},
+    {"trigger": "interview_cancelled_by_program", "source": ["invited"], "dest": "applied"},
     # A certified rank order list puts a program on it (rank) or takes it off (unrank).
     {"trigger": "rank", "source": ["interviewed", "ranked"], "dest": "ranked"},
     {"trigger": "unrank", "source": ["ranked"], "dest": "interviewed"},
     # Communication events are internal transitions (dest=None): allowed, state unchanged.
-    {"trigger": "inquiry_sent", "source": ["listed", "applied"], "dest": None},
+    {"trigger": "inquiry_sent", "source": ["listed", "applied", "waitlisted"], "dest": None},
+    {"trigger": "interview_rescheduled", "source": ["invited"], "dest": None},
     {"trigger": "thanked", "source": ["interviewed", "ranked"], "dest": None},
     {"trigger": "interest_sent", "source": ["interviewed", "ranked"], "dest": None},
     {"trigger": "intent_sent", "source": ["interviewed", "ranked"], "dest": None},
     {
         "trigger": "update_sent",
-        "source": ["applied", "invited", "interviewed", "ranked"],
+        "source": ["applied", "waitlisted", "invited", "interviewed", "ranked"],
         "dest": None,
     },
     {"trigger": "call_held", "source": list(STATES), "dest": None},
     {"trigger": "program_contacted", "source": list(STATES), "dest": None},
     {"trigger": "offer_received", "source": list(STATES), "dest": None},
     {"trigger": "connection_recorded", "source": list(STATES), "dest": None},
+    {"trigger": "program_updated", "source": list(STATES), "dest": None},
+    {"trigger": "note_added", "source": list(STATES), "dest": None},
 ]
 """The declaration: every trigger, the states it may fire from, and where it leads."""
 
@@ -79,6 +94,17 @@ def _compile() -> dict[tuple[str, str], str]:
 
 TABLE: Final = _compile()
 """``(state, trigger) -> next state``, compiled from :data:`TRANSITIONS`."""
+
+
+_BY_INITIATOR: Final = frozenset({"interview_cancelled"})
+"""Event types whose trigger depends on who initiated them (``initiated_by``)."""
+
+
+def trigger_of(event_type: str, payload: Mapping[str, Any]) -> str:
+    """The trigger an event of ``event_type`` with ``payload`` fires."""
+    if event_type in _BY_INITIATOR:
+        return f"{event_type}_by_{payload['initiated_by']}"
+    return event_type
 
 
 def next_state(state: str, trigger: str) -> str | None:

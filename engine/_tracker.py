@@ -11,7 +11,7 @@ One row per program; the columns (header case, spaces, ``-`` and ``_`` do not ma
 ``thank-you sent``        -> ``thanked``
 ``letter of interest sent``  -> ``interest_sent``
 ``letter of intent sent``    -> ``intent_sent``
-``notes``                 ignored (no event carries free notes)
+``notes``                 -> ``note_added`` (the text as written), at the row's last event
 ========================  ==========================================================
 
 Cells hold dates (``2026-10-22``, ``10/22/2026``, ``Oct 22, 2026``, optionally with a
@@ -238,18 +238,24 @@ def _row_events(
             line=number,
         )
     yield _event("program_added", pid, added, name=name)
+    last = added
+    last_typed: dt.datetime | str = added
     for column, event in COLUMNS.items():
         cell = typed.get(column)
-        if event is None or cell is None:
+        if event is None or cell is None or (event == "interviewed" and not held):
             continue
         if event == "invited":
             extra = {"interview_on": interview.date().isoformat()} if interview else {}
             yield _event("invited", pid, cell[0], **extra)
-        elif event == "interviewed":
-            if held:
-                yield _event("interviewed", pid, cell[0])
         else:
             yield _event(event, pid, cell[0])
+        if cell[1] >= last:
+            last, last_typed = cell[1], cell[0]
+    note = cells.get("notes", "")
+    if note.strip():
+        # The sheet does not say when the note was written: it follows what the row records
+        # (typed as that cell was, it is read and placed as that cell was).
+        yield _event("note_added", pid, last_typed, text=note)
 
 
 def tracker_objects(

@@ -21,6 +21,7 @@ from prematch.engine._clock import Clock, system_clock
 from prematch.engine._errors import PrematchError, located
 from prematch.engine._intake import Intake, Pending, decode_line, place_dates, program_zones
 from prematch.engine._records import Record, utc_iso
+from prematch.engine._replay import phase
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store, Transaction
 
@@ -82,8 +83,8 @@ def _batches(
         yield group
 
 
-def _replay_order(item: Pending) -> tuple[dt.datetime, int]:
-    return item.at, item.line or 0
+def _replay_order(item: Pending) -> tuple[int, dt.datetime, int]:
+    return phase(item.type), item.at, item.line or 0
 
 
 def import_lines(

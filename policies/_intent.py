@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from prematch.engine import Window
 from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, block, warn
@@ -22,11 +23,29 @@ def _single(ask: Ask) -> Iterator[Say | Window]:
 
 
 def _after_interviews(ask: Ask) -> Iterator[Say | Window]:
-    pending = sorted(p.id for p in ask.state.programs.values() if p.state == "invited")
-    if pending:
+    # Invited programs only: a declined, cancelled or rejected interview is not to come, and
+    # a rescheduled one is judged by its new date.
+    to_come: list[str] = []
+    unrecorded: list[str] = []
+    for p in sorted(ask.state.programs.values(), key=lambda p: p.id):
+        if p.state != "invited":
+            continue
+        today = ask.at.astimezone(ZoneInfo(p.timezone or ask.frame.timezone)).date()
+        if p.interview_on is not None and p.interview_on < today:
+            unrecorded.append(f"{p.id} on {p.interview_on.isoformat()}")
+        else:
+            to_come.append(p.id)
+    if to_come:
+        count = f"{len(to_come)} interview" + ("s" if len(to_come) > 1 else "")
         yield warn(
-            f"{len(pending)} interviews still to come ({', '.join(pending)}); a letter of intent "
+            f"{count} still to come ({', '.join(to_come)}); a letter of intent "
             "is a promise best made once every interview is done"
+        )
+    if unrecorded:
+        yield warn(
+            f"an interview date has passed with nothing recorded ({', '.join(unrecorded)}): "
+            "log interviewed, interview-rescheduled or interview-cancelled for it, so the "
+            "season shows which interviews are still to come"
         )
 
 

@@ -42,8 +42,14 @@ DESIGN_TYPES = [
     "withdrawn",
     "rank_certified",
     "event_retracted",
+    "program_updated",
+    "waitlisted",
+    "interview_rescheduled",
+    "interview_cancelled",
+    "note_added",
 ]
-"""The event types of DESIGN §2, in the order of its table."""
+"""The event types of DESIGN §2, in the order of its table (``signal_sent`` and
+``advocate_contacted`` are not built yet)."""
 
 START = {
     "match_year": 2027,
@@ -66,6 +72,10 @@ EXAMPLE_PAYLOADS: dict[str, dict[str, typing.Any]] = {
     "offer_received": {"kind": "soap_offer"},
     "rank_certified": {"order": ["mercy", "oak"]},
     "event_retracted": {"retracts": 3, "reason": "logged twice"},
+    "program_updated": {"no_post_interview_contact": True},
+    "interview_rescheduled": {"interview_on": "2026-10-27", "initiated_by": "program"},
+    "interview_cancelled": {"initiated_by": "applicant"},
+    "note_added": {"text": "PD mentioned a research track"},
 }
 """A valid payload per type (types missing here take an empty payload)."""
 
@@ -109,6 +119,7 @@ def test_which_events_name_a_program_follows_the_design():
     assert set(PROGRAM_SCOPE) == set(EVENT_TYPES)
     assert season_level == {"season_started", "news_recorded", "rank_certified"}
     assert PROGRAM_SCOPE["event_retracted"] == "optional"
+    assert PROGRAM_SCOPE["note_added"] == "optional"
 
 
 @pytest.mark.parametrize("kind", DESIGN_TYPES)

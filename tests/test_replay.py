@@ -165,7 +165,8 @@ def test_state_as_of_an_instant_uses_only_events_at_or_before_it(store, clock, s
     )
     assert season.state(at=interview).programs["mercy"].state == "interviewed"
     assert season.state(at=INTERVIEW).programs["mercy"].state == "interviewed"
-    assert "mercy" not in season.state(at="2026-09-20T23:00:00-04:00").programs
+    # A program exists at every instant of the season (DESIGN §2), listed before its events.
+    assert season.state(at="2026-09-20T23:00:00-04:00").programs["mercy"].state == "listed"
     assert [h.record.type for h in season.history(at="2026-09-30")] == [
         "season_started",
         "program_added",
@@ -173,9 +174,12 @@ def test_state_as_of_an_instant_uses_only_events_at_or_before_it(store, clock, s
     ]
 
 
-def test_state_before_the_season_started_is_an_input_error(season):
-    with pytest.raises(InputError, match="had not started"):
-        season.state(at="2026-09-01")
+def test_state_before_init_ran_is_the_season_as_it_stood_then(season):
+    # The season exists at every instant (DESIGN §2): init after the facts is back-filling.
+    season.add_program("mercy", "Mercy IM", at="2026-10-01")
+    state = season.state(at="2026-09-01")
+    assert state.id == season.id
+    assert state.programs["mercy"].state == "listed"
 
 
 # -- the clock and time zones ----------------------------------------------------------------
@@ -229,7 +233,7 @@ REFUSALS = {
     ),
     "add-a-program-twice": (
         lambda s: s.add_program("mercy", "Mercy again", at="2026-10-05"),
-        ("mercy", "applied", "program_added"),
+        ("mercy", "listed", "program_added"),  # programs are added before any event (phase 1)
     ),
     "certify-a-program-not-interviewed": (
         lambda s: s.certify(["mercy"], at="2026-10-05"),

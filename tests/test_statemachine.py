@@ -17,6 +17,7 @@ from prematch.engine._statemachine import (
     allowed_triggers,
     machine,
     next_state,
+    trigger_of,
 )
 
 TRIGGERS = list(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
@@ -80,24 +81,30 @@ def test_the_diagram_shows_every_state():
 
 
 # DESIGN §3, written out by hand: the states each event may happen in, and where it leads.
-LIVE = {"listed", "applied", "invited", "interviewed", "ranked"}
+LIVE = {"listed", "applied", "waitlisted", "invited", "interviewed", "ranked"}
 ANY = set(STATES)
 DESIGN = {
     "applied": ({"listed"}, "applied"),
-    "invited": ({"listed", "applied"}, "invited"),
+    "waitlisted": ({"applied"}, "waitlisted"),
+    "invited": ({"listed", "applied", "waitlisted"}, "invited"),
     "interviewed": ({"invited"}, "interviewed"),
-    "rejected": ({"listed", "applied"}, "rejected"),
+    "rejected": ({"listed", "applied", "waitlisted"}, "rejected"),
     "declined": ({"invited"}, "declined"),
     "withdrawn": (LIVE, "withdrawn"),
-    "inquiry_sent": ({"listed", "applied"}, None),
+    "interview_rescheduled": ({"invited"}, None),
+    "interview_cancelled_by_applicant": ({"invited"}, "declined"),
+    "interview_cancelled_by_program": ({"invited"}, "applied"),
+    "inquiry_sent": ({"listed", "applied", "waitlisted"}, None),
     "thanked": ({"interviewed", "ranked"}, None),
     "interest_sent": ({"interviewed", "ranked"}, None),
     "intent_sent": ({"interviewed", "ranked"}, None),
-    "update_sent": ({"applied", "invited", "interviewed", "ranked"}, None),
+    "update_sent": ({"applied", "waitlisted", "invited", "interviewed", "ranked"}, None),
     "call_held": (ANY, None),
     "program_contacted": (ANY, None),
     "offer_received": (ANY, None),
     "connection_recorded": (ANY, None),
+    "program_updated": (ANY, None),
+    "note_added": (ANY, None),
 }
 
 
@@ -107,6 +114,24 @@ def test_each_event_is_allowed_exactly_where_the_design_says(event):
     for state in STATES:
         expected = (dest or state) if state in sources else None
         assert next_state(state, event) == expected, state
+
+
+def test_every_trigger_is_written_out_above():
+    assert set(TRIGGERS) == set(DESIGN) | {"rank", "unrank"}
+
+
+@pytest.mark.parametrize(
+    ("initiated_by", "trigger"),
+    [
+        ("applicant", "interview_cancelled_by_applicant"),
+        ("program", "interview_cancelled_by_program"),
+    ],
+)
+def test_a_cancelled_interview_fires_the_trigger_of_whoever_cancelled(initiated_by, trigger):
+    assert trigger_of("interview_cancelled", {"initiated_by": initiated_by}) == trigger
+    assert trigger_of("interview_rescheduled", {"initiated_by": initiated_by}) == (
+        "interview_rescheduled"
+    )
 
 
 def test_only_interviewed_programs_can_be_ranked():

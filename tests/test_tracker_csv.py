@@ -41,8 +41,12 @@ def test_sample_becomes_import_lines() -> None:
         "interviewed",
         "thanked",
         "interest_sent",
+        "note_added",
     ]
-    added, applied, invited, interviewed, *_ = riverside
+    added, applied, invited, interviewed, *_, interest, note = riverside
+    # The Notes cell is kept as written, after the last thing the row records.
+    assert note["text"] == "PD Dr. Ames; liked the night-float system"
+    assert note["at"] == interest["at"]
     assert added["name"] == "Riverside General Hospital Internal Medicine"
     assert added["at"] == "2026-09-20T10:00:00-04:00"  # the season's start
     assert applied["at"] == "2026-09-24"  # a date: during that day (placed by the import)
@@ -59,8 +63,9 @@ def test_sample_becomes_import_lines() -> None:
 
 def test_an_interview_still_to_come_is_only_the_invitations_date() -> None:
     northfield = [e for e in events(SAMPLE) if e["program"].startswith("northfield")]
-    assert [e["type"] for e in northfield] == ["program_added", "applied", "invited"]
-    assert northfield[-1]["interview_on"] == "2027-01-26"
+    assert [e["type"] for e in northfield] == ["program_added", "applied", "invited", "note_added"]
+    assert northfield[2]["interview_on"] == "2027-01-26"
+    assert northfield[3]["at"] == northfield[2]["at"]  # not at the interview still to come
 
 
 def test_headers_are_read_leniently() -> None:
@@ -75,6 +80,7 @@ def test_headers_are_read_leniently() -> None:
         "invited",
         "interviewed",
         "thanked",
+        "note_added",
     ]
 
 
