@@ -96,6 +96,14 @@ def test_a_program_without_a_timezone_reads_in_the_seasons(india: Script) -> Non
     assert "as 08:00 Asia/Kolkata (+05:30), the season's timezone" in ran.stdout
 
 
+def test_a_timezone_set_later_reads_the_times_typed_after_it(india: Script) -> None:
+    # The program turns out to interview from its Chicago campus (program_updated).
+    india.ok("program", "set", "harbor", "--timezone", "America/Chicago", "--at", "2026-10-01")
+    ran = india.ok("log", "invited", "harbor", "--at", "2026-10-20 08:00")
+    assert "as 08:00 America/Chicago (-05:00), the program's timezone" in ran.stdout
+    assert occurred(india, "invited", "harbor") == [utc("2026-10-20T13:00:00")]
+
+
 def test_a_programs_timezone_must_be_a_real_one(india: Script) -> None:
     ran = india("program", "add", "cedar", "--name", "Cedar IM", "--timezone", "Mars/Base", code=2)
     assert "Mars/Base" in ran.stderr and "timezone" in ran.stderr
