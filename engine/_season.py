@@ -203,7 +203,13 @@ class Season:
         override: str | None = None,
         **fields: Any,
     ) -> Judged:
-        """Validate, judge and append one event; refuse (raise) and write nothing if not allowed."""
+        """Validate, judge and append one event; refuse (raise) and write nothing if not allowed.
+
+        ``at`` is an aware datetime, ISO text, or ``None`` (now). Text without an offset is
+        read in the program's timezone for events at the program, else in the season's
+        (:meth:`reading` says which); a date alone is placed within that day, after the
+        day's events recorded before it (:func:`~prematch.engine._intake.place_dates`).
+        """
         if normalize_event_type(event_type) == "season_started":
             raise InputError("a season has one season_started; use `prematch init`", field="type")
         pending = self._intake().from_fields(
