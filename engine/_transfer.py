@@ -159,7 +159,7 @@ def _import(
         writer = _BatchWriter(tx, known, rulebook, allow_violations, keep_seq, compare)
 
         def place(group: list[Pending]) -> None:
-            if any(i.dated for i in group):
+            if any(i.reading is not None for i in group):  # typed without an offset
                 place_dates(stored(group[0].season), group, now)
 
         for batch in _batches(items, keep_seq, place):
