@@ -15,16 +15,20 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from prematch_script import Script, built, init_args
+from history import History
+from prematch_script import Script, built
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = "2027-01-15T09:00:00-06:00"
 SID = "cal-2027"
 
 SEASON = (
-    init_args(
-        "Cal Applicant", "--id", SID, timezone="America/Chicago", at="2026-09-20T10:00:00-05:00"
-    ),
+    History(
+        name="Cal Applicant",
+        season_id=SID,
+        timezone="America/Chicago",
+        started="2026-09-20T10:00:00-05:00",
+    ).init_argv(),
     ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-05:00"),
     ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-05:00"),
     ("program", "add", "pine", "--name", "Pine Ridge IM", "--at", "2026-09-21T10:10:00-05:00"),

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 from db_bytes import db_files
-from prematch_script import Ran, Script, init_args
+from history import History
+from prematch_script import Ran, Script
 from seasons import log_only
 
 from prematch.engine import Store
 
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
-INIT = init_args("File Applicant")
+INIT = History(name="File Applicant").init_argv()
 IS_ROOT = os.geteuid() == 0
 
 
