@@ -86,12 +86,6 @@ def _filled(make_store, season_of, clock) -> Store:
     return store
 
 
-def _filled(make_store, season_of, clock) -> Store:
-    store = make_store()
-    season_of(store, EVENTS, clock)
-    return store
-
-
 def _rows(make_store) -> list[tuple[object, ...]]:
     with make_store.raw() as conn:
         return conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
