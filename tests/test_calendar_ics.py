@@ -28,26 +28,19 @@ SEASON = (
         season_id=SID,
         timezone="America/Chicago",
         started="2026-09-20T10:00:00-05:00",
-    ).init_argv(),
-    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-05:00"),
-    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-05:00"),
-    ("program", "add", "pine", "--name", "Pine Ridge IM", "--at", "2026-09-21T10:10:00-05:00"),
-    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-05:00"),
-    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-05:00"),
-    ("log", "applied", "pine", "--at", "2026-09-25T10:10:00-05:00"),
-    ("log", "invited", "oak", "--interview-on", "2026-11-09", "--at", "2026-10-02T10:00:00-05:00"),
-    ("log", "interviewed", "oak", "--at", "2026-11-09T09:00:00-06:00"),
-    ("log", "thanked", "oak", "--at", "2026-11-10T08:00:00-06:00"),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2027-01-14",
-        "--at",
-        "2026-11-02T10:00:00-06:00",
-    ),
-    ("log", "interviewed", "mercy", "--at", "2027-01-14T09:00:00-06:00"),
+    )
+    .add("mercy", name="Mercy General IM", at="2026-09-21T10:00:00-05:00")
+    .add("oak", name="Oak Valley IM", at="2026-09-21T10:05:00-05:00")
+    .add("pine", name="Pine Ridge IM", at="2026-09-21T10:10:00-05:00")
+    .apply("mercy", at="2026-09-25T10:00:00-05:00")
+    .apply("oak", at="2026-09-25T10:05:00-05:00")
+    .apply("pine", at="2026-09-25T10:10:00-05:00")
+    .invite("oak", at="2026-10-02T10:00:00-05:00", interview_on="2026-11-09")
+    .interview("oak", "2026-11-09T09:00:00-06:00")
+    .event("thanked", "oak", "2026-11-10T08:00:00-06:00")
+    .invite("mercy", at="2026-11-02T10:00:00-06:00", interview_on="2027-01-14")
+    .interview("mercy", "2027-01-14T09:00:00-06:00")
+    .argv()
 )
 
 

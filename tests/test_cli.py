@@ -48,18 +48,12 @@ EVENT_KEYS = {
 
 INIT_ARGS = History().init_argv()
 
-SEASON_SETUP: tuple[tuple[str, ...], ...] = (
-    *History().added_and_applied("mercy", "oak").argv(),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2027-01-14",
-        "--at",
-        "2026-11-02T10:00:00-05:00",
-    ),
-    ("log", "interviewed", "mercy", "--at", INTERVIEW),
+SEASON_SETUP = (
+    History()
+    .added_and_applied("mercy", "oak")
+    .invite("mercy", at="2026-11-02T10:00:00-05:00", interview_on="2027-01-14")
+    .interview("mercy", INTERVIEW)
+    .argv()
 )
 """mercy: interviewed yesterday (thank-you due, interest not yet); oak: applied only."""
 

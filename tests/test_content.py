@@ -265,19 +265,12 @@ def test_unknown_action_and_program_are_input_errors(clock: engine.Clock) -> Non
 # -- prematch lint -------------------------------------------------------------------------
 
 SEASON = (
-    *PROFILE.added_and_applied("mercy", "oak").argv(),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2026-11-02",
-        "--at",
-        "2026-10-01T10:00:00-04:00",
-    ),
-    ("log", "invited", "oak", "--interview-on", "2026-11-09", "--at", "2026-10-02T10:00:00-04:00"),
-    ("log", "interviewed", "mercy", "--at", "2026-11-02T09:00:00-05:00"),
-    ("log", "interviewed", "oak", "--at", "2026-11-09T09:00:00-05:00"),
+    PROFILE.added_and_applied("mercy", "oak")
+    .invite("mercy", at="2026-10-01T10:00:00-04:00", interview_on="2026-11-02")
+    .invite("oak", at="2026-10-02T10:00:00-04:00", interview_on="2026-11-09")
+    .interview("mercy", "2026-11-02T09:00:00-05:00")
+    .interview("oak", "2026-11-09T09:00:00-05:00")
+    .argv()
 )
 
 

@@ -152,17 +152,10 @@ def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(clock: engine.Cl
 # -- prematch draft ------------------------------------------------------------------------
 
 SEASON = (
-    *PROFILE.added_and_applied("mercy").argv(),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2027-01-14",
-        "--at",
-        "2026-11-02T10:00:00-05:00",
-    ),
-    ("log", "interviewed", "mercy", "--at", "2027-01-14T09:00:00-05:00"),
+    PROFILE.added_and_applied("mercy")
+    .invite("mercy", at="2026-11-02T10:00:00-05:00", interview_on="2027-01-14")
+    .interview("mercy", "2027-01-14T09:00:00-05:00")
+    .argv()
 )
 
 
