@@ -18,6 +18,9 @@ The same history becomes
 3. the ``prematch`` command lines that record it (:meth:`History.argv`), for
    :class:`prematch_script.Script`.
 
+The ``season_of`` fixture of ``conftest.py`` is the same builder for the store suites:
+``season_of(store, [(type, program, at, fields), ...], clock)``.
+
 Every instant is pinned: the default clock is late in the 2027 Match season (after
 SOAP), so any date a test writes is already in the past, whatever today's date is.
 """
@@ -131,12 +134,15 @@ class History:
         self,
         type: str,
         program: str | None = None,
-        at: When = ADDED,
+        at: When | None = None,
         *,
         override: str | None = None,
         **fields: Any,
     ) -> History:
-        """This history and one more event of any ``type``."""
+        """This history and one more event of any ``type`` (``program`` is ``None`` for a
+        season-level one such as ``news_recorded``), at ``at``."""
+        if at is None:
+            raise TypeError(f"{type}: every event of a history says when it happened (at=...)")
         return dataclasses.replace(
             self, events=(*self.events, Event(type, program, at, fields, override))
         )
@@ -156,7 +162,7 @@ class History:
         return self.event("program_added", program, at, name=name, **fields)
 
     def apply(self, program: str, *, at: When = APPLIED, **fields: Any) -> History:
-        """``applied`` to ``program`` (``via`` unless told: none)."""
+        """``applied`` to ``program``; ``fields`` (``via``) go to its payload."""
         return self.event("applied", program, at, **fields)
 
     def connect(self, program: str, *, at: When = CONNECTED, kind: str = "observership") -> History:
@@ -245,7 +251,7 @@ class History:
         return season
 
     def state(self, at: When | None = None, **season: Any) -> SeasonState:
-        """The replayed state (as of ``at``), with no disk."""
+        """The replayed state (as of ``at``), with no disk; ``season`` as for :meth:`season`."""
         return self.season(**season).state(at)
 
     def judge(self, rulebook: engine.RulebookProtocol | None = None) -> engine.Judge:
