@@ -1,5 +1,5 @@
 """Shared fixtures: a fixed clock, a real SQLite store in tmp_path, and a season built from
-events (:func:`history.build_season`), plus the Hypothesis profiles.
+events (:class:`history.History`), plus the Hypothesis profiles.
 
 ``CI=1`` selects the ``ci`` profile (derandomized, bounded); ``HYPOTHESIS_PROFILE`` picks
 one by name; otherwise ``dev`` (more examples, random).
@@ -7,13 +7,12 @@ one by name; otherwise ``dev`` (more examples, random).
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from history import NOW, build_season
+from history import NOW, SEASON_ID, EventSpec, History
 from hypothesis import settings
 
 from prematch import engine
@@ -47,11 +46,19 @@ def store(db_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def season(store: Store, clock: engine.Clock) -> Season:
     """An Internal Medicine 2027 season (J-1 visa, New York time) with no rulebook."""
-    return build_season(store, [], clock, rulebook=engine.NoRules())
+    return History().season(store, rulebook=engine.NoRules(), clock=clock)
 
 
 @pytest.fixture
 def season_of() -> Callable[..., Season]:
-    """``season_of(store, events, clock)``: a season built from a list of events, judged by
+    """``season_of(store, events, clock)``: the standard :class:`~history.History` and a
+    list of ``(type, program, at[, fields])`` events, recorded in ``store`` and judged by
     no rules (only the state machine)."""
-    return functools.partial(build_season, rulebook=engine.NoRules())
+
+    def season_of(
+        store: Store, events: Sequence[EventSpec], clock: engine.Clock, season_id: str = SEASON_ID
+    ) -> Season:
+        history = History(season_id=season_id).then(events)
+        return history.season(store, rulebook=engine.NoRules(), clock=clock)
+
+    return season_of

@@ -12,7 +12,8 @@ command costs milliseconds instead of a process start::
 
 A command's intended exit (``sys.exit``, a click usage error) is its ``returncode``; any
 other exception escapes into the test and fails it, as a traceback of the real script
-would. The few tests where the process itself is the point (the wheel, concurrent
+would. The commands that record a season come from :meth:`history.History.argv`. The
+few tests where the process itself is the point (the wheel, concurrent
 writers, SIGKILL, the console script's smoke test) start real processes instead.
 """
 
@@ -33,60 +34,6 @@ from prematch.cli import main
 
 NOW = "2027-01-15T09:00:00-05:00"
 """The default pinned clock: a January morning of the 2027 Match (New York time)."""
-
-
-def init_args(
-    name: str = "Test Applicant",
-    *extra: str,
-    timezone: str = "America/New_York",
-    at: str = "2026-09-20T10:00:00-04:00",
-) -> tuple[str, ...]:
-    """``prematch init`` of a 2027 Internal Medicine J-1 season (New York, started on
-    20 September 2026, unless told otherwise); ``extra`` options go before ``--at``."""
-    return (
-        "init",
-        "--match-year",
-        "2027",
-        "--specialty",
-        "Internal Medicine",
-        "--timezone",
-        timezone,
-        "--visa",
-        "j1",
-        "--name",
-        name,
-        *extra,
-        "--at",
-        at,
-    )
-
-
-INIT = init_args("Test Applicant", "--aamc-id", "12345678", "--ecfmg-id", "0-123-456-7")
-"""The default season: ids included, as an applicant's profile would have them."""
-
-PROGRAM_NAMES = {"mercy": "Mercy General IM", "oak": "Oak Valley IM", "pine": "Pine Ridge IM"}
-
-
-def added_and_applied(*programs: str) -> tuple[tuple[str, ...], ...]:
-    """Steps adding each program (21 September) and applying to it (25 September),
-    five minutes apart, in New York time; names from :data:`PROGRAM_NAMES`."""
-    added = tuple(
-        (
-            "program",
-            "add",
-            pid,
-            "--name",
-            PROGRAM_NAMES[pid],
-            "--at",
-            f"2026-09-21T10:{5 * n:02d}:00-04:00",
-        )
-        for n, pid in enumerate(programs)
-    )
-    applied = tuple(
-        ("log", "applied", pid, "--at", f"2026-09-25T10:{5 * n:02d}:00-04:00")
-        for n, pid in enumerate(programs)
-    )
-    return added + applied
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from history import SCRATCH
+from history import LATE, SCRATCH
 from hypothesis import given
 from hypothesis import strategies as st
 from prematch_script import Script
-from seasons import LATE
 
 from prematch import engine, policies
 from prematch.engine import PolicyRefusal, Season, Store

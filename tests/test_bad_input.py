@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from db_bytes import db_files, settled_db_files
+from history import History
 from prematch_script import Ran, Script
-from seasons import log_only
 
-from prematch.engine import Store
+from prematch.engine import NoRules, Store
 
 CORPUS = Path(__file__).parent / "corpus" / "bad_inputs"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads(
@@ -59,7 +59,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The store every case runs against: season base-2027 with program p1."""
     db = tmp_path_factory.mktemp("bad") / "template.db"
     with Store.open(db) as store:
-        season = log_only(store, BASE, name="Base Applicant", now=NOW_UTC)
+        season = History(season_id=BASE, name="Base Applicant").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
         season.add_program("p1", "P1 Internal Medicine", at="2026-09-21T10:00:00-04:00")
     return db
 

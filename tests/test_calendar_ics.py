@@ -15,35 +15,32 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from prematch_script import Script, built, init_args
+from history import History
+from prematch_script import Script, built
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = "2027-01-15T09:00:00-06:00"
 SID = "cal-2027"
 
 SEASON = (
-    init_args(
-        "Cal Applicant", "--id", SID, timezone="America/Chicago", at="2026-09-20T10:00:00-05:00"
-    ),
-    ("program", "add", "mercy", "--name", "Mercy General IM", "--at", "2026-09-21T10:00:00-05:00"),
-    ("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21T10:05:00-05:00"),
-    ("program", "add", "pine", "--name", "Pine Ridge IM", "--at", "2026-09-21T10:10:00-05:00"),
-    ("log", "applied", "mercy", "--at", "2026-09-25T10:00:00-05:00"),
-    ("log", "applied", "oak", "--at", "2026-09-25T10:05:00-05:00"),
-    ("log", "applied", "pine", "--at", "2026-09-25T10:10:00-05:00"),
-    ("log", "invited", "oak", "--interview-on", "2026-11-09", "--at", "2026-10-02T10:00:00-05:00"),
-    ("log", "interviewed", "oak", "--at", "2026-11-09T09:00:00-06:00"),
-    ("log", "thanked", "oak", "--at", "2026-11-10T08:00:00-06:00"),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2027-01-14",
-        "--at",
-        "2026-11-02T10:00:00-06:00",
-    ),
-    ("log", "interviewed", "mercy", "--at", "2027-01-14T09:00:00-06:00"),
+    History(
+        name="Cal Applicant",
+        season_id=SID,
+        timezone="America/Chicago",
+        started="2026-09-20T10:00:00-05:00",
+    )
+    .add("mercy", name="Mercy General IM", at="2026-09-21T10:00:00-05:00")
+    .add("oak", name="Oak Valley IM", at="2026-09-21T10:05:00-05:00")
+    .add("pine", name="Pine Ridge IM", at="2026-09-21T10:10:00-05:00")
+    .apply("mercy", at="2026-09-25T10:00:00-05:00")
+    .apply("oak", at="2026-09-25T10:05:00-05:00")
+    .apply("pine", at="2026-09-25T10:10:00-05:00")
+    .invite("oak", at="2026-10-02T10:00:00-05:00", interview_on="2026-11-09")
+    .interview("oak", "2026-11-09T09:00:00-06:00")
+    .event("thanked", "oak", "2026-11-10T08:00:00-06:00")
+    .invite("mercy", at="2026-11-02T10:00:00-06:00", interview_on="2027-01-14")
+    .interview("mercy", "2027-01-14T09:00:00-06:00")
+    .argv()
 )
 
 

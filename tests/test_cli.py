@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 from db_bytes import db_files
-from prematch_script import NOW, Ran, Script, added_and_applied, built, init_args
+from history import History
+from prematch_script import NOW, Ran, Script, built
 
 NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
 INTERVIEW = "2027-01-14T09:00:00-05:00"
@@ -45,21 +46,14 @@ EVENT_KEYS = {
     "retracted",
 }
 
-INIT_ARGS = init_args()
+INIT_ARGS = History().init_argv()
 
-SEASON_SETUP: tuple[tuple[str, ...], ...] = (
-    INIT_ARGS,
-    *added_and_applied("mercy", "oak"),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2027-01-14",
-        "--at",
-        "2026-11-02T10:00:00-05:00",
-    ),
-    ("log", "interviewed", "mercy", "--at", INTERVIEW),
+SEASON_SETUP = (
+    History()
+    .added_and_applied("mercy", "oak")
+    .invite("mercy", at="2026-11-02T10:00:00-05:00", interview_on="2027-01-14")
+    .interview("mercy", INTERVIEW)
+    .argv()
 )
 """mercy: interviewed yesterday (thank-you due, interest not yet); oak: applied only."""
 

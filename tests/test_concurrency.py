@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from history import History
 from prematch_script import Ran, Script
-from seasons import log_only
 
 from prematch.engine import NoRules, Season, Store, fixed_clock
 
@@ -119,7 +119,9 @@ def prematch(db: Path, *args: str, **extra: str) -> Ran:
 def new_season(db: Path, programs: Sequence[str] = (), interviewed: bool = False) -> None:
     """A 2027 season (no rulebook needed to build it) with ``programs`` added."""
     with Store.open(db) as store:
-        season = log_only(store, SEASON, name="Race Applicant", now=NOW_UTC)
+        season = History(season_id=SEASON, name="Race Applicant").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
         for pid in programs:
             season.add_program(pid, f"{pid} Internal Medicine", at="2026-09-21T10:00:00-04:00")
             if interviewed:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from history import build_season
-from prematch_script import INIT, Script, added_and_applied
+from history import PROFILE, History
+from prematch_script import Script
 
 from prematch import engine, policies
-from prematch.engine import Season, Store, fixtures_dir
+from prematch.engine import fixtures_dir
 from prematch.policies import CONTENT_RULES, LintFinding, lint_message
 from prematch.policies._content import load_phrases
 
@@ -136,29 +136,14 @@ def test_phrase_lists_live_in_data() -> None:
 # -- numbers come from the season's policy -----------------------------------------------
 
 
-def new_season(store: Store, clock: engine.Clock, season_id: str, **fields: Any) -> Season:
-    """A 2027 internal-medicine season in New York, started 20 September 2026."""
-    return Season.start(
-        store,
-        season_id,
-        at="2026-09-20T10:00:00-04:00",
-        rulebook=engine.NoRules(),
-        clock=clock,
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="America/New_York",
-        **fields,
-    )
-
-
-def test_limits_are_season_parameters(store: Store, clock: engine.Clock) -> None:
+def test_limits_are_season_parameters(clock: engine.Clock) -> None:
     text = corpus("bad_length_paragraphs")
-    plain = new_season(store, clock, "plain", visa="none", applicant_name="A")
-    roomy = new_season(
-        store, clock, "roomy", visa="none", applicant_name="B", policy={"content.max_paragraphs": 6}
+    plain = History(visa="none", name="A").state(rulebook=engine.NoRules(), clock=clock)
+    roomy = History(visa="none", name="B", policy={"content.max_paragraphs": 6}).state(
+        rulebook=engine.NoRules(), clock=clock
     )
-    assert "content.length" in rules(lint_message(text, "update", plain.state(), None))
-    assert "content.length" not in rules(lint_message(text, "update", roomy.state(), None))
+    assert "content.length" in rules(lint_message(text, "update", plain, None))
+    assert "content.length" not in rules(lint_message(text, "update", roomy, None))
 
 
 # -- ids: AAMC always, ECFMG for IMGs -----------------------------------------------------
@@ -171,12 +156,12 @@ SIGNED_AAMC_ONLY = "Dear Dr. Marsh,\n\nThank you.\n\nSincerely,\nA. Applicant\nA
     [("none", None, False), ("j1", None, True), ("h1b", None, True), ("none", "0-1", True)],
 )
 def test_ecfmg_id_is_asked_of_imgs_only(
-    store: Store, clock: engine.Clock, visa: str, ecfmg_id: str | None, flagged: bool
+    clock: engine.Clock, visa: str, ecfmg_id: str | None, flagged: bool
 ) -> None:
-    season = new_season(
-        store, clock, "s", visa=visa, applicant_name="A. Applicant", ecfmg_id=ecfmg_id
+    season = History(visa=visa, name="A. Applicant", ecfmg_id=ecfmg_id)
+    found = lint_message(
+        SIGNED_AAMC_ONLY, "thank_you", season.state(rulebook=engine.NoRules(), clock=clock), None
     )
-    found = lint_message(SIGNED_AAMC_ONLY, "thank_you", season.state(), None)
     ids = [f for f in found if f.rule == "content.ids"]
     assert bool(ids) is flagged
     if flagged:
@@ -184,42 +169,43 @@ def test_ecfmg_id_is_asked_of_imgs_only(
         assert ids[0].severity == "info"
 
 
-def test_the_seasons_own_ids_count_in_any_format(store: Store, clock: engine.Clock) -> None:
-    season = new_season(
-        store, clock, "s", visa="j1", applicant_name="A", aamc_id="AB-77", ecfmg_id="EC-88"
-    )
+def test_the_seasons_own_ids_count_in_any_format(clock: engine.Clock) -> None:
+    season = History(name="A", aamc_id="AB-77", ecfmg_id="EC-88")
     text = "Dear Dr. Marsh,\n\nThank you.\n\nBest,\nA\nAAMC: AB-77 / ECFMG: EC-88\n"
-    assert lint_message(text, "thank_you", season.state(), None) == []
+    assert (
+        lint_message(text, "thank_you", season.state(rulebook=engine.NoRules(), clock=clock), None)
+        == []
+    )
 
 
 # -- first choice: the one letter of intent, to one program (the log check) ----------------
 
-TWO_INTERVIEWS = [
-    ("program_added", "mercy", "2026-09-21", {"name": "Mercy General IM"}),
-    ("program_added", "oak", "2026-09-21T11:00:00-04:00", {"name": "Oak Valley IM"}),
-    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-11-02"}),
-    ("invited", "oak", "2026-10-02", {"interview_on": "2026-11-09"}),
-    ("interviewed", "mercy", "2026-11-02T09:00:00-05:00"),
-    ("interviewed", "oak", "2026-11-09T09:00:00-05:00"),
-]
-MERCY_GOT_THE_INTENT = [*TWO_INTERVIEWS, ("intent_sent", "mercy", "2027-01-05T10:00:00-05:00")]
+TWO_INTERVIEWS = History().then(
+    [
+        ("program_added", "mercy", "2026-09-21", {"name": "Mercy General IM"}),
+        ("program_added", "oak", "2026-09-21T11:00:00-04:00", {"name": "Oak Valley IM"}),
+        ("invited", "mercy", "2026-10-01", {"interview_on": "2026-11-02"}),
+        ("invited", "oak", "2026-10-02", {"interview_on": "2026-11-09"}),
+        ("interviewed", "mercy", "2026-11-02T09:00:00-05:00"),
+        ("interviewed", "oak", "2026-11-09T09:00:00-05:00"),
+    ]
+)
+MERCY_GOT_THE_INTENT = TWO_INTERVIEWS.event("intent_sent", "mercy", "2027-01-05T10:00:00-05:00")
 
 
 def first_choice(findings: list[LintFinding]) -> list[LintFinding]:
     return [f for f in findings if f.rule == "content.first_choice"]
 
 
-def test_first_choice_allowed_in_the_one_letter_of_intent(
-    store: Store, clock: engine.Clock
-) -> None:
-    season = build_season(store, TWO_INTERVIEWS, clock, rulebook=engine.NoRules())
+def test_first_choice_allowed_in_the_one_letter_of_intent(clock: engine.Clock) -> None:
+    season = TWO_INTERVIEWS.season(rulebook=engine.NoRules(), clock=clock)
     text = corpus("good_intent_1")
     assert first_choice(lint_message(text, "intent", season.state(), "oak")) == []
     assert first_choice(lint_message(text, "intent", None, None)) == []
 
 
-def test_a_second_program_told_first_choice_is_blocked(store: Store, clock: engine.Clock) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
+def test_a_second_program_told_first_choice_is_blocked(clock: engine.Clock) -> None:
+    season = MERCY_GOT_THE_INTENT.season(rulebook=engine.NoRules(), clock=clock)
     text = corpus("good_intent_1")
     (finding, *more) = first_choice(lint_message(text, "intent", season.state(), "oak"))
     assert finding.severity == "block"
@@ -228,26 +214,22 @@ def test_a_second_program_told_first_choice_is_blocked(store: Store, clock: engi
     assert [f.phrase for f in more] == ["will rank your program first"]
 
 
-def test_the_program_that_has_the_intent_may_hear_it_again(
-    store: Store, clock: engine.Clock
-) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
+def test_the_program_that_has_the_intent_may_hear_it_again(clock: engine.Clock) -> None:
+    season = MERCY_GOT_THE_INTENT.season(rulebook=engine.NoRules(), clock=clock)
     text = corpus("good_intent_1")
     assert first_choice(lint_message(text, "intent", season.state(), "mercy")) == []
 
 
-def test_a_retracted_intent_frees_first_choice(store: Store, clock: engine.Clock) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
+def test_a_retracted_intent_frees_first_choice(clock: engine.Clock) -> None:
+    season = MERCY_GOT_THE_INTENT.season(rulebook=engine.NoRules(), clock=clock)
     intent_seq = season.records()[-1].seq
     season.retract(intent_seq, "logged by mistake", at="2027-01-06T10:00:00-05:00")
     text = corpus("good_intent_1")
     assert first_choice(lint_message(text, "intent", season.state(), "oak")) == []
 
 
-def test_without_a_program_an_existing_intent_still_counts(
-    store: Store, clock: engine.Clock
-) -> None:
-    season = build_season(store, MERCY_GOT_THE_INTENT, clock, rulebook=engine.NoRules())
+def test_without_a_program_an_existing_intent_still_counts(clock: engine.Clock) -> None:
+    season = MERCY_GOT_THE_INTENT.season(rulebook=engine.NoRules(), clock=clock)
     (finding, *_) = first_choice(
         lint_message(corpus("good_intent_1"), "intent", season.state(), None)
     )
@@ -263,17 +245,17 @@ def test_line_numbers_hold_for_other_line_endings(newline: str) -> None:
 
 @pytest.mark.parametrize("action", ["inquiry", "thank_you", "update", "interest"])
 def test_first_choice_outside_a_letter_of_intent_is_blocked(
-    store: Store, clock: engine.Clock, action: str
+    clock: engine.Clock, action: str
 ) -> None:
-    season = build_season(store, TWO_INTERVIEWS, clock, rulebook=engine.NoRules())
+    season = TWO_INTERVIEWS.season(rulebook=engine.NoRules(), clock=clock)
     (finding, *_) = first_choice(
         lint_message(corpus("good_intent_1"), action, season.state(), "oak")
     )
     assert finding.severity == "block"
 
 
-def test_unknown_action_and_program_are_input_errors(store: Store, clock: engine.Clock) -> None:
-    season = build_season(store, TWO_INTERVIEWS, clock, rulebook=engine.NoRules())
+def test_unknown_action_and_program_are_input_errors(clock: engine.Clock) -> None:
+    season = TWO_INTERVIEWS.season(rulebook=engine.NoRules(), clock=clock)
     with pytest.raises(engine.InputError, match="unknown action"):
         lint_message("hello", "postcard", None, None)
     with pytest.raises(engine.UnknownProgramError):
@@ -283,20 +265,12 @@ def test_unknown_action_and_program_are_input_errors(store: Store, clock: engine
 # -- prematch lint -------------------------------------------------------------------------
 
 SEASON = (
-    INIT,
-    *added_and_applied("mercy", "oak"),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2026-11-02",
-        "--at",
-        "2026-10-01T10:00:00-04:00",
-    ),
-    ("log", "invited", "oak", "--interview-on", "2026-11-09", "--at", "2026-10-02T10:00:00-04:00"),
-    ("log", "interviewed", "mercy", "--at", "2026-11-02T09:00:00-05:00"),
-    ("log", "interviewed", "oak", "--at", "2026-11-09T09:00:00-05:00"),
+    PROFILE.added_and_applied("mercy", "oak")
+    .invite("mercy", at="2026-10-01T10:00:00-04:00", interview_on="2026-11-02")
+    .invite("oak", at="2026-10-02T10:00:00-04:00", interview_on="2026-11-09")
+    .interview("mercy", "2026-11-02T09:00:00-05:00")
+    .interview("oak", "2026-11-09T09:00:00-05:00")
+    .argv()
 )
 
 

@@ -30,10 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from history import History
 from prematch_script import Script
-from seasons import log_only
 
-from prematch.engine import Store
+from prematch.engine import NoRules, Store
 
 PREMATCH = Path(sys.executable).parent / "prematch"
 NOW = "2027-01-15T09:00:00-05:00"
@@ -82,7 +82,9 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with one small season already in it (so "none" differs from "empty")."""
     db = tmp_path_factory.mktemp("seed") / "seed.db"
     with Store.open(db) as store:
-        season = log_only(store, SEED, name="Seed Applicant", now=NOW_UTC)
+        season = History(season_id=SEED, name="Seed Applicant").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
         season.add_program("seed-im", "Seed Internal Medicine", at="2026-09-21T10:00:00-04:00")
         season.record("applied", "seed-im", at="2026-09-24T10:00:00-04:00")
     assert not Path(f"{db}-wal").exists(), "the seed must be checkpointed before it is copied"

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from history import build_season
-from prematch_script import INIT, Script, added_and_applied, built
+from history import PROFILE, History
+from prematch_script import Script, built
 
 from prematch import engine
 from prematch.engine import ACTIONS, Season, Store, fixtures_dir, import_lines
@@ -118,24 +118,9 @@ KOLKATA_EVENTS = [
 ]
 
 
-def test_interview_date_is_the_programs_day_not_the_applicants(
-    store: Store, clock: engine.Clock
-) -> None:
-    season = Season.start(
-        store,
-        "kolkata",
-        at="2026-09-20T10:00:00+05:30",
-        rulebook=engine.NoRules(),
-        clock=clock,
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="Asia/Kolkata",
-        visa="none",
-        applicant_name="Test Applicant",
-    )
-    for kind, program, at, *rest in KOLKATA_EVENTS:
-        season.record(kind, program, at=at, **(rest[0] if rest else {}))
-    state = season.state()
+def test_interview_date_is_the_programs_day_not_the_applicants(clock: engine.Clock) -> None:
+    kolkata = History(timezone="Asia/Kolkata", visa="none", started="2026-09-20T10:00:00+05:30")
+    state = kolkata.then(KOLKATA_EVENTS).state(rulebook=engine.NoRules(), clock=clock)
     # 13 November in Kolkata, but the program said 12 November (interview_on).
     assert "November 12, 2026" in draft_message(state, "thank_you", "mercy").text
     # Not interviewed yet: the date of the invitation.
@@ -149,11 +134,8 @@ def test_interview_date_is_the_programs_day_not_the_applicants(
     assert [f.rule for f in draft_message(state, "update", "mercy").findings] == ["content.ids"]
 
 
-def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(
-    store: Store, clock: engine.Clock
-) -> None:
-    season = build_season(
-        store,
+def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(clock: engine.Clock) -> None:
+    season = History().then(
         [
             ("program_added", "mercy", "2026-09-21", {"name": "Mercy General IM"}),
             ("program_added", "oak", "2026-09-21", {"name": "Oak Valley IM"}),
@@ -162,29 +144,19 @@ def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(
             ("interviewed", "mercy", "2026-11-02T09:00:00-05:00"),
             ("interviewed", "oak", "2026-11-09T09:00:00-05:00"),
             ("intent_sent", "mercy", "2027-01-05T10:00:00-05:00"),
-        ],
-        clock,
-        rulebook=engine.NoRules(),
+        ]
     )
-    draft = draft_message(season.state(), "intent", "oak")
+    draft = draft_message(season.state(rulebook=engine.NoRules(), clock=clock), "intent", "oak")
     assert {f.rule for f in draft.blocking} == {"content.first_choice"}
 
 
 # -- prematch draft ------------------------------------------------------------------------
 
 SEASON = (
-    INIT,
-    *added_and_applied("mercy"),
-    (
-        "log",
-        "invited",
-        "mercy",
-        "--interview-on",
-        "2027-01-14",
-        "--at",
-        "2026-11-02T10:00:00-05:00",
-    ),
-    ("log", "interviewed", "mercy", "--at", "2027-01-14T09:00:00-05:00"),
+    PROFILE.added_and_applied("mercy")
+    .invite("mercy", at="2026-11-02T10:00:00-05:00", interview_on="2027-01-14")
+    .interview("mercy", "2027-01-14T09:00:00-05:00")
+    .argv()
 )
 
 

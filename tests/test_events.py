@@ -8,13 +8,13 @@ from datetime import datetime
 
 import pydantic
 import pytest
+from history import History
 
 from prematch.engine import (
     EVENT_TYPES,
     PROGRAM_SCOPE,
     InputError,
     NoRules,
-    Season,
     event_json_schema,
     validate_event,
     validate_payload,
@@ -194,14 +194,7 @@ def test_an_unknown_timezone_is_refused():
 
 def test_a_season_with_an_unknown_timezone_is_not_started(store, clock):
     with pytest.raises(InputError) as excinfo:
-        Season.start(
-            store,
-            "im-2027",
-            at="2026-09-20T10:00:00-04:00",
-            rulebook=NoRules(),
-            clock=clock,
-            **{**START, "timezone": "America/Nowhere"},
-        )
+        History(timezone="America/Nowhere").season(store, rulebook=NoRules(), clock=clock)
     assert excinfo.value.field == "timezone"
     assert store.seasons() == []
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 from db_bytes import db_files
-from prematch_script import Ran, Script, init_args
-from seasons import log_only
+from history import History
+from prematch_script import Ran, Script
 
-from prematch.engine import Store
+from prematch.engine import NoRules, Store
 
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
-INIT = init_args("File Applicant")
+INIT = History(name="File Applicant").init_argv()
 IS_ROOT = os.geteuid() == 0
 
 
@@ -48,7 +48,9 @@ def one_error_line(proc: Ran, *needles: str) -> str:
 
 def make_store(db: Path) -> None:
     with Store.open(db) as store:
-        season = log_only(store, "files-2027", name="File Applicant", now=NOW_UTC)
+        season = History(season_id="files-2027", name="File Applicant").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
         season.add_program("p1", "P1 Internal Medicine", at="2026-09-21T10:00:00-04:00")
 
 
@@ -208,7 +210,9 @@ def test_library_creates_0600_and_the_wal_beside_it_too(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
         with Store.open(db) as store:
-            log_only(store, "lib-2027", name="Lib Applicant", now=NOW_UTC)
+            History(season_id="lib-2027", name="Lib Applicant").season(
+                store, rulebook=NoRules(), now=NOW_UTC
+            )
             assert _mode(db) == 0o600
             for sidecar in (Path(f"{db}-wal"), Path(f"{db}-shm")):
                 if sidecar.exists():  # the WAL holds event data until a checkpoint

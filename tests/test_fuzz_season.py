@@ -49,7 +49,7 @@ from typing import Any
 
 import pendulum
 import pytest
-from history import SCRATCH
+from history import SCRATCH, History
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -220,18 +220,8 @@ class SeasonMachine(RuleBasedStateMachine):
         self.store = Store.open(self.path)
         self.rulebook = self.make_rulebook()
         self.now = SEASON_START.astimezone(UTC)
-        self.season = Season.start(
-            self.store,
-            SEASON_ID,
-            at=SEASON_START,
-            rulebook=self.rulebook,
-            clock=self.clock,
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone=TZ_NAME,
-            visa="j1",
-            applicant_name="Fuzz Applicant",
-        )
+        opening = History(season_id=SEASON_ID, name="Fuzz Applicant", started=SEASON_START)
+        self.season = opening.season(self.store, rulebook=self.rulebook, clock=self.clock)
         self.now += TICK
         self.last = self.snapshot()
         self.version = 0
@@ -791,22 +781,14 @@ def test_invariant_fails_without_rule(rule_id: str) -> None:
 def test_retracted_override_stays_in_audit(tmp_path: Path) -> None:
     clock = engine.fixed_clock(dt.datetime(2027, 1, 15, 14, tzinfo=UTC))
     store = Store.open(tmp_path / "s.db")
-    season = Season.start(
-        store,
-        "s",
-        at="2026-09-20T10:00:00-04:00",
-        clock=clock,
-        rulebook=Rulebook(),
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone=TZ_NAME,
-        visa="j1",
-        applicant_name="A",
+    season = (
+        History(season_id="s", name="A")
+        .add("p", name="P", at="2026-09-21T10:00-04:00")
+        .invite("p", at="2026-10-01T10:00-04:00")
+        .interview("p", "2026-10-20T10:00-04:00")
+        .event("thanked", "p", "2026-10-20T12:00-04:00")
+        .season(store, rulebook=Rulebook(), clock=clock)
     )
-    season.add_program("p", "P", at="2026-09-21T10:00-04:00")
-    season.record("invited", "p", at="2026-10-01T10:00-04:00")
-    season.record("interviewed", "p", at="2026-10-20T10:00-04:00")
-    season.record("thanked", "p", at="2026-10-20T12:00-04:00")
     second = season.record("thanked", "p", at="2026-10-20T13:00-04:00", override="fuzz")
     assert [f.rule for f in season.audit().findings if f.seq == second.record.seq] == [
         "thanks.once"
@@ -820,21 +802,13 @@ def test_retracted_override_stays_in_audit(tmp_path: Path) -> None:
 def test_import_keeps_override_update(tmp_path: Path) -> None:
     clock = engine.fixed_clock(dt.datetime(2027, 1, 15, 14, tzinfo=UTC))
     store = Store.open(tmp_path / "a.db")
-    season = Season.start(
-        store,
-        "s",
-        at="2026-09-20T10:00:00-04:00",
-        clock=clock,
-        rulebook=Rulebook(),
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone=TZ_NAME,
-        visa="j1",
-        applicant_name="A",
+    season = (
+        History(season_id="s", name="A")
+        .add("p", name="P", at="2026-09-21T10:00-04:00")
+        .apply("p", at="2026-09-22T10:00-04:00")
+        .event("news_recorded", at="2026-10-01T10:00-04:00", kind="exam", detail="Step 2 CK")
+        .season(store, rulebook=Rulebook(), clock=clock)
     )
-    season.add_program("p", "P", at="2026-09-21T10:00-04:00")
-    season.record("applied", "p", at="2026-09-22T10:00-04:00")
-    season.record("news_recorded", kind="exam", detail="Step 2 CK", at="2026-10-01T10:00-04:00")
     told = season.record("update_sent", "p", at="2026-10-02T10:00-04:00")
     season.record("update_sent", "p", at="2026-10-03T10:00-04:00", override="sent twice")
     season.retract(told.record.seq, "never sent", at="2026-10-04T10:00-04:00")

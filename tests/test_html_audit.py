@@ -22,15 +22,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from prematch_script import INIT, NOW, Script, added_and_applied
+from history import PROFILE
+from prematch_script import NOW, Script
 
 from prematch.cli._html import COLORS, Band, verdict_bands
 from prematch.engine import Season, Store, fixed_clock, parse_instant
 from prematch.policies import Rulebook
 
 SEASON = (
-    INIT,
-    *added_and_applied("mercy", "oak", "pine"),
+    *PROFILE.added_and_applied("mercy", "oak", "pine").argv(),
     (
         "log",
         "invited",

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from seasons import ADDED, STARTED, log_only
+from history import ADDED, STARTED, History
 
 from prematch.cli import main
 from prematch.engine import InputError, NoRules, Season, Store, fixed_clock
@@ -37,7 +37,9 @@ LONG_TEXT = "x" * 2001
 def season(tmp_path: Path) -> Season:
     """A 2027 season (no rulebook) with program p1, in a store file closed at teardown."""
     store = Store.open(tmp_path / "season.db")
-    season = log_only(store, SEASON, name="Intake Applicant", now=NOW)
+    season = History(season_id=SEASON, name="Intake Applicant").season(
+        store, rulebook=NoRules(), now=NOW
+    )
     season.add_program("p1", "P1 Internal Medicine", at=ADDED)
     yield season
     store.close()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from prematch_script import Script, added_and_applied, init_args
-from seasons import finding, interviewed, invited, local, rules, start
+from history import History, finding, local, rules
+from prematch_script import Script
 
 from prematch import policies
 from prematch.engine import (
@@ -27,20 +27,25 @@ INTERVIEW = "2026-11-12T09:00"
 """Interview day at the program (New York time)."""
 
 
-def interview_day(store: Store) -> Season:
-    """A season with one interview (mercy, 12 November 09:00 New York) and one program
-    still invited (oak, interview on 20 January)."""
-    season = start(store)
-    interviewed(season, "mercy", local(INTERVIEW))
-    invited(season, "oak")
-    season.record(
+INTERVIEW_DAY = (
+    History()
+    .interviewed("mercy", local(INTERVIEW))
+    .invited("oak")
+    .event(
         "interview_rescheduled",
         "oak",
-        at=local("2026-10-02T10:00"),
+        local("2026-10-02T10:00"),
         interview_on="2027-01-20",
         initiated_by="program",
     )
-    return season
+)
+"""One interview (mercy, 12 November 09:00 New York) and one program still invited (oak,
+interview moved to 20 January)."""
+
+
+def interview_day(store: Store) -> Season:
+    """:data:`INTERVIEW_DAY`, recorded in ``store``."""
+    return INTERVIEW_DAY.season(store)
 
 
 # -- program_updated: a fact learned later, true from its instant -------------------------
@@ -82,8 +87,7 @@ def test_contact_allowed_again_lifts_the_block_from_then_on(store):
 
 
 def test_each_fact_replaces_the_old_one_and_the_rest_stay(store):
-    season = start(store)
-    invited(season, "mercy", sponsors_visas=["j1"], specialty="Pediatrics")
+    season = History().invited("mercy", sponsors_visas=["j1"], specialty="Pediatrics").season(store)
     season.record(
         "program_updated",
         "mercy",
@@ -105,7 +109,7 @@ def test_each_fact_replaces_the_old_one_and_the_rest_stay(store):
 
 
 def test_the_rules_read_the_facts_as_of_the_instant_they_judge(store):
-    season = start(store)  # a J-1 applicant
+    season = History().season(store)  # a J-1 applicant
     season.record("program_added", "mercy", at=local("2026-09-21T10:00"), name="Mercy IM")
     season.record("program_updated", "mercy", at=local("2026-09-22T10:00"), sponsors_visas=["h1b"])
     applied = season.record("applied", "mercy", at=local("2026-09-24T10:00"))
@@ -129,8 +133,7 @@ def test_the_rules_read_the_facts_as_of_the_instant_they_judge(store):
     ],
 )
 def test_an_update_that_says_nothing_usable_is_an_input_error(store, fields, field, says):
-    season = start(store)
-    invited(season, "mercy")
+    season = History().invited("mercy").season(store)
     with pytest.raises(InputError) as caught:
         season.record("program_updated", "mercy", at=local("2026-10-05T10:00"), **fields)
     assert says in str(caught.value)
@@ -139,15 +142,14 @@ def test_an_update_that_says_nothing_usable_is_an_input_error(store, fields, fie
 
 
 def test_a_program_fact_can_change_in_every_state(store):
-    season = start(store)
-    invited(season, "mercy")
+    season = History().invited("mercy").season(store)
     season.record("withdrawn", "mercy", at=local("2026-10-03T10:00"))
     season.record("program_updated", "mercy", at=local("2026-10-04T10:00"), code="1234140C0")
     assert season.state().programs["mercy"].state == "withdrawn"
 
 
 def test_program_added_keeps_its_nrmp_code(store):
-    season = start(store)
+    season = History().season(store)
     season.record(
         "program_added", "mercy", at=local("2026-09-21T10:00"), name="M", code="1234140P0"
     )
@@ -158,7 +160,7 @@ def test_program_added_keeps_its_nrmp_code(store):
 
 
 def test_a_waitlisted_program_may_still_invite_and_be_asked_about_the_status(store):
-    season = start(store)
+    season = History().season(store)
     season.record("program_added", "mercy", at=local("2026-09-21T10:00"), name="Mercy IM")
     season.record("applied", "mercy", at=local("2026-09-24T10:00"))
     season.record("connection_recorded", "mercy", at=local("2026-09-25T10:00"), kind="research")
@@ -172,7 +174,7 @@ def test_a_waitlisted_program_may_still_invite_and_be_asked_about_the_status(sto
 
 
 def test_a_waitlisted_program_has_not_interviewed_you(store):
-    season = start(store)
+    season = History().season(store)
     season.record("program_added", "mercy", at=local("2026-09-21T10:00"), name="Mercy IM")
     season.record("applied", "mercy", at=local("2026-09-24T10:00"))
     season.record("waitlisted", "mercy", at=local("2026-10-20T10:00"))
@@ -197,8 +199,7 @@ def test_a_rescheduled_interview_moves_its_date(store):
 
 
 def test_a_cancelled_interview_ends_with_whoever_cancelled_it(store):
-    season = interview_day(store)
-    invited(season, "pine")
+    season = INTERVIEW_DAY.invited("pine").season(store)
     season.record(
         "interview_cancelled", "oak", at=local("2026-12-01T10:00"), initiated_by="program"
     )
@@ -349,8 +350,7 @@ def test_import_accepts_every_new_event_and_the_schema_describes_them(store):
 # -- the command line -------------------------------------------------------------------------
 
 SETUP = (
-    init_args(),
-    *added_and_applied("mercy", "oak"),
+    *History().added_and_applied("mercy", "oak").argv(),
     (
         "log",
         "invited",

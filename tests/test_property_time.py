@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 import zoneinfo
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 import pendulum
 import pytest
-from history import SCRATCH
+from history import History
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
@@ -240,30 +237,21 @@ def test_add_hours_48_across_a_change_is_48_real_hours(
 # -- through the engine ---------------------------------------------------------------------
 
 
-@contextmanager
-def season_in(timezone: str, interview: dt.datetime) -> Iterator[Season]:
-    """A 2027 season in ``timezone`` with one program interviewed at ``interview``."""
-    with tempfile.TemporaryDirectory(prefix="prematch-time-", dir=SCRATCH) as tmp:
-        store = Store.open(Path(tmp) / "season.db")
-        try:
-            season = Season.start(
-                store,
-                "time",
-                at="2026-09-01T00:00:00+00:00",
-                clock=engine.fixed_clock(dt.datetime(2027, 6, 1, tzinfo=UTC)),
-                rulebook=Rulebook(),
-                match_year=2027,
-                specialty="Internal Medicine",
-                timezone=timezone,
-                visa="j1",
-                applicant_name="Time Test",
-            )
-            season.add_program("p", "Program P", at="2026-09-02T00:00:00+00:00")
-            season.record("invited", "p", at=interview - dt.timedelta(days=10))
-            season.record("interviewed", "p", at=interview)
-            yield season
-        finally:
-            store.close()
+def season_in(timezone: str, interview: dt.datetime) -> Season:
+    """A 2027 season in ``timezone`` with one program interviewed at ``interview``, on a
+    memory store (no disk)."""
+    history = (
+        History(
+            season_id="time",
+            timezone=timezone,
+            name="Time Test",
+            started="2026-09-01T00:00:00+00:00",
+        )
+        .add("p", name="Program P", at="2026-09-02T00:00:00+00:00")
+        .invite("p", at=interview - dt.timedelta(days=10))
+        .interview("p", interview)
+    )
+    return history.season(rulebook=Rulebook(), now=dt.datetime(2027, 6, 1, tzinfo=UTC))
 
 
 def season_changes(key: str) -> list[Transition]:
@@ -284,8 +272,8 @@ def test_thank_you_is_due_48_real_hours_after_an_interview_across_dst(
     change, _, _ = data.draw(st.sampled_from(season_changes(timezone)), "change")
     interview = change - dt.timedelta(hours=hours_before)  # the change falls inside 48 h
     due = interview + dt.timedelta(hours=48)
-    with season_in(timezone, interview.astimezone(zoneinfo.ZoneInfo(timezone))) as season:
-        verdict = season.check("thank_you", "p", at=due + dt.timedelta(minutes=minutes))
+    season = season_in(timezone, interview.astimezone(zoneinfo.ZoneInfo(timezone)))
+    verdict = season.check("thank_you", "p", at=due + dt.timedelta(minutes=minutes))
     assert verdict.due_by == due
     assert verdict.opens_at == interview
     late = [f for f in verdict.findings if f.rule == "thanks.window"]
@@ -297,9 +285,9 @@ def test_deadline_passed_appears_only_after_the_deadline_minute(
     timezone: str, minutes: int
 ) -> None:
     interview = dt.datetime(2027, 1, 11, 15, tzinfo=UTC)
-    with season_in(timezone, interview) as season:
-        at = DEADLINE + dt.timedelta(minutes=minutes)
-        verdicts = [season.check(action, "p", at=at) for action in ("interest", "intent")]
+    season = season_in(timezone, interview)
+    at = DEADLINE + dt.timedelta(minutes=minutes)
+    verdicts = [season.check(action, "p", at=at) for action in ("interest", "intent")]
     for verdict in verdicts:
         assert verdict.closes_at == DEADLINE
         passed = any(f.rule == "deadline.passed" for f in verdict.findings)

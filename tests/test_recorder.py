@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seasons import log_only
+from history import History
 
 from prematch import policies
 from prematch.engine import (
@@ -261,7 +261,9 @@ def test_the_single_intent_race_has_one_winner(recorder_store):
     """Two writers send letters of intent to two programs at once: exactly one is accepted
     (read-validate-append is atomic), the other is refused by ``intent.single``."""
     store = recorder_store.open()
-    season = log_only(store, "race-2027", name="Race Applicant", now=NOW_UTC)
+    season = History(season_id="race-2027", name="Race Applicant").season(
+        store, rulebook=NoRules(), now=NOW_UTC
+    )
     programs = ("alpha-im", "beta-im")
     for pid in programs:
         season.add_program(pid, f"{pid} Internal Medicine", at="2026-09-21T10:00:00-04:00")

@@ -1,8 +1,8 @@
 """The rulebook of DESIGN §5, rule by rule, at its boundaries.
 
-Each test reads as a season (a few events), then a question: ``season.check`` for a
-verdict, or ``season.record`` refused with :class:`engine.PolicyRefusal`. In process:
-the library only.
+Each test reads as a season (a :class:`history.History` of a few events), then a
+question: ``season.check`` for a verdict, or ``season.record`` refused with
+:class:`engine.PolicyRefusal`. In process, the library only, on a memory store (no disk).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from seasons import (
+from history import (
     DAY,
     DEADLINE,
     HOUR,
@@ -24,15 +24,11 @@ from seasons import (
     LATE,
     MINUTE,
     NY,
-    add,
-    applied,
+    History,
     finding,
-    interviewed,
-    invited,
     iso,
     local,
     rules,
-    start,
 )
 
 from prematch import engine, policies
@@ -80,9 +76,9 @@ def test_the_rulebook_reports_exactly_the_rule_ids_of_the_design():
     assert policies.RULE_IDS == DESIGN_RULE_IDS
 
 
-def test_a_refused_record_writes_nothing(store):
-    season = start(store)
-    when = interviewed(season, "p", local("2026-11-10T09:00"))
+def test_a_refused_record_writes_nothing():
+    when = local("2026-11-10T09:00")
+    season = History().interviewed("p", when).season()
     season.record("thanked", "p", at=when + HOUR)
     before = len(season.records())
     with pytest.raises(PolicyRefusal):
@@ -95,11 +91,12 @@ def test_a_refused_record_writes_nothing(store):
 INTERVIEW = local("2026-11-10T09:00")  # EST, two weeks clear of any DST change
 
 
+AFTER_INTERVIEW = History().interviewed("p", INTERVIEW)
+
+
 @pytest.fixture
-def after_interview(store):
-    season = start(store)
-    interviewed(season, "p", INTERVIEW)
-    return season
+def after_interview():
+    return AFTER_INTERVIEW.season()
 
 
 def test_thank_you_47h59m_after_interview_is_allowed(after_interview):
@@ -141,9 +138,8 @@ def test_thank_you_is_late_for_14_days_then_stale(after_interview, after, says):
     assert finding(verdict, "thanks.window").severity == "warn"
 
 
-def test_thank_you_before_the_interview_is_structurally_blocked(store):
-    season = start(store)
-    invited(season, "p")
+def test_thank_you_before_the_interview_is_structurally_blocked():
+    season = History().invited("p").season()
     verdict = season.check("thank_you", "p", at=INTERVIEW)
     assert verdict.outcome == "blocked"
     assert rules(verdict) == {"state.invalid"}
@@ -152,9 +148,8 @@ def test_thank_you_before_the_interview_is_structurally_blocked(store):
 DST_INTERVIEW = iso("2026-10-31T10:00:00-04:00")  # clocks go back on 1 November 2026
 
 
-def test_thank_you_due_by_is_48_real_hours_across_the_end_of_dst(store):
-    season = start(store)
-    interviewed(season, "p", DST_INTERVIEW)
+def test_thank_you_due_by_is_48_real_hours_across_the_end_of_dst():
+    season = History().interviewed("p", DST_INTERVIEW).season()
     verdict = season.check("thank_you", "p", at=DST_INTERVIEW + HOUR)
     assert verdict.due_by == iso("2026-11-02T09:00:00-05:00")
 
@@ -163,9 +158,8 @@ def test_thank_you_due_by_is_48_real_hours_across_the_end_of_dst(store):
     ("at", "verdict"),
     [("2026-11-02T08:59:00-05:00", "allowed"), ("2026-11-02T09:01:00-05:00", "warn")],
 )
-def test_thank_you_lateness_across_the_end_of_dst(store, at, verdict):
-    season = start(store)
-    interviewed(season, "p", DST_INTERVIEW)
+def test_thank_you_lateness_across_the_end_of_dst(at, verdict):
+    season = History().interviewed("p", DST_INTERVIEW).season()
     assert season.check("thank_you", "p", at=iso(at)).outcome == verdict
 
 
@@ -178,9 +172,8 @@ def test_thank_you_lateness_across_the_end_of_dst(store, at, verdict):
         ("2026-11-14T10:01:00-05:00", "fold"),
     ],
 )
-def test_thank_you_goes_stale_after_14_calendar_days_across_dst(store, at, says):
-    season = start(store)
-    interviewed(season, "p", DST_INTERVIEW)
+def test_thank_you_goes_stale_after_14_calendar_days_across_dst(at, says):
+    season = History().interviewed("p", DST_INTERVIEW).season()
     assert says in finding(season.check("thank_you", "p", at=iso(at)), "thanks.window").message
 
 
@@ -255,10 +248,10 @@ def test_second_thank_you_to_a_program_is_blocked(after_interview):
     assert rules(refused.value) == {"thanks.once"}
 
 
-def test_a_thank_you_to_another_program_is_not_a_second_one(after_interview):
-    interviewed(after_interview, "q", INTERVIEW)
-    after_interview.record("thanked", "p", at=INTERVIEW + HOUR)
-    assert after_interview.check("thank_you", "q", at=INTERVIEW + HOUR).outcome == "allowed"
+def test_a_thank_you_to_another_program_is_not_a_second_one():
+    season = AFTER_INTERVIEW.interviewed("q", INTERVIEW).season()
+    season.record("thanked", "p", at=INTERVIEW + HOUR)
+    assert season.check("thank_you", "q", at=INTERVIEW + HOUR).outcome == "allowed"
 
 
 # -- interest.wait ----------------------------------------------------------------------
@@ -267,9 +260,8 @@ JAN_INTERVIEW = local("2027-01-05T10:00")  # letters from the 19th, inside the w
 
 
 @pytest.fixture
-def january(store):
-    season = start(store)
-    interviewed(season, "p", JAN_INTERVIEW)
+def january():
+    season = History().interviewed("p", JAN_INTERVIEW).season()
     return season
 
 
@@ -295,18 +287,16 @@ def test_interest_opens_at_interview_plus_14_days(january):
     assert verdict.opens_at == JAN_INTERVIEW + 14 * DAY
 
 
-def test_interest_opens_14_calendar_days_after_the_interview_across_dst(store):
-    season = start(store)
-    interviewed(season, "p", iso("2026-10-25T10:00:00-04:00"))
+def test_interest_opens_14_calendar_days_after_the_interview_across_dst():
+    season = History().interviewed("p", iso("2026-10-25T10:00:00-04:00")).season()
     opens = iso("2026-11-08T10:00:00-05:00")  # same wall-clock time: 14 days and 1 hour
     assert season.check("interest", "p", at=opens - 30 * MINUTE).opens_at == opens
     assert "interest.wait" in rules(season.check("interest", "p", at=opens - 30 * MINUTE))
     assert "interest.wait" not in rules(season.check("interest", "p", at=opens))
 
 
-def test_interest_wait_is_measured_in_the_seasons_timezone(store):
-    season = start(store, timezone=KOLKATA)
-    interviewed(season, "p", local("2027-01-05T10:00", KOLKATA))
+def test_interest_wait_is_measured_in_the_seasons_timezone():
+    season = History(timezone=KOLKATA).interviewed("p", local("2027-01-05T10:00", KOLKATA)).season()
     verdict = season.check("interest", "p", at=local("2027-01-06T10:00", KOLKATA))
     assert verdict.opens_at == local("2027-01-19T10:00", KOLKATA)
 
@@ -315,26 +305,27 @@ def test_interest_wait_is_measured_in_the_seasons_timezone(store):
 
 
 @pytest.mark.parametrize("timezone", [NY, KOLKATA, LA])
-def test_interest_a_minute_before_2_january_local_midnight_warns(store, timezone):
-    season = start(store, timezone=timezone)
-    interviewed(season, "p", local("2026-12-01T10:00", timezone))
+def test_interest_a_minute_before_2_january_local_midnight_warns(timezone):
+    season = (
+        History(timezone=timezone).interviewed("p", local("2026-12-01T10:00", timezone)).season()
+    )
     verdict = season.check("interest", "p", at=local("2027-01-01T23:59", timezone))
     assert verdict.outcome == "warn"
     assert rules(verdict) == {"interest.window"}
 
 
 @pytest.mark.parametrize("timezone", [NY, KOLKATA, LA])
-def test_interest_at_2_january_local_midnight_is_allowed(store, timezone):
-    season = start(store, timezone=timezone)
-    interviewed(season, "p", local("2026-12-01T10:00", timezone))
+def test_interest_at_2_january_local_midnight_is_allowed(timezone):
+    season = (
+        History(timezone=timezone).interviewed("p", local("2026-12-01T10:00", timezone)).season()
+    )
     verdict = season.check("interest", "p", at=local("2027-01-02T00:00", timezone))
     assert verdict.outcome == "allowed"
     assert verdict.findings == ()
 
 
-def test_interest_window_opening_follows_the_seasons_timezone_not_new_york(store):
-    season = start(store, timezone=KOLKATA)
-    interviewed(season, "p", local("2026-12-01T10:00", KOLKATA))
+def test_interest_window_opening_follows_the_seasons_timezone_not_new_york():
+    season = History(timezone=KOLKATA).interviewed("p", local("2026-12-01T10:00", KOLKATA)).season()
     # Midnight in Kolkata is still 1 January (13:30) in New York.
     assert season.check("interest", "p", at=local("2027-01-02T00:00", KOLKATA)).findings == ()
 
@@ -347,17 +338,15 @@ def test_interest_window_opening_follows_the_seasons_timezone_not_new_york(store
         pytest.param(DEADLINE, "warn", id="at-the-deadline"),
     ],
 )
-def test_interest_window_closes_7_days_before_the_deadline(store, at, verdict):
-    season = start(store)
-    interviewed(season, "p", local("2026-12-01T10:00"))
+def test_interest_window_closes_7_days_before_the_deadline(at, verdict):
+    season = History().interviewed("p", local("2026-12-01T10:00")).season()
     got = season.check("interest", "p", at=at)
     assert got.outcome == verdict
     assert rules(got) == ({"interest.window"} if verdict == "warn" else set())
 
 
-def test_interest_window_closes_at_the_deadline(store):
-    season = start(store)
-    interviewed(season, "p", local("2026-12-01T10:00"))
+def test_interest_window_closes_at_the_deadline():
+    season = History().interviewed("p", local("2026-12-01T10:00")).season()
     assert season.check("interest", "p", at=local("2027-01-20T10:00")).closes_at == DEADLINE
 
 
@@ -374,22 +363,22 @@ def test_first_letter_of_interest_is_not_judged_by_interest_once(january):
     assert "interest.once" not in rules(january.check("interest", "p", at=JAN_INTERVIEW + 20 * DAY))
 
 
-def _letters_of_interest(store, count, *, policy=None):
-    season = start(store, policy=policy)
+def _letters_of_interest(count, *, policy=None):
+    history = History(policy=policy)
     for n in range(6):
-        interviewed(season, f"p{n}", local("2026-12-01T10:00"))
+        history = history.interviewed(f"p{n}", local("2026-12-01T10:00"))
     for n in range(count):
-        season.record("interest_sent", f"p{n}", at=local(f"2027-01-{5 + n:02d}T10:00"))
-    return season
+        history = history.event("interest_sent", f"p{n}", local(f"2027-01-{5 + n:02d}T10:00"))
+    return history.season()
 
 
-def test_fourth_program_may_get_a_letter_of_interest(store):
-    season = _letters_of_interest(store, 3)
+def test_fourth_program_may_get_a_letter_of_interest():
+    season = _letters_of_interest(3)
     assert season.check("interest", "p3", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
-def test_fifth_program_to_get_a_letter_of_interest_is_blocked(store):
-    season = _letters_of_interest(store, 4)
+def test_fifth_program_to_get_a_letter_of_interest_is_blocked():
+    season = _letters_of_interest(4)
     verdict = season.check("interest", "p4", at=local("2027-01-20T10:00"))
     assert rules(verdict, "block") == {"interest.limit"}
     with pytest.raises(PolicyRefusal) as refused:
@@ -397,8 +386,8 @@ def test_fifth_program_to_get_a_letter_of_interest_is_blocked(store):
     assert rules(refused.value) == {"interest.limit"}
 
 
-def test_a_program_that_has_its_letter_is_blocked_by_interest_once_not_the_limit(store):
-    season = _letters_of_interest(store, 4)
+def test_a_program_that_has_its_letter_is_blocked_by_interest_once_not_the_limit():
+    season = _letters_of_interest(4)
     verdict = season.check("interest", "p0", at=local("2027-01-25T10:00"))
     assert rules(verdict, "block") == {"interest.once"}
 
@@ -407,10 +396,13 @@ def test_a_program_that_has_its_letter_is_blocked_by_interest_once_not_the_limit
 
 
 @pytest.fixture
-def two_interviews(store):
-    season = start(store)
-    interviewed(season, "a", local("2026-12-01T10:00"))
-    interviewed(season, "b", local("2026-12-02T10:00"))
+def two_interviews():
+    season = (
+        History()
+        .interviewed("a", local("2026-12-01T10:00"))
+        .interviewed("b", local("2026-12-02T10:00"))
+        .season()
+    )
     return season
 
 
@@ -457,10 +449,8 @@ def test_a_retracted_intent_no_longer_counts(two_interviews):
 # -- intent.after_interviews ------------------------------------------------------------
 
 
-def test_intent_while_an_interview_is_still_to_come_warns(store):
-    season = start(store)
-    interviewed(season, "a", local("2026-12-01T10:00"))
-    invited(season, "b")
+def test_intent_while_an_interview_is_still_to_come_warns():
+    season = History().interviewed("a", local("2026-12-01T10:00")).invited("b").season()
     verdict = season.check("intent", "a", at=local("2027-01-05T10:00"))
     assert verdict.outcome == "warn"
     assert rules(verdict) == {"intent.after_interviews"}
@@ -468,19 +458,15 @@ def test_intent_while_an_interview_is_still_to_come_warns(store):
 
 
 @pytest.mark.parametrize("ending", ["interviewed", "declined", "withdrawn"])
-def test_intent_once_no_interview_is_to_come_does_not_warn(store, ending):
-    season = start(store)
-    interviewed(season, "a", local("2026-12-01T10:00"))
-    invited(season, "b")
+def test_intent_once_no_interview_is_to_come_does_not_warn(ending):
+    season = History().interviewed("a", local("2026-12-01T10:00")).invited("b").season()
     season.record(ending, "b", at=local("2026-12-20T10:00"))
     verdict = season.check("intent", "a", at=local("2027-01-05T10:00"))
     assert verdict.outcome == "allowed"
 
 
-def test_intent_is_not_held_back_by_programs_that_never_invited(store):
-    season = start(store)
-    interviewed(season, "a", local("2026-12-01T10:00"))
-    applied(season, "b")
+def test_intent_is_not_held_back_by_programs_that_never_invited():
+    season = History().interviewed("a", local("2026-12-01T10:00")).applied("b").season()
     assert season.check("intent", "a", at=local("2027-01-05T10:00")).outcome == "allowed"
 
 
@@ -504,17 +490,15 @@ def test_intent_14_days_after_the_interview_is_allowed(january):
         pytest.param(iso("2027-02-24T21:01:00-05:00"), id="in-the-last-week"),
     ],
 )
-def test_intent_outside_the_recommended_window_warns(store, at):
-    season = start(store)
-    interviewed(season, "p", local("2026-12-01T10:00"))
+def test_intent_outside_the_recommended_window_warns(at):
+    season = History().interviewed("p", local("2026-12-01T10:00")).season()
     verdict = season.check("intent", "p", at=at)
     assert verdict.outcome == "warn"
     assert rules(verdict) == {"intent.window"}
 
 
-def test_intent_at_2_january_local_midnight_is_allowed(store):
-    season = start(store, timezone=KOLKATA)
-    interviewed(season, "p", local("2026-12-01T10:00", KOLKATA))
+def test_intent_at_2_january_local_midnight_is_allowed():
+    season = History(timezone=KOLKATA).interviewed("p", local("2026-12-01T10:00", KOLKATA)).season()
     assert season.check("intent", "p", at=local("2027-01-02T00:00", KOLKATA)).outcome == "allowed"
 
 
@@ -575,9 +559,8 @@ def test_an_overridden_dishonest_list_is_a_block_finding_in_audit(two_interviews
 
 
 @pytest.fixture
-def before_deadline(store):
-    season = start(store)
-    interviewed(season, "p", local("2026-12-01T10:00"))
+def before_deadline():
+    season = History().interviewed("p", local("2026-12-01T10:00")).season()
     season.record("news_recorded", at=local("2027-01-10T10:00"), kind="exam", detail="Step 3")
     return season
 
@@ -605,15 +588,18 @@ def test_interest_a_minute_after_the_deadline_is_refused(before_deadline):
     assert rules(refused.value) == {"deadline.passed"}
 
 
-def test_thank_you_after_the_deadline_is_not_blocked_by_the_deadline(store):
-    season = start(store)
-    when = interviewed(season, "p", local("2027-03-05T10:00"))
+def test_thank_you_after_the_deadline_is_not_blocked_by_the_deadline():
+    when = local("2027-03-05T10:00")
+    season = History().interviewed("p", when).season()
     assert season.check("thank_you", "p", at=when + HOUR).outcome == "allowed"
 
 
-def test_the_deadline_follows_a_season_calendar_override(store):
-    season = start(store, calendar={"rank_list_deadline": "2027-02-20T21:00:00-05:00"})
-    interviewed(season, "p", local("2026-12-01T10:00"))
+def test_the_deadline_follows_a_season_calendar_override():
+    season = (
+        History(calendar={"rank_list_deadline": "2027-02-20T21:00:00-05:00"})
+        .interviewed("p", local("2026-12-01T10:00"))
+        .season()
+    )
     verdict = season.check("interest", "p", at=local("2027-02-21T10:00"))
     assert rules(verdict, "block") == {"deadline.passed"}
 
@@ -624,12 +610,12 @@ GAP_INTERVIEW = local("2027-01-04T10:00")
 LATE_THANKS = local("2027-01-07T10:00")  # 72 h after the interview: not exempt
 
 
+THANKED_LATE = History().interviewed("p", GAP_INTERVIEW).event("thanked", "p", LATE_THANKS)
+
+
 @pytest.fixture
-def thanked_late(store):
-    season = start(store)
-    interviewed(season, "p", GAP_INTERVIEW)
-    season.record("thanked", "p", at=LATE_THANKS)
-    return season
+def thanked_late():
+    return THANKED_LATE.season()
 
 
 def test_letter_13_days_after_a_counted_message_is_blocked_by_spam_gap(thanked_late):
@@ -647,17 +633,15 @@ def test_letter_14_days_after_a_counted_message_is_allowed(thanked_late):
     assert thanked_late.check("interest", "p", at=LATE_THANKS + 14 * DAY).outcome == "allowed"
 
 
-def test_a_thank_you_inside_its_window_does_not_start_a_gap(store):
-    season = start(store)
-    interviewed(season, "p", GAP_INTERVIEW)
+def test_a_thank_you_inside_its_window_does_not_start_a_gap():
+    season = History().interviewed("p", GAP_INTERVIEW).season()
     season.record("thanked", "p", at=GAP_INTERVIEW + 48 * HOUR)  # the last on-time minute
     verdict = season.check("interest", "p", at=GAP_INTERVIEW + 14 * DAY)  # 12 days later
     assert verdict.outcome == "allowed"
 
 
-def test_a_thank_you_inside_its_window_needs_no_gap(store):
-    season = start(store)
-    applied(season, "p")
+def test_a_thank_you_inside_its_window_needs_no_gap():
+    season = History().applied("p").season()
     season.record("inquiry_sent", "p", at=local("2026-10-20T10:00"))
     season.record("invited", "p", at=local("2026-10-22T10:00"))
     when = local("2026-10-26T10:00")
@@ -665,9 +649,8 @@ def test_a_thank_you_inside_its_window_needs_no_gap(store):
     assert "spam.gap" not in rules(season.check("thank_you", "p", at=when + HOUR))
 
 
-def test_a_late_thank_you_needs_the_gap(store):
-    season = start(store)
-    applied(season, "p")
+def test_a_late_thank_you_needs_the_gap():
+    season = History().applied("p").season()
     season.record("inquiry_sent", "p", at=local("2026-10-20T10:00"))
     season.record("invited", "p", at=local("2026-10-22T10:00"))
     when = local("2026-10-26T10:00")
@@ -695,14 +678,13 @@ def test_an_update_without_untold_news_is_not_exempt_from_the_gap(thanked_late):
     assert rules(verdict, "block") == {"spam.gap", "update.news"}
 
 
-def test_the_gap_is_per_program(thanked_late):
-    interviewed(thanked_late, "q", GAP_INTERVIEW)
-    assert thanked_late.check("interest", "q", at=LATE_THANKS + 13 * DAY).outcome == "allowed"
+def test_the_gap_is_per_program():
+    season = THANKED_LATE.interviewed("q", GAP_INTERVIEW).season()
+    assert season.check("interest", "q", at=LATE_THANKS + 13 * DAY).outcome == "allowed"
 
 
-def test_an_update_that_retold_old_news_still_starts_a_gap(store):
-    season = start(store)
-    interviewed(season, "p", GAP_INTERVIEW)
+def test_an_update_that_retold_old_news_still_starts_a_gap():
+    season = History().interviewed("p", GAP_INTERVIEW).season()
     season.record("interest_sent", "p", at=local("2027-01-20T10:00"))
     news = season.record("news_recorded", at=local("2027-01-21T10:00"), kind="exam", detail="S3")
     season.record("update_sent", "p", at=local("2027-01-22T10:00"))
@@ -720,70 +702,65 @@ def test_an_update_that_retold_old_news_still_starts_a_gap(store):
 # -- spam.cap ---------------------------------------------------------------------------
 
 
-def _messages(store, count, *, policy=None):
+def _messages(count, *, policy=None):
     """``count`` messages to ``p`` (gap switched off so only the cap speaks)."""
-    season = start(store, policy={"spam.gap_days": 0, **(policy or {})})
-    when = interviewed(season, "p", local("2026-12-01T10:00"))
-    season.record("thanked", "p", at=when + HOUR)
+    when = local("2026-12-01T10:00")
+    history = History(policy={"spam.gap_days": 0, **(policy or {})}).interviewed("p", when)
+    history = history.event("thanked", "p", when + HOUR)
     for n in range(count - 1):
-        season.record(
+        history = history.event(
             "news_recorded", at=local(f"2027-01-{2 + n:02d}T09:00"), kind="other", detail=f"n{n}"
         )
-        season.record("update_sent", "p", at=local(f"2027-01-{2 + n:02d}T10:00"))
-    season.record("news_recorded", at=local("2027-01-19T09:00"), kind="other", detail="more")
-    return season
+        history = history.event("update_sent", "p", local(f"2027-01-{2 + n:02d}T10:00"))
+    return history.event("news_recorded", at=local("2027-01-19T09:00"), kind="other", detail="more")
 
 
 @pytest.mark.parametrize("action", ["update", "interest", "intent"])
-def test_fifth_message_to_a_program_is_allowed(store, action):
-    season = _messages(store, 4)
+def test_fifth_message_to_a_program_is_allowed(action):
+    season = _messages(4).season()
     verdict = season.check(action, "p", at=local("2027-01-20T10:00"))
     assert "spam.cap" not in rules(verdict)
     assert verdict.outcome == "allowed"
 
 
 @pytest.mark.parametrize("action", ["update", "interest", "intent"])
-def test_sixth_message_to_a_program_is_blocked(store, action):
-    season = _messages(store, 5)
+def test_sixth_message_to_a_program_is_blocked(action):
+    season = _messages(5).season()
     verdict = season.check(action, "p", at=local("2027-01-20T10:00"))
     assert rules(verdict, "block") == {"spam.cap"}
 
 
-def test_the_cap_counts_exempt_messages_too(store):
-    season = _messages(store, 5)
+def test_the_cap_counts_exempt_messages_too():
+    season = _messages(5).season()
     with pytest.raises(PolicyRefusal) as refused:
         season.record("update_sent", "p", at=local("2027-01-20T10:00"))
     assert rules(refused.value) == {"spam.cap"}
 
 
-def test_the_cap_is_per_program(store):
-    season = _messages(store, 5)
-    interviewed(season, "q", local("2026-12-01T10:00"))
+def test_the_cap_is_per_program():
+    season = _messages(5).interviewed("q", local("2026-12-01T10:00")).season()
     assert season.check("interest", "q", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
 # -- inquiry.* --------------------------------------------------------------------------
 
 
-def test_inquiry_with_a_connection_in_season_is_allowed(store):
-    season = start(store)
-    applied(season, "p")
+def test_inquiry_with_a_connection_in_season_is_allowed():
+    season = History().applied("p").season()
     verdict = season.check("inquiry", "p", at=local("2026-10-20T10:00"))
     assert verdict.outcome == "allowed"
     assert verdict.findings == ()
 
 
-def test_second_inquiry_to_a_program_is_blocked(store):
-    season = start(store)
-    applied(season, "p")
+def test_second_inquiry_to_a_program_is_blocked():
+    season = History().applied("p").season()
     season.record("inquiry_sent", "p", at=local("2026-10-20T10:00"))
     verdict = season.check("inquiry", "p", at=local("2026-11-10T10:00"))
     assert rules(verdict, "block") == {"inquiry.once"}
 
 
-def test_inquiry_without_a_recorded_connection_is_blocked(store):
-    season = start(store)
-    applied(season, "p", connection=False)
+def test_inquiry_without_a_recorded_connection_is_blocked():
+    season = History().applied("p", connection=False).season()
     verdict = season.check("inquiry", "p", at=local("2026-10-20T10:00"))
     assert rules(verdict, "block") == {"inquiry.connection"}
     with pytest.raises(PolicyRefusal) as refused:
@@ -791,10 +768,8 @@ def test_inquiry_without_a_recorded_connection_is_blocked(store):
     assert rules(refused.value) == {"inquiry.connection"}
 
 
-def test_a_connection_to_another_program_does_not_count(store):
-    season = start(store)
-    applied(season, "p", connection=False)
-    applied(season, "q")
+def test_a_connection_to_another_program_does_not_count():
+    season = History().applied("p", connection=False).applied("q").season()
     assert "inquiry.connection" in rules(season.check("inquiry", "p", at=local("2026-10-20")))
 
 
@@ -810,25 +785,22 @@ def test_a_connection_to_another_program_does_not_count(store):
         ("2027-02-01T00:00", "blocked"),
     ],
 )
-def test_inquiry_window_boundaries_in_local_time(store, timezone, wall, verdict):
-    season = start(store, timezone=timezone)
-    applied(season, "p")
+def test_inquiry_window_boundaries_in_local_time(timezone, wall, verdict):
+    season = History(timezone=timezone).applied("p").season()
     got = season.check("inquiry", "p", at=local(wall, timezone))
     assert got.outcome == verdict
     assert rules(got) == (set() if verdict == "allowed" else {"inquiry.window"})
 
 
-def test_inquiry_window_bounds_are_reported(store):
-    season = start(store)
-    applied(season, "p")
+def test_inquiry_window_bounds_are_reported():
+    season = History().applied("p").season()
     verdict = season.check("inquiry", "p", at=local("2026-10-20T10:00"))
     assert verdict.opens_at == local("2026-10-15T00:00")
     assert verdict.closes_at == local("2027-02-01T00:00")
 
 
-def test_inquiry_once_invited_is_blocked(store):
-    season = start(store)
-    applied(season, "p")
+def test_inquiry_once_invited_is_blocked():
+    season = History().applied("p").season()
     season.record("invited", "p", at=local("2026-10-18T10:00"))
     verdict = season.check("inquiry", "p", at=local("2026-10-20T10:00"))
     assert verdict.outcome == "blocked"
@@ -836,29 +808,28 @@ def test_inquiry_once_invited_is_blocked(store):
         season.record("inquiry_sent", "p", at=local("2026-10-20T10:00"))
 
 
-def test_inquiry_after_a_rejection_is_blocked(store):
-    season = start(store)
-    applied(season, "p")
+def test_inquiry_after_a_rejection_is_blocked():
+    season = History().applied("p").season()
     season.record("rejected", "p", at=local("2026-10-18T10:00"))
     assert season.check("inquiry", "p", at=local("2026-10-20T10:00")).outcome == "blocked"
 
 
-def _inquiries(store, count, *, policy=None):
-    season = start(store, policy=policy)
+def _inquiries(count, *, policy=None):
+    history = History(policy=policy)
     for n in range(7):
-        applied(season, f"p{n}")
+        history = history.applied(f"p{n}")
     for n in range(count):
-        season.record("inquiry_sent", f"p{n}", at=local(f"2026-10-{16 + n:02d}T10:00"))
-    return season
+        history = history.event("inquiry_sent", f"p{n}", local(f"2026-10-{16 + n:02d}T10:00"))
+    return history.season()
 
 
-def test_fifth_inquiry_of_the_season_is_not_mass_mailing(store):
-    season = _inquiries(store, 4)
+def test_fifth_inquiry_of_the_season_is_not_mass_mailing():
+    season = _inquiries(4)
     assert season.check("inquiry", "p4", at=local("2026-10-25T10:00")).outcome == "allowed"
 
 
-def test_sixth_inquiry_of_the_season_warns_of_mass_mailing(store):
-    season = _inquiries(store, 5)
+def test_sixth_inquiry_of_the_season_warns_of_mass_mailing():
+    season = _inquiries(5)
     verdict = season.check("inquiry", "p5", at=local("2026-10-25T10:00"))
     assert verdict.outcome == "warn"
     assert rules(verdict) == {"inquiry.mass"}
@@ -907,10 +878,11 @@ def test_update_naming_news_already_told_is_refused(january):
     assert "update.news" in rules(refused.value)
 
 
-def test_now_offers_an_update_to_every_interviewed_program_not_yet_told(store):
-    season = start(store)
+def test_now_offers_an_update_to_every_interviewed_program_not_yet_told():
+    history = History()
     for pid in ("a", "b", "c"):
-        interviewed(season, pid, local("2026-12-01T10:00"))
+        history = history.interviewed(pid, local("2026-12-01T10:00"))
+    season = history.season()
     season.record("news_recorded", at=local("2027-01-10T10:00"), kind="exam", detail="Step 3")
     season.record("update_sent", "a", at=local("2027-01-11T10:00"))
     report = season.what_now(local("2027-01-12T10:00"))
@@ -921,11 +893,13 @@ def test_now_offers_an_update_to_every_interviewed_program_not_yet_told(store):
 # -- program.no_contact -----------------------------------------------------------------
 
 
-def _no_contact_season(store, *, specialty="Internal Medicine", **program_fields):
-    season = start(store, specialty=specialty)
-    interviewed(season, "p", local("2027-01-04T10:00"), **program_fields)
-    season.record("news_recorded", at=local("2027-01-05T10:00"), kind="exam", detail="Step 3")
-    return season
+def _no_contact_season(*, specialty="Internal Medicine", **program_fields):
+    history = History(specialty=specialty).interviewed(
+        "p", local("2027-01-04T10:00"), **program_fields
+    )
+    return history.event(
+        "news_recorded", at=local("2027-01-05T10:00"), kind="exam", detail="Step 3"
+    )
 
 
 NO_CONTACT_CASES = [
@@ -937,8 +911,8 @@ NO_CONTACT_CASES = [
 
 
 @pytest.mark.parametrize(("action", "at", "verdict"), NO_CONTACT_CASES)
-def test_a_program_that_asked_for_no_contact(store, action, at, verdict):
-    season = _no_contact_season(store, no_post_interview_contact=True)
+def test_a_program_that_asked_for_no_contact(action, at, verdict):
+    season = _no_contact_season(no_post_interview_contact=True).season()
     got = season.check(action, "p", at=at)
     assert got.outcome == verdict
     severity = "block" if verdict == "blocked" else "warn"
@@ -947,18 +921,17 @@ def test_a_program_that_asked_for_no_contact(store, action, at, verdict):
 
 
 @pytest.mark.parametrize(("action", "at", "verdict"), NO_CONTACT_CASES)
-def test_plastic_surgery_programs_default_to_no_contact_case_insensitively(
-    store, action, at, verdict
-):
-    season = _no_contact_season(store, specialty="plastic surgery")
+def test_plastic_surgery_programs_default_to_no_contact_case_insensitively(action, at, verdict):
+    season = _no_contact_season(specialty="plastic surgery").season()
     assert season.check(action, "p", at=at).outcome == verdict
     assert "program.no_contact" in rules(season.check(action, "p", at=at))
 
 
 @pytest.mark.parametrize("specialty", ["plastic surgery", "PLASTIC SURGERY", " Plastic Surgery "])
-def test_a_plastic_surgery_program_in_an_im_season_defaults_to_no_contact(store, specialty):
-    season = _no_contact_season(store, specialty="Internal Medicine")
-    add(season, "ps", specialty=specialty)
+def test_a_plastic_surgery_program_in_an_im_season_defaults_to_no_contact(specialty):
+    season = (
+        _no_contact_season(specialty="Internal Medicine").add("ps", specialty=specialty).season()
+    )
     season.record("invited", "ps", at=local("2026-12-01T10:00"))
     when = local("2027-01-04T10:00")
     season.record("interviewed", "ps", at=when)
@@ -966,19 +939,20 @@ def test_a_plastic_surgery_program_in_an_im_season_defaults_to_no_contact(store,
     assert rules(verdict, "block") == {"program.no_contact"}
 
 
-def test_a_plastic_surgery_program_that_allows_contact_overrides_the_default(store):
-    season = _no_contact_season(store, specialty="Plastic Surgery", no_post_interview_contact=False)
+def test_a_plastic_surgery_program_that_allows_contact_overrides_the_default():
+    season = _no_contact_season(
+        specialty="Plastic Surgery", no_post_interview_contact=False
+    ).season()
     assert season.check("thank_you", "p", at=local("2027-01-04T11:00")).outcome == "allowed"
 
 
-def test_an_internal_medicine_program_has_no_contact_ban_by_default(store):
-    season = _no_contact_season(store)
+def test_an_internal_medicine_program_has_no_contact_ban_by_default():
+    season = _no_contact_season().season()
     assert season.check("thank_you", "p", at=local("2027-01-04T11:00")).outcome == "allowed"
 
 
-def test_no_contact_does_not_apply_before_the_interview(store):
-    season = start(store)
-    invited(season, "p", no_post_interview_contact=True)
+def test_no_contact_does_not_apply_before_the_interview():
+    season = History().invited("p", no_post_interview_contact=True).season()
     season.record("news_recorded", at=local("2026-10-05T10:00"), kind="exam", detail="Step 3")
     verdict = season.check("update", "p", at=local("2026-10-06T10:00"))
     assert "program.no_contact" not in rules(verdict)
@@ -990,11 +964,12 @@ MATCH_WEEK = iso("2027-03-15T10:00:00-04:00")
 SOAP_END = iso("2027-03-18T17:00:00-04:00")
 
 
+MATCH_WEEK_SEASON = History().interviewed("p", iso("2027-03-14T12:00:00-04:00"))
+
+
 @pytest.fixture
-def match_week(store):
-    season = start(store)
-    interviewed(season, "p", iso("2027-03-14T12:00:00-04:00"))
-    return season
+def match_week():
+    return MATCH_WEEK_SEASON.season()
 
 
 def test_thank_you_a_minute_before_match_week_is_allowed(match_week):
@@ -1026,23 +1001,25 @@ def test_a_contact_outside_soap_does_not_open_match_week(match_week):
     assert rules(verdict, "block") == {"nrmp.soap_initiation"}
 
 
-def test_a_soap_contact_from_another_program_does_not_count(match_week):
-    interviewed(match_week, "q", iso("2027-03-14T12:00:00-04:00"))
-    match_week.record("program_contacted", "q", at=MATCH_WEEK + HOUR, during_soap=True)
-    verdict = match_week.check("thank_you", "p", at=MATCH_WEEK + 2 * HOUR)
+def test_a_soap_contact_from_another_program_does_not_count():
+    season = MATCH_WEEK_SEASON.interviewed("q", iso("2027-03-14T12:00:00-04:00")).season()
+    season.record("program_contacted", "q", at=MATCH_WEEK + HOUR, during_soap=True)
+    verdict = season.check("thank_you", "p", at=MATCH_WEEK + 2 * HOUR)
     assert rules(verdict, "block") == {"nrmp.soap_initiation"}
 
 
 @pytest.mark.parametrize(("at", "verdict"), [(SOAP_END - MINUTE, "blocked"), (SOAP_END, "allowed")])
-def test_soap_initiation_ends_when_soap_ends(store, at, verdict):
-    season = start(store)
-    interviewed(season, "p", iso("2027-03-17T09:00:00-04:00"))
+def test_soap_initiation_ends_when_soap_ends(at, verdict):
+    season = History().interviewed("p", iso("2027-03-17T09:00:00-04:00")).season()
     assert season.check("thank_you", "p", at=at).outcome == verdict
 
 
-def test_soap_initiation_blocks_a_letter_when_the_deadline_is_moved_into_match_week(store):
-    season = start(store, calendar={"rank_list_deadline": "2027-03-16T21:00:00-04:00"})
-    interviewed(season, "p", local("2027-01-05T10:00"))
+def test_soap_initiation_blocks_a_letter_when_the_deadline_is_moved_into_match_week():
+    season = (
+        History(calendar={"rank_list_deadline": "2027-03-16T21:00:00-04:00"})
+        .interviewed("p", local("2027-01-05T10:00"))
+        .season()
+    )
     verdict = season.check("interest", "p", at=MATCH_WEEK + 2 * HOUR)
     assert rules(verdict, "block") == {"nrmp.soap_initiation"}
 
@@ -1086,9 +1063,8 @@ def test_a_program_asking_how_you_will_rank_it_is_an_audit_warning(after_intervi
         ("soap_offer", True, False),
     ],
 )
-def test_a_pre_match_contract_from_a_match_program_warns(store, kind, participating, warned):
-    season = start(store)
-    applied(season, "p", nrmp_participating=participating)
+def test_a_pre_match_contract_from_a_match_program_warns(kind, participating, warned):
+    season = History().applied("p", nrmp_participating=participating).season()
     recorded = season.record("offer_received", "p", at=local("2026-11-01T10:00"), kind=kind)
     assert rules(recorded) == ({"nrmp.all_in"} if warned else set())
     assert all(f.severity == "warn" for f in recorded.findings)
@@ -1112,19 +1088,21 @@ def test_a_pre_match_contract_from_a_match_program_warns(store, kind, participat
         ("none", [], False),
     ],
 )
-def test_applying_to_a_program_that_does_not_sponsor_your_visa_warns(store, visa, sponsors, warned):
-    season = start(store, visa=visa)
+def test_applying_to_a_program_that_does_not_sponsor_your_visa_warns(visa, sponsors, warned):
     fields = {} if sponsors is None else {"sponsors_visas": sponsors}
-    add(season, "p", **fields)
+    season = History(visa=visa).add("p", **fields).season()
     recorded = season.record("applied", "p", at=local("2026-09-24T10:00"))
     assert rules(recorded) == ({"visa.mismatch"} if warned else set())
     assert all(f.severity == "warn" for f in recorded.findings)
 
 
-def test_ranking_a_program_that_does_not_sponsor_your_visa_warns(store):
-    season = start(store, visa="j1")
-    interviewed(season, "ok", local("2026-12-01T10:00"), sponsors_visas=["j1"])
-    interviewed(season, "h1b-only", local("2026-12-02T10:00"), sponsors_visas=["h1b"])
+def test_ranking_a_program_that_does_not_sponsor_your_visa_warns():
+    season = (
+        History(visa="j1")
+        .interviewed("ok", local("2026-12-01T10:00"), sponsors_visas=["j1"])
+        .interviewed("h1b-only", local("2026-12-02T10:00"), sponsors_visas=["h1b"])
+        .season()
+    )
     recorded = season.certify(["ok", "h1b-only"], at=local("2027-02-10T10:00"))
     assert rules(recorded) == {"visa.mismatch"}
     (found,) = recorded.findings
@@ -1135,14 +1113,14 @@ def test_ranking_a_program_that_does_not_sponsor_your_visa_warns(store):
 # -- every number is a parameter --------------------------------------------------------
 
 
-def test_interest_limit_of_2_blocks_the_third_letter(store):
-    season = _letters_of_interest(store, 2, policy={"interest.limit": 2})
+def test_interest_limit_of_2_blocks_the_third_letter():
+    season = _letters_of_interest(2, policy={"interest.limit": 2})
     verdict = season.check("interest", "p2", at=local("2027-01-20T10:00"))
     assert rules(verdict, "block") == {"interest.limit"}
 
 
-def test_the_default_interest_limit_allows_the_third_letter(store):
-    season = _letters_of_interest(store, 2)
+def test_the_default_interest_limit_allows_the_third_letter():
+    season = _letters_of_interest(2)
     assert season.check("interest", "p2", at=local("2027-01-20T10:00")).outcome == "allowed"
 
 
@@ -1167,28 +1145,29 @@ def test_the_default_interest_limit_allows_the_third_letter(store):
         ({"spam.cap": 0}, "interest", JAN_INTERVIEW + 14 * DAY, "spam.cap", False),
     ],
 )
-def test_every_number_is_a_season_parameter(store, policy, action, at, rule, default_has_it):
-    def ask(season):
-        interviewed(season, "p", JAN_INTERVIEW)
+def test_every_number_is_a_season_parameter(policy, action, at, rule, default_has_it):
+    def ask(history):
+        season = history.interviewed("p", JAN_INTERVIEW).season()
         return rules(season.check(action, "p", at=at))
 
-    assert (rule in ask(start(store, season_id="default"))) is default_has_it
-    assert (rule in ask(start(store, season_id="tuned", policy=policy))) is not default_has_it
+    assert (rule in ask(History(season_id="default"))) is default_has_it
+    assert (rule in ask(History(season_id="tuned", policy=policy))) is not default_has_it
 
 
-def test_window_close_days_is_a_parameter(store):
+def test_window_close_days_is_a_parameter():
     at = DEADLINE - 3 * DAY
-    default = start(store, season_id="default")
-    interviewed(default, "p", JAN_INTERVIEW)
-    tuned = start(store, season_id="tuned", policy={"interest.window_close_days": 1})
-    interviewed(tuned, "p", JAN_INTERVIEW)
+    default = History(season_id="default").interviewed("p", JAN_INTERVIEW).season()
+    tuned = (
+        History(season_id="tuned", policy={"interest.window_close_days": 1})
+        .interviewed("p", JAN_INTERVIEW)
+        .season()
+    )
     assert "interest.window" in rules(default.check("interest", "p", at=at))
     assert "interest.window" not in rules(tuned.check("interest", "p", at=at))
 
 
-def test_spam_gap_days_is_a_parameter(store):
-    season = start(store, policy={"spam.gap_days": 3})
-    interviewed(season, "p", GAP_INTERVIEW)
+def test_spam_gap_days_is_a_parameter():
+    season = History(policy={"spam.gap_days": 3}).interviewed("p", GAP_INTERVIEW).season()
     season.record("thanked", "p", at=LATE_THANKS)
     assert "spam.gap" in rules(season.check("update", "p", at=LATE_THANKS + 2 * DAY))
     assert "spam.gap" not in rules(season.check("update", "p", at=LATE_THANKS + 3 * DAY))
@@ -1202,27 +1181,24 @@ def test_spam_gap_days_is_a_parameter(store):
         ({"inquiry.close_month": 1, "inquiry.close_day": 5}, "2027-01-10T10:00", "blocked"),
     ],
 )
-def test_inquiry_dates_are_parameters(store, policy, month_day, verdict):
-    season = start(store, policy=policy)
-    applied(season, "p")
+def test_inquiry_dates_are_parameters(policy, month_day, verdict):
+    season = History(policy=policy).applied("p").season()
     assert season.check("inquiry", "p", at=local(month_day)).outcome == verdict
 
 
-def test_inquiry_mass_limit_is_a_parameter(store):
-    season = _inquiries(store, 2, policy={"inquiry.mass_limit": 2})
+def test_inquiry_mass_limit_is_a_parameter():
+    season = _inquiries(2, policy={"inquiry.mass_limit": 2})
     assert rules(season.check("inquiry", "p2", at=local("2026-10-25T10:00"))) == {"inquiry.mass"}
 
 
-def test_thanks_stale_days_is_a_parameter(store):
-    season = start(store, policy={"thanks.stale_days": 3})
-    interviewed(season, "p", INTERVIEW)
+def test_thanks_stale_days_is_a_parameter():
+    season = History(policy={"thanks.stale_days": 3}).interviewed("p", INTERVIEW).season()
     verdict = season.check("thank_you", "p", at=INTERVIEW + 3 * DAY + MINUTE)
     assert "fold" in finding(verdict, "thanks.window").message
 
 
-def test_a_thank_you_is_never_stale_while_it_is_still_on_time(store):
-    season = start(store, policy={"thanks.stale_days": 1})  # shorter than the 48 h due time
-    interviewed(season, "p", INTERVIEW)
+def test_a_thank_you_is_never_stale_while_it_is_still_on_time():
+    season = History(policy={"thanks.stale_days": 1}).interviewed("p", INTERVIEW).season()
     assert season.check("thank_you", "p", at=INTERVIEW + 30 * HOUR).outcome == "allowed"
     late = season.check("thank_you", "p", at=INTERVIEW + 48 * HOUR + MINUTE)
     assert "fold" in finding(late, "thanks.window").message
@@ -1230,7 +1206,7 @@ def test_a_thank_you_is_never_stale_while_it_is_still_on_time(store):
 
 def test_an_unknown_policy_key_is_refused_when_the_season_starts(store):
     with pytest.raises(engine.InputError) as error:
-        start(store, policy={"interest.limt": 2})
+        History(policy={"interest.limt": 2}).season(store)
     assert error.value.field == "policy"
     assert "interest.limit" in str(error.value)  # the known keys are listed
     assert store.seasons() == []
@@ -1239,7 +1215,7 @@ def test_an_unknown_policy_key_is_refused_when_the_season_starts(store):
 @pytest.mark.parametrize("value", [-1, 1.5])
 def test_a_policy_value_must_be_a_whole_number(store, value):
     with pytest.raises(engine.InputError):
-        start(store, policy={"interest.limit": value})
+        History(policy={"interest.limit": value}).season(store)
     assert store.seasons() == []
 
 
@@ -1267,12 +1243,15 @@ def test_nrmp_rules_cite_the_nrmp():
     assert all("NRMP" in r.source for r in nrmp)
 
 
-def test_every_finding_of_a_busy_season_carries_a_source(store):
-    season = start(store)
-    applied(season, "p", sponsors_visas=["h1b"], connection=False)
-    season.record("offer_received", "p", at=local("2026-10-01T10:00"), kind="pre_match_contract")
-    season.record("program_contacted", "p", at=local("2026-10-02T10:00"), asked_rank=True)
-    interviewed(season, "q", iso("2027-03-14T12:00:00-04:00"), no_post_interview_contact=True)
+def test_every_finding_of_a_busy_season_carries_a_source():
+    season = (
+        History()
+        .applied("p", sponsors_visas=["h1b"], connection=False)
+        .event("offer_received", "p", local("2026-10-01T10:00"), kind="pre_match_contract")
+        .event("program_contacted", "p", local("2026-10-02T10:00"), asked_rank=True)
+        .interviewed("q", iso("2027-03-14T12:00:00-04:00"), no_post_interview_contact=True)
+        .season()
+    )
     findings = [
         *season.audit().findings,
         *season.check("inquiry", "p", at=local("2027-03-16T10:00")).findings,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from history import History
 
 from prematch import policies
 from prematch.engine import (
@@ -77,12 +78,6 @@ def make_store(tmp_path: Path) -> Iterator[SqliteFileBackend]:
     backend = SqliteFileBackend(tmp_path)
     yield backend
     backend.close()
-
-
-def _filled(make_store, season_of, clock) -> Store:
-    store = make_store()
-    season_of(store, EVENTS, clock)
-    return store
 
 
 def _filled(make_store, season_of, clock) -> Store:
@@ -166,17 +161,7 @@ def test_an_append_refused_by_a_trigger_is_a_store_error_naming_the_file(make_st
             "BEGIN SELECT RAISE(ABORT, 'no more events'); END"
         )
     with pytest.raises(StoreError, match="no more events") as excinfo:
-        Season.start(
-            store,
-            "refused-2027",
-            at="2026-09-20T10:00:00-04:00",
-            rulebook=NoRules(),
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="Refused",
-        )
+        History(season_id="refused-2027", name="Refused").season(store, rulebook=NoRules())
     assert str(make_store.path()) in str(excinfo.value)
     assert store.verify() == (0, None)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from history import History
 from prematch_script import Ran, Script
-from seasons import log_only
 
-from prematch.engine import Store, Tamper
+from prematch.engine import NoRules, Store, Tamper
 from prematch.engine._chain import link_hash
 from prematch.engine._records import canonical_json
 
@@ -38,7 +38,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """seq 1 season_started, seq 2..10 news "n2".."n10", one commit (and head) each."""
     db = tmp_path_factory.mktemp("tamper") / "template.db"
     with Store.open(db) as store:
-        season = log_only(store, "tamper-2027", name="Tamper Applicant", now=NOW_UTC)
+        season = History(season_id="tamper-2027", name="Tamper Applicant").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
         for seq in range(2, EVENTS + 1):
             season.record(
                 "news_recorded",

@@ -19,7 +19,8 @@ from typing import Any
 
 import icalendar
 import pytest
-from prematch_script import Script, init_args
+from history import History
+from prematch_script import Script
 
 from prematch import engine
 from prematch.engine import InputError, NoRules, Season, Store
@@ -29,7 +30,9 @@ KOLKATA, LA, NY = "Asia/Kolkata", "America/Los_Angeles", "America/New_York"
 UTC = dt.UTC
 
 INDIA = (
-    init_args("Asha Rao", "--id", "asha", timezone=KOLKATA, at="2026-09-20T10:00:00+05:30"),
+    History(
+        name="Asha Rao", season_id="asha", timezone=KOLKATA, started="2026-09-20T10:00:00+05:30"
+    ).init_argv(),
     ("program", "add", "harbor", "--name", "Harbor IM", "--timezone", LA, "--at", "2026-09-21"),
     ("program", "add", "hudson", "--name", "Hudson IM", "--timezone", NY, "--at", "2026-09-21"),
     ("log", "applied", "harbor", "--at", "2026-09-25 10:00"),

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prematch_script import INIT, Script
+from history import PROFILE
+from prematch_script import Script
 
 from prematch.engine import InputError, fixtures_dir
 from prematch.engine._tracker import COLUMNS, program_id, tracker_lines
+
+INIT = PROFILE.init_argv()
 
 SAMPLE = fixtures_dir() / "tracker-sample.csv"
 NY = "America/New_York"
