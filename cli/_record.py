@@ -215,6 +215,8 @@ _LOG_FIELDS = {
     "asked_rank": "asked_rank",
     "offered_commitment": "offered_commitment",
     "during_soap": "during_soap",
+    "tier": "tier",
+    "advocate": "advocate",
 }
 
 
@@ -245,7 +247,8 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
 @click.option("--kind", help="connection_recorded / offer_received: its kind.")
 @click.option(
     "--detail",
-    help="connection_recorded: what the connection is; offer_received: its terms, deadline.",
+    help="connection_recorded: what the connection is; offer_received: its terms, deadline; "
+    "advocate_contacted: what was said.",
 )
 @click.option(
     "--note",
@@ -273,6 +276,10 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
     "--offered-commitment/--no-offered-commitment", default=None, help="program_contacted."
 )
 @click.option("--during-soap/--no-during-soap", default=None, help="program_contacted.")
+@click.option(
+    "--tier", type=click.Choice(["gold", "silver", "signal"]), help="signal_sent: which signal."
+)
+@click.option("--advocate", metavar="WHO", help="advocate_contacted: who contacted the program.")
 @click.option(
     "--set",
     "extra",

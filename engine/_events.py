@@ -276,6 +276,21 @@ class NoteAddedPayload(Payload):
     text: Text
 
 
+class SignalSentPayload(Payload):
+    """A preference signal sent with the application (ERAS or ResidencyCAS)."""
+
+    tier: Literal["gold", "silver", "signal"]
+    """``gold`` or ``silver`` where the specialty has tiers, ``signal`` where it has one kind."""
+
+
+class AdvocateContactedPayload(Payload):
+    """A mentor or other representative contacted the program for the applicant."""
+
+    advocate: Line
+    """Who made the contact (e.g. "Dr. Rao, my research mentor")."""
+    detail: Text | None = None
+
+
 class EmptyPayload(Payload):
     """Events whose meaning is all in their type, program and time."""
 
@@ -370,6 +385,8 @@ _REGISTRY: tuple[tuple[str, type[Payload], Scope], ...] = (
     ("interview_rescheduled", InterviewRescheduledPayload, "required"),
     ("interview_cancelled", InterviewCancelledPayload, "required"),
     ("note_added", NoteAddedPayload, "optional"),
+    ("signal_sent", SignalSentPayload, "required"),
+    ("advocate_contacted", AdvocateContactedPayload, "required"),
 )
 """Every event type of DESIGN §2, once: its name, its payload model, whether it names a
 program. Adding an event type is one line here (and its payload model above)."""

@@ -80,6 +80,9 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "connection_recorded", "source": list(STATES), "dest": None},
     {"trigger": "program_updated", "source": list(STATES), "dest": None},
     {"trigger": "note_added", "source": list(STATES), "dest": None},
+    # A signal goes with the application, so before any answer to it.
+    {"trigger": "signal_sent", "source": ["listed", "applied"], "dest": None},
+    {"trigger": "advocate_contacted", "source": list(STATES), "dest": None},
 ]
 """The declaration: every trigger, the states it may fire from, and where it leads."""
 

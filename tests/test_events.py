@@ -47,9 +47,10 @@ DESIGN_TYPES = [
     "interview_rescheduled",
     "interview_cancelled",
     "note_added",
+    "signal_sent",
+    "advocate_contacted",
 ]
-"""The event types of DESIGN §2, in the order of its table (``signal_sent`` and
-``advocate_contacted`` are not built yet)."""
+"""The event types of DESIGN §2, in the order of its table."""
 
 START = {
     "match_year": 2027,
@@ -76,6 +77,8 @@ EXAMPLE_PAYLOADS: dict[str, dict[str, typing.Any]] = {
     "interview_rescheduled": {"interview_on": "2026-10-27", "initiated_by": "program"},
     "interview_cancelled": {"initiated_by": "applicant"},
     "note_added": {"text": "PD mentioned a research track"},
+    "signal_sent": {"tier": "gold"},
+    "advocate_contacted": {"advocate": "Dr. Rao, research mentor", "detail": "called the PD"},
 }
 """A valid payload per type (types missing here take an empty payload)."""
 

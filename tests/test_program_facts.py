@@ -503,3 +503,41 @@ def test_text_that_looks_like_markup_is_shown_as_typed(tmp_path):
     )
     assert "PD: [bold]call[/bold] me [/x]" in script.ok("history").stdout
     assert "sent twice [/y]" in script("audit").stdout
+
+
+# -- signals and advocates -------------------------------------------------------------------
+
+
+def test_a_signal_goes_with_the_application_and_an_advocate_may_call_any_time(tmp_path):
+    script = Script(tmp_path)
+    script.setup(History().added_and_applied("mercy", "oak").argv())
+    script.ok("log", "signal-sent", "mercy", "--tier", "gold", "--at", "2026-09-25T11:00:00-04:00")
+    script.ok(
+        "log", "invited", "oak", "--interview-on", "2026-11-12", "--at", "2026-10-01T10:00:00-04:00"
+    )
+    late = script("log", "signal-sent", "oak", "--tier", "silver", "--at", "2026-10-02")
+    assert late.returncode == 3
+    assert "'invited': 'signal_sent' is not possible" in late.stderr
+    script.ok(
+        "log",
+        "advocate-contacted",
+        "oak",
+        "--advocate",
+        "Dr. Rao [mentor]",
+        "--detail",
+        "called the PD",
+        "--at",
+        "2026-10-03T10:00:00-04:00",
+    )
+    events = script.json("history", "--json")["events"]
+    signal, advocate = (e for e in events if e["type"] in {"signal_sent", "advocate_contacted"})
+    assert (signal["program"], signal["payload"]) == ("mercy", {"tier": "gold"})
+    assert advocate["payload"] == {"advocate": "Dr. Rao [mentor]", "detail": "called the PD"}
+
+
+def test_a_signal_needs_its_tier(tmp_path):
+    script = Script(tmp_path)
+    script.setup(History().added_and_applied("mercy").argv())
+    refused = script("log", "signal-sent", "mercy", "--at", "2026-09-25T11:00:00-04:00")
+    assert refused.returncode == 2
+    assert "tier" in refused.stderr

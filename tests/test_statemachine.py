@@ -105,6 +105,8 @@ DESIGN = {
     "connection_recorded": (ANY, None),
     "program_updated": (ANY, None),
     "note_added": (ANY, None),
+    "signal_sent": ({"listed", "applied"}, None),
+    "advocate_contacted": (ANY, None),
 }
 
 
