@@ -155,6 +155,7 @@ def program_add(
 @click.option("--code", metavar="NRMP-CODE", help="The program's NRMP code, e.g. 1234140C0.")
 @click.option("--name", help="The program's name.")
 @at_option()
+@override_option()
 @pass_ctx
 @handles_errors
 def program_set(
@@ -169,11 +170,14 @@ def program_set(
     code: str | None,
     name: str | None,
     at: str | None,
+    override: str | None,
 ) -> None:
     """Record a fact about a program learned later (program_updated), true from --at on.
 
     Rules judge each moment by the facts known then: a no-contact request recorded on
-    the interview day blocks a thank-you after it, not one sent before.
+    the interview day blocks a thank-you after it, not one sent before. A fact that makes
+    an already-recorded later event break a rule (a thank-you sent after the request) is
+    refused unless --override gives the reason.
 
     \b
     Example:
@@ -197,7 +201,7 @@ def program_set(
         )
     with obj.store() as store:
         season = obj.open_season(store)
-        done = season.record("program_updated", program_id, at=at, **changes)
+        done = season.record("program_updated", program_id, at=at, override=override, **changes)
         reading = _reading(season, done, at)
     _report_recorded(done, f"program_updated for {program_id}", reading)
 
