@@ -89,9 +89,16 @@ class TimeReading:
                 f"{self.whose} timezone"
             )
         local = (placed or self.instant).astimezone(zone)
+        # A date placed after the same day's earlier event sits a microsecond after it:
+        # say so in words rather than print the microsecond.
+        when = (
+            f"just after {_clock_text(local.replace(microsecond=0))}"
+            if local.microsecond
+            else f"at {_clock_text(local)}"
+        )
         return (
             f"read {self.text} as during that day in {self.zone}, {self.whose} timezone: "
-            f"recorded at {_clock_text(local)} ({_offset(local)})"
+            f"recorded {when} ({_offset(local)})"
         )
 
 

@@ -147,7 +147,7 @@ def test_a_thank_you_dated_the_interview_day_follows_the_interview(india: Script
     ran = india.ok("log", "thanked", "hudson", "--at", "2026-11-20")
     assert (
         "read 2026-11-20 as during that day in Asia/Kolkata, the season's timezone: "
-        "recorded at 19:30:00.000001 (+05:30)"
+        "recorded just after 19:30 (+05:30)"
     ) in ran.stdout
     assert occurred(india, "thanked", "hudson") == [utc("2026-11-20T14:00:00.000001")]
     assert types_in_order(india, "hudson")[-2:] == ["interviewed", "thanked"]
