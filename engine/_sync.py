@@ -100,6 +100,17 @@ _YES = frozenset({"yes", "y", "x", "✓", "✔", "true"})
 _NO = frozenset({"", "no", "n", "none", "-", "—", "false", "n/a", "na"})
 _VISAS = {"j1": ("j1",), "h1b": ("h1b",), "both": ("j1", "h1b"), "none": ("none",), "no": ("none",)}
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FIELD_COLUMNS = {
+    "name": "program",
+    "program": "program",
+    "sponsors_visas": "sponsors",
+    "no_post_interview_contact": "no_contact",
+    "text": "notes",
+    "detail": "connection",
+    "kind": "connection",
+    "tier": "signal",
+}
+"""The column of each event field the intake may refuse (the others: the field's name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +435,7 @@ class _Planner:
                 self.by_program.setdefault(r.program, []).append(r)
         self.zones = program_zones(r for rs in self.by_program.values() for r in rs)
         self.changes: list[Change] = []
+        self.rows: dict[int, _Row] = {}
 
     def _zone(self, pid: str, kind: str, row: _Row) -> ZoneInfo:
         name = row.facts.get("timezone") or self.zones.get(pid)
@@ -435,6 +447,7 @@ class _Planner:
         self.changes.append(Change(row.number, row.program, text, event, header, value))
 
     def plan(self, row: _Row) -> None:
+        self.rows[row.number] = row
         pid = row.program
         records = self.by_program.get(pid, [])
         interview = row.interview
@@ -643,7 +656,9 @@ def sync_sheet(
         planner.plan(row)
     _check_objects(season, planner)
     if reader.problems:
-        raise SheetProblems(path.name, reader.problems)
+        # row by row (the header's first); within a row, as found
+        ordered = sorted(reader.problems, key=lambda p: int(p.split(None, 2)[1].rstrip(",:")))
+        raise SheetProblems(path.name, ordered)
     changes = tuple(planner.changes)
     written = 0
     if changes and not dry_run:
@@ -674,10 +689,14 @@ def _check_objects(season: Season, planner: _Planner) -> None:
             intake.from_object(dict(change.event), change.row)
             intake.settle()
         except InputError as e:
-            message = str(e).removeprefix(f"line {change.row}").lstrip(", ")
-            planner.problems.append(
-                f"row {change.row}, column {change.column!r}: {change.value!r}: {message}"
-            )
+            row = planner.rows[change.row]
+            key = _FIELD_COLUMNS.get(e.field or "", e.field or "")
+            header, value = change.column, change.value
+            if key in row.headers:
+                header, value = row.headers[key], row.values[key]
+            e.line = e.field = None
+            said = str(e) if str(e).startswith(repr(value)) else f"{value!r}: {e}"
+            planner.problems.append(f"row {change.row}, column {header!r}: {said}")
 
 
 _EXPORTED = (
