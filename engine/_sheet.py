@@ -36,6 +36,7 @@ __all__ = [
     "NO_DATE",
     "Column",
     "Columns",
+    "DateProblem",
     "Stamp",
     "csv_text",
     "date_order",
@@ -76,6 +77,7 @@ _TIME = re.compile(
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _EXAMPLES = "write e.g. 2026-11-18, Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)"
+_INSTEAD = "e.g. 2026-11-18, Nov 18, 2026 or 18-Nov-2026"
 
 
 def header_key(header: str) -> str:
@@ -166,7 +168,13 @@ def read_rows(path: Path, sheet: str | None = None) -> list[tuple[int, list[str]
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count) if first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return _numbered(enumerate(reader, start=1))
+    try:
+        return _numbered(enumerate(reader, start=1))
+    except csv.Error as e:
+        raise InputError(
+            f"{path.name} is not a CSV sheet I can read (row {reader.line_num}: {e}); "
+            "export it again from the spreadsheet as CSV"
+        ) from None
 
 
 def _numbered(rows: Iterable[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
@@ -289,7 +297,7 @@ def read_date(text: str, order: Order | None) -> Stamp | None:
     if value.lower() in NO_DATE:
         return None
     if value.lower() in _YES:
-        raise DateProblem(f"says it happened but not when; write the date ({_EXAMPLES})")
+        raise DateProblem(f"says it happened but not when; write the date it happened, {_INSTEAD}")
     if _SERIAL.match(value):
         serial = float(value)
         if not 20000 <= serial <= 80000:

@@ -268,8 +268,8 @@ def test_every_problem_at_once(script: Script) -> None:
         "Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)",
         "  row 2, column 'Status': 'Interviewed' needs its date: add a column 'Interview date' "
         "with it",
-        "  row 3, column 'Applied': 'yes' says it happened but not when; write the date (write "
-        "e.g. 2026-11-18, Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30))",
+        "  row 3, column 'Applied': 'yes' says it happened but not when; write the date it "
+        "happened, e.g. 2026-11-18, Nov 18, 2026 or 18-Nov-2026",
         "  row 3, column 'Signal': 'platinum' is not a signal; write gold, silver, yes (one kind "
         "of signal) or no",
         "  row 4, column 'Visa': 'O-1' is not a visa list; write J-1, H-1B, both, or none",
@@ -388,11 +388,23 @@ def test_an_xlsx_workbook_first_sheet_or_named(script: Script) -> None:
     assert "has no sheet '2026'; its sheets: 'Season', 'Old season'" in ran.stderr
 
 
-def test_a_file_that_is_no_workbook_is_an_input_error(script: Script) -> None:
+def test_a_file_that_is_no_sheet_is_an_input_error(script: Script) -> None:
     path = script.tmp / "broken.xlsx"
     path.write_bytes(b"not a zip")
     ran = script("sync", str(path), code=2)
     assert "broken.xlsx is not an .xlsx workbook" in ran.stderr
+    path = script.tmp / "nul.csv"
+    path.write_bytes(b"Program,Applied\nMercy\x00,2026-09-24\n")
+    ran = script("sync", str(path), code=2)
+    assert "row 2, column 'Program': 'Mercy\\x00': holds a control character" in ran.stderr
+    path = script.tmp / "huge.csv"
+    path.write_text('Program,Notes\nMercy,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    ran = script("sync", str(path), code=2)
+    assert "huge.csv is not a CSV sheet I can read (row 2" in ran.stderr
+    path = script.tmp / "latin1.csv"
+    path.write_bytes("Program,Applied\nSão Paulo,2026-09-24\n".encode("latin-1"))
+    ran = script("sync", str(path), code=2)
+    assert "save the sheet as 'CSV UTF-8'" in ran.stderr
 
 
 # -- out again --------------------------------------------------------------------------
