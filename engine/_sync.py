@@ -79,6 +79,7 @@ DATED: dict[str, str] = {
 
 _RECORDED_STATUS = ("waitlisted", "rejected", "declined", "withdrawn")
 _NEEDS_DATE = {"applied": "applied", "invited": "invited", "interviewed": "interview"}
+"""The statuses that need the date of a column, unless the log already has their event."""
 _FACTS = ("name", "specialty", "code", "timezone", "sponsors_visas", "no_post_interview_contact")
 _KINDS = {
     "observership": "observership",
@@ -294,6 +295,13 @@ class _Reader:
         for key in ("specialty", "code", "timezone"):
             if value := row.get(key, "").strip():
                 facts[key] = value
+        if "timezone" in facts and not _is_zone(facts["timezone"]):
+            self.problem(
+                number,
+                names["timezone"],
+                facts.pop("timezone"),
+                "is not an IANA timezone; write e.g. America/Chicago",
+            )
         read = _Row(number, pid, facts, headers=names, values=row)
         if sponsors := row.get("sponsors", "").strip():
             self._sponsors(read, sponsors)
@@ -391,30 +399,6 @@ class _Reader:
                 )
             else:
                 read.status = meaning
-                needs = _NEEDS_DATE.get(meaning)
-                has = (
-                    read.interview is not None
-                    if needs == "interview"
-                    else needs is None or needs in read.dates
-                )
-                if meaning == "interviewed" and "interviewed" in read.dates:
-                    has = True
-                if not has and needs is not None and needs in read.headers:
-                    header = read.headers[needs]
-                    self.problem(
-                        read.number,
-                        read.headers["status"],
-                        status,
-                        f"needs its date: write it in column {header!r}",
-                    )
-                elif not has and needs is not None:
-                    title = self.columns.columns[needs].title
-                    self.problem(
-                        read.number,
-                        read.headers["status"],
-                        status,
-                        f"needs its date: add a column {title!r} with it",
-                    )
         if (note := row.get("notes", "")).strip():
             read.note = note
 
@@ -423,7 +407,7 @@ class _Planner:
     """Compares the sheet's rows with the season's log and lists the changes."""
 
     def __init__(self, season: Season, source: str, now: dt.datetime, problems: list[str]):
-        self.season, self.source, self.now = season, source, now
+        self.source, self.now = source, now
         self.problems = problems
         records = season.records()
         gone = retracted_seqs(records)
@@ -450,6 +434,7 @@ class _Planner:
         self.rows[row.number] = row
         pid = row.program
         records = self.by_program.get(pid, [])
+        self._status_dated(row, records)
         interview = row.interview
         held = False
         if interview is not None:
@@ -507,6 +492,27 @@ class _Planner:
             if row.note.strip() not in texts:
                 event = {"type": "note_added", "program": pid, "at": last_text, "text": row.note}
                 self.add(row, f"+ {pid}: note {_short(row.note)}", event, "notes")
+
+    def _status_dated(self, row: _Row, records: list[Record]) -> None:
+        """A status of ``applied``, ``invited`` or ``interviewed`` needs its event's date:
+        in the sheet, or already in the log."""
+        needs = _NEEDS_DATE.get(row.status or "")
+        if needs is None or row.status is None:
+            return
+        given = row.interview is not None if needs == "interview" else needs in row.dates
+        if given or row.status in row.dates or any(r.type == row.status for r in records):
+            return
+        header = row.headers.get(needs)
+        where = (
+            f"write it in column {header!r}"
+            if header
+            else f"add a column {sheet_columns().columns[needs].title!r} with it"
+        )
+        status = row.values["status"]
+        self.problems.append(
+            f"row {row.number}, column {row.headers['status']!r}: {status!r} needs its date: "
+            + where
+        )
 
     def _facts(self, row: _Row, records: list[Record]) -> None:
         known: dict[str, Any] = {}
@@ -608,6 +614,14 @@ class _Planner:
             "reason": f"the sheet {self.source} says {new}",
         }
         self.add(row, f"- {row.program}: {old} retracted (seq {record.seq})", retraction)
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # unknown, malformed, or no file name at all
+        return False
+    return True
 
 
 def _when(record: Record, zone: ZoneInfo) -> str:
