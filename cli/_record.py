@@ -495,7 +495,8 @@ def sync(
         count = len(result.changes)
         click.echo(f"Dry run: {count} change{'s' if count != 1 else ''}; nothing written.")
     else:
-        click.echo(f"Synced {file.name} into {season.id}: {result.written} events written.")
+        events = f"{result.written} event{'s' if result.written != 1 else ''}"
+        click.echo(f"Synced {file.name} into {season.id}: {events} written.")
 
 
 COMMANDS: tuple[click.Command, ...] = (

@@ -103,7 +103,7 @@ _VISAS = {"j1": ("j1",), "h1b": ("h1b",), "both": ("j1", "h1b"), "none": ("none"
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _FIELD_COLUMNS = {
     "name": "program",
-    "program": "program",
+    "program": "id",
     "sponsors_visas": "sponsors",
     "no_post_interview_contact": "no_contact",
     "text": "notes",
@@ -177,7 +177,7 @@ class _Reader:
         self.warnings: list[str] = []
 
     def problem(self, row: int, header: str, value: str, message: str) -> None:
-        self.problems.append(f"row {row}, column {header!r}: {value!r} {message}")
+        self.problems.append(f"row {row}, column {header!r}: {_cell(value)} {message}")
 
     def read(self, rows: list[tuple[int, list[str]]], strict: bool) -> list[_Row]:
         if not rows:
@@ -362,7 +362,9 @@ class _Reader:
         elif word in _NO:
             read.facts["no_post_interview_contact"] = False
         else:
-            self.problem(read.number, read.headers["no_contact"], cell, "write yes or no")
+            self.problem(
+                read.number, read.headers["no_contact"], cell, "is not yes or no; write one"
+            )
 
     def _extras(self, read: _Row, row: dict[str, str]) -> None:
         if signal := row.get("signal", "").strip():
@@ -448,7 +450,7 @@ class _Planner:
             header = row.headers.get("invited") or sheet_columns().columns["invited"].title
             self.problems.append(
                 f"row {row.number}, column {row.headers['interview']!r}: "
-                f"{row.values['interview']!r} needs the date of the invitation "
+                f"{_cell(row.values['interview'])} needs the date of the invitation "
                 f"(column {header!r})"
             )
         stamps = list(dates.values())
@@ -510,7 +512,7 @@ class _Planner:
         )
         status = row.values["status"]
         self.problems.append(
-            f"row {row.number}, column {row.headers['status']!r}: {status!r} needs its date: "
+            f"row {row.number}, column {row.headers['status']!r}: {_cell(status)} needs its date: "
             + where
         )
 
@@ -589,7 +591,9 @@ class _Planner:
             return
         pid, (kind, detail) = row.program, row.connection
         same = [r for r in records if r.type == "connection_recorded"]
-        if any(r.payload["kind"] == kind and r.payload.get("detail") == detail for r in same):
+        if any(
+            r.payload["kind"] == kind and detail in (None, r.payload.get("detail")) for r in same
+        ):  # a cell without detail agrees with any tie of its kind
             return
         event: dict[str, Any] = {"type": "connection_recorded", "program": pid, "at": at}
         event["kind"] = kind
@@ -629,6 +633,11 @@ def _when(record: Record, zone: ZoneInfo) -> str:
     if local.time().replace(microsecond=0) == dt.time() or local.microsecond:
         return local.date().isoformat()
     return local.strftime("%Y-%m-%dT%H:%M" + (":%S" if local.second else ""))
+
+
+def _cell(value: str) -> str:
+    """A cell's value as a problem line shows it (a long one cut short)."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
 def _short(text: str) -> str:
@@ -705,12 +714,16 @@ def _check_objects(season: Season, planner: _Planner) -> None:
         except InputError as e:
             row = planner.rows[change.row]
             key = _FIELD_COLUMNS.get(e.field or "", e.field or "")
+            if key not in row.headers and key == "id":
+                key = "program"
             header, value = change.column, change.value
             if key in row.headers:
                 header, value = row.headers[key], row.values[key]
             e.line = e.field = None
-            said = str(e) if str(e).startswith(repr(value)) else f"{value!r}: {e}"
-            planner.problems.append(f"row {change.row}, column {header!r}: {said}")
+            said = str(e) if str(e).startswith(repr(value)) else f"{_cell(value)}: {e}"
+            problem = f"row {change.row}, column {header!r}: {said}"
+            if problem not in planner.problems:  # one bad cell, however many events carry it
+                planner.problems.append(problem)
 
 
 _EXPORTED = (

@@ -220,11 +220,18 @@ def test_dry_run_prints_the_changes_and_writes_nothing(script: Script) -> None:
 
 
 def test_facts_recorded_with_log_are_respected(script: Script) -> None:
-    """A thank-you logged by hand (the sheet's cell left blank) and a second note stay as
-    they are; the sheet's facts that agree with the log add nothing."""
+    """A thank-you logged by hand (the sheet's cell left blank), a second note and a tie
+    with its detail stay as they are; the sheet's facts that agree with the log add nothing."""
     script.ok("sync", str(GOOGLE))
     script.ok("log", "thanked", RIVERSIDE, "--at", "2026-12-11")
     script.ok("log", "note-added", MERCY, "--text", "Called the coordinator")
+    script.ok(
+        "log", "connection-recorded", RIVERSIDE, "--kind", "research", "--detail", "QI project"
+    )
+    edited = sheet(
+        script, GOOGLE.read_text(encoding="utf-8-sig").replace(",yes,,", ",yes,Research,")
+    )
+    assert changes(script.ok("sync", str(edited)).stdout) == []
     before = rows(script.db)
     ran = script.ok("sync", str(GOOGLE))
     assert changes(ran.stdout) == []
@@ -545,3 +552,16 @@ def test_merged_looking_cells_and_a_status_whose_date_is_in_the_log(script: Scri
     assert "row 3, column 'Status': 'Invited' needs its date: add a column 'Invited'" in (
         ran.stderr
     )
+
+
+def test_a_bad_cell_is_one_line_however_many_events_carry_it(script: Script) -> None:
+    long_name = "Mercy " + "x" * 3000
+    text = f"Program,Id,Applied,Invited\nMercy,BAD ID!,2026-09-24,2026-10-01\n{long_name},,,\n"
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert ran.stderr.splitlines()[:2] == [
+        "error: 2 problems in tracker.csv; nothing was written:",
+        "  row 2, column 'Id': 'BAD ID!' is not an id: use letters, digits, '.', '_' and '-', "
+        "beginning with a letter or a digit",
+    ]
+    shown = "'Mercy " + "x" * 51 + "...'"
+    assert ran.stderr.splitlines()[2].startswith(f"  row 3, column 'Program': {shown}: ")
