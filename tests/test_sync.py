@@ -426,6 +426,15 @@ def test_an_exported_sheet_synced_into_a_fresh_database_gives_the_same_season(
     first.ok("sync", str(GOOGLE))
     first.ok("log", "thanked", RIVERSIDE, "--at", "2026-12-11T16:45")
     first.ok("log", "note-added", MERCY, "--text", '=HYPERLINK("http://evil")')
+    first.ok(
+        "program", "add", "chicago-im", "--name", "Chicago IM", "--timezone", "America/Chicago"
+    )
+    first.ok("log", "applied", "chicago-im", "--at", "2026-09-26")
+    first.ok(
+        "log", "invited", "chicago-im", "--at", "2026-10-30T15:00", "--interview-on", "2026-11-20"
+    )
+    first.ok("log", "interviewed", "chicago-im", "--at", "2026-11-20T10:30")
+    first.ok("log", "thanked", "chicago-im", "--at", "2026-11-20T18:00")
     out = tmp_path / f"season.{fmt}"
     first.ok("export", "--format", fmt, "--out", str(out))
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
@@ -442,6 +451,15 @@ def test_an_exported_sheet_synced_into_a_fresh_database_gives_the_same_season(
         )
 
     assert findings(second) == findings(first)
+
+    def times(script: Script) -> list[tuple[str, str, str]]:
+        return sorted(
+            (e["program"], e["type"], e["occurred_at"])
+            for e in history(script)
+            if e["program"] == "chicago-im" and not e["retracted"] and e["type"] != "program_added"
+        )  # a sheet has no date for program_added: sync puts it at the season's start
+
+    assert times(second) == times(first)
     notes = [e["payload"]["text"] for e in history(second) if e["type"] == "note_added"]
     assert '=HYPERLINK("http://evil")' in notes
 
