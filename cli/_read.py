@@ -205,22 +205,44 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (default: standard output).",
+    help="Write to this file (default: standard output); a sheet is created 0600.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "xlsx"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: every event, re-importable; csv or xlsx: the season as a sheet (prematch sync).",
 )
 @pass_ctx
 @handles_errors
-def export(obj: Ctx, out: Path | None) -> None:
-    """Export events as JSONL (every season, or only --season), re-importable as is."""
-    from prematch.engine.io import export_lines
+def export(obj: Ctx, out: Path | None, fmt: str) -> None:
+    """Export events as JSONL (every season, or only --season), re-importable as is; or,
+    with --format csv|xlsx, one season as a sheet with the columns sync reads."""
+    from prematch.engine.io import csv_text, export_lines, sheet_table, write_sheet
 
+    if fmt == "xlsx" and out is None:
+        raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx")
     with obj.store() as store:
-        lines = list(export_lines(store, obj.season))
-    text = "".join(line + "\n" for line in lines)
+        if fmt == "jsonl":
+            lines = list(export_lines(store, obj.season))
+        else:
+            season = obj.open_season(store)
+            header, rows = sheet_table(season)
+    if fmt == "jsonl":
+        text = "".join(line + "\n" for line in lines)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {len(lines)} events to {out}.", err=True)
+        return
     if out is None:
-        click.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {len(lines)} events to {out}.", err=True)
+        click.echo(csv_text(header, rows), nl=False)
+        return
+    write_sheet(out, header, rows, xlsx=fmt == "xlsx")
+    click.echo(f"Wrote {len(rows)} programs of {season.id} to {out}.", err=True)
 
 
 @click.command()

@@ -1,5 +1,5 @@
 """Commands that write to the log: ``init``, ``program add``, ``log``, ``news``, ``certify``,
-``retract`` and ``import``. Each parses, calls the library, and says what it recorded."""
+``retract``, ``import`` and ``sync``. Each parses, calls the library, and says what it recorded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from prematch.cli._app import Ctx, at_option, json_option, override_option, pass
 from prematch.cli._errors import handles_errors
 from prematch.engine import InputError, Judged, Season
 
-__all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "retract"]
+__all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "retract", "sync"]
 
 
 @click.command()
@@ -440,5 +440,77 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
     )
 
 
-COMMANDS: tuple[click.Command, ...] = (init, program, log, news, certify, retract, import_)
+@click.command()
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+@click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@click.option("--strict", is_flag=True, help="Refuse columns sync does not know (else: warn).")
+@click.option("--sheet", help="The workbook's sheet to read (default: the first).")
+@click.option("--dayfirst", "order", flag_value="dayfirst", help="Read 10/11/2026 as 10 November.")
+@click.option(
+    "--monthfirst", "order", flag_value="monthfirst", help="Read 10/11/2026 as 11 October."
+)
+@click.option("--columns", "show_columns", is_flag=True, help="Print the columns sync reads.")
+@click.option(
+    "--allow-violations",
+    is_flag=True,
+    help='Record facts the rulebook blocks, with the override "imported".',
+)
+@pass_ctx
+@handles_errors
+def sync(
+    obj: Ctx,
+    file: Path | None,
+    dry_run: bool,
+    strict: bool,
+    sheet: str | None,
+    order: str | None,
+    show_columns: bool,
+    allow_violations: bool,
+) -> None:
+    """Take in your tracking sheet (.csv or .xlsx) again and again: append what is new,
+    one line per change; a second sync of the same sheet writes nothing."""
+    from prematch.engine.io import sheet_columns, sync_sheet
+
+    if show_columns:
+        click.echo(sheet_columns().text())
+        return
+    if file is None:
+        raise InputError("give the sheet to sync (FILE.csv or FILE.xlsx), or --columns")
+    with obj.store() as store:
+        season = obj.open_season(store)
+        result = sync_sheet(
+            season,
+            file,
+            sheet=sheet,
+            order="dayfirst" if order == "dayfirst" else "monthfirst" if order else None,
+            strict=strict,
+            dry_run=dry_run,
+            allow_violations=allow_violations,
+        )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for change in result.changes:
+        click.echo(f"row {change.row}: {change.text}")
+    if not result.changes:
+        click.echo(f"Nothing new in {file.name}: {season.id} already holds it; nothing written.")
+    elif dry_run:
+        count = len(result.changes)
+        click.echo(f"Dry run: {count} change{'s' if count != 1 else ''}; nothing written.")
+    else:
+        events = f"{result.written} event{'s' if result.written != 1 else ''}"
+        click.echo(f"Synced {file.name} into {season.id}: {events} written.")
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    init,
+    program,
+    log,
+    news,
+    certify,
+    retract,
+    import_,
+    sync,
+)
 """The commands of this module, for :mod:`prematch.cli` to add to the group."""

@@ -132,7 +132,7 @@ Initiator = Literal["applicant", "program"]
 def _known_timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as e:  # OSError: too long
         raise ValueError(f"unknown IANA timezone {value!r} (e.g. America/New_York)") from e
     return value
 

@@ -1,21 +1,33 @@
 """Seasons in and out of the store: JSONL export and import, and the applicant's tracking
-sheet (CSV). Import is all-or-nothing and names the line and field of a bad input.
+sheet (CSV for ``import``; ``sync`` takes a ``.csv`` or ``.xlsx`` sheet in again and again,
+and :func:`sheet_table` writes a season out as one). Import is all-or-nothing and names
+the line and field of a bad input.
 
 Loaded on first use: ``prematch now`` never imports it.
 """
 
 from prematch.engine._intake import MAX_LINE_BYTES, season_slug
+from prematch.engine._sheet import csv_text, sheet_columns, write_sheet
+from prematch.engine._sync import Change, SheetProblems, SyncResult, sheet_table, sync_sheet
 from prematch.engine._tracker import COLUMNS, import_tracker, program_id, tracker_lines
 from prematch.engine._transfer import ImportResult, export_lines, import_lines
 
 __all__ = [
     "COLUMNS",
     "MAX_LINE_BYTES",
+    "Change",
     "ImportResult",
+    "SheetProblems",
+    "SyncResult",
+    "csv_text",
     "export_lines",
     "import_lines",
     "import_tracker",
     "program_id",
     "season_slug",
+    "sheet_columns",
+    "sheet_table",
+    "sync_sheet",
     "tracker_lines",
+    "write_sheet",
 ]

@@ -193,6 +193,8 @@ def test_an_unknown_timezone_is_refused():
 
     with pytest.raises(InputError, match="unknown IANA timezone"):
         validate_event(example("season_started", payload={**START, "timezone": "EST5EDTX"}))
+    with pytest.raises(InputError, match="unknown IANA timezone"):  # too long for a file name
+        validate_payload("season_started", {**START, "timezone": "A" * 300})
 
 
 def test_a_season_with_an_unknown_timezone_is_not_started(store, clock):

@@ -137,3 +137,29 @@ def test_the_version_is_the_distributions(installed: Path, tmp_path: Path) -> No
     from importlib.metadata import version
 
     assert out.strip() == version("prematch")
+
+
+def test_the_installed_wheel_syncs_its_bundled_sheets(
+    installed: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The column table and the sample sheets ship in the wheel, and openpyxl comes with it."""
+    env = clean_env(tmp_path_factory.mktemp("home"))
+    env.update(PREMATCH_DB=str(tmp_path / "season.db"), PREMATCH_NOW="2027-01-15T09:00:00-05:00")
+    prematch = str(installed / "prematch")
+    assert "Thank you sent" in run([prematch, "sync", "--columns"], cwd=tmp_path, env=env)
+    sample = run(
+        [
+            str(installed / "python"),
+            "-c",
+            "from prematch.engine import fixtures_dir; "
+            "print(fixtures_dir() / 'sheets' / 'tracker.xlsx')",
+        ],
+        cwd=tmp_path,
+        env=env,
+    ).strip()
+    assert not Path(sample).resolve().is_relative_to(REPO)
+    init = ["init", "--match-year", "2027", "--specialty", "Internal Medicine"]
+    init += ["--timezone", "America/New_York", "--visa", "j1", "--name", "Test Applicant"]
+    run([prematch, *init, "--at", "2026-09-20"], cwd=tmp_path, env=env)
+    synced = run([prematch, "sync", sample], cwd=tmp_path, env=env)
+    assert "Synced tracker.xlsx into test-applicant-2027: 9 events written." in synced

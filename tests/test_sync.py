@@ -1,0 +1,585 @@
+"""``prematch sync``: the applicant's own sheet, taken in again and again.
+
+Sheets as applicants write them (messy headers, mixed date formats, blank rows, extra
+columns, Google Sheets' CSV export, Excel workbooks), synced a first, second and third
+time after edits; every problem at once; the season out again as a sheet, and back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from history import PROFILE, History
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from prematch_script import Script
+
+from prematch.engine import InputError, fixed_clock, fixtures_dir
+from prematch.engine._sheet import DateProblem, Stamp, date_order, read_date, sheet_columns
+from prematch.engine.io import SheetProblems, sync_sheet
+
+INIT = PROFILE.init_argv()
+SHEETS = fixtures_dir() / "sheets"
+GOOGLE = SHEETS / "google-sheets-export.csv"
+MERCY = "mercy-general-internal-medicine"
+RIVERSIDE = "riverside-community-hospital-im"
+
+
+def rows(db: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+
+
+def changes(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("row ")]
+
+
+def history(script: Script) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = script.json("history", "--json")["events"]
+    return events
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Script:
+    script = Script(tmp_path)
+    script.ok(*INIT)
+    return script
+
+
+def sheet(script: Script, text: str, name: str = "tracker.csv") -> Path:
+    path = script.tmp / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- dates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "stamp"),
+    [
+        ("2026-11-18", Stamp(dt.date(2026, 11, 18))),
+        ("11/18/2026", Stamp(dt.date(2026, 11, 18))),
+        ("18/11/2026", Stamp(dt.date(2026, 11, 18))),
+        ("18-Nov-2026", Stamp(dt.date(2026, 11, 18))),
+        ("Nov 18, 2026", Stamp(dt.date(2026, 11, 18))),
+        ("November 18, 2026 9:30 AM", Stamp(dt.date(2026, 11, 18), dt.time(9, 30))),
+        ("18 Nov 2026", Stamp(dt.date(2026, 11, 18))),
+        ("2026-11-18 14:05", Stamp(dt.date(2026, 11, 18), dt.time(14, 5))),
+        ("46344", Stamp(dt.date(2026, 11, 18))),
+        ("46344.375", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("TBD", None),
+        ("n/a", None),
+        ("  ", None),
+    ],
+)
+def test_the_dates_people_type(cell: str, stamp: Stamp | None) -> None:
+    assert read_date(cell, None) == stamp
+
+
+@pytest.mark.parametrize(
+    ("cell", "hint"),
+    [
+        ("10/11/2026", "may be month/day or day/month"),
+        ("yes", "write the date"),
+        ("soon", "not a date I can read"),
+        ("13/13/2026", "is no date"),
+        ("12345", "is a number, not a date"),
+    ],
+)
+def test_a_bad_date_says_what_to_write(cell: str, hint: str) -> None:
+    with pytest.raises(DateProblem, match=hint):
+        read_date(cell, None)
+
+
+def test_a_column_reads_one_way_or_names_the_cells_that_do_not_tell() -> None:
+    assert date_order([(9, 24), (10, 11)]) == ("monthfirst", [])
+    assert date_order([(24, 9), (10, 11)]) == ("dayfirst", [])
+    assert date_order([(10, 11), (5, 5), (3, 4)]) == (None, [0, 2])
+    assert date_order([(24, 9), (9, 24), (9, 25)]) == (None, [0])
+
+
+def test_dayfirst_and_monthfirst_decide_a_cell() -> None:
+    assert read_date("10/11/2026", "monthfirst") == Stamp(dt.date(2026, 10, 11))
+    assert read_date("10/11/2026", "dayfirst") == Stamp(dt.date(2026, 11, 10))
+
+
+# -- the columns ------------------------------------------------------------------------
+
+
+def test_columns_prints_the_mapping_kept_as_data(script: Script) -> None:
+    shown = script.ok("sync", "--columns").stdout
+    assert shown.strip() == sheet_columns().text()
+    assert "Thank you sent: date the thank-you went out -> thanked" in shown
+    assert "interview status" in shown  # the residencyadvisor template's header
+    assert "    ranked: ranked" in shown
+    columns = sheet_columns()
+    for header, key in [
+        ("Thank-You Sent?", "thanked"),
+        ("LOI Status", "interest"),
+        ("Interview Status", "status"),
+        ("City/State", "location"),
+        ("NRMP Program Code", "code"),
+    ]:
+        found = columns.column(header)
+        assert found is not None and found.key == key, header
+
+
+# -- syncing again and again ------------------------------------------------------------
+
+
+def test_first_sync_of_a_google_sheets_export(script: Script) -> None:
+    """BOM, CRLF, a quoted line break, a blank row, a location column: all taken in."""
+    assert GOOGLE.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert b"\r\n" in GOOGLE.read_bytes()
+    ran = script.ok("sync", str(GOOGLE))
+    assert changes(ran.stdout)[:9] == [
+        f"row 2: + {MERCY}: program added (Mercy General Internal Medicine)",
+        f"row 2: + {MERCY}: applied 2026-09-24",
+        f"row 2: + {MERCY}: signal gold",
+        f"row 2: + {MERCY}: invited 2026-10-22 (interview 2026-11-18)",
+        f"row 2: + {MERCY}: interviewed 2026-11-18T09:00",
+        f"row 2: + {MERCY}: thanked 2026-11-18",
+        f"row 2: + {MERCY}: interest_sent 2026-12-20",
+        f"row 2: + {MERCY}: connection observership (4 weeks, cardiology)",
+        f"row 2: + {MERCY}: note 'Loved the ambulatory block. Ask about research on intervi...'",
+    ]
+    assert "row 6: + harbor-view-medical-center: declined (status 'Declined'" in ran.stdout
+    assert "Synced google-sheets-export.csv into test-applicant-2027: 24 events written." in (
+        ran.stdout
+    )
+    events = history(script)
+    note = next(e for e in events if e["type"] == "note_added" and e["program"] == MERCY)
+    assert note["payload"]["text"] == (
+        "Loved the ambulatory block.\nAsk about research on interview day."
+    )
+    added = next(e for e in events if e["type"] == "program_added" and e["program"] == MERCY)
+    assert added["payload"] == {
+        "name": "Mercy General Internal Medicine",
+        "specialty": "Internal Medicine",
+        "code": "1234140C0",
+        "sponsors_visas": ["j1"],
+        "no_post_interview_contact": False,
+        "nrmp_participating": True,
+    }
+    ends = {(e["program"], e["type"]) for e in events if e["type"] in ("rejected", "declined")}
+    assert ends == {
+        ("lakeshore-internal-medicine", "rejected"),
+        ("harbor-view-medical-center", "declined"),
+    }
+
+
+def test_second_sync_writes_nothing_and_says_so(script: Script) -> None:
+    script.ok("sync", str(GOOGLE))
+    before = rows(script.db)
+    ran = script.ok("sync", str(GOOGLE))
+    assert changes(ran.stdout) == []
+    assert "Nothing new in google-sheets-export.csv" in ran.stdout
+    assert "nothing written" in ran.stdout
+    assert rows(script.db) == before
+
+
+def test_third_sync_after_edits_appends_only_what_changed(script: Script) -> None:
+    script.ok("sync", str(GOOGLE))
+    script.ok("sync", str(GOOGLE))
+    text = GOOGLE.read_text(encoding="utf-8-sig")
+    text = text.replace("2026-10-22,2026-11-18 09:00", "2026-10-21,2026-11-18 09:00")
+    text = text.replace(",interviewed,None,,", ",Withdrawn,None,,")
+    text = text.replace('"Declined: the date clashed with Mercy"', "Declined: a clash")
+    text += "New Hope Family Medicine,Family Medicine,,,12/22/2026,,,,,,,,,,\r\n"
+    edited = sheet(script, text)
+    before = rows(script.db)
+    ran = script.ok("sync", str(edited))
+    seq = min(e["seq"] for e in history(script) if e["type"] == "invited" and e["program"] == MERCY)
+    assert changes(ran.stdout) == [
+        f"row 2: - {MERCY}: invited 2026-10-22 (interview 2026-11-18) retracted (seq {seq})",
+        f"row 2: + {MERCY}: invited 2026-10-21 (interview 2026-11-18)",
+        f"row 5: + {RIVERSIDE}: withdrawn (status 'Withdrawn', recorded as of now)",
+        "row 6: + harbor-view-medical-center: note 'Declined: a clash'",
+        "row 8: + new-hope-family-medicine: program added (New Hope Family Medicine)",
+        "row 8: + new-hope-family-medicine: applied 2026-12-22",
+    ]
+    assert len(rows(script.db)) == len(before) + 6
+    assert rows(script.db)[: len(before)] == before  # appended only
+    ran = script.ok("sync", str(edited))
+    assert changes(ran.stdout) == []
+
+
+def test_dry_run_prints_the_changes_and_writes_nothing(script: Script) -> None:
+    before = rows(script.db)
+    ran = script.ok("sync", str(GOOGLE), "--dry-run")
+    assert len(changes(ran.stdout)) == 24
+    assert "Dry run: 24 changes; nothing written." in ran.stdout
+    assert rows(script.db) == before
+
+
+def test_facts_recorded_with_log_are_respected(script: Script) -> None:
+    """A thank-you logged by hand (the sheet's cell left blank), a second note and a tie
+    with its detail stay as they are; the sheet's facts that agree with the log add nothing."""
+    script.ok("sync", str(GOOGLE))
+    script.ok("log", "thanked", RIVERSIDE, "--at", "2026-12-11")
+    script.ok("log", "note-added", MERCY, "--text", "Called the coordinator")
+    script.ok(
+        "log", "connection-recorded", RIVERSIDE, "--kind", "research", "--detail", "QI project"
+    )
+    edited = sheet(
+        script, GOOGLE.read_text(encoding="utf-8-sig").replace(",yes,,", ",yes,Research,")
+    )
+    assert changes(script.ok("sync", str(edited)).stdout) == []
+    before = rows(script.db)
+    ran = script.ok("sync", str(GOOGLE))
+    assert changes(ran.stdout) == []
+    assert rows(script.db) == before
+
+
+def test_a_changed_program_fact_is_an_update(script: Script) -> None:
+    script.ok("sync", str(GOOGLE))
+    edited = sheet(script, GOOGLE.read_text(encoding="utf-8-sig").replace('"J-1, H-1B"', "none"))
+    ran = script.ok("sync", str(edited))
+    assert changes(ran.stdout) == [
+        "row 3: ~ lakeshore-internal-medicine: program updated: sponsors_visas none"
+    ]
+
+
+def test_unknown_columns_are_warned_once_and_strict_refuses_them(script: Script) -> None:
+    text = "Program,Applied,Zoom link,Rank\nMercy IM,2026-09-24,https://x.example,1\n"
+    text += "Lakeshore IM,2026-09-25,,2\n"
+    path = sheet(script, text)
+    ran = script("sync", str(path), "--strict", code=2)
+    assert "unknown columns 'Zoom link', 'Rank' (--strict)" in ran.stderr
+    assert "nothing was written" in ran.stderr
+    ran = script.ok("sync", str(path))
+    assert ran.stderr.count("unknown columns 'Zoom link', 'Rank' ignored") == 1
+    assert len(changes(ran.stdout)) == 4
+
+
+def test_every_problem_at_once(script: Script) -> None:
+    """Five bad cells, five lines (row, column, value, what to write); exit 2; nothing written."""
+    text = (
+        "Program,Applied,Invited,Signal,Status,Visa\n"
+        "Mercy IM,2026-09-24,soon,gold,Interviewed,J-1\n"
+        "Lakeshore IM,yes,,platinum,,J-1\n"
+        "Riverside IM,2026-09-25,,,Maybe,O-1\n"
+    )
+    before = rows(script.db)
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert ran.stderr.splitlines() == [
+        "error: 6 problems in tracker.csv; nothing was written:",
+        "  row 2, column 'Invited': 'soon' is not a date I can read; write e.g. 2026-11-18, "
+        "Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)",
+        "  row 2, column 'Status': 'Interviewed' needs its date: add a column 'Interview date' "
+        "with it",
+        "  row 3, column 'Applied': 'yes' says it happened but not when; write the date it "
+        "happened, e.g. 2026-11-18, Nov 18, 2026 or 18-Nov-2026",
+        "  row 3, column 'Signal': 'platinum' is not a signal; write gold, silver, yes (one kind "
+        "of signal) or no",
+        "  row 4, column 'Visa': 'O-1' is not a visa list; write J-1, H-1B, both, or none",
+        "  row 4, column 'Status': 'Maybe' is not a status; write applied, invited, waitlisted, "
+        "interviewed, rejected, declined, withdrawn, ranked",
+    ]
+    assert rows(script.db) == before
+
+
+def test_an_intake_refusal_is_one_problem_among_the_others(script: Script) -> None:
+    text = (
+        "Program,NRMP code,Invited,Timezone\n"
+        "Mercy IM,12-34,2026-09-24,\n"
+        "Lakeshore IM,,2026-10-24 10:00,Mars/Olympus\n"
+        "Riverside IM,,2026-09-24T10:00,\n"
+        "Harbor IM,,soon,\n"
+    )
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert ran.stderr.splitlines() == [
+        "error: 3 problems in tracker.csv; nothing was written:",
+        "  row 2, column 'NRMP code': '12-34' is not an NRMP program code: 7 digits, a track "
+        "letter and a digit (e.g. 1234140C0)",
+        "  row 3, column 'Timezone': 'Mars/Olympus' is not an IANA timezone; write e.g. "
+        "America/Chicago",
+        "  row 5, column 'Invited': 'soon' is not a date I can read; write e.g. 2026-11-18, "
+        "Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)",
+    ]
+
+
+def test_ambiguous_dates_are_refused_with_their_cells_unless_told(script: Script) -> None:
+    text = "Program,Applied,Invited\nMercy IM,2026-09-24,10/11/2026\n"
+    text += "Lakeshore IM,2026-09-24,11/12/2026\n"
+    path = sheet(script, text)
+    ran = script("sync", str(path), code=2)
+    assert ran.stderr.splitlines()[1:] == [
+        "  row 2, column 'Invited': '10/11/2026' may be month/day or day/month, and no cell of "
+        "the column tells; pass --monthfirst or --dayfirst, or write YYYY-MM-DD",
+        "  row 3, column 'Invited': '11/12/2026' may be month/day or day/month, and no cell of "
+        "the column tells; pass --monthfirst or --dayfirst, or write YYYY-MM-DD",
+    ]
+    ran = script.ok("sync", str(path), "--dayfirst", "--dry-run")
+    assert "row 2: + mercy-im: invited 2026-11-10" in ran.stdout
+    ran = script.ok("sync", str(path), "--monthfirst")
+    assert "row 2: + mercy-im: invited 2026-10-11" in ran.stdout
+
+
+def test_a_column_that_tells_decides_its_ambiguous_cells(script: Script) -> None:
+    text = "Program,Applied\nMercy IM,10/11/2026\nLakeshore IM,24/09/2026\n"
+    ran = script.ok("sync", str(sheet(script, text)))
+    assert "row 2: + mercy-im: applied 2026-11-10" in ran.stdout
+
+
+def test_ranked_is_warned_about_and_not_recorded(script: Script) -> None:
+    script.ok("sync", str(GOOGLE))
+    path = sheet(script, GOOGLE.read_text(encoding="utf-8-sig").replace("Interviewed", "Ranked"))
+    ran = script.ok("sync", str(path))
+    assert "warning: status 'ranked' (row 2) is not recorded: certify the rank order list" in (
+        ran.stderr
+    )
+    assert changes(ran.stdout) == []
+
+
+def test_a_future_date_is_refused_but_a_future_interview_is_the_invitations_day(
+    script: Script,
+) -> None:
+    text = "Program,Applied,Invited,Interview date\nMercy IM,2027-02-01,2027-01-05,2027-01-20\n"
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert "row 2, column 'Applied': '2027-02-01' is after today" in ran.stderr
+    assert "Interview date" not in ran.stderr
+    text = "Program,Applied,Invited,Interview date\nMercy IM,2026-10-01,2027-01-05,2027-01-20\n"
+    ran = script.ok("sync", str(sheet(script, text)))
+    assert "invited 2027-01-05 (interview 2027-01-20)" in ran.stdout
+    assert "interviewed" not in ran.stdout
+
+
+def test_a_row_the_state_machine_refuses_names_its_row(script: Script) -> None:
+    text = "Program,Applied,Thank you sent\nMercy IM,2026-09-24,2026-11-20\n"
+    before = rows(script.db)
+    ran = script("sync", str(sheet(script, text)), code=3)
+    assert "line 2" in ran.stderr
+    assert rows(script.db) == before
+
+
+# -- layouts ----------------------------------------------------------------------------
+
+
+def test_the_residencyadvisor_template(script: Script) -> None:
+    ran = script.ok("sync", str(SHEETS / "residencyadvisor.csv"))
+    assert f"row 2: + {MERCY}: interest_sent 2026-12-20" in ran.stdout
+    assert "row 3: + lakeshore-internal-medicine: rejected" in ran.stdout
+    assert changes(script.ok("sync", str(SHEETS / "residencyadvisor.csv")).stdout) == []
+
+
+def test_a_day_first_sheet_with_semicolons(script: Script) -> None:
+    ran = script.ok("sync", str(SHEETS / "dayfirst-semicolons.csv"))
+    assert f"row 2: + {MERCY}: invited 2026-10-22 (interview 2026-11-18)" in ran.stdout
+    assert f"row 2: + {MERCY}: interviewed 2026-11-18T09:00" in ran.stdout
+
+
+def test_an_xlsx_workbook_first_sheet_or_named(script: Script) -> None:
+    workbook = SHEETS / "tracker.xlsx"
+    ran = script.ok("sync", str(workbook))
+    assert changes(ran.stdout)[:6] == [
+        f"row 2: + {MERCY}: program added (Mercy General Internal Medicine)",
+        f"row 2: + {MERCY}: applied 2026-09-24",
+        f"row 2: + {MERCY}: invited 2026-10-22 (interview 2026-11-18)",  # an Excel serial
+        f"row 2: + {MERCY}: interviewed 2026-11-18T09:00",
+        f"row 2: + {MERCY}: thanked 2026-11-18",
+        f"row 2: + {MERCY}: note '=not a formula, just text'",
+    ]
+    assert "row 4: + lakeshore-internal-medicine: rejected (status 'REJECTED'" in ran.stdout
+    assert changes(script.ok("sync", str(workbook)).stdout) == []
+    ran = script.ok("sync", str(workbook), "--sheet", "Old season", "--dry-run")
+    assert "row 2: + old-program: applied 2025-09-24" in ran.stdout
+    ran = script("sync", str(workbook), "--sheet", "2026", code=2)
+    assert "has no sheet '2026'; its sheets: 'Season', 'Old season'" in ran.stderr
+
+
+def test_a_file_that_is_no_sheet_is_an_input_error(script: Script) -> None:
+    path = script.tmp / "broken.xlsx"
+    path.write_bytes(b"not a zip")
+    ran = script("sync", str(path), code=2)
+    assert "broken.xlsx is not an .xlsx workbook" in ran.stderr
+    path = script.tmp / "nul.csv"
+    path.write_bytes(b"Program,Applied\nMercy\x00,2026-09-24\n")
+    ran = script("sync", str(path), code=2)
+    assert "row 2, column 'Program': 'Mercy\\x00': holds a control character" in ran.stderr
+    path = script.tmp / "huge.csv"
+    path.write_text('Program,Notes\nMercy,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    ran = script("sync", str(path), code=2)
+    assert "huge.csv is not a CSV sheet I can read (row 2" in ran.stderr
+    path = script.tmp / "latin1.csv"
+    path.write_bytes("Program,Applied\nSão Paulo,2026-09-24\n".encode("latin-1"))
+    ran = script("sync", str(path), code=2)
+    assert "save the sheet as 'CSV UTF-8'" in ran.stderr
+
+
+# -- out again --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_exported_sheet_synced_into_a_fresh_database_gives_the_same_season(
+    tmp_path: Path, fmt: str
+) -> None:
+    first = Script(tmp_path, db=tmp_path / "first.db")
+    first.ok(*INIT)
+    first.ok("sync", str(GOOGLE))
+    first.ok("log", "thanked", RIVERSIDE, "--at", "2026-12-11T16:45")
+    first.ok("log", "note-added", MERCY, "--text", '=HYPERLINK("http://evil")')
+    first.ok(
+        "program", "add", "chicago-im", "--name", "Chicago IM", "--timezone", "America/Chicago"
+    )
+    first.ok("log", "applied", "chicago-im", "--at", "2026-09-26")
+    first.ok(
+        "log", "invited", "chicago-im", "--at", "2026-10-30T15:00", "--interview-on", "2026-11-20"
+    )
+    first.ok("log", "interviewed", "chicago-im", "--at", "2026-11-20T10:30")
+    first.ok("log", "thanked", "chicago-im", "--at", "2026-11-20T18:00")
+    out = tmp_path / f"season.{fmt}"
+    first.ok("export", "--format", fmt, "--out", str(out))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    second = Script(tmp_path, db=tmp_path / "second.db")
+    second.ok(*INIT)
+    second.ok("sync", str(out))
+    assert changes(second.ok("sync", str(out)).stdout) == []
+    assert second.json("now", "--json") == first.json("now", "--json")
+
+    def findings(script: Script) -> list[tuple[str, str, str, str]]:
+        report = script.json("audit", "--json", code=None)
+        return sorted(
+            (f["rule"], f["severity"], f["program"], f["message"]) for f in report["findings"]
+        )
+
+    assert findings(second) == findings(first)
+
+    def times(script: Script) -> list[tuple[str, str, str]]:
+        return sorted(
+            (e["program"], e["type"], e["occurred_at"])
+            for e in history(script)
+            if e["program"] == "chicago-im" and not e["retracted"] and e["type"] != "program_added"
+        )  # a sheet has no date for program_added: sync puts it at the season's start
+
+    assert times(second) == times(first)
+    notes = [e["payload"]["text"] for e in history(second) if e["type"] == "note_added"]
+    assert '=HYPERLINK("http://evil")' in notes
+
+
+def test_an_exported_csv_cannot_run_a_formula(script: Script) -> None:
+    script.ok("sync", str(GOOGLE))
+    script.ok("log", "note-added", MERCY, "--text", "+1 555 0100 @coordinator")
+    text = script.ok("export", "--format", "csv").stdout
+    assert "'+1 555 0100 @coordinator" in text
+    for line in text.splitlines()[1:]:
+        for cell in line.split(","):
+            assert not cell.startswith(("=", "+", "-", "@")), line
+
+
+def test_xlsx_export_needs_a_file(script: Script) -> None:
+    ran = script("export", "--format", "xlsx", code=2)
+    assert "--out FILE.xlsx" in ran.stderr
+
+
+# -- the property -----------------------------------------------------------------------
+
+NOW = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
+_DAYS = st.dates(min_value=dt.date(2026, 9, 21), max_value=dt.date(2027, 1, 14))
+
+
+def _cell(day: dt.date, style: int) -> str:
+    return [
+        day.isoformat(),
+        f"{day:%b} {day.day}, {day.year}",
+        f"{day.day}-{day:%b-%Y}",
+        f"{day.month}/{day.day}/{day.year}",
+        str((day - dt.date(1899, 12, 30)).days),
+    ][style]
+
+
+@st.composite
+def sheets(draw: st.DrawFn) -> str:
+    lines = ["Program,Applied,Signal,Invited,Interview date,Thank you sent,Status,Notes,Extra"]
+    for n in range(draw(st.integers(1, 5))):
+        days = sorted(draw(st.lists(_DAYS, min_size=4, max_size=4)))
+        depth = draw(st.integers(0, 4))
+        style = draw(st.integers(0, 4))
+        cells = [f"Program {n}"] + [""] * 8
+        cells[1] = _cell(days[0], style) if depth >= 1 else ""
+        cells[2] = draw(st.sampled_from(["", "gold", "silver", "yes", "no"])) if depth else ""
+        if depth >= 2:
+            cells[3] = _cell(days[1], style)
+        if depth >= 3:
+            cells[4] = _cell(days[2], style)
+        if depth >= 4:
+            cells[5] = _cell(days[3], style)
+        if depth == 1:
+            cells[6] = draw(st.sampled_from(["", "Rejected", "withdrawn", "Waitlisted"]))
+        if depth == 2:
+            cells[6] = draw(st.sampled_from(["", "Declined", "invited"]))
+        cells[7] = draw(st.sampled_from(["", "a note", "=1+1", "two\nlines"]))
+        cells[8] = draw(st.sampled_from(["", "x"]))
+        lines.append(",".join(f'"{c}"' for c in cells))
+        if draw(st.booleans()):
+            lines.append(",,,,,,,,")
+    return "\n".join(lines) + "\n"
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=sheets())
+def test_syncing_the_same_sheet_twice_writes_nothing(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text(text, encoding="utf-8")
+    season = History().season(clock=fixed_clock(NOW))
+    order = "monthfirst"
+    first = sync_sheet(season, path, order=order, allow_violations=True)
+    assert first.written == len(first.changes) > 0
+    count = len(season.records())
+    second = sync_sheet(season, path, order=order, allow_violations=True)
+    assert second.changes == () and second.written == 0
+    assert len(season.records()) == count
+
+
+def test_library_errors_are_input_errors(tmp_path: Path) -> None:
+    season = History().season(clock=fixed_clock(NOW))
+    path = tmp_path / "s.csv"
+    path.write_text("Program,Applied\nMercy,someday\n", encoding="utf-8")
+    with pytest.raises(SheetProblems) as caught:
+        sync_sheet(season, path)
+    assert isinstance(caught.value, InputError)
+    assert caught.value.problems == (
+        "row 2, column 'Applied': 'someday' is not a date I can read; write e.g. 2026-11-18, "
+        "Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)",
+    )
+    assert json.dumps(caught.value.problems)
+
+
+def test_merged_looking_cells_and_a_status_whose_date_is_in_the_log(script: Script) -> None:
+    """A specialty written once for a block of rows (the cells below look merged) changes
+    nothing for the rows left blank; a status whose event was logged by hand needs no date
+    in the sheet."""
+    text = (
+        "Program,Specialty,Applied,Status\n"
+        "Mercy IM,Internal Medicine,2026-09-24,\n"
+        "Lakeshore IM,,2026-09-24,\n"
+    )
+    script.ok("sync", str(sheet(script, text)))
+    script.ok("log", "invited", "lakeshore-im", "--at", "2026-10-30")
+    text = text.replace("Lakeshore IM,,2026-09-24,\n", "Lakeshore IM,,2026-09-24,Invited\n")
+    ran = script.ok("sync", str(sheet(script, text)))
+    assert changes(ran.stdout) == []
+    ran = script("sync", str(sheet(script, text.replace("Lakeshore", "Harbor"))), code=2)
+    assert "row 3, column 'Status': 'Invited' needs its date: add a column 'Invited'" in (
+        ran.stderr
+    )
+
+
+def test_a_bad_cell_is_one_line_however_many_events_carry_it(script: Script) -> None:
+    long_name = "Mercy " + "x" * 3000
+    text = f"Program,Id,Applied,Invited\nMercy,BAD ID!,2026-09-24,2026-10-01\n{long_name},,,\n"
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert ran.stderr.splitlines()[:2] == [
+        "error: 2 problems in tracker.csv; nothing was written:",
+        "  row 2, column 'Id': 'BAD ID!' is not an id: use letters, digits, '.', '_' and '-', "
+        "beginning with a letter or a digit",
+    ]
+    shown = "'Mercy " + "x" * 51 + "...'"
+    assert ran.stderr.splitlines()[2].startswith(f"  row 3, column 'Program': {shown}: ")
