@@ -188,9 +188,10 @@ class Season:
         state = self.state(moment)
         return what_now(state, moment, self.rulebook.for_season(state))
 
-    def audit(self) -> AuditReport:
-        """Every finding over the whole history, each tied to its event seq."""
-        return audit_records(self.id, self.records(), self.rulebook)
+    def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
+        """Every finding over the whole history, each tied to its event seq, and the
+        checklist of what is still undone as of ``at`` (default now)."""
+        return audit_records(self.id, self.records(), self.rulebook, at=self.instant(at))
 
     # -- writing -------------------------------------------------------------------------
 
