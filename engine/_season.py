@@ -264,7 +264,8 @@ class Season:
         if target is None:
             raise InputError(f"season {self.id!r} has no event with seq {seq}", field="seq")
         if target.type in ("season_started", "event_retracted"):
-            raise InputError(f"a {target.type} event cannot be retracted", field="seq")
+            article = "an" if target.type[0] in "aeiou" else "a"
+            raise InputError(f"{article} {target.type} event cannot be retracted", field="seq")
         if seq in retracted_seqs(records):
             raise InputError(f"event seq {seq} is already retracted", field="seq")
         return self.record(
