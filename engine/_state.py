@@ -75,9 +75,10 @@ class ProgramState:
     told_news: set[int] = field(default_factory=set)
     soap_contacts: list[dt.datetime] = field(default_factory=list)
     """When the program contacted the applicant saying it was during SOAP."""
-    calls: list[dt.datetime] = field(default_factory=list)
-    """When the applicant called the program (``call_held`` initiated by the applicant)."""
-    signals: list[str] = field(default_factory=list)
+    calls: tuple[dt.datetime, ...] = ()
+    """When the applicant called the program (``call_held`` initiated by the applicant;
+    tuples, as these are rare: most programs never pay for a list)."""
+    signals: tuple[str, ...] = ()
     """The tier of each ``signal_sent`` to the program, in replay order."""
 
     def sent(self, action: str) -> list[Message]:
@@ -304,11 +305,11 @@ def _connection(program: ProgramState, r: Record) -> None:
 
 def _call(program: ProgramState, r: Record) -> None:
     if r.payload["initiated_by"] == "applicant":
-        program.calls.append(r.occurred_at)
+        program.calls += (r.occurred_at,)
 
 
 def _signal(program: ProgramState, r: Record) -> None:
-    program.signals.append(r.payload["tier"])
+    program.signals += (r.payload["tier"],)
 
 
 def _contacted(program: ProgramState, r: Record) -> None:

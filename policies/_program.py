@@ -162,4 +162,5 @@ THANKS_DISCOURAGED = Rule(
     "program.thanks_discouraged",
     "Alliance for Academic Internal Medicine (AAIM) recruitment recommendations",
     _thanks_discouraged,
+    advice=True,
 )

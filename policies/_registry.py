@@ -100,6 +100,10 @@ RULE_IDS: frozenset[str] = frozenset(
 """Every rule id the rulebook can report (the contract ids of DESIGN §5, minus content.*)."""
 
 
+_Both = tuple[tuple[Rule, ...], tuple[Rule, ...]]
+_NONE: _Both = ((), ())
+
+
 class Rulebook:
     """The rules of DESIGN §5 (``content.*`` excepted, see :mod:`prematch.policies._content`).
 
@@ -109,11 +113,14 @@ class Rulebook:
     each worker); what depends on a season lives in its :class:`SeasonJudge`.
     """
 
-    def _enabled(self, table: Mapping[str, tuple[Rule, ...]]) -> dict[str, tuple[Rule, ...]]:
-        return {
-            name: tuple(r for r in rules if r.id not in self.disabled)
-            for name, rules in table.items()
-        }
+    def _enabled(self, table: Mapping[str, tuple[Rule, ...]]) -> dict[str, _Both]:
+        """Per name: the enabled rules for a question, and those for a recorded event
+        (advice left out), indexed by ``findings_only``."""
+        out: dict[str, _Both] = {}
+        for name, rules in table.items():
+            asked = tuple(r for r in rules if r.id not in self.disabled)
+            out[name] = (asked, tuple(r for r in asked if not r.advice))
+        return out
 
     def __init__(self, *, disable: Collection[str] = ()):
         unknown = set(disable) - RULE_IDS
@@ -138,8 +145,8 @@ class SeasonJudge:
     def __init__(
         self,
         frame: Frame,
-        rules: Mapping[str, tuple[Rule, ...]],
-        season: Mapping[str, tuple[Rule, ...]],
+        rules: Mapping[str, _Both],
+        season: Mapping[str, _Both],
     ):
         self.frame = frame
         self._rules = rules
@@ -158,9 +165,9 @@ class SeasonJudge:
         """The verdict on ``action`` (an action, or an event type with rules of its own)
         for ``program`` at ``at``; see :class:`prematch.engine.Judge`."""
         if program is None and action in self._season:
-            rules = self._season[action]
+            rules = self._season[action][findings_only]
         else:
-            rules = self._rules.get(action, ())
+            rules = self._rules.get(action, _NONE)[findings_only]
         if not findings_only or rules:
             target = None if program is None else state.program(program)
             ask = Ask(state, target, action, at, self.frame, detail or {})
@@ -180,10 +187,6 @@ def _nothing_found(program: str | None, action: str) -> Verdict:
     return Verdict(program, action, "allowed")
 
 
-def _finding(rule: Rule, say: Say) -> Finding:
-    return Finding(rule.id, say.severity, say.message, rule.source, say.program, say.seq)
-
-
 def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]:
     """The findings and windows of ``rules``, and whether a block is final."""
     parts: list[Finding | Window] = []
@@ -191,7 +194,9 @@ def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]
     for rule in rules:
         for out in rule.check(ask):
             if isinstance(out, Say):
-                parts.append(_finding(rule, out))
+                parts.append(
+                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
+                )
                 closed = closed or out.final
             else:
                 parts.append(out)
@@ -203,5 +208,7 @@ def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
     for rule in rules:
         for out in rule.check(ask):
             if isinstance(out, Say):
-                found.append(_finding(rule, out))
+                found.append(
+                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
+                )
     return found

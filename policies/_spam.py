@@ -46,12 +46,15 @@ def _gap(ask: Ask) -> Iterator[Say | Window]:
 def _last_contact(ask: Ask, p: ProgramState, due_hours: int) -> tuple[str, dt.datetime] | None:
     """The latest applicant-initiated contact that needs a gap after it: a message that is
     not exempt, or a call (``spam.calls``)."""
-    counted = [(m.at, m.action) for m in p.messages if not is_exempt(p, m, due_hours)]
-    counted.extend((at, "call") for at in p.calls)
-    if not counted:
-        return None
-    at, what = max(counted)
-    return what, at
+    counted = [m for m in p.messages if not is_exempt(p, m, due_hours)]
+    last = max(counted, key=_at) if counted else None
+    if p.calls and (last is None or p.calls[-1] > last.at):  # spam.calls: calls count too
+        return "call", p.calls[-1]
+    return None if last is None else (last.action, last.at)
+
+
+def _at(message: Message) -> dt.datetime:
+    return message.at
 
 
 def _gap_since(ask: Ask, last: tuple[str, dt.datetime] | None, what: str) -> Iterator[Say | Window]:

@@ -98,10 +98,7 @@ def test_synthetic_seasons_are_valid_under_the_rulebook(tmp_path):
         )
         reports = list(audit_store(store, Rulebook()))
     assert result.events > 450 and result.overridden == 0
-    assert [r.summary["block"] + r.summary["warn"] for r in reports] == [0] * 5
-    # internal medicine: each thank-you draws the AAIM note (issue 14), and nothing else
-    infos = {f.rule for r in reports for f in r.findings if f.severity == "info"}
-    assert infos == {"program.thanks_discouraged"}
+    assert [r.summary for r in reports] == [{"block": 0, "warn": 0, "info": 0}] * 5
 
 
 @pytest.mark.parametrize("per_task", [250, 1])  # 1: more runs than workers keep in flight
