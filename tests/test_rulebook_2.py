@@ -345,6 +345,9 @@ def test_internal_medicine_notes_that_thanks_are_not_expected() -> None:
     assert verdict.outcome == "allowed"
     assert rules(verdict, "info") == {"program.thanks_discouraged"}
     assert "AAIM" in verdict.findings[0].source or "Internal Medicine" in verdict.findings[0].source
+    season = History().interviewed("p", INTERVIEW).season()
+    recorded = season.record("thanked", "p", at=INTERVIEW + HOUR)
+    assert recorded.findings == () and season.audit().findings == ()  # advice, not a finding
     other = FM.interviewed("p", INTERVIEW).season().check("thank_you", "p", INTERVIEW + HOUR)
     assert other.findings == ()
     own = History().interviewed("p", INTERVIEW, specialty="Family Medicine").season()
