@@ -39,11 +39,14 @@ def _gap(ask: Ask) -> Iterator[Say | Window]:
     if _asked_is_exempt(ask):
         return
     p = ask.target
-    due_hours = ask.params["thanks.due_hours"]
-    yield from _gap_since(ask, _last_contact(ask, p, due_hours), "messages")
+    if not p.messages and not p.calls:  # the common case in an audit: nothing before
+        return
+    last = _last_contact(p, ask.params["thanks.due_hours"])
+    if last is not None:
+        yield from _gap_after(ask, *last, "messages")
 
 
-def _last_contact(ask: Ask, p: ProgramState, due_hours: int) -> tuple[str, dt.datetime] | None:
+def _last_contact(p: ProgramState, due_hours: int) -> tuple[str, dt.datetime] | None:
     """The latest applicant-initiated contact that needs a gap after it: a message that is
     not exempt, or a call (``spam.calls``)."""
     counted = [m for m in p.messages if not is_exempt(p, m, due_hours)]
@@ -57,18 +60,18 @@ def _at(message: Message) -> dt.datetime:
     return message.at
 
 
-def _gap_since(ask: Ask, last: tuple[str, dt.datetime] | None, what: str) -> Iterator[Say | Window]:
-    if last is None:
-        return
-    kind, at = last
+def _gap_after(ask: Ask, kind: str, at: dt.datetime, what: str) -> tuple[Say | Window, ...]:
     days = ask.params["spam.gap_days"]
     opens = add_days(at, days, ask.frame.timezone)
-    yield Window(opens_at=opens)
-    if ask.at < opens:
-        yield block(
+    if ask.at >= opens:
+        return (Window(opens_at=opens),)
+    return (
+        Window(opens_at=opens),
+        block(
             f"{_last_words(ask.target.name, kind)} {ask.when(at)}; "
             f"leave {days} days between {what}, until {ask.when(opens)}"
-        )
+        ),
+    )
 
 
 def _last_words(name: str, kind: str) -> str:
@@ -95,7 +98,9 @@ def _calls(ask: Ask) -> Iterator[Say | Window]:
     if ask.detail.get("initiated_by") != "applicant":
         return
     p = ask.target
-    yield from _gap_since(ask, _last_contact(ask, p, ask.params["thanks.due_hours"]), "calls")
+    last = _last_contact(p, ask.params["thanks.due_hours"])
+    if last is not None:
+        yield from _gap_after(ask, *last, "calls")
     yield from _cap_reached(ask)
 
 

@@ -19,8 +19,9 @@ __all__ = [
 
 
 def _thanks_window(ask: Ask) -> Iterator[Say | Window]:
-    interviewed = ask.target.interviewed_at
-    if interviewed is None or ask.target.sent("thank_you"):
+    p = ask.target
+    interviewed = p.interviewed_at
+    if interviewed is None or (p.messages and p.sent("thank_you")):
         return  # thanks.once speaks about a second one; "late" would judge the first again
     due = add_hours(interviewed, ask.params["thanks.due_hours"])
     yield Window(opens_at=interviewed, due_by=due)
