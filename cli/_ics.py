@@ -1,10 +1,12 @@
 """``prematch calendar``: the season's dates as an iCalendar file (RFC 5545, via icalendar).
 
 What goes in: each program's thank-you due time and the opening of its letter of
-interest / intent window (the ``due_by`` and ``opens_at`` of the engine's verdicts as of
-the clock), and the NRMP dates of the season's calendar. Every event has a stable UID
-(``<season>-<program>-<action>@prematch``), so importing a newer file updates the same
-events; one that no longer applies (sent, or blocked) comes back as ``CANCELLED``.
+interest window (the ``due_by`` and ``opens_at`` of the engine's verdicts as of the
+clock), the season's one letter of intent window (``now``'s season-level item; UID
+``<season>-intent@prematch``), and the NRMP dates of the season's calendar. Every event has
+a stable UID (``<season>-<program>-<action>@prematch``), so importing a newer file updates
+the same events; one that no longer applies comes back as ``CANCELLED``: sent (dated when
+it was sent), or blocked for good (no window left: dated at the interview).
 Times carry the season's timezone (with its ``VTIMEZONE``); a program's entries name its
 interview by the date the program gives it (``ProgramState.interview_day``: the invitation's
 ``interview_on``, else the day in the program's timezone), not the applicant's date.
@@ -37,8 +39,8 @@ _WHAT = {
         "Letter of interest sent",
         "No letter of interest",
     ),
-    "intent": ("Letter of intent window opens", "Letter of intent sent", "No letter of intent"),
 }
+_INTENT = ("Letter of intent window opens", "Letter of intent sent", "No letter of intent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +58,15 @@ def _entry(state: SeasonState, item: NowItem) -> CalendarEntry | None:
     v = item.verdict
     if v.action not in _WHAT or v.program is None:
         return None
+    program = state.programs[v.program]
+    sent_at = [m.at for m in program.sent(v.action)]
     moment = v.due_by if v.action == "thank_you" else v.opens_at
+    if moment is None:  # no window left: when it was sent, else the interview it was for
+        moment = sent_at[0] if sent_at else program.interviewed_at
     if moment is None:
         return None
-    program = state.programs[v.program]
     due, sent, blocked = _WHAT[v.action]
-    already = bool(program.sent(v.action))
+    already = bool(sent_at)
     cancelled = item.status == "blocked"
     title = sent if already else blocked if cancelled else due
     notes = [f"{f.severity} {f.rule}: {f.message}" for f in v.findings]
@@ -79,9 +84,39 @@ def _entry(state: SeasonState, item: NowItem) -> CalendarEntry | None:
     )
 
 
+def _intent_entry(state: SeasonState, report: NowReport) -> CalendarEntry | None:
+    item = next((i for i in report.season_items if i.verdict.action == "intent"), None)
+    if item is None:
+        return None
+    v = item.verdict
+    intents = state.intents()
+    moment = v.opens_at or (intents[0][1].at if intents else None)
+    if moment is None:
+        return None
+    due, sent, blocked = _INTENT
+    cancelled = item.status == "blocked"
+    title = sent if intents else blocked if cancelled else due
+    to = intents[0][0] if intents else v.program
+    name = f": {state.programs[to].name}" if to is not None else ""
+    notes = [f"{f.severity} {f.rule}: {f.message}" for f in v.findings]
+    notes.insert(
+        0, "One letter of intent in the season, to one program, once every interview is done."
+    )
+    return CalendarEntry(
+        uid=f"{state.id}-intent@prematch",
+        summary=f"{title}{name}",
+        start=moment,
+        description="\n".join(notes),
+        cancelled=cancelled,
+    )
+
+
 def calendar_entries(state: SeasonState, report: NowReport) -> Iterator[CalendarEntry]:
     """The events of the season's calendar, soonest first."""
     entries = [e for item in report.items if (e := _entry(state, item)) is not None]
+    intent = _intent_entry(state, report)
+    if intent is not None:
+        entries.append(intent)
     cal = state.calendar
     caveat = f" Provisional: {cal.source}; verify with NRMP." if cal.provisional else ""
     for name, title in _SEASON_DATES:

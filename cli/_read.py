@@ -117,7 +117,7 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
             seasons = len(store.seasons())
             if not seasons:
                 raise InputError(f"{obj.db} holds no season yet", field="season")
-            reports = audit_store(store, rulebook, jobs=jobs or audit_jobs(seasons))
+            reports = audit_store(store, rulebook, jobs=jobs or audit_jobs(seasons), at=obj.clock())
         else:
             season = obj.open_season(store)
             reports = iter([season.audit()])

@@ -26,6 +26,14 @@ __all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "
 @click.option("--aamc-id", help="AAMC ID (used in message signatures).")
 @click.option("--ecfmg-id", help="ECFMG ID (IMGs).")
 @click.option("--id", "season_id", help="Season id (default: --season, or name-year).")
+@click.option(
+    "--calendar",
+    "calendar_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file of calendar dates (applications_open, rank_list_opens, "
+    "rank_list_deadline, match_week_start, soap_end, match_day), each with an offset: "
+    "some override the bundled calendar; a year without one needs all six (provisional).",
+)
 @at_option()
 @pass_ctx
 @handles_errors
@@ -39,12 +47,15 @@ def init(
     aamc_id: str | None,
     ecfmg_id: str | None,
     season_id: str | None,
+    calendar_file: Path | None,
     at: str | None,
 ) -> None:
     """Start a season (creates the database if needed)."""
+    from prematch.engine import read_calendar_file
     from prematch.engine.io import season_slug
     from prematch.policies import Rulebook
 
+    calendar = None if calendar_file is None else read_calendar_file(calendar_file)
     sid = season_id or obj.season or season_slug(name, match_year)
     with obj.store(create=True) as store:
         season = Season.start(
@@ -60,6 +71,7 @@ def init(
             applicant_name=name,
             aamc_id=aamc_id,
             ecfmg_id=ecfmg_id,
+            **({} if calendar is None else {"calendar": calendar}),
         )
         reading = None if at is None else season.reading("season_started", None, at).describe()
     click.echo(f"Season {sid} started.")
@@ -434,10 +446,15 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
             }
         )
         return
+    warnings = f"{result.warnings} warning" + ("" if result.warnings == 1 else "s")
     click.echo(
         f"Imported {result.events} events into {', '.join(result.seasons) or 'no season'}"
-        f" ({result.overridden} with an override, {result.warnings} warnings)."
+        f" ({result.overridden} with an override, {warnings})" + (":" if result.warned else ".")
     )
+    for line, found in result.warned:
+        where = f"line {line}" if line is not None else f"seq {found.seq}"
+        program = f" {found.program}" if found.program else ""
+        click.echo(f"  {where}{program}: {found.rule}: {found.message}")
 
 
 @click.command()

@@ -121,8 +121,14 @@ def now_table(report: NowReport, show_all: bool) -> None:
             f"[yellow]The calendar of this Match is provisional ({report.calendar_source}); "
             "verify the dates with NRMP.[/]"
         )
+    for f in report.checklist:
+        style = _SEVERITY_STYLE[f.severity]
+        out.print(f"[{style}]{escape(f.rule)}: {escape(f.message)}[/]")
+    # Season-level choices (the one letter of intent) are shown once, after the programs.
+    season_actions = {i.verdict.action for i in report.season_items}
+    per_program = [i for i in report.items if i.verdict.action not in season_actions]
     order: list[str] = []
-    for item in report.items:
+    for item in per_program:
         pid = item.verdict.program
         if pid is not None and pid not in order:
             order.append(pid)
@@ -130,7 +136,7 @@ def now_table(report: NowReport, show_all: bool) -> None:
     for pid in order:
         rows = [
             i
-            for i in report.items
+            for i in per_program
             if i.verdict.program == pid and (show_all or i.status != "blocked")
         ]
         if not rows:
@@ -155,14 +161,50 @@ def now_table(report: NowReport, show_all: bool) -> None:
                 escape(_why(item.verdict.findings, item.status)),
             )
         out.print(table)
+    for item in report.season_items:
+        if item.status == "blocked" and not show_all:
+            continue
+        shown += 1
+        out.print(_season_table(item, report))
     if not shown:
         out.print(
             "Nothing to send right now." + ("" if show_all else " (--all shows what is blocked)")
         )
     elif not show_all:
-        hidden = sum(1 for i in report.items if i.status == "blocked")
+        hidden = sum(1 for i in (*per_program, *report.season_items) if i.status == "blocked")
         if hidden:
-            out.print(f"[dim]{hidden} blocked actions hidden; --all shows them and why.[/]")
+            noun = "action" if hidden == 1 else "actions"
+            out.print(f"[dim]{hidden} blocked {noun} hidden; --all shows them and why.[/]")
+
+
+_SEASON_TITLES = {"intent": "A letter of intent: to one program, once all interviews are done"}
+
+
+def _season_table(item: NowItem, report: NowReport) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    v = item.verdict
+    table = Table(title=_SEASON_TITLES.get(v.action, v.action), title_justify="left")
+    table.add_column("action")
+    table.add_column("to")
+    table.add_column("status")
+    table.add_column("when")
+    table.add_column("why / note", overflow="fold", max_width=70)
+    to = (
+        f"{report.program_names[v.program]} ({v.program}), your certified first choice"
+        if v.program is not None
+        else "one program of your choice"
+    )
+    style = _STATUS_STYLE[item.status]
+    table.add_row(
+        v.action,
+        escape(to),
+        f"[{style}]{_STATUS_LABEL[item.status]}[/]",
+        _when(item, report),
+        escape(_why(v.findings, item.status)),
+    )
+    return table
 
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:

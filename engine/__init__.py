@@ -28,7 +28,9 @@ from prematch.engine._admission import (
 from prematch.engine._calendar import (
     CALENDAR_DATES,
     Calendar,
+    calendar_for,
     load_calendar,
+    read_calendar_file,
 )
 from prematch.engine._clock import (
     Clock,
@@ -191,6 +193,7 @@ __all__ = [
     "audit_jobs",
     "audit_records",
     "audit_store",
+    "calendar_for",
     "event_json_schema",
     "evolve",
     "export_lines",
@@ -204,6 +207,7 @@ __all__ = [
     "mermaid",
     "normalize_event_type",
     "parse_instant",
+    "read_calendar_file",
     "replay",
     "system_clock",
     "utc_iso",

@@ -7,12 +7,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from prematch.engine._errors import InputError
 from prematch.engine._resources import fixtures_dir
 
-__all__ = ["CALENDAR_DATES", "Calendar", "load_calendar"]
+__all__ = ["CALENDAR_DATES", "Calendar", "calendar_for", "load_calendar", "read_calendar_file"]
 
 CALENDAR_DATES = (
     "applications_open",
@@ -58,6 +59,20 @@ class Calendar:
         return replace(self, **changes)
 
 
+def _dates(data: Mapping[str, Any], where: str) -> dict[str, dt.datetime]:
+    values: dict[str, dt.datetime] = {}
+    for name in CALENDAR_DATES:
+        value = data.get(name)
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise InputError(
+                f"{where}: {name} must be a datetime with an offset "
+                "(e.g. 2028-03-01T21:00:00-05:00)",
+                field=name,
+            )
+        values[name] = value.astimezone(dt.UTC)
+    return values
+
+
 @cache
 def load_calendar(match_year: int) -> Calendar:
     """The calendar of ``match_year`` from ``fixtures/calendars/<year>.toml``."""
@@ -65,21 +80,66 @@ def load_calendar(match_year: int) -> Calendar:
     if not path.exists():
         have = sorted(p.stem for p in path.parent.glob("*.toml"))
         raise InputError(
-            f"no NRMP calendar for the {match_year} Match (have: {', '.join(have)}); "
-            f"add fixtures/calendars/{match_year}.toml or give the dates in the season",
+            f"no NRMP calendar for the {match_year} Match ships with prematch "
+            f"(have: {', '.join(have)}); give the six dates ({', '.join(CALENDAR_DATES)}) "
+            "with `prematch init --calendar FILE.toml`",
             field="match_year",
         )
     with path.open("rb") as f:
         data = tomllib.load(f)
-    values: dict[str, dt.datetime] = {}
-    for name in CALENDAR_DATES:
-        value = data.get(name)
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise InputError(f"{path}: {name} must be a datetime with an offset", field=name)
-        values[name] = value.astimezone(dt.UTC)
     return Calendar(
         match_year=match_year,
         provisional=bool(data.get("provisional", False)),
         source=str(data.get("source", "")),
-        **values,
+        **_dates(data, str(path)),
     )
+
+
+def calendar_for(match_year: int, dates: Mapping[str, dt.datetime] | None) -> Calendar:
+    """The calendar of a season: the bundled one of ``match_year`` with the season's own
+    ``dates`` over it; for a year with none bundled, the season's dates alone, when all
+    six are given (marked provisional: nobody checked them against NRMP here)."""
+    path = fixtures_dir() / "calendars" / f"{match_year}.toml"
+    if path.exists() or not dates:
+        return load_calendar(match_year).with_overrides(dates)
+    unknown = sorted(set(dates) - set(CALENDAR_DATES))
+    missing = [n for n in CALENDAR_DATES if n not in dates]
+    if unknown or missing:
+        raise InputError(
+            f"no NRMP calendar for the {match_year} Match ships with prematch, so the season "
+            f"needs all six dates ({', '.join(CALENDAR_DATES)}); "
+            + (f"unknown: {', '.join(unknown)}" if unknown else f"missing: {', '.join(missing)}"),
+            field="calendar",
+        )
+    return Calendar(
+        match_year=match_year,
+        provisional=True,
+        source=f"dates given with the season (no {match_year} calendar ships with prematch)",
+        **{n: dates[n].astimezone(dt.UTC) for n in CALENDAR_DATES},
+    )
+
+
+def read_calendar_file(path: Path) -> dict[str, dt.datetime]:
+    """The dates of a calendar file for ``init --calendar``: TOML with some or all of the
+    keys of :data:`CALENDAR_DATES`, each a datetime with an offset (``provisional`` and
+    ``source`` are allowed and ignored: a season's own dates are always provisional)."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise InputError(f"{path}: not a readable TOML file ({e})", field="calendar") from e
+    dates = {k: v for k, v in data.items() if k not in ("provisional", "source")}
+    unknown = sorted(set(dates) - set(CALENDAR_DATES))
+    if unknown:
+        raise InputError(
+            f"{path}: unknown calendar key {unknown[0]!r}; known: {', '.join(CALENDAR_DATES)}",
+            field="calendar",
+        )
+    for name, value in dates.items():
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise InputError(
+                f"{path}: {name} must be a datetime with an offset "
+                "(e.g. 2028-03-01T21:00:00-05:00)",
+                field=name,
+            )
+    return dates

@@ -7,7 +7,7 @@ import datetime as dt
 import operator
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from prematch.engine._actions import ACTION_EVENTS
@@ -23,7 +23,9 @@ from prematch.engine._store import Store
 from prematch.engine._verdicts import AuditFinding, Finding, Verdict
 
 __all__ = [
+    "CHECKLIST",
     "SEASONS_PER_TASK",
+    "SEASON_ACTIONS",
     "STATE_SOURCE",
     "AuditReport",
     "NowItem",
@@ -75,9 +77,23 @@ class NowItem:
     status: NowStatus
 
 
+SEASON_ACTIONS = ("intent",)
+"""Actions that are one choice per season (DESIGN §5): ``now`` shows each once, judged for
+the certified first choice when there is one, else as the soonest of the programs it may
+go to (with no program named)."""
+
+CHECKLIST = "checklist"
+"""The season-wide question of what is still undone (asked with no program)."""
+
+
 @dataclass(frozen=True, slots=True)
 class NowReport:
-    """Every (program, action) the machine allows now, with its verdict, soonest deadline first."""
+    """Every (program, action) the machine allows now, with its verdict, soonest deadline first.
+
+    ``season_items`` holds the season-level choices (:data:`SEASON_ACTIONS`: the one letter
+    of intent), ``checklist`` what the rulebook's checklist finds undone (each finding
+    names its program) and the season's notes.
+    """
 
     season: str
     as_of: dt.datetime
@@ -86,6 +102,8 @@ class NowReport:
     timezone: str
     items: tuple[NowItem, ...]
     program_names: dict[str, str]
+    season_items: tuple[NowItem, ...] = ()
+    checklist: tuple[Finding, ...] = ()
 
     @property
     def actions(self) -> tuple[Verdict, ...]:
@@ -93,12 +111,16 @@ class NowReport:
         return tuple(i.verdict for i in self.items)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``now`` JSON shape of DESIGN §6."""
+        """The ``now`` JSON shape of DESIGN §6, plus ``season_actions`` (each season-level
+        choice once, in the shape of an ``actions`` element; ``program`` is the certified
+        first choice or null) and ``checklist`` (findings, each with its ``program``)."""
         return {
             "season": self.season,
             "as_of": utc_iso(self.as_of),
             "calendar_provisional": self.calendar_provisional,
             "actions": [v.to_json() for v in self.actions],
+            "season_actions": [i.verdict.to_json() for i in self.season_items],
+            "checklist": [{**f.to_json(), "program": f.program} for f in self.checklist],
         }
 
 
@@ -109,19 +131,55 @@ def _urgency(v: Verdict) -> tuple[int, dt.datetime, str, str]:
     return order, deadline, v.program or "", v.action
 
 
-def _status(state: SeasonState, pid: str, v: Verdict, at: dt.datetime, judge: Judge) -> NowStatus:
+def _ask(
+    state: SeasonState, pid: str | None, action: str, at: dt.datetime, judge: Judge
+) -> Verdict:
+    if pid is None:  # a season-level choice
+        return judge.judge(state, None, action, at)
+    return judge_action(state, pid, action, at, judge)
+
+
+def _status(
+    state: SeasonState, pid: str | None, v: Verdict, at: dt.datetime, judge: Judge
+) -> NowStatus:
     if v.outcome != "blocked":
         return "due" if v.due_by is not None and v.due_by >= at else v.outcome
     if v.opens_at is not None and v.opens_at > at:
         # Blocked only by time? Ask again at the opening instant, on today's state.
-        later = judge_action(state, pid, v.action, v.opens_at, judge)
+        later = _ask(state, pid, v.action, v.opens_at, judge)
         if later.outcome != "blocked":
             return "opens_later"
     return "blocked"
 
 
+_STATUS_RANK = {"due": 0, "allowed": 0, "warn": 1, "opens_later": 2, "blocked": 3}
+
+
+def _season_item(
+    state: SeasonState, action: str, at: dt.datetime, judge: Judge, items: list[NowItem]
+) -> NowItem:
+    """The season's one ``action``: for the certified first choice when there is one; else
+    the best of the programs it may go to (soonest open), shown with no program; else (no
+    program yet) what the rulebook says of it season-wide."""
+    if state.rank_order:
+        first = state.rank_order[0]
+        verdict = _ask(state, first, action, at, judge)
+        return NowItem(verdict, _status(state, first, verdict, at, judge))
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    candidates = sorted(
+        (i for i in items if i.verdict.action == action),
+        key=lambda i: (_STATUS_RANK[i.status], i.verdict.opens_at or far, i.verdict.program or ""),
+    )
+    if candidates:
+        best = candidates[0]
+        return NowItem(replace(best.verdict, program=None), best.status)
+    verdict = _ask(state, None, action, at, judge)
+    return NowItem(verdict, _status(state, None, verdict, at, judge))
+
+
 def what_now(state: SeasonState, at: dt.datetime, judge: Judge) -> NowReport:
-    """Judge every action the state machine allows, per program, as of ``at``."""
+    """Judge every action the state machine allows, per program, as of ``at``; each
+    season-level choice once; and the season's checklist."""
     items = []
     for pid, program in state.programs.items():
         triggers = set(allowed_triggers(program.state))
@@ -130,6 +188,8 @@ def what_now(state: SeasonState, at: dt.datetime, judge: Judge) -> NowReport:
                 verdict = judge_action(state, pid, action, at, judge)
                 items.append(NowItem(verdict, _status(state, pid, verdict, at, judge)))
     items.sort(key=lambda i: _urgency(i.verdict))
+    season_items = tuple(_season_item(state, a, at, judge, items) for a in SEASON_ACTIONS)
+    checklist = judge.judge(state, None, CHECKLIST, at).findings
     return NowReport(
         season=state.id,
         as_of=at,
@@ -138,6 +198,8 @@ def what_now(state: SeasonState, at: dt.datetime, judge: Judge) -> NowReport:
         timezone=state.timezone,
         items=tuple(items),
         program_names={pid: p.name for pid, p in state.programs.items()},
+        season_items=season_items,
+        checklist=checklist,
     )
 
 
@@ -174,9 +236,17 @@ OVERRIDE_RULE = "override.recorded"
 
 
 def audit_records(
-    season: str, records: Iterable[Record], rulebook: RulebookProtocol
+    season: str,
+    records: Iterable[Record],
+    rulebook: RulebookProtocol,
+    *,
+    at: dt.datetime | None = None,
 ) -> AuditReport:
     """Fold the whole history and collect every finding, overrides always included.
+
+    With ``at`` (the instant of the audit), the season's :data:`CHECKLIST` is asked too,
+    on the final state: what is still undone by then (a finding of it is reported at the
+    event it is about, such as the interview never thanked).
 
     Every record with an override gets it shown: its own block findings carry it, and
     when none of its findings is a block an ``override.recorded`` info says why it was
@@ -197,14 +267,17 @@ def audit_records(
     caused: dict[int, list[tuple[int, str]]] = {}
     out: list[AuditFinding] = []
     notes: list[tuple[int, Record]] = []  # (index in out, record): written once all is known
-    for _, judged in fold(live_records(records), rulebook):
+    state: SeasonState | None = None
+    for after, judged in fold(live_records(records), rulebook):
+        state = after  # one object, changed in place by the fold
         r = judged.record
         for f in judged.findings:
             by = covered.get((r.seq, f.rule)) if covered and r.override is None else None
             if by is None:
+                program = r.program if f.program is None else f.program
                 out.append(
                     AuditFinding(
-                        f.rule, f.severity, r.program, r.seq, f.message, f.source, r.override
+                        f.rule, f.severity, program, r.seq, f.message, f.source, r.override
                     )
                 )
                 continue
@@ -223,6 +296,10 @@ def audit_records(
     for index, r in notes:
         if r.seq in caused:
             out[index] = _override_note(r, _why(r, caused, ""))
+    if at is not None and state is not None:
+        for f in rulebook.for_season(state).judge(state, None, CHECKLIST, at).findings:
+            if f.seq is not None:  # a note about the season (no event) is for `now` only
+                out.append(AuditFinding(f.rule, f.severity, f.program, f.seq, f.message, f.source))
     gone = retracted_seqs(records)
     if gone:  # an override is kept in every audit, also once its event was retracted
         for r in records:
@@ -311,9 +388,10 @@ def audit_jobs(seasons: int, cpus: int | None = None) -> int:
 
 
 def audit_store(
-    store: Store, rulebook: RulebookProtocol, *, jobs: int = 1
+    store: Store, rulebook: RulebookProtocol, *, jobs: int = 1, at: dt.datetime | None = None
 ) -> Iterator[AuditReport]:
-    """Audit every season of a store (``audit --all``), in season-id order.
+    """Audit every season of a store (``audit --all``), in season-id order (with ``at``,
+    each season's checklist as of that instant, see :func:`audit_records`).
 
     Each process streams one season at a time. With ``jobs`` > 1 the seasons are
     cut into contiguous runs of about :data:`SEASONS_PER_TASK`, audited by that many
@@ -324,7 +402,7 @@ def audit_store(
     with paused_gc():
         if jobs <= 1 or isinstance(store.path, str):  # a memory store: no file to reopen
             for season, records in store.seasons_records():
-                yield audit_records(season, records, rulebook)
+                yield audit_records(season, records, rulebook, at=at)
             return
         seasons = sorted(store.seasons())
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
@@ -333,16 +411,20 @@ def audit_store(
         with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
             pending: collections.deque[Future[list[AuditReport]]] = collections.deque()
             for run in runs:
-                pending.append(pool.submit(_audit_run, str(store.path), rulebook, run[0], run[-1]))
+                pending.append(
+                    pool.submit(_audit_run, str(store.path), rulebook, run[0], run[-1], at)
+                )
                 if len(pending) >= 2 * jobs:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
 
 
-def _audit_run(path: str, rulebook: RulebookProtocol, first: str, last: str) -> list[AuditReport]:
+def _audit_run(
+    path: str, rulebook: RulebookProtocol, first: str, last: str, at: dt.datetime | None
+) -> list[AuditReport]:
     with Store.open(path, create=False) as store, paused_gc():
         return [
-            audit_records(season, records, rulebook)
+            audit_records(season, records, rulebook, at=at)
             for season, records in store.seasons_records(first, last)
         ]

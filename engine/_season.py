@@ -188,9 +188,10 @@ class Season:
         state = self.state(moment)
         return what_now(state, moment, self.rulebook.for_season(state))
 
-    def audit(self) -> AuditReport:
-        """Every finding over the whole history, each tied to its event seq."""
-        return audit_records(self.id, self.records(), self.rulebook)
+    def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
+        """Every finding over the whole history, each tied to its event seq, and the
+        checklist of what is still undone as of ``at`` (default now)."""
+        return audit_records(self.id, self.records(), self.rulebook, at=self.instant(at))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -263,7 +264,8 @@ class Season:
         if target is None:
             raise InputError(f"season {self.id!r} has no event with seq {seq}", field="seq")
         if target.type in ("season_started", "event_retracted"):
-            raise InputError(f"a {target.type} event cannot be retracted", field="seq")
+            article = "an" if target.type[0] in "aeiou" else "a"
+            raise InputError(f"{article} {target.type} event cannot be retracted", field="seq")
         if seq in retracted_seqs(records):
             raise InputError(f"event seq {seq} is already retracted", field="seq")
         return self.record(

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from prematch.engine._actions import MESSAGE_EVENTS
-from prematch.engine._calendar import Calendar, load_calendar
+from prematch.engine._calendar import Calendar, calendar_for
 from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
 from prematch.engine._records import Record
 from prematch.engine._statemachine import INITIAL, TABLE, next_state, trigger_of
@@ -67,12 +67,19 @@ class ProgramState:
     invited_at: dt.datetime | None = None
     interview_on: dt.date | None = None
     interviewed_at: dt.datetime | None = None
+    interviewed_seq: int | None = None
+    """The seq of the ``interviewed`` record (what a checklist finding points at)."""
     ended_at: dt.datetime | None = None
     connections: list[str] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     told_news: set[int] = field(default_factory=set)
     soap_contacts: list[dt.datetime] = field(default_factory=list)
     """When the program contacted the applicant saying it was during SOAP."""
+    calls: tuple[dt.datetime, ...] = ()
+    """When the applicant called the program (``call_held`` initiated by the applicant;
+    tuples, as these are rare: most programs never pay for a list)."""
+    signals: tuple[str, ...] = ()
+    """The tier of each ``signal_sent`` to the program, in replay order."""
 
     def sent(self, action: str) -> list[Message]:
         """The messages of one action sent to this program, oldest first."""
@@ -117,11 +124,10 @@ class SeasonState:
         """The state right after a ``season_started`` record."""
         p = record.payload
         overrides = p.get("calendar")
-        calendar = load_calendar(int(p["match_year"]))
-        if overrides:
-            calendar = calendar.with_overrides(
-                {k: dt.datetime.fromisoformat(v) for k, v in overrides.items()}
-            )
+        calendar = calendar_for(
+            int(p["match_year"]),
+            {k: dt.datetime.fromisoformat(v) for k, v in overrides.items()} if overrides else None,
+        )
         return cls(
             id=record.season,
             match_year=int(p["match_year"]),
@@ -260,6 +266,7 @@ def _invited(program: ProgramState, r: Record) -> None:
 
 def _interviewed(program: ProgramState, r: Record) -> None:
     program.interviewed_at = r.occurred_at
+    program.interviewed_seq = r.seq
 
 
 def _ended(program: ProgramState, r: Record) -> None:
@@ -296,6 +303,15 @@ def _connection(program: ProgramState, r: Record) -> None:
     program.connections.append(r.payload["kind"])
 
 
+def _call(program: ProgramState, r: Record) -> None:
+    if r.payload["initiated_by"] == "applicant":
+        program.calls += (r.occurred_at,)
+
+
+def _signal(program: ProgramState, r: Record) -> None:
+    program.signals += (r.payload["tier"],)
+
+
 def _contacted(program: ProgramState, r: Record) -> None:
     if r.payload.get("during_soap"):
         program.soap_contacts.append(r.occurred_at)
@@ -310,6 +326,8 @@ _AFTER: dict[str, Callable[[ProgramState, Record], None]] = {
     "withdrawn": _ended,
     "connection_recorded": _connection,
     "program_contacted": _contacted,
+    "call_held": _call,
+    "signal_sent": _signal,
     "interview_rescheduled": _rescheduled,
     "interview_cancelled": _cancelled,
     "program_updated": _updated,

@@ -24,6 +24,7 @@ from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import phase
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store, Transaction
+from prematch.engine._verdicts import AuditFinding
 
 __all__ = ["ImportResult", "export_lines", "import_lines", "import_objects"]
 
@@ -53,6 +54,8 @@ class ImportResult:
     overridden: int
     warnings: int
     hashes_reproduced: int = 0
+    warned: tuple[tuple[int | None, AuditFinding], ...] = ()
+    """Each warning: the input line it came from (if known), and the finding at its event."""
 
 
 def _batches(
@@ -170,6 +173,7 @@ def _import(
         overridden=writer.overridden,
         warnings=writer.warnings,
         hashes_reproduced=writer.reproduced,
+        warned=tuple(writer.warned),
     )
 
 
@@ -191,6 +195,7 @@ class _BatchWriter:
         self.compare_hashes = compare_hashes
         self.seasons: dict[str, None] = {}
         self.overridden = self.warnings = self.reproduced = 0
+        self.warned: list[tuple[int | None, AuditFinding]] = []
 
     def write(self, batch: list[Pending]) -> None:
         """Admit and append ``batch`` (events in the order they get seqs)."""
@@ -213,7 +218,23 @@ class _BatchWriter:
                 with located(line=batch[e.seq - first].line):
                     raise
             admitted.extend(a.record for a in results)
-            self.warnings += sum(1 for a in results for f in a.findings if f.severity == "warn")
+            for a in results:
+                r = a.record
+                for f in a.findings:
+                    if f.severity == "warn":
+                        self.warnings += 1
+                        line = (
+                            batch[r.seq - first].line
+                            if first <= r.seq < first + len(batch)
+                            else None
+                        )
+                        program = r.program if f.program is None else f.program
+                        self.warned.append(
+                            (
+                                line,
+                                AuditFinding(f.rule, "warn", program, r.seq, f.message, f.source),
+                            )
+                        )
             self.seasons[season] = None
         admitted.sort(key=lambda r: r.seq)
         self.overridden += sum(1 for r in admitted if r.override is not None)

@@ -29,12 +29,19 @@ SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "block": 2}
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule's judgement: ``rule`` id, ``severity``, a message, and its ``source``."""
+    """One rule's judgement: ``rule`` id, ``severity``, a message, and its ``source``.
+
+    ``program`` and ``seq`` name the program and the event the finding is about when
+    the judged event has no program of its own (``rank_certified``) or the question is
+    season-wide (the checklist); the audit reports them. ``None`` otherwise.
+    """
 
     rule: str
     severity: Severity
     message: str
     source: str
+    program: str | None = None
+    seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §6."""
@@ -100,9 +107,18 @@ class Verdict:
 
     @classmethod
     def combine(
-        cls, program: str | None, action: str, parts: Iterable[Finding | Window]
+        cls,
+        program: str | None,
+        action: str,
+        parts: Iterable[Finding | Window],
+        *,
+        closed: bool = False,
     ) -> Verdict:
-        """Fold the findings and windows the rules produced into one verdict."""
+        """Fold the findings and windows the rules produced into one verdict.
+
+        ``closed``: a block that no later instant lifts was found, so the verdict shows
+        no window (DESIGN §4: a window only where it can still open).
+        """
         findings: list[Finding] = []
         opens: list[dt.datetime] = []
         dues: list[dt.datetime] = []
@@ -123,9 +139,9 @@ class Verdict:
             action=action,
             outcome=worst(findings),
             findings=tuple(findings),
-            opens_at=max(opens, default=None),
-            due_by=min(dues, default=None),
-            closes_at=min(closes, default=None),
+            opens_at=None if closed else max(opens, default=None),
+            due_by=None if closed else min(dues, default=None),
+            closes_at=None if closed else min(closes, default=None),
         )
 
     @property

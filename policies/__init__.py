@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from prematch.policies._context import GUIDE, NRMP, Ask, Frame, Rule, Say
 from prematch.policies._params import Params, default_params, params_for
-from prematch.policies._registry import ACTION_RULES, EVENT_RULES, RULE_IDS, Rulebook, SeasonJudge
+from prematch.policies._registry import (
+    ACTION_RULES,
+    EVENT_RULES,
+    RULE_IDS,
+    SEASON_RULES,
+    Rulebook,
+    SeasonJudge,
+)
 
 if TYPE_CHECKING:
     from prematch.policies._content import CONTENT_RULES, LintFinding, lint_message
@@ -24,6 +31,7 @@ __all__ = [
     "GUIDE",
     "NRMP",
     "RULE_IDS",
+    "SEASON_RULES",
     "Ask",
     "Draft",
     "Frame",

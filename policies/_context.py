@@ -40,22 +40,32 @@ GUIDE = "guide: Essential Pre-Match Communication Strategies for IMGs"
 NRMP = "NRMP Match Participation Agreement"
 
 
-@dataclass(frozen=True, slots=True)
-class Say:
-    """A rule's judgement before the registry names it: severity and message."""
+class Say(NamedTuple):
+    """A rule's judgement before the registry names it: severity and message.
+
+    ``final`` marks a block that no later instant lifts (a ``*.once`` used, a season
+    limit reached, a no-contact request, the deadline passed): the verdict then shows no
+    window. ``program`` and ``seq`` name the program and the event a finding is about
+    when the judged event or question has none of its own (a rank list, the checklist).
+    A named tuple: an audit makes one per finding, and a frozen dataclass costs twice as
+    much to build.
+    """
 
     severity: Severity
     message: str
+    final: bool = False
+    program: str | None = None
+    seq: int | None = None
 
 
-def block(message: str) -> Say:
-    """A block-level judgement."""
-    return Say("block", message)
+def block(message: str, *, final: bool = False, program: str | None = None) -> Say:
+    """A block-level judgement (``final``: no later instant lifts it)."""
+    return Say("block", message, final, program)
 
 
-def warn(message: str) -> Say:
+def warn(message: str, *, program: str | None = None, seq: int | None = None) -> Say:
     """A warning."""
-    return Say("warn", message)
+    return Say("warn", message, False, program, seq)
 
 
 def info(message: str) -> Say:
@@ -210,8 +220,14 @@ Check = Callable[[Ask], Iterable["Say | Window"]]
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A rule: its contract id (DESIGN §5), its source, and the check that judges."""
+    """A rule: its contract id (DESIGN §5), its source, and the check that judges.
+
+    ``advice``: the rule speaks to a question (``now``, ``check``), before something is
+    sent, and never about an event recorded (admission, audit): advice that would only
+    repeat itself at every such event of a season.
+    """
 
     id: str
     source: str
     check: Check
+    advice: bool = False

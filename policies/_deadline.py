@@ -9,14 +9,16 @@ from prematch.policies._context import GUIDE, Ask, Rule, Say, block
 
 __all__ = ["DEADLINE_PASSED"]
 
+_WHAT = {"update": "an update", "interest": "a letter of interest", "intent": "a letter of intent"}
+
 
 def _passed(ask: Ask) -> Iterator[Say | Window]:
     deadline = ask.frame.deadline
     yield Window(closes_at=deadline)
     if ask.at > deadline:
         yield block(
-            f"the rank list deadline passed ({ask.when(deadline)}); lists are locked, so a "
-            f"{ask.action.replace('_', ' ')} now can only read as pressure"
+            f"the rank list deadline passed ({ask.when(deadline)}); lists are locked, so "
+            f"{_WHAT.get(ask.action, ask.action)} now can only read as pressure"
         )
 
 

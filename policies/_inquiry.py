@@ -15,7 +15,8 @@ def _once(ask: Ask) -> Iterator[Say | Window]:
     if sent:
         yield block(
             f"you already wrote to {ask.target.name} before an interview "
-            f"({ask.when(sent[0].at)}); one inquiry per program"
+            f"({ask.when(sent[0].at)}); one inquiry per program",
+            final=True,
         )
 
 
@@ -37,7 +38,10 @@ def _window(ask: Ask) -> Iterator[Say | Window]:
             "programs have started inviting"
         )
     elif ask.at >= f.inquiry_closes:
-        yield block(f"the interview season is over (inquiries closed {ask.when(f.inquiry_closes)})")
+        yield block(
+            f"the interview season is over (inquiries closed {ask.when(f.inquiry_closes)})",
+            final=True,
+        )
     elif ask.at >= f.inquiry_late:
         yield warn(
             f"late in the season (after {ask.when(f.inquiry_late)}); most invitations have gone out"

@@ -9,7 +9,14 @@ from prematch.engine import Window
 from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, block, warn
 from prematch.policies._timing import recommended_window
 
-__all__ = ["INTENT_AFTER", "INTENT_CERTIFY", "INTENT_HONESTY", "INTENT_SINGLE", "INTENT_WINDOW"]
+__all__ = [
+    "INTENT_AFTER",
+    "INTENT_CERTIFY",
+    "INTENT_HONESTY",
+    "INTENT_SEASON_WINDOW",
+    "INTENT_SINGLE",
+    "INTENT_WINDOW",
+]
 
 
 def _single(ask: Ask) -> Iterator[Say | Window]:
@@ -18,7 +25,8 @@ def _single(ask: Ask) -> Iterator[Say | Window]:
         names = ", ".join(sorted({ask.state.programs[pid].name for pid, _ in intents}))
         yield block(
             f"a letter of intent already went to {names}; telling a second program it is "
-            "your first choice would be dishonest"
+            "your first choice would be dishonest",
+            final=True,
         )
 
 
@@ -62,6 +70,23 @@ def _window(ask: Ask) -> Iterator[Say | Window]:
     yield from recommended_window(ask)
 
 
+def _season_window(ask: Ask) -> Iterator[Say | Window]:
+    """The season's one letter of intent: it opens ``intent.wait_days`` after the first
+    interview (to whichever program it goes), in the recommended window of letters."""
+    done = [p.interviewed_at for p in ask.state.programs.values() if p.interviewed_at is not None]
+    if not done:
+        yield block("a letter of intent follows an interview; none has taken place yet")
+    else:
+        opens = add_days(min(done), ask.params["intent.wait_days"], ask.frame.timezone)
+        yield Window(opens_at=opens)
+        if ask.at < opens:
+            yield block(
+                f"too soon: a letter of intent opens {ask.params['intent.wait_days']} days "
+                f"after the interview, on {ask.when(opens)}"
+            )
+    yield from recommended_window(ask)
+
+
 def _honesty_at_intent(ask: Ask) -> Iterator[Say | Window]:
     order = ask.state.rank_order
     if order and order[0] != ask.target.id:
@@ -85,5 +110,6 @@ def _honesty_at_certify(ask: Ask) -> Iterator[Say | Window]:
 INTENT_SINGLE = Rule("intent.single", GUIDE, _single)
 INTENT_AFTER = Rule("intent.after_interviews", GUIDE, _after_interviews)
 INTENT_WINDOW = Rule("intent.window", GUIDE, _window)
+INTENT_SEASON_WINDOW = Rule("intent.window", GUIDE, _season_window)
 INTENT_HONESTY = Rule("intent.honesty", GUIDE, _honesty_at_intent)
 INTENT_CERTIFY = Rule("intent.honesty", GUIDE, _honesty_at_certify)

@@ -1,4 +1,5 @@
-"""Program wishes and NRMP rules (``program.no_contact``, ``nrmp.*``)."""
+"""Program wishes and NRMP rules (``program.*``, ``nrmp.*``, ``rank.non_nrmp``,
+``offer.outside_match``)."""
 
 from __future__ import annotations
 
@@ -6,54 +7,89 @@ import tomllib
 from collections.abc import Iterator
 from functools import cache
 
-from prematch.engine import Window, fixtures_dir
-from prematch.policies._context import GUIDE, NRMP, Ask, Rule, Say, block, warn
+from prematch.engine import ProgramState, SeasonState, Window, fixtures_dir
+from prematch.policies._context import GUIDE, NRMP, Ask, Rule, Say, block, info, warn
 
-__all__ = ["ALL_IN", "ASKED_RANK", "NO_CONTACT", "SOAP_INITIATION", "specialty_allows_contact"]
+__all__ = [
+    "ALL_IN",
+    "ASKED_RANK",
+    "NON_NRMP",
+    "NO_CONTACT",
+    "OUTSIDE_MATCH",
+    "SOAP_INITIATION",
+    "THANKS_DISCOURAGED",
+    "no_contact_reason",
+    "specialty_allows_contact",
+    "specialty_expects_thanks",
+]
 
 
 @cache
-def _specialties() -> dict[str, bool]:
+def _specialties() -> dict[str, dict[str, object]]:
     with (fixtures_dir() / "specialties.toml").open("rb") as f:
         data = tomllib.load(f)
-    return {
-        name.casefold(): bool(entry.get("post_interview_contact", True))
-        for name, entry in data.get("specialties", {}).items()
-    }
+    return {name.casefold(): entry for name, entry in data.get("specialties", {}).items()}
 
 
 @cache
 def specialty_allows_contact(specialty: str) -> bool:
     """The specialty default from ``fixtures/specialties.toml`` (matched case-insensitively)."""
-    return _specialties().get(specialty.strip().casefold(), True)
+    entry = _specialties().get(specialty.strip().casefold(), {})
+    return bool(entry.get("post_interview_contact", True))
+
+
+@cache
+def specialty_expects_thanks(specialty: str) -> tuple[bool, str]:
+    """Whether the specialty expects thank-you notes (``thank_you_expected`` in
+    ``fixtures/specialties.toml``, default true), and the source that says so."""
+    entry = _specialties().get(specialty.strip().casefold(), {})
+    return bool(entry.get("thank_you_expected", True)), str(entry.get("source", ""))
+
+
+def _specialty(ask: Ask) -> str:
+    return ask.target.specialty or ask.state.specialty
+
+
+def no_contact_reason(state: SeasonState, p: ProgramState) -> str | None:
+    """Why ``p`` wants no contact after the interview (its own word, else its specialty's
+    default), or ``None`` if it does not say so."""
+    if p.no_post_interview_contact is None:
+        specialty = p.specialty or state.specialty
+        if specialty_allows_contact(specialty):
+            return None
+        return f"{specialty} programs ask for no post-interview contact by default"
+    if p.no_post_interview_contact:
+        return f"{p.name} asked for no contact after the interview"
+    return None
 
 
 def _no_contact(ask: Ask) -> Iterator[Say | Window]:
     p = ask.target
     if p.interviewed_at is None:
         return
-    if p.no_post_interview_contact is None:
-        specialty = p.specialty or ask.state.specialty
-        forbidden = not specialty_allows_contact(specialty)
-        why = f"{specialty} programs ask for no post-interview contact by default"
-    else:
-        forbidden = p.no_post_interview_contact
-        why = f"{p.name} asked for no contact after the interview"
-    if not forbidden:
+    why = no_contact_reason(ask.state, p)
+    if why is None:
         return
     if ask.action == "update":
         yield warn(f"{why}; send an update only if the news could change their decision")
     else:
-        yield block(f"{why}; respect it")
+        yield block(f"{why}; respect it", final=True)
 
 
 def _soap(ask: Ask) -> Iterator[Say | Window]:
     cal = ask.frame.calendar
     if not cal.match_week_start <= ask.at < cal.soap_end:
         return
+    if ask.detail.get("initiated_by") == "program":  # a call the program started
+        return
     if not any(at >= cal.match_week_start for at in ask.target.soap_contacts):
+        who = (
+            f"{ask.detail['advocate']} may not start contact for you"
+            if ask.action == "advocate_contacted"
+            else "you may not start contact"
+        )
         yield block(
-            f"Match Week: until SOAP ends ({ask.when(cal.soap_end)}) you may not start contact "
+            f"Match Week: until SOAP ends ({ask.when(cal.soap_end)}) {who} "
             f"with a program unless it contacted you first during SOAP"
         )
 
@@ -76,7 +112,55 @@ def _all_in(ask: Ask) -> Iterator[Say | Window]:
         )
 
 
+def _non_nrmp(ask: Ask) -> Iterator[Say | Window]:
+    for pid in ask.detail.get("order", ()):
+        p = ask.state.programs.get(pid)
+        if p is not None and not p.nrmp_participating:
+            yield block(
+                f"{p.name} does not take part in the NRMP Match, so it cannot be on your rank "
+                "list; take it off (its offers come outside the Match)",
+                program=p.id,
+            )
+
+
+def _outside_match(ask: Ask) -> Iterator[Say | Window]:
+    p = ask.target
+    kind = ask.detail.get("kind")
+    if kind == "pre_match_contract" and not p.nrmp_participating:
+        yield warn(
+            f"{p.name} is outside the Match: verify that it really does not take part, read "
+            "your Match Participation Agreement, and seek advice (advisor, ECFMG) before "
+            "signing; a binding contract conflicts with the Match if you stay in it"
+        )
+    elif kind == "soap_offer":
+        cal = ask.frame.calendar
+        if not cal.match_week_start <= ask.at <= cal.soap_end:
+            yield warn(
+                f"a SOAP offer outside Match Week (SOAP runs {ask.when(cal.match_week_start)} "
+                f"to {ask.when(cal.soap_end)}): check the date, and that it came through the "
+                "NRMP's system"
+            )
+
+
+def _thanks_discouraged(ask: Ask) -> Iterator[Say | Window]:
+    specialty = _specialty(ask)
+    expected, _ = specialty_expects_thanks(specialty)
+    if not expected:
+        yield info(
+            f"{specialty} programs are asked to tell interviewees that thank-you notes are "
+            "not expected; one short note is fine, none is fine too"
+        )
+
+
 NO_CONTACT = Rule("program.no_contact", GUIDE, _no_contact)
 SOAP_INITIATION = Rule("nrmp.soap_initiation", NRMP, _soap)
 ASKED_RANK = Rule("nrmp.program_asked_rank", NRMP, _asked_rank)
 ALL_IN = Rule("nrmp.all_in", NRMP, _all_in)
+NON_NRMP = Rule("rank.non_nrmp", NRMP, _non_nrmp)
+OUTSIDE_MATCH = Rule("offer.outside_match", NRMP, _outside_match)
+THANKS_DISCOURAGED = Rule(
+    "program.thanks_discouraged",
+    "Alliance for Academic Internal Medicine (AAIM) recruitment recommendations",
+    _thanks_discouraged,
+    advice=True,
+)

@@ -1,7 +1,7 @@
 """The rulebook: one table from each action (and event) to the rules that judge it.
 
 Adding a rule is one module function, one :class:`~prematch.policies._context.Rule`, and one
-line in :data:`ACTION_RULES` or :data:`EVENT_RULES`.
+line in :data:`ACTION_RULES`, :data:`EVENT_RULES` or :data:`SEASON_RULES`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,20 @@ from functools import lru_cache
 from typing import Any
 
 from prematch.engine import Finding, SeasonState, Verdict, Window, worst
+from prematch.policies import _checklist as checklist
 from prematch.policies import _deadline as deadline
 from prematch.policies import _inquiry as inquiry
 from prematch.policies import _intent as intent
+from prematch.policies import _interview as interview
 from prematch.policies import _program as program
+from prematch.policies import _signals as signals
 from prematch.policies import _spam as spam
 from prematch.policies import _timing as timing
 from prematch.policies import _updates as updates
 from prematch.policies import _visa as visa
 from prematch.policies._context import Ask, Frame, Rule, Say
 
-__all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "Rulebook", "SeasonJudge"]
+__all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "SEASON_RULES", "Rulebook", "SeasonJudge"]
 
 _EVERY_MESSAGE = (spam.SPAM_GAP, spam.SPAM_CAP, program.SOAP_INITIATION)
 
@@ -34,7 +37,13 @@ ACTION_RULES: Mapping[str, tuple[Rule, ...]] = {
         inquiry.INQUIRY_MASS,
         *_EVERY_MESSAGE,
     ),
-    "thank_you": (timing.THANKS_WINDOW, timing.THANKS_ONCE, program.NO_CONTACT, *_EVERY_MESSAGE),
+    "thank_you": (
+        timing.THANKS_WINDOW,
+        timing.THANKS_ONCE,
+        program.NO_CONTACT,
+        program.THANKS_DISCOURAGED,
+        *_EVERY_MESSAGE,
+    ),
     "update": (updates.UPDATE_NEWS, deadline.DEADLINE_PASSED, program.NO_CONTACT, *_EVERY_MESSAGE),
     "interest": (
         timing.INTEREST_WAIT,
@@ -59,16 +68,40 @@ ACTION_RULES: Mapping[str, tuple[Rule, ...]] = {
 
 EVENT_RULES: Mapping[str, tuple[Rule, ...]] = {
     "applied": (visa.VISA_MISMATCH,),
-    "rank_certified": (visa.VISA_MISMATCH, intent.INTENT_CERTIFY),
+    "signal_sent": (signals.SIGNALS_LIMIT,),
+    "rank_certified": (visa.VISA_MISMATCH, intent.INTENT_CERTIFY, program.NON_NRMP),
     "program_contacted": (program.ASKED_RANK,),
-    "offer_received": (program.ALL_IN,),
+    "offer_received": (program.ALL_IN, program.OUTSIDE_MATCH),
+    "call_held": (spam.SPAM_CALLS, program.SOAP_INITIATION),
+    "advocate_contacted": (program.SOAP_INITIATION,),
+    "interview_cancelled": (interview.CANCEL_NOTICE,),
+    "interview_rescheduled": (interview.CANCEL_NOTICE,),
 }
 """Events that are not messages but still draw findings (in audit, and at ``certify``)."""
 
+SEASON_RULES: Mapping[str, tuple[Rule, ...]] = {
+    "intent": (
+        intent.INTENT_SINGLE,
+        intent.INTENT_AFTER,
+        intent.INTENT_SEASON_WINDOW,
+        deadline.DEADLINE_PASSED,
+    ),
+    "checklist": (checklist.UNTHANKED, checklist.NEWS_UNTOLD, signals.SIGNALS_NOTE),
+}
+"""Season-wide questions (asked with no program): the season's one letter of intent, and
+the checklist of what is still undone (each finding names its program), which ``now``
+shows and an audit reports at its instant."""
+
 RULE_IDS: frozenset[str] = frozenset(
-    r.id for rules in (*ACTION_RULES.values(), *EVENT_RULES.values()) for r in rules
+    r.id
+    for rules in (*ACTION_RULES.values(), *EVENT_RULES.values(), *SEASON_RULES.values())
+    for r in rules
 )
 """Every rule id the rulebook can report (the contract ids of DESIGN §5, minus content.*)."""
+
+
+_Both = tuple[tuple[Rule, ...], tuple[Rule, ...]]
+_NONE: _Both = ((), ())
 
 
 class Rulebook:
@@ -80,30 +113,44 @@ class Rulebook:
     each worker); what depends on a season lives in its :class:`SeasonJudge`.
     """
 
+    def _enabled(self, table: Mapping[str, tuple[Rule, ...]]) -> dict[str, _Both]:
+        """Per name: the enabled rules for a question, and those for a recorded event
+        (advice left out), indexed by ``findings_only``."""
+        out: dict[str, _Both] = {}
+        for name, rules in table.items():
+            asked = tuple(r for r in rules if r.id not in self.disabled)
+            out[name] = (asked, tuple(r for r in asked if not r.advice))
+        return out
+
     def __init__(self, *, disable: Collection[str] = ()):
         unknown = set(disable) - RULE_IDS
         if unknown:
             raise ValueError(f"unknown rule ids: {', '.join(sorted(unknown))}")
         self.disabled = frozenset(disable)
-        self._rules = {
-            name: tuple(r for r in rules if r.id not in self.disabled)
-            for name, rules in (*ACTION_RULES.items(), *EVENT_RULES.items())
-        }
+        self._rules = self._enabled({**ACTION_RULES, **EVENT_RULES})
+        self._season = self._enabled(SEASON_RULES)
 
     def for_season(self, state: SeasonState) -> SeasonJudge:
         """The judge of one season: its :class:`~prematch.policies._context.Frame`, computed
         once (unknown policy overrides or bad values: ``InputError``)."""
-        return SeasonJudge(Frame.of(state), self._rules)
+        return SeasonJudge(Frame.of(state), self._rules, self._season)
 
 
 class SeasonJudge:
-    """The rulebook bound to one season: its frame and the enabled rules by action or event."""
+    """The rulebook bound to one season: its frame and the enabled rules by action or event
+    (and by season-wide question, asked with no program)."""
 
-    __slots__ = ("_rules", "frame")
+    __slots__ = ("_rules", "_season", "frame")
 
-    def __init__(self, frame: Frame, rules: Mapping[str, tuple[Rule, ...]]):
+    def __init__(
+        self,
+        frame: Frame,
+        rules: Mapping[str, _Both],
+        season: Mapping[str, _Both],
+    ):
         self.frame = frame
         self._rules = rules
+        self._season = season
 
     def judge(
         self,
@@ -117,12 +164,16 @@ class SeasonJudge:
     ) -> Verdict:
         """The verdict on ``action`` (an action, or an event type with rules of its own)
         for ``program`` at ``at``; see :class:`prematch.engine.Judge`."""
-        rules = self._rules.get(action, ())
+        if program is None and action in self._season:
+            rules = self._season[action][findings_only]
+        else:
+            rules = self._rules.get(action, _NONE)[findings_only]
         if not findings_only or rules:
             target = None if program is None else state.program(program)
             ask = Ask(state, target, action, at, self.frame, detail or {})
             if not findings_only:
-                return Verdict.combine(program, action, _run(rules, ask))
+                parts, closed = _run(rules, ask)
+                return Verdict.combine(program, action, parts, closed=closed)
             # The audit path: findings only (the windows rules also yield are dropped).
             found = _findings(rules, ask)
             if found:
@@ -136,15 +187,20 @@ def _nothing_found(program: str | None, action: str) -> Verdict:
     return Verdict(program, action, "allowed")
 
 
-def _run(rules: Sequence[Rule], ask: Ask) -> list[Finding | Window]:
+def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]:
+    """The findings and windows of ``rules``, and whether a block is final."""
     parts: list[Finding | Window] = []
+    closed = False
     for rule in rules:
         for out in rule.check(ask):
             if isinstance(out, Say):
-                parts.append(Finding(rule.id, out.severity, out.message, rule.source))
+                parts.append(
+                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
+                )
+                closed = closed or out.final
             else:
                 parts.append(out)
-    return parts
+    return parts, closed
 
 
 def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
@@ -152,5 +208,7 @@ def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
     for rule in rules:
         for out in rule.check(ask):
             if isinstance(out, Say):
-                found.append(Finding(rule.id, out.severity, out.message, rule.source))
+                found.append(
+                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
+                )
     return found

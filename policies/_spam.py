@@ -1,4 +1,4 @@
-"""No spam (``spam.gap``, ``spam.cap``): few messages, well spaced, per program."""
+"""No spam (``spam.gap``, ``spam.cap``, ``spam.calls``): few contacts, well spaced, per program."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from prematch.engine import Message, ProgramState, Window
 from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, add_hours, block
 
-__all__ = ["SPAM_CAP", "SPAM_GAP", "is_exempt"]
+__all__ = ["SPAM_CALLS", "SPAM_CAP", "SPAM_GAP", "is_exempt"]
 
 
 def _timely_thanks(program: ProgramState, at: dt.datetime, due_hours: int) -> bool:
@@ -39,29 +39,71 @@ def _gap(ask: Ask) -> Iterator[Say | Window]:
     if _asked_is_exempt(ask):
         return
     p = ask.target
-    due_hours = ask.params["thanks.due_hours"]
-    counted = [m for m in p.messages if not is_exempt(p, m, due_hours)]
-    if not counted:
+    if not p.messages and not p.calls:  # the common case in an audit: nothing before
         return
-    last = max(counted, key=lambda m: m.at)
+    last = _last_contact(p, ask.params["thanks.due_hours"])
+    if last is not None:
+        yield from _gap_after(ask, *last, "messages")
+
+
+def _last_contact(p: ProgramState, due_hours: int) -> tuple[str, dt.datetime] | None:
+    """The latest applicant-initiated contact that needs a gap after it: a message that is
+    not exempt, or a call (``spam.calls``)."""
+    counted = [m for m in p.messages if not is_exempt(p, m, due_hours)]
+    last = max(counted, key=_at) if counted else None
+    if p.calls and (last is None or p.calls[-1] > last.at):  # spam.calls: calls count too
+        return "call", p.calls[-1]
+    return None if last is None else (last.action, last.at)
+
+
+def _at(message: Message) -> dt.datetime:
+    return message.at
+
+
+def _gap_after(ask: Ask, kind: str, at: dt.datetime, what: str) -> tuple[Say | Window, ...]:
     days = ask.params["spam.gap_days"]
-    opens = add_days(last.at, days, ask.frame.timezone)
-    yield Window(opens_at=opens)
-    if ask.at < opens:
-        yield block(
-            f"your last message to {p.name} ({last.action}) went on {ask.when(last.at)}; "
-            f"leave {days} days between messages, until {ask.when(opens)}"
-        )
+    opens = add_days(at, days, ask.frame.timezone)
+    if ask.at >= opens:
+        return (Window(opens_at=opens),)
+    return (
+        Window(opens_at=opens),
+        block(
+            f"{_last_words(ask.target.name, kind)} {ask.when(at)}; "
+            f"leave {days} days between {what}, until {ask.when(opens)}"
+        ),
+    )
 
 
-def _cap(ask: Ask) -> Iterator[Say | Window]:
+def _last_words(name: str, kind: str) -> str:
+    if kind == "call":
+        return f"you last called {name} on"
+    return f"your last message to {name} ({kind}) went on"
+
+
+def _cap_reached(ask: Ask) -> Iterator[Say | Window]:
+    p = ask.target
     cap = ask.params["spam.cap"]
-    if len(ask.target.messages) >= cap:
+    contacts = len(p.messages) + len(p.calls)
+    if contacts >= cap:
+        calls = f" and calls ({len(p.calls)} calls)" if p.calls else ""
         yield block(
-            f"{ask.target.name} has already had {len(ask.target.messages)} messages from you; "
-            f"the season's limit is {cap} per program"
+            f"{p.name} has already had {contacts} messages{calls} from you; "
+            f"the season's limit is {cap} per program",
+            final=True,
         )
+
+
+def _calls(ask: Ask) -> Iterator[Say | Window]:
+    """An applicant-initiated call counts as contact: the gap after the last one, and the cap."""
+    if ask.detail.get("initiated_by") != "applicant":
+        return
+    p = ask.target
+    last = _last_contact(p, ask.params["thanks.due_hours"])
+    if last is not None:
+        yield from _gap_after(ask, *last, "calls")
+    yield from _cap_reached(ask)
 
 
 SPAM_GAP = Rule("spam.gap", GUIDE, _gap)
-SPAM_CAP = Rule("spam.cap", GUIDE, _cap)
+SPAM_CAP = Rule("spam.cap", GUIDE, _cap_reached)
+SPAM_CALLS = Rule("spam.calls", GUIDE, _calls)

@@ -19,9 +19,10 @@ __all__ = [
 
 
 def _thanks_window(ask: Ask) -> Iterator[Say | Window]:
-    interviewed = ask.target.interviewed_at
-    if interviewed is None:
-        return
+    p = ask.target
+    interviewed = p.interviewed_at
+    if interviewed is None or (p.messages and p.sent("thank_you")):
+        return  # thanks.once speaks about a second one; "late" would judge the first again
     due = add_hours(interviewed, ask.params["thanks.due_hours"])
     yield Window(opens_at=interviewed, due_by=due)
     if ask.at <= due:
@@ -44,7 +45,8 @@ def _thanks_once(ask: Ask) -> Iterator[Say | Window]:
     sent = ask.target.sent("thank_you")
     if sent:
         yield block(
-            f"{ask.target.name} was already thanked on {ask.when(sent[0].at)}; one is enough"
+            f"{ask.target.name} was already thanked on {ask.when(sent[0].at)}; one is enough",
+            final=True,
         )
 
 
@@ -87,7 +89,8 @@ def _interest_once(ask: Ask) -> Iterator[Say | Window]:
     if sent:
         yield block(
             f"{ask.target.name} already has your letter of interest ({ask.when(sent[0].at)}); "
-            "a second one weakens the first"
+            "a second one weakens the first",
+            final=True,
         )
 
 
@@ -99,7 +102,8 @@ def _interest_limit(ask: Ask) -> Iterator[Say | Window]:
     if ask.target.id not in written and len(written) >= limit:
         yield block(
             f"{len(written)} programs already have a letter of interest ({', '.join(written)}); "
-            f"keep them for at most {limit} programs so each stays credible"
+            f"keep them for at most {limit} programs so each stays credible",
+            final=True,
         )
 
 

@@ -36,7 +36,8 @@ def _check(ask: Ask) -> Iterator[Say | Window]:
             sponsors = ", ".join(p.sponsors_visas or ()) or "no visas"
             yield warn(
                 f"{p.name} sponsors {sponsors}, not your {visa}; confirm its policy "
-                "(website, FREIDA, or a short email to the coordinator)"
+                "(website, FREIDA, or a short email to the coordinator)",
+                program=None if ask.program is not None else p.id,
             )
 
 

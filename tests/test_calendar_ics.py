@@ -77,8 +77,10 @@ def test_events_are_the_engines_dates_in_the_seasons_timezone(season: Script) ->
     expected = {
         f"{SID}-mercy-thank_you@prematch": local("2027-01-16T09:00"),  # interview + 48 h
         f"{SID}-mercy-interest@prematch": local("2027-01-28T09:00"),  # interview + 14 days
-        f"{SID}-mercy-intent@prematch": local("2027-01-28T09:00"),
-        f"{SID}-oak-thank_you@prematch": local("2026-11-11T09:00"),
+        # Issue 14: one letter of intent in the season, one window: it opens 14 days after
+        # the first interview (oak's); a sent thank-you has no window left: dated when sent.
+        f"{SID}-intent@prematch": local("2026-11-23T09:00"),
+        f"{SID}-oak-thank_you@prematch": local("2026-11-10T08:00"),
         f"{SID}-oak-interest@prematch": local("2026-11-23T09:00"),  # opens_at: interview + 14 d
         f"{SID}-rank_list_deadline@prematch": local("2027-03-03T20:00"),  # 21:00 Eastern
         f"{SID}-match_week_start@prematch": local("2027-03-15T09:00"),
@@ -96,6 +98,9 @@ def test_events_are_the_engines_dates_in_the_seasons_timezone(season: Script) ->
         assert event["DTSTART"].params["TZID"] == "America/Chicago"
         assert "DTSTAMP" in event
     assert not any("pine" in uid for uid in events)  # applied only: nothing dated yet
+    assert not any(
+        uid.endswith("-intent@prematch") and uid != f"{SID}-intent@prematch" for uid in events
+    )
 
 
 def test_summaries_and_status(season: Script) -> None:
@@ -127,7 +132,7 @@ def test_uids_are_stable_and_a_rerun_updates_the_same_events(season: Script) -> 
     uid = f"{SID}-mercy-thank_you@prematch"
     assert str(after[uid]["STATUS"]) == "CANCELLED"
     assert str(after[uid]["SUMMARY"]) == "Thank-you sent: Mercy General IM"
-    assert after[uid]["DTSTART"].dt == first[uid]["DTSTART"].dt
+    assert after[uid]["DTSTART"].dt == local("2027-01-15T08:00")  # when it was sent (issue 14)
 
 
 def test_at_evaluates_an_earlier_instant(season: Script) -> None:

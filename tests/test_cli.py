@@ -176,7 +176,14 @@ def test_explicit_db_is_created_private(cli: Script) -> None:
 def test_now_json_matches_the_contract(season: Script) -> None:
     season.ok("log", "thanked", "mercy")
     doc = season.json("now", "--json")
-    assert set(doc) == {"season", "as_of", "calendar_provisional", "actions"}
+    assert set(doc) == {
+        "season",
+        "as_of",
+        "calendar_provisional",
+        "actions",
+        "season_actions",  # issue 14: the one letter of intent, once
+        "checklist",
+    }
     assert doc["season"] == SEASON
     assert instant(doc["as_of"]) == NOW_UTC
     assert doc["calendar_provisional"] is True  # the 2027 calendar is provisional

@@ -23,7 +23,12 @@ override. After every step it checks the invariants of the issue:
 5. replay is deterministic, independent of the order of appends, and equals the
    season's state;
 6. export → import into a new file reproduces the events, hashes, ``now`` and ``audit``
-   (a step, since it writes a second file).
+   (a step, since it writes a second file);
+7. no preference signal recorded without an override goes beyond the specialty's number
+   of its tier (``fixtures/signals/2027.toml``, read here on its own) or to a program
+   already signalled (``signals.limit``);
+8. no rank list certified without an override holds a program outside the Match as of
+   its certification (``rank.non_nrmp``; programs leave the Match by ``program_updated``).
 
 Every write either succeeds (and appends exactly one line to the export) or raises
 ``PolicyRefusal`` / ``StructuralError`` / ``InputError`` and leaves the file unchanged
@@ -41,6 +46,7 @@ import os
 import random
 import shutil
 import tempfile
+import tomllib
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable
@@ -120,10 +126,15 @@ STRUCTURAL = {
     "update_sent": ("applied", "invited", "interviewed", "ranked"),
     "interest_sent": ("interviewed", "ranked"),
     "intent_sent": ("interviewed", "ranked"),
+    "signal_sent": ("listed", "applied"),
 }
 """Where each event the machine logs is possible (the machine prefers those programs)."""
 
 NEWS_KINDS = ("exam", "visa", "publication", "letter", "clinical", "other")
+
+with (engine.fixtures_dir() / "signals" / "2027.toml").open("rb") as _f:
+    SIGNALS = tomllib.load(_f)["specialties"]["Internal Medicine"]
+"""The signals of each tier the fuzzed (internal medicine, 2027) season may send."""
 
 STAGES = st.sampled_from([3, 2, 1, 0, 3, 3])
 """How far each starting program has got: interviewed, invited, applied or listed."""
@@ -477,6 +488,27 @@ class SeasonMachine(RuleBasedStateMachine):
         else:
             self.event("intent_sent", index)
 
+    @precondition(lambda self: self.can("signal_sent"))
+    @rule(
+        index=st.integers(0, 7),
+        tier=st.sampled_from(["gold", "gold", "silver", "signal"]),
+        override=st.booleans(),
+    )
+    def signal_sent(self, index: int, tier: str, override: bool) -> None:
+        """A preference signal to a program not yet past its application."""
+        fitting = self.fitting("signal_sent")
+        pid = fitting[index % len(fitting)]
+        reason = OVERRIDE if override and self.allow_overrides else None
+        self.write(lambda: self.season.record("signal_sent", pid, tier=tier, override=reason))
+
+    @rule(index=st.integers(0, 7))
+    def leaves_match(self, index: int) -> None:
+        """A program turns out not to take part in the Match (``program_updated``)."""
+        programs = sorted(self.state().programs)
+        if programs:
+            pid = programs[index % len(programs)]
+            self.write(lambda: self.season.record("program_updated", pid, nrmp_participating=False))
+
     @precondition(lambda self: self.allow_overrides)
     @rule(kind=st.sampled_from(sorted(MESSAGE_EVENTS)), index=st.integers(0, 7))
     def message_with_override(self, kind: str, index: int) -> None:
@@ -704,6 +736,41 @@ class SeasonMachine(RuleBasedStateMachine):
                 assert not rules and "override.recorded" in {f.rule for f in found}, found
 
     @invariant()
+    def signals_within_limits(self) -> None:
+        """Invariant 7: each signal recorded without an override is within its tier's number
+        (counting every live signal before it) and goes to a program not yet signalled."""
+        if not self.changed_since("signals"):
+            return
+        sent: dict[str, int] = defaultdict(int)
+        signalled: set[str] = set()
+        for r in engine.live_records(self.season.records()):
+            if r.type != "signal_sent":
+                continue
+            tier = r.payload["tier"]
+            if r.override is None:
+                assert sent[tier] < SIGNALS.get(tier, 0) and r.program not in signalled, (
+                    f"invariant 7 (signals.limit): {tier} signal to {r.program} after "
+                    f"{dict(sent)}, signalled {sorted(signalled)}"
+                )
+            sent[tier] += 1
+            signalled.add(str(r.program))
+
+    @invariant()
+    def ranks_only_match_programs(self) -> None:
+        """Invariant 8: a rank list certified without an override holds only programs that
+        took part in the Match when it was certified."""
+        if not self.changed_since("ranks"):
+            return
+        live = engine.live_records(self.season.records())
+        for state, judged in engine.fold(live, engine.NoRules(), judging=()):
+            r = judged.record
+            if r.type == "rank_certified" and r.override is None:
+                outside = [
+                    p for p in r.payload["order"] if not state.programs[p].nrmp_participating
+                ]
+                assert not outside, f"invariant 8 (rank.non_nrmp): {outside} ranked at seq {r.seq}"
+
+    @invariant()
     def replay_is_deterministic(self) -> None:
         """Invariant 5: the same records replay to the same state, whatever their seqs and
         the order they come in (their times are distinct), and it is the season's state."""
@@ -739,6 +806,8 @@ GUARDS = {
     "interest.once": "invariant 2",
     "interest.limit": "invariant 2",
     "inquiry.once": "invariant 2",
+    "signals.limit": "invariant 7",
+    "rank.non_nrmp": "invariant 8",
 }
 """Each rule switched off, and the invariant that must then fail."""
 

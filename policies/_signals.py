@@ -1,0 +1,92 @@
+"""Preference signals (``signals.limit``): no more of a tier than the specialty allows.
+
+The numbers live in ``fixtures/signals/<match-year>.toml`` (per specialty: the service,
+the signals of each tier, the source); a year whose numbers are not verified is
+``provisional``, and ``now`` says so.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import Any, NamedTuple
+
+from prematch.engine import Window, fixtures_dir
+from prematch.policies._context import Ask, Rule, Say, block, info
+
+__all__ = ["SIGNALS_LIMIT", "SIGNALS_NOTE", "SignalTable", "signal_table"]
+
+TIERS = ("gold", "silver", "signal")
+
+
+class SignalTable(NamedTuple):
+    """The signal numbers of one Match year: per specialty (casefolded), tier -> count."""
+
+    year: int
+    provisional: bool
+    specialties: Mapping[str, Mapping[str, Any]]
+
+
+@cache
+def signal_table(match_year: int) -> SignalTable | None:
+    """The table of ``match_year`` from ``fixtures/signals``, or ``None`` if none ships."""
+    path = fixtures_dir() / "signals" / f"{match_year}.toml"
+    if not path.exists():
+        return None
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    return SignalTable(
+        match_year,
+        bool(data.get("provisional", False)),
+        {name.casefold(): entry for name, entry in data.get("specialties", {}).items()},
+    )
+
+
+def _limit(ask: Ask) -> Iterator[Say | Window]:
+    p = ask.target
+    tier = ask.detail.get("tier", "signal")
+    specialty = p.specialty or ask.state.specialty
+    key = specialty.strip().casefold()
+    if p.signals:
+        yield block(f"{p.name} already has your {p.signals[0]} signal; one per program", final=True)
+    table = signal_table(ask.state.match_year)
+    entry = None if table is None else table.specialties.get(key)
+    if table is None or entry is None:
+        yield info(
+            f"no signal numbers for {specialty} in the {ask.state.match_year} cycle are on "
+            "file; check the application service's table"
+        )
+        return
+    allowed = int(entry.get(tier, 0))
+    sent = sum(
+        q.signals.count(tier)
+        for q in ask.state.programs.values()
+        if (q.specialty or ask.state.specialty).strip().casefold() == key
+    )
+    if sent >= allowed:
+        tiers = ", ".join(f"{entry[t]} {t}" for t in TIERS if t in entry)
+        caveat = " (provisional numbers: verify them)" if table.provisional else ""
+        what = (
+            f"no {tier} signals"
+            if allowed == 0
+            else f"{allowed} {tier} signal" + ("s" if allowed != 1 else "")
+        )
+        yield block(
+            f"{specialty} allows {what} in the {table.year} cycle ({entry['service']}: "
+            f"{tiers}){caveat}; you have sent {sent}. Source: {entry['source']}",
+            final=True,
+        )
+
+
+def _note(ask: Ask) -> Iterator[Say | Window]:
+    table = signal_table(ask.state.match_year)
+    if table is not None and table.provisional:
+        yield info(
+            f"the signal numbers of the {table.year} cycle are provisional (the ERAS 2025 "
+            "numbers carried over); verify them with the AAMC or ResidencyCAS"
+        )
+
+
+SIGNALS_LIMIT = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _limit)
+SIGNALS_NOTE = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _note)
