@@ -58,7 +58,17 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
             "file; check the application service's table"
         )
         return
-    allowed = int(entry.get(tier, 0))
+    if tier not in entry:
+        kinds = [t for t in TIERS if t in entry]
+        tiers = ", ".join(f"{entry[t]} {t}" for t in kinds)
+        yield block(
+            f"{specialty} allows no {tier} signals in the {table.year} cycle "
+            f"({entry['service']}: {tiers}); record which one this was "
+            f"(--tier {'|'.join(kinds)})",
+            final=True,
+        )
+        return
+    allowed = int(entry[tier])
     sent = sum(
         q.signals.count(tier)
         for q in ask.state.programs.values()
@@ -67,11 +77,7 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
     if sent >= allowed:
         tiers = ", ".join(f"{entry[t]} {t}" for t in TIERS if t in entry)
         caveat = " (provisional numbers: verify them)" if table.provisional else ""
-        what = (
-            f"no {tier} signals"
-            if allowed == 0
-            else f"{allowed} {tier} signal" + ("s" if allowed != 1 else "")
-        )
+        what = f"{allowed} {tier} signal" + ("s" if allowed != 1 else "")
         yield block(
             f"{specialty} allows {what} in the {table.year} cycle ({entry['service']}: "
             f"{tiers}){caveat}; you have sent {sent}. Source: {entry['source']}",

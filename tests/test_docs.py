@@ -43,6 +43,7 @@ from prematch.policies import (
     GUIDE,
     NRMP,
     RULE_IDS,
+    SEASON_RULES,
     default_params,
 )
 
@@ -131,7 +132,7 @@ DOTTED = re.compile(r"[a-z_]+\.[a-z_]+")
 def rule_sources() -> dict[str, set[str]]:
     """Each rule id and the source(s) the code gives it."""
     out: dict[str, set[str]] = {}
-    for rules in (*ACTION_RULES.values(), *EVENT_RULES.values()):
+    for rules in (*ACTION_RULES.values(), *EVENT_RULES.values(), *SEASON_RULES.values()):
         for rule in rules:
             out.setdefault(rule.id, set()).add(rule.source)
     for rule_id, (_, source) in CONTENT_RULES.items():

@@ -233,7 +233,11 @@ def test_a_season_from_kolkata_back_filled_in_january(tmp_path: Path) -> None:
     # -- Hudson asked for no contact after the interview, on interview day ------------------
     # Evening of 2 December in Kolkata is late morning in New York, after the interview.
     before = verdict(script, "thank_you", "hudson", "2026-12-02 23:00")
-    assert (before["verdict"], before["findings"]) == ("allowed", [])
+    # Internal medicine asks programs to say thank-you notes are not expected: advice only.
+    assert before["verdict"] == "allowed"
+    assert [(f["rule"], f["severity"]) for f in before["findings"]] == [
+        ("program.thanks_discouraged", "info")
+    ]
     # The thank-you she already recorded (3 December, 08:00 here) came after the request:
     # recording the request is refused, and the refusal shows the command that records it.
     refused = script(
@@ -262,7 +266,7 @@ def test_a_season_from_kolkata_back_filled_in_january(tmp_path: Path) -> None:
     assert "as 22:00 Asia/Kolkata (+05:30), the season's timezone" in request.stdout
     after = verdict(script, "thank_you", "hudson", "2026-12-02 23:00")
     assert after["verdict"] == "blocked"
-    assert rules(after["findings"]) == ["program.no_contact"]
+    assert rules(after["findings"]) == ["program.no_contact", "program.thanks_discouraged"]
     # Before the request the thank-you was fine, and still is, as of then.
     assert verdict(script, "thank_you", "hudson", "2026-12-02 21:00")["verdict"] == "allowed"
     # The audit flags the thank-you sent after the request, at the thank-you, with the reason.
@@ -350,14 +354,14 @@ def test_a_season_from_kolkata_back_filled_in_january(tmp_path: Path) -> None:
         for e in icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
     }
     for program, due, day in (
-        # Thank-you windows close 48 hours after the interview.
-        ("harbor", dt.datetime(2026, 11, 23, 6, 30, tzinfo=IST), "November 20, 2026"),
-        ("hudson", dt.datetime(2026, 12, 4, 20, 30, tzinfo=IST), "December 2, 2026"),
-        ("bayview", dt.datetime(2026, 12, 10, 22, 30, tzinfo=IST), "December 8, 2026"),
+        # Each thank-you went out, so its entry sits when it was sent (its window is gone).
+        ("harbor", dt.datetime(2026, 11, 21, 8, 0, tzinfo=IST), "November 20, 2026"),
+        ("hudson", dt.datetime(2026, 12, 3, 8, 0, tzinfo=IST), "December 2, 2026"),
+        ("bayview", dt.datetime(2026, 12, 8, 22, 30, tzinfo=IST), "December 8, 2026"),
     ):
         entry = entries[f"{program}-thank_you"]
         start = entry["DTSTART"].dt
-        assert (start, str(start.tzinfo)) == (due, KOLKATA)
+        assert (start.replace(microsecond=0), str(start.tzinfo)) == (due, KOLKATA)
         assert f"Interview on {day} (the program's date)." in str(entry["DESCRIPTION"])
     deadline = entries["rank_list_deadline"]["DTSTART"].dt
     assert (deadline, str(deadline.tzinfo)) == (dt.datetime(2027, 3, 4, 7, 30, tzinfo=IST), KOLKATA)

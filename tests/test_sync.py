@@ -228,9 +228,9 @@ def test_facts_recorded_with_log_are_respected(script: Script) -> None:
     script.ok(
         "log", "connection-recorded", RIVERSIDE, "--kind", "research", "--detail", "QI project"
     )
-    edited = sheet(
-        script, GOOGLE.read_text(encoding="utf-8-sig").replace(",yes,,", ",yes,Research,")
-    )
+    text = GOOGLE.read_text(encoding="utf-8-sig")
+    assert ",Silver,," in text  # Riverside's signal, its connection cell blank
+    edited = sheet(script, text.replace(",Silver,,", ",Silver,Research,"))
     assert changes(script.ok("sync", str(edited)).stdout) == []
     before = rows(script.db)
     ran = script.ok("sync", str(GOOGLE))
