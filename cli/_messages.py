@@ -116,7 +116,8 @@ def lint(
 ) -> None:
     """Check a message (FILE, or - for standard input) against the content rules.
 
-    Shows each offending phrase and its line. Exit 1 when a block-level rule is broken.
+    Shows each offending phrase, the sentence it is in and its line. Exit 1 when a
+    block-level rule is broken, 2 when the file is not UTF-8 text.
     """
     from prematch.policies import lint_message
 

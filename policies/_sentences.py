@@ -26,6 +26,8 @@ _ABBREVIATIONS = frozenset(
 """Words a period follows without ending the sentence ("Dr. Lee", "No. 1")."""
 _END = re.compile(r"[.?!]+[\"”’')\]]*(?=\s|$)|\n[ \t]*\n")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.?!]*$")
+_WORD_REACH = 40
+"""How far back (characters) to look for the word a period follows."""
 _SPACE = re.compile(r"\s+")
 _NEWLINE = re.compile(r"\n(?=[ \t]*[^\sa-z])")
 _LABEL_WORDS = 4
@@ -147,7 +149,7 @@ def _ends(text: str) -> Iterator[int]:
     yield from _line_ends(text)
     for m in _END.finditer(text):
         if m.group(0).startswith("."):
-            before = _WORD_BEFORE.search(text, 0, m.end())
+            before = _WORD_BEFORE.search(text, max(0, m.start() - _WORD_REACH), m.end())
             if before and before.group(1).lower().rstrip(".") in _ABBREVIATIONS:
                 continue
             if before and len(before.group(1)) == 1 and before.group(1).isupper():
