@@ -52,7 +52,6 @@ CONTENT_RULES: Mapping[str, tuple[Severity, str]] = {
 """Each content rule id (contract), its severity and its source."""
 
 _FLAGS = re.IGNORECASE | re.DOTALL
-_LINE_FLAGS = re.IGNORECASE | re.MULTILINE
 _WORD = re.compile(r"\w[\w'’-]*")
 _SPACE = re.compile(r"\s+")
 
