@@ -11,7 +11,7 @@ import click
 from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
 from prematch.cli._errors import handles_errors
-from prematch.engine import ACTIONS, SeasonState, utc_iso
+from prematch.engine import ACTIONS, InputError, SeasonState, utc_iso
 
 __all__ = ["COMMANDS", "calendar", "draft", "lint"]
 
@@ -30,8 +30,9 @@ def draft(
     """Write a draft of ACTION to PROGRAM, filled from your season (refused if blocked now).
 
     The draft goes to standard output, what the rulebook and lint say to standard error.
-    Replace the [bracketed] parts with your own specifics before sending. Exit 3 when
-    the action is blocked now, 1 when an edited draft breaks a content rule.
+    Replace the [bracketed] parts with your own specifics before sending: lint blocks a
+    message that still holds one (content.placeholder). Exit 3 when the action is blocked
+    now, 1 when an edited draft breaks a content rule (a blank left unfilled included).
     """
     from prematch.policies import draft_message, lint_message
 
@@ -66,7 +67,24 @@ def draft(
             render.findings_text(verdict.findings, err=True)
         if findings:
             render.lint_text(findings, "draft", err=True)
-    sys.exit(1 if any(f.severity == "block" for f in findings) else 0)
+    # A fresh draft is meant to hold blanks: only what --edit leaves can fail.
+    sys.exit(1 if edit and any(f.severity == "block" for f in findings) else 0)
+
+
+def _decoded(data: bytes, name: str) -> str:
+    """The message as UTF-8 text; any other bytes are an input error that says where."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise InputError(
+            f"{name} is not UTF-8: byte 0x{data[e.start]:02x} at offset {e.start} (column "
+            f"{column}) cannot be read; save the message as UTF-8 and lint it "
+            "again",
+            field="file",
+            line=line,
+        ) from e
 
 
 def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState | None:
@@ -81,7 +99,7 @@ def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState
 
 
 @click.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"), metavar="FILE")
+@click.argument("file", type=click.File("rb"), metavar="FILE")
 @click.option("--action", type=click.Choice(ACTIONS), required=True, help="What the message is.")
 @click.option(
     "--program",
@@ -94,19 +112,20 @@ def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState
 @pass_ctx
 @handles_errors
 def lint(
-    obj: Ctx, file: IO[str], action: str, program_id: str | None, at: str | None, as_json: bool
+    obj: Ctx, file: IO[bytes], action: str, program_id: str | None, at: str | None, as_json: bool
 ) -> None:
     """Check a message (FILE, or - for standard input) against the content rules.
 
-    Shows each offending phrase and its line. Exit 1 when a block-level rule is broken.
+    Shows each offending phrase, the sentence it is in and its line. Exit 1 when a
+    block-level rule is broken, 2 when the file is not UTF-8 text.
     """
     from prematch.policies import lint_message
 
-    text = file.read()
+    name = getattr(file, "name", "-")
+    name = "-" if name in ("<stdin>", "-") else str(name)
+    text = _decoded(file.read(), name)
     state = _lint_state(obj, program_id, at)
     findings = lint_message(text, action, state, program_id)
-    name = getattr(file, "name", "-")
-    name = "-" if name == "<stdin>" else str(name)
     if as_json:
         render.dump_json(
             {

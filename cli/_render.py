@@ -336,7 +336,8 @@ def lint_summary(findings: Sequence[LintFinding]) -> dict[str, int]:
 
 
 def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) -> None:
-    """One line per content finding (``file:line: severity rule: message``) and the phrase."""
+    """One line per content finding (``file:line: severity rule: message``), the phrase and
+    the sentence it is in."""
     colour = {"block": "red", "warn": "yellow"}
     for f in findings:
         click.echo(
@@ -348,5 +349,7 @@ def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) 
         )
         if f.phrase:
             click.echo(f'    offending phrase: "{f.phrase}"', err=err)
+        if f.sentence and f.sentence != f.phrase:
+            click.echo(f'    in the sentence: "{f.sentence}"', err=err)
     s = lint_summary(findings)
     click.echo(f"{s['block']} block, {s['warn']} warn, {s['info']} info", err=err)

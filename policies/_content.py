@@ -1,10 +1,13 @@
 """The content rules (``content.*``, DESIGN §5): what a message says, not when it is sent.
 
 :func:`lint_message` reads a message the applicant is about to send and returns
-findings that name the rule, the line (1-based) and the offending phrase. The
-phrase lists live in ``fixtures/rulebook/phrases.toml``; the numbers (word and
-paragraph limits) in the ``[content]`` table of ``defaults.toml``, overridable per
-season like every rulebook number.
+findings that name the rule, the line (1-based), the sentence and the offending phrase.
+The block-level rules judge what a sentence *does* (:mod:`prematch.policies._roles`, with
+its roles in ``fixtures/rulebook/roles.toml``): asks for rank, bargains, claims first
+place, commits outside the Match, or still holds a template blank. Flattery and the
+parts of a letter are phrase lists in ``fixtures/rulebook/phrases.toml``; the numbers
+(word and paragraph limits) in the ``[content]`` table of ``defaults.toml``, overridable
+per season like every rulebook number.
 
 ``content.first_choice`` also reads the season: "first choice" is allowed only in
 the one letter of intent, and only while no *other* program has been told so (the
@@ -24,6 +27,8 @@ from typing import Any
 from prematch.engine import ACTIONS, InputError, SeasonState, Severity, fixtures_dir
 from prematch.policies._context import GUIDE, NRMP, local
 from prematch.policies._params import Params, default_params, params_for
+from prematch.policies._roles import Hit, find_roles, load_roles
+from prematch.policies._sentences import Sentence, sentence_at, sentences
 
 __all__ = [
     "CONTENT_RULES",
@@ -38,6 +43,8 @@ CONTENT_RULES: Mapping[str, tuple[Severity, str]] = {
     "content.rank_question": ("block", NRMP),
     "content.negotiation": ("block", NRMP),
     "content.first_choice": ("block", GUIDE),
+    "content.commitment": ("block", NRMP),
+    "content.placeholder": ("block", GUIDE),
     "content.flattery": ("warn", GUIDE),
     "content.length": ("warn", GUIDE),
     "content.ids": ("info", GUIDE),
@@ -45,7 +52,6 @@ CONTENT_RULES: Mapping[str, tuple[Severity, str]] = {
 """Each content rule id (contract), its severity and its source."""
 
 _FLAGS = re.IGNORECASE | re.DOTALL
-_LINE_FLAGS = re.IGNORECASE | re.MULTILINE
 _WORD = re.compile(r"\w[\w'’-]*")
 _SPACE = re.compile(r"\s+")
 
@@ -60,7 +66,8 @@ _ACTION_LABEL = {
 
 @dataclass(frozen=True, slots=True)
 class LintFinding:
-    """One content finding: the rule, how bad, why, where (``line``) and what (``phrase``)."""
+    """One content finding: the rule, how bad, why, where (``line``, ``sentence``) and what
+    (``phrase``, the words that triggered it as typed)."""
 
     rule: str
     severity: Severity
@@ -68,9 +75,11 @@ class LintFinding:
     source: str
     line: int
     phrase: str | None = None
+    sentence: str | None = None
+    """The sentence the phrase is in, on one line (none for length and ids)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The finding shape of DESIGN §6, plus ``line`` and ``phrase``."""
+        """The finding shape of DESIGN §6, plus ``line``, ``phrase`` and ``sentence``."""
         return {
             "rule": self.rule,
             "severity": self.severity,
@@ -78,6 +87,7 @@ class LintFinding:
             "source": self.source,
             "line": self.line,
             "phrase": self.phrase,
+            "sentence": self.sentence,
         }
 
 
@@ -91,7 +101,7 @@ class _PhraseRule:
 class Phrases:
     """The compiled contents of ``phrases.toml``."""
 
-    rules: Mapping[str, _PhraseRule]
+    flattery: _PhraseRule
     aamc: re.Pattern[str]
     ecfmg: re.Pattern[str]
     ids_advice: str
@@ -108,16 +118,14 @@ def _compile(table: str, text: str, flags: int) -> re.Pattern[str]:
 
 
 def _parse_phrases(data: Mapping[str, Any]) -> Phrases:
-    rules: dict[str, _PhraseRule] = {}
-    for family in ("rank_question", "negotiation", "first_choice", "flattery"):
-        table = data[family]
-        rules[f"content.{family}"] = _PhraseRule(
-            advice=str(table["advice"]),
-            patterns=tuple(_compile(family, str(p), _FLAGS) for p in table["patterns"]),
-        )
+    table = data["flattery"]
+    flattery = _PhraseRule(
+        advice=str(table["advice"]),
+        patterns=tuple(_compile("flattery", str(p), _FLAGS) for p in table["patterns"]),
+    )
     ids, shape = data["ids"], data["structure"]
     return Phrases(
-        rules=rules,
+        flattery=flattery,
         aamc=_compile("ids", str(ids["aamc"]), re.IGNORECASE),
         ecfmg=_compile("ids", str(ids["ecfmg"]), re.IGNORECASE),
         ids_advice=str(ids["advice"]),
@@ -207,13 +215,20 @@ def _words(letter: _Letter) -> list[tuple[int, str]]:
 # -- the rules ---------------------------------------------------------------------------
 
 
-def _finding(rule: str, message: str, line: int, phrase: str | None = None) -> LintFinding:
+def _finding(
+    rule: str, message: str, line: int, phrase: str | None = None, sentence: str | None = None
+) -> LintFinding:
     severity, source = CONTENT_RULES[rule]
-    return LintFinding(rule, severity, message, source, line, phrase)
+    return LintFinding(rule, severity, message, source, line, phrase, sentence)
 
 
-def _matches(text: str, rule: _PhraseRule) -> Iterator[tuple[int, str]]:
-    """(line, phrase) of each match; overlapping matches of one rule merge into one phrase."""
+def _quoted(text: str, start: int, end: int) -> tuple[int, str]:
+    """(line, phrase on one line) of ``text[start:end]``."""
+    return text.count("\n", 0, start) + 1, _SPACE.sub(" ", text[start:end]).strip()
+
+
+def _flattery(text: str, rule: _PhraseRule, read: Sequence[Sentence]) -> Iterator[LintFinding]:
+    """One warning per match; overlapping matches merge into one phrase."""
     hits = sorted((m.start(), m.end()) for pattern in rule.patterns for m in pattern.finditer(text))
     spans: list[list[int]] = []
     for start, end in hits:
@@ -222,7 +237,9 @@ def _matches(text: str, rule: _PhraseRule) -> Iterator[tuple[int, str]]:
         else:
             spans.append([start, end])
     for start, end in spans:
-        yield text.count("\n", 0, start) + 1, _SPACE.sub(" ", text[start:end]).strip()
+        line, phrase = _quoted(text, start, end)
+        where = sentence_at(read, start)
+        yield _finding("content.flattery", rule.advice, line, phrase, where)
 
 
 def _others_told_first(state: SeasonState | None, program: str | None) -> list[str]:
@@ -238,12 +255,18 @@ def _told(state: SeasonState, pid: str) -> str:
 
 
 def _first_choice(
-    text: str, action: str, state: SeasonState | None, program: str | None, rule: _PhraseRule
+    text: str,
+    action: str,
+    state: SeasonState | None,
+    program: str | None,
+    hits: Sequence[Hit],
+    advice: str,
 ) -> Iterator[LintFinding]:
     others = _others_told_first(state, program) if action == "intent" else []
-    for line, phrase in _matches(text, rule):
+    for hit in hits:
+        line, phrase = _quoted(text, hit.start, hit.end)
         if action != "intent":
-            why = f"not in a {_ACTION_LABEL[action]}: {rule.advice}"
+            why = f"not in a {_ACTION_LABEL[action]}: {advice}"
         elif others and state is not None:
             told = "; ".join(_told(state, pid) for pid in others)
             if program is None:
@@ -259,7 +282,7 @@ def _first_choice(
                 )
         else:
             continue
-        yield _finding("content.first_choice", why, line, phrase)
+        yield _finding("content.first_choice", why, line, phrase, hit.sentence)
 
 
 def _length(letter: _Letter, action: str, params: Params) -> Iterator[LintFinding]:
@@ -336,12 +359,19 @@ def lint_message(
     phrases = load_phrases()
     params = params_for(state.policy) if state is not None else default_params()
     letter = _split(text, phrases)
+    roles = load_roles()
+    read = sentences(text, roles.normaliser)
+    hits = find_roles(text, read, roles)
     found: list[LintFinding] = []
-    for rule_id, rule in phrases.rules.items():
-        if rule_id == "content.first_choice":
-            found.extend(_first_choice(text, action, state, program, rule))
-        else:
-            found.extend(_finding(rule_id, rule.advice, ln, p) for ln, p in _matches(text, rule))
+    for hit in hits:
+        if hit.rule != "content.first_choice":
+            line, phrase = _quoted(text, hit.start, hit.end)
+            found.append(_finding(hit.rule, roles.advice[hit.rule], line, phrase, hit.sentence))
+    first = [h for h in hits if h.rule == "content.first_choice"]
+    found.extend(
+        _first_choice(text, action, state, program, first, roles.advice["content.first_choice"])
+    )
+    found.extend(_flattery(text, phrases.flattery, read))
     found.extend(_length(letter, action, params))
     found.extend(_ids(letter, state, phrases))
     rank = {"block": 0, "warn": 1, "info": 2}

@@ -6,8 +6,10 @@ module only chooses the values: the applicant's name and ids, the program's name
 interview date as the program says it (:meth:`ProgramState.interview_day
 <prematch.engine.ProgramState.interview_day>`: an applicant abroad thanks a Los Angeles
 program for the interview on the Los Angeles date), the news being told, the connection behind an
-inquiry. Bracketed parts (``[one specific thing ...]``) are for the applicant to write.
-Whether the action may be sent at all is the rulebook's question, not this module's.
+inquiry. Bracketed parts (``[one specific thing ...]``) are for the applicant to write:
+lint reports each as ``content.placeholder`` (block), so a draft is not ready until it
+lints clean (:attr:`Draft.blanks`). Whether the action may be sent at all is the
+rulebook's question, not this module's.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ class Draft:
     findings: tuple[LintFinding, ...]
 
     @property
+    def blanks(self) -> tuple[LintFinding, ...]:
+        """The template blanks still to fill (``content.placeholder``): the applicant's part."""
+        return tuple(f for f in self.findings if f.rule == "content.placeholder")
+
+    @property
     def blocking(self) -> tuple[LintFinding, ...]:
-        """Block-level content findings (a shipped template must never have one)."""
-        return tuple(f for f in self.findings if f.severity == "block")
+        """Block-level findings besides the blanks (a shipped template must never have one)."""
+        return tuple(
+            f for f in self.findings if f.severity == "block" and f.rule != "content.placeholder"
+        )
 
 
 def templates_dir() -> Path:

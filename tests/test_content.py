@@ -1,27 +1,33 @@
 """The content rules (``content.*``) on a corpus of good and bad messages, and ``prematch lint``.
 
 The corpus is ``tests/corpus/messages``: one message per file, what lint must say about
-each in ``expected.toml``. The first-choice rule also reads the log: a letter that calls
-a program "first choice" is blocked once another program had the letter of intent.
-In process: the library directly, ``prematch lint`` through :class:`prematch_script.Script`.
+each in ``expected.toml`` (issue 15: over 300 labelled messages; ``make lint-eval`` prints
+the measure, :func:`test_the_goals_of_issue_15_hold_on_the_corpus` holds the goals). The
+first-choice rule also reads the log: a letter that calls a program "first choice" is
+blocked once another program had the letter of intent. In process: the library directly,
+``prematch lint`` through :class:`prematch_script.Script`.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from history import PROFILE, History
+from lint_eval import GOAL_RULES, evaluate, report
 from prematch_script import Script
 
 from prematch import engine, policies
 from prematch.engine import fixtures_dir
 from prematch.policies import CONTENT_RULES, LintFinding, lint_message
 from prematch.policies._content import load_phrases
+from prematch.policies._roles import load_roles
 
 CORPUS = Path(__file__).parent / "corpus" / "messages"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "expected.toml").read_text())
@@ -35,6 +41,10 @@ def rules(findings: list[LintFinding]) -> set[str]:
     return {f.rule for f in findings}
 
 
+def expected_rules(case: dict[str, Any]) -> list[str]:
+    return [e.split()[1] for e in case["expect"]]
+
+
 # -- the corpus --------------------------------------------------------------------------
 
 
@@ -43,19 +53,46 @@ def test_every_corpus_file_has_an_expectation() -> None:
 
 
 def test_the_corpus_covers_every_content_rule() -> None:
-    covered = {rule for case in EXPECTED.values() for rule in case["rules"]}
+    covered = {rule for case in EXPECTED.values() for rule in expected_rules(case)}
     assert covered == set(CONTENT_RULES)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_labels_name_each_rule_with_its_severity() -> None:
+    for name, case in EXPECTED.items():
+        assert case["action"] in engine.ACTIONS, name
+        for label in case["expect"]:
+            severity, rule = label.split()
+            assert CONTENT_RULES[rule][0] == severity, (name, label)
+
+
+def test_the_corpus_is_large_and_mostly_written_for_issue_15() -> None:
+    """At least 250 messages; the block-level rules each on 25 or more, and clean ones that
+    use the trigger words innocently."""
+    assert len(EXPECTED) >= 250
+    for rule in GOAL_RULES:
+        assert sum(rule in expected_rules(c) for c in EXPECTED.values()) >= 25, rule
+    assert sum(not c["expect"] for c in EXPECTED.values()) >= 120
+
+
+def test_the_goals_of_issue_15_hold_on_the_corpus() -> None:
+    """Recall >= 95 % for each block-level rule, no block on a clean message."""
+    ev = evaluate()
+    text = report(ev)
+    for rule in GOAL_RULES:
+        assert ev.recall(rule) >= 0.95, text
+    assert ev.clean_blocked() == [], text
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in EXPECTED.items() if "line" in c))
 def test_corpus_message(name: str) -> None:
     case = EXPECTED[name]
     findings = lint_message(corpus(name), case["action"], None, None)
-    assert rules(findings) == set(case["rules"]), [(f.rule, f.line, f.phrase) for f in findings]
-    if not case["rules"]:
+    wanted = expected_rules(case)
+    assert rules(findings) == set(wanted), [(f.rule, f.line, f.phrase) for f in findings]
+    if not wanted:
         assert findings == []
         return
-    first = next(f for f in findings if f.rule == case["rules"][0])
+    first = next(f for f in findings if f.rule == wanted[0])
     assert first.line == case["line"]
     if "phrase" in case:
         assert first.phrase is not None and case["phrase"] in first.phrase
@@ -63,16 +100,30 @@ def test_corpus_message(name: str) -> None:
         assert (f.severity, f.source) == CONTENT_RULES[f.rule]
 
 
+def test_every_block_names_its_sentence_and_phrase() -> None:
+    """Each block finding on the corpus quotes the words that met the rule, inside the
+    sentence it also quotes, both as typed."""
+    for name, case in EXPECTED.items():
+        text = " ".join(corpus(name).split())
+        for f in lint_message(corpus(name), case["action"], None, None):
+            if f.severity == "block":
+                assert f.phrase and f.sentence, (name, f)
+                assert f.phrase in f.sentence and f.sentence in text, (name, f)
+
+
 def test_severities_are_the_contract() -> None:
     assert {r: s for r, (s, _) in CONTENT_RULES.items()} == {
         "content.rank_question": "block",
         "content.negotiation": "block",
         "content.first_choice": "block",
+        "content.commitment": "block",
+        "content.placeholder": "block",
         "content.flattery": "warn",
         "content.length": "warn",
         "content.ids": "info",
     }
     assert CONTENT_RULES["content.rank_question"][1] == policies.NRMP
+    assert CONTENT_RULES["content.commitment"][1] == policies.NRMP
     assert CONTENT_RULES["content.flattery"][1] == policies.GUIDE
 
 
@@ -121,16 +172,33 @@ def test_phrase_wrapped_over_two_lines_is_found_on_its_first_line() -> None:
     assert (finding.line, finding.phrase) == (3, "first choice")
 
 
-def test_phrase_lists_live_in_data() -> None:
-    """Every phrase comes from phrases.toml; none of its patterns is written into the code."""
-    data = tomllib.loads((fixtures_dir() / "rulebook" / "phrases.toml").read_text())
-    code = (Path(policies.__file__).parent / "_content.py").read_text()
-    patterns = [p for table in data.values() for p in table.get("patterns", [])]
-    assert len(patterns) >= 30
+def test_phrase_lists_and_roles_live_in_data() -> None:
+    """Every phrase and role comes from phrases.toml or roles.toml; none of their patterns is
+    written into the code."""
+    folder = fixtures_dir() / "rulebook"
+    code = "".join(
+        (Path(policies.__file__).parent / f"_{m}.py").read_text()
+        for m in ("content", "roles", "sentences")
+    )
+    patterns = [
+        p
+        for name in ("phrases.toml", "roles.toml")
+        for table in tomllib.loads((folder / name).read_text()).values()
+        for value in table.values()
+        if isinstance(value, list)
+        for p in value
+    ]
+    assert len(patterns) >= 80
     for pattern in patterns:
-        re.compile(pattern)
-        assert pattern not in code
-    assert len(load_phrases().rules) == 4
+        assert len(pattern) < 12 or pattern not in code
+    assert load_phrases().flattery.patterns
+    assert {family for family, _ in load_roles().patterns} == {
+        "rank_question",
+        "negotiation",
+        "first_choice",
+        "commitment",
+        "placeholder",
+    }
 
 
 # -- numbers come from the season's policy -----------------------------------------------
@@ -211,7 +279,7 @@ def test_a_second_program_told_first_choice_is_blocked(clock: engine.Clock) -> N
     assert finding.severity == "block"
     assert "Mercy General IM" in finding.message and "Oak Valley IM" in finding.message
     assert finding.line == 5 and finding.phrase == "first choice"
-    assert [f.phrase for f in more] == ["will rank your program first"]
+    assert [f.phrase for f in more] == ["will rank your program first on my rank order list"]
 
 
 def test_the_program_that_has_the_intent_may_hear_it_again(clock: engine.Clock) -> None:
@@ -305,7 +373,8 @@ def test_lint_reads_standard_input_and_prints_json(tmp_path: Path) -> None:
     assert data["file"] == "-" and data["action"] == "update" and data["season"] is None
     assert data["summary"] == {"block": 1, "warn": 0, "info": 0}
     (finding,) = data["findings"]
-    assert set(finding) == {"rule", "severity", "message", "source", "line", "phrase"}
+    assert set(finding) == {"rule", "severity", "message", "source", "line", "phrase", "sentence"}
+    assert finding["sentence"] == "Can you guarantee me a position if I decide to commit?"
     assert (finding["rule"], finding["line"]) == ("content.negotiation", 3)
 
 
@@ -345,3 +414,127 @@ def test_lint_of_an_unknown_program_is_an_input_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no program 'x'" in result.stderr
+
+
+# -- issue 15: what a sentence does --------------------------------------------------------
+
+ISSUE_15 = [
+    (
+        "Would it be possible to let me know whether I am likely to be ranked high enough to "
+        "match at your program?",
+        "content.rank_question",
+    ),
+    (
+        "I would appreciate any indication of how my application now compares with the other "
+        "candidates on your rank list.",
+        "content.rank_question",
+    ),
+    (
+        "Could you tell me whether your program intends to rank me this year?",
+        "content.rank_question",
+    ),
+    ("Is there anything I can do to move up on your rank list?", "content.rank_question"),
+    (
+        "I would be thrilled to rank you highly should you feel the same way about me.",
+        "content.negotiation",
+    ),
+    (
+        "Should your program see me as a strong fit for your list, I would gladly reciprocate.",
+        "content.negotiation",
+    ),
+    ("I am ready to sign a contract with you before the Match.", "content.commitment"),
+    ("I will commit if you offer me a position.", "content.commitment"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), ISSUE_15)
+def test_the_sentences_of_issue_15_are_blocked(text: str, rule: str) -> None:
+    blocks = [f for f in lint_message(text, "update", None, None) if f.severity == "block"]
+    assert [f.rule for f in blocks] == [rule]
+    assert blocks[0].sentence == text and blocks[0].phrase and blocks[0].phrase in text
+
+
+def test_a_sentence_that_only_contains_the_words_is_not_blocked() -> None:
+    text = "If I had to rank the highlights of the day, the morning report would come first."
+    assert [f.rule for f in lint_message(text, "thank_you", None, None)] == ["content.ids"]
+
+
+def test_a_template_with_its_blanks_left_is_blocked() -> None:
+    text = (
+        "Dear Dr. [program director's last name],\n\nThank you for the interview. "
+        "[One sentence on why it fits you.]\n\nSincerely,\nA. Applicant\nAAMC ID 12345678\n"
+    )
+    found = lint_message(text, "thank_you", None, None)
+    assert [(f.rule, f.line, f.phrase) for f in found] == [
+        ("content.placeholder", 1, "[program director's last name]"),
+        ("content.placeholder", 3, "[One sentence on why it fits you.]"),
+    ]
+    assert found[1].sentence == "[One sentence on why it fits you.]"
+    filled = text.replace("[program director's last name]", "Lee").replace(
+        "[One sentence on why it fits you.]", "The clinic fits the work I want to do."
+    )
+    assert lint_message(filled, "thank_you", None, None) == []
+
+
+@pytest.mark.parametrize(
+    "blank", ["<program name>", "XX", "XXX", "___", "{{last_name}}", "$last_name", "[date]"]
+)
+def test_every_kind_of_blank_is_found(blank: str) -> None:
+    found = lint_message(f"Thank you for the interview on {blank}.", "update", None, None)
+    assert [(f.rule, f.phrase) for f in found if f.severity == "block"] == [
+        ("content.placeholder", blank)
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Write to me at <leila.h@example.org> any time.",
+        "The paper [1] is in press.",
+        "He wrote 'teh' [sic] in the chart.",
+        "My passport expires in 2030.",
+    ],
+)
+def test_text_that_is_not_a_blank(text: str) -> None:
+    assert not [f for f in lint_message(text, "update", None, None) if f.severity == "block"]
+
+
+def test_lint_of_a_file_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    letter = tmp_path / "letter.txt"
+    letter.write_bytes("Dear Dr. Lee,\n\nThank you for the café.\n".encode("latin-1"))
+    result = script("lint", str(letter), "--action", "thank_you")
+    assert result.returncode == 2
+    assert "not UTF-8: byte 0xe9 at offset 36" in result.stderr
+    assert result.stderr.startswith("error: line 3")
+    assert "save the message as UTF-8" in result.stderr
+
+
+def test_lint_prints_the_sentence_and_the_phrase(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    text = "Dear Dr. Lee,\n\nI am ready to sign a contract with you before the Match.\n"
+    data = json.loads(script("lint", "-", "--action", "update", "--json", stdin=text).stdout)
+    (block,) = [f for f in data["findings"] if f["severity"] == "block"]
+    assert block["rule"] == "content.commitment"
+    assert block["sentence"] == "I am ready to sign a contract with you before the Match."
+    assert block["phrase"] == "sign a contract with you before the Match"
+
+
+def test_now_does_not_load_the_lint_machinery(tmp_path: Path) -> None:
+    """The lemmas load with lint and draft only: ``prematch now`` imports none of it."""
+    script = Script(tmp_path)
+    script.setup(SEASON)
+    probe = (
+        "import sys\n"
+        "from prematch.cli import main\n"
+        "main(['now'], standalone_mode=False)\n"
+        "lint = ('simplemma', 'prematch.policies._roles', 'prematch.policies._sentences',\n"
+        "        'prematch.policies._content')\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.startswith(lint)))\n"
+    )
+    env = {**os.environ, "PREMATCH_DB": str(script.db), "PREMATCH_NOW": "2027-01-15T09:00:00-05:00"}
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[-1] == "LOADED []"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from prematch_script import Script, built
 
 from prematch import engine
 from prematch.engine import ACTIONS, Season, Store, fixtures_dir, import_lines
-from prematch.policies import Rulebook
+from prematch.policies import Rulebook, lint_message
 from prematch.policies._drafts import draft_message, templates_dir
 
 DEMO_NOW = "2027-01-15T09:00:00-05:00"
@@ -47,23 +48,39 @@ def test_every_action_has_a_template() -> None:
     assert {p.stem for p in templates_dir().glob("*.txt")} == set(ACTIONS)
 
 
+BLANK = re.compile(r"\[([^\]]*)\]")
+
+
+def filled(text: str) -> str:
+    """``text`` with each [blank] written by the applicant (here: its own words, unbracketed)."""
+    return BLANK.sub(lambda m: m.group(1).rstrip("."), text)
+
+
 @pytest.mark.parametrize("action", ACTIONS)
-def test_every_draft_of_the_demo_season_passes_lint(demo: Season, action: str) -> None:
+def test_every_draft_of_the_demo_season_passes_lint_but_for_its_blanks(
+    demo: Season, action: str
+) -> None:
     state = demo.state()
     assert len(state.programs) >= 20
     for pid in state.programs:
         draft = draft_message(state, action, pid)
         assert draft.blocking == (), (pid, [(f.rule, f.phrase) for f in draft.blocking])
         assert not [f for f in draft.findings if f.rule == "content.length"], (pid, action)
-        assert "$" not in draft.text  # every placeholder was filled
+        assert "$" not in draft.text  # every template value was filled
+        # Every blank left for the applicant is a block until it is written.
+        blanks = [f"[{b}]" for b in BLANK.findall(draft.text)]
+        assert [f.phrase for f in draft.blanks] == blanks, (pid, action)
+        assert draft.blanks and all(f.severity == "block" for f in draft.blanks)
 
 
-def test_drafts_the_rulebook_allows_now_are_fully_clean(demo: Season) -> None:
+def test_drafts_the_rulebook_allows_now_are_clean_once_filled(demo: Season) -> None:
     state = demo.state()
     allowed = [v for v in demo.what_now().actions if v.outcome != "blocked" and v.action in ACTIONS]
     assert {v.action for v in allowed} >= {"thank_you", "update", "interest"}
     for v in allowed:
-        assert draft_message(state, v.action, v.program).findings == ()
+        draft = draft_message(state, v.action, v.program)
+        assert {f.rule for f in draft.findings} == {"content.placeholder"}
+        assert lint_message(filled(draft.text), v.action, state, v.program) == []
 
 
 def words(text: str) -> int:
@@ -131,7 +148,8 @@ def test_interview_date_is_the_programs_day_not_the_applicants(clock: engine.Clo
     # No visa, no ECFMG id: the signature asks only for the AAMC id.
     signature = update.rsplit("Sincerely,", 1)[1]
     assert FILL["placeholders"]["aamc_id"] in signature and "ECFMG" not in signature
-    assert [f.rule for f in draft_message(state, "update", "mercy").findings] == ["content.ids"]
+    found = draft_message(state, "update", "mercy").findings
+    assert [f.rule for f in found if f.rule != "content.placeholder"] == ["content.ids"]
 
 
 def test_an_intent_draft_to_a_second_program_is_blocked_by_lint(clock: engine.Clock) -> None:
@@ -178,7 +196,8 @@ def test_draft_json(tmp_path: Path, season_db: Path) -> None:
     data = json.loads(script.ok("draft", "thank_you", "mercy", "--json").stdout)
     assert (data["action"], data["program"], data["verdict"]) == ("thank_you", "mercy", "allowed")
     assert engine.parse_instant(data["due_by"]) == engine.parse_instant("2027-01-16T09:00-05:00")
-    assert "Mercy General IM" in data["text"] and data["lint"] == []
+    assert "Mercy General IM" in data["text"]
+    assert {f["rule"] for f in data["lint"]} == {"content.placeholder"}
 
 
 def test_draft_refuses_a_blocked_action_with_the_findings(tmp_path: Path, season_db: Path) -> None:
@@ -198,10 +217,12 @@ def test_draft_at_a_later_instant(tmp_path: Path, season_db: Path) -> None:
     assert "Letter of interest" in result.stdout
 
 
-def editor(tmp_path: Path, line: str) -> str:
-    """An $EDITOR that appends ``line`` to the file it is given."""
+def editor(tmp_path: Path, line: str, *, fill: bool = False) -> str:
+    """An $EDITOR that appends ``line`` to the file it is given (and, with ``fill``, writes
+    each [blank]: the words inside it, unbracketed)."""
     script = tmp_path / "editor.sh"
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "{line}" >> "$1"\n')
+    blanks = "sed -i 's/\\[\\([^].]*\\)\\.\\{0,1\\}\\]/\\1/g' \"$1\"\n" if fill else ""
+    script.write_text(f'#!/bin/sh\n{blanks}printf "%s\\n" "{line}" >> "$1"\n')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return str(script)
 
@@ -216,9 +237,24 @@ def test_draft_edit_lints_what_you_wrote(tmp_path: Path, season_db: Path) -> Non
     assert 'offending phrase: "where do I stand"' in result.stderr
 
 
-def test_draft_edit_keeping_it_clean_exits_0(tmp_path: Path, season_db: Path) -> None:
+def test_a_fresh_draft_exits_0_and_lists_its_blanks(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
+    result = script.ok("draft", "thank_you", "mercy")
+    assert "block content.placeholder" in result.stderr
+    assert 'offending phrase: "[program director\'s last name]"' in result.stderr
+
+
+def test_draft_edit_leaving_a_blank_exits_1(tmp_path: Path, season_db: Path) -> None:
     script = Script(tmp_path).copy_of(season_db)
     env = {"EDITOR": editor(tmp_path, "PS: the noon conference was a highlight.")}
+    result = script("draft", "thank_you", "mercy", "--edit", env=env, unset=["VISUAL"])
+    assert result.returncode == 1
+    assert "content.placeholder" in result.stderr
+
+
+def test_draft_edit_keeping_it_clean_exits_0(tmp_path: Path, season_db: Path) -> None:
+    script = Script(tmp_path).copy_of(season_db)
+    env = {"EDITOR": editor(tmp_path, "PS: the noon conference was a highlight.", fill=True)}
     result = script("draft", "thank_you", "mercy", "--edit", env=env, unset=["VISUAL"])
     assert result.returncode == 0, result.stderr
     assert "noon conference" in result.stdout
