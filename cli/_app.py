@@ -60,9 +60,10 @@ class Ctx:
     clock: Clock
     busy_timeout: float = 10.0
 
-    def store(self, *, create: bool = False) -> Store:
-        """Open the database (creating it only for commands that start something)."""
-        return Store.open(self.db, create=create, busy_timeout=self.busy_timeout)
+    def store(self, *, create: bool = False, readonly: bool = False) -> Store:
+        """Open the database: creating it only for commands that start something, and
+        ``readonly`` for the commands that only read (DESIGN §7: reads never write)."""
+        return Store.open(self.db, create=create, busy_timeout=self.busy_timeout, readonly=readonly)
 
     def open_season(self, store: Store) -> Season:
         """The season chosen by ``--season``, or the most recent one."""

@@ -44,8 +44,10 @@ from prematch.engine._errors import (
     PrematchError,
     StoreBusyError,
     StoreError,
+    StoreReadonlyError,
     StructuralError,
     UnknownProgramError,
+    UnknownSeasonError,
 )
 from prematch.engine._queries import (
     AuditReport,
@@ -180,10 +182,12 @@ __all__ = [
     "Store",
     "StoreBusyError",
     "StoreError",
+    "StoreReadonlyError",
     "StructuralError",
     "Tamper",
     "TimeReading",
     "UnknownProgramError",
+    "UnknownSeasonError",
     "Verdict",
     "Window",
     "admit",

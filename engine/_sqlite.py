@@ -20,12 +20,18 @@ import json
 import operator
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
-from prematch.engine._errors import IntegrityError, StoreBusyError, StoreError
+from prematch.engine._errors import (
+    IntegrityError,
+    StoreBusyError,
+    StoreError,
+    StoreReadonlyError,
+)
 from prematch.engine._mapper import StoredEvent, row_to_record
 from prematch.engine._records import Record
 
@@ -74,6 +80,51 @@ _SCHEMA = [
 
 _SEASON = operator.itemgetter(1)  # of _RECORD_COLUMNS
 _T = TypeVar("_T")
+
+
+def _connector(
+    path: Path, busy_timeout: float, *, readonly: bool, immutable: bool = False
+) -> Callable[[], sqlite3.Connection]:
+    """How to open one more connection to ``path`` (a thread's own).
+
+    Read-only, for a file and folder this user may write, is an ordinary connection
+    with ``PRAGMA query_only`` (SQLite's own WAL housekeeping, as for any reader, and
+    nothing left behind); for a file this user cannot write, ``immutable=1`` (nobody
+    with this user's rights changes it, and no lock or WAL file is made beside it);
+    otherwise ``mode=ro``.
+    """
+    target: str | Path = path
+    plain = not readonly or (_writable(path) and os.access(path.parent, os.W_OK))
+    if not plain:
+        immutable = immutable or not _writable(path)
+        query = "mode=ro&immutable=1" if immutable else "mode=ro"
+        target = f"{path.absolute().as_uri()}?{query}"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target,
+            uri=not plain,
+            isolation_level=None,
+            timeout=busy_timeout,
+            check_same_thread=False,  # close() closes every thread's connection
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if readonly:
+            conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    return connect
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the file (an immutable file refuses even root,
+    which ``os.access`` does not see)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def _create_private(path: Path) -> None:
@@ -160,22 +211,63 @@ class _SqliteSnapshot:
 
 
 class SqliteRecorder:
-    """The event log in a SQLite file. Create or open one with :meth:`open`."""
+    """The event log in a SQLite file. Create or open one with :meth:`open`, or wrap an
+    embedder's connection with :meth:`from_connection`.
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, busy_timeout: float):
+    Threads: a recorder from :meth:`open` gives each thread its own connection (made on
+    the thread's first use, all closed by :meth:`close`), so any thread may use it;
+    SQLite's locks order the writers. A recorder from :meth:`from_connection` uses the
+    one connection it was given, from whichever threads that connection allows.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        busy_timeout: float,
+        *,
+        connect: Callable[[], sqlite3.Connection] | None = None,
+        readonly: bool = False,
+    ):
         self.path = path
         """The database file."""
         self.busy_timeout = busy_timeout
         """Seconds a write waits for another writer's lock."""
-        self._conn = conn
+        self.readonly = readonly
+        """Whether the file was opened read-only (then :meth:`write` raises)."""
+        self._connect = connect
+        self._first = conn
+        self._local = threading.local()
+        self._local.conn = conn
+        self._all = [conn]
+        self._all_lock = threading.Lock()
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (the one given, for :meth:`from_connection`)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._connect is None:
+                conn = self._first
+            else:
+                conn = self._local.conn = self._guard(self._connect)
+                with self._all_lock:
+                    self._all.append(conn)
+        return conn
 
     @classmethod
-    def open(cls, path: Path, *, create: bool, busy_timeout: float) -> SqliteRecorder:
-        """Open (and, if ``create``, create with mode 0600) the database file at ``path``."""
+    def open(
+        cls, path: Path, *, create: bool, busy_timeout: float, readonly: bool = False
+    ) -> SqliteRecorder:
+        """Open (and, if ``create``, create with mode 0600) the database file at ``path``.
+
+        ``readonly`` opens an existing store without ever writing, creating or
+        migrating anything: it works on a file or folder this user cannot write.
+        """
         if path.is_dir():
             raise StoreError(f"{path} is a directory; --db needs a database file path")
         if not path.exists():
-            if not create:
+            if not create or readonly:
                 raise StoreError(f"no prematch database at {path}; run `prematch init` first")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,15 +281,20 @@ class SqliteRecorder:
                 raise StoreError(f"cannot create {path}: {e.strerror}") from e
         elif not os.access(path, os.R_OK):
             raise StoreError(f"{path} is not readable by this user")
+        elif not _writable(path):
+            # Reads work; a write raises StoreReadonlyError (and leaves no WAL files behind).
+            readonly = True
+        connect = _connector(path, busy_timeout, readonly=readonly)
         try:
-            conn = sqlite3.connect(
-                path, isolation_level=None, timeout=busy_timeout, check_same_thread=True
-            )
+            conn = connect()
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {path}: {e}") from e
-        recorder = cls(path, conn, busy_timeout)
+        recorder = cls(path, conn, busy_timeout, connect=connect, readonly=readonly)
         try:
-            recorder._prepare()
+            if readonly:
+                recorder._check_readable()
+            else:
+                recorder._prepare()
         except sqlite3.Error as e:
             conn.close()
             raise _translate(e, path) from e
@@ -206,7 +303,54 @@ class SqliteRecorder:
             raise
         return recorder
 
-    def _prepare(self) -> None:
+    @classmethod
+    def from_connection(cls, conn: sqlite3.Connection, busy_timeout: float) -> SqliteRecorder:
+        """A recorder on an embedder's own ``sqlite3`` connection (of a file or of memory).
+
+        The connection must not be inside a transaction; prematch runs its own
+        ``BEGIN IMMEDIATE``/``COMMIT`` on it and creates its tables (``events``,
+        ``heads``) beside the embedder's if they are missing.
+        """
+        rows = conn.execute("PRAGMA database_list").fetchall()
+        main = next((r[2] for r in rows if r[1] == "main"), "")
+        recorder = cls(Path(main) if main else Path(":memory:"), conn, busy_timeout)
+        try:
+            recorder._prepare(shared=True)
+        except sqlite3.Error as e:
+            raise _translate(e, recorder.path) from e
+        return recorder
+
+    def _check_readable(self) -> None:
+        """Refuse (without writing) a file that is not a prematch store of this format."""
+        conn = self._conn
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError:
+            if self._connect is None or os.access(self.path.parent, os.W_OK):
+                raise
+            # A WAL store in a folder this user cannot write (so nobody can change it):
+            # SQLite cannot make the lock file ``mode=ro`` needs; read it as it stands.
+            conn.close()
+            self._connect = _connector(self.path, self.busy_timeout, readonly=True, immutable=True)
+            conn = self._first = self._local.conn = self._connect()
+            self._all = [conn]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version > STORE_FORMAT:
+            raise IntegrityError(
+                f"{self.path} was written by a newer prematch (store format {version}, "
+                f"this one reads up to {STORE_FORMAT}); upgrade prematch"
+            )
+        if "events" not in tables:
+            if tables:
+                raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
+            raise StoreError(f"no prematch database at {self.path}; run `prematch init` first")
+
+    def _prepare(self, *, shared: bool = False) -> None:
+        """Create the schema if missing (in a database of other tables only if ``shared``:
+        the embedder's own), after checking the store format."""
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -224,7 +368,7 @@ class SqliteRecorder:
 
         db = sqlite_utils.Database(conn)
         events = db.table("events")
-        if tables and "events" not in tables:
+        if tables and "events" not in tables and not shared:
             raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
         if not tables:
             # Before the first table (and WAL) fixes it. 16 KiB pages instead of 4: bulk
@@ -278,12 +422,20 @@ class SqliteRecorder:
             raise
 
     def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
+        """Close the connections (every thread's; the given one, for
+        :meth:`from_connection`)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
 
     @contextlib.contextmanager
     def write(self, now_iso: str) -> Iterator[SqliteTransaction]:
         """A ``BEGIN IMMEDIATE`` transaction: commit if the block ends normally, else roll back."""
+        if self.readonly:
+            raise StoreReadonlyError(
+                f"{self.path} is read-only; prematch cannot write to it", path=self.path
+            )
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -380,7 +532,7 @@ def _translate(
             "try again when it has finished"
         )
     if primary == sqlite3.SQLITE_READONLY:
-        return StoreError(f"{path} is read-only; prematch cannot write to it")
+        return StoreReadonlyError(f"{path} is read-only; prematch cannot write to it", path=path)
     if primary == sqlite3.SQLITE_NOTADB:
         return IntegrityError(f"{path} is not a SQLite database (is --db right?)")
     return StoreError(f"{path}: {error}")

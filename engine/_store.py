@@ -10,6 +10,7 @@ the hash chain (:mod:`prematch.engine._chain`).
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -31,8 +32,18 @@ __all__ = [
 
 
 class Store:
-    """A prematch event log. Open a database file with :meth:`open`, or keep the log in
-    memory with :meth:`memory`."""
+    """A prematch event log. Open a database file with :meth:`open` (``readonly=True`` to
+    only read it), keep the log in memory with :meth:`memory`, or use an embedder's own
+    ``sqlite3`` connection with :meth:`from_connection`.
+
+    **Threads.** A store may be shared by the threads of a process. A file store opened
+    with :meth:`open` gives each thread its own SQLite connection (made on the thread's
+    first use; :meth:`close` closes them all), so reads run side by side and writes are
+    ordered by SQLite's write lock, as between processes. A memory store orders its
+    writers with a lock. A store from :meth:`from_connection` uses only the connection
+    it was given: share it between threads only if that connection allows it
+    (``check_same_thread=False``), and then serialize its use yourself.
+    """
 
     def __init__(self, recorder: Recorder):
         self._recorder = recorder
@@ -44,14 +55,34 @@ class Store:
         *,
         create: bool = True,
         busy_timeout: float = BUSY_TIMEOUT_MS / 1000,
+        readonly: bool = False,
     ) -> Store:
         """Open (and, if ``create``, create with mode 0600) the SQLite store at ``path``.
 
         ``busy_timeout`` is how many seconds a write waits for another writer's
-        lock before it fails with :class:`StoreBusyError`.
+        lock before it fails with :class:`StoreBusyError`. ``readonly`` opens an
+        existing store only to read it: it never creates, writes or migrates a file, works
+        on a file or folder this user cannot write, and a write raises
+        :class:`StoreReadonlyError`. The path ``":memory:"`` is :meth:`memory` (no file).
         """
+        if str(path) == ":memory:":
+            return cls.memory(busy_timeout=busy_timeout)
         p = Path(path).expanduser()
-        return cls(SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout))
+        return cls(
+            SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout, readonly=readonly)
+        )
+
+    @classmethod
+    def from_connection(
+        cls, conn: sqlite3.Connection, *, busy_timeout: float = BUSY_TIMEOUT_MS / 1000
+    ) -> Store:
+        """A store on an embedder's own ``sqlite3`` connection (to a file or to memory).
+
+        The connection must not be inside a transaction: prematch runs its own
+        ``BEGIN IMMEDIATE``/``COMMIT`` on it, and creates its tables if they are missing.
+        :meth:`close` closes the connection. See the class docstring for threads.
+        """
+        return cls(SqliteRecorder.from_connection(conn, busy_timeout))
 
     @classmethod
     def memory(cls, *, busy_timeout: float = BUSY_TIMEOUT_MS / 1000) -> Store:
