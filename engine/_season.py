@@ -7,13 +7,14 @@ one ``BEGIN IMMEDIATE`` transaction: read the season, admit the new event
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from prematch.engine._actions import ACTIONS
-from prematch.engine._admission import admit
+from prematch.engine._admission import admit, admit_next, goes_last
 from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError
 from prematch.engine._intake import (
@@ -28,7 +29,7 @@ from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
-from prematch.engine._store import Store, Transaction
+from prematch.engine._store import SeasonSnapshot, Store, Transaction
 from prematch.engine._verdicts import Judged, Verdict
 
 __all__ = ["HistoryEntry", "Season", "normalize_event_type"]
@@ -144,7 +145,7 @@ class Season:
     def timezone(self) -> str:
         """The season's IANA timezone."""
         if self._timezone is None:
-            first = next(iter(self.store.season_records(self.id)))
+            first = self.store.snapshot(self.id).records[0]
             self._timezone = str(first.payload["timezone"])
         return self._timezone
 
@@ -228,7 +229,7 @@ class Season:
             {self.id: self.timezone},
             self.clock(),
             current=self.id,
-            programs=lambda _: program_zones(self.records()),
+            programs=lambda _: program_zones(self.store.snapshot(self.id).records),
         )
 
     def add_program(self, program: str, name: str, **fields: Any) -> Judged:
@@ -271,14 +272,46 @@ class Season:
         )
 
     def _append(self, pending: Pending) -> Judged:
+        """Judge ``pending`` against the season's cached snapshot before taking the write
+        lock; in the lock, check that the season is still at that version and append. If
+        another writer recorded into the season meanwhile, the snapshot catches up on
+        those records and the new one is judged again, in the lock: either way only the
+        new record is judged. A record that does not go after every other in replay order
+        (a back-filled event, a retraction) may change how existing ones are judged:
+        :func:`admit` judges it against the whole season, in the lock."""
         now = self.clock()
+        snap = self.store.snapshot(self.id)
+        judged = self._judge_next(pending, snap, now, max(self.store.head()[0], snap.last_seq))
         with self.store.write(utc_iso(now)) as tx:
-            existing = tx.season_records(self.id)
-            place_dates(existing, [pending], now)
-            candidate = pending.record(tx.last_seq + 1)
-            (admitted,) = admit(existing, [candidate], self.rulebook)
+            if judged is not None and (
+                tx.season_last_seq(self.id) != snap.last_seq or tx.last_seq != judged[2] - 1
+            ):
+                snap = self.store.snapshot(self.id)  # in the lock: nobody writes meanwhile
+                judged = self._judge_next(pending, snap, now, tx.last_seq)
+            if judged is None:
+                existing = tx.season_records(self.id)
+                place_dates(existing, [pending], now)
+                candidate = pending.record(tx.last_seq + 1)
+                (admitted,) = admit(existing, [candidate], self.rulebook)
+                (stored,) = _append_checked(tx, [admitted.record])
+                return Judged(stored, admitted.findings)
+            admitted, after, _ = judged
             (stored,) = _append_checked(tx, [admitted.record])
+        self.store.remember(self.id, snap.then(stored, after))
         return Judged(stored, admitted.findings)
+
+    def _judge_next(
+        self, pending: Pending, snap: SeasonSnapshot, now: dt.datetime, last_seq: int
+    ) -> tuple[Judged, SeasonState, int] | None:
+        """``pending`` admitted at seq ``last_seq + 1`` against ``snap`` alone, the state
+        after it and that seq; ``None`` if it does not go after every record of the season."""
+        mine = copy.copy(pending)  # place_dates moves it; each judgement starts afresh
+        place_dates(snap.records, [mine], now)
+        candidate = mine.record(last_seq + 1)
+        if snap.state is None or not goes_last(snap.last_key, candidate):
+            return None
+        admitted, after = admit_next(snap.state, self.rulebook.for_season(snap.state), candidate)
+        return admitted, after, candidate.seq
 
 
 def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:

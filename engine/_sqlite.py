@@ -145,6 +145,13 @@ class SqliteTransaction(ChainedTransaction):
         """Every record of ``season`` (including those appended in this transaction)."""
         return _season_records(self._conn, season)
 
+    def season_last_seq(self, season: str) -> int:
+        """The seq of the newest record of ``season`` (0 if it has none)."""
+        row = self._conn.execute(
+            "SELECT MAX(seq) FROM events WHERE season = ?", (season,)
+        ).fetchone()
+        return int(row[0] or 0)
+
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
         return _seasons(self._conn)
@@ -167,9 +174,10 @@ class SqliteTransaction(ChainedTransaction):
         self._conn.executemany(_INSERT, events)
 
 
-def _season_records(conn: sqlite3.Connection, season: str) -> list[Record]:
+def _season_records(conn: sqlite3.Connection, season: str, after_seq: int = 0) -> list[Record]:
     rows = conn.execute(
-        f"SELECT {_RECORD_COLUMNS} FROM events WHERE season = ? ORDER BY seq", (season,)
+        f"SELECT {_RECORD_COLUMNS} FROM events WHERE season = ? AND seq > ? ORDER BY seq",
+        (season, after_seq),
     ).fetchall()
     return [row_to_record(r) for r in rows]
 
@@ -241,6 +249,7 @@ class SqliteRecorder:
         self._local.conn = conn
         self._all = [conn]
         self._all_lock = threading.Lock()
+        self._writer = threading.Lock()  # one write transaction at a time in this process
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -437,6 +446,23 @@ class SqliteRecorder:
                 f"{self.path} is read-only; prematch cannot write to it", path=self.path
             )
         conn = self._conn
+        # The threads of this process queue here, and are woken as soon as the writer
+        # before them is done; SQLite's busy handler, which orders writers of other
+        # processes, polls with sleeps of up to 100 ms, so a thread could wait long.
+        if not self._writer.acquire(timeout=self.busy_timeout):
+            raise StoreBusyError(
+                f"{self.path} is locked by another thread (waited {self.busy_timeout:g} s); "
+                "try again when it has finished",
+                path=self.path,
+            )
+        try:
+            with self._locked_write(conn, now_iso) as tx:
+                yield tx
+        finally:
+            self._writer.release()
+
+    @contextlib.contextmanager
+    def _locked_write(self, conn: sqlite3.Connection, now_iso: str) -> Iterator[SqliteTransaction]:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
@@ -482,9 +508,9 @@ class SqliteRecorder:
         """Season ids in the order they were started."""
         return self._guard(_seasons, self._conn)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season``, in ``seq`` order."""
-        return self._guard(_season_records, self._conn, season)
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""
+        return self._guard(_season_records, self._conn, season, after_seq)
 
     def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""

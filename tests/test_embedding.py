@@ -170,3 +170,29 @@ def test_store_on_an_embedders_own_connection(tmp_path: Path, where: str) -> Non
     assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (3,)
     assert conn.execute("SELECT COUNT(*) FROM app_users").fetchone() == (0,)
     store.close()
+
+
+# -- the cached season snapshot -----------------------------------------------------------
+
+
+def test_snapshot_catches_up_on_another_stores_writes_backfills_and_retractions(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    _filled(db)
+    clock = fixed_clock(NOW_UTC)
+    with Store.open(db) as mine, Store.open(db) as theirs:
+        here = Season.open(mine, rulebook=NoRules(), clock=clock)
+        there = Season.open(theirs, rulebook=NoRules(), clock=clock)
+        here.record("news_recorded", at="2026-12-01T10:00:00-05:00", kind="other", detail="a")
+        there.record("news_recorded", at="2026-12-02T10:00:00-05:00", kind="other", detail="b")
+        backfilled = there.record(
+            "news_recorded", at="2026-10-05T10:00:00-04:00", kind="other", detail="early"
+        )
+        there.retract(backfilled.record.seq, "typed the wrong date")
+        here.record("news_recorded", at="2026-12-03T10:00:00-05:00", kind="other", detail="c")
+        cached = mine.snapshot("embed-2027")
+        assert cached.records == tuple(theirs.season_records("embed-2027"))
+        assert [n.detail for n in cached.state.news] == ["a", "b", "c"]  # type: ignore[union-attr]
+        with Store.open(db, readonly=True) as fresh:
+            assert cached.state == fresh.snapshot("embed-2027").state
