@@ -80,6 +80,7 @@ from prematch.engine._rulebook import (
 )
 from prematch.engine._season import (
     HistoryEntry,
+    Preview,
     Season,
     normalize_event_type,
 )
@@ -99,6 +100,7 @@ from prematch.engine._statemachine import (
 )
 from prematch.engine._store import (
     UPCASTERS,
+    SeasonSnapshot,
     Store,
     Tamper,
 )
@@ -173,10 +175,12 @@ __all__ = [
     "NowStatus",
     "PolicyRefusal",
     "PrematchError",
+    "Preview",
     "ProgramState",
     "Record",
     "RulebookProtocol",
     "Season",
+    "SeasonSnapshot",
     "SeasonState",
     "Severity",
     "Store",

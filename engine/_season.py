@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from prematch.engine._actions import ACTIONS
 from prematch.engine._admission import admit, admit_next, goes_last
 from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
-from prematch.engine._errors import InputError, PrematchError
+from prematch.engine._errors import InputError, PrematchError, UnknownSeasonError
 from prematch.engine._intake import (
     Intake,
     Pending,
@@ -30,9 +30,28 @@ from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import SeasonSnapshot, Store, Transaction
-from prematch.engine._verdicts import Judged, Verdict
+from prematch.engine._verdicts import Finding, Judged, Verdict
 
-__all__ = ["HistoryEntry", "Season", "normalize_event_type"]
+__all__ = ["PREVIEWED", "HistoryEntry", "Preview", "Season", "normalize_event_type"]
+
+PREVIEWED = "previewed: what if it were sent anyway"
+"""The override a blocked event of :meth:`Season.preview` is kept with (never written)."""
+
+
+class Preview(NamedTuple):
+    """What :meth:`Season.preview` found: recording the events would give this."""
+
+    findings: tuple[tuple[Finding, ...], ...]
+    """What the rulebook says about each event, in the order given (a block means it
+    would be refused without an override)."""
+    state: SeasonState
+    """The season's state with the events, as of the latest of them (or of ``at``)."""
+    now: NowReport
+    """:meth:`Season.what_now` with the events, as of that instant."""
+
+
+_LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+"""The clock a preview's intake reads against: a preview may look into the future."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +211,55 @@ class Season:
     def audit(self) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq."""
         return audit_records(self.id, self.records(), self.rulebook)
+
+    def preview(
+        self, events: Sequence[Mapping[str, Any]], *, at: dt.datetime | str | None = None
+    ) -> Preview:
+        """What recording ``events`` (in order) would give, written nowhere: "what if I
+        send this on that date". It works on any store, a read-only one too.
+
+        Each event is an object as an import line gives it (``type``, ``program``, ``at``,
+        ``override``, the payload fields); ``at`` may be in the future and defaults to
+        now. An event the rulebook blocks is kept as if sent anyway (its findings say
+        so), so the events after it are judged with it; one the state machine does not
+        allow raises :class:`StructuralError`, bad input :class:`InputError` (with the
+        event's position, from 1, as its ``line``). The state and the what-now report
+        are as of ``at``, by default the latest event's instant (or now, if later).
+        """
+        now = self.clock()
+        intake = Intake(
+            {self.id: self.timezone},
+            _LATEST,
+            current=self.id,
+            programs=lambda _: program_zones(self.store.snapshot(self.id).records),
+        )
+        pending: list[Pending] = []
+        for line, event in enumerate(events, start=1):
+            if not isinstance(event, Mapping):
+                raise InputError("each event must be an object of fields", line=line)
+            fields = {"at": now, **event}
+            if fields.get("season", self.id) != self.id:
+                raise InputError(
+                    "a preview's events belong to its season", field="season", line=line
+                )
+            pending.append(intake.from_object(fields, line))
+        intake.settle()
+        existing = self.records()
+        place_dates(existing, pending, _LATEST)
+        first = max(self.store.head()[0], existing[-1].seq if existing else 0) + 1
+        candidates = [p.record(first + n) for n, p in enumerate(pending)]
+        admitted = admit(existing, candidates, self.rulebook, blocked_override=PREVIEWED)
+        moment = (
+            self.instant(at) if at is not None else max([now, *(r.occurred_at for r in candidates)])
+        )
+        state = replay([*existing, *(j.record for j in admitted)], moment)
+        if state is None:
+            raise UnknownSeasonError("the season holds no events", season=self.id)
+        return Preview(
+            tuple(j.findings for j in admitted),
+            state,
+            what_now(state, moment, self.rulebook.for_season(state)),
+        )
 
     # -- writing -------------------------------------------------------------------------
 

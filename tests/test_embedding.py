@@ -16,12 +16,15 @@ from pathlib import Path
 import pytest
 from history import History
 
+from prematch import policies
 from prematch.engine import (
+    InputError,
     NoRules,
     Season,
     Store,
     StoreError,
     StoreReadonlyError,
+    StructuralError,
     fixed_clock,
 )
 
@@ -196,3 +199,48 @@ def test_snapshot_catches_up_on_another_stores_writes_backfills_and_retractions(
         assert [n.detail for n in cached.state.news] == ["a", "b", "c"]  # type: ignore[union-attr]
         with Store.open(db, readonly=True) as fresh:
             assert cached.state == fresh.snapshot("embed-2027").state
+
+
+# -- preview -------------------------------------------------------------------------------
+
+
+def test_preview_answers_what_if_without_writing_even_on_a_read_only_store(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:
+        History(season_id="embed-2027").added_and_applied("mercy").season(store, now=NOW_UTC)
+    before = _files(tmp_path)
+    with Store.open(db, readonly=True) as store:
+        season = Season.open(store, rulebook=policies.Rulebook(), clock=fixed_clock(NOW_UTC))
+        head = store.head()
+        # In the future: invited, interviewed, then a thank-you the same evening.
+        findings, state, now = season.preview(
+            [
+                {"type": "invited", "program": "mercy", "at": "2027-01-20T09:00"},
+                {"type": "interviewed", "program": "mercy", "at": "2027-02-01T09:00"},
+                {"type": "thanked", "program": "mercy", "at": "2027-02-01T18:00"},
+            ]
+        )
+        assert len(findings) == 3
+        assert not any(f.severity == "block" for fs in findings for f in fs)
+        assert state.programs["mercy"].state == "interviewed"
+        assert len(state.programs["mercy"].messages) == 1
+        assert now.as_of == dt.datetime(2027, 2, 1, 23, tzinfo=dt.UTC)
+        # A second thank-you is blocked: kept as if sent, its findings say so.
+        first, again = season.preview(
+            [
+                {"type": "invited", "program": "mercy", "at": "2027-01-20T09:00"},
+                {"type": "interviewed", "program": "mercy", "at": "2027-02-01T09:00"},
+                {"type": "thanked", "program": "mercy", "at": "2027-02-01T18:00"},
+                {"type": "thanked", "program": "mercy", "at": "2027-02-02T18:00"},
+            ]
+        ).findings[2:]
+        assert not any(f.severity == "block" for f in first)
+        assert any(f.severity == "block" for f in again)
+        with pytest.raises(StructuralError):
+            season.preview([{"type": "interviewed", "program": "mercy", "at": "2027-02-01"}])
+        with pytest.raises(InputError) as caught:
+            season.preview([{"type": "invited", "program": "mercy"}, {"type": "nonsense"}])
+        assert caught.value.line == 2
+        assert store.head() == head
+        assert len(season.records()) == 3
+    assert _files(tmp_path) == before
