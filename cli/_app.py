@@ -25,6 +25,7 @@ from prematch.engine import (
     PrematchError,
     Season,
     Store,
+    UnknownSeasonError,
     fixed_clock,
     parse_instant,
     system_clock,
@@ -69,7 +70,18 @@ class Ctx:
         """The season chosen by ``--season``, or the most recent one."""
         from prematch.policies import Rulebook
 
-        return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
+        try:
+            return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
+        except UnknownSeasonError as e:
+            known = store.seasons()
+            if not known:
+                raise UnknownSeasonError(
+                    f"{self.db} holds no season yet; run `prematch init` first", season=e.season
+                ) from e
+            raise UnknownSeasonError(
+                f"no season {e.season!r} in {self.db} (seasons: {', '.join(known)})",
+                season=e.season,
+            ) from e
 
 
 def _clock() -> Clock:

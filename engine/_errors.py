@@ -9,9 +9,11 @@
     ├── StructuralError     the state machine does not allow it     state.invalid
     ├── PolicyRefusal       the rulebook blocks it (override possible) policy.blocked
     └── StoreError          the database cannot be used as asked   store.error
+        │   (store.missing, store.directory: no store at the path; else store.error)
         ├── StoreBusyError      another writer held the lock too long   store.busy
         ├── StoreReadonlyError  the store was opened read-only      store.readonly
         └── IntegrityError      not a prematch store, or a newer one  store.integrity
+                                                                    (store.newer)
 
 Each class has a stable :attr:`PrematchError.code` (the right column) for a service to
 map to its responses, and :meth:`PrematchError.to_json`. Messages are about the season
@@ -195,8 +197,10 @@ class StoreError(PrematchError):
     path: str | None = None
     """The database file it is about, when it is a file (not part of the message)."""
 
-    def __init__(self, message: str, *, path: object = None):
+    def __init__(self, message: str, *, path: object = None, code: str | None = None):
         self.path = None if path is None else str(path)
+        if code is not None:
+            self.code = code
         super().__init__(message)
 
 

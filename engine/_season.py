@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from prematch.engine._actions import ACTIONS
 from prematch.engine._admission import admit, admit_next, goes_last
 from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
-from prematch.engine._errors import InputError, PrematchError, UnknownSeasonError
+from prematch.engine._errors import InputError, PrematchError, UnknownSeasonError, located
 from prematch.engine._intake import (
     Intake,
     Pending,
@@ -110,18 +110,15 @@ class Season:
         clock: Clock = system_clock,
     ) -> Season:
         """The named season, or (``None``) the most recently started one."""
+        if season_id is not None and not isinstance(season_id, str):
+            raise InputError("the season id must be text", field="season")
         known = store.seasons()
         if not known:
-            raise InputError(
-                f"{store.path} holds no season yet; run `prematch init` first", field="season"
-            )
+            raise UnknownSeasonError("the store holds no season yet", season=season_id)
         if season_id is None:
             season_id = known[-1]
         elif season_id not in known:
-            raise InputError(
-                f"no season {season_id!r} in {store.path} (seasons: {', '.join(known)})",
-                field="season",
-            )
+            raise UnknownSeasonError(f"no season {season_id!r}", season=season_id)
         return cls(store, season_id, rulebook=rulebook, clock=clock)
 
     @classmethod
@@ -141,8 +138,14 @@ class Season:
         ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
         """
         now = clock()
+        _check_text(season_id, "season", "the season id")
         pending = Intake({}, now).from_fields(
-            "season_started", None, season=season_id, at=at, override=None, payload=fields
+            "season_started",
+            None,
+            season=season_id,
+            at=None if at is None else _checked_at(at),
+            override=None,
+            payload=fields,
         )
         season = cls(store, season_id, rulebook=rulebook, clock=clock)
         with store.write(utc_iso(now)) as tx:
@@ -172,13 +175,13 @@ class Season:
         """The instant a question is asked at: a datetime, an ISO string (without an offset,
         or a date = its midnight, in the season's timezone), or now. Unlike an event's time,
         it may be in the future."""
-        return self.clock() if value is None else read_instant(value, self.timezone)
+        return self.clock() if value is None else read_instant(_checked_at(value), self.timezone)
 
     def state(self, at: dt.datetime | str | None = None) -> SeasonState:
         """The season's state as of ``at`` (default: the clock's now)."""
         state = replay(self.records(), self.instant(at))
         if state is None:
-            raise InputError(f"season {self.id!r} holds no events; run `prematch init`", field="at")
+            raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
         return state
 
     def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
@@ -194,6 +197,8 @@ class Season:
 
     def check(self, action: str, program: str, at: dt.datetime | str | None = None) -> Verdict:
         """The verdict on sending ``action`` to ``program`` at ``at`` (default now)."""
+        _check_text(action, "action", "an action")
+        _check_text(program, "program", "a program id")
         if action not in ACTIONS:
             raise InputError(
                 f"unknown action {action!r}; actions: {', '.join(ACTIONS)}", field="action"
@@ -233,11 +238,15 @@ class Season:
             current=self.id,
             programs=lambda _: program_zones(self.store.snapshot(self.id).records),
         )
+        if isinstance(events, str | Mapping) or not isinstance(events, Sequence):
+            raise InputError("preview takes a list of events (objects of fields)")
         pending: list[Pending] = []
         for line, event in enumerate(events, start=1):
             if not isinstance(event, Mapping):
                 raise InputError("each event must be an object of fields", line=line)
             fields = {"at": now, **event}
+            with located(line=line):
+                fields["at"] = _checked_at(fields["at"])
             if fields.get("season", self.id) != self.id:
                 raise InputError(
                     "a preview's events belong to its season", field="season", line=line
@@ -279,10 +288,18 @@ class Season:
         (:meth:`reading` says which); a date alone is placed within that day, after the
         day's events recorded before it (:func:`~prematch.engine._intake.place_dates`).
         """
+        _check_text(event_type, "type", "an event type")
         if normalize_event_type(event_type) == "season_started":
-            raise InputError("a season has one season_started; use `prematch init`", field="type")
+            raise InputError(
+                "a season has one season_started, written when it starts", field="type"
+            )
         pending = self._intake().from_fields(
-            event_type, program, season=self.id, at=at, override=override, payload=fields
+            event_type,
+            program,
+            season=self.id,
+            at=None if at is None else _checked_at(at),
+            override=override,
+            payload=fields,
         )
         return self._append(pending)
 
@@ -290,6 +307,8 @@ class Season:
         """How :meth:`record` reads ``at`` for this event: in which zone (the program's for
         events at the program, when it has one; else the season's), and whether it is a
         date alone (then :meth:`record` places it within that day)."""
+        _check_text(event_type, "type", "an event type")
+        _check_text(at, "at", "ISO text")
         return self._intake().reading(event_type, self.id, program, at)
 
     def _intake(self) -> Intake:
@@ -312,6 +331,8 @@ class Season:
         override: str | None = None,
     ) -> Judged:
         """Record a certified rank order list (first = most preferred)."""
+        if isinstance(order, str) or not isinstance(order, Sequence):
+            raise InputError("the rank order must be a list of program ids", field="order")
         return self.record("rank_certified", at=at, override=override, order=list(order))
 
     def retract(
@@ -327,6 +348,8 @@ class Season:
         A retraction that makes another event break a rule (say, the connection an
         inquiry relied on) is refused unless ``override`` gives the reason to record it.
         """
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise InputError(f"the seq must be an integer, got {seq!r}", field="seq")
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
         if target is None:
@@ -380,6 +403,29 @@ class Season:
             return None
         admitted, after = admit_next(snap.state, self.rulebook.for_season(snap.state), candidate)
         return admitted, after, candidate.seq
+
+
+def _checked_at(value: object) -> dt.datetime | str:
+    """``value`` if it can be an instant (an aware datetime is checked later), else
+    :class:`InputError` (a date alone, a number)."""
+    if isinstance(value, dt.datetime | str):
+        return value
+    if isinstance(value, dt.date):
+        raise InputError(
+            f"a date alone ({value.isoformat()}) is not an instant: give it as text "
+            f"({value.isoformat()!r}: during that day, or its midnight for a question) "
+            "or as an aware datetime",
+            field="at",
+        )
+    raise InputError(
+        f"at must be an aware datetime or ISO text, not {type(value).__name__}", field="at"
+    )
+
+
+def _check_text(value: object, field: str, what: str) -> None:
+    """:class:`InputError` on ``field`` unless ``value`` is text."""
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text, not {type(value).__name__}", field=field)
 
 
 def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:

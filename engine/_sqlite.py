@@ -274,22 +274,26 @@ class SqliteRecorder:
         migrating anything: it works on a file or folder this user cannot write.
         """
         if path.is_dir():
-            raise StoreError(f"{path} is a directory; --db needs a database file path")
+            raise StoreError(
+                "the path is a directory, not a database file", path=path, code="store.directory"
+            )
         if not path.exists():
             if not create or readonly:
-                raise StoreError(f"no prematch database at {path}; run `prematch init` first")
+                raise StoreError("no prematch store at this path", path=path, code="store.missing")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise StoreError(f"cannot create {path}: {path.parent} is not a folder") from e
+                raise StoreError(
+                    "cannot create the store: a file is in the way of its folder", path=path
+                ) from e
             try:
                 _create_private(path)
             except FileExistsError:
                 pass  # another process created it first: open theirs
             except OSError as e:
-                raise StoreError(f"cannot create {path}: {e.strerror}") from e
+                raise StoreError(f"cannot create the store: {e.strerror}", path=path) from e
         elif not os.access(path, os.R_OK):
-            raise StoreError(f"{path} is not readable by this user")
+            raise StoreError("the store is not readable by this user", path=path)
         elif not _writable(path):
             # Reads work; a write raises StoreReadonlyError (and leaves no WAL files behind).
             readonly = True
@@ -297,7 +301,7 @@ class SqliteRecorder:
         try:
             conn = connect()
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open {path}: {e}") from e
+            raise StoreError(f"cannot open the store: {e}", path=path) from e
         recorder = cls(path, conn, busy_timeout, connect=connect, readonly=readonly)
         try:
             if readonly:
@@ -349,13 +353,15 @@ class SqliteRecorder:
         }
         if version > STORE_FORMAT:
             raise IntegrityError(
-                f"{self.path} was written by a newer prematch (store format {version}, "
-                f"this one reads up to {STORE_FORMAT}); upgrade prematch"
+                f"the store was written by a newer prematch (store format {version}, "
+                f"this one reads up to {STORE_FORMAT}); upgrade prematch",
+                path=self.path,
+                code="store.newer",
             )
         if "events" not in tables:
             if tables:
-                raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
-            raise StoreError(f"no prematch database at {self.path}; run `prematch init` first")
+                raise IntegrityError("a SQLite database but not a prematch store", path=self.path)
+            raise StoreError("no prematch store at this path", path=self.path, code="store.missing")
 
     def _prepare(self, *, shared: bool = False) -> None:
         """Create the schema if missing (in a database of other tables only if ``shared``:
@@ -365,8 +371,10 @@ class SqliteRecorder:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > STORE_FORMAT:
             raise IntegrityError(
-                f"{self.path} was written by a newer prematch (store format {version}, "
-                f"this one reads up to {STORE_FORMAT}); upgrade prematch"
+                f"the store was written by a newer prematch (store format {version}, "
+                f"this one reads up to {STORE_FORMAT}); upgrade prematch",
+                path=self.path,
+                code="store.newer",
             )
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -378,7 +386,7 @@ class SqliteRecorder:
         db = sqlite_utils.Database(conn)
         events = db.table("events")
         if tables and "events" not in tables and not shared:
-            raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
+            raise IntegrityError("a SQLite database but not a prematch store", path=self.path)
         if not tables:
             # Before the first table (and WAL) fixes it. 16 KiB pages instead of 4: bulk
             # imports and whole-store audits touch a quarter as many pages (measured: about
@@ -443,7 +451,7 @@ class SqliteRecorder:
         """A ``BEGIN IMMEDIATE`` transaction: commit if the block ends normally, else roll back."""
         if self.readonly:
             raise StoreReadonlyError(
-                f"{self.path} is read-only; prematch cannot write to it", path=self.path
+                "the store is read-only; prematch cannot write to it", path=self.path
             )
         conn = self._conn
         # The threads of this process queue here, and are woken as soon as the writer
@@ -451,7 +459,7 @@ class SqliteRecorder:
         # processes, polls with sleeps of up to 100 ms, so a thread could wait long.
         if not self._writer.acquire(timeout=self.busy_timeout):
             raise StoreBusyError(
-                f"{self.path} is locked by another thread (waited {self.busy_timeout:g} s); "
+                f"the store is locked by another thread (waited {self.busy_timeout:g} s); "
                 "try again when it has finished",
                 path=self.path,
             )
@@ -554,11 +562,12 @@ def _translate(
     primary = None if code is None else code & 0xFF
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreBusyError(
-            f"{path} is locked by another process (waited {waited:g} s); "
-            "try again when it has finished"
+            f"the store is locked by another process (waited {waited:g} s); "
+            "try again when it has finished",
+            path=path,
         )
     if primary == sqlite3.SQLITE_READONLY:
-        return StoreReadonlyError(f"{path} is read-only; prematch cannot write to it", path=path)
+        return StoreReadonlyError("the store is read-only; prematch cannot write to it", path=path)
     if primary == sqlite3.SQLITE_NOTADB:
-        return IntegrityError(f"{path} is not a SQLite database (is --db right?)")
-    return StoreError(f"{path}: {error}")
+        return IntegrityError("not a SQLite database", path=path)
+    return StoreError(str(error), path=path)

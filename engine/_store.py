@@ -21,6 +21,7 @@ from pathlib import Path
 
 from prematch.engine._admission import goes_last, successor
 from prematch.engine._chain import Tamper, verify
+from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
 from prematch.engine._memory import MemoryRecorder
 from prematch.engine._recorder import Recorder, Transaction
@@ -116,6 +117,8 @@ class Store:
         on a file or folder this user cannot write, and a write raises
         :class:`StoreReadonlyError`. The path ``":memory:"`` is :meth:`memory` (no file).
         """
+        if not isinstance(path, str | os.PathLike):
+            raise InputError(f"the store path must be text or a path, not {type(path).__name__}")
         if str(path) == ":memory:":
             return cls.memory(busy_timeout=busy_timeout)
         p = Path(path).expanduser()
