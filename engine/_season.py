@@ -301,7 +301,7 @@ class Season:
             override=override,
             payload=fields,
         )
-        return self._append(pending)
+        return self._append(pending, happens_now=at is None)
 
     def reading(self, event_type: str, program: str | None, at: str) -> TimeReading:
         """How :meth:`record` reads ``at`` for this event: in which zone (the program's for
@@ -362,22 +362,31 @@ class Season:
             "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
         )
 
-    def _append(self, pending: Pending) -> Judged:
+    def _append(self, pending: Pending, *, happens_now: bool = False) -> Judged:
         """Judge ``pending`` against the season's cached snapshot before taking the write
         lock; in the lock, check that the season is still at that version and append. If
         another writer recorded into the season meanwhile, the snapshot catches up on
         those records and the new one is judged again, in the lock: either way only the
         new record is judged. A record that does not go after every other in replay order
         (a back-filled event, a retraction) may change how existing ones are judged:
-        :func:`admit` judges it against the whole season, in the lock."""
+        :func:`admit` judges it against the whole season, in the lock. An event that
+        happens now (no ``at``) and met another writer's event (one of a later instant, or
+        stored since the snapshot) is recorded at the clock's reading in the lock: it
+        still happens after every event of the season."""
         now = self.clock()
         snap = self.store.snapshot(self.id)
         judged = self._judge_next(pending, snap, now, max(self.store.head()[0], snap.last_seq))
         with self.store.write(utc_iso(now)) as tx:
-            if judged is not None and (
-                tx.season_last_seq(self.id) != snap.last_seq or tx.last_seq != judged[2] - 1
+            if (
+                judged is None
+                or tx.season_last_seq(self.id) != snap.last_seq
+                or tx.last_seq != judged[2] - 1
             ):
                 snap = self.store.snapshot(self.id)  # in the lock: nobody writes meanwhile
+                if happens_now:
+                    pending = copy.copy(pending)
+                    pending.at = self.clock().astimezone(dt.UTC)
+                    pending.recorded_at = utc_iso(pending.at)
                 judged = self._judge_next(pending, snap, now, tx.last_seq)
             if judged is None:
                 existing = tx.season_records(self.id)

@@ -5,6 +5,7 @@ map to its responses."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import shutil
 import sqlite3
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from history import History
+from prematch_script import Script
 
 from prematch import policies
 from prematch.engine import (
@@ -82,6 +84,43 @@ def test_one_store_shared_by_eight_threads_loses_nothing(tmp_path: Path, kind: s
     assert stored == got
     assert store.verify() == (1 + WRITERS * PER_THREAD, None)
     assert len(season.state().news) == WRITERS * PER_THREAD
+    store.close()
+
+
+def test_threads_recording_now_keep_replay_order_equal_to_seq_order(tmp_path: Path) -> None:
+    """Eight threads record events that happen now (no ``at``) into one season: each is
+    judged after every other (it happens after all of them), so replay order is seq order."""
+    ticks = itertools.count()
+    lock = threading.Lock()
+
+    def clock() -> dt.datetime:  # strictly increasing, as a real clock over these writes
+        with lock:
+            return NOW_UTC + dt.timedelta(microseconds=next(ticks))
+
+    store = Store.open(tmp_path / "s.db", busy_timeout=60)
+    History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
+    season = Season.open(store, rulebook=NoRules(), clock=clock)
+    barrier = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            for j in range(PER_THREAD):
+                season.record("news_recorded", kind="other", detail=f"t{index}-{j}")
+        except BaseException as e:  # reported below
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    news = [r for r in season.records() if r.type == "news_recorded"]
+    assert len(news) == WRITERS * PER_THREAD
+    assert [r.occurred_at for r in news] == sorted(r.occurred_at for r in news)
     store.close()
 
 
@@ -244,3 +283,29 @@ def test_preview_answers_what_if_without_writing_even_on_a_read_only_store(tmp_p
         assert store.head() == head
         assert len(season.records()) == 3
     assert _files(tmp_path) == before
+
+
+def test_read_commands_work_in_a_read_only_folder_and_leave_it_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "s.db"
+    _filled(db)
+    before = _files(folder)
+    _lock(folder, True)
+    try:
+        script = Script(tmp_path, db=db)
+        for command in (
+            ("history",),
+            ("now",),
+            ("check", "thank_you", "mercy"),
+            ("audit",),
+            ("verify",),
+            ("export",),
+        ):
+            ran = script(*command)
+            assert ran.returncode in (0, 1, 3), f"{command}: {ran.stderr}"
+        refused = script("news", "other", "while read-only")
+        assert refused.returncode == 2 and "read-only" in refused.stderr
+        assert _files(folder) == before
+    finally:
+        _lock(folder, False)
