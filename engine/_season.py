@@ -167,7 +167,7 @@ class Season:
     def timezone(self) -> str:
         """The season's IANA timezone."""
         if self._timezone is None:
-            first = self.store.snapshot(self.id).records[0]
+            first = next(iter(self.store.season_records(self.id)))
             self._timezone = str(first.payload["timezone"])
         return self._timezone
 

@@ -250,6 +250,7 @@ class SqliteRecorder:
         self._all = [conn]
         self._all_lock = threading.Lock()
         self._writer = threading.Lock()  # one write transaction at a time in this process
+        self._writing: int | None = None  # the thread in a write transaction
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -454,6 +455,8 @@ class SqliteRecorder:
                 "the store is read-only; prematch cannot write to it", path=self.path
             )
         conn = self._conn
+        if self._writing == threading.get_ident():
+            raise StoreError("cannot start a transaction within a transaction", path=self.path)
         # The threads of this process queue here, and are woken as soon as the writer
         # before them is done; SQLite's busy handler, which orders writers of other
         # processes, polls with sleeps of up to 100 ms, so a thread could wait long.
@@ -463,10 +466,12 @@ class SqliteRecorder:
                 "try again when it has finished",
                 path=self.path,
             )
+        self._writing = threading.get_ident()
         try:
             with self._locked_write(conn, now_iso) as tx:
                 yield tx
         finally:
+            self._writing = None
             self._writer.release()
 
     @contextlib.contextmanager

@@ -309,3 +309,14 @@ def test_read_commands_work_in_a_read_only_folder_and_leave_it_alone(tmp_path: P
         assert _files(folder) == before
     finally:
         _lock(folder, False)
+
+
+def test_a_write_inside_a_write_of_the_same_thread_fails_at_once(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db", busy_timeout=600)
+    with (
+        store.write("2027-01-01T00:00:00.000000+00:00"),
+        pytest.raises(StoreError, match="within a transaction"),
+        store.write("2027-01-01T00:00:00.000000+00:00"),
+    ):
+        pass
+    store.close()
