@@ -25,6 +25,7 @@ from prematch.engine import (
     PrematchError,
     Season,
     Store,
+    UnknownSeasonError,
     fixed_clock,
     parse_instant,
     system_clock,
@@ -60,15 +61,27 @@ class Ctx:
     clock: Clock
     busy_timeout: float = 10.0
 
-    def store(self, *, create: bool = False) -> Store:
-        """Open the database (creating it only for commands that start something)."""
-        return Store.open(self.db, create=create, busy_timeout=self.busy_timeout)
+    def store(self, *, create: bool = False, readonly: bool = False) -> Store:
+        """Open the database: creating it only for commands that start something, and
+        ``readonly`` for the commands that only read (DESIGN §7: reads never write)."""
+        return Store.open(self.db, create=create, busy_timeout=self.busy_timeout, readonly=readonly)
 
     def open_season(self, store: Store) -> Season:
         """The season chosen by ``--season``, or the most recent one."""
         from prematch.policies import Rulebook
 
-        return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
+        try:
+            return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
+        except UnknownSeasonError as e:
+            known = store.seasons()
+            if not known:
+                raise UnknownSeasonError(
+                    f"{self.db} holds no season yet; run `prematch init` first", season=e.season
+                ) from e
+            raise UnknownSeasonError(
+                f"no season {e.season!r} in {self.db} (seasons: {', '.join(known)})",
+                season=e.season,
+            ) from e
 
 
 def _clock() -> Clock:

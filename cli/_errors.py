@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from prematch.cli import _render as render
-from prematch.engine import PolicyRefusal, PrematchError, StructuralError
+from prematch.engine import PolicyRefusal, PrematchError, StoreError, StructuralError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +51,24 @@ def anyway_command() -> str | None:
     return shlex.join([ctx.find_root().info_name or "prematch", *ctx.meta[ARGV], *extra])
 
 
+ADVICE: dict[str, str] = {
+    "store.missing": "; run `prematch init` first",
+    "store.directory": "; --db needs a database file path",
+    "store.integrity": " (is --db right?)",
+    "program.unknown": "; add it with `prematch program add`",
+}
+"""What the command line adds to a library error's message, by the error's code."""
+
+
+def error_line(error: PrematchError) -> str:
+    """The library's message as the command line tells it: after the database file, when
+    the error is about one, and with the command line's advice (:data:`ADVICE`)."""
+    text = str(error)
+    if isinstance(error, StoreError) and error.path is not None:
+        text = f"{error.path}: {text}"
+    return text + ADVICE.get(error.code, "")
+
+
 def exit_code(error: PrematchError) -> int:
     """The exit code of DESIGN §6 for a library error."""
     return next(code for kind, code in EXIT_CODES if isinstance(error, kind))
@@ -58,7 +76,7 @@ def exit_code(error: PrematchError) -> int:
 
 def fail(error: PrematchError) -> NoReturn:
     """Print a library error as one clear line (plus findings) and exit with its code."""
-    click.echo(click.style(f"error: {error}", fg="red"), err=True)
+    click.echo(click.style(f"error: {error_line(error)}", fg="red"), err=True)
     if isinstance(error, PolicyRefusal):
         render.findings_text(error.findings, err=True)
         command = anyway_command()

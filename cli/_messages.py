@@ -36,7 +36,7 @@ def draft(
     """
     from prematch.policies import draft_message, lint_message
 
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         season = obj.open_season(store)
         moment = season.instant(at)
         verdict = season.check(action, program_id, moment)
@@ -91,7 +91,7 @@ def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState
     """The season to lint against: required with --program, else used when there is one."""
     if program_id is None and (not obj.db.exists() or obj.db.is_dir()):
         return None
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         if program_id is None and not store.seasons():
             return None
         season = obj.open_season(store)
@@ -160,7 +160,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     """
     from prematch.cli._ics import calendar_entries, season_ics
 
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         season = obj.open_season(store)
         moment = season.instant(at)
         state = season.state(moment)

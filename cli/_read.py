@@ -40,7 +40,7 @@ DEMO_INSTANT = "2027-01-15T09:00:00-05:00"
 @handles_errors
 def now(obj: Ctx, at: str | None, as_json: bool, show_all: bool) -> None:
     """What you may send now, per program: due soon, allowed, opening later (--all: blocked)."""
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         report = obj.open_season(store).what_now(at)
     if as_json:
         render.dump_json(report.to_json())
@@ -57,7 +57,7 @@ def now(obj: Ctx, at: str | None, as_json: bool, show_all: bool) -> None:
 @handles_errors
 def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool) -> None:
     """May I send ACTION to PROGRAM now? Exit 0 allowed or warn, 3 blocked."""
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         season = obj.open_season(store)
         moment = season.instant(at)
         verdict = season.check(action, program_id, moment)
@@ -111,7 +111,7 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
     if out is not None and fmt != "html":
         raise InputError("--out goes with --format html; redirect other formats", field="--out")
     blocked = False
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         rulebook = Rulebook()
         if every:
             seasons = len(store.seasons())
@@ -150,7 +150,7 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
 @handles_errors
 def history(obj: Ctx, at: str | None, as_json: bool) -> None:
     """Every event in replay order (retracted ones marked)."""
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         season = obj.open_season(store)
         entries = season.history(at)
         tz = season.timezone
@@ -178,7 +178,7 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
         if not seq_text.isdigit() or len(digest) != 64:
             raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
         expected = (int(seq_text), digest)
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         count, problem = store.verify(expected)
         head_seq, head_hash = store.head()
     if as_json:
@@ -224,7 +224,7 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
 
     if fmt == "xlsx" and out is None:
         raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx")
-    with obj.store() as store:
+    with obj.store(readonly=True) as store:
         if fmt == "jsonl":
             lines = list(export_lines(store, obj.season))
         else:

@@ -46,8 +46,10 @@ from prematch.engine._errors import (
     PrematchError,
     StoreBusyError,
     StoreError,
+    StoreReadonlyError,
     StructuralError,
     UnknownProgramError,
+    UnknownSeasonError,
 )
 from prematch.engine._queries import (
     AuditReport,
@@ -80,6 +82,7 @@ from prematch.engine._rulebook import (
 )
 from prematch.engine._season import (
     HistoryEntry,
+    Preview,
     Season,
     normalize_event_type,
 )
@@ -99,6 +102,7 @@ from prematch.engine._statemachine import (
 )
 from prematch.engine._store import (
     UPCASTERS,
+    SeasonSnapshot,
     Store,
     Tamper,
 )
@@ -173,19 +177,23 @@ __all__ = [
     "NowStatus",
     "PolicyRefusal",
     "PrematchError",
+    "Preview",
     "ProgramState",
     "Record",
     "RulebookProtocol",
     "Season",
+    "SeasonSnapshot",
     "SeasonState",
     "Severity",
     "Store",
     "StoreBusyError",
     "StoreError",
+    "StoreReadonlyError",
     "StructuralError",
     "Tamper",
     "TimeReading",
     "UnknownProgramError",
+    "UnknownSeasonError",
     "Verdict",
     "Window",
     "admit",

@@ -12,16 +12,89 @@ every finding but ``state.invalid`` can be overridden, on every path).
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from collections.abc import Collection, Sequence
 
+from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._replay import fold, live_records, replay_key
-from prematch.engine._rulebook import RulebookProtocol
+from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["admit", "blocks_by_seq", "caused_blocks"]
+__all__ = ["admit", "admit_next", "blocks_by_seq", "caused_blocks", "goes_last", "successor"]
+
+
+def successor(state: SeasonState, record: Record) -> SeasonState:
+    """The state after ``record`` is applied to ``state``, leaving ``state`` as it was
+    (a cached snapshot stays exact). Raises as :func:`~prematch.engine._state.evolve` does.
+
+    It copies what :func:`evolve` may change in place for this record: the season's
+    containers, and the program the record is about (every program, for a rank list,
+    which moves programs in and out of ``ranked``). Far cheaper than replaying the season.
+    """
+    after = copy.copy(state)
+    after.policy = dict(state.policy)
+    after.news = list(state.news)
+    after.sent_counts = dict(state.sent_counts)
+    after.programs = dict(state.programs)
+    touched = state.programs if record.type == "rank_certified" else (record.program,)
+    for pid in touched:
+        program = state.programs.get(pid) if pid is not None else None
+        if program is not None:
+            mine = after.programs[program.id] = copy.copy(program)
+            mine.connections = list(program.connections)
+            mine.messages = list(program.messages)
+            mine.told_news = set(program.told_news)
+            mine.soap_contacts = list(program.soap_contacts)
+    with located(seq=record.seq):
+        evolve(after, record)
+    return after
+
+
+def goes_last(existing_last: tuple[int, dt.datetime, int] | None, record: Record) -> bool:
+    """Whether ``record`` is judged by :func:`admit_next`: it is not a retraction, and it
+    lands after every existing record (whose greatest replay key is ``existing_last``) in
+    replay order, so it cannot change how any of them is judged."""
+    return (
+        existing_last is not None
+        and record.type != "event_retracted"
+        and replay_key(record) > existing_last
+    )
+
+
+def admit_next(state: SeasonState, judge: Judge, record: Record) -> tuple[Judged, SeasonState]:
+    """:func:`admit` for one record that :func:`goes_last`, judged against ``state`` (the
+    season after every existing record) alone: only the new record is judged, as
+    :func:`admit` would judge it. Returns it admitted and the state after it; raises
+    :class:`PolicyRefusal` or :class:`StructuralError` as :func:`admit` does."""
+    program, kind = record.program, record.type
+    if (
+        kind == "update_sent"
+        and record.payload.get("news_seq") is None
+        and program in state.programs
+    ):
+        untold = state.untold_news(program)
+        if untold:
+            record = record._replace(payload={**record.payload, "news_seq": untold[0].seq})
+    findings: tuple[Finding, ...] = ()
+    if program is None or program in state.programs:
+        with located(seq=record.seq):
+            findings = judge.judge(
+                state,
+                program,
+                MESSAGE_EVENTS.get(kind, kind),
+                record.occurred_at,
+                record.payload,
+                findings_only=True,
+            ).findings
+    blocks = [f for f in findings if f.severity == "block"]
+    if blocks and record.override is None:
+        with located(seq=record.seq):
+            raise PolicyRefusal(_refusal_text(record, blocks), findings)
+    return Judged(record, findings), successor(state, record)
 
 
 def blocks_by_seq(

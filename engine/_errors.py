@@ -3,13 +3,22 @@
 ::
 
     PrematchError
-    ├── InputError          malformed or impossible input
-    │   └── UnknownProgramError
-    ├── StructuralError     the state machine does not allow the event (no override)
-    ├── PolicyRefusal       the rulebook blocks the action (override possible)
-    └── StoreError          the database cannot be used as asked
-        ├── StoreBusyError      another writer held the lock past the busy timeout
-        └── IntegrityError      the file is not a prematch store, or is of a newer schema
+    ├── InputError          malformed or impossible input          input.invalid
+    │   ├── UnknownSeasonError                                      season.unknown
+    │   └── UnknownProgramError                                     program.unknown
+    ├── StructuralError     the state machine does not allow it     state.invalid
+    ├── PolicyRefusal       the rulebook blocks it (override possible) policy.blocked
+    └── StoreError          the database cannot be used as asked   store.error
+        │   (store.missing, store.directory: no store at the path; else store.error)
+        ├── StoreBusyError      another writer held the lock too long   store.busy
+        ├── StoreReadonlyError  the store was opened read-only      store.readonly
+        └── IntegrityError      not a prematch store, or a newer one  store.integrity
+                                                                    (store.newer)
+
+Each class has a stable :attr:`PrematchError.code` (the right column) for a service to
+map to its responses, and :meth:`PrematchError.to_json`. Messages are about the season
+and the input: they give no command-line advice and no file path (the CLI adds both;
+a store error carries its ``path`` as an attribute).
 
 Any of them may say where it happened (the record's ``seq``, the input ``line``, the
 ``field``): code that knows the place wraps the work in :func:`located`, which attaches
@@ -21,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prematch.engine._verdicts import Finding
@@ -33,8 +42,10 @@ __all__ = [
     "PrematchError",
     "StoreBusyError",
     "StoreError",
+    "StoreReadonlyError",
     "StructuralError",
     "UnknownProgramError",
+    "UnknownSeasonError",
     "located",
 ]
 
@@ -52,6 +63,24 @@ class PrematchError(Exception):
     """The input line (JSONL, CSV) it is about, when known."""
     field: str | None = None
     """The input field it is about, when known."""
+    code: str = "error"
+    """A stable, machine-readable name of the kind of error (``input.invalid``, ...)."""
+
+    @property
+    def message(self) -> str:
+        """The message without its location."""
+        return super().__str__()
+
+    def to_json(self) -> dict[str, Any]:
+        """``code``, ``message`` and the location (``seq``, ``line``, ``field``; ``null``
+        when unknown), plus what the subclass adds (a refusal's ``findings``)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "seq": self.seq,
+            "line": self.line,
+            "field": self.field,
+        }
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -105,9 +134,24 @@ class InputError(PrematchError):
         self.line = line
         super().__init__(message)
 
+    code = "input.invalid"
+
 
 class UnknownProgramError(InputError):
     """An event or query names a program the season does not have."""
+
+    code = "program.unknown"
+
+
+class UnknownSeasonError(InputError):
+    """The store holds no season of that id (or no season at all)."""
+
+    code = "season.unknown"
+
+    def __init__(self, message: str, *, season: str | None = None):
+        self.season = season
+        """The season id asked for (``None``: the most recent, in a store without seasons)."""
+        super().__init__(message, field="season")
 
 
 class StructuralError(PrematchError):
@@ -126,6 +170,8 @@ class StructuralError(PrematchError):
         self.event = event
         super().__init__(message)
 
+    code = "state.invalid"
+
 
 class PolicyRefusal(PrematchError):
     """The rulebook blocks the action; ``findings`` says which rules and why."""
@@ -134,14 +180,43 @@ class PolicyRefusal(PrematchError):
         self.findings = tuple(findings)
         super().__init__(message)
 
+    code = "policy.blocked"
+
+    def to_json(self) -> dict[str, Any]:
+        """As :meth:`PrematchError.to_json`, with the ``findings`` (DESIGN §6 shape)."""
+        return {
+            **super().to_json(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
 
 class StoreError(PrematchError):
     """The database cannot be opened, read or written as asked."""
 
+    code = "store.error"
+    path: str | None = None
+    """The database file it is about, when it is a file (not part of the message)."""
+
+    def __init__(self, message: str, *, path: object = None, code: str | None = None):
+        self.path = None if path is None else str(path)
+        if code is not None:
+            self.code = code
+        super().__init__(message)
+
 
 class StoreBusyError(StoreError):
-    """Another process kept the database locked longer than the busy timeout."""
+    """Another writer kept the database locked longer than the busy timeout."""
+
+    code = "store.busy"
+
+
+class StoreReadonlyError(StoreError):
+    """A write was asked of a store opened read-only (or of a file this user cannot write)."""
+
+    code = "store.readonly"
 
 
 class IntegrityError(StoreError):
     """The file is not a prematch store, or was written by a newer schema."""
+
+    code = "store.integrity"

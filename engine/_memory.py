@@ -45,6 +45,7 @@ class _Log:
         self.events: list[StoredEvent] = []
         self.versions: dict[str, int] = {}  # written only by the writer
         self.heads: dict[int, str] = {}
+        self.season_last: dict[str, int] = {}  # each season's newest seq
 
     def committed(self) -> list[StoredEvent]:
         """The committed events, as of now (a copy, so commits never show through)."""
@@ -77,6 +78,11 @@ class MemoryTransaction(ChainedTransaction):
         """Every record of ``season`` (including those appended in this transaction)."""
         return [_record(e) for e in self._all() if e.season == season]
 
+    def season_last_seq(self, season: str) -> int:
+        """The seq of the newest record of ``season`` (0 if it has none)."""
+        mine = [e.seq for e in self._pending if e.season == season]
+        return mine[-1] if mine else self._log.season_last.get(season, 0)
+
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
         return [e.season for e in self._all() if e.type == "season_started"]
@@ -106,6 +112,7 @@ class MemoryTransaction(ChainedTransaction):
         with log.lock:
             log.events.extend(self._pending)
             log.versions.update(self._taken)
+            log.season_last.update((e.season, e.seq) for e in self._pending)
             log.heads[self.last_seq] = self.last_hash
 
 
@@ -171,9 +178,10 @@ class MemoryRecorder:
         """Season ids in the order they were started."""
         return [e.season for e in self._log.committed() if e.type == "season_started"]
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season``, in ``seq`` order."""
-        return [_record(e) for e in self._log.committed() if e.season == season]
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""
+        events = self._log.committed()
+        return [_record(e) for e in events[after_seq:] if e.season == season and e.seq > after_seq]
 
     def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order."""

@@ -37,6 +37,10 @@ class Transaction(Protocol):
         """Every record of ``season`` (including those appended in this transaction)."""
         ...
 
+    def season_last_seq(self, season: str) -> int:
+        """The seq of the newest record of ``season`` (0 if it has none): its version."""
+        ...
+
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
         ...
@@ -99,8 +103,9 @@ class Recorder(Protocol):
         """Season ids in the order they were started."""
         ...
 
-    def season_records(self, season: str) -> list[Record]:
-        """One season's stream of records, in ``seq`` order."""
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """One season's stream of records (those with a seq above ``after_seq``), in
+        ``seq`` order."""
         ...
 
     def records(self, season: str | None = None) -> Iterator[Record]:

@@ -7,15 +7,16 @@ one ``BEGIN IMMEDIATE`` transaction: read the season, admit the new event
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from prematch.engine._actions import ACTIONS
-from prematch.engine._admission import admit
+from prematch.engine._admission import admit, admit_next, goes_last
 from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
-from prematch.engine._errors import InputError, PrematchError
+from prematch.engine._errors import InputError, PrematchError, UnknownSeasonError, located
 from prematch.engine._intake import (
     Intake,
     Pending,
@@ -28,10 +29,29 @@ from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
-from prematch.engine._store import Store, Transaction
-from prematch.engine._verdicts import Judged, Verdict
+from prematch.engine._store import SeasonSnapshot, Store, Transaction
+from prematch.engine._verdicts import Finding, Judged, Verdict
 
-__all__ = ["HistoryEntry", "Season", "normalize_event_type"]
+__all__ = ["PREVIEWED", "HistoryEntry", "Preview", "Season", "normalize_event_type"]
+
+PREVIEWED = "previewed: what if it were sent anyway"
+"""The override a blocked event of :meth:`Season.preview` is kept with (never written)."""
+
+
+class Preview(NamedTuple):
+    """What :meth:`Season.preview` found: recording the events would give this."""
+
+    findings: tuple[tuple[Finding, ...], ...]
+    """What the rulebook says about each event, in the order given (a block means it
+    would be refused without an override)."""
+    state: SeasonState
+    """The season's state with the events, as of the latest of them (or of ``at``)."""
+    now: NowReport
+    """:meth:`Season.what_now` with the events, as of that instant."""
+
+
+_LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+"""The clock a preview's intake reads against: a preview may look into the future."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +110,15 @@ class Season:
         clock: Clock = system_clock,
     ) -> Season:
         """The named season, or (``None``) the most recently started one."""
+        if season_id is not None and not isinstance(season_id, str):
+            raise InputError("the season id must be text", field="season")
         known = store.seasons()
         if not known:
-            raise InputError(
-                f"{store.path} holds no season yet; run `prematch init` first", field="season"
-            )
+            raise UnknownSeasonError("the store holds no season yet", season=season_id)
         if season_id is None:
             season_id = known[-1]
         elif season_id not in known:
-            raise InputError(
-                f"no season {season_id!r} in {store.path} (seasons: {', '.join(known)})",
-                field="season",
-            )
+            raise UnknownSeasonError(f"no season {season_id!r}", season=season_id)
         return cls(store, season_id, rulebook=rulebook, clock=clock)
 
     @classmethod
@@ -121,8 +138,14 @@ class Season:
         ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
         """
         now = clock()
+        _check_text(season_id, "season", "the season id")
         pending = Intake({}, now).from_fields(
-            "season_started", None, season=season_id, at=at, override=None, payload=fields
+            "season_started",
+            None,
+            season=season_id,
+            at=None if at is None else _checked_at(at),
+            override=None,
+            payload=fields,
         )
         season = cls(store, season_id, rulebook=rulebook, clock=clock)
         with store.write(utc_iso(now)) as tx:
@@ -152,13 +175,13 @@ class Season:
         """The instant a question is asked at: a datetime, an ISO string (without an offset,
         or a date = its midnight, in the season's timezone), or now. Unlike an event's time,
         it may be in the future."""
-        return self.clock() if value is None else read_instant(value, self.timezone)
+        return self.clock() if value is None else read_instant(_checked_at(value), self.timezone)
 
     def state(self, at: dt.datetime | str | None = None) -> SeasonState:
         """The season's state as of ``at`` (default: the clock's now)."""
         state = replay(self.records(), self.instant(at))
         if state is None:
-            raise InputError(f"season {self.id!r} holds no events; run `prematch init`", field="at")
+            raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
         return state
 
     def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
@@ -174,6 +197,8 @@ class Season:
 
     def check(self, action: str, program: str, at: dt.datetime | str | None = None) -> Verdict:
         """The verdict on sending ``action`` to ``program`` at ``at`` (default now)."""
+        _check_text(action, "action", "an action")
+        _check_text(program, "program", "a program id")
         if action not in ACTIONS:
             raise InputError(
                 f"unknown action {action!r}; actions: {', '.join(ACTIONS)}", field="action"
@@ -193,6 +218,59 @@ class Season:
         checklist of what is still undone as of ``at`` (default now)."""
         return audit_records(self.id, self.records(), self.rulebook, at=self.instant(at))
 
+    def preview(
+        self, events: Sequence[Mapping[str, Any]], *, at: dt.datetime | str | None = None
+    ) -> Preview:
+        """What recording ``events`` (in order) would give, written nowhere: "what if I
+        send this on that date". It works on any store, a read-only one too.
+
+        Each event is an object as an import line gives it (``type``, ``program``, ``at``,
+        ``override``, the payload fields); ``at`` may be in the future and defaults to
+        now. An event the rulebook blocks is kept as if sent anyway (its findings say
+        so), so the events after it are judged with it; one the state machine does not
+        allow raises :class:`StructuralError`, bad input :class:`InputError` (with the
+        event's position, from 1, as its ``line``). The state and the what-now report
+        are as of ``at``, by default the latest event's instant (or now, if later).
+        """
+        now = self.clock()
+        intake = Intake(
+            {self.id: self.timezone},
+            _LATEST,
+            current=self.id,
+            programs=lambda _: program_zones(self.store.snapshot(self.id).records),
+        )
+        if isinstance(events, str | Mapping) or not isinstance(events, Sequence):
+            raise InputError("preview takes a list of events (objects of fields)")
+        pending: list[Pending] = []
+        for line, event in enumerate(events, start=1):
+            if not isinstance(event, Mapping):
+                raise InputError("each event must be an object of fields", line=line)
+            fields = {"at": now, **event}
+            with located(line=line):
+                fields["at"] = _checked_at(fields["at"])
+            if fields.get("season", self.id) != self.id:
+                raise InputError(
+                    "a preview's events belong to its season", field="season", line=line
+                )
+            pending.append(intake.from_object(fields, line))
+        intake.settle()
+        existing = self.records()
+        place_dates(existing, pending, _LATEST)
+        first = max(self.store.head()[0], existing[-1].seq if existing else 0) + 1
+        candidates = [p.record(first + n) for n, p in enumerate(pending)]
+        admitted = admit(existing, candidates, self.rulebook, blocked_override=PREVIEWED)
+        moment = (
+            self.instant(at) if at is not None else max([now, *(r.occurred_at for r in candidates)])
+        )
+        state = replay([*existing, *(j.record for j in admitted)], moment)
+        if state is None:
+            raise UnknownSeasonError("the season holds no events", season=self.id)
+        return Preview(
+            tuple(j.findings for j in admitted),
+            state,
+            what_now(state, moment, self.rulebook.for_season(state)),
+        )
+
     # -- writing -------------------------------------------------------------------------
 
     def record(
@@ -211,17 +289,27 @@ class Season:
         (:meth:`reading` says which); a date alone is placed within that day, after the
         day's events recorded before it (:func:`~prematch.engine._intake.place_dates`).
         """
+        _check_text(event_type, "type", "an event type")
         if normalize_event_type(event_type) == "season_started":
-            raise InputError("a season has one season_started; use `prematch init`", field="type")
+            raise InputError(
+                "a season has one season_started, written when it starts", field="type"
+            )
         pending = self._intake().from_fields(
-            event_type, program, season=self.id, at=at, override=override, payload=fields
+            event_type,
+            program,
+            season=self.id,
+            at=None if at is None else _checked_at(at),
+            override=override,
+            payload=fields,
         )
-        return self._append(pending)
+        return self._append(pending, happens_now=at is None)
 
     def reading(self, event_type: str, program: str | None, at: str) -> TimeReading:
         """How :meth:`record` reads ``at`` for this event: in which zone (the program's for
         events at the program, when it has one; else the season's), and whether it is a
         date alone (then :meth:`record` places it within that day)."""
+        _check_text(event_type, "type", "an event type")
+        _check_text(at, "at", "ISO text")
         return self._intake().reading(event_type, self.id, program, at)
 
     def _intake(self) -> Intake:
@@ -229,7 +317,7 @@ class Season:
             {self.id: self.timezone},
             self.clock(),
             current=self.id,
-            programs=lambda _: program_zones(self.records()),
+            programs=lambda _: program_zones(self.store.snapshot(self.id).records),
         )
 
     def add_program(self, program: str, name: str, **fields: Any) -> Judged:
@@ -244,6 +332,8 @@ class Season:
         override: str | None = None,
     ) -> Judged:
         """Record a certified rank order list (first = most preferred)."""
+        if isinstance(order, str) or not isinstance(order, Sequence):
+            raise InputError("the rank order must be a list of program ids", field="order")
         return self.record("rank_certified", at=at, override=override, order=list(order))
 
     def retract(
@@ -259,6 +349,8 @@ class Season:
         A retraction that makes another event break a rule (say, the connection an
         inquiry relied on) is refused unless ``override`` gives the reason to record it.
         """
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise InputError(f"the seq must be an integer, got {seq!r}", field="seq")
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
         if target is None:
@@ -272,15 +364,79 @@ class Season:
             "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
         )
 
-    def _append(self, pending: Pending) -> Judged:
+    def _append(self, pending: Pending, *, happens_now: bool = False) -> Judged:
+        """Judge ``pending`` against the season's cached snapshot before taking the write
+        lock; in the lock, check that the season is still at that version and append. If
+        another writer recorded into the season meanwhile, the snapshot catches up on
+        those records and the new one is judged again, in the lock: either way only the
+        new record is judged. A record that does not go after every other in replay order
+        (a back-filled event, a retraction) may change how existing ones are judged:
+        :func:`admit` judges it against the whole season, in the lock. An event that
+        happens now (no ``at``) and met another writer's event (one of a later instant, or
+        stored since the snapshot) is recorded at the clock's reading in the lock: it
+        still happens after every event of the season."""
         now = self.clock()
+        snap = self.store.snapshot(self.id)
+        judged = self._judge_next(pending, snap, now, max(self.store.head()[0], snap.last_seq))
         with self.store.write(utc_iso(now)) as tx:
-            existing = tx.season_records(self.id)
-            place_dates(existing, [pending], now)
-            candidate = pending.record(tx.last_seq + 1)
-            (admitted,) = admit(existing, [candidate], self.rulebook)
+            if (
+                judged is None
+                or tx.season_last_seq(self.id) != snap.last_seq
+                or tx.last_seq != judged[2] - 1
+            ):
+                snap = self.store.snapshot(self.id)  # in the lock: nobody writes meanwhile
+                if happens_now:
+                    pending = copy.copy(pending)
+                    pending.at = self.clock().astimezone(dt.UTC)
+                    pending.recorded_at = utc_iso(pending.at)
+                judged = self._judge_next(pending, snap, now, tx.last_seq)
+            if judged is None:
+                existing = tx.season_records(self.id)
+                place_dates(existing, [pending], now)
+                candidate = pending.record(tx.last_seq + 1)
+                (admitted,) = admit(existing, [candidate], self.rulebook)
+                (stored,) = _append_checked(tx, [admitted.record])
+                return Judged(stored, admitted.findings)
+            admitted, after, _ = judged
             (stored,) = _append_checked(tx, [admitted.record])
+        self.store.remember(self.id, snap.then(stored, after))
         return Judged(stored, admitted.findings)
+
+    def _judge_next(
+        self, pending: Pending, snap: SeasonSnapshot, now: dt.datetime, last_seq: int
+    ) -> tuple[Judged, SeasonState, int] | None:
+        """``pending`` admitted at seq ``last_seq + 1`` against ``snap`` alone, the state
+        after it and that seq; ``None`` if it does not go after every record of the season."""
+        mine = copy.copy(pending)  # place_dates moves it; each judgement starts afresh
+        place_dates(snap.records, [mine], now)
+        candidate = mine.record(last_seq + 1)
+        if snap.state is None or not goes_last(snap.last_key, candidate):
+            return None
+        admitted, after = admit_next(snap.state, self.rulebook.for_season(snap.state), candidate)
+        return admitted, after, candidate.seq
+
+
+def _checked_at(value: object) -> dt.datetime | str:
+    """``value`` if it can be an instant (an aware datetime is checked later), else
+    :class:`InputError` (a date alone, a number)."""
+    if isinstance(value, dt.datetime | str):
+        return value
+    if isinstance(value, dt.date):
+        raise InputError(
+            f"a date alone ({value.isoformat()}) is not an instant: give it as text "
+            f"({value.isoformat()!r}: during that day, or its midnight for a question) "
+            "or as an aware datetime",
+            field="at",
+        )
+    raise InputError(
+        f"at must be an aware datetime or ISO text, not {type(value).__name__}", field="at"
+    )
+
+
+def _check_text(value: object, field: str, what: str) -> None:
+    """:class:`InputError` on ``field`` unless ``value`` is text."""
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text, not {type(value).__name__}", field=field)
 
 
 def _append_checked(tx: Transaction, records: Sequence[Record]) -> list[Record]:

@@ -20,12 +20,18 @@ import json
 import operator
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
-from prematch.engine._errors import IntegrityError, StoreBusyError, StoreError
+from prematch.engine._errors import (
+    IntegrityError,
+    StoreBusyError,
+    StoreError,
+    StoreReadonlyError,
+)
 from prematch.engine._mapper import StoredEvent, row_to_record
 from prematch.engine._records import Record
 
@@ -76,6 +82,51 @@ _SEASON = operator.itemgetter(1)  # of _RECORD_COLUMNS
 _T = TypeVar("_T")
 
 
+def _connector(
+    path: Path, busy_timeout: float, *, readonly: bool, immutable: bool = False
+) -> Callable[[], sqlite3.Connection]:
+    """How to open one more connection to ``path`` (a thread's own).
+
+    Read-only, for a file and folder this user may write, is an ordinary connection
+    with ``PRAGMA query_only`` (SQLite's own WAL housekeeping, as for any reader, and
+    nothing left behind); for a file this user cannot write, ``immutable=1`` (nobody
+    with this user's rights changes it, and no lock or WAL file is made beside it);
+    otherwise ``mode=ro``.
+    """
+    target: str | Path = path
+    plain = not readonly or (_writable(path) and os.access(path.parent, os.W_OK))
+    if not plain:
+        immutable = immutable or not _writable(path)
+        query = "mode=ro&immutable=1" if immutable else "mode=ro"
+        target = f"{path.absolute().as_uri()}?{query}"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target,
+            uri=not plain,
+            isolation_level=None,
+            timeout=busy_timeout,
+            check_same_thread=False,  # close() closes every thread's connection
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if readonly:
+            conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    return connect
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the file (an immutable file refuses even root,
+    which ``os.access`` does not see)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
 def _create_private(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.close(fd)
@@ -93,6 +144,13 @@ class SqliteTransaction(ChainedTransaction):
     def season_records(self, season: str) -> list[Record]:
         """Every record of ``season`` (including those appended in this transaction)."""
         return _season_records(self._conn, season)
+
+    def season_last_seq(self, season: str) -> int:
+        """The seq of the newest record of ``season`` (0 if it has none)."""
+        row = self._conn.execute(
+            "SELECT MAX(seq) FROM events WHERE season = ?", (season,)
+        ).fetchone()
+        return int(row[0] or 0)
 
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
@@ -116,9 +174,10 @@ class SqliteTransaction(ChainedTransaction):
         self._conn.executemany(_INSERT, events)
 
 
-def _season_records(conn: sqlite3.Connection, season: str) -> list[Record]:
+def _season_records(conn: sqlite3.Connection, season: str, after_seq: int = 0) -> list[Record]:
     rows = conn.execute(
-        f"SELECT {_RECORD_COLUMNS} FROM events WHERE season = ? ORDER BY seq", (season,)
+        f"SELECT {_RECORD_COLUMNS} FROM events WHERE season = ? AND seq > ? ORDER BY seq",
+        (season, after_seq),
     ).fetchall()
     return [row_to_record(r) for r in rows]
 
@@ -160,44 +219,96 @@ class _SqliteSnapshot:
 
 
 class SqliteRecorder:
-    """The event log in a SQLite file. Create or open one with :meth:`open`."""
+    """The event log in a SQLite file. Create or open one with :meth:`open`, or wrap an
+    embedder's connection with :meth:`from_connection`.
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, busy_timeout: float):
+    Threads: a recorder from :meth:`open` gives each thread its own connection (made on
+    the thread's first use, all closed by :meth:`close`), so any thread may use it;
+    SQLite's locks order the writers. A recorder from :meth:`from_connection` uses the
+    one connection it was given, from whichever threads that connection allows.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        busy_timeout: float,
+        *,
+        connect: Callable[[], sqlite3.Connection] | None = None,
+        readonly: bool = False,
+    ):
         self.path = path
         """The database file."""
         self.busy_timeout = busy_timeout
         """Seconds a write waits for another writer's lock."""
-        self._conn = conn
+        self.readonly = readonly
+        """Whether the file was opened read-only (then :meth:`write` raises)."""
+        self._connect = connect
+        self._first = conn
+        self._local = threading.local()
+        self._local.conn = conn
+        self._all = [conn]
+        self._all_lock = threading.Lock()
+        self._writer = threading.Lock()  # one write transaction at a time in this process
+        self._writing: int | None = None  # the thread in a write transaction
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (the one given, for :meth:`from_connection`)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._connect is None:
+                conn = self._first
+            else:
+                conn = self._local.conn = self._guard(self._connect)
+                with self._all_lock:
+                    self._all.append(conn)
+        return conn
 
     @classmethod
-    def open(cls, path: Path, *, create: bool, busy_timeout: float) -> SqliteRecorder:
-        """Open (and, if ``create``, create with mode 0600) the database file at ``path``."""
+    def open(
+        cls, path: Path, *, create: bool, busy_timeout: float, readonly: bool = False
+    ) -> SqliteRecorder:
+        """Open (and, if ``create``, create with mode 0600) the database file at ``path``.
+
+        ``readonly`` opens an existing store without ever writing, creating or
+        migrating anything: it works on a file or folder this user cannot write.
+        """
         if path.is_dir():
-            raise StoreError(f"{path} is a directory; --db needs a database file path")
+            raise StoreError(
+                "the path is a directory, not a database file", path=path, code="store.directory"
+            )
         if not path.exists():
-            if not create:
-                raise StoreError(f"no prematch database at {path}; run `prematch init` first")
+            if not create or readonly:
+                raise StoreError("no prematch store at this path", path=path, code="store.missing")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise StoreError(f"cannot create {path}: {path.parent} is not a folder") from e
+                raise StoreError(
+                    "cannot create the store: a file is in the way of its folder", path=path
+                ) from e
             try:
                 _create_private(path)
             except FileExistsError:
                 pass  # another process created it first: open theirs
             except OSError as e:
-                raise StoreError(f"cannot create {path}: {e.strerror}") from e
+                raise StoreError(f"cannot create the store: {e.strerror}", path=path) from e
         elif not os.access(path, os.R_OK):
-            raise StoreError(f"{path} is not readable by this user")
+            raise StoreError("the store is not readable by this user", path=path)
+        elif not _writable(path):
+            # Reads work; a write raises StoreReadonlyError (and leaves no WAL files behind).
+            readonly = True
+        connect = _connector(path, busy_timeout, readonly=readonly)
         try:
-            conn = sqlite3.connect(
-                path, isolation_level=None, timeout=busy_timeout, check_same_thread=True
-            )
+            conn = connect()
         except sqlite3.Error as e:
-            raise StoreError(f"cannot open {path}: {e}") from e
-        recorder = cls(path, conn, busy_timeout)
+            raise StoreError(f"cannot open the store: {e}", path=path) from e
+        recorder = cls(path, conn, busy_timeout, connect=connect, readonly=readonly)
         try:
-            recorder._prepare()
+            if readonly:
+                recorder._check_readable()
+            else:
+                recorder._prepare()
         except sqlite3.Error as e:
             conn.close()
             raise _translate(e, path) from e
@@ -206,14 +317,65 @@ class SqliteRecorder:
             raise
         return recorder
 
-    def _prepare(self) -> None:
+    @classmethod
+    def from_connection(cls, conn: sqlite3.Connection, busy_timeout: float) -> SqliteRecorder:
+        """A recorder on an embedder's own ``sqlite3`` connection (of a file or of memory).
+
+        The connection must not be inside a transaction; prematch runs its own
+        ``BEGIN IMMEDIATE``/``COMMIT`` on it and creates its tables (``events``,
+        ``heads``) beside the embedder's if they are missing.
+        """
+        rows = conn.execute("PRAGMA database_list").fetchall()
+        main = next((r[2] for r in rows if r[1] == "main"), "")
+        recorder = cls(Path(main) if main else Path(":memory:"), conn, busy_timeout)
+        try:
+            recorder._prepare(shared=True)
+        except sqlite3.Error as e:
+            raise _translate(e, recorder.path) from e
+        return recorder
+
+    def _check_readable(self) -> None:
+        """Refuse (without writing) a file that is not a prematch store of this format."""
+        conn = self._conn
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError:
+            if self._connect is None or os.access(self.path.parent, os.W_OK):
+                raise
+            # A WAL store in a folder this user cannot write (so nobody can change it):
+            # SQLite cannot make the lock file ``mode=ro`` needs; read it as it stands.
+            conn.close()
+            self._connect = _connector(self.path, self.busy_timeout, readonly=True, immutable=True)
+            conn = self._first = self._local.conn = self._connect()
+            self._all = [conn]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version > STORE_FORMAT:
+            raise IntegrityError(
+                f"the store was written by a newer prematch (store format {version}, "
+                f"this one reads up to {STORE_FORMAT}); upgrade prematch",
+                path=self.path,
+                code="store.newer",
+            )
+        if "events" not in tables:
+            if tables:
+                raise IntegrityError("a SQLite database but not a prematch store", path=self.path)
+            raise StoreError("no prematch store at this path", path=self.path, code="store.missing")
+
+    def _prepare(self, *, shared: bool = False) -> None:
+        """Create the schema if missing (in a database of other tables only if ``shared``:
+        the embedder's own), after checking the store format."""
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > STORE_FORMAT:
             raise IntegrityError(
-                f"{self.path} was written by a newer prematch (store format {version}, "
-                f"this one reads up to {STORE_FORMAT}); upgrade prematch"
+                f"the store was written by a newer prematch (store format {version}, "
+                f"this one reads up to {STORE_FORMAT}); upgrade prematch",
+                path=self.path,
+                code="store.newer",
             )
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -224,8 +386,8 @@ class SqliteRecorder:
 
         db = sqlite_utils.Database(conn)
         events = db.table("events")
-        if tables and "events" not in tables:
-            raise IntegrityError(f"{self.path} is a SQLite database but not a prematch store")
+        if tables and "events" not in tables and not shared:
+            raise IntegrityError("a SQLite database but not a prematch store", path=self.path)
         if not tables:
             # Before the first table (and WAL) fixes it. 16 KiB pages instead of 4: bulk
             # imports and whole-store audits touch a quarter as many pages (measured: about
@@ -278,13 +440,42 @@ class SqliteRecorder:
             raise
 
     def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
+        """Close the connections (every thread's; the given one, for
+        :meth:`from_connection`)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
 
     @contextlib.contextmanager
     def write(self, now_iso: str) -> Iterator[SqliteTransaction]:
         """A ``BEGIN IMMEDIATE`` transaction: commit if the block ends normally, else roll back."""
+        if self.readonly:
+            raise StoreReadonlyError(
+                "the store is read-only; prematch cannot write to it", path=self.path
+            )
         conn = self._conn
+        if self._writing == threading.get_ident():
+            raise StoreError("cannot start a transaction within a transaction", path=self.path)
+        # The threads of this process queue here, and are woken as soon as the writer
+        # before them is done; SQLite's busy handler, which orders writers of other
+        # processes, polls with sleeps of up to 100 ms, so a thread could wait long.
+        if not self._writer.acquire(timeout=self.busy_timeout):
+            raise StoreBusyError(
+                f"the store is locked by another thread (waited {self.busy_timeout:g} s); "
+                "try again when it has finished",
+                path=self.path,
+            )
+        self._writing = threading.get_ident()
+        try:
+            with self._locked_write(conn, now_iso) as tx:
+                yield tx
+        finally:
+            self._writing = None
+            self._writer.release()
+
+    @contextlib.contextmanager
+    def _locked_write(self, conn: sqlite3.Connection, now_iso: str) -> Iterator[SqliteTransaction]:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
@@ -330,9 +521,9 @@ class SqliteRecorder:
         """Season ids in the order they were started."""
         return self._guard(_seasons, self._conn)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season``, in ``seq`` order."""
-        return self._guard(_season_records, self._conn, season)
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""
+        return self._guard(_season_records, self._conn, season, after_seq)
 
     def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""
@@ -376,11 +567,12 @@ def _translate(
     primary = None if code is None else code & 0xFF
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StoreBusyError(
-            f"{path} is locked by another process (waited {waited:g} s); "
-            "try again when it has finished"
+            f"the store is locked by another process (waited {waited:g} s); "
+            "try again when it has finished",
+            path=path,
         )
     if primary == sqlite3.SQLITE_READONLY:
-        return StoreError(f"{path} is read-only; prematch cannot write to it")
+        return StoreReadonlyError("the store is read-only; prematch cannot write to it", path=path)
     if primary == sqlite3.SQLITE_NOTADB:
-        return IntegrityError(f"{path} is not a SQLite database (is --db right?)")
-    return StoreError(f"{path}: {error}")
+        return IntegrityError("not a SQLite database", path=path)
+    return StoreError(str(error), path=path)

@@ -150,8 +150,7 @@ class SeasonState:
         except KeyError:
             known = ", ".join(sorted(self.programs)) or "none yet"
             raise UnknownProgramError(
-                f"season {self.id!r} has no program {program_id!r} (programs: {known}); "
-                "add it with `prematch program add`",
+                f"season {self.id!r} has no program {program_id!r} (programs: {known})",
                 field="program",
             ) from None
 

@@ -9,33 +9,96 @@ the hash chain (:mod:`prematch.engine._chain`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
+from prematch.engine._admission import goes_last, successor
 from prematch.engine._chain import Tamper, verify
+from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
 from prematch.engine._memory import MemoryRecorder
 from prematch.engine._recorder import Recorder, Transaction
 from prematch.engine._records import Record
+from prematch.engine._replay import replay, replay_key
 from prematch.engine._sqlite import BUSY_TIMEOUT_MS, STORE_FORMAT, SqliteRecorder
+from prematch.engine._state import SeasonState
 
 __all__ = [
     "STORE_FORMAT",
     "UPCASTERS",
+    "SeasonSnapshot",
     "Store",
     "Tamper",
     "Transaction",
 ]
 
+CATCH_UP = 32
+"""Up to how many records stored since a cached snapshot are applied one by one (more: the
+season is replayed once)."""
+SNAPSHOTS = 256
+"""How many seasons' snapshots a store keeps (the least recently used go first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonSnapshot:
+    """A season as of its newest record: exact for as long as :attr:`last_seq` is the
+    season's newest seq (the log is append-only). Shared: never change its parts."""
+
+    last_seq: int
+    """The seq of the season's newest record: the version this snapshot is of."""
+    records: tuple[Record, ...]
+    """Every record of the season, in ``seq`` order."""
+    last_key: tuple[int, dt.datetime, int] | None
+    """The greatest replay key among :attr:`records` (``None`` when there are none)."""
+    state: SeasonState | None
+    """The state after every live record, whatever their instants (``None``: no
+    ``season_started``)."""
+
+    def then(self, record: Record, state: SeasonState | None = None) -> SeasonSnapshot:
+        """This snapshot with ``record`` (stored after every record of it) added;
+        ``state`` is the state after it, if already known."""
+        records = (*self.records, record)
+        if self.state is not None and goes_last(self.last_key, record):
+            after = successor(self.state, record) if state is None else state
+            return SeasonSnapshot(record.seq, records, replay_key(record), after)
+        return SeasonSnapshot.of(records)
+
+    @classmethod
+    def of(cls, records: tuple[Record, ...]) -> SeasonSnapshot:
+        """The snapshot of a season's records, replayed."""
+        return cls(
+            records[-1].seq if records else 0,
+            records,
+            max(map(replay_key, records), default=None),
+            replay(records),
+        )
+
 
 class Store:
-    """A prematch event log. Open a database file with :meth:`open`, or keep the log in
-    memory with :meth:`memory`."""
+    """A prematch event log. Open a database file with :meth:`open` (``readonly=True`` to
+    only read it), keep the log in memory with :meth:`memory`, or use an embedder's own
+    ``sqlite3`` connection with :meth:`from_connection`.
+
+    **Threads.** A store may be shared by the threads of a process. A file store opened
+    with :meth:`open` gives each thread its own SQLite connection (made on the thread's
+    first use; :meth:`close` closes them all), so reads run side by side and writes are
+    ordered by SQLite's write lock, as between processes. A memory store orders its
+    writers with a lock. A store from :meth:`from_connection` uses only the connection
+    it was given: share it between threads only if that connection allows it
+    (``check_same_thread=False``), and then serialize its use yourself.
+    """
 
     def __init__(self, recorder: Recorder):
         self._recorder = recorder
+        self._snapshots: OrderedDict[str, SeasonSnapshot] = OrderedDict()
+        self._snapshots_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -44,14 +107,36 @@ class Store:
         *,
         create: bool = True,
         busy_timeout: float = BUSY_TIMEOUT_MS / 1000,
+        readonly: bool = False,
     ) -> Store:
         """Open (and, if ``create``, create with mode 0600) the SQLite store at ``path``.
 
         ``busy_timeout`` is how many seconds a write waits for another writer's
-        lock before it fails with :class:`StoreBusyError`.
+        lock before it fails with :class:`StoreBusyError`. ``readonly`` opens an
+        existing store only to read it: it never creates, writes or migrates a file, works
+        on a file or folder this user cannot write, and a write raises
+        :class:`StoreReadonlyError`. The path ``":memory:"`` is :meth:`memory` (no file).
         """
+        if not isinstance(path, str | os.PathLike):
+            raise InputError(f"the store path must be text or a path, not {type(path).__name__}")
+        if str(path) == ":memory:":
+            return cls.memory(busy_timeout=busy_timeout)
         p = Path(path).expanduser()
-        return cls(SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout))
+        return cls(
+            SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout, readonly=readonly)
+        )
+
+    @classmethod
+    def from_connection(
+        cls, conn: sqlite3.Connection, *, busy_timeout: float = BUSY_TIMEOUT_MS / 1000
+    ) -> Store:
+        """A store on an embedder's own ``sqlite3`` connection (to a file or to memory).
+
+        The connection must not be inside a transaction: prematch runs its own
+        ``BEGIN IMMEDIATE``/``COMMIT`` on it, and creates its tables if they are missing.
+        :meth:`close` closes the connection. See the class docstring for threads.
+        """
+        return cls(SqliteRecorder.from_connection(conn, busy_timeout))
 
     @classmethod
     def memory(cls, *, busy_timeout: float = BUSY_TIMEOUT_MS / 1000) -> Store:
@@ -86,9 +171,39 @@ class Store:
         """Season ids in the order they were started."""
         return self._recorder.seasons()
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season``, in ``seq`` order."""
-        return self._recorder.season_records(season)
+    def season_records(self, season: str, *, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` (with a seq above ``after_seq``: what a projection
+        has not seen yet), in ``seq`` order."""
+        return self._recorder.season_records(season, after_seq)
+
+    def snapshot(self, season: str) -> SeasonSnapshot:
+        """``season`` as of its newest record, from a cache kept per store: only the
+        records stored since the cached snapshot are read and applied (a back-filled
+        one, or a retraction, replays the season again)."""
+        with self._snapshots_lock:
+            known = self._snapshots.get(season)
+        if known is None:
+            fresh = SeasonSnapshot.of(tuple(self._recorder.season_records(season)))
+        else:
+            fresh = known
+            new = self._recorder.season_records(season, known.last_seq)
+            if len(new) > CATCH_UP:
+                fresh = SeasonSnapshot.of((*known.records, *new))
+            else:
+                for record in new:
+                    fresh = fresh.then(record)
+        self.remember(season, fresh)
+        return fresh
+
+    def remember(self, season: str, snapshot: SeasonSnapshot) -> None:
+        """Keep ``snapshot`` of ``season`` in the cache (unless a newer one is there)."""
+        with self._snapshots_lock:
+            known = self._snapshots.get(season)
+            if known is None or known.last_seq <= snapshot.last_seq:
+                self._snapshots[season] = snapshot
+            self._snapshots.move_to_end(season)
+            while len(self._snapshots) > SNAPSHOTS:
+                self._snapshots.popitem(last=False)
 
     def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""

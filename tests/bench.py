@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -175,12 +176,218 @@ def now_cold(workdir: Path, runs: int) -> dict[str, float]:
     return {"now_s": now_s, "imports_s": base_s, "ratio": now_s / base_s, "runs": runs}
 
 
+WRITES = 60
+"""Writes timed into each season size (interleaved)."""
+THREADS = 8
+
+
+def _season_of(events: int) -> list[str]:
+    """A season of about ``events`` events: programs added, applied, invited, interviewed
+    and thanked (five events each), oldest first."""
+    sid, start = "w-2027", dt.datetime(2026, 9, 20, 10, tzinfo=dt.UTC)
+    lines = [
+        synth._line(
+            "season_started",
+            start,
+            sid,
+            match_year=2027,
+            specialty="Internal Medicine",
+            timezone=synth.TZ,
+            visa="none",
+            applicant_name="W",
+        )
+    ]
+    for n in range(max(1, events // 5)):
+        pid, minute = f"p{n:04d}", dt.timedelta(minutes=n)
+        day = dt.timedelta(days=1)
+        lines.append(synth._line("program_added", start + minute, sid, pid, name=f"P {n}"))
+        lines.append(synth._line("applied", start + 2 * day + minute, sid, pid, via="eras"))
+        lines.append(synth._line("invited", start + 20 * day + minute, sid, pid))
+        lines.append(synth._line("interviewed", start + 50 * day + minute, sid, pid))
+        lines.append(synth._line("thanked", start + 51 * day + minute, sid, pid))
+    return lines
+
+
+def write_cost(workdir: Path) -> dict[str, float]:
+    """CPU time of one ``Season.record`` into a season of 5,000 events vs one of 50, the
+    writes interleaved, each store open throughout (its season snapshot cached, as in a
+    service); and the first write after opening the store (the season read and replayed)."""
+    from prematch.engine import Season
+
+    clock = fixed_clock(synth.CLOCK)
+    seasons = {}
+    for size in (50, 5_000):
+        store = Store.open(workdir / f"write-{size}.db")
+        import_lines(
+            store, _season_of(size), rulebook=Rulebook(), clock=clock, allow_violations=True
+        )
+        seasons[size] = Season.open(store, rulebook=Rulebook(), clock=clock)
+    warm: dict[int, list[float]] = {50: [], 5_000: []}
+    first: dict[int, list[float]] = {50: [], 5_000: []}
+    for n in range(WRITES):
+        for size, season in seasons.items():
+            at = (synth.CLOCK - dt.timedelta(days=20) + dt.timedelta(minutes=n)).isoformat()
+            began = time.process_time()
+            season.record("news_recorded", at=at, kind="other", detail=f"w{n}")
+            warm[size].append(time.process_time() - began)
+            if n % 10 == 0:
+                began = time.process_time()
+                with Store.open(workdir / f"write-{size}.db") as fresh:
+                    Season.open(fresh, rulebook=Rulebook(), clock=clock).record(
+                        "news_recorded", at=at, kind="other", detail=f"f{n}"
+                    )
+                first[size].append(time.process_time() - began)
+    for season in seasons.values():
+        season.store.close()
+    w50, w5k = statistics.median(warm[50]), statistics.median(warm[5_000])
+    f50, f5k = statistics.median(first[50]), statistics.median(first[5_000])
+    return {
+        "warm_50_ms": w50 * 1e3,
+        "warm_5000_ms": w5k * 1e3,
+        "ratio": w5k / w50,
+        "first_50_ms": f50 * 1e3,
+        "first_5000_ms": f5k * 1e3,
+        "first_ratio": f5k / f50,
+    }
+
+
+def write_latency(workdir: Path, threads: int) -> dict[str, float]:
+    """Wall-clock latency of writes by ``threads`` threads sharing one store, all into the
+    same season of 500 events (the worst case: every write contends for the season), and
+    of one writer alone: p50, p95 and the worst. Each write happens now (the real clock,
+    after the season's events), as a service records them."""
+    import threading
+
+    from prematch.engine import Season, system_clock
+
+    clock = fixed_clock(synth.CLOCK)
+
+    def run(count: int, db: Path) -> list[float]:
+        store = Store.open(db, busy_timeout=60)
+        import_lines(
+            store, _season_of(500), rulebook=Rulebook(), clock=clock, allow_violations=True
+        )
+        season = Season.open(store, rulebook=Rulebook(), clock=system_clock)
+        times: list[float] = []
+        barrier = threading.Barrier(count)
+
+        def writer(t: int) -> None:
+            barrier.wait()
+            for n in range(WRITES):
+                began = time.perf_counter()
+                season.record("news_recorded", kind="other", detail=f"t{t}-{n}")
+                times.append(time.perf_counter() - began)
+
+        pool = [threading.Thread(target=writer, args=(t,)) for t in range(count)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        assert store.verify()[1] is None and len(times) == count * WRITES
+        store.close()
+        return sorted(times)
+
+    def run_processes(count: int, db: Path) -> list[float]:
+        import multiprocessing
+
+        with Store.open(db, busy_timeout=60) as store:
+            import_lines(
+                store, _season_of(500), rulebook=Rulebook(), clock=clock, allow_violations=True
+            )
+        context = multiprocessing.get_context("fork")
+        barrier, results = context.Barrier(count), context.Queue()
+        pool = [
+            context.Process(target=_process_writer, args=(db, t, barrier, results))
+            for t in range(count)
+        ]
+        for proc in pool:
+            proc.start()
+        times = [x for _ in pool for x in results.get(timeout=600)]
+        for proc in pool:
+            proc.join()
+        with Store.open(db, readonly=True) as store:
+            assert store.verify()[1] is None and len(times) == count * WRITES
+        return sorted(times)
+
+    def p(times: list[float], q: float) -> float:
+        return times[min(len(times) - 1, int(q * len(times)))] * 1e3
+
+    one, many = run(1, workdir / "lat-1.db"), run(threads, workdir / f"lat-{threads}.db")
+    procs = run_processes(threads, workdir / f"lat-p{threads}.db")
+    return {
+        "threads": threads,
+        "one_p95_ms": p(one, 0.95),
+        "p50_ms": p(many, 0.5),
+        "p95_ms": p(many, 0.95),
+        "max_ms": many[-1] * 1e3,
+        "p95_ratio": p(many, 0.95) / p(one, 0.95),
+        "processes_p50_ms": p(procs, 0.5),
+        "processes_p95_ms": p(procs, 0.95),
+        "processes_max_ms": procs[-1] * 1e3,
+        "processes_p95_ratio": p(procs, 0.95) / p(one, 0.95),
+    }
+
+
+def _process_writer(db: Path, index: int, barrier: Any, results: Any) -> None:
+    """One of :func:`write_latency`'s writer processes: its own store, ``WRITES`` writes
+    happening now into the one season; it sends back each write's latency."""
+    from prematch.engine import Season, system_clock
+
+    times = []
+    with Store.open(db, busy_timeout=60) as store:
+        season = Season.open(store, rulebook=Rulebook(), clock=system_clock)
+        barrier.wait()
+        for n in range(WRITES):
+            began = time.perf_counter()
+            season.record("news_recorded", kind="other", detail=f"p{index}-{n}")
+            times.append(time.perf_counter() - began)
+    results.put(times)
+
+
+def write_rows(writes: dict[str, float], latency: dict[str, float]) -> list[tuple[str, str, str]]:
+    """The table rows of the write measurements."""
+    return [
+        (
+            "write into 5,000 events vs 50 (store open): CPU ms",
+            f"{writes['warm_5000_ms']:.2f} vs {writes['warm_50_ms']:.2f}",
+            "",
+        ),
+        ("  ratio", f"{writes['ratio']:.2f}×", "≤ 3×"),
+        (
+            "first write after opening the store: CPU ms",
+            f"{writes['first_5000_ms']:.1f} vs {writes['first_50_ms']:.1f}",
+            "",
+        ),
+        ("  ratio (the season is read and replayed once)", f"{writes['first_ratio']:.1f}×", ""),
+        (
+            f"{latency['threads']:.0f} threads, one season: write latency p50 / p95 / max ms",
+            f"{latency['p50_ms']:.1f} / {latency['p95_ms']:.1f} / {latency['max_ms']:.1f}",
+            "",
+        ),
+        ("  p95 vs one writer's p95", f"{latency['p95_ratio']:.1f}×", "≤ 3×"),
+        (
+            f"{latency['threads']:.0f} processes, one season: p50 / p95 / max ms",
+            f"{latency['processes_p50_ms']:.1f} / {latency['processes_p95_ms']:.1f} / "
+            f"{latency['processes_max_ms']:.1f}",
+            "",
+        ),
+        ("  p95 vs one writer's p95", f"{latency['processes_p95_ratio']:.1f}×", "≤ 3×"),
+    ]
+
+
 def main() -> None:
     """Run every measurement and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Small sizes (a smoke run).")
     parser.add_argument("--out", default="bench-results.json")
+    parser.add_argument("--writes", action="store_true", help="Only the write measurements.")
     args = parser.parse_args()
+    if args.writes:
+        with tempfile.TemporaryDirectory() as tmp:
+            writes, latency = write_cost(Path(tmp)), write_latency(Path(tmp), THREADS)
+        for label, value, budget in write_rows(writes, latency):
+            print(f"{label:55}  {value:>24}  {budget}")
+        return
     sizes = [1_000, 10_000, 20_000] if args.quick else [10_000, 100_000, 1_000_000]
     results: dict[str, object] = {
         "when": dt.datetime.now(dt.UTC).isoformat(),
@@ -204,6 +411,9 @@ def main() -> None:
         results["audit_cli"] = cli
         print("prematch now, cold process:", flush=True)
         results["now"] = now_cold(workdir, runs=5 if args.quick else 15)
+        print("writes into a small and a large season, and by threads:", flush=True)
+        writes, latency = write_cost(workdir), write_latency(workdir, THREADS)
+        results["write"], results["write_latency"] = writes, latency
     costs = [i["us_per_event"] for i in imports]
     growth = max(costs) / min(costs) - 1
     now = results["now"]
@@ -246,6 +456,7 @@ def main() -> None:
         ("prematch now (cold), median s", f"{now['now_s']:.3f}", ""),
         ("python -c 'import deps', median s", f"{now['imports_s']:.3f}", ""),
         ("now / imports", f"{now['ratio']:.2f}×", "≤ 1.5×"),
+        *write_rows(writes, latency),
     ]
     results["import_cost_growth"] = growth
     width = max(len(r[0]) for r in rows)

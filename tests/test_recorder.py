@@ -326,6 +326,23 @@ def test_reads_by_stream_all_and_ranges(recorder_store, season_of, clock):
     assert list(store.seasons_records("a-2027", "a-2027")) == [("a-2027", everything[3:6])]
 
 
+def test_a_seasons_records_after_a_seq_and_its_last_seq(recorder_store, season_of, clock):
+    store = recorder_store.open()
+    for season_id in ("c-2027", "a-2027"):
+        season_of(store, EVENTS[:2], clock, season_id=season_id)
+    assert [r.seq for r in store.season_records("a-2027", after_seq=4)] == [5, 6]
+    assert [r.seq for r in store.season_records("c-2027", after_seq=1)] == [2, 3]
+    assert store.season_records("c-2027", after_seq=3) == []
+    with store.write(NOW) as tx:
+        assert tx.season_last_seq("c-2027") == 3
+        assert tx.season_last_seq("a-2027") == 6
+        assert tx.season_last_seq("nobody") == 0
+        (record,) = store.season_records("c-2027", after_seq=2)
+        tx.append([record])
+        assert tx.season_last_seq("c-2027") == 7  # appended in this transaction
+    assert [r.seq for r in store.season_records("c-2027", after_seq=3)] == [7]
+
+
 def test_reads_upcast_nothing_at_the_current_schema(recorder_store, season_of, clock):
     store = _filled(recorder_store, season_of, clock)
     records = list(store.records())

@@ -21,13 +21,13 @@ from history import History
 
 from prematch import policies
 from prematch.engine import (
-    InputError,
     IntegrityError,
     NoRules,
     Season,
     Store,
     StoreBusyError,
     StoreError,
+    UnknownSeasonError,
     audit_store,
 )
 
@@ -111,8 +111,9 @@ def test_store_uses_write_ahead_logging(make_store):
 
 
 def test_open_without_create_refuses_a_missing_file_and_creates_nothing(make_store):
-    with pytest.raises(StoreError, match="no prematch database"):
+    with pytest.raises(StoreError, match="no prematch store") as excinfo:
         Store.open(make_store.path("missing.db"), create=False)
+    assert excinfo.value.code == "store.missing"
     assert not make_store.path("missing.db").exists()
 
 
@@ -154,6 +155,7 @@ def test_a_second_row_with_the_same_stream_version_is_refused_by_the_index(
 
 
 def test_an_append_refused_by_a_trigger_is_a_store_error_naming_the_file(make_store):
+    # The file is named by the error's path (issue 17: no file paths in library messages).
     store = make_store()
     with make_store.raw() as conn:
         conn.execute(
@@ -162,7 +164,8 @@ def test_an_append_refused_by_a_trigger_is_a_store_error_naming_the_file(make_st
         )
     with pytest.raises(StoreError, match="no more events") as excinfo:
         History(season_id="refused-2027", name="Refused").season(store, rulebook=NoRules())
-    assert str(make_store.path()) in str(excinfo.value)
+    assert excinfo.value.path == str(make_store.path())
+    assert str(make_store.path()) not in str(excinfo.value)
     assert store.verify() == (0, None)
 
 
@@ -215,7 +218,7 @@ def test_open_refuses_a_store_of_a_newer_format(make_store, season_of, clock):
 def test_messages_about_a_memory_store_name_it_readably():
     store = Store.memory()
     assert store.path == "the in-memory store"
-    with pytest.raises(InputError, match="the in-memory store holds no season yet"):
+    with pytest.raises(UnknownSeasonError, match="the store holds no season yet"):
         Season.open(store, rulebook=NoRules())
 
 

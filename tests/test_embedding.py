@@ -1,0 +1,322 @@
+"""The engine embedded in another tool (issue 17): one store shared by threads, the store
+modes (read-only, memory, an embedder's own connection), preview, and errors a service can
+map to its responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from history import History
+from prematch_script import Script
+
+from prematch import policies
+from prematch.engine import (
+    InputError,
+    NoRules,
+    Season,
+    Store,
+    StoreError,
+    StoreReadonlyError,
+    StructuralError,
+    fixed_clock,
+)
+
+NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
+WRITERS = 8
+PER_THREAD = 20
+NEWS_AT = "2026-10-01T10:00:00-04:00"
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _filled(db: Path) -> None:
+    with Store.open(db) as store:
+        History(season_id="embed-2027").added_and_applied("mercy").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+# -- one store, many threads --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["file", "memory"])
+def test_one_store_shared_by_eight_threads_loses_nothing(tmp_path: Path, kind: str) -> None:
+    store = Store.open(tmp_path / "s.db", busy_timeout=60) if kind == "file" else Store.memory()
+    History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
+    season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+    barrier = threading.Barrier(WRITERS)
+    got: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            for j in range(PER_THREAD):
+                detail = f"t{index}-{j}"
+                done = season.record("news_recorded", at=NEWS_AT, kind="other", detail=detail)
+                got[detail] = done.record.seq
+                season.state()  # reads interleave with the other threads' writes
+        except BaseException as e:  # reported below
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert len(got) == WRITERS * PER_THREAD
+    assert len(set(got.values())) == len(got), "two threads were told the same seq"
+    stored = {r.payload["detail"]: r.seq for r in season.records() if r.type == "news_recorded"}
+    assert stored == got
+    assert store.verify() == (1 + WRITERS * PER_THREAD, None)
+    assert len(season.state().news) == WRITERS * PER_THREAD
+    store.close()
+
+
+def test_threads_recording_now_keep_replay_order_equal_to_seq_order(tmp_path: Path) -> None:
+    """Eight threads record events that happen now (no ``at``) into one season: each is
+    judged after every other (it happens after all of them), so replay order is seq order."""
+    ticks = itertools.count()
+    lock = threading.Lock()
+
+    def clock() -> dt.datetime:  # strictly increasing, as a real clock over these writes
+        with lock:
+            return NOW_UTC + dt.timedelta(microseconds=next(ticks))
+
+    store = Store.open(tmp_path / "s.db", busy_timeout=60)
+    History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
+    season = Season.open(store, rulebook=NoRules(), clock=clock)
+    barrier = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def writer(index: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            for j in range(PER_THREAD):
+                season.record("news_recorded", kind="other", detail=f"t{index}-{j}")
+        except BaseException as e:  # reported below
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    news = [r for r in season.records() if r.type == "news_recorded"]
+    assert len(news) == WRITERS * PER_THREAD
+    assert [r.occurred_at for r in news] == sorted(r.occurred_at for r in news)
+    store.close()
+
+
+# -- read-only ------------------------------------------------------------------------------
+
+
+def test_readonly_store_reads_and_refuses_writes_leaving_the_files_alone(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    _filled(db)
+    before = _files(tmp_path)
+    with Store.open(db, readonly=True) as store:
+        season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+        assert "mercy" in season.state().programs
+        with pytest.raises(StoreReadonlyError) as caught:
+            season.record("news_recorded", at=NEWS_AT, kind="other", detail="x")
+        assert caught.value.code == "store.readonly"
+        assert store.verify()[1] is None
+    assert _files(tmp_path) == before
+
+
+def _lock(folder: Path, on: bool) -> None:
+    """Make ``folder`` and its files unwritable (root: ``chattr +i``; skip where unsupported)."""
+    if not IS_ROOT:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR if on else stat.S_IRWXU)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        pytest.skip("root, and no chattr to make the folder immutable")
+    targets = [str(folder), *(str(p) for p in folder.iterdir())]
+    done = subprocess.run([chattr, "+i" if on else "-i", *targets], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"chattr is not permitted here: {done.stderr!r}")
+
+
+@pytest.mark.parametrize("mode", ["wal", "delete"])
+def test_readonly_store_in_a_read_only_folder(tmp_path: Path, mode: str) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "s.db"
+    _filled(db)
+    if mode == "delete":
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA journal_mode = DELETE")
+    before = _files(folder)
+    _lock(folder, True)
+    try:
+        with Store.open(db, readonly=True) as store:
+            assert store.seasons() == ["embed-2027"]
+            assert store.verify()[1] is None
+        assert _files(folder) == before
+    finally:
+        _lock(folder, False)
+
+
+def test_readonly_never_creates_or_migrates(tmp_path: Path) -> None:
+    with pytest.raises(StoreError):
+        Store.open(tmp_path / "missing.db", readonly=True)
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    before = empty.read_bytes()
+    with pytest.raises(StoreError):
+        Store.open(empty, readonly=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+    assert empty.read_bytes() == before
+
+
+# -- memory, an embedder's connection ---------------------------------------------------------
+
+
+def test_opening_memory_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = Store.open(":memory:")
+    History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
+    assert store.seasons() == ["embed-2027"]
+    store.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_store_on_an_embedders_own_connection(tmp_path: Path, where: str) -> None:
+    conn = sqlite3.connect(tmp_path / "app.db" if where == "file" else ":memory:")
+    conn.execute("CREATE TABLE app_users (name TEXT)")  # the embedder's own table
+    conn.commit()
+    store = Store.from_connection(conn)
+    History(season_id="embed-2027").added_and_applied("mercy").season(
+        store, rulebook=NoRules(), now=NOW_UTC
+    )
+    assert store.verify() == (3, None)
+    assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (3,)
+    assert conn.execute("SELECT COUNT(*) FROM app_users").fetchone() == (0,)
+    store.close()
+
+
+# -- the cached season snapshot -----------------------------------------------------------
+
+
+def test_snapshot_catches_up_on_another_stores_writes_backfills_and_retractions(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    _filled(db)
+    clock = fixed_clock(NOW_UTC)
+    with Store.open(db) as mine, Store.open(db) as theirs:
+        here = Season.open(mine, rulebook=NoRules(), clock=clock)
+        there = Season.open(theirs, rulebook=NoRules(), clock=clock)
+        here.record("news_recorded", at="2026-12-01T10:00:00-05:00", kind="other", detail="a")
+        there.record("news_recorded", at="2026-12-02T10:00:00-05:00", kind="other", detail="b")
+        backfilled = there.record(
+            "news_recorded", at="2026-10-05T10:00:00-04:00", kind="other", detail="early"
+        )
+        there.retract(backfilled.record.seq, "typed the wrong date")
+        here.record("news_recorded", at="2026-12-03T10:00:00-05:00", kind="other", detail="c")
+        cached = mine.snapshot("embed-2027")
+        assert cached.records == tuple(theirs.season_records("embed-2027"))
+        assert [n.detail for n in cached.state.news] == ["a", "b", "c"]  # type: ignore[union-attr]
+        with Store.open(db, readonly=True) as fresh:
+            assert cached.state == fresh.snapshot("embed-2027").state
+
+
+# -- preview -------------------------------------------------------------------------------
+
+
+def test_preview_answers_what_if_without_writing_even_on_a_read_only_store(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:
+        History(season_id="embed-2027").added_and_applied("mercy").season(store, now=NOW_UTC)
+    before = _files(tmp_path)
+    with Store.open(db, readonly=True) as store:
+        season = Season.open(store, rulebook=policies.Rulebook(), clock=fixed_clock(NOW_UTC))
+        head = store.head()
+        # In the future: invited, interviewed, then a thank-you the same evening.
+        findings, state, now = season.preview(
+            [
+                {"type": "invited", "program": "mercy", "at": "2027-01-20T09:00"},
+                {"type": "interviewed", "program": "mercy", "at": "2027-02-01T09:00"},
+                {"type": "thanked", "program": "mercy", "at": "2027-02-01T18:00"},
+            ]
+        )
+        assert len(findings) == 3
+        assert not any(f.severity == "block" for fs in findings for f in fs)
+        assert state.programs["mercy"].state == "interviewed"
+        assert len(state.programs["mercy"].messages) == 1
+        assert now.as_of == dt.datetime(2027, 2, 1, 23, tzinfo=dt.UTC)
+        # A second thank-you is blocked: kept as if sent, its findings say so.
+        first, again = season.preview(
+            [
+                {"type": "invited", "program": "mercy", "at": "2027-01-20T09:00"},
+                {"type": "interviewed", "program": "mercy", "at": "2027-02-01T09:00"},
+                {"type": "thanked", "program": "mercy", "at": "2027-02-01T18:00"},
+                {"type": "thanked", "program": "mercy", "at": "2027-02-02T18:00"},
+            ]
+        ).findings[2:]
+        assert not any(f.severity == "block" for f in first)
+        assert any(f.severity == "block" for f in again)
+        with pytest.raises(StructuralError):
+            season.preview([{"type": "interviewed", "program": "mercy", "at": "2027-02-01"}])
+        with pytest.raises(InputError) as caught:
+            season.preview([{"type": "invited", "program": "mercy"}, {"type": "nonsense"}])
+        assert caught.value.line == 2
+        assert store.head() == head
+        assert len(season.records()) == 3
+    assert _files(tmp_path) == before
+
+
+def test_read_commands_work_in_a_read_only_folder_and_leave_it_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "s.db"
+    _filled(db)
+    before = _files(folder)
+    _lock(folder, True)
+    try:
+        script = Script(tmp_path, db=db)
+        for command in (
+            ("history",),
+            ("now",),
+            ("check", "thank_you", "mercy"),
+            ("audit",),
+            ("verify",),
+            ("export",),
+        ):
+            ran = script(*command)
+            assert ran.returncode in (0, 1, 3), f"{command}: {ran.stderr}"
+        refused = script("news", "other", "while read-only")
+        assert refused.returncode == 2 and "read-only" in refused.stderr
+        assert _files(folder) == before
+    finally:
+        _lock(folder, False)
+
+
+def test_a_write_inside_a_write_of_the_same_thread_fails_at_once(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db", busy_timeout=600)
+    with (
+        store.write("2027-01-01T00:00:00.000000+00:00"),
+        pytest.raises(StoreError, match="within a transaction"),
+        store.write("2027-01-01T00:00:00.000000+00:00"),
+    ):
+        pass
+    store.close()
