@@ -58,7 +58,7 @@ from prematch.engine._sheet import (
     slashed,
 )
 from prematch.engine._tracker import program_id
-from prematch.engine._transfer import import_objects
+from prematch.engine._transfer import SeasonChangedError, import_objects
 
 __all__ = ["Change", "SheetProblems", "SyncResult", "sheet_table", "sync_sheet"]
 
@@ -412,6 +412,8 @@ class _Planner:
         self.source, self.now = source, now
         self.problems = problems
         records = season.records()
+        self.last_seq = records[-1].seq
+        """The season's newest seq when the plan was made (the write checks it is still so)."""
         gone = retracted_seqs(records)
         self.first = records[0]
         self.zone = ZoneInfo(season.timezone)
@@ -653,6 +655,10 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+_PLAN_ATTEMPTS = 3
+"""How many times a sync compares the sheet again after another writer got in first."""
+
+
 def sync_sheet(
     season: Season,
     path: Path,
@@ -671,30 +677,40 @@ def sync_sheet(
     ``dry_run`` plans and writes nothing. Raises :class:`SheetProblems` listing every bad
     cell; the import's errors name the sheet's row as their line.
     """
-    now = season.clock()
-    reader = _Reader(sheet_columns(), order, now, ZoneInfo(season.timezone))
-    rows = reader.read(read_rows(path, sheet), strict)
-    planner = _Planner(season, path.name, now, reader.problems)
-    for row in rows:
-        planner.plan(row)
-    _check_objects(season, planner)
-    if reader.problems:
-        # row by row (the header's first); within a row, as found
-        ordered = sorted(reader.problems, key=lambda p: int(p.split(None, 2)[1].rstrip(",:")))
-        raise SheetProblems(path.name, ordered)
-    changes = tuple(planner.changes)
-    written = 0
-    if changes and not dry_run:
-        result = import_objects(
-            season.store,
-            [(c.row, c.event) for c in changes],
-            default_season=season.id,
-            rulebook=season.rulebook,
-            clock=season.clock,
-            allow_violations=allow_violations,
-        )
-        written = result.events
-    return SyncResult(changes, tuple(reader.warnings), written)
+    table = read_rows(path, sheet)
+    for attempt in range(_PLAN_ATTEMPTS):
+        now = season.clock()
+        reader = _Reader(sheet_columns(), order, now, ZoneInfo(season.timezone))
+        rows = reader.read(table, strict)
+        planner = _Planner(season, path.name, now, reader.problems)
+        for row in rows:
+            planner.plan(row)
+        _check_objects(season, planner)
+        if reader.problems:
+            # row by row (the header's first); within a row, as found
+            ordered = sorted(reader.problems, key=lambda p: int(p.split(None, 2)[1].rstrip(",:")))
+            raise SheetProblems(path.name, ordered)
+        changes = tuple(planner.changes)
+        if not changes or dry_run:
+            return SyncResult(changes, tuple(reader.warnings), 0)
+        try:
+            result = import_objects(
+                season.store,
+                [(c.row, c.event) for c in changes],
+                default_season=season.id,
+                rulebook=season.rulebook,
+                clock=season.clock,
+                allow_violations=allow_violations,
+                expected_last_seq=planner.last_seq,
+            )
+        except SeasonChangedError:
+            # Another writer recorded something between the plan and the write: the plan
+            # may now repeat or contradict it, so compare the sheet with the log again.
+            if attempt + 1 == _PLAN_ATTEMPTS:
+                raise
+            continue
+        return SyncResult(changes, tuple(reader.warnings), result.events)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _check_objects(season: Season, planner: _Planner) -> None:

@@ -18,7 +18,7 @@ from typing import IO, Any
 from prematch.engine._admission import admit
 from prematch.engine._bulk import paused_gc
 from prematch.engine._clock import Clock, system_clock
-from prematch.engine._errors import PrematchError, located
+from prematch.engine._errors import PrematchError, StoreBusyError, located
 from prematch.engine._intake import Intake, Pending, decode_line, place_dates, program_zones
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import phase
@@ -26,7 +26,7 @@ from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store, Transaction
 from prematch.engine._verdicts import AuditFinding
 
-__all__ = ["ImportResult", "export_lines", "import_lines", "import_objects"]
+__all__ = ["ImportResult", "SeasonChangedError", "export_lines", "import_lines", "import_objects"]
 
 _SEQ_FIELDS = ("retracts", "news_seq")
 
@@ -123,14 +123,25 @@ def import_objects(
     rulebook: RulebookProtocol,
     clock: Clock = system_clock,
     allow_violations: bool = False,
+    expected_last_seq: int | None = None,
 ) -> ImportResult:
     """:func:`import_lines` for events already given as objects, each with its line number.
 
     The objects have the shape of JSONL lines (see :meth:`Intake.from_object
-    <prematch.engine._intake.Intake.from_object>`); errors name their line.
+    <prematch.engine._intake.Intake.from_object>`); errors name their line. With
+    ``expected_last_seq``, the write happens only if ``default_season``'s newest seq is
+    still that one when the write lock is held (else :class:`SeasonChangedError`): the
+    objects were planned against that log.
     """
     with paused_gc():
-        return _import(store, objects, default_season, rulebook, clock, allow_violations)
+        return _import(
+            store, objects, default_season, rulebook, clock, allow_violations, expected_last_seq
+        )
+
+
+class SeasonChangedError(StoreBusyError):
+    """Another writer appended to the season after the caller planned its import; nothing
+    was written (plan again against the log as it is now)."""
 
 
 def _import(
@@ -140,9 +151,19 @@ def _import(
     rulebook: RulebookProtocol,
     clock: Clock,
     allow_violations: bool,
+    expected_last_seq: int | None = None,
 ) -> ImportResult:
     now = clock()
     with store.write(utc_iso(now)) as tx:
+        if (
+            expected_last_seq is not None
+            and default_season is not None
+            and tx.season_last_seq(default_season) != expected_last_seq
+        ):
+            raise SeasonChangedError(
+                f"season {default_season!r} changed while this was being planned; "
+                "nothing was written (run it again)"
+            )
         starts = tx.season_starts()
         known = list(starts)
 

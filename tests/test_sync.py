@@ -583,3 +583,31 @@ def test_a_bad_cell_is_one_line_however_many_events_carry_it(script: Script) -> 
     ]
     shown = "'Mercy " + "x" * 51 + "...'"
     assert ran.stderr.splitlines()[2].startswith(f"  row 3, column 'Program': {shown}: ")
+
+
+def test_a_write_between_the_plan_and_the_append_is_compared_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer records the sheet's application after sync compared the sheet with
+    the log and before it wrote: sync compares again and writes no second application."""
+    from prematch.engine import _sync
+
+    path = tmp_path / "s.csv"
+    path.write_text("Program,Applied\nMercy General,2026-09-24\n", encoding="utf-8")
+    season = History().season(clock=fixed_clock(NOW))
+    real = _sync.import_objects
+    calls = []
+
+    def other_writer_first(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["expected_last_seq"])
+        if len(calls) == 1:  # the other writer: the program and its application, by hand
+            season.record("program_added", "mercy-general", at="2026-09-21", name="Mercy General")
+            season.record("applied", "mercy-general", at="2026-09-24")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_sync, "import_objects", other_writer_first)
+    result = sync_sheet(season, path)
+    assert len(calls) == 1  # the second plan found nothing new: no second write
+    assert (result.changes, result.written) == ((), 0)
+    applied = [r for r in season.records() if r.type == "applied"]
+    assert [r.program for r in applied] == ["mercy-general"]
