@@ -49,6 +49,15 @@ class Preview(NamedTuple):
     now: NowReport
     """:meth:`Season.what_now` with the events, as of that instant."""
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"findings": [[finding, ...] per event], "state": SeasonState.to_json(),
+        "now": NowReport.to_json()}``."""
+        return {
+            "findings": [[f.to_json() for f in found] for found in self.findings],
+            "state": self.state.to_json(),
+            "now": self.now.to_json(),
+        }
+
 
 _LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 """The clock a preview's intake reads against: a preview may look into the future."""
