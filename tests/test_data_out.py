@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -234,3 +235,16 @@ def test_a_failing_hook_does_not_undo_the_commit_nor_stop_the_others(tmp_path: P
         assert "the records are stored" in str(caught.value)
         assert after == [before + 1] == [store.head()[0]]
         assert store.season_records("ben-2027")[-1].payload == {"text": "kept"}
+
+
+# -- docs/embedding.md -----------------------------------------------------------------------
+
+
+def test_the_python_blocks_of_the_embedding_page_run_in_order() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "embedding.md").read_text("utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", page, re.DOTALL | re.MULTILINE)
+    assert len(blocks) >= 5
+    namespace: dict[str, object] = {}
+    for block in blocks:
+        exec(compile(block, "docs/embedding.md", "exec"), namespace)
+    assert namespace["seen"]
