@@ -28,7 +28,9 @@ from prematch.engine import (
     fixtures_dir,
     import_lines,
     json_schema,
+    judge_action,
     parse_instant,
+    what_now,
 )
 
 DEMO = fixtures_dir() / "demo" / "season.jsonl"
@@ -248,3 +250,24 @@ def test_the_python_blocks_of_the_embedding_page_run_in_order() -> None:
     for block in blocks:
         exec(compile(block, "docs/embedding.md", "exec"), namespace)
     assert namespace["seen"]
+
+
+def test_questions_asked_from_the_cached_snapshot_answer_as_a_replay(tmp_path: Path) -> None:
+    """``now`` and ``check`` use the store's snapshot when no event is later than the
+    question (a service replays nothing per request): the same answers as a replay,
+    before, between and after the events, and the snapshot is left as it was."""
+    rulebook = policies.Rulebook()
+    with Store.open(tmp_path / "s.db") as store:
+        with DEMO.open("rb") as f:
+            import_lines(store, f, rulebook=rulebook, clock=fixed_clock(DEMO_AT))
+        season = Season.open(store, rulebook=rulebook, clock=fixed_clock(DEMO_AT))
+        for at in ("2026-10-01T12:00", "2027-01-20T09:00", "2027-03-01T12:00"):
+            moment = season.instant(at)
+            state = season.state(moment)
+            judge = rulebook.for_season(state)
+            assert season.what_now(at) == what_now(state, moment, judge)
+            for program in ("marlow-im", "kestrelpoint-im"):
+                assert season.check("interest", program, at) == judge_action(
+                    state, program, "interest", moment, judge
+                )
+        assert store.snapshot(season.id).state.to_json() == season.state("2027-03-01").to_json()
