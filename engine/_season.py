@@ -179,8 +179,11 @@ class Season:
     def timezone(self) -> str:
         """The season's IANA timezone."""
         if self._timezone is None:
-            first = next(iter(self.store.season_records(self.id)))
-            self._timezone = str(first.payload["timezone"])
+            # The store's cached snapshot: a Season opened per request reads no old record.
+            records = self.store.snapshot(self.id).records
+            if not records:
+                raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
+            self._timezone = str(records[0].payload["timezone"])
         return self._timezone
 
     def instant(self, value: dt.datetime | str | None) -> dt.datetime:

@@ -24,6 +24,7 @@ from prematch.engine import (
     Record,
     Season,
     Store,
+    UnknownSeasonError,
     fixed_clock,
     fixtures_dir,
     import_lines,
@@ -271,3 +272,11 @@ def test_questions_asked_from_the_cached_snapshot_answer_as_a_replay(tmp_path: P
                     state, program, "interest", moment, judge
                 )
         assert store.snapshot(season.id).state.to_json() == season.state("2027-03-01").to_json()
+
+
+def test_a_season_object_of_no_stored_season_says_so() -> None:
+    with Store.memory() as store:
+        _two_seasons(store)
+        with pytest.raises(UnknownSeasonError):
+            Season(store, "nobody-2027", rulebook=NoRules()).timezone  # noqa: B018
+        assert Season(store, "ben-2027", rulebook=NoRules()).timezone == "America/New_York"
