@@ -22,9 +22,10 @@ demo: $(STAMP)
 	$(BIN)/prematch demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine policies cli tests __init__.py
-	$(BIN)/ruff format --check engine policies cli tests __init__.py
+	$(BIN)/ruff check engine policies cli tests examples __init__.py
+	$(BIN)/ruff format --check engine policies cli tests examples __init__.py
 	$(BIN)/mypy --strict -p prematch.engine -p prematch.policies -p prematch.cli
+	cd examples && ../$(BIN)/mypy --strict --explicit-package-bases *.py
 
 test: lint
 	CI=$${CI:-1} $(BIN)/python -m pytest -q

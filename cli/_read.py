@@ -12,7 +12,15 @@ import click
 from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
 from prematch.cli._errors import handles_errors
-from prematch.engine import ACTIONS, InputError, Season, Store, fixed_clock, parse_instant
+from prematch.engine import (
+    ACTIONS,
+    SCHEMA_SHAPES,
+    InputError,
+    Season,
+    Store,
+    fixed_clock,
+    parse_instant,
+)
 
 __all__ = [
     "COMMANDS",
@@ -63,9 +71,7 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
         verdict = season.check(action, program_id, moment)
         tz = season.timezone
     if as_json:
-        from prematch.engine import utc_iso
-
-        render.dump_json({"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()})
+        render.dump_json(verdict.check_json(season.id, moment))
     else:
         render.verdict_text(verdict, tz, moment)
     sys.exit(3 if verdict.outcome == "blocked" else 0)
@@ -179,18 +185,11 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
             raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
         expected = (int(seq_text), digest)
     with obj.store(readonly=True) as store:
-        count, problem = store.verify(expected)
+        verification = store.verify(expected)
         head_seq, head_hash = store.head()
+    count, problem = verification
     if as_json:
-        render.dump_json(
-            {
-                "events": count,
-                "ok": problem is None,
-                "problem": None
-                if problem is None
-                else {"seq": problem.seq, "kind": problem.kind, "detail": problem.detail},
-            }
-        )
+        render.dump_json(verification.to_json())
     elif problem is None:
         click.echo(f"OK: {count} events, seq gapless, hash chain intact.")
         click.echo(f"Head: {head_seq}:{head_hash} (note it; `verify --head` checks against it)")
@@ -254,11 +253,19 @@ def diagram() -> None:
 
 
 @click.command()
-def schema() -> None:
-    """The JSON Schema of every event type."""
-    from prematch.engine import event_json_schema
+@click.option(
+    "--for",
+    "shape",
+    type=click.Choice(list(SCHEMA_SHAPES)),
+    default="event",
+    show_default=True,
+    help="Which JSON shape: a stored event, an export line, or a command's --json output.",
+)
+def schema(shape: str) -> None:
+    """The JSON Schema of a JSON shape prematch writes (every --json output validates)."""
+    from prematch.engine import json_schema
 
-    render.dump_json(event_json_schema())
+    render.dump_json(json_schema(shape))
 
 
 @click.command()

@@ -437,14 +437,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
                 allow_violations=allow_violations,
             )
     if as_json:
-        render.dump_json(
-            {
-                "events": result.events,
-                "seasons": list(result.seasons),
-                "overridden": result.overridden,
-                "warnings": result.warnings,
-            }
-        )
+        render.dump_json(result.to_json())
         return
     warnings = f"{result.warnings} warning" + ("" if result.warnings == 1 else "s")
     click.echo(

@@ -80,6 +80,10 @@ from prematch.engine._rulebook import (
     NoRules,
     RulebookProtocol,
 )
+from prematch.engine._schemas import (
+    SCHEMA_SHAPES,
+    json_schema,
+)
 from prematch.engine._season import (
     HistoryEntry,
     Preview,
@@ -102,9 +106,12 @@ from prematch.engine._statemachine import (
 )
 from prematch.engine._store import (
     UPCASTERS,
+    RecordedHook,
     SeasonSnapshot,
+    SeasonSummary,
     Store,
     Tamper,
+    Verification,
 )
 from prematch.engine._verdicts import (
     AuditFinding,
@@ -153,6 +160,7 @@ __all__ = [
     "EVENT_TYPES",
     "MESSAGE_EVENTS",
     "PROGRAM_SCOPE",
+    "SCHEMA_SHAPES",
     "SCHEMA_VERSION",
     "STATES",
     "TRANSITIONS",
@@ -180,10 +188,12 @@ __all__ = [
     "Preview",
     "ProgramState",
     "Record",
+    "RecordedHook",
     "RulebookProtocol",
     "Season",
     "SeasonSnapshot",
     "SeasonState",
+    "SeasonSummary",
     "Severity",
     "Store",
     "StoreBusyError",
@@ -195,6 +205,7 @@ __all__ = [
     "UnknownProgramError",
     "UnknownSeasonError",
     "Verdict",
+    "Verification",
     "Window",
     "admit",
     "allowed_triggers",
@@ -209,6 +220,7 @@ __all__ = [
     "fixtures_dir",
     "fold",
     "import_lines",
+    "json_schema",
     "judge_action",
     "live_records",
     "load_calendar",

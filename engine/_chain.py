@@ -14,6 +14,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from prematch.engine._mapper import StoredEvent, hashed_json, stored_fields, stored_hashed_json
 from prematch.engine._recorder import Recorder, Snapshot
@@ -23,6 +24,7 @@ __all__ = [
     "GENESIS_HASH",
     "ChainedTransaction",
     "Tamper",
+    "Verification",
     "link_hash",
     "verify",
 ]
@@ -57,6 +59,8 @@ class ChainedTransaction(ABC):
         """The hash of the event at :attr:`last_seq`."""
         self._fresh: set[str] = set()
         self._versions: dict[str, int] = {}  # each stream's latest version, once looked up
+        self.watch: Callable[[Record], object] | None = None
+        """Called with each record as stored (the store sets it when it has hooks)."""
 
     def append(self, records: Iterable[Record]) -> list[Record]:
         """Append records in order; return them as stored (seq, recorded_at and hash set).
@@ -98,8 +102,12 @@ class ChainedTransaction(ABC):
             fields = stored_fields(r, seq, recorded)
             digest = link_hash(self.last_hash, hashed_json(*fields))
             self.last_seq, self.last_hash = seq, digest
-            if each is not None:
-                each(r._replace(seq=seq, recorded_at=recorded, hash=digest))
+            if each is not None or self.watch is not None:
+                stored = r._replace(seq=seq, recorded_at=recorded, hash=digest)
+                if each is not None:
+                    each(stored)
+                if self.watch is not None:
+                    self.watch(stored)
             yield _new_tuple(StoredEvent, (*fields, digest, stream, version))
 
     @abstractmethod
@@ -120,14 +128,38 @@ class Tamper:
     """``edited``, ``deleted``, ``inserted`` or ``reordered``."""
     detail: str
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"seq", "kind", "detail"}``."""
+        return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
 
-def verify(
-    recorder: Recorder, expected_head: tuple[int, str] | None = None
-) -> tuple[int, Tamper | None]:
+
+class Verification(NamedTuple):
+    """What :meth:`~prematch.engine.Store.verify` found (unpacks as ``events, problem``)."""
+
+    events: int
+    """How many events were checked."""
+    problem: Tamper | None
+    """The first place the chain does not hold, or ``None``."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the chain holds."""
+        return self.problem is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``verify --json`` shape: ``{"events", "ok", "problem"}``."""
+        return {
+            "events": self.events,
+            "ok": self.ok,
+            "problem": None if self.problem is None else self.problem.to_json(),
+        }
+
+
+def verify(recorder: Recorder, expected_head: tuple[int, str] | None = None) -> Verification:
     """Check gapless ``seq`` and the hash chain of one consistent snapshot of ``recorder``;
     return (events checked, first problem). See :meth:`prematch.engine.Store.verify`."""
     with recorder.snapshot() as snapshot:
-        return _verify(snapshot, expected_head)
+        return Verification(*_verify(snapshot, expected_head))
 
 
 def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[int, Tamper | None]:

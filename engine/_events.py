@@ -450,9 +450,10 @@ def _adapter() -> TypeAdapter[Any]:
 
 
 def event_json_schema() -> dict[str, Any]:
-    """JSON Schema of :data:`Event` (what ``prematch`` stores and exports)."""
-    schema: dict[str, Any] = _adapter().json_schema()
-    return schema
+    """JSON Schema of a stored event (:meth:`Record.to_json`): ``json_schema("event")``."""
+    from prematch.engine._schemas import json_schema
+
+    return json_schema("event")
 
 
 def _input_error(error: ValidationError, prefix: str = "", whole: str | None = None) -> InputError:

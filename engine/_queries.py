@@ -76,6 +76,10 @@ class NowItem:
     verdict: Verdict
     status: NowStatus
 
+    def to_json(self) -> dict[str, Any]:
+        """An element of ``now``'s ``actions``: :meth:`Verdict.to_json` and ``status``."""
+        return {**self.verdict.to_json(), "status": self.status}
+
 
 SEASON_ACTIONS = ("intent",)
 """Actions that are one choice per season (DESIGN §5): ``now`` shows each once, judged for
@@ -111,15 +115,19 @@ class NowReport:
         return tuple(i.verdict for i in self.items)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``now`` JSON shape of DESIGN §6, plus ``season_actions`` (each season-level
-        choice once, in the shape of an ``actions`` element; ``program`` is the certified
-        first choice or null) and ``checklist`` (findings, each with its ``program``)."""
+        """The ``now`` JSON shape of DESIGN §6, plus the season's ``timezone``, its
+        ``programs`` (each ``{"program", "name"}``, in the order they were added), each
+        action's ``status``, ``season_actions`` (each season-level choice once, in the
+        shape of an ``actions`` element; ``program`` is the certified first choice or null)
+        and ``checklist`` (findings, each with its ``program``)."""
         return {
             "season": self.season,
             "as_of": utc_iso(self.as_of),
+            "timezone": self.timezone,
             "calendar_provisional": self.calendar_provisional,
-            "actions": [v.to_json() for v in self.actions],
-            "season_actions": [i.verdict.to_json() for i in self.season_items],
+            "programs": [{"program": p, "name": n} for p, n in self.program_names.items()],
+            "actions": [i.to_json() for i in self.items],
+            "season_actions": [i.to_json() for i in self.season_items],
             "checklist": [{**f.to_json(), "program": f.program} for f in self.checklist],
         }
 

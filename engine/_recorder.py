@@ -32,6 +32,8 @@ class Transaction(Protocol):
     """The newest seq, counting what this transaction appended."""
     last_hash: str
     """The hash of the event at :attr:`last_seq`."""
+    watch: Callable[[Record], object] | None
+    """When set, called with each record as stored (before the commit)."""
 
     def season_records(self, season: str) -> list[Record]:
         """Every record of ``season`` (including those appended in this transaction)."""

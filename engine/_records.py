@@ -40,6 +40,22 @@ class Record(NamedTuple):
     override: str | None
     hash: str
 
+    def to_json(self) -> dict[str, Any]:
+        """The stored event as JSON (``prematch schema --for event``): every common field
+        of DESIGN §2, ``occurred_at`` in UTC, the payload as stored."""
+        return {
+            "seq": self.seq,
+            "season": self.season,
+            "program": self.program,
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "occurred_at": utc_iso(self.occurred_at),
+            "recorded_at": self.recorded_at,
+            "payload": self.payload,
+            "override": self.override,
+            "hash": self.hash,
+        }
+
 
 def utc_iso(moment: dt.datetime) -> str:
     """An aware datetime as the stored UTC ISO string (``2027-01-05T14:00:00+00:00``)."""

@@ -26,7 +26,7 @@ from prematch.engine._intake import (
 )
 from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
 from prematch.engine._records import Record, utc_iso
-from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted_seqs
+from prematch.engine._replay import FOUNDING, in_replay_order, phase, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._state import SeasonState
 from prematch.engine._store import SeasonSnapshot, Store, Transaction
@@ -49,6 +49,18 @@ class Preview(NamedTuple):
     now: NowReport
     """:meth:`Season.what_now` with the events, as of that instant."""
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"findings": [[finding, ...] per event], "state": SeasonState.to_json(),
+        "now": NowReport.to_json()}``."""
+        return {
+            "findings": [[f.to_json() for f in found] for found in self.findings],
+            "state": self.state.to_json(),
+            "now": self.now.to_json(),
+        }
+
+
+_FACTS = phase("note_added")
+"""The replay phase of the events after the founding ones (those ``at`` may leave out)."""
 
 _LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 """The clock a preview's intake reads against: a preview may look into the future."""
@@ -167,8 +179,11 @@ class Season:
     def timezone(self) -> str:
         """The season's IANA timezone."""
         if self._timezone is None:
-            first = next(iter(self.store.season_records(self.id)))
-            self._timezone = str(first.payload["timezone"])
+            # The store's cached snapshot: a Season opened per request reads no old record.
+            records = self.store.snapshot(self.id).records
+            if not records:
+                raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
+            self._timezone = str(records[0].payload["timezone"])
         return self._timezone
 
     def instant(self, value: dt.datetime | str | None) -> dt.datetime:
@@ -204,14 +219,24 @@ class Season:
                 f"unknown action {action!r}; actions: {', '.join(ACTIONS)}", field="action"
             )
         moment = self.instant(at)
-        state = self.state(moment)
+        state = self._state_to_ask(moment)
         return judge_action(state, program, action, moment, self.rulebook.for_season(state))
 
     def what_now(self, at: dt.datetime | str | None = None) -> NowReport:
         """Per program: what may be sent now, what is due, what opens later, what is blocked."""
         moment = self.instant(at)
-        state = self.state(moment)
+        state = self._state_to_ask(moment)
         return what_now(state, moment, self.rulebook.for_season(state))
+
+    def _state_to_ask(self, moment: dt.datetime) -> SeasonState:
+        """The state as of ``moment`` for a question (only read, never changed): the store's
+        cached snapshot when no event of the season happened after ``moment`` (then the
+        two are the same; a service asking ``now`` replays nothing), else replayed."""
+        snap = self.store.snapshot(self.id)
+        key = snap.last_key
+        if snap.state is not None and (key is None or key[0] < _FACTS or key[1] <= moment):
+            return snap.state
+        return self.state(moment)
 
     def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq, and the

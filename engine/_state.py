@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._calendar import Calendar, calendar_for
 from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
-from prematch.engine._records import Record
+from prematch.engine._records import Record, utc_iso
 from prematch.engine._statemachine import INITIAL, TABLE, next_state, trigger_of
 
 __all__ = ["Message", "News", "ProgramState", "SeasonState", "evolve"]
@@ -81,6 +81,31 @@ class ProgramState:
     signals: tuple[str, ...] = ()
     """The tier of each ``signal_sent`` to the program, in replay order."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The program's facts, its state and its messages, as JSON (instants in UTC)."""
+        return {
+            "program": self.id,
+            "name": self.name,
+            "state": self.state,
+            "specialty": self.specialty,
+            "nrmp_participating": self.nrmp_participating,
+            "no_post_interview_contact": self.no_post_interview_contact,
+            "sponsors_visas": None if self.sponsors_visas is None else list(self.sponsors_visas),
+            "timezone": self.timezone,
+            "added_at": _iso(self.added_at),
+            "applied_at": _iso(self.applied_at),
+            "invited_at": _iso(self.invited_at),
+            "interview_on": None if self.interview_on is None else self.interview_on.isoformat(),
+            "interviewed_at": _iso(self.interviewed_at),
+            "ended_at": _iso(self.ended_at),
+            "connections": list(self.connections),
+            "messages": [
+                {"action": m.action, "at": utc_iso(m.at), "seq": m.seq, "override": m.override}
+                for m in self.messages
+            ],
+            "signals": list(self.signals),
+        }
+
     def sent(self, action: str) -> list[Message]:
         """The messages of one action sent to this program, oldest first."""
         return [m for m in self.messages if m.action == action]
@@ -118,6 +143,28 @@ class SeasonState:
     last_seq: int = 0
     sent_counts: dict[str, int] = field(default_factory=dict)
     """Messages sent so far, by action, over every program (kept as the fold goes)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The season's facts, its programs (:meth:`ProgramState.to_json`), its news and
+        its rank order list, as JSON (instants in UTC)."""
+        return {
+            "season": self.id,
+            "match_year": self.match_year,
+            "specialty": self.specialty,
+            "timezone": self.timezone,
+            "visa": self.visa,
+            "applicant_name": self.applicant_name,
+            "started_at": utc_iso(self.started_at),
+            "calendar_provisional": self.calendar.provisional,
+            "last_seq": self.last_seq,
+            "programs": [p.to_json() for p in self.programs.values()],
+            "news": [
+                {"seq": n.seq, "kind": n.kind, "detail": n.detail, "at": utc_iso(n.at)}
+                for n in self.news
+            ],
+            "rank_order": None if self.rank_order is None else list(self.rank_order),
+            "rank_certified_at": _iso(self.rank_certified_at),
+        }
 
     @classmethod
     def start(cls, record: Record) -> SeasonState:
@@ -354,3 +401,7 @@ def evolve(state: SeasonState, record: Record) -> None:
         _program_event(state, record)
     if record.seq > state.last_seq:
         state.last_seq = record.seq
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else utc_iso(moment)

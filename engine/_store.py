@@ -9,18 +9,19 @@ the hash chain (:mod:`prematch.engine._chain`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prematch.engine._admission import goes_last, successor
-from prematch.engine._chain import Tamper, verify
+from prematch.engine._chain import Tamper, Verification, verify
 from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
 from prematch.engine._memory import MemoryRecorder
@@ -33,10 +34,13 @@ from prematch.engine._state import SeasonState
 __all__ = [
     "STORE_FORMAT",
     "UPCASTERS",
+    "RecordedHook",
     "SeasonSnapshot",
+    "SeasonSummary",
     "Store",
     "Tamper",
     "Transaction",
+    "Verification",
 ]
 
 CATCH_UP = 32
@@ -81,6 +85,36 @@ class SeasonSnapshot:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SeasonSummary:
+    """One season of a store at a glance (:meth:`Store.season_summaries`)."""
+
+    id: str
+    specialty: str
+    visa: str
+    match_year: int
+    events: int
+    """How many records the season holds (retractions and retracted ones included)."""
+    last_seq: int
+    """The seq of the season's newest record: its version (a projection keyed on it is
+    exact, the log being append-only)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"season", "specialty", "visa", "match_year", "events", "last_seq"}``."""
+        return {
+            "season": self.id,
+            "specialty": self.specialty,
+            "visa": self.visa,
+            "match_year": self.match_year,
+            "events": self.events,
+            "last_seq": self.last_seq,
+        }
+
+
+RecordedHook = Callable[[Sequence[Record]], object]
+"""A callback of :attr:`Store.on_recorded`: called with the records one transaction stored."""
+
+
 class Store:
     """A prematch event log. Open a database file with :meth:`open` (``readonly=True`` to
     only read it), keep the log in memory with :meth:`memory`, or use an embedder's own
@@ -93,10 +127,20 @@ class Store:
     writers with a lock. A store from :meth:`from_connection` uses only the connection
     it was given: share it between threads only if that connection allows it
     (``check_same_thread=False``), and then serialize its use yourself.
+
+    **Hooks.** :attr:`on_recorded` is a list of callbacks, each called after a write
+    transaction of this store commits, with the records it stored (in ``seq`` order),
+    on the writing thread. The commit stands whatever a hook does: every hook is called
+    even if one raises, and then the hooks' exceptions are raised together as an
+    :class:`ExceptionGroup` (so the caller of the write learns of them, but its records
+    are stored: do not write them again). Writes by other processes or other ``Store``
+    objects call no hook of this one.
     """
 
     def __init__(self, recorder: Recorder):
         self._recorder = recorder
+        self.on_recorded: list[RecordedHook] = []
+        """Callbacks called after each commit of this store with the records it stored."""
         self._snapshots: OrderedDict[str, SeasonSnapshot] = OrderedDict()
         self._snapshots_lock = threading.Lock()
 
@@ -162,14 +206,41 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def write(self, now_iso: str) -> AbstractContextManager[Transaction]:
+    @contextlib.contextmanager
+    def write(self, now_iso: str) -> Iterator[Transaction]:
         """A write transaction (``BEGIN IMMEDIATE`` for a file): commit if the block ends
-        normally, else roll back. One writer at a time."""
-        return self._recorder.write(now_iso)
+        normally, else roll back. One writer at a time. After the commit, the
+        :attr:`on_recorded` hooks see what it stored."""
+        hooks = list(self.on_recorded)
+        stored: list[Record] = []
+        with self._recorder.write(now_iso) as tx:
+            if hooks:
+                tx.watch = stored.append
+            yield tx
+        if stored:
+            _call_hooks(hooks, stored)
 
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
         return self._recorder.seasons()
+
+    def season_summaries(self) -> list[SeasonSummary]:
+        """Each season at a glance (specialty, visa, match year, events, last seq), in the
+        order they were started. Reads the whole log once (no replay)."""
+        found: dict[str, SeasonSummary] = {}
+        for season, records in self._recorder.seasons_records(None, None):
+            start = next((r.payload for r in records if r.type == "season_started"), None)
+            if start is None:
+                continue
+            found[season] = SeasonSummary(
+                season,
+                str(start["specialty"]),
+                str(start["visa"]),
+                int(start["match_year"]),
+                len(records),
+                records[-1].seq,
+            )
+        return [found[s] for s in self._recorder.seasons() if s in found]
 
     def season_records(self, season: str, *, after_seq: int = 0) -> list[Record]:
         """Every record of ``season`` (with a seq above ``after_seq``: what a projection
@@ -216,8 +287,9 @@ class Store:
         one season at a time, streamed in season-id order."""
         return self._recorder.seasons_records(first, last)
 
-    def verify(self, expected_head: tuple[int, str] | None = None) -> tuple[int, Tamper | None]:
-        """Check gapless ``seq`` and the hash chain; return (events checked, first problem).
+    def verify(self, expected_head: tuple[int, str] | None = None) -> Verification:
+        """Check gapless ``seq`` and the hash chain; return (events checked, first problem)
+        as a :class:`Verification` (``to_json()`` gives the ``verify --json`` shape).
 
         The log alone cannot show that its newest events were cut off together with
         their ``heads`` rows; ``expected_head`` (a seq and hash noted earlier from
@@ -233,3 +305,20 @@ class Store:
     def head(self) -> tuple[int, str]:
         """The newest event's seq and hash (note them elsewhere to anchor the chain)."""
         return self._recorder.head()
+
+
+def _call_hooks(hooks: Sequence[RecordedHook], stored: list[Record]) -> None:
+    """Call every hook with ``stored``; then raise what they raised, together."""
+    records = tuple(stored)
+    failed: list[Exception] = []
+    for hook in hooks:
+        try:
+            hook(records)
+        except Exception as e:  # every hook is called; the failures are raised below
+            failed.append(e)
+    if failed:
+        raise ExceptionGroup(
+            f"{len(failed)} on_recorded hook(s) failed after the commit of seq "
+            f"{records[0].seq}-{records[-1].seq} (the records are stored)",
+            failed,
+        )

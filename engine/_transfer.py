@@ -57,6 +57,15 @@ class ImportResult:
     warned: tuple[tuple[int | None, AuditFinding], ...] = ()
     """Each warning: the input line it came from (if known), and the finding at its event."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``import --json`` shape: ``events``, ``seasons``, ``overridden``, ``warnings``."""
+        return {
+            "events": self.events,
+            "seasons": list(self.seasons),
+            "overridden": self.overridden,
+            "warnings": self.warnings,
+        }
+
 
 def _batches(
     items: list[Pending], keep_seq: bool, place: Callable[[list[Pending]], None]

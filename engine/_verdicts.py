@@ -65,6 +65,15 @@ class Judged(NamedTuple):
     record: Record
     findings: tuple[Finding, ...]
 
+    def to_json(self) -> dict[str, Any]:
+        """``{"event": the record (:meth:`Record.to_json`), "verdict", "findings"}``: what
+        was written and what the rulebook said of it (``verdict`` the worst finding)."""
+        return {
+            "event": self.record.to_json(),
+            "verdict": worst(self.findings),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
 
 class Window(NamedTuple):
     """A time window a rule contributes to a verdict (any bound may be ``None``).
@@ -143,6 +152,11 @@ class Verdict:
             due_by=None if closed else min(dues, default=None),
             closes_at=None if closed else min(closes, default=None),
         )
+
+    def check_json(self, season: str, as_of: dt.datetime) -> dict[str, Any]:
+        """The ``check`` JSON shape of DESIGN §6: :meth:`to_json` with the ``season`` and
+        the instant (``as_of``) it was asked at."""
+        return {"season": season, "as_of": utc_iso(as_of), **self.to_json()}
 
     @property
     def blocking(self) -> tuple[Finding, ...]:

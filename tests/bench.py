@@ -375,13 +375,77 @@ def write_rows(writes: dict[str, float], latency: dict[str, float]) -> list[tupl
     ]
 
 
+SERVICE_SECONDS = 20
+"""How long the 8 clients of :func:`service_latency` run (issue 17's 'done when')."""
+
+
+def service_latency(workdir: Path, seconds: float = SERVICE_SECONDS) -> dict[str, float]:
+    """``examples/service.py`` under 8 clients for ``seconds`` (each posts an event and
+    reads ``now``), and under one client alone for as long: p95 POST latency of each,
+    their ratio, and whether every recorded event is in the store (nothing lost)."""
+    from service_load import hammer, service
+
+    from prematch.engine import Season, system_clock
+
+    out: dict[str, float] = {}
+    for clients in (1, THREADS):
+        db = workdir / f"service-{clients}.db"
+        with Store.open(db) as store:
+            season = Season.start(
+                store,
+                "svc-2027",
+                at="2026-09-20",
+                rulebook=Rulebook(),
+                clock=system_clock,
+                match_year=2027,
+                specialty="Internal Medicine",
+                timezone="America/New_York",
+                visa="j1",
+                applicant_name="Service Load",
+            )
+            season.add_program("mercy", "Mercy Internal Medicine", at="2026-09-21")
+        env = {**os.environ, "PYTHONPATH": ""}
+        with service(sys.executable, db, cwd=workdir, env=env) as url:
+            load = hammer(url, "svc-2027", "mercy", clients=clients, seconds=seconds)
+        with Store.open(db, readonly=True) as store:
+            texts = [r.payload.get("text") for r in store.season_records("svc-2027")]
+        out[f"p95_{clients}"] = load.p95()
+        out[f"writes_{clients}"] = len(load.recorded)
+        out[f"lost_{clients}"] = len(set(load.recorded) - set(texts)) + len(load.failures)
+    out["p95_ratio"] = out[f"p95_{THREADS}"] / out["p95_1"]
+    return out
+
+
+def service_rows(svc: dict[str, float]) -> list[tuple[str, str, str]]:
+    """The service's rows of the table."""
+    return [
+        (
+            f"service: {THREADS} clients × {SERVICE_SECONDS} s, POST p95 (ms)",
+            f"{svc[f'p95_{THREADS}'] * 1000:.1f} ({svc[f'writes_{THREADS}']:.0f} writes)",
+            "",
+        ),
+        ("  one client alone, POST p95 (ms)", f"{svc['p95_1'] * 1000:.1f}", ""),
+        ("  p95 vs one client's p95", f"{svc['p95_ratio']:.1f}×", "≤ 3×"),
+        ("  events lost or refused", f"{svc[f'lost_{THREADS}'] + svc['lost_1']:.0f}", "0"),
+    ]
+
+
 def main() -> None:
     """Run every measurement and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Small sizes (a smoke run).")
     parser.add_argument("--out", default="bench-results.json")
     parser.add_argument("--writes", action="store_true", help="Only the write measurements.")
+    parser.add_argument(
+        "--service", action="store_true", help="Only examples/service.py under 8 clients."
+    )
     args = parser.parse_args()
+    if args.service:
+        with tempfile.TemporaryDirectory() as tmp:
+            svc = service_latency(Path(tmp))
+        for label, value, budget in service_rows(svc):
+            print(f"{label:55}  {value:>24}  {budget}")
+        return
     if args.writes:
         with tempfile.TemporaryDirectory() as tmp:
             writes, latency = write_cost(Path(tmp)), write_latency(Path(tmp), THREADS)
@@ -414,6 +478,8 @@ def main() -> None:
         print("writes into a small and a large season, and by threads:", flush=True)
         writes, latency = write_cost(workdir), write_latency(workdir, THREADS)
         results["write"], results["write_latency"] = writes, latency
+        print(f"examples/service.py, {THREADS} clients for {SERVICE_SECONDS} s:", flush=True)
+        results["service"] = svc = service_latency(workdir)
     costs = [i["us_per_event"] for i in imports]
     growth = max(costs) / min(costs) - 1
     now = results["now"]
@@ -457,6 +523,7 @@ def main() -> None:
         ("python -c 'import deps', median s", f"{now['imports_s']:.3f}", ""),
         ("now / imports", f"{now['ratio']:.2f}×", "≤ 1.5×"),
         *write_rows(writes, latency),
+        *service_rows(svc),
     ]
     results["import_cost_growth"] = growth
     width = max(len(r[0]) for r in rows)

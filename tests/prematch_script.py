@@ -15,11 +15,16 @@ other exception escapes into the test and fails it, as a traceback of the real s
 would. The commands that record a season come from :meth:`history.History.argv`. The
 few tests where the process itself is the point (the wheel, concurrent
 writers, SIGKILL, the console script's smoke test) start real processes instead.
+
+Every JSON document a command prints (``--json`` of ``now``, ``check``, ``audit``,
+``history``, ``verify``, ``import`` and ``demo``; each line of ``export``) is validated
+against its ``prematch schema --for`` shape (DESIGN §6), whatever the test asks of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -28,9 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from click.testing import CliRunner
 
 from prematch.cli import main
+from prematch.engine import json_schema
 
 NOW = "2027-01-15T09:00:00-05:00"
 """The default pinned clock: a January morning of the 2027 Match (New York time)."""
@@ -112,6 +119,10 @@ class Script:
             )
         ran = Ran(tuple(args), result.exit_code, result.stdout, result.stderr)
         assert "Traceback" not in ran.stdout + ran.stderr, ran.shown()
+        if ran.returncode in (0, 1, 3):
+            for shape, document in json_documents(args, ran.stdout):
+                problem = jsonschema.exceptions.best_match(validator(shape).iter_errors(document))
+                assert problem is None, f"{shape} schema: {problem}\n{ran.shown()}"
         if code is not None:
             assert ran.returncode == code, f"expected exit {code}: {ran.shown()}"
         return ran
@@ -138,6 +149,48 @@ class Script:
             if source.exists():
                 shutil.copy2(source, self.db.with_name(self.db.name + suffix))
         return self
+
+
+GLOBAL_OPTIONS = frozenset({"--db", "--season"})
+"""The group's options that take a value (they come before the command)."""
+
+JSON_COMMANDS = frozenset({"now", "check", "audit", "history", "verify", "import"})
+"""The commands whose ``--json`` output is one document of the shape of their name."""
+
+
+@functools.cache
+def validator(shape: str) -> jsonschema.protocols.Validator:
+    """A validator of ``prematch schema --for SHAPE`` (the schema itself checked once)."""
+    schema = json_schema(shape)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def json_documents(args: Sequence[str], stdout: str) -> Iterator[tuple[str, Any]]:
+    """The JSON documents ``prematch ARGS`` printed, each with its schema shape."""
+    rest = list(args)
+    while rest and rest[0] in GLOBAL_OPTIONS:
+        del rest[:2]
+    if not rest:
+        return
+    command, options = rest[0], rest[1:]
+    as_json = "--json" in options or (
+        command == "audit" and "--format" in options and "json" in options
+    )
+    if command == "export" and "--out" not in options and "--format" not in options:
+        for line in stdout.splitlines():
+            yield "export-line", json.loads(line)
+    elif command == "demo" and as_json:
+        both = json.loads(stdout)
+        yield "now", both["now"]
+        yield "audit", both["audit"]
+    elif command == "audit" and as_json and "--all" in options:
+        if "--summary" not in options:
+            for line in stdout.splitlines():
+                yield "audit", json.loads(line)
+    elif command in JSON_COMMANDS and as_json:
+        yield command, json.loads(stdout)
 
 
 def built(folder: Path, steps: Sequence[Sequence[str]], *, now: str = NOW) -> Path:

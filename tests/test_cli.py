@@ -183,11 +183,14 @@ def test_now_json_matches_the_contract(season: Script) -> None:
         "actions",
         "season_actions",  # issue 14: the one letter of intent, once
         "checklist",
+        "timezone",  # issue 17: what the text view shows times in
+        "programs",  # issue 17: each program's name
     }
     assert doc["season"] == SEASON
     assert instant(doc["as_of"]) == NOW_UTC
     assert doc["calendar_provisional"] is True  # the 2027 calendar is provisional
     for item in doc["actions"]:
+        assert item.pop("status") in {"due", "allowed", "warn", "opens_later", "blocked"}
         check_action_shape(item)
     # Every (program, action) pair the state machine allows from the current state.
     pairs = {(a["program"], a["action"]) for a in doc["actions"]}

@@ -7,7 +7,11 @@ environment (its dependencies come from the package registry), and runs the inst
 
 from __future__ import annotations
 
+import ast
+import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -163,3 +167,108 @@ def test_the_installed_wheel_syncs_its_bundled_sheets(
     run([prematch, *init, "--at", "2026-09-20"], cwd=tmp_path, env=env)
     synced = run([prematch, "sync", sample], cwd=tmp_path, env=env)
     assert "Synced tracker.xlsx into test-applicant-2027: 9 events written." in synced
+
+
+# -- an embedder's examples (issue 17 item 7), run by the installed wheel --------------------
+
+EXAMPLES = REPO / "examples"
+SERVICE_CLIENTS = 8
+SERVICE_SECONDS = 2.0
+"""8 clients for 2 s in ``make test``; ``tests/bench.py --service`` runs them for 20 s."""
+
+
+def test_the_examples_use_no_private_name() -> None:
+    scripts = sorted(EXAMPLES.glob("*.py"))
+    assert {p.name for p in scripts} >= {"service.py", "analysis.py", "whatif.py"}
+    for path in scripts:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("prematch"):
+                parts = (node.module or "").split(".")
+                assert not any(p.startswith("_") for p in parts), f"{path.name}: {node.module}"
+                for alias in node.names:
+                    assert not alias.name.startswith("_"), f"{path.name}: {alias.name}"
+                    imported.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("prematch"), f"{path.name}: import it by name"
+        assert imported, f"{path.name} uses nothing of prematch"
+
+
+def _example_store(installed: Path, folder: Path, env: dict[str, str]) -> Path:
+    """A store with the demo season, made by the installed ``prematch``."""
+    db = folder / "season.db"
+    demo = run(
+        [
+            str(installed / "python"),
+            "-c",
+            "from prematch.engine import fixtures_dir; "
+            "print(fixtures_dir() / 'demo' / 'season.jsonl')",
+        ],
+        cwd=folder,
+        env=env,
+    ).strip()
+    run(
+        [str(installed / "prematch"), "import", demo],
+        cwd=folder,
+        env={**env, "PREMATCH_DB": str(db), "PREMATCH_NOW": "2027-01-20T09:00:00-05:00"},
+    )
+    return db
+
+
+def test_the_analysis_and_what_if_examples_run_on_the_installed_wheel(
+    installed: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = clean_env(tmp_path_factory.mktemp("home"))
+    db = _example_store(installed, tmp_path, env)
+    python = str(installed / "python")
+    for name in ("analysis.py", "whatif.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    rows = run([python, "analysis.py", "--db", str(db)], cwd=tmp_path, env=env)
+    assert "season=demo-2027" in rows and "events=90" in rows and "last_seq=90" in rows
+    thanked = '{"type": "thanked", "program": "marlow-im", "at": "2027-02-01T18:00"}'
+    interest = '{"type": "interest_sent", "program": "kestrelpoint-im", "at": "2027-02-01T18:00"}'
+    shown = run(
+        [python, "whatif.py", "--db", str(db), "--event", thanked, "--event", interest],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert "block: thanks.once" in shown  # marlow-im was thanked already
+    assert shown.count("then, as of 2027-02-01T23:00:00.000000+00:00") == 1
+    # The what-if wrote nothing.
+    assert "events=90" in run([python, "analysis.py", "--db", str(db)], cwd=tmp_path, env=env)
+
+
+def test_the_service_example_under_eight_clients_loses_nothing(
+    installed: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from service_load import call, hammer, service
+
+    env = clean_env(tmp_path_factory.mktemp("home"))
+    db = tmp_path / "season.db"
+    prematch = str(installed / "prematch")
+    cli_env = {**env, "PREMATCH_DB": str(db)}
+    init = ["init", "--match-year", "2027", "--specialty", "Internal Medicine", "--at"]
+    init += ["2026-09-20", "--timezone", "America/New_York", "--visa", "j1", "--name", "Ana Ruiz"]
+    run([prematch, *init], cwd=tmp_path, env=cli_env)
+    run([prematch, "program", "add", "mercy", "--name", "Mercy IM"], cwd=tmp_path, env=cli_env)
+    with service(installed / "python", db, cwd=tmp_path, env=env) as url:
+        (summary,) = call(f"{url}/seasons")[1]["seasons"]
+        season = summary["season"]
+        assert summary["events"] == 2
+        load = hammer(url, season, "mercy", clients=SERVICE_CLIENTS, seconds=SERVICE_SECONDS)
+        assert load.failures == []
+        assert len(load.recorded) >= SERVICE_CLIENTS and load.reads == len(load.recorded)
+        # Errors come back as JSON with their code, and write nothing.
+        assert call(f"{url}/seasons/nobody/now")[0] == 404
+        status, refused = call(f"{url}/seasons/{season}/events", {"type": "interviewed"})
+        assert status == 400 and refused["error"]["field"] == "program"
+    with sqlite3.connect(db) as conn:
+        texts = [
+            json.loads(p)["text"]
+            for (p,) in conn.execute("SELECT payload FROM events WHERE type = 'note_added'")
+        ]
+    assert sorted(texts) == sorted(load.recorded)  # every note once: nothing lost, none twice
+    verified = json.loads(run([prematch, "verify", "--json"], cwd=tmp_path, env=cli_env))
+    assert verified == {"events": 2 + len(texts), "ok": True, "problem": None}

@@ -1,0 +1,112 @@
+"""Load on ``examples/service.py``: clients that post events and read ``now`` at once.
+
+Used by ``tests/test_wheel.py`` (8 clients for 2 s against the installed wheel: nothing
+lost) and ``tests/bench.py`` (8 clients for 20 s: p95 write latency against one client's).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@contextmanager
+def service(python: Path | str, db: Path, *, cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """Run ``examples/service.py`` (copied into ``cwd``) on a free port; yield its base URL.
+    Stopped (by its own process id) when the block ends."""
+    script = cwd / "service.py"
+    script.write_text((EXAMPLES / "service.py").read_text(encoding="utf-8"), encoding="utf-8")
+    proc = subprocess.Popen(
+        [str(python), str(script), "--db", str(db), "--port", "0"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        if not first.startswith("listening on "):
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            raise AssertionError(f"the service did not start: {first}{err}")
+        yield first.removeprefix("listening on ").strip()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def call(url: str, body: object | None = None) -> tuple[int, object]:
+    """GET (or, with ``body``, POST as JSON) ``url``: the status and the JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@dataclass
+class Load:
+    """What the clients did: the notes recorded (201), write latencies, other answers."""
+
+    recorded: list[str] = field(default_factory=list)
+    write_seconds: list[float] = field(default_factory=list)
+    reads: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def p95(self) -> float:
+        """The 95th percentile write latency, in seconds."""
+        ordered = sorted(self.write_seconds)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def hammer(base: str, season: str, program: str, *, clients: int, seconds: float) -> Load:
+    """``clients`` threads, each for ``seconds``: post a ``note_added`` (a text of its own)
+    to ``program``, then read ``now``; again. Every answer is checked."""
+    load = Load()
+    lock = threading.Lock()
+    events, now = f"{base}/seasons/{season}/events", f"{base}/seasons/{season}/now"
+    start = threading.Barrier(clients)
+
+    def client(n: int) -> None:
+        start.wait()
+        end = time.monotonic() + seconds
+        k = 0
+        while time.monotonic() < end:
+            text = f"client {n} note {k}"
+            k += 1
+            began = time.perf_counter()
+            status, answer = call(events, {"type": "note_added", "program": program, "text": text})
+            took = time.perf_counter() - began
+            read_status, report = call(now)
+            with lock:
+                if status == 201:
+                    load.recorded.append(text)
+                    load.write_seconds.append(took)
+                else:
+                    load.failures.append(f"POST {status}: {answer}")
+                if read_status == 200 and isinstance(report, dict) and report["season"] == season:
+                    load.reads += 1
+                else:
+                    load.failures.append(f"GET {read_status}: {report}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return load
