@@ -159,6 +159,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     deadline, Match Week and Match Day. Event ids are stable: re-running updates them.
     """
     from prematch.cli._ics import calendar_entries, season_ics
+    from prematch.engine.io import write_file
 
     with obj.store(readonly=True) as store:
         season = obj.open_season(store)
@@ -166,7 +167,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
         state = season.state(moment)
         report = season.what_now(moment)
     data = season_ics(state, report, stamp=obj.clock())
-    out.write_bytes(data)
+    write_file(out, data)
     count = sum(1 for _ in calendar_entries(state, report))
     click.echo(f"Wrote {count} events to {out} (times in {state.timezone}).", err=True)
 

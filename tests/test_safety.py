@@ -1,0 +1,179 @@
+"""Nothing crashes, nothing leaks, nothing lies (issue 19).
+
+Environment variables out of range, files written with ``--out`` (whole or not at all,
+mode 0600, clean errors), a full disk (a small tmpfs where this machine lets the test
+mount one), user text shown as typed, reads that never write, and what ``verify`` says.
+In process (:class:`prematch_script.Script`) unless the point is the file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from db_bytes import db_files, settled_db_files
+from history import History
+from prematch_script import Script, built
+
+SEASON = History(name="Safe Applicant")
+PROGRAM = ("program", "add", "p1", "--name", "P1 Internal Medicine", "--at", "2026-09-21")
+STEPS = (SEASON.init_argv(), PROGRAM)
+
+WRITERS = {
+    "export": ("export",),
+    "export csv": ("export", "--format", "csv"),
+    "export xlsx": ("export", "--format", "xlsx"),
+    "calendar": ("calendar",),
+    "audit html": ("audit", "--format", "html"),
+}
+"""Every command that writes a file with ``--out`` (the file goes last)."""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return built(tmp_path_factory.mktemp("safety"), STEPS)
+
+
+@pytest.fixture
+def script(tmp_path: Path, template: Path) -> Script:
+    return Script(tmp_path).copy_of(template)
+
+
+# -- environment -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e300", "soon"])
+def test_busy_timeout_out_of_range_is_refused(script: Script, value: str) -> None:
+    before = settled_db_files(script.db)
+    ran = script("log", "applied", "p1", env={"PREMATCH_BUSY_TIMEOUT": value}, code=2)
+    assert ran.stderr.startswith("error: field 'PREMATCH_BUSY_TIMEOUT': must be seconds")
+    assert db_files(script.db) == before
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_clock_near_year_1_or_9999_is_refused(script: Script, value: str) -> None:
+    ran = script("now", env={"PREMATCH_NOW": value}, code=2)
+    assert "field 'PREMATCH_NOW'" in ran.stderr and "out of range" in ran.stderr
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31T23:59", "0001-01-01T00:00+14:00"])
+def test_at_near_year_1_or_9999_is_refused(script: Script, value: str) -> None:
+    for command in (("log", "applied", "p1"), ("now",), ("history",)):
+        ran = script(*command, "--at", value, code=2)
+        assert "field 'at'" in ran.stderr and "out of range" in ran.stderr, ran.shown()
+
+
+# -- files written with --out ----------------------------------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_out_file_is_0600_and_replaces_an_existing_one(script: Script, writer: str) -> None:
+    out = script.tmp / "out.file"
+    out.write_text("an old backup\n", encoding="utf-8")
+    out.chmod(0o644)
+    script.ok(*WRITERS[writer], "--out", str(out), umask=0o022)
+    assert _mode(out) == 0o600
+    assert out.read_bytes() != b"an old backup\n"
+    assert [p.name for p in script.tmp.iterdir() if p.name.startswith(".out.file")] == []
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_out_in_a_missing_folder_is_a_clean_error(script: Script, writer: str) -> None:
+    out = script.tmp / "no-such-folder" / "out.file"
+    ran = script(*WRITERS[writer], "--out", str(out), code=2)
+    assert "does not exist; create it first" in ran.stderr, ran.shown()
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_out_that_is_a_folder_is_a_clean_error(script: Script, writer: str) -> None:
+    ran = script(*WRITERS[writer], "--out", str(script.tmp), code=2)
+    assert "is a directory" in ran.stderr or "it is a folder" in ran.stderr, ran.shown()
+
+
+# -- a full disk -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs in ``tmp_path`` (skipped where this user may not mount one)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def _fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte with one file, returned (remove it to free space)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * size):
+                    pass
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError) as full:
+        (disk / "probe").write_bytes(b"x")
+    (disk / "probe").unlink()
+    assert full.value.errno == errno.ENOSPC
+    return filler
+
+
+def test_full_disk_write_says_so_and_writes_nothing(tiny_disk: Path, template: Path) -> None:
+    script = Script(tiny_disk.parent, db=tiny_disk / "season.db").copy_of(template)
+    script.ok("log", "applied", "p1", "--at", "2026-09-24")
+    before = settled_db_files(script.db)["season.db"]
+    rows = "".join(
+        f'{{"type": "news_recorded", "season": "{SEASON.season_id}", "program": "p1", '
+        f'"at": "2026-10-{day:02d}T10:00:00-04:00", "kind": "other", "detail": "{"x" * 1900}"}}\n'
+        for day in range(1, 29)
+    )
+    (tiny_disk.parent / "news.jsonl").write_text(rows, encoding="utf-8")
+    filler = _fill(tiny_disk)
+    for command in (("log", "connection_recorded", "p1"), ("import", "news.jsonl")):
+        ran = script(*command, code=2)
+        assert "disk full: nothing was written" in ran.stderr, ran.shown()
+        assert "rollback" not in ran.stderr
+    assert db_files(script.db)["season.db"] == before
+    filler.unlink()
+    assert script.ok("verify").stdout.startswith("OK: 3 events")
+    assert settled_db_files(script.db)["season.db"] == before
+
+
+def test_full_disk_out_keeps_the_existing_file(tiny_disk: Path, script: Script) -> None:
+    backup = tiny_disk / "backup.jsonl"
+    backup.write_text("the only backup\n", encoding="utf-8")
+    _fill(tiny_disk)
+    for writer in WRITERS:
+        ran = script(*WRITERS[writer], "--out", str(backup), code=2)
+        assert "disk full: nothing was written to" in ran.stderr, ran.shown()
+        assert backup.read_text(encoding="utf-8") == "the only backup\n"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["backup.jsonl", "filler"]
+
+
+def test_new_out_file_is_0600_whatever_the_umask(script: Script) -> None:
+    out = script.tmp / "season.jsonl"
+    script.ok("export", "--out", str(out), umask=0)
+    assert _mode(out) == 0o600
+    assert os.stat(out).st_uid == os.geteuid()
