@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import sqlite3
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -21,9 +23,14 @@ from db_bytes import db_files, settled_db_files
 from history import History
 from prematch_script import Script, built
 
-SEASON = History(name="Safe Applicant")
-PROGRAM = ("program", "add", "p1", "--name", "P1 Internal Medicine", "--at", "2026-09-21")
-STEPS = (SEASON.init_argv(), PROGRAM)
+SEASON = (
+    History(name="Safe Applicant")
+    .added_and_applied("mercy")
+    .invite("mercy", at="2026-11-02T10:00:00-05:00", interview_on="2027-01-14")
+    .interview("mercy", "2027-01-14T09:00:00-05:00")
+)
+STEPS = SEASON.argv()
+"""mercy: interviewed yesterday (a letter of interest now is blocked: interest.wait)."""
 
 WRITERS = {
     "export": ("export",),
@@ -51,7 +58,7 @@ def script(tmp_path: Path, template: Path) -> Script:
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e300", "soon"])
 def test_busy_timeout_out_of_range_is_refused(script: Script, value: str) -> None:
     before = settled_db_files(script.db)
-    ran = script("log", "applied", "p1", env={"PREMATCH_BUSY_TIMEOUT": value}, code=2)
+    ran = script("log", "applied", "mercy", env={"PREMATCH_BUSY_TIMEOUT": value}, code=2)
     assert ran.stderr.startswith("error: field 'PREMATCH_BUSY_TIMEOUT': must be seconds")
     assert db_files(script.db) == before
 
@@ -64,7 +71,7 @@ def test_clock_near_year_1_or_9999_is_refused(script: Script, value: str) -> Non
 
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31T23:59", "0001-01-01T00:00+14:00"])
 def test_at_near_year_1_or_9999_is_refused(script: Script, value: str) -> None:
-    for command in (("log", "applied", "p1"), ("now",), ("history",)):
+    for command in (("log", "applied", "mercy"), ("now",), ("history",)):
         ran = script(*command, "--at", value, code=2)
         assert "field 'at'" in ran.stderr and "out of range" in ran.stderr, ran.shown()
 
@@ -142,22 +149,21 @@ def _fill(disk: Path) -> Path:
 
 def test_full_disk_write_says_so_and_writes_nothing(tiny_disk: Path, template: Path) -> None:
     script = Script(tiny_disk.parent, db=tiny_disk / "season.db").copy_of(template)
-    script.ok("log", "applied", "p1", "--at", "2026-09-24")
     before = settled_db_files(script.db)["season.db"]
     rows = "".join(
-        f'{{"type": "news_recorded", "season": "{SEASON.season_id}", "program": "p1", '
+        f'{{"type": "news_recorded", "season": "{SEASON.season_id}", "program": "mercy", '
         f'"at": "2026-10-{day:02d}T10:00:00-04:00", "kind": "other", "detail": "{"x" * 1900}"}}\n'
         for day in range(1, 29)
     )
     (tiny_disk.parent / "news.jsonl").write_text(rows, encoding="utf-8")
     filler = _fill(tiny_disk)
-    for command in (("log", "connection_recorded", "p1"), ("import", "news.jsonl")):
+    for command in (("log", "connection_recorded", "mercy"), ("import", "news.jsonl")):
         ran = script(*command, code=2)
         assert "disk full: nothing was written" in ran.stderr, ran.shown()
         assert "rollback" not in ran.stderr
     assert db_files(script.db)["season.db"] == before
     filler.unlink()
-    assert script.ok("verify").stdout.startswith("OK: 3 events")
+    assert script.ok("verify").stdout.startswith(f"OK: {len(STEPS)} events")
     assert settled_db_files(script.db)["season.db"] == before
 
 
@@ -177,3 +183,59 @@ def test_new_out_file_is_0600_whatever_the_umask(script: Script) -> None:
     script.ok("export", "--out", str(out), umask=0)
     assert _mode(out) == 0o600
     assert os.stat(out).st_uid == os.geteuid()
+
+
+# -- user text shown as typed ----------------------------------------------------------------
+
+ESCAPES = "Evil \x1b]0;pwned\x07 IM \x1b[2J\x9b"
+"""A name as an older store (or an edit behind prematch's back) may hold it."""
+
+
+def _stored_behind_the_back(db: Path, name: str, override: str) -> None:
+    """Rename program p1 and give its application an override, in the file itself."""
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("DROP TRIGGER events_no_update")
+        conn.execute(
+            "UPDATE events SET payload = json_set(payload, '$.name', ?) WHERE type = ?",
+            (name, "program_added"),
+        )
+        conn.execute("UPDATE events SET override = ? WHERE type = ?", (override, "interest_sent"))
+
+
+def test_stored_control_characters_are_shown_visibly(script: Script) -> None:
+    script.ok("log", "interest-sent", "mercy", "--override", "asked to write")
+    _stored_behind_the_back(script.db, ESCAPES, "<img src=x onerror=alert(1)>\r| x `y`")
+    shown = {
+        "history": script.ok("history").stdout,
+        "now": script.ok("now", "--all").stdout,
+        "audit": script("audit").stdout,
+        "markdown": script("audit", "--format", "markdown").stdout,
+    }
+    for command, out in shown.items():
+        assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out, command
+    for command in ("history", "now"):
+        assert "\\x1b]0;pwned\\x07" in shown[command].replace("\n", "").replace("│", ""), command
+
+
+def test_markup_in_names_prints_as_typed(script: Script) -> None:
+    for pid, name in (("mk", "Mercy IM [/] annex"), ("lk", "Lakeshore [link=https://x.test]IM")):
+        script.ok("program", "add", pid, "--name", name, "--at", "2026-09-21")
+        script.ok("log", "applied", pid, "--at", "2026-09-24")
+    for command in (("history",), ("now", "--all"), ("audit",)):
+        out = script(*command).stdout
+        assert "\x1b]8;" not in out, command  # no terminal hyperlink
+    history = script.ok("history").stdout
+    assert "[/] annex" in history and "[link=https://x.test]IM" in history
+
+
+def test_markdown_audit_escapes_every_cell(script: Script) -> None:
+    reason = "<img src=x onerror=alert(1)>\r| second row `code` [a](javascript:x)"
+    script.ok("log", "interest-sent", "mercy", "--override", "asked")
+    _stored_behind_the_back(script.db, "Mercy <i>IM</i>", reason)
+    out = script("audit", "--format", "markdown").stdout
+    assert "<img" not in out and "<i>" not in out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out
+    rows = [line for line in out.splitlines() if line.startswith("|")]
+    for row in rows:  # every row keeps its seven cells: no | or line break escaped a cell
+        assert len(re.split(r"(?<!\\)\|", row)) == 9, row
+    assert "\r" not in out and "](javascript" not in out.replace("\\]", "")
