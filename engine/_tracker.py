@@ -291,7 +291,9 @@ def tracker_objects(
         )
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    # strict: a quote left open runs to the end of the file and would swallow the rows
+    # after it into one cell; refuse it instead.
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
     header = _next_row(reader)
     if header is None:
         raise InputError("the file is empty; the first line must name the columns", line=1)

@@ -239,3 +239,11 @@ def test_markdown_audit_escapes_every_cell(script: Script) -> None:
     for row in rows:  # every row keeps its seven cells: no | or line break escaped a cell
         assert len(re.split(r"(?<!\\)\|", row)) == 9, row
     assert "\r" not in out and "](javascript" not in out.replace("\\]", "")
+
+
+def test_html_audit_escapes_user_text(script: Script) -> None:
+    script.ok("log", "interest-sent", "mercy", "--override", "asked")
+    _stored_behind_the_back(script.db, 'Mercy <i>IM</i> "x', "<img src=x onerror=alert(1)>")
+    page = script("audit", "--format", "html").stdout
+    assert "<img" not in page and "<i>IM" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;i&gt;IM" in page
