@@ -346,8 +346,14 @@ class RankCertifiedPayload(Payload):
     @field_validator("order")
     @classmethod
     def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError("a program appears twice in the rank order list")
+        seen: set[str] = set()
+        for position, program in enumerate(value, start=1):
+            if program in seen:
+                raise ValueError(
+                    f"program {program!r} appears twice in the rank order list (again at "
+                    f"position {position}); list each program once"
+                )
+            seen.add(program)
         return value
 
 

@@ -50,6 +50,8 @@ BUSY_TIMEOUT_MS = 10_000
 PAGE_SIZE = 16_384
 """Page size of newly created files (SQLite's default is 4096)."""
 
+_GUARDS = ("events_no_update", "events_no_delete", "heads_no_update", "heads_no_delete")
+"""The triggers that make the tables append-only (created by :data:`_SCHEMA`)."""
 _RECORD_COLUMNS = (
     "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override, hash"
 )
@@ -216,6 +218,15 @@ class _SqliteSnapshot:
 
     def heads(self) -> dict[int, str]:
         return dict(self._recorder.query("SELECT seq, hash FROM heads", ()))
+
+    def missing_guards(self) -> list[str]:
+        present = {
+            name
+            for (name,) in self._recorder.query(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'", ()
+            )
+        }
+        return [name for name in _GUARDS if name not in present]
 
 
 class SqliteRecorder:

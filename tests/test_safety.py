@@ -247,3 +247,32 @@ def test_html_audit_escapes_user_text(script: Script) -> None:
     page = script("audit", "--format", "html").stdout
     assert "<img" not in page and "<i>IM" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;i&gt;IM" in page
+
+
+# -- what verify says -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "trigger", ["events_no_update", "events_no_delete", "heads_no_update", "heads_no_delete"]
+)
+def test_verify_reports_a_dropped_trigger(script: Script, trigger: str) -> None:
+    with contextlib.closing(sqlite3.connect(script.db)) as conn, conn:
+        conn.execute(f"DROP TRIGGER {trigger}")
+    ran = script("verify", code=1)
+    assert f"BROKEN at seq {len(STEPS)}: unguarded" in ran.stdout and trigger in ran.stdout
+    problem = script.json("verify", "--json", code=1)["problem"]
+    assert problem["kind"] == "unguarded" and trigger in problem["detail"]
+
+
+def test_verify_of_a_truncated_file_exits_2(script: Script) -> None:
+    settled_db_files(script.db)
+    data = script.db.read_bytes()
+    script.db.write_bytes(data[: len(data) // 2])
+    ran = script("verify", code=2)
+    assert ran.stderr.startswith("error:") and "malformed" in ran.stderr
+
+
+def test_certify_names_the_program_that_appears_twice(script: Script) -> None:
+    script.ok("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21")
+    ran = script("certify", "mercy", "oak", "mercy", code=2)
+    assert "'mercy' appears twice" in ran.stderr and "position 3" in ran.stderr
