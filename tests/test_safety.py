@@ -276,3 +276,31 @@ def test_certify_names_the_program_that_appears_twice(script: Script) -> None:
     script.ok("program", "add", "oak", "--name", "Oak Valley IM", "--at", "2026-09-21")
     ran = script("certify", "mercy", "oak", "mercy", code=2)
     assert "'mercy' appears twice" in ran.stderr and "position 3" in ran.stderr
+
+
+# -- reads never write ------------------------------------------------------------------------
+
+READS = (("now",), ("history",), ("verify",), ("audit",), ("export",))
+
+
+def test_reads_of_a_zero_byte_file_leave_it_alone(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.db.touch(mode=0o640)
+    script.db.chmod(0o640)
+    for command in READS:
+        ran = script(*command, code=2)
+        assert "no prematch store at this path" in ran.stderr, ran.shown()
+    assert script.db.stat().st_size == 0 and _mode(script.db) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("season.db")) == [
+        "season.db"
+    ]
+
+
+def test_reads_of_a_store_with_user_version_0_do_not_rewrite_it(script: Script) -> None:
+    settled_db_files(script.db)
+    with contextlib.closing(sqlite3.connect(script.db)) as conn, conn:
+        conn.execute("PRAGMA user_version = 0")
+    before = settled_db_files(script.db)
+    for command in READS:
+        script(*command)
+    assert settled_db_files(script.db) == before
