@@ -129,9 +129,12 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(disk)], check=True)
 
 
-def _fill(disk: Path) -> Path:
-    """Fill ``disk`` to the last byte with one file, returned (remove it to free space)."""
+def _fill(disk: Path, spare: int = 0) -> Path:
+    """Fill ``disk`` to the last byte with one file, returned (remove it to free space),
+    then free ``spare`` bytes again."""
     filler = disk / "filler"
+    room = disk / "room"
+    room.write_bytes(b"\0" * spare)
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         for size in (65536, 4096, 1):
@@ -144,20 +147,26 @@ def _fill(disk: Path) -> Path:
         (disk / "probe").write_bytes(b"x")
     (disk / "probe").unlink()
     assert full.value.errno == errno.ENOSPC
+    room.unlink()
     return filler
 
 
-def test_full_disk_write_says_so_and_writes_nothing(tiny_disk: Path, template: Path) -> None:
+@pytest.mark.parametrize("spare", [0, 96 * 1024], ids=["no room for the log", "log fills up"])
+def test_full_disk_write_says_so_and_writes_nothing(
+    tiny_disk: Path, template: Path, spare: int
+) -> None:
+    """No room at all (SQLite cannot even make its write-ahead index: an I/O error), or
+    room for the index but not for the events (SQLITE_FULL in the middle of the write)."""
     script = Script(tiny_disk.parent, db=tiny_disk / "season.db").copy_of(template)
     before = settled_db_files(script.db)["season.db"]
     rows = "".join(
-        f'{{"type": "news_recorded", "season": "{SEASON.season_id}", "program": "mercy", '
+        f'{{"type": "news_recorded", "season": "safe-applicant-2027", '
         f'"at": "2026-10-{day:02d}T10:00:00-04:00", "kind": "other", "detail": "{"x" * 1900}"}}\n'
         for day in range(1, 29)
     )
     (tiny_disk.parent / "news.jsonl").write_text(rows, encoding="utf-8")
-    filler = _fill(tiny_disk)
-    for command in (("log", "connection_recorded", "mercy"), ("import", "news.jsonl")):
+    filler = _fill(tiny_disk, spare)
+    for command in (("log", "note-added", "mercy", "--text", "x" * 1900), ("import", "news.jsonl")):
         ran = script(*command, code=2)
         assert "disk full: nothing was written" in ran.stderr, ran.shown()
         assert "rollback" not in ran.stderr
