@@ -313,3 +313,25 @@ def test_reads_of_a_store_with_user_version_0_do_not_rewrite_it(script: Script) 
     for command in READS:
         script(*command)
     assert settled_db_files(script.db) == before
+
+
+def test_verify_reads_one_snapshot_while_a_write_commits(
+    script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write committed between verify's read of the heads and of the events is not
+    seen by either (issue 19: it used to be reported as 'inserted')."""
+    from prematch.engine import Store
+    from prematch.engine._sqlite import _SqliteSnapshot
+
+    heads = _SqliteSnapshot.heads
+
+    def heads_then_a_write(snapshot: _SqliteSnapshot) -> dict[int, str]:
+        read = heads(snapshot)
+        script.ok("log", "note-added", "mercy", "--text", "written while verify reads")
+        return read
+
+    monkeypatch.setattr(_SqliteSnapshot, "heads", heads_then_a_write)
+    with Store.open(script.db, readonly=True) as store:
+        assert store.verify() == (len(STEPS), None)
+    monkeypatch.undo()
+    assert script.ok("verify").stdout.startswith(f"OK: {len(STEPS) + 1} events")
