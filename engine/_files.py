@@ -63,8 +63,10 @@ def _problem(path: Path, error: OSError) -> InputError:
         return InputError(
             f"cannot write {path}: the folder {path.parent} does not exist; create it first"
         )
-    if error.errno in (errno.EISDIR, errno.ENOTDIR, errno.EEXIST):
+    if error.errno == errno.EISDIR:
         return InputError(f"cannot write {path}: it is a folder; give a file name")
+    if error.errno == errno.ENOTDIR:
+        return InputError(f"cannot write {path}: {path.parent} is not a folder")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return InputError(
             f"cannot write {path}: permission denied; choose a folder you may write to"
