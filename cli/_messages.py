@@ -11,6 +11,7 @@ import click
 from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
 from prematch.cli._errors import handles_errors
+from prematch.cli._text import visible
 from prematch.engine import ACTIONS, InputError, SeasonState, utc_iso
 
 __all__ = ["COMMANDS", "calendar", "draft", "lint"]
@@ -62,7 +63,7 @@ def draft(
     if as_json:
         render.dump_json({**head, "text": text, "lint": [f.to_json() for f in findings]})
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(visible(text), nl=not text.endswith("\n"))
         if verdict.findings:
             render.findings_text(verdict.findings, err=True)
         if findings:

@@ -354,14 +354,15 @@ def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) 
     for f in findings:
         click.echo(
             click.style(
-                f"{name}:{f.line}: {f.severity} {f.rule}: {f.message}  [{f.source}]",
+                f"{visible(name)}:{f.line}: {f.severity} {f.rule}: {visible(f.message)}  "
+                f"[{f.source}]",
                 fg=colour.get(f.severity),
             ),
             err=err,
         )
         if f.phrase:
-            click.echo(f'    offending phrase: "{f.phrase}"', err=err)
+            click.echo(f'    offending phrase: "{visible(f.phrase)}"', err=err)
         if f.sentence and f.sentence != f.phrase:
-            click.echo(f'    in the sentence: "{f.sentence}"', err=err)
+            click.echo(f'    in the sentence: "{visible(f.sentence)}"', err=err)
     s = lint_summary(findings)
     click.echo(f"{s['block']} block, {s['warn']} warn, {s['info']} info", err=err)

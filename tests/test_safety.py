@@ -335,3 +335,12 @@ def test_verify_reads_one_snapshot_while_a_write_commits(
         assert store.verify() == (len(STEPS), None)
     monkeypatch.undo()
     assert script.ok("verify").stdout.startswith(f"OK: {len(STEPS) + 1} events")
+
+
+def test_lint_shows_control_characters_of_the_letter_visibly(script: Script) -> None:
+    letter = script.tmp / "letter\x1b[2J.txt"
+    letter.write_text("Please let me know how you will \x1b]0;x\x07rank me.\n", encoding="utf-8")
+    ran = script("lint", letter.name, "--action", "interest", code=1)
+    assert "content.rank_question" in ran.stdout, ran.shown()
+    assert "\x1b" not in ran.stdout + ran.stderr and "\x07" not in ran.stdout
+    assert "\\x1b]0;x\\x07rank me" in ran.stdout and "letter\\x1b[2J.txt" in ran.stdout
