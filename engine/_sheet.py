@@ -168,7 +168,8 @@ def read_rows(path: Path, sheet: str | None = None) -> list[tuple[int, list[str]
         ) from None
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count) if first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote left open would swallow the rows after it into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         return _numbered(enumerate(reader, start=1))
     except csv.Error as e:

@@ -344,3 +344,15 @@ def test_lint_shows_control_characters_of_the_letter_visibly(script: Script) -> 
     assert "content.rank_question" in ran.stdout, ran.shown()
     assert "\x1b" not in ran.stdout + ran.stderr and "\x07" not in ran.stdout
     assert "\\x1b]0;x\\x07rank me" in ran.stdout and "letter\\x1b[2J.txt" in ran.stdout
+
+
+def test_sync_refuses_a_quote_left_open(script: Script) -> None:
+    sheet = script.tmp / "sheet.csv"
+    sheet.write_text(
+        'Program,Applied,Notes\r\nOak Valley IM,2026-09-24,"open\r\nPine IM,2026-09-25,x\r\n',
+        encoding="utf-8",
+    )
+    before = settled_db_files(script.db)
+    ran = script("sync", sheet.name, code=2)
+    assert "not a CSV sheet I can read (row 3" in ran.stderr, ran.shown()
+    assert db_files(script.db) == before
