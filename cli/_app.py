@@ -10,6 +10,7 @@ Exit codes (DESIGN §6): 0 ok, 1 audit/lint found block-level findings,
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,12 +95,24 @@ def _clock() -> Clock:
         fail(e)
 
 
+_MAX_BUSY = 86400.0
+"""The longest wait for another writer PREMATCH_BUSY_TIMEOUT may ask for (a day)."""
+
+
 def _busy() -> float:
     raw = os.environ.get("PREMATCH_BUSY_TIMEOUT", "10")
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
-        fail(InputError(f"PREMATCH_BUSY_TIMEOUT must be seconds, got {raw!r}"))
+        seconds = math.nan
+    if not 0 <= seconds <= _MAX_BUSY:
+        fail(
+            InputError(
+                f"must be seconds between 0 and {_MAX_BUSY:g}, got {raw!r}",
+                field="PREMATCH_BUSY_TIMEOUT",
+            )
+        )
+    return seconds
 
 
 def at_option(meaning: str = "When it happened / evaluate as of") -> Callable[[F], F]:

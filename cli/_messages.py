@@ -11,6 +11,7 @@ import click
 from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
 from prematch.cli._errors import handles_errors
+from prematch.cli._text import visible
 from prematch.engine import ACTIONS, InputError, SeasonState, utc_iso
 
 __all__ = ["COMMANDS", "calendar", "draft", "lint"]
@@ -62,7 +63,7 @@ def draft(
     if as_json:
         render.dump_json({**head, "text": text, "lint": [f.to_json() for f in findings]})
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(visible(text), nl=not text.endswith("\n"))
         if verdict.findings:
             render.findings_text(verdict.findings, err=True)
         if findings:
@@ -159,6 +160,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     deadline, Match Week and Match Day. Event ids are stable: re-running updates them.
     """
     from prematch.cli._ics import calendar_entries, season_ics
+    from prematch.engine.io import write_file
 
     with obj.store(readonly=True) as store:
         season = obj.open_season(store)
@@ -166,7 +168,7 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
         state = season.state(moment)
         report = season.what_now(moment)
     data = season_ics(state, report, stamp=obj.clock())
-    out.write_bytes(data)
+    write_file(out, data)
     count = sum(1 for _ in calendar_entries(state, report))
     click.echo(f"Wrote {count} events to {out} (times in {state.timezone}).", err=True)
 

@@ -131,12 +131,13 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
             blocked |= report.has_blocks
             if fmt == "html":
                 from prematch.cli._html import season_page
+                from prematch.engine.io import write_file
 
                 page = season_page(season, report)
                 if out is None:
                     click.echo(page, nl=False)
                 else:
-                    out.write_text(page, encoding="utf-8")
+                    write_file(out, page.encode("utf-8"))
             elif fmt == "json":
                 if every:
                     click.echo(json.dumps(report.to_json(), ensure_ascii=False))
@@ -219,7 +220,7 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
 def export(obj: Ctx, out: Path | None, fmt: str) -> None:
     """Export events as JSONL (every season, or only --season), re-importable as is; or,
     with --format csv|xlsx, one season as a sheet with the columns sync reads."""
-    from prematch.engine.io import csv_text, export_lines, sheet_table, write_sheet
+    from prematch.engine.io import csv_text, export_lines, sheet_table, write_file, write_sheet
 
     if fmt == "xlsx" and out is None:
         raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx")
@@ -234,7 +235,7 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
         if out is None:
             click.echo(text, nl=False)
         else:
-            out.write_text(text, encoding="utf-8")
+            write_file(out, text.encode("utf-8"))
             click.echo(f"Wrote {len(lines)} events to {out}.", err=True)
         return
     if out is None:

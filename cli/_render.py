@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from prematch.cli._text import escape, visible
 from prematch.engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
 
 if TYPE_CHECKING:
@@ -111,7 +113,6 @@ def _why(findings: Sequence[Finding], status: str) -> str:
 
 def now_table(report: NowReport, show_all: bool) -> None:
     """``prematch now`` for people: one table per program, soonest deadline first."""
-    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -181,7 +182,6 @@ _SEASON_TITLES = {"intent": "A letter of intent: to one program, once all interv
 
 
 def _season_table(item: NowItem, report: NowReport) -> Any:
-    from rich.markup import escape
     from rich.table import Table
 
     v = item.verdict
@@ -228,9 +228,9 @@ def findings_text(
     """One line per finding: severity, rule, message, source; with ``overridden`` (the
     override reason a record was written with), block findings say they were overridden."""
     for f in findings:
-        line = f"  {f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
+        line = f"  {f.severity:5}  {f.rule}: {visible(f.message)}  [{f.source}]"
         if overridden is not None and f.severity == "block":
-            line += f"  (overridden: {overridden})"
+            line += f"  (overridden: {visible(overridden)})"
         click.echo(
             click.style(line, fg={"block": "red", "warn": "yellow"}.get(f.severity)), err=err
         )
@@ -238,7 +238,6 @@ def findings_text(
 
 def audit_text(report: AuditReport) -> None:
     """``prematch audit`` for people (messages and overrides shown as typed, not markup)."""
-    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -264,15 +263,29 @@ def audit_text(report: AuditReport) -> None:
     out.print(table)
 
 
+_MARKDOWN = {
+    **{c: f"\\{c}" for c in "\\`*_[]~|#!"},
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "\r\n": "<br>",
+    "\r": "<br>",
+    "\n": "<br>",
+}
+_MARKDOWN_SPECIAL = re.compile("|".join(map(re.escape, sorted(_MARKDOWN, key=len, reverse=True))))
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """``text`` as one Markdown table cell that shows it as typed: no HTML, no markup,
+    no row break, no control character."""
+    return _MARKDOWN_SPECIAL.sub(lambda m: _MARKDOWN[m[0]], visible(text))
 
 
 def audit_markdown(report: AuditReport) -> str:
-    """``prematch audit --format markdown``."""
+    """``prematch audit --format markdown`` (every cell escaped: text as typed, no HTML)."""
     s = report.summary
     lines = [
-        f"# Audit of season `{report.season}`",
+        f"# Audit of season {_cell(report.season)}",
         "",
         f"{s['block']} block, {s['warn']} warn, {s['info']} info.",
         "",
@@ -283,8 +296,8 @@ def audit_markdown(report: AuditReport) -> str:
             "|---:|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {f.seq} | {f.program or ''} | {f.severity} | `{f.rule}` | {_cell(f.message)} "
-            f"| {_cell(f.source)} | {_cell(f.override or '')} |"
+            f"| {f.seq} | {_cell(f.program or '')} | {_cell(f.severity)} | {_cell(f.rule)} "
+            f"| {_cell(f.message)} | {_cell(f.source)} | {_cell(f.override or '')} |"
             for f in report.findings
         ]
     else:
@@ -301,7 +314,6 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
 def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
     """``prematch history`` for people (what the user typed is shown as typed, never read
     as rich markup)."""
-    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -342,14 +354,15 @@ def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) 
     for f in findings:
         click.echo(
             click.style(
-                f"{name}:{f.line}: {f.severity} {f.rule}: {f.message}  [{f.source}]",
+                f"{visible(name)}:{f.line}: {f.severity} {f.rule}: {visible(f.message)}  "
+                f"[{f.source}]",
                 fg=colour.get(f.severity),
             ),
             err=err,
         )
         if f.phrase:
-            click.echo(f'    offending phrase: "{f.phrase}"', err=err)
+            click.echo(f'    offending phrase: "{visible(f.phrase)}"', err=err)
         if f.sentence and f.sentence != f.phrase:
-            click.echo(f'    in the sentence: "{f.sentence}"', err=err)
+            click.echo(f'    in the sentence: "{visible(f.sentence)}"', err=err)
     s = lint_summary(findings)
     click.echo(f"{s['block']} block, {s['warn']} warn, {s['info']} info", err=err)

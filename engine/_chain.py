@@ -125,7 +125,8 @@ class Tamper:
 
     seq: int
     kind: str
-    """``edited``, ``deleted``, ``inserted`` or ``reordered``."""
+    """``edited``, ``deleted``, ``inserted``, ``reordered``, or ``unguarded`` (the chain
+    holds, but the guards that refuse edits and deletions were removed)."""
     detail: str
 
     def to_json(self) -> dict[str, Any]:
@@ -187,8 +188,16 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
     if committed > count:
         detail = f"seq {count + 1}..{committed} missing at the end (a commit wrote them)"
         return count, Tamper(count + 1, "deleted", detail)
-    if expected_head is not None:
-        return count, _check_anchor(snapshot, expected_head, count)
+    if expected_head is not None and (anchored := _check_anchor(snapshot, expected_head, count)):
+        return count, anchored
+    missing = snapshot.missing_guards()
+    if missing:
+        detail = (
+            f"the guard{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"{'are' if len(missing) > 1 else 'is'} gone: the file no longer refuses edits "
+            "and deletions (someone changed it behind prematch's back); compare it with a backup"
+        )
+        return count, Tamper(count, "unguarded", detail)
     return count, None
 
 

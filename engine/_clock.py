@@ -151,6 +151,21 @@ def _in_zone(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     return f"{_clock_text(local)} {local.tzname()}"
 
 
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2999
+"""The years an instant may fall in: outside them a date is a typo (and near year 1 or
+9999 a conversion between timezones would overflow)."""
+
+
+def _in_range(moment: dt.datetime | dt.date, text: str, field: str) -> None:
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise InputError(
+            f"{text!r} is out of range: give a date between the years {EARLIEST_YEAR} and "
+            f"{LATEST_YEAR}",
+            field=field,
+        )
+
+
 def read_time(
     text: str, timezone: str | None, *, whose: str = "the season's", field: str = "at"
 ) -> TimeReading:
@@ -161,6 +176,7 @@ def read_time(
     try:
         if len(value) == 10 and _DATE_ONLY.match(value):
             day = dt.date.fromisoformat(value)
+            _in_range(day, value, field)
             if timezone is None:
                 raise InputError(
                     f"{value!r} is a date; give a datetime with offset (no season timezone known)",
@@ -176,6 +192,7 @@ def read_time(
             "2027-01-05T14:30:00-05:00)",
             field=field,
         ) from None
+    _in_range(moment, value, field)
     if moment.tzinfo is not None:
         return TimeReading(value, moment)
     if timezone is None:
@@ -209,4 +226,5 @@ def read_instant(
             "(read in the season's or the program's timezone)",
             field=field,
         )
+    _in_range(value, value.isoformat(), field)
     return value

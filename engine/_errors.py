@@ -9,7 +9,8 @@
     ├── StructuralError     the state machine does not allow it     state.invalid
     ├── PolicyRefusal       the rulebook blocks it (override possible) policy.blocked
     └── StoreError          the database cannot be used as asked   store.error
-        │   (store.missing, store.directory: no store at the path; else store.error)
+        │   (store.missing, store.directory: no store at the path;
+        │    store.full: the disk is full; else store.error)
         ├── StoreBusyError      another writer held the lock too long   store.busy
         ├── StoreReadonlyError  the store was opened read-only      store.readonly
         └── IntegrityError      not a prematch store, or a newer one  store.integrity

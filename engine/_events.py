@@ -61,12 +61,14 @@ TEXT_LIMIT = 2000
 """The most characters any text field holds (after surrounding whitespace is dropped)."""
 
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Control characters (and lone surrogates, which no UTF-8 text holds)."""
 
 
 def _codepoint(char: str) -> str:
-    return f"U+{ord(char):04X}"
+    kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+    return f"{kind} (U+{ord(char):04X})"
 
 
 def check_identifier(value: str) -> str:
@@ -81,7 +83,7 @@ def check_identifier(value: str) -> str:
         raise ValueError(f"an id has at most 64 characters; this one has {len(value):,}")
     control = _CONTROL.search(value)
     if control:
-        raise ValueError(f"an id cannot hold a control character ({_codepoint(control[0])})")
+        raise ValueError(f"an id cannot hold {_codepoint(control[0])}")
     raise ValueError(
         f"{value!r} is not an id: use letters, digits, '.', '_' and '-', "
         "beginning with a letter or a digit"
@@ -96,7 +98,7 @@ def _text(value: str, controls: re.Pattern[str], allowed: str) -> str:
         raise ValueError(f"has {len(text):,} characters; at most {TEXT_LIMIT:,} are allowed")
     control = controls.search(text)
     if control:
-        raise ValueError(f"holds a control character ({_codepoint(control[0])}); {allowed}")
+        raise ValueError(f"holds {_codepoint(control[0])}; {allowed}")
     return text
 
 
@@ -344,8 +346,14 @@ class RankCertifiedPayload(Payload):
     @field_validator("order")
     @classmethod
     def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(value)) != len(value):
-            raise ValueError("a program appears twice in the rank order list")
+        seen: set[str] = set()
+        for position, program in enumerate(value, start=1):
+            if program in seen:
+                raise ValueError(
+                    f"program {program!r} appears twice in the rank order list (again at "
+                    f"position {position}); list each program once"
+                )
+            seen.add(program)
         return value
 
 

@@ -45,7 +45,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prematch.engine._clock import TimeReading, parse_instant, read_time
+from prematch.engine._clock import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    TimeReading,
+    parse_instant,
+    read_time,
+)
 from prematch.engine._errors import InputError, located
 from prematch.engine._records import SCHEMA_VERSION, Record, utc_iso
 from prematch.engine._replay import FOUNDING
@@ -474,12 +480,15 @@ class Intake:
 
 
 def _with_offset(text: str) -> dt.datetime | None:
-    """``text`` as an instant if it is an ISO datetime with an offset, else ``None``."""
+    """``text`` as an instant if it is an ISO datetime with an offset in the years an
+    instant may fall in, else ``None``."""
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    if moment.tzinfo is None or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        return None  # read_time says what is wrong
+    return moment
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -531,6 +540,10 @@ def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
                 raise json.JSONDecodeError("Extra data", text, end)
         except json.JSONDecodeError as e:
             raise InputError(f"not valid JSON ({e.msg} at column {e.colno})") from None
+        except ValueError:  # an integer of more digits than Python converts
+            raise InputError("not valid JSON (a number has too many digits)") from None
+        except RecursionError:
+            raise InputError("not valid JSON (nested too deeply)") from None
     if not isinstance(obj, dict):
         raise InputError("each line must be a JSON object", line=number)
     return obj

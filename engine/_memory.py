@@ -136,6 +136,9 @@ class _MemorySnapshot:
     def heads(self) -> dict[int, str]:
         return self._heads
 
+    def missing_guards(self) -> list[str]:
+        return []  # nothing outside this process can change the list
+
 
 class MemoryRecorder:
     """The event log in memory (see the module docstring); open it as ``Store.memory()``."""

@@ -83,6 +83,11 @@ class Snapshot(Protocol):
         """The chain head each committed write noted: hash by seq."""
         ...
 
+    def missing_guards(self) -> list[str]:
+        """The guards that refuse edits and deletions (SQLite triggers) the store should
+        have and lacks: empty when all are there, or for a backend that needs none."""
+        ...
+
 
 class Recorder(Protocol):
     """A backend of the event log (see the module docstring for what it promises)."""

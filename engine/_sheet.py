@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from prematch.engine._errors import InputError
+from prematch.engine._files import write_file
 from prematch.engine._resources import fixtures_dir
 
 __all__ = [
@@ -167,7 +168,8 @@ def read_rows(path: Path, sheet: str | None = None) -> list[tuple[int, list[str]
         ) from None
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count) if first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote left open would swallow the rows after it into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         return _numbered(enumerate(reader, start=1))
     except csv.Error as e:
@@ -369,25 +371,18 @@ def write_sheet(
     path: Path, header: list[str], rows: list[list[str]], *, xlsx: bool = False
 ) -> None:
     """Write a sheet to ``path`` as CSV (UTF-8, CRLF line ends, as spreadsheets write it)
-    or, with ``xlsx``, as a workbook of one sheet: into a temporary file created with mode
-    0600 beside it, then renamed over it, so that a reader never sees half a file."""
-    import os
-    import tempfile
-
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or None)
-    try:
-        if xlsx:
-            os.close(handle)
-            _write_xlsx(Path(temporary), header, rows)
-        else:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
-                writer = csv.writer(f, lineterminator="\r\n")
-                writer.writerow(header)
-                writer.writerows(rows)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    or, with ``xlsx``, as a workbook of one sheet, through :func:`write_file` (mode 0600,
+    whole or not at all)."""
+    if xlsx:
+        book = io.BytesIO()
+        _write_xlsx(book, header, rows)
+        write_file(path, book.getvalue())
+        return
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_file(path, out.getvalue().encode("utf-8"))
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -399,7 +394,7 @@ def csv_text(header: list[str], rows: list[list[str]]) -> str:
     return out.getvalue()
 
 
-def _write_xlsx(path: Path, header: list[str], rows: list[list[str]]) -> None:
+def _write_xlsx(path: io.BytesIO, header: list[str], rows: list[list[str]]) -> None:
     import openpyxl
     from openpyxl.cell.cell import TYPE_STRING
 

@@ -50,6 +50,8 @@ BUSY_TIMEOUT_MS = 10_000
 PAGE_SIZE = 16_384
 """Page size of newly created files (SQLite's default is 4096)."""
 
+_GUARDS = ("events_no_update", "events_no_delete", "heads_no_update", "heads_no_delete")
+"""The triggers that make the tables append-only (created by :data:`_SCHEMA`)."""
 _RECORD_COLUMNS = (
     "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override, hash"
 )
@@ -216,6 +218,15 @@ class _SqliteSnapshot:
 
     def heads(self) -> dict[int, str]:
         return dict(self._recorder.query("SELECT seq, hash FROM heads", ()))
+
+    def missing_guards(self) -> list[str]:
+        present = {
+            name
+            for (name,) in self._recorder.query(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'", ()
+            )
+        }
+        return [name for name in _GUARDS if name not in present]
 
 
 class SqliteRecorder:
@@ -489,15 +500,15 @@ class SqliteRecorder:
                     (tx.last_seq, tx.last_hash, now_iso),
                 )
         except sqlite3.Error as e:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise _translate(e, self.path, self.busy_timeout) from e
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as e:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise _translate(e, self.path, self.busy_timeout) from e
 
     @contextlib.contextmanager
@@ -559,6 +570,27 @@ class SqliteRecorder:
             raise _translate(e, self.path) from e
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it rolls back by itself
+    after a full disk or an I/O error)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+_FULL_BELOW = 1 << 20
+"""Free bytes in the store's folder under which an I/O error is taken for a full disk
+(SQLite reports a write-ahead index it cannot grow as an I/O error, not as full)."""
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        usage = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return usage.f_bavail * usage.f_frsize < _FULL_BELOW
+
+
 def _translate(
     error: sqlite3.Error, path: Path, waited: float = BUSY_TIMEOUT_MS / 1000
 ) -> StoreError:
@@ -573,6 +605,12 @@ def _translate(
         )
     if primary == sqlite3.SQLITE_READONLY:
         return StoreReadonlyError("the store is read-only; prematch cannot write to it", path=path)
+    if primary == sqlite3.SQLITE_FULL or (primary == sqlite3.SQLITE_IOERR and _disk_full(path)):
+        return StoreError(
+            "disk full: nothing was written; free some space and try again",
+            path=path,
+            code="store.full",
+        )
     if primary == sqlite3.SQLITE_NOTADB:
         return IntegrityError("not a SQLite database", path=path)
     return StoreError(str(error), path=path)

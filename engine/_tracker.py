@@ -154,6 +154,22 @@ def _read(source: str | Path) -> str:
     return source.lstrip("\ufeff")
 
 
+def _next_row(reader: Any) -> list[str] | None:
+    """The reader's next row (``None`` at the end); a cell over the csv module's limit is
+    an :class:`InputError` on its line."""
+    try:
+        row: list[str] = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as e:
+        raise InputError(
+            f"not a readable CSV row ({e}); a cell holds at most "
+            f"{csv.field_size_limit():,} characters",
+            line=reader.line_num,
+        ) from None
+    return row
+
+
 def _columns(header: Sequence[str]) -> list[str | None]:
     known = ", ".join(COLUMNS)
     out: list[str | None] = []
@@ -275,14 +291,16 @@ def tracker_objects(
         )
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
+    # strict: a quote left open runs to the end of the file and would swallow the rows
+    # after it into one cell; refuse it instead.
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
+    header = _next_row(reader)
     if header is None:
         raise InputError("the file is empty; the first line must name the columns", line=1)
     columns = _columns(header)
     out: list[tuple[int, dict[str, Any]]] = []
     ids: dict[str, int] = {}
-    for row in reader:
+    while (row := _next_row(reader)) is not None:
         number = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -290,6 +308,14 @@ def tracker_objects(
             raise InputError(
                 f"{len(row)} cells but {len(columns)} columns in the header", line=number
             )
+        for index, (column, cell) in enumerate(zip(columns, row, strict=False), start=1):
+            if column is None and cell.strip():
+                raise InputError(
+                    f"column {index} has no name in the header but this row fills it; "
+                    "name the column or empty its cells",
+                    field=f"column {index}",
+                    line=number,
+                )
         cells = {c: v for c, v in zip(columns, row, strict=False) if c is not None}
         name = cells.get("program", "").strip()
         if not name:

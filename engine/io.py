@@ -6,6 +6,7 @@ the line and field of a bad input.
 Loaded on first use: ``prematch now`` never imports it.
 """
 
+from prematch.engine._files import write_file
 from prematch.engine._intake import MAX_LINE_BYTES, season_slug
 from prematch.engine._sheet import csv_text, sheet_columns, write_sheet
 from prematch.engine._sync import Change, SheetProblems, SyncResult, sheet_table, sync_sheet
@@ -29,5 +30,6 @@ __all__ = [
     "sheet_table",
     "sync_sheet",
     "tracker_lines",
+    "write_file",
     "write_sheet",
 ]

@@ -87,8 +87,11 @@ def command_for(name: str, tmp_path: Path) -> list[str]:
 
 
 def generate(name: str, tmp_path: Path) -> Path:
-    assert name == "ten_mb_line.jsonl", f"no generator for {name}"
     path = tmp_path / name
+    if name == "huge_csv_cell.csv":  # over the csv module's 131,072-character cell limit
+        path.write_text(f"program,applied\n{'x' * 140_000},2026-09-24\n", encoding="utf-8")
+        return path
+    assert name == "ten_mb_line.jsonl", f"no generator for {name}"
     news = {"type": "news_recorded", "at": "2026-10-01T10:00:00-04:00", "kind": "other"}
     with path.open("w", encoding="utf-8") as f:
         f.write(json.dumps(CORPUS_SEASON) + "\n")

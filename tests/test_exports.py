@@ -136,6 +136,7 @@ EXPORTS: dict[str, set[str]] = {
         "sheet_table",
         "sync_sheet",
         "tracker_lines",
+        "write_file",
         "write_sheet",
     },
     "prematch.policies": {

@@ -79,10 +79,15 @@ class SqliteBackend:
     def _sql(self, sql: str, *args: Any) -> None:
         conn = sqlite3.connect(self.db, isolation_level=None)
         try:
-            conn.execute("DROP TRIGGER IF EXISTS events_no_update")
-            conn.execute("DROP TRIGGER IF EXISTS events_no_delete")
-            conn.execute("DROP TRIGGER IF EXISTS heads_no_delete")
+            # A careful hand edit: drop the append-only triggers, edit, put them back (a
+            # missing trigger is itself a finding of verify).
+            triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            guards = triggers.fetchall()
+            for name, _ in guards:
+                conn.execute(f"DROP TRIGGER {name}")
             conn.execute(sql, args)
+            for _, create in guards:
+                conn.execute(create)
         finally:
             conn.close()
 
