@@ -22,6 +22,7 @@ from prematch.engine._records import Record
 
 __all__ = [
     "GENESIS_HASH",
+    "TAMPER_KINDS",
     "ChainedTransaction",
     "Tamper",
     "Verification",
@@ -117,6 +118,10 @@ class ChainedTransaction(ABC):
     @abstractmethod
     def _insert(self, events: Iterator[StoredEvent]) -> None:
         """Store ``events`` in this transaction, refusing a (stream, version) already taken."""
+
+
+TAMPER_KINDS = ("edited", "deleted", "inserted", "reordered", "unguarded")
+"""Every :attr:`Tamper.kind` ``verify`` reports."""
 
 
 @dataclass(frozen=True, slots=True)

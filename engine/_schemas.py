@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from prematch.engine._actions import ACTIONS
+from prematch.engine._chain import TAMPER_KINDS
 from prematch.engine._errors import InputError
 from prematch.engine._queries import NowStatus
 from prematch.engine._verdicts import Severity, VerdictName
@@ -295,7 +296,7 @@ def json_schema(shape: str = "event") -> dict[str, Any]:
         problem = _obj(
             {
                 "seq": {"type": "integer"},
-                "kind": _choice(("edited", "deleted", "inserted", "reordered")),
+                "kind": _choice(TAMPER_KINDS),
                 "detail": {"type": "string"},
             }
         )
