@@ -304,6 +304,48 @@ class Season:
         )
         return self._append(pending, happens_now=at is None)
 
+    def record_many(
+        self,
+        event_type: str,
+        programs: Sequence[str],
+        *,
+        at: dt.datetime | str | None = None,
+        override: str | None = None,
+        **fields: Any,
+    ) -> tuple[Judged, ...]:
+        """One ``event_type`` event per program of ``programs`` (each with the same ``at``,
+        ``override`` and fields), judged together and appended in one transaction: every
+        one is recorded, or (one refused) none. Returns them in the order given."""
+        _check_text(event_type, "type", "an event type")
+        if isinstance(programs, str) or not isinstance(programs, Sequence) or not programs:
+            raise InputError("record_many takes a non-empty list of program ids", field="program")
+        for program in programs:
+            _check_text(program, "program", "a program id")
+        twice = sorted({p for p in programs if programs.count(p) > 1})
+        if twice:
+            raise InputError(f"a program is named twice: {', '.join(twice)}", field="program")
+        if normalize_event_type(event_type) == "season_started":
+            raise InputError(
+                "a season has one season_started, written when it starts", field="type"
+            )
+        intake = self._intake()
+        when = None if at is None else _checked_at(at)
+        pending = [
+            intake.from_fields(
+                event_type, p, season=self.id, at=when, override=override, payload=dict(fields)
+            )
+            for p in programs
+        ]
+        now = self.clock()
+        with self.store.write(utc_iso(now)) as tx:
+            existing = tx.season_records(self.id)
+            place_dates(existing, pending, now)
+            first = tx.last_seq + 1
+            candidates = [p.record(first + n) for n, p in enumerate(pending)]
+            admitted = admit(existing, candidates, self.rulebook)
+            stored = _append_checked(tx, [j.record for j in admitted])
+        return tuple(Judged(s, j.findings) for s, j in zip(stored, admitted, strict=True))
+
     def reading(self, event_type: str, program: str | None, at: str) -> TimeReading:
         """How :meth:`record` reads ``at`` for this event: in which zone (the program's for
         events at the program, when it has one; else the season's), and whether it is a
