@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -21,28 +22,33 @@ __all__ = [
     "dump_json",
     "duration",
     "findings_text",
+    "grid",
     "history_table",
     "lint_summary",
     "lint_text",
     "local",
+    "now_summary",
     "now_table",
     "relative",
+    "short",
     "verdict_text",
+    "width",
+    "wrap",
 ]
 
 _STATUS_LABEL = {
-    "due": "DUE",
-    "allowed": "allowed",
-    "warn": "allowed, read",
+    "due": "due",
+    "allowed": "may send",
+    "warn": "may send, see note",
     "opens_later": "opens later",
-    "blocked": "blocked",
+    "blocked": "not possible now",
 }
-_STATUS_STYLE = {
-    "due": "bold yellow",
-    "allowed": "green",
-    "warn": "yellow",
-    "opens_later": "cyan",
-    "blocked": "red",
+_ACTION_WORDS = {
+    "thank_you": "thank-you",
+    "update": "update",
+    "interest": "letter of interest",
+    "intent": "letter of intent",
+    "inquiry": "inquiry",
 }
 _SEVERITY_STYLE = {"block": "red", "warn": "yellow", "info": "dim"}
 
@@ -90,121 +96,180 @@ def relative(as_of: dt.datetime, moment: dt.datetime) -> str:
     return f"in {text}" if moment >= as_of else f"{text} ago"
 
 
+def width() -> int:
+    """The terminal's width in columns (``COLUMNS`` when set), for the text views."""
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def wrap(text: str, columns: int, indent: str = "") -> list[str]:
+    """``text`` in lines of at most ``columns`` (never breaking a word, nor at a hyphen),
+    every line starting with ``indent``."""
+    import textwrap
+
+    return textwrap.wrap(
+        text,
+        columns,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
+
+
+def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> list[str] | None:
+    """``rows`` under ``headers`` as aligned columns two spaces apart, if every cell fits
+    on one line within ``columns``; else ``None`` (the caller shows a list instead)."""
+    from rich.cells import cell_len
+
+    widths = [max([cell_len(h), *(cell_len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    if sum(widths) + 2 * (len(widths) - 1) > columns:
+        return None
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths, strict=True))
+
+    return [line(headers).rstrip(), *(line(r).rstrip() for r in rows)]
+
+
+def short(moment: dt.datetime, timezone: str, usual: str | None = None) -> str:
+    """``moment`` briefly, e.g. ``Sat 16 Jan 09:00``, in ``timezone``; its zone is named
+    when it is not ``usual`` (the season's, named once at the top of a view)."""
+    from zoneinfo import ZoneInfo
+
+    here = moment.astimezone(ZoneInfo(timezone))
+    text = here.strftime("%a %d %b %H:%M")
+    return text if timezone == usual else f"{text} {here.strftime('%Z')}"
+
+
 def _when(item: NowItem, report: NowReport) -> str:
     v = item.verdict
     tz = report.timezone
     if item.status == "due" and v.due_by is not None:
-        return f"by {local(v.due_by, tz)} ({duration(report.as_of, v.due_by)} left)"
+        return f"by {short(v.due_by, tz, tz)} ({duration(report.as_of, v.due_by)} left)"
     if item.status == "opens_later" and v.opens_at is not None:
-        return f"from {local(v.opens_at, tz)} ({relative(report.as_of, v.opens_at)})"
+        return f"from {short(v.opens_at, tz, tz)} ({relative(report.as_of, v.opens_at)})"
     if v.closes_at is not None and v.closes_at > report.as_of and item.status != "blocked":
-        return f"until {local(v.closes_at, tz)}"
+        return f"until {short(v.closes_at, tz, tz)}"
     return ""
 
 
-def _why(findings: Sequence[Finding], status: str) -> str:
-    shown = [f for f in findings if status == "blocked" or f.severity != "block"]
-    if status == "opens_later":
-        shown = [f for f in findings if f.severity != "block"]
-    return "\n".join(f"{f.rule}: {f.message}" for f in shown)
+def _notes(findings: Sequence[Finding], status: str, every: bool) -> list[Finding]:
+    """What to print under a ``now`` line: why it is blocked; else its warnings (read
+    them before sending), and with ``every`` (``--all``) its info notes too."""
+    if status == "blocked":
+        return list(findings)
+    return [f for f in findings if f.severity == "warn" or (every and f.severity == "info")]
+
+
+def _to(item: NowItem, report: NowReport) -> str:
+    pid = item.verdict.program
+    if pid is None:
+        return "(your choice)"
+    name = report.program_names.get(pid, pid)
+    return name if item.verdict.action != "intent" else f"{name}, your first choice"
+
+
+def now_summary(report: NowReport) -> str:
+    """The answer first: ``2 due (next: thank-you to Mercy General IM by Sat 16 Jan
+    09:00), 3 allowed, 1 opening later``."""
+    items = _now_items(report)
+    count = collections.Counter(i.status for i in items)
+    parts = []
+    due = [i for i in items if i.status == "due"]
+    if due:
+        first = min(due, key=lambda i: i.verdict.due_by or report.as_of)
+        v = first.verdict
+        by = "" if v.due_by is None else f" by {short(v.due_by, report.timezone, report.timezone)}"
+        next_ = f"{_ACTION_WORDS.get(v.action, v.action)} to {_to(first, report)}{by}"
+        parts.append(f"{len(due)} due (next: {next_})")
+    else:
+        parts.append("nothing due")
+    parts.append(f"{count['allowed'] + count['warn']} allowed")
+    parts.append(f"{count['opens_later']} opening later")
+    return ", ".join(parts)
+
+
+def _now_items(report: NowReport) -> list[NowItem]:
+    """The per-program items (season-level actions once, after them), in report order."""
+    season_actions = {i.verdict.action for i in report.season_items}
+    per_program = [i for i in report.items if i.verdict.action not in season_actions]
+    return [*per_program, *report.season_items]
 
 
 def now_table(report: NowReport, show_all: bool) -> None:
-    """``prematch now`` for people: one table per program, soonest deadline first."""
-    from rich.markup import escape
-    from rich.table import Table
+    """``prematch now`` for people: the answer in one line, then one line per thing you
+    may do (due first, soonest deadline first), each note below its line; ``show_all``
+    adds what is not possible now and why, and every info note."""
+    from zoneinfo import ZoneInfo
 
-    out = console()
-    out.print(f"[bold]Season {report.season}[/] as of {local(report.as_of, report.timezone)}")
+    columns = width()
+    tz = report.timezone
+    zone = report.as_of.astimezone(ZoneInfo(tz)).strftime("%Z")
+    for line in wrap(f"Season {report.season} as of {local(report.as_of, tz)}", columns):
+        click.echo(click.style(line, bold=True))
+    for line in wrap(now_summary(report) + ".", columns):
+        click.echo(line)
     if report.calendar_provisional:
-        out.print(
-            f"[yellow]The calendar of this Match is provisional ({report.calendar_source}); "
-            "verify the dates with NRMP.[/]"
+        text = (
+            f"The calendar of this Match is provisional ({report.calendar_source}); "
+            "verify the dates with NRMP."
         )
+        for line in wrap(text, columns):
+            click.echo(click.style(line, fg="yellow"))
     for f in report.checklist:
-        style = _SEVERITY_STYLE[f.severity]
-        out.print(f"[{style}]{escape(f.rule)}: {escape(f.message)}[/]")
-    # Season-level choices (the one letter of intent) are shown once, after the programs.
-    season_actions = {i.verdict.action for i in report.season_items}
-    per_program = [i for i in report.items if i.verdict.action not in season_actions]
-    order: list[str] = []
-    for item in per_program:
-        pid = item.verdict.program
-        if pid is not None and pid not in order:
-            order.append(pid)
-    shown = 0
-    for pid in order:
-        rows = [
-            i
-            for i in per_program
-            if i.verdict.program == pid and (show_all or i.status != "blocked")
-        ]
-        if not rows:
-            continue
-        shown += 1
-        table = Table(
-            title=escape(f"{report.program_names[pid]} ({pid})"),
-            title_justify="left",
-            expand=False,
-            show_lines=False,
-        )
-        table.add_column("action")
-        table.add_column("status")
-        table.add_column("when")
-        table.add_column("why / note", overflow="fold", max_width=70)
-        for item in rows:
-            style = _STATUS_STYLE[item.status]
-            table.add_row(
-                item.verdict.action,
-                f"[{style}]{_STATUS_LABEL[item.status]}[/]",
-                _when(item, report),
-                escape(_why(item.verdict.findings, item.status)),
-            )
-        out.print(table)
-    for item in report.season_items:
-        if item.status == "blocked" and not show_all:
-            continue
-        shown += 1
-        out.print(_season_table(item, report))
+        for line in wrap(f"{f.rule}: {f.message}", columns):
+            click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))
+    items = _now_items(report)
+    rank = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2, "blocked": 3}
+    shown = sorted(
+        (i for i in items if show_all or i.status != "blocked"), key=lambda i: rank[i.status]
+    )
     if not shown:
-        out.print(
+        click.echo(
             "Nothing to send right now." + ("" if show_all else " (--all shows what is blocked)")
         )
-    elif not show_all:
-        hidden = sum(1 for i in (*per_program, *report.season_items) if i.status == "blocked")
+        return
+    click.echo()
+    if any(i.verdict.program is not None for i in shown):
+        click.echo(f"(times in {zone})")
+
+    def rows(named: bool) -> list[tuple[str, str, str, str]]:
+        return [
+            (
+                _to(i, report) if named or i.verdict.program is None else i.verdict.program,
+                _ACTION_WORDS.get(i.verdict.action, i.verdict.action),
+                _STATUS_LABEL[i.status],
+                _when(i, report),
+            )
+            for i in shown
+        ]
+
+    # The programs' names if they fit, else their ids, else a wrapped line each.
+    headers = ("program", "what", "status", "when")
+    table = grid(headers, rows(True), columns) or grid(headers, rows(False), columns)
+    cells = rows(False)
+    for n, item in enumerate(shown):
+        if table is not None:
+            out = [*table[: 1 if n == 0 else 0], table[n + 1]]
+        else:
+            to, what, status, when = cells[n]
+            out = wrap(f"{to}: {what}, {status}" + (f", {when}" if when else ""), columns)
+        for line in out:
+            click.echo(click.style(line, fg=_STATUS_FG.get(item.status)))
+        for f in _notes(item.verdict.findings, item.status, show_all):
+            for line in wrap(f"{f.rule}: {f.message}", columns, "    "):
+                click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))
+    if not show_all:
+        hidden = sum(1 for i in items if i.status == "blocked")
         if hidden:
-            noun = "action" if hidden == 1 else "actions"
-            out.print(f"[dim]{hidden} blocked {noun} hidden; --all shows them and why.[/]")
+            noun = "thing is" if hidden == 1 else "things are"
+            click.echo(f"{hidden} more {noun} not possible now; --all shows them and why.")
 
 
-_SEASON_TITLES = {"intent": "A letter of intent: to one program, once all interviews are done"}
-
-
-def _season_table(item: NowItem, report: NowReport) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
-
-    v = item.verdict
-    table = Table(title=_SEASON_TITLES.get(v.action, v.action), title_justify="left")
-    table.add_column("action")
-    table.add_column("to")
-    table.add_column("status")
-    table.add_column("when")
-    table.add_column("why / note", overflow="fold", max_width=70)
-    to = (
-        f"{report.program_names[v.program]} ({v.program}), your certified first choice"
-        if v.program is not None
-        else "one program of your choice"
-    )
-    style = _STATUS_STYLE[item.status]
-    table.add_row(
-        v.action,
-        escape(to),
-        f"[{style}]{_STATUS_LABEL[item.status]}[/]",
-        _when(item, report),
-        escape(_why(v.findings, item.status)),
-    )
-    return table
+_STATUS_FG = {"due": "yellow", "allowed": "green", "warn": "yellow", "blocked": "red"}
+_SEVERITY_FG = {"block": "red", "warn": "yellow"}
 
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:

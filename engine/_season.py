@@ -24,7 +24,15 @@ from prematch.engine._intake import (
     place_dates,
     program_zones,
 )
-from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
+from prematch.engine._queries import (
+    AuditReport,
+    NowReport,
+    StatusReport,
+    audit_records,
+    judge_action,
+    program_status,
+    what_now,
+)
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import FOUNDING, in_replay_order, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
@@ -212,6 +220,15 @@ class Season:
         moment = self.instant(at)
         state = self.state(moment)
         return what_now(state, moment, self.rulebook.for_season(state))
+
+    def status(self, at: dt.datetime | str | None = None) -> StatusReport:
+        """One row per program as of ``at`` (default now): state, interview, last message,
+        the next thing to do and by when, findings; most urgent first (DESIGN §6)."""
+        moment = self.instant(at)
+        state = self.state(moment)
+        now = what_now(state, moment, self.rulebook.for_season(state))
+        audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
+        return program_status(state, now, audit)
 
     def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq, and the
