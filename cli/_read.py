@@ -25,6 +25,7 @@ __all__ = [
     "history",
     "now",
     "schema",
+    "status",
     "verify",
 ]
 
@@ -46,6 +47,22 @@ def now(obj: Ctx, at: str | None, as_json: bool, show_all: bool) -> None:
         render.dump_json(report.to_json())
     else:
         render.now_table(report, show_all)
+
+
+@click.command()
+@at_option("Evaluate as of")
+@json_option()
+@pass_ctx
+@handles_errors
+def status(obj: Ctx, at: str | None, as_json: bool) -> None:
+    """One row per program: state, interview, last message sent, the next thing to do and
+    by when, findings; most urgent first (alias: program list)."""
+    with obj.store(readonly=True) as store:
+        report = obj.open_season(store).status(at)
+    if as_json:
+        render.dump_json(report.to_json())
+    else:
+        render.status_table(report)
 
 
 @click.command()
@@ -294,6 +311,7 @@ def demo(as_json: bool) -> None:
 
 COMMANDS: tuple[click.Command, ...] = (
     now,
+    status,
     check,
     audit,
     history,

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from prematch.engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
+from prematch.engine import (
+    AuditReport,
+    Finding,
+    HistoryEntry,
+    NowItem,
+    NowReport,
+    StatusReport,
+    StatusRow,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from prematch.policies import LintFinding
@@ -31,6 +40,7 @@ __all__ = [
     "now_table",
     "relative",
     "short",
+    "status_table",
     "verdict_text",
     "width",
     "wrap",
@@ -270,6 +280,72 @@ def now_table(report: NowReport, show_all: bool) -> None:
 
 _STATUS_FG = {"due": "yellow", "allowed": "green", "warn": "yellow", "blocked": "red"}
 _SEVERITY_FG = {"block": "red", "warn": "yellow"}
+
+
+def _findings_count(row: StatusRow) -> str:
+    parts = [f"{n} {what}" for n, what in ((row.block, "block"), (row.warn, "warn")) if n]
+    return ", ".join(parts) or "none"
+
+
+def _next_text(row: StatusRow, report: StatusReport) -> str:
+    if row.next is None:
+        return "nothing open"
+    what = _ACTION_WORDS.get(row.next.verdict.action, row.next.verdict.action)
+    at = row.next_at
+    when = "" if at is None else short(at, report.timezone, report.timezone)
+    if row.next.status == "due":
+        return f"{what} due by {when}"
+    if row.next.status == "opens_later":
+        return f"{what} from {when}"
+    return f"{what}, open until {when}" if when else f"{what}, open now"
+
+
+def _status_cells(row: StatusRow, report: StatusReport, named: bool) -> tuple[str, ...]:
+    tz = report.timezone
+    if row.interview_at is not None:
+        interview = short(row.interview_at, row.timezone, tz)
+    elif row.interview_on is not None:
+        interview = row.interview_on.strftime("%a %d %b")
+    else:
+        interview = "—"
+    last = "—"
+    if row.last_message is not None:
+        action, at = row.last_message
+        last = f"{_ACTION_WORDS.get(action, action)} {short(at, tz, tz)}"
+    program = f"{row.name} ({row.program})" if named else row.program
+    return program, row.state, interview, last, _next_text(row, report), _findings_count(row)
+
+
+def status_table(report: StatusReport) -> None:
+    """``prematch status`` for people: one row per program, most urgent first; aligned
+    columns when they fit the terminal, else two short lines per program (its id, state
+    and next thing to do; its interview, last message and findings)."""
+    from zoneinfo import ZoneInfo
+
+    columns = width()
+    zone = report.as_of.astimezone(ZoneInfo(report.timezone)).strftime("%Z")
+    head = f"Season {report.season} as of {local(report.as_of, report.timezone)}"
+    noun = "program" if len(report.rows) == 1 else "programs"
+    for line in wrap(f"{head}: {len(report.rows)} {noun} (times in {zone})", columns):
+        click.echo(click.style(line, bold=True))
+    if not report.rows:
+        click.echo("No program yet: prematch program add ID --name NAME")
+        return
+    headers = ("program", "state", "interview", "last sent", "next", "findings")
+    table = grid(headers, [_status_cells(r, report, True) for r in report.rows], columns)
+    table = table or grid(headers, [_status_cells(r, report, False) for r in report.rows], columns)
+    if table is not None:
+        for line in table:
+            click.echo(line)
+        return
+    for row in report.rows:
+        program, state, interview, last, next_, found = _status_cells(row, report, False)
+        for line in wrap(f"{program} ({state}): {next_}", columns):
+            click.echo(click.style(line, bold=True))
+        found = "no findings" if found == "none" else f"findings {found}"
+        text = f"interview {interview}; last sent {last}; {found}"
+        for line in wrap(text, columns, "    "):
+            click.echo(line)
 
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:

@@ -286,6 +286,7 @@ def lint(script: Script) -> Any:
 
 SHAPES: dict[str, Callable[[Script], Any]] = {
     "now": lambda s: s.json("now", "--json"),
+    "status": lambda s: s.json("status", "--json"),
     "check": lambda s: s.json("check", "thank_you", "marlow-im", "--json", code=3),
     "audit": lambda s: s.json("audit", "--json", code=1),
     "history": lambda s: s.json("history", "--json"),
