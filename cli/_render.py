@@ -1,4 +1,5 @@
-"""Turning engine results into text for people (rich tables) or JSON for scripts."""
+"""Turning engine results into text for people (wrapped to the terminal, never breaking a
+word) or JSON for scripts."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "audit_markdown",
     "audit_text",
-    "console",
     "dump_json",
     "duration",
     "findings_text",
@@ -60,14 +60,6 @@ _ACTION_WORDS = {
     "intent": "letter of intent",
     "inquiry": "inquiry",
 }
-_SEVERITY_STYLE = {"block": "red", "warn": "yellow", "info": "dim"}
-
-
-def console() -> Any:
-    """A rich console on stdout (imported lazily: ``--json`` never pays for rich)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
 
 
 def dump_json(value: Any) -> None:
@@ -143,13 +135,16 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) ->
     return [line(headers).rstrip(), *(line(r).rstrip() for r in rows)]
 
 
-def short(moment: dt.datetime, timezone: str, usual: str | None = None) -> str:
-    """``moment`` briefly, e.g. ``Sat 16 Jan 09:00``, in ``timezone``; its zone is named
-    when it is not ``usual`` (the season's, named once at the top of a view)."""
+def short(
+    moment: dt.datetime, timezone: str, usual: str | None = None, *, weekday: bool = True
+) -> str:
+    """``moment`` briefly, e.g. ``Sat 16 Jan 09:00`` (``16 Jan 09:00`` without
+    ``weekday``), in ``timezone``; its zone is named when it is not ``usual`` (the
+    season's, named once at the top of a view)."""
     from zoneinfo import ZoneInfo
 
     here = moment.astimezone(ZoneInfo(timezone))
-    text = here.strftime("%a %d %b %H:%M")
+    text = here.strftime("%a %d %b %H:%M" if weekday else "%d %b %H:%M")
     return text if timezone == usual else f"{text} {here.strftime('%Z')}"
 
 
@@ -287,20 +282,26 @@ def _findings_count(row: StatusRow) -> str:
     return ", ".join(parts) or "none"
 
 
+_SHORT_ACTION = {"thank_you": "thank-you"}
+"""Actions as the status view names them (its columns say what they are: sent, next)."""
+
+
 def _next_text(row: StatusRow, report: StatusReport) -> str:
     if row.next is None:
         return "nothing open"
-    what = _ACTION_WORDS.get(row.next.verdict.action, row.next.verdict.action)
+    what = _SHORT_ACTION.get(row.next.verdict.action, row.next.verdict.action)
     at = row.next_at
-    when = "" if at is None else short(at, report.timezone, report.timezone)
+    when = "" if at is None else short(at, report.timezone, report.timezone, weekday=False)
     if row.next.status == "due":
         return f"{what} due by {when}"
     if row.next.status == "opens_later":
         return f"{what} from {when}"
-    return f"{what}, open until {when}" if when else f"{what}, open now"
+    return f"{what} until {when}" if when else f"{what} now"
 
 
 def _status_cells(row: StatusRow, report: StatusReport, named: bool) -> tuple[str, ...]:
+    from zoneinfo import ZoneInfo
+
     tz = report.timezone
     if row.interview_at is not None:
         interview = short(row.interview_at, row.timezone, tz)
@@ -311,7 +312,8 @@ def _status_cells(row: StatusRow, report: StatusReport, named: bool) -> tuple[st
     last = "—"
     if row.last_message is not None:
         action, at = row.last_message
-        last = f"{_ACTION_WORDS.get(action, action)} {short(at, tz, tz)}"
+        day = at.astimezone(ZoneInfo(tz)).strftime("%d %b")
+        last = f"{_SHORT_ACTION.get(action, action)} {day}"
     program = f"{row.name} ({row.program})" if named else row.program
     return program, row.state, interview, last, _next_text(row, report), _findings_count(row)
 
@@ -343,66 +345,83 @@ def status_table(report: StatusReport) -> None:
         for line in wrap(f"{program} ({state}): {next_}", columns):
             click.echo(click.style(line, bold=True))
         found = "no findings" if found == "none" else f"findings {found}"
-        text = f"interview {interview}; last sent {last}; {found}"
+        interview = "no interview yet" if interview == "—" else f"interview {interview}"
+        last = "nothing sent yet" if last == "—" else f"last sent {last}"
+        text = f"{interview}; {last}; {found}"
         for line in wrap(text, columns, "    "):
             click.echo(line)
 
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     """``prematch check`` for people."""
-    out = console()
-    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
-    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.outcome}[/]")
+    fg = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
+    click.echo(f"{verdict.action} → {verdict.program}: " + click.style(verdict.outcome, fg=fg))
     for label, moment in (
         ("opens", verdict.opens_at),
         ("due by", verdict.due_by),
         ("closes", verdict.closes_at),
     ):
         if moment is not None:
-            out.print(f"  {label:7} {local(moment, timezone)} ({relative(as_of, moment)})")
+            text = f"{local(moment, timezone)} ({relative(as_of, moment)})"
+            for line in _hang(f"  {label:7} ", text, width()):
+                click.echo(line)
     findings_text(verdict.findings)
 
 
 def findings_text(
     findings: Iterable[Finding], *, err: bool = False, overridden: str | None = None
 ) -> None:
-    """One line per finding: severity, rule, message, source; with ``overridden`` (the
-    override reason a record was written with), block findings say they were overridden."""
+    """One paragraph per finding: severity, rule, message, source, wrapped to the terminal
+    (a word is never broken); with ``overridden`` (the override reason a record was
+    written with), block findings say they were overridden."""
+    columns = width()
     for f in findings:
-        line = f"  {f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
+        line = f"{f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
         if overridden is not None and f.severity == "block":
             line += f"  (overridden: {overridden})"
-        click.echo(
-            click.style(line, fg={"block": "red", "warn": "yellow"}.get(f.severity)), err=err
-        )
+        fg = {"block": "red", "warn": "yellow"}.get(f.severity)
+        for part in _hang("  ", line, columns, 9):
+            click.echo(click.style(part, fg=fg), err=err)
+
+
+def _hang(head: str, text: str, columns: int, under: int | None = None) -> list[str]:
+    """``head`` then ``text``, wrapped to ``columns``: the next lines indented by ``under``
+    (default: the width of ``head``, when that leaves room; else four spaces)."""
+    from rich.cells import cell_len
+
+    if under is None:
+        under = cell_len(head) if columns - cell_len(head) >= 30 else 4
+    if columns - cell_len(head) < 20:  # too little room beside the head: text below it
+        return [head.rstrip(), *wrap(text, columns, " " * under)]
+    lines = wrap(head + text, columns, "")
+    if len(lines) <= 1:
+        return lines
+    first = lines[0]
+    rest = wrap(" ".join(lines[1:]), columns, " " * under)
+    return [first, *rest]
 
 
 def audit_text(report: AuditReport) -> None:
-    """``prematch audit`` for people (messages and overrides shown as typed, not markup)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = console()
+    """``prematch audit`` for people: a line per finding (seq, program, severity, rule),
+    its message and override below it, wrapped to the terminal (messages and overrides
+    shown as typed)."""
+    columns = width()
     s = report.summary
-    out.print(
-        f"[bold]Audit of {report.season}[/]: {s['block']} block, {s['warn']} warn, {s['info']} info"
-    )
+    title = f"Audit of {report.season}: {s['block']} block, {s['warn']} warn, {s['info']} info"
+    for line in wrap(title, columns):
+        click.echo(click.style(line, bold=True))
     if not report.findings:
-        out.print("[green]No rule was broken.[/]")
+        click.echo(click.style("No rule was broken.", fg="green"))
         return
-    table = Table(show_lines=False)
-    for name in ("seq", "program", "severity", "rule", "message", "override"):
-        table.add_column(name, overflow="fold")
     for f in report.findings:
-        table.add_row(
-            str(f.seq),
-            f.program or "—",
-            f"[{_SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
-            f.rule,
-            escape(f.message),
-            escape(f.override or ""),
-        )
-    out.print(table)
+        head = f"seq {f.seq}  {f.program or '(season)'}  {f.severity}  {f.rule}"
+        for line in wrap(head, columns):
+            click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))
+        for line in wrap(f.message, columns, "    "):
+            click.echo(line)
+        if f.override:
+            for line in wrap(f"override: {f.override}", columns, "    "):
+                click.echo(line)
 
 
 def _cell(text: str) -> str:
@@ -440,32 +459,31 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
 
 
 def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
-    """``prematch history`` for people (what the user typed is shown as typed, never read
-    as rich markup)."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    out = console()
-    table = Table(title=f"History of {season} (replay order)", title_justify="left")
-    for name in ("seq", "when", "event", "program", "details", "notes"):
-        table.add_column(name, overflow="fold")
-    for e in entries:
+    """``prematch history`` for people: one line per event (seq, when, event, program),
+    its details after it, wrapped to the terminal without breaking a word (what the user
+    typed is shown as typed)."""
+    columns = width()
+    for line in wrap(f"History of {season} (replay order)", columns):
+        click.echo(click.style(line, bold=True))
+    heads = [
+        (str(e.record.seq), short(e.record.occurred_at, timezone, timezone), e.record.type)
+        for e in entries
+    ]
+    seq_w = max((len(h[0]) for h in heads), default=1)
+    when_w = max((len(h[1]) for h in heads), default=1)
+    type_w = max((len(h[2]) for h in heads), default=1)
+    for e, (seq, when, kind) in zip(entries, heads, strict=True):
         r = e.record
-        notes = []
+        head = f"{seq:>{seq_w}}  {when:<{when_w}}  {kind:<{type_w}}  "
+        details = [r.program or "", _detail(r.type, r.payload)]
         if e.retracted:
-            notes.append("[red]retracted[/]")
+            details.append("(retracted)")
         if r.override:
-            notes.append(f"[yellow]override: {escape(r.override)}[/]")
-        event = f"[strike]{r.type}[/]" if e.retracted else r.type
-        table.add_row(
-            str(r.seq),
-            local(r.occurred_at, timezone),
-            event,
-            r.program or "",
-            escape(_detail(r.type, r.payload)),
-            " ".join(notes),
-        )
-    out.print(table)
+            details.append(f"(override: {r.override})")
+        text = "  ".join(d for d in details if d)
+        fg = "red" if e.retracted else None
+        for line in _hang(head, text, columns) if text else [head.rstrip()]:
+            click.echo(click.style(line, fg=fg))
 
 
 def lint_summary(findings: Sequence[LintFinding]) -> dict[str, int]:

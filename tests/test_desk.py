@@ -77,3 +77,101 @@ def test_all_interviewed_chooses_the_interviewed_programs_with_news_untold(desk:
 def test_all_interviewed_with_named_programs_is_a_usage_error(desk: Script) -> None:
     proc = desk("log", "thanked", "mercy", "--all-interviewed", code=2)
     assert "--all-interviewed" in proc.stderr
+
+
+# -- status -----------------------------------------------------------------------------
+
+
+def test_status_has_a_row_per_program_most_urgent_first(desk: Script) -> None:
+    doc = desk.json("status", "--json")
+    rows = {r["program"]: r for r in doc["programs"]}
+    assert doc["programs"][0]["program"] == "mercy"  # a thank-you is due
+    assert set(rows) == {"mercy", "oak", "pine"}
+    mercy = rows["mercy"]
+    assert mercy["state"] == "interviewed"
+    assert mercy["interview_on"] == "2027-01-14"
+    assert mercy["interview_at"] == "2027-01-14T14:00:00.000000+00:00"
+    assert mercy["next"] == {
+        "action": "thank_you",
+        "status": "due",
+        "at": "2027-01-16T14:00:00.000000+00:00",
+    }
+    assert rows["oak"]["interview_on"] is None and rows["oak"]["last_message"] is None
+    assert desk.json("program", "list", "--json") == doc
+
+
+def test_status_shows_the_last_message_and_the_findings(desk: Script) -> None:
+    desk.ok("log", "thanked", "pine", "--at", "2027-01-06T09:00")
+    desk.ok("log", "interest-sent", "pine", "--at", "2027-01-08T09:00", "--override", "PD asked")
+    rows = {r["program"]: r for r in desk.json("status", "--json")["programs"]}
+    pine = rows["pine"]
+    assert pine["last_message"] == {"action": "interest", "at": "2027-01-08T14:00:00.000000+00:00"}
+    assert pine["findings"]["block"] == 1  # interest.wait, overridden
+    assert rows["mercy"]["findings"] == {"block": 0, "warn": 0}
+
+
+def test_status_shows_the_interview_in_the_programs_timezone(desk: Script) -> None:
+    desk.ok("program", "add", "west", "--name", "West IM", "--timezone", "America/Los_Angeles")
+    desk.ok("log", "applied", "west", "--at", "2026-10-01")
+    desk.ok("log", "invited", "west", "--at", "2026-11-01", "--interview-on", "2027-01-13")
+    desk.ok("log", "interviewed", "west", "--at", "2027-01-13 08:00")  # Los Angeles time
+    out = desk.ok("status", env={"COLUMNS": "150"}).stdout
+    west = next(line for line in out.splitlines() if line.startswith("West IM (west)"))
+    assert "Wed 13 Jan 08:00 PST" in west
+    mercy = next(line for line in out.splitlines() if line.startswith("Mercy General IM (mercy)"))
+    assert "Thu 14 Jan 09:00 " in mercy and "EST" not in mercy  # the season's zone: said once
+
+
+# -- now ----------------------------------------------------------------------------------
+
+
+def test_now_starts_with_the_answer(desk: Script) -> None:
+    lines = desk.ok("now").stdout.splitlines()
+    assert lines[0] == "Season test-applicant-2027 as of Fri 15 Jan 2027 09:00 EST"
+    assert lines[1].startswith("1 due (next: thank-you to Mercy General IM by Sat 16 Jan 09:00), ")
+    assert "allowed, read" not in "\n".join(lines)
+
+
+# -- every text view fits the terminal -------------------------------------------------------
+
+VIEWS = {
+    "now": (("now",), ("now", "--json")),
+    "now --all": (("now", "--all"), ("now", "--json")),
+    "status": (("status",), ("status", "--json")),
+    "check": (("check", "interest", "oak"), ("check", "interest", "oak", "--json")),
+    "audit": (("audit",), ("audit", "--json")),
+    "history": (("history",), ("history", "--json")),
+}
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+@pytest.mark.parametrize("columns", [80, 150])
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_a_text_view_fits_the_terminal_and_breaks_no_word(
+    desk: Script, view: str, columns: int
+) -> None:
+    from rich.cells import cell_len
+
+    desk.ok("log", "interest-sent", "pine", "--at", "2027-01-08T09:00", "--override", "PD asked")
+    text_args, json_args = VIEWS[view]
+    ran = desk(*text_args, env={"COLUMNS": str(columns)})
+    assert ran.returncode in (0, 1, 3), ran.shown()
+    out = ran.stdout
+    assert len(out.splitlines()) > 2
+    for line in out.splitlines():
+        assert cell_len(line) <= columns, f"{cell_len(line)} > {columns}: {line!r}"
+    tokens = out.split()
+    squeezed = "".join(tokens)
+    words = {w for s in strings(desk.json(*json_args, code=None)) for w in s.split()}
+    for word in (w for w in words if len(w) >= 8):
+        if word in squeezed:  # shown: then whole, within one line
+            assert any(word in t for t in tokens), f"{word!r} broken in:\n{out}"
