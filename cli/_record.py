@@ -254,7 +254,21 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
     render.findings_text(done.findings, overridden=done.record.override)
 
 
-@click.command()
+class _LogCommand(click.Command):
+    """``log``, whose help lists the event names (read from the registry only for --help:
+    the payload models are not built for every command)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The event names after the options, then the epilog if any."""
+        from prematch.engine import EVENT_TYPES
+
+        names = [t for t in EVENT_TYPES if t != "season_started"]
+        formatter.write_paragraph()
+        formatter.write_text("EVENT (with - or _) is one of: " + ", ".join(names) + ".")
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=_LogCommand)
 @click.argument("event", metavar="EVENT")
 @click.argument("program_ids", metavar="[PROGRAM]...", nargs=-1)
 @at_option()
@@ -266,8 +280,12 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
     "the running (interviewed or ranked); for update-sent, those with news untold. "
     "One event per program, all recorded in one go or none.",
 )
-@click.option("--via", help="applied: eras or residencycas.")
-@click.option("--kind", help="connection_recorded / offer_received: its kind.")
+@click.option("--via", type=click.Choice(["eras", "residencycas"]), help="applied: the service.")
+@click.option(
+    "--kind",
+    help="connection_recorded: observership, research, employment, mentor or rotation; "
+    "offer_received: pre_match_contract or soap_offer.",
+)
 @click.option(
     "--detail",
     help="connection_recorded: what the connection is; offer_received: its terms, deadline; "

@@ -175,3 +175,54 @@ def test_a_text_view_fits_the_terminal_and_breaks_no_word(
     for word in (w for w in words if len(w) >= 8):
         if word in squeezed:  # shown: then whole, within one line
             assert any(word in t for t in tokens), f"{word!r} broken in:\n{out}"
+
+
+# -- help that teaches, one error prefix ---------------------------------------------------
+
+
+def test_log_help_lists_the_events_and_every_fixed_value(desk: Script) -> None:
+    import typing
+
+    from prematch.engine import EVENT_TYPES
+
+    text = " ".join(desk.ok("log", "--help", env={"COLUMNS": "80"}).stdout.split())
+    for name in EVENT_TYPES:
+        if name != "season_started":
+            assert name in text, name
+    fixed = {
+        ("applied", "via"),
+        ("connection_recorded", "kind"),
+        ("offer_received", "kind"),
+        ("signal_sent", "tier"),
+        ("call_held", "initiated_by"),
+    }
+    for event, field in fixed:
+        annotation = EVENT_TYPES[event].model_fields[field].annotation
+        candidates = (annotation, *typing.get_args(annotation))
+        literal = next(a for a in candidates if typing.get_origin(a) is typing.Literal)
+        for value in typing.get_args(literal):
+            assert value in text, (event, field, value)
+    assert "A time without an offset is read in the season's timezone" in text
+
+
+def test_a_group_option_after_the_command_says_where_it_goes(desk: Script) -> None:
+    proc = desk("log", "thanked", "mercy", "--db", "other.db", code=2)
+    assert "error: --db is an option of prematch itself: put it before the command" in proc.stderr
+    assert "prematch --db FILE log" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("log", "thanked", "mercy", "--tier", "bronze"),  # click: a bad choice
+        ("nosuchcommand",),  # click: no such command
+        ("--nosuchoption", "now"),  # click: the group's own options
+        ("check", "thank_you", "nowhere"),  # the library: an unknown program
+        ("log", "thanked", "oak"),  # the library: refused
+    ],
+)
+def test_every_error_has_one_prefix(desk: Script, args: tuple[str, ...]) -> None:
+    proc = desk(*args)
+    assert proc.returncode in (2, 3), proc.shown()
+    assert "\nerror: " in "\n" + proc.stderr
+    assert "Error:" not in proc.stderr
