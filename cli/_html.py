@@ -24,9 +24,18 @@ from prematch.engine import (
     HistoryEntry,
     Season,
     SeasonState,
+    SeasonSummary,
 )
 
-__all__ = ["COLORS", "Band", "audit_html", "season_page", "verdict_bands"]
+__all__ = [
+    "COLORS",
+    "Band",
+    "advisor_page",
+    "audit_html",
+    "season_page",
+    "season_section",
+    "verdict_bands",
+]
 
 COLORS = {
     "block": "#d62728",
@@ -262,6 +271,58 @@ def _table(report: AuditReport, state: SeasonState, when: dict[int, dt.datetime]
     return f'<table class="findings"><tr>{head}</tr>\n' + "\n".join(rows) + "\n</table>"
 
 
+def _document(title: str, body: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def _anchor(season: str) -> str:
+    return "season-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in season)
+
+
+def _section(
+    report: AuditReport,
+    state: SeasonState,
+    entries: Sequence[HistoryEntry],
+    bands: Mapping[str, Sequence[Band]],
+    as_of: dt.datetime,
+) -> str:
+    by_seq: dict[int, list[AuditFinding]] = {}
+    for f in report.findings:
+        by_seq.setdefault(f.seq, []).append(f)
+    s = report.summary
+    when = {e.record.seq: e.record.occurred_at for e in entries}
+    zone = ZoneInfo(state.timezone)
+    provisional = (
+        f'<p class="summary">The {state.calendar.match_year} calendar is provisional '
+        f"({escape(state.calendar.source)}); verify the dates with NRMP.</p>"
+        if state.calendar.provisional
+        else ""
+    )
+    return f"""<section id="{_anchor(report.season)}">
+<h1>Audit of season {escape(report.season)}</h1>
+<p class="summary">{escape(state.applicant_name)} · {escape(state.specialty)} ·
+{state.calendar.match_year} Match · as of {as_of.astimezone(zone):%a %d %b %Y %H:%M %Z} ·
+<b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
+{provisional}
+<p>{_legend()}</p>
+{_svg(state, entries, by_seq, bands, as_of)}
+<h2>Findings</h2>
+{_table(report, state, when)}
+</section>"""
+
+
 def audit_html(
     report: AuditReport,
     state: SeasonState,
@@ -275,49 +336,52 @@ def audit_html(
     ``state`` is the season as of ``as_of``; ``entries`` its history; ``bands`` the
     windows drawn behind each program's row (see :func:`verdict_bands`).
     """
-    by_seq: dict[int, list[AuditFinding]] = {}
-    for f in report.findings:
-        by_seq.setdefault(f.seq, []).append(f)
-    s = report.summary
-    when = {e.record.seq: e.record.occurred_at for e in entries}
-    zone = ZoneInfo(state.timezone)
-    provisional = (
-        f'<p class="summary">The {state.calendar.match_year} calendar is provisional '
-        f"({escape(state.calendar.source)}); verify the dates with NRMP.</p>"
-        if state.calendar.provisional
-        else ""
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Audit of {escape(report.season)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>Audit of season {escape(report.season)}</h1>
-<p class="summary">{escape(state.applicant_name)} · {escape(state.specialty)} ·
-{state.calendar.match_year} Match · as of {as_of.astimezone(zone):%a %d %b %Y %H:%M %Z} ·
-<b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
-{provisional}
-<p>{_legend()}</p>
-{_svg(state, entries, by_seq, bands, as_of)}
-<h2>Findings</h2>
-{_table(report, state, when)}
-</body>
-</html>
-"""
+    return _document(f"Audit of {report.season}", _section(report, state, entries, bands, as_of))
+
+
+def season_section(season: Season, report: AuditReport) -> str:
+    """The audit of ``season`` (as of its clock) as one ``<section>`` of a page, its id
+    ``season-<id>``, given its audit ``report``."""
+    moment = season.instant(None)
+    state = season.state(moment)
+    return _section(report, state, season.history(moment), verdict_bands(season, state), moment)
 
 
 def season_page(season: Season, report: AuditReport) -> str:
     """The audit page of ``season`` (as of its clock), given its audit ``report``."""
-    moment = season.instant(None)
-    state = season.state(moment)
-    return audit_html(
-        report,
-        state,
-        season.history(moment),
-        bands=verdict_bands(season, state),
-        as_of=moment,
+    return _document(f"Audit of {report.season}", season_section(season, report))
+
+
+def advisor_page(rows: Sequence[tuple[SeasonSummary, str]], as_of: dt.datetime) -> str:
+    """An advisor's page of many seasons: a table with a row per applicant (blocks, warns,
+    the next deadline, programs per state), each linking to that season's report (its
+    ``section``, from :func:`season_section`) further down the same page."""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("applicant", "season", "block", "warn", "next deadline", "programs by state")
     )
+    lines = []
+    for summary, _ in rows:
+        due = summary.next_due
+        deadline = (
+            "—"
+            if due is None or due.due_by is None
+            else f"{escape(due.action)} to {escape(due.program or '')}, "
+            f"{due.due_by.astimezone(dt.UTC):%d %b %Y %H:%M} UTC"
+        )
+        states = ", ".join(f"{n} {escape(state)}" for state, n in summary.states.items())
+        worst = "block" if summary.block else "warn" if summary.warn else ""
+        lines.append(
+            f'<tr class="{worst}"><td><a href="#{_anchor(summary.season)}">'
+            f"{escape(summary.applicant)}</a></td><td>{escape(summary.season)}</td>"
+            f'<td class="sev">{summary.block}</td><td>{summary.warn}</td>'
+            f"<td>{deadline}</td><td>{states or '—'}</td></tr>"
+        )
+    table = f'<table class="advisor"><tr>{head}</tr>\n' + "\n".join(lines) + "\n</table>"
+    body = (
+        f"<h1>Seasons: {len(rows)}</h1>\n"
+        f'<p class="summary">As of {as_of.astimezone(dt.UTC):%a %d %b %Y %H:%M} UTC; '
+        "each applicant links to the season's report below.</p>\n"
+        f"{table}\n" + "\n".join(section for _, section in rows)
+    )
+    return _document("prematch: every season", body)

@@ -114,6 +114,14 @@ def _interview(state: SeasonState, pid: str, p: ProgramState) -> CalendarEntry |
     )
 
 
+def _after_interview(state: SeasonState, p: ProgramState, text: str) -> str:
+    """``text`` after the interview's date as the program gives it (when there is one)."""
+    day = p.interview_day(state.timezone)
+    if day is None:
+        return text
+    return f"Interview on {day:%B} {day.day}, {day.year} (the program's date).\n{text}".strip()
+
+
 def _sent(state: SeasonState, pid: str, p: ProgramState) -> Iterator[CalendarEntry]:
     first: set[str] = set()
     for m in p.messages:
@@ -127,9 +135,11 @@ def _sent(state: SeasonState, pid: str, p: ProgramState) -> Iterator[CalendarEnt
         note = f"Sent (seq {m.seq})" + (
             f"; recorded with an override: {m.override}" if m.override else ""
         )
-        yield CalendarEntry(
-            uid, f"{_SENT.get(m.action, m.action)}: {p.name}", note + ".", start=m.at
-        )
+        if m.action in _OWN_UID:
+            note = _after_interview(state, p, note + ".")
+        else:
+            note += "."
+        yield CalendarEntry(uid, f"{_SENT.get(m.action, m.action)}: {p.name}", note, start=m.at)
 
 
 def _notes(item: NowItem) -> str:
@@ -151,7 +161,7 @@ def _to_send(state: SeasonState, item: NowItem) -> CalendarEntry | None:
         return CalendarEntry(
             _uid(state, v.program, "thank_you"),
             f"Thank-you due: {p.name}",
-            _notes(item) or "A thank-you is expected by then.",
+            _after_interview(state, p, _notes(item) or "A thank-you is expected by then."),
             start=v.due_by,
             alarms=() if cancelled else ALARMS["thank_you"],
             cancelled=cancelled,
@@ -162,7 +172,11 @@ def _to_send(state: SeasonState, item: NowItem) -> CalendarEntry | None:
     return CalendarEntry(
         _uid(state, v.program, "interest"),
         f"Letter of interest window opens: {p.name}",
-        (closes + _notes(item)).strip() or "A letter of interest may be sent from then.",
+        _after_interview(
+            state,
+            p,
+            (closes + _notes(item)).strip() or "A letter of interest may be sent from then.",
+        ),
         start=v.opens_at,
         cancelled=cancelled,
     )

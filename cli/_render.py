@@ -17,6 +17,7 @@ from prematch.engine import (
     HistoryEntry,
     NowItem,
     NowReport,
+    SeasonSummary,
     StatusReport,
     StatusRow,
     Verdict,
@@ -41,6 +42,7 @@ __all__ = [
     "relative",
     "short",
     "status_table",
+    "summary_table",
     "verdict_text",
     "width",
     "wrap",
@@ -349,6 +351,35 @@ def status_table(report: StatusReport) -> None:
         last = "nothing sent yet" if last == "—" else f"last sent {last}"
         text = f"{interview}; {last}; {found}"
         for line in wrap(text, columns, "    "):
+            click.echo(line)
+
+
+def summary_table(summaries: Sequence[SeasonSummary]) -> None:
+    """``audit --all --summary`` for people: a row per season (aligned when it fits the
+    terminal, else two lines per season)."""
+    columns = width()
+    rows = []
+    for r in summaries:
+        due = r.next_due
+        deadline = (
+            "—"
+            if due is None or due.due_by is None
+            else f"{_SHORT_ACTION.get(due.action, due.action)} to {due.program}, "
+            f"{due.due_by.astimezone(dt.UTC):%d %b %H:%M} UTC"
+        )
+        states = ", ".join(f"{n} {state}" for state, n in r.states.items()) or "no program"
+        rows.append((r.applicant, r.season, str(r.block), str(r.warn), deadline, states))
+    headers = ("applicant", "season", "block", "warn", "next deadline", "programs")
+    table = grid(headers, rows, columns)
+    if table is not None:
+        for line in table:
+            click.echo(line)
+        return
+    for applicant, season, block, warn, deadline, states in rows:
+        head = f"{applicant} ({season}): {block} block, {warn} warn; next: {deadline}"
+        for line in wrap(head, columns):
+            click.echo(click.style(line, bold=True))
+        for line in wrap(states, columns, "    "):
             click.echo(line)
 
 

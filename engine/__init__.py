@@ -56,6 +56,7 @@ from prematch.engine._queries import (
     NowItem,
     NowReport,
     NowStatus,
+    SeasonSummary,
     StatusReport,
     StatusRow,
     audit_jobs,
@@ -63,6 +64,7 @@ from prematch.engine._queries import (
     audit_store,
     judge_action,
     program_status,
+    season_summary,
     what_now,
 )
 from prematch.engine._records import (
@@ -187,6 +189,7 @@ __all__ = [
     "Season",
     "SeasonSnapshot",
     "SeasonState",
+    "SeasonSummary",
     "Severity",
     "StatusReport",
     "StatusRow",
@@ -223,6 +226,7 @@ __all__ = [
     "program_status",
     "read_calendar_file",
     "replay",
+    "season_summary",
     "system_clock",
     "utc_iso",
     "validate_event",

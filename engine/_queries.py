@@ -31,6 +31,7 @@ __all__ = [
     "NowItem",
     "NowReport",
     "NowStatus",
+    "SeasonSummary",
     "StatusReport",
     "StatusRow",
     "audit_jobs",
@@ -38,6 +39,7 @@ __all__ = [
     "audit_store",
     "judge_action",
     "program_status",
+    "season_summary",
     "what_now",
 ]
 
@@ -552,3 +554,48 @@ def program_status(state: SeasonState, now: NowReport, audit: AuditReport) -> St
         )
     rows.sort(key=_status_key)
     return StatusReport(state.id, now.as_of, state.timezone, tuple(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonSummary:
+    """One season in a line (``audit --all --summary``, an advisor's view): its block and
+    warn findings, its next deadline (the soonest thing due: program, action, due by; or
+    ``None``) and how many programs are in each state."""
+
+    season: str
+    applicant: str
+    as_of: dt.datetime
+    block: int
+    warn: int
+    next_due: Verdict | None
+    states: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        """One element of the summary JSON's ``seasons`` (docs/json.md)."""
+        due = self.next_due
+        return {
+            "season": self.season,
+            "applicant": self.applicant,
+            "block": self.block,
+            "warn": self.warn,
+            "next_deadline": None
+            if due is None or due.due_by is None
+            else {"program": due.program, "action": due.action, "due_by": utc_iso(due.due_by)},
+            "states": self.states,
+        }
+
+
+def season_summary(state: SeasonState, now: NowReport, audit: AuditReport) -> SeasonSummary:
+    """The :class:`SeasonSummary` of a season from its ``now`` report and its ``audit``."""
+    due = [i.verdict for i in (*now.items, *now.season_items) if i.status == "due"]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    states = collections.Counter(p.state for p in state.programs.values())
+    return SeasonSummary(
+        season=state.id,
+        applicant=state.applicant_name,
+        as_of=now.as_of,
+        block=audit.summary["block"],
+        warn=audit.summary["warn"],
+        next_due=min(due, key=lambda v: v.due_by or far, default=None),
+        states=dict(sorted(states.items())),
+    )

@@ -27,10 +27,12 @@ from prematch.engine._intake import (
 from prematch.engine._queries import (
     AuditReport,
     NowReport,
+    SeasonSummary,
     StatusReport,
     audit_records,
     judge_action,
     program_status,
+    season_summary,
     what_now,
 )
 from prematch.engine._records import Record, utc_iso
@@ -229,6 +231,15 @@ class Season:
         now = what_now(state, moment, self.rulebook.for_season(state))
         audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
         return program_status(state, now, audit)
+
+    def summary(self, at: dt.datetime | str | None = None) -> SeasonSummary:
+        """The season in one line as of ``at`` (default now): blocks, warns, the next
+        deadline, programs per state (``audit --all --summary``)."""
+        moment = self.instant(at)
+        state = self.state(moment)
+        now = what_now(state, moment, self.rulebook.for_season(state))
+        audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
+        return season_summary(state, now, audit)
 
     def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq, and the

@@ -226,3 +226,67 @@ def test_every_error_has_one_prefix(desk: Script, args: tuple[str, ...]) -> None
     assert proc.returncode in (2, 3), proc.shown()
     assert "\nerror: " in "\n" + proc.stderr
     assert "Error:" not in proc.stderr
+
+
+# -- an advisor's page ----------------------------------------------------------------------
+
+SECOND = History(name="Second Applicant", season_id="second-2027")
+
+
+@pytest.fixture
+def two(desk: Script) -> Script:
+    """The desk season and a second applicant's, whose one thank-you was sent twice."""
+    desk.setup(
+        [
+            SECOND.init_argv(),
+            *(
+                ("--season", "second-2027", *step)
+                for step in (
+                    SECOND.added_and_applied("oak")
+                    .invite("oak", at="2026-11-02T10:00:00-05:00", interview_on="2026-12-01")
+                    .interview("oak", "2026-12-01T09:00:00-05:00")
+                    .argv()[1:]
+                )
+            ),
+            ("--season", "second-2027", "log", "thanked", "oak", "--at", "2026-12-01T12:00"),
+            (
+                "--season",
+                "second-2027",
+                "log",
+                "thanked",
+                "oak",
+                "--at",
+                "2026-12-02T12:00",
+                "--override",
+                "sent again",
+            ),
+        ]
+    )
+    return desk
+
+
+def test_audit_all_summary_has_a_row_per_season(two: Script) -> None:
+    doc = two.json("audit", "--all", "--summary", "--json", code=1)  # the second has a block
+    rows = {r["season"]: r for r in doc["seasons"]}
+    assert set(rows) == {"test-applicant-2027", "second-2027"}
+    first = rows["test-applicant-2027"]
+    assert (first["applicant"], first["block"]) == ("Test Applicant", 0)
+    assert first["next_deadline"] == {
+        "program": "mercy",
+        "action": "thank_you",
+        "due_by": "2027-01-16T14:00:00.000000+00:00",
+    }
+    assert first["states"] == {"applied": 1, "interviewed": 2}
+    second = rows["second-2027"]
+    assert second["block"] == 1 and second["next_deadline"] is None
+    text = two("audit", "--all", "--summary", env={"COLUMNS": "80"}, code=1).stdout
+    assert "Second Applicant" in text and "Test Applicant" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_audit_all_html_is_one_page_with_a_row_per_applicant(two: Script) -> None:
+    page = two("audit", "--all", "--format", "html", code=1).stdout
+    assert page.count("<!DOCTYPE html>") == 1
+    for season, name in (("test-applicant-2027", "Test"), ("second-2027", "Second")):
+        assert f'<a href="#season-{season}">{name} Applicant</a>' in page
+        assert f'<section id="season-{season}">' in page

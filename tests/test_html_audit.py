@@ -175,10 +175,14 @@ def test_a_season_without_findings_says_so(tmp_path: Path) -> None:
     assert "No rule was broken." in result.stdout
 
 
-def test_html_shows_one_season(season: Script) -> None:
+def test_html_of_every_season_is_one_page_linking_to_each_report(season: Script) -> None:
     result = season("audit", "--format", "html", "--all")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error:")
+    assert result.returncode == 1, result.stderr  # the season's overridden block
+    elements = Elements()
+    elements.feed(result.stdout)
+    links = [a["href"] for tag, a in elements.tags if tag == "a"]
+    sections = {a["id"] for tag, a in elements.tags if tag == "section"}
+    assert links == [f"#{section}" for section in sorted(sections)] and len(links) == 1
 
 
 # -- what a browser shows -------------------------------------------------------------------
