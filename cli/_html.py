@@ -99,17 +99,21 @@ class Band(NamedTuple):
 _BAND_LABELS = {"thanks_band": "thank-you window", "letter_band": "letter of interest window"}
 
 
-def verdict_bands(season: Season, state: SeasonState) -> dict[str, list[Band]]:
+def verdict_bands(
+    season: Season, state: SeasonState, at: dt.datetime | None = None
+) -> dict[str, list[Band]]:
     """The thank-you and letter of interest windows of each program interviewed in
-    ``state``, as the engine's verdicts gave them at the interview: the thank-you from its
-    ``opens_at`` to its ``due_by``, the letter from its ``opens_at`` to its ``closes_at``."""
+    ``state`` that can still be used as of ``at`` (default: the season's clock), as the
+    engine's verdicts give them then (DESIGN §4: a window only where the action can still
+    happen): the thank-you from its ``opens_at`` to its ``due_by``, the letter from its
+    ``opens_at`` to its ``closes_at``. A message already sent, or barred for good, has none."""
+    moment = season.instant(at)
     bands: dict[str, list[Band]] = {}
     for pid, program in state.programs.items():
-        interviewed = program.interviewed_at
-        if interviewed is None:
+        if program.interviewed_at is None:
             continue
-        thanks = season.check("thank_you", pid, interviewed)
-        letter = season.check("interest", pid, interviewed)
+        thanks = season.check("thank_you", pid, moment)
+        letter = season.check("interest", pid, moment)
         found: list[Band] = []
         bands[pid] = found
         if thanks.opens_at is not None and thanks.due_by is not None:

@@ -119,7 +119,7 @@ def test_page_structure(season: Script) -> None:
     assert {int(m["data-seq"]) for m in doc.all("circle", "warn")} == warn_seqs
     assert all(m["fill"] == COLORS["block"] for m in doc.all("circle", "block"))
     bands = doc.all("rect", "band")
-    assert len(bands) >= 4  # thank-you and letter windows of mercy and oak
+    assert len(bands) == 1  # mercy's letter of interest: the one window still open
     table = [a for t, a in doc.tags if t == "tr" and "data-seq" in a]
     assert len(table) == len(findings)
     assert Counter(a["class"] for a in table) == Counter(f["severity"] for f in findings)
@@ -127,26 +127,22 @@ def test_page_structure(season: Script) -> None:
     assert "thanks.once" in text and "asked to" in text  # the rule and the override reason
 
 
-def test_bands_are_the_verdicts_at_the_interview(season: Script) -> None:
-    """The thank-you band is due 48 h after the interview; the letter of interest band opens
-    14 days after it and closes at the rank list deadline: the engine's verdicts."""
+def test_bands_are_the_windows_that_can_still_be_used(season: Script) -> None:
+    """A band only where the action can still happen (DESIGN §4), as the engine's verdicts
+    give it as of the page: mercy's letter of interest (14 days after its last message, the
+    second thank-you, until the rank list deadline); no thank-you band, both were sent, and
+    nothing for oak, whose letter went out too."""
     with Store.open(season.db, create=False) as store:
         opened = Season.open(store, rulebook=Rulebook(), clock=fixed_clock(parse_instant(NOW)))
         state = opened.state()
         bands = verdict_bands(opened, state)
+        interest = opened.check("interest", "mercy", parse_instant(NOW))
     deadline = state.calendar.rank_list_deadline
-    mercy = datetime(2026, 11, 2, 14, tzinfo=UTC)  # 09:00 in New York
-    oak = datetime(2026, 11, 9, 14, tzinfo=UTC)
     assert bands == {
-        "mercy": [
-            Band(mercy, mercy + timedelta(hours=48), "thanks_band"),
-            Band(mercy + timedelta(days=14), deadline, "letter_band"),
-        ],
-        "oak": [
-            Band(oak, oak + timedelta(hours=48), "thanks_band"),
-            Band(oak + timedelta(days=14), deadline, "letter_band"),
-        ],
+        "mercy": [Band(datetime(2026, 12, 4, 14, tzinfo=UTC), deadline, "letter_band")],
+        "oak": [],
     }
+    assert (interest.opens_at, interest.closes_at) == (bands["mercy"][0].start, deadline)
 
 
 def test_page_is_self_contained(season: Script) -> None:
