@@ -17,7 +17,7 @@ import struct
 import subprocess
 import zlib
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
