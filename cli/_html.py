@@ -43,16 +43,42 @@ COLORS = {
     "info": "#1f77b4",
     "event": "#4a5568",
     "message": "#2ca02c",
+    "interview": "#3182ce",
+    "invitation": "#319795",
+    "application": "#4a5568",
+    "ending": "#805ad5",
+    "other": "#a0aec0",
     "thanks_band": "#cfe8cf",
     "letter_band": "#d6e4f5",
     "deadline": "#d62728",
     "nrmp": "#6b46c1",
     "now": "#718096",
 }
-"""Colours of the timeline (a test looks for the block red in a screenshot)."""
+"""Colours of the timeline: an event's kind (with its shape, :data:`KINDS`), the
+findings (a mark with a block or warn finding is filled red or orange; a test looks for
+them in a screenshot), the windows and the dates."""
 
-_WIDTH = 1160
-_LABEL = 340
+KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "message": ("circle", "message sent", tuple(MESSAGE_EVENTS)),
+    "interview": ("square", "interview", ("interviewed",)),
+    "invitation": ("diamond", "invitation, interview moved", ("invited", "interview_rescheduled")),
+    "application": ("triangle", "application, signal", ("applied", "signal_sent")),
+    "ending": (
+        "bar",
+        "rejected, declined, withdrawn, cancelled",
+        ("rejected", "declined", "withdrawn", "interview_cancelled"),
+    ),
+    "other": ("dot", "anything else (news, calls, notes...)", ()),
+}
+"""Each kind of event on the timeline: its shape, its legend, and its event types (the
+rest are ``other``); its colour is ``COLORS[kind]``."""
+
+_KIND_OF = {t: kind for kind, (_, _, types) in KINDS.items() for t in types}
+
+_TIMELINE = 820
+_LABEL = 200
+_LABEL_MAX = 560
+_CHAR = 6.6
 _RIGHT = 20
 _TOP = 46
 _ROW = 26
@@ -63,11 +89,40 @@ _SEVERITY_RANK = {"info": 0, "warn": 1, "block": 2}
 class _Scale:
     start: dt.datetime
     end: dt.datetime
+    left: float
+
+    @property
+    def width(self) -> float:
+        return self.left + _TIMELINE
 
     def x(self, moment: dt.datetime) -> float:
         span = (self.end - self.start).total_seconds() or 1.0
         frac = (moment - self.start).total_seconds() / span
-        return round(_LABEL + min(max(frac, 0.0), 1.0) * (_WIDTH - _LABEL - _RIGHT), 1)
+        return round(self.left + min(max(frac, 0.0), 1.0) * (_TIMELINE - _RIGHT), 1)
+
+
+def _shape(shape: str, cx: float, cy: float, r: float, attrs: str) -> str:
+    """An SVG mark of ``shape`` centred on (``cx``, ``cy``), ``r`` its half-size."""
+    if shape == "square":
+        r *= 0.85
+        return f'<rect x="{cx - r}" y="{cy - r}" width="{2 * r}" height="{2 * r}" {attrs}'
+    if shape == "diamond":
+        return f'<polygon points="{cx},{cy - r} {cx + r},{cy} {cx},{cy + r} {cx - r},{cy}" {attrs}'
+    if shape == "triangle":
+        return (
+            f'<polygon points="{cx},{cy - r} {cx + r},{cy + r * 0.8} {cx - r},{cy + r * 0.8}" '
+            f"{attrs}"
+        )
+    if shape == "bar":
+        return f'<rect x="{cx - r * 0.4}" y="{cy - r}" width="{r * 0.8}" height="{2 * r}" {attrs}'
+    radius = r * 0.6 if shape == "dot" else r
+    return f'<circle cx="{cx}" cy="{cy}" r="{radius}" {attrs}'
+
+
+def _tag(shape: str) -> str:
+    return {"square": "rect", "bar": "rect", "diamond": "polygon", "triangle": "polygon"}.get(
+        shape, "circle"
+    )
 
 
 def _month_starts(scale: _Scale, zone: ZoneInfo) -> list[dt.datetime]:
@@ -134,24 +189,29 @@ def _svg(
     zone = ZoneInfo(state.timezone)
     cal = state.calendar
     moments = [e.record.occurred_at for e in entries] + [cal.match_day, as_of]
-    scale = _Scale(min(moments) - dt.timedelta(days=3), max(moments) + dt.timedelta(days=5))
     rows: list[tuple[str | None, str]] = [(None, "Season (news, rank list)")]
     rows += [(pid, p.name) for pid, p in state.programs.items()]
+    longest = max(len(name) + (len(pid) + 3 if pid else 0) for pid, name in rows)
+    left = min(max(_LABEL, longest * _CHAR + 24), _LABEL_MAX)  # every label whole
+    scale = _Scale(min(moments) - dt.timedelta(days=3), max(moments) + dt.timedelta(days=5), left)
+    width = scale.width
     height = _TOP + _ROW * len(rows) + 52
     bottom = _TOP + _ROW * len(rows)
     out = [
-        f'<svg class="timeline" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="season timeline">'
+        f'<svg class="timeline" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="season timeline">'
     ]
     for i, _ in enumerate(rows):
         if i % 2:
             out.append(
-                f'<rect x="0" y="{_TOP + i * _ROW}" width="{_WIDTH}" height="{_ROW}" '
-                'fill="#f7f7f9"/>'
+                f'<rect class="stripe" x="0" y="{_TOP + i * _ROW}" width="{width}" '
+                f'height="{_ROW}" fill="#f7f7f9"/>'
             )
     for month in _month_starts(scale, zone):
         x = scale.x(month)
-        out.append(f'<line x1="{x}" y1="{_TOP - 6}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>')
+        out.append(
+            f'<line class="grid" x1="{x}" y1="{_TOP - 6}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>'
+        )
         out.append(f'<text x="{x + 3}" y="{_TOP - 10}" class="tick">{month:%b %Y}</text>')
     for i, (pid, _) in enumerate(rows):
         if pid is None:
@@ -172,7 +232,7 @@ def _svg(
     )
     for k, (moment, label, colour) in enumerate(markers):
         x = scale.x(moment)
-        near_end = x > _WIDTH - 160
+        near_end = x > width - 160
         anchor = ' text-anchor="end"' if near_end else ""
         out.append(
             f'<line class="marker" x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{bottom + 12 * k + 4}" '
@@ -190,25 +250,26 @@ def _svg(
         row = index.get(r.program, 0)
         cx, cy = scale.x(r.occurred_at), _TOP + row * _ROW + _ROW / 2
         worst = _worst(by_seq.get(r.seq, []))
-        fill = COLORS["message"] if r.type in MESSAGE_EVENTS else COLORS["event"]
-        radius = 5
+        kind = _KIND_OF.get(r.type, "other")
+        shape = KINDS[kind][0]
+        fill = COLORS[kind]
+        radius = 6
         if worst in ("block", "warn"):
-            fill, radius = COLORS[worst], 7
+            fill, radius = COLORS[worst], 8
         tip = f"seq {r.seq} · {r.type} · {r.occurred_at.astimezone(zone):%a %d %b %Y %H:%M %Z}"
         for f in by_seq.get(r.seq, []):
             tip += f"\n{f.severity} {f.rule}: {f.message}"
         if e.retracted:
             tip += "\n(retracted)"
-        cls = f"mark {worst or 'ok'}" + (" retracted" if e.retracted else "")
+        cls = f"mark {kind} {worst or 'ok'}" + (" retracted" if e.retracted else "")
         opacity = ' fill-opacity="0.3"' if e.retracted else ""
         ring = f' stroke="{COLORS["info"]}" stroke-width="2"' if worst == "info" else ""
+        attrs = f'class="{cls}" data-seq="{r.seq}" fill="{fill}"{opacity}{ring}>'
         out.append(
-            f'<circle class="{cls}" data-seq="{r.seq}" cx="{cx}" cy="{cy}" r="{radius}" '
-            f'fill="{fill}"{opacity}{ring}><title>{escape(tip)}</title></circle>'
+            _shape(shape, cx, cy, radius, attrs) + f"<title>{escape(tip)}</title></{_tag(shape)}>"
         )
     for i, (pid, name) in enumerate(rows):
-        short = name if len(name) <= 34 else name[:32].rstrip() + "…"
-        label = escape(short) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
+        label = escape(name) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
         out.append(
             f'<text class="row" data-program="{escape(pid or "")}" x="8" '
             f'y="{_TOP + i * _ROW + _ROW / 2 + 4}">{label}<title>{escape(name)}</title></text>'
@@ -218,39 +279,62 @@ def _svg(
 
 
 def _legend() -> str:
+    def key(mark: str, text: str) -> str:
+        return (
+            f'<span class="key"><svg width="14" height="14" viewBox="-7 -7 14 14" '
+            f'aria-hidden="true">{mark}</svg>{escape(text)}</span>'
+        )
+
     items = [
-        (COLORS["event"], "event"),
-        (COLORS["message"], "message sent"),
-        (COLORS["warn"], "warn finding"),
-        (COLORS["block"], "block finding"),
-        (COLORS["thanks_band"], "thank-you window"),
-        (COLORS["letter_band"], "letter window"),
+        key(_shape(shape, 0, 0, 5.5, f'fill="{COLORS[kind]}">') + f"</{_tag(shape)}>", label)
+        for kind, (shape, label, _) in KINDS.items()
     ]
-    return " ".join(
-        f'<span class="key"><i style="background:{c}"></i>{escape(t)}</span>' for c, t in items
-    )
+    items += [
+        key(f'<circle r="6" fill="{COLORS[severity]}"/>', f"{severity} finding (any shape)")
+        for severity in ("block", "warn")
+    ]
+    items += [
+        key(f'<rect x="-7" y="-5" width="14" height="10" fill="{COLORS[band]}"/>', text)
+        for band, text in (
+            ("thanks_band", "thank-you window still open"),
+            ("letter_band", "letter of interest window still open"),
+        )
+    ]
+    return " ".join(items)
 
 
 _CSS = """
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 20px;
        color: #1a202c; background: #fff; }
 h1 { font-size: 20px; margin: 0 0 4px; }
+section { margin-bottom: 40px; }
 .summary { margin: 0 0 10px; }
 .summary b.block { color: #d62728; } .summary b.warn { color: #c05621; }
-.timeline { width: 100%; max-width: 1160px; height: auto; display: block; }
+.scroll { overflow-x: auto; }
+.timeline { width: 100%; min-width: 720px; height: auto; display: block; }
 .timeline text { font-size: 11px; fill: #2d3748; }
 .timeline text.tick { fill: #718096; }
-.timeline .pid { fill: #a0aec0; }
-.key { margin-right: 14px; font-size: 12px; white-space: nowrap; }
-.key i { display: inline-block; width: 11px; height: 11px; border-radius: 6px;
-         margin-right: 4px; vertical-align: -1px; }
+.timeline .pid { fill: #718096; }
+.key { margin-right: 14px; font-size: 12px; white-space: nowrap; display: inline-block; }
+.key svg { margin-right: 4px; vertical-align: -2px; }
 table { border-collapse: collapse; margin-top: 14px; width: 100%; }
 th, td { border-bottom: 1px solid #e2e8f0; padding: 4px 8px; text-align: left;
          vertical-align: top; font-size: 13px; }
+th, td code { white-space: nowrap; }
 th { background: #edf2f7; }
 tr.block td { background: #fde8e8; } tr.warn td { background: #fff1e0; }
 td.sev { font-weight: 600; } tr.block td.sev { color: #d62728; } tr.warn td.sev { color: #c05621; }
 .none { color: #2f855a; font-weight: 600; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e2e8f0; background: #171923; }
+  .timeline text { fill: #e2e8f0; } .timeline text.tick, .timeline .pid { fill: #a0aec0; }
+  .timeline rect.stripe { fill: #232736; } .timeline line.grid { stroke: #2d3748; }
+  .timeline rect.band { fill-opacity: 0.45; } .timeline .application { fill: #a0aec0; }
+  th { background: #2d3748; } th, td { border-color: #4a5568; }
+  tr.block td { background: #4a1d1d; } tr.warn td { background: #48341a; }
+  .summary b.warn, tr.warn td.sev { color: #f6ad55; } .none { color: #68d391; }
+  a { color: #90cdf4; }
+}
 """
 
 
@@ -321,7 +405,7 @@ def _section(
 <b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
 {provisional}
 <p>{_legend()}</p>
-{_svg(state, entries, by_seq, bands, as_of)}
+<div class="scroll">{_svg(state, entries, by_seq, bands, as_of)}</div>
 <h2>Findings</h2>
 {_table(report, state, when)}
 </section>"""
