@@ -1,11 +1,14 @@
-"""``prematch audit --format html``: one self-contained page people can look at.
+"""``prematch audit --format html``: one self-contained page people can look at (and, for
+``audit --all``, one page of every season for an advisor).
 
-The page holds a timeline of the season as inline SVG (one row per program, one mark
-per event, the thank-you and letter windows as bands, the NRMP dates as lines, and the
-events that drew findings marked red for block and orange for warn) and the findings
-table. The windows are the engine's verdicts (``opens_at``, ``due_by``, ``closes_at``):
-no rule arithmetic happens here. No scripts, fonts, images or stylesheets are fetched:
-it opens offline and can be mailed as is.
+The page holds a timeline of the season as inline SVG (one row per program, each program
+named in full; one mark per event, its shape and colour telling its kind, filled red or
+orange when it drew a block or warn finding; the thank-you and letter windows that can
+still be used as bands; the NRMP dates as lines), a legend, and the findings table. The
+windows are the engine's verdicts as of the page (``opens_at``, ``due_by``,
+``closes_at``; none where the action can no longer happen): no rule arithmetic happens
+here. Light or dark as the reader's system prefers. No scripts, fonts, images or
+stylesheets are fetched: it opens offline and can be mailed as is.
 """
 
 from __future__ import annotations

@@ -290,3 +290,16 @@ def test_audit_all_html_is_one_page_with_a_row_per_applicant(two: Script) -> Non
     for season, name in (("test-applicant-2027", "Test"), ("second-2027", "Second")):
         assert f'<a href="#season-{season}">{name} Applicant</a>' in page
         assert f'<section id="season-{season}">' in page
+
+
+def test_record_many_refuses_what_is_not_a_list_of_program_ids(desk_db: Path) -> None:
+    from prematch.engine import InputError, Season, Store, fixed_clock, parse_instant
+    from prematch.policies import Rulebook
+
+    clock = fixed_clock(parse_instant("2027-01-15T09:00:00-05:00"))
+    with Store.open(desk_db, readonly=True) as store:
+        season = Season.open(store, rulebook=Rulebook(), clock=clock)
+        for programs in ("mercy", [], ["mercy", 3], None):
+            with pytest.raises(InputError) as caught:
+                season.record_many("thanked", programs)  # type: ignore[arg-type]
+            assert caught.value.field == "program"
