@@ -12,5 +12,6 @@ from prematch.cli._app import main, run
 
 for _command in (*_record.COMMANDS, *_read.COMMANDS, *_messages.COMMANDS):
     main.add_command(_command)
+_record.program.add_command(_read.status, "list")  # `prematch program list` = `prematch status`
 
 __all__ = ["main", "run"]

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -122,11 +122,11 @@ def at_option(meaning: str = "When it happened / evaluate as of") -> Callable[[F
         "--at",
         "at",
         metavar="DATETIME",
-        help=f'{meaning}: ISO datetime, e.g. 2027-01-10T09:00 or "2027-01-10 09:00" (read '
-        "in the season's timezone, or the program's for its invitations, interviews and "
-        "replies, as the output says; with an offset such as -08:00 it is exact), or a date "
-        "(an event: during that day, after that day's earlier events; a question: its "
-        "midnight). Default: now.",
+        help=f'{meaning}: ISO datetime, e.g. 2027-01-10T09:00 or "2027-01-10 09:00". A time '
+        "without an offset is read in the season's timezone, or in the program's for its "
+        "invitations, interviews and replies, as the output says; with an offset such as "
+        "-08:00 it is exact. A date alone: for an event, during that day, after that day's "
+        "earlier events; for a question, its midnight. Default: now.",
     )
 
 
@@ -144,13 +144,81 @@ def override_option() -> Callable[[F], F]:
     )
 
 
+_GROUP_OPTIONS = {"--db": "FILE", "--season": "ID"}
+"""The options of ``prematch`` itself (which go before the command), and their values."""
+
+
+class _UsageError(click.UsageError):
+    """A click usage error shown with the one prefix every error has (``error:``)."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """The usage, where to get help, and ``error: MESSAGE`` (on standard error)."""
+        if self.ctx is not None:
+            help_names = self.ctx.help_option_names
+            hint = (
+                f"Try '{self.ctx.command_path} {help_names[0]}' for help.\n" if help_names else ""
+            )
+            click.echo(f"{self.ctx.get_usage()}\n{hint}", file=file, err=True)
+        click.echo(f"error: {self.format_message()}", file=file, err=True)
+
+
+class _ClickError(click.ClickException):
+    """Any other click error, with the ``error:`` prefix."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """``error: MESSAGE`` on standard error."""
+        click.echo(f"error: {self.format_message()}", file=file, err=True)
+
+
+def _prefixed(error: click.ClickException) -> click.ClickException:
+    """``error`` as one of ours (same message and exit code, the ``error:`` prefix); an
+    option of the group given after the command says where it goes."""
+    message = error.format_message()
+    if isinstance(error, click.NoSuchOption) and error.option_name in _GROUP_OPTIONS:
+        ctx = error.ctx
+        if ctx is not None and ctx.parent is not None:
+            option = f"{error.option_name} {_GROUP_OPTIONS[error.option_name]}"
+            message = (
+                f"{error.option_name} is an option of prematch itself: put it before the "
+                f"command, as in prematch {option} {ctx.info_name} …"
+            )
+    if isinstance(error, click.UsageError):
+        return _UsageError(message, error.ctx)
+    return _ClickError(message)
+
+
 class _Group(click.Group):
     """The ``prematch`` group. It keeps the arguments it was given (``ctx.meta[ARGV]``), so
-    that a refusal can show the exact command that records the fact anyway."""
+    that a refusal can show the exact command that records the fact anyway; and it shows
+    click's own errors (usage, bad values) with the prefix of every error, ``error:``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta[ARGV] = tuple(args)
         return super().parse_args(ctx, args)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """The group's context; a click error in its own options is shown as ours."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except (_UsageError, _ClickError):
+            raise
+        except click.ClickException as e:
+            raise _prefixed(e) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a click error (in its arguments, or raised by it) is shown as ours."""
+        try:
+            return super().invoke(ctx)
+        except (_UsageError, _ClickError):
+            raise
+        except click.ClickException as e:
+            raise _prefixed(e) from None
 
 
 @click.group(

@@ -1,11 +1,14 @@
-"""``prematch audit --format html``: one self-contained page people can look at.
+"""``prematch audit --format html``: one self-contained page people can look at (and, for
+``audit --all``, one page of every season for an advisor).
 
-The page holds a timeline of the season as inline SVG (one row per program, one mark
-per event, the thank-you and letter windows as bands, the NRMP dates as lines, and the
-events that drew findings marked red for block and orange for warn) and the findings
-table. The windows are the engine's verdicts (``opens_at``, ``due_by``, ``closes_at``):
-no rule arithmetic happens here. No scripts, fonts, images or stylesheets are fetched:
-it opens offline and can be mailed as is.
+The page holds a timeline of the season as inline SVG (one row per program, each program
+named in full; one mark per event, its shape and colour telling its kind, filled red or
+orange when it drew a block or warn finding; the thank-you and letter windows that can
+still be used as bands; the NRMP dates as lines), a legend, and the findings table. The
+windows are the engine's verdicts as of the page (``opens_at``, ``due_by``,
+``closes_at``; none where the action can no longer happen): no rule arithmetic happens
+here. Light or dark as the reader's system prefers. No scripts, fonts, images or
+stylesheets are fetched: it opens offline and can be mailed as is.
 """
 
 from __future__ import annotations
@@ -24,9 +27,18 @@ from prematch.engine import (
     HistoryEntry,
     Season,
     SeasonState,
+    SeasonSummary,
 )
 
-__all__ = ["COLORS", "Band", "audit_html", "season_page", "verdict_bands"]
+__all__ = [
+    "COLORS",
+    "Band",
+    "advisor_page",
+    "audit_html",
+    "season_page",
+    "season_section",
+    "verdict_bands",
+]
 
 COLORS = {
     "block": "#d62728",
@@ -34,16 +46,42 @@ COLORS = {
     "info": "#1f77b4",
     "event": "#4a5568",
     "message": "#2ca02c",
+    "interview": "#3182ce",
+    "invitation": "#319795",
+    "application": "#4a5568",
+    "ending": "#805ad5",
+    "other": "#a0aec0",
     "thanks_band": "#cfe8cf",
     "letter_band": "#d6e4f5",
     "deadline": "#d62728",
     "nrmp": "#6b46c1",
     "now": "#718096",
 }
-"""Colours of the timeline (a test looks for the block red in a screenshot)."""
+"""Colours of the timeline: an event's kind (with its shape, :data:`KINDS`), the
+findings (a mark with a block or warn finding is filled red or orange; a test looks for
+them in a screenshot), the windows and the dates."""
 
-_WIDTH = 1160
-_LABEL = 340
+KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "message": ("circle", "message sent", tuple(MESSAGE_EVENTS)),
+    "interview": ("square", "interview", ("interviewed",)),
+    "invitation": ("diamond", "invitation, interview moved", ("invited", "interview_rescheduled")),
+    "application": ("triangle", "application, signal", ("applied", "signal_sent")),
+    "ending": (
+        "bar",
+        "rejected, declined, withdrawn, cancelled",
+        ("rejected", "declined", "withdrawn", "interview_cancelled"),
+    ),
+    "other": ("dot", "anything else (news, calls, notes...)", ()),
+}
+"""Each kind of event on the timeline: its shape, its legend, and its event types (the
+rest are ``other``); its colour is ``COLORS[kind]``."""
+
+_KIND_OF = {t: kind for kind, (_, _, types) in KINDS.items() for t in types}
+
+_TIMELINE = 820
+_LABEL = 200
+_LABEL_MAX = 560
+_CHAR = 6.6
 _RIGHT = 20
 _TOP = 46
 _ROW = 26
@@ -54,11 +92,40 @@ _SEVERITY_RANK = {"info": 0, "warn": 1, "block": 2}
 class _Scale:
     start: dt.datetime
     end: dt.datetime
+    left: float
+
+    @property
+    def width(self) -> float:
+        return self.left + _TIMELINE
 
     def x(self, moment: dt.datetime) -> float:
         span = (self.end - self.start).total_seconds() or 1.0
         frac = (moment - self.start).total_seconds() / span
-        return round(_LABEL + min(max(frac, 0.0), 1.0) * (_WIDTH - _LABEL - _RIGHT), 1)
+        return round(self.left + min(max(frac, 0.0), 1.0) * (_TIMELINE - _RIGHT), 1)
+
+
+def _shape(shape: str, cx: float, cy: float, r: float, attrs: str) -> str:
+    """An SVG mark of ``shape`` centred on (``cx``, ``cy``), ``r`` its half-size."""
+    if shape == "square":
+        r *= 0.85
+        return f'<rect x="{cx - r}" y="{cy - r}" width="{2 * r}" height="{2 * r}" {attrs}'
+    if shape == "diamond":
+        return f'<polygon points="{cx},{cy - r} {cx + r},{cy} {cx},{cy + r} {cx - r},{cy}" {attrs}'
+    if shape == "triangle":
+        return (
+            f'<polygon points="{cx},{cy - r} {cx + r},{cy + r * 0.8} {cx - r},{cy + r * 0.8}" '
+            f"{attrs}"
+        )
+    if shape == "bar":
+        return f'<rect x="{cx - r * 0.4}" y="{cy - r}" width="{r * 0.8}" height="{2 * r}" {attrs}'
+    radius = r * 0.6 if shape == "dot" else r
+    return f'<circle cx="{cx}" cy="{cy}" r="{radius}" {attrs}'
+
+
+def _tag(shape: str) -> str:
+    return {"square": "rect", "bar": "rect", "diamond": "polygon", "triangle": "polygon"}.get(
+        shape, "circle"
+    )
 
 
 def _month_starts(scale: _Scale, zone: ZoneInfo) -> list[dt.datetime]:
@@ -90,17 +157,21 @@ class Band(NamedTuple):
 _BAND_LABELS = {"thanks_band": "thank-you window", "letter_band": "letter of interest window"}
 
 
-def verdict_bands(season: Season, state: SeasonState) -> dict[str, list[Band]]:
+def verdict_bands(
+    season: Season, state: SeasonState, at: dt.datetime | None = None
+) -> dict[str, list[Band]]:
     """The thank-you and letter of interest windows of each program interviewed in
-    ``state``, as the engine's verdicts gave them at the interview: the thank-you from its
-    ``opens_at`` to its ``due_by``, the letter from its ``opens_at`` to its ``closes_at``."""
+    ``state`` that can still be used as of ``at`` (default: the season's clock), as the
+    engine's verdicts give them then (DESIGN §4: a window only where the action can still
+    happen): the thank-you from its ``opens_at`` to its ``due_by``, the letter from its
+    ``opens_at`` to its ``closes_at``. A message already sent, or barred for good, has none."""
+    moment = season.instant(at)
     bands: dict[str, list[Band]] = {}
     for pid, program in state.programs.items():
-        interviewed = program.interviewed_at
-        if interviewed is None:
+        if program.interviewed_at is None:
             continue
-        thanks = season.check("thank_you", pid, interviewed)
-        letter = season.check("interest", pid, interviewed)
+        thanks = season.check("thank_you", pid, moment)
+        letter = season.check("interest", pid, moment)
         found: list[Band] = []
         bands[pid] = found
         if thanks.opens_at is not None and thanks.due_by is not None:
@@ -121,24 +192,29 @@ def _svg(
     zone = ZoneInfo(state.timezone)
     cal = state.calendar
     moments = [e.record.occurred_at for e in entries] + [cal.match_day, as_of]
-    scale = _Scale(min(moments) - dt.timedelta(days=3), max(moments) + dt.timedelta(days=5))
     rows: list[tuple[str | None, str]] = [(None, "Season (news, rank list)")]
     rows += [(pid, p.name) for pid, p in state.programs.items()]
+    longest = max(len(name) + (len(pid) + 3 if pid else 0) for pid, name in rows)
+    left = min(max(_LABEL, longest * _CHAR + 24), _LABEL_MAX)  # every label whole
+    scale = _Scale(min(moments) - dt.timedelta(days=3), max(moments) + dt.timedelta(days=5), left)
+    width = scale.width
     height = _TOP + _ROW * len(rows) + 52
     bottom = _TOP + _ROW * len(rows)
     out = [
-        f'<svg class="timeline" width="{_WIDTH}" height="{height}" '
-        f'viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="season timeline">'
+        f'<svg class="timeline" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="season timeline">'
     ]
     for i, _ in enumerate(rows):
         if i % 2:
             out.append(
-                f'<rect x="0" y="{_TOP + i * _ROW}" width="{_WIDTH}" height="{_ROW}" '
-                'fill="#f7f7f9"/>'
+                f'<rect class="stripe" x="0" y="{_TOP + i * _ROW}" width="{width}" '
+                f'height="{_ROW}" fill="#f7f7f9"/>'
             )
     for month in _month_starts(scale, zone):
         x = scale.x(month)
-        out.append(f'<line x1="{x}" y1="{_TOP - 6}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>')
+        out.append(
+            f'<line class="grid" x1="{x}" y1="{_TOP - 6}" x2="{x}" y2="{bottom}" stroke="#e2e8f0"/>'
+        )
         out.append(f'<text x="{x + 3}" y="{_TOP - 10}" class="tick">{month:%b %Y}</text>')
     for i, (pid, _) in enumerate(rows):
         if pid is None:
@@ -159,7 +235,7 @@ def _svg(
     )
     for k, (moment, label, colour) in enumerate(markers):
         x = scale.x(moment)
-        near_end = x > _WIDTH - 160
+        near_end = x > width - 160
         anchor = ' text-anchor="end"' if near_end else ""
         out.append(
             f'<line class="marker" x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{bottom + 12 * k + 4}" '
@@ -177,25 +253,26 @@ def _svg(
         row = index.get(r.program, 0)
         cx, cy = scale.x(r.occurred_at), _TOP + row * _ROW + _ROW / 2
         worst = _worst(by_seq.get(r.seq, []))
-        fill = COLORS["message"] if r.type in MESSAGE_EVENTS else COLORS["event"]
-        radius = 5
+        kind = _KIND_OF.get(r.type, "other")
+        shape = KINDS[kind][0]
+        fill = COLORS[kind]
+        radius = 6
         if worst in ("block", "warn"):
-            fill, radius = COLORS[worst], 7
+            fill, radius = COLORS[worst], 8
         tip = f"seq {r.seq} · {r.type} · {r.occurred_at.astimezone(zone):%a %d %b %Y %H:%M %Z}"
         for f in by_seq.get(r.seq, []):
             tip += f"\n{f.severity} {f.rule}: {f.message}"
         if e.retracted:
             tip += "\n(retracted)"
-        cls = f"mark {worst or 'ok'}" + (" retracted" if e.retracted else "")
+        cls = f"mark {kind} {worst or 'ok'}" + (" retracted" if e.retracted else "")
         opacity = ' fill-opacity="0.3"' if e.retracted else ""
         ring = f' stroke="{COLORS["info"]}" stroke-width="2"' if worst == "info" else ""
+        attrs = f'class="{cls}" data-seq="{r.seq}" fill="{fill}"{opacity}{ring}>'
         out.append(
-            f'<circle class="{cls}" data-seq="{r.seq}" cx="{cx}" cy="{cy}" r="{radius}" '
-            f'fill="{fill}"{opacity}{ring}><title>{escape(tip)}</title></circle>'
+            _shape(shape, cx, cy, radius, attrs) + f"<title>{escape(tip)}</title></{_tag(shape)}>"
         )
     for i, (pid, name) in enumerate(rows):
-        short = name if len(name) <= 34 else name[:32].rstrip() + "…"
-        label = escape(short) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
+        label = escape(name) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
         out.append(
             f'<text class="row" data-program="{escape(pid or "")}" x="8" '
             f'y="{_TOP + i * _ROW + _ROW / 2 + 4}">{label}<title>{escape(name)}</title></text>'
@@ -205,39 +282,62 @@ def _svg(
 
 
 def _legend() -> str:
+    def key(mark: str, text: str) -> str:
+        return (
+            f'<span class="key"><svg width="14" height="14" viewBox="-7 -7 14 14" '
+            f'aria-hidden="true">{mark}</svg>{escape(text)}</span>'
+        )
+
     items = [
-        (COLORS["event"], "event"),
-        (COLORS["message"], "message sent"),
-        (COLORS["warn"], "warn finding"),
-        (COLORS["block"], "block finding"),
-        (COLORS["thanks_band"], "thank-you window"),
-        (COLORS["letter_band"], "letter window"),
+        key(_shape(shape, 0, 0, 5.5, f'fill="{COLORS[kind]}">') + f"</{_tag(shape)}>", label)
+        for kind, (shape, label, _) in KINDS.items()
     ]
-    return " ".join(
-        f'<span class="key"><i style="background:{c}"></i>{escape(t)}</span>' for c, t in items
-    )
+    items += [
+        key(f'<circle r="6" fill="{COLORS[severity]}"/>', f"{severity} finding (any shape)")
+        for severity in ("block", "warn")
+    ]
+    items += [
+        key(f'<rect x="-7" y="-5" width="14" height="10" fill="{COLORS[band]}"/>', text)
+        for band, text in (
+            ("thanks_band", "thank-you window still open"),
+            ("letter_band", "letter of interest window still open"),
+        )
+    ]
+    return " ".join(items)
 
 
 _CSS = """
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 20px;
        color: #1a202c; background: #fff; }
 h1 { font-size: 20px; margin: 0 0 4px; }
+section { margin-bottom: 40px; }
 .summary { margin: 0 0 10px; }
 .summary b.block { color: #d62728; } .summary b.warn { color: #c05621; }
-.timeline { width: 100%; max-width: 1160px; height: auto; display: block; }
+.scroll { overflow-x: auto; }
+.timeline { width: 100%; min-width: 720px; height: auto; display: block; }
 .timeline text { font-size: 11px; fill: #2d3748; }
 .timeline text.tick { fill: #718096; }
-.timeline .pid { fill: #a0aec0; }
-.key { margin-right: 14px; font-size: 12px; white-space: nowrap; }
-.key i { display: inline-block; width: 11px; height: 11px; border-radius: 6px;
-         margin-right: 4px; vertical-align: -1px; }
+.timeline .pid { fill: #718096; }
+.key { margin-right: 14px; font-size: 12px; white-space: nowrap; display: inline-block; }
+.key svg { margin-right: 4px; vertical-align: -2px; }
 table { border-collapse: collapse; margin-top: 14px; width: 100%; }
 th, td { border-bottom: 1px solid #e2e8f0; padding: 4px 8px; text-align: left;
          vertical-align: top; font-size: 13px; }
+th, td code { white-space: nowrap; }
 th { background: #edf2f7; }
 tr.block td { background: #fde8e8; } tr.warn td { background: #fff1e0; }
 td.sev { font-weight: 600; } tr.block td.sev { color: #d62728; } tr.warn td.sev { color: #c05621; }
 .none { color: #2f855a; font-weight: 600; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e2e8f0; background: #171923; }
+  .timeline text { fill: #e2e8f0; } .timeline text.tick, .timeline .pid { fill: #a0aec0; }
+  .timeline rect.stripe { fill: #232736; } .timeline line.grid { stroke: #2d3748; }
+  .timeline rect.band { fill-opacity: 0.45; } .timeline .application { fill: #a0aec0; }
+  th { background: #2d3748; } th, td { border-color: #4a5568; }
+  tr.block td { background: #4a1d1d; } tr.warn td { background: #48341a; }
+  .summary b.warn, tr.warn td.sev { color: #f6ad55; } .none { color: #68d391; }
+  a { color: #90cdf4; }
+}
 """
 
 
@@ -262,6 +362,58 @@ def _table(report: AuditReport, state: SeasonState, when: dict[int, dt.datetime]
     return f'<table class="findings"><tr>{head}</tr>\n' + "\n".join(rows) + "\n</table>"
 
 
+def _document(title: str, body: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def _anchor(season: str) -> str:
+    return "season-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in season)
+
+
+def _section(
+    report: AuditReport,
+    state: SeasonState,
+    entries: Sequence[HistoryEntry],
+    bands: Mapping[str, Sequence[Band]],
+    as_of: dt.datetime,
+) -> str:
+    by_seq: dict[int, list[AuditFinding]] = {}
+    for f in report.findings:
+        by_seq.setdefault(f.seq, []).append(f)
+    s = report.summary
+    when = {e.record.seq: e.record.occurred_at for e in entries}
+    zone = ZoneInfo(state.timezone)
+    provisional = (
+        f'<p class="summary">The {state.calendar.match_year} calendar is provisional '
+        f"({escape(state.calendar.source)}); verify the dates with NRMP.</p>"
+        if state.calendar.provisional
+        else ""
+    )
+    return f"""<section id="{_anchor(report.season)}">
+<h1>Audit of season {escape(report.season)}</h1>
+<p class="summary">{escape(state.applicant_name)} · {escape(state.specialty)} ·
+{state.calendar.match_year} Match · as of {as_of.astimezone(zone):%a %d %b %Y %H:%M %Z} ·
+<b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
+{provisional}
+<p>{_legend()}</p>
+<div class="scroll">{_svg(state, entries, by_seq, bands, as_of)}</div>
+<h2>Findings</h2>
+{_table(report, state, when)}
+</section>"""
+
+
 def audit_html(
     report: AuditReport,
     state: SeasonState,
@@ -275,49 +427,52 @@ def audit_html(
     ``state`` is the season as of ``as_of``; ``entries`` its history; ``bands`` the
     windows drawn behind each program's row (see :func:`verdict_bands`).
     """
-    by_seq: dict[int, list[AuditFinding]] = {}
-    for f in report.findings:
-        by_seq.setdefault(f.seq, []).append(f)
-    s = report.summary
-    when = {e.record.seq: e.record.occurred_at for e in entries}
-    zone = ZoneInfo(state.timezone)
-    provisional = (
-        f'<p class="summary">The {state.calendar.match_year} calendar is provisional '
-        f"({escape(state.calendar.source)}); verify the dates with NRMP.</p>"
-        if state.calendar.provisional
-        else ""
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Audit of {escape(report.season)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>Audit of season {escape(report.season)}</h1>
-<p class="summary">{escape(state.applicant_name)} · {escape(state.specialty)} ·
-{state.calendar.match_year} Match · as of {as_of.astimezone(zone):%a %d %b %Y %H:%M %Z} ·
-<b class="block">{s["block"]} block</b>, <b class="warn">{s["warn"]} warn</b>, {s["info"]} info</p>
-{provisional}
-<p>{_legend()}</p>
-{_svg(state, entries, by_seq, bands, as_of)}
-<h2>Findings</h2>
-{_table(report, state, when)}
-</body>
-</html>
-"""
+    return _document(f"Audit of {report.season}", _section(report, state, entries, bands, as_of))
+
+
+def season_section(season: Season, report: AuditReport) -> str:
+    """The audit of ``season`` (as of its clock) as one ``<section>`` of a page, its id
+    ``season-<id>``, given its audit ``report``."""
+    moment = season.instant(None)
+    state = season.state(moment)
+    return _section(report, state, season.history(moment), verdict_bands(season, state), moment)
 
 
 def season_page(season: Season, report: AuditReport) -> str:
     """The audit page of ``season`` (as of its clock), given its audit ``report``."""
-    moment = season.instant(None)
-    state = season.state(moment)
-    return audit_html(
-        report,
-        state,
-        season.history(moment),
-        bands=verdict_bands(season, state),
-        as_of=moment,
+    return _document(f"Audit of {report.season}", season_section(season, report))
+
+
+def advisor_page(rows: Sequence[tuple[SeasonSummary, str]], as_of: dt.datetime) -> str:
+    """An advisor's page of many seasons: a table with a row per applicant (blocks, warns,
+    the next deadline, programs per state), each linking to that season's report (its
+    ``section``, from :func:`season_section`) further down the same page."""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("applicant", "season", "block", "warn", "next deadline", "programs by state")
     )
+    lines = []
+    for summary, _ in rows:
+        due = summary.next_due
+        deadline = (
+            "—"
+            if due is None or due.due_by is None
+            else f"{escape(due.action)} to {escape(due.program or '')}, "
+            f"{due.due_by.astimezone(dt.UTC):%d %b %Y %H:%M} UTC"
+        )
+        states = ", ".join(f"{n} {escape(state)}" for state, n in summary.states.items())
+        worst = "block" if summary.block else "warn" if summary.warn else ""
+        lines.append(
+            f'<tr class="{worst}"><td><a href="#{_anchor(summary.season)}">'
+            f"{escape(summary.applicant)}</a></td><td>{escape(summary.season)}</td>"
+            f'<td class="sev">{summary.block}</td><td>{summary.warn}</td>'
+            f"<td>{deadline}</td><td>{states or '—'}</td></tr>"
+        )
+    table = f'<table class="advisor"><tr>{head}</tr>\n' + "\n".join(lines) + "\n</table>"
+    body = (
+        f"<h1>Seasons: {len(rows)}</h1>\n"
+        f'<p class="summary">As of {as_of.astimezone(dt.UTC):%a %d %b %Y %H:%M} UTC; '
+        "each applicant links to the season's report below.</p>\n"
+        f"{table}\n" + "\n".join(section for _, section in rows)
+    )
+    return _document("prematch: every season", body)

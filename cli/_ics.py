@@ -1,15 +1,24 @@
 """``prematch calendar``: the season's dates as an iCalendar file (RFC 5545, via icalendar).
 
-What goes in: each program's thank-you due time and the opening of its letter of
-interest window (the ``due_by`` and ``opens_at`` of the engine's verdicts as of the
-clock), the season's one letter of intent window (``now``'s season-level item; UID
-``<season>-intent@prematch``), and the NRMP dates of the season's calendar. Every event has
-a stable UID (``<season>-<program>-<action>@prematch``), so importing a newer file updates
-the same events; one that no longer applies comes back as ``CANCELLED``: sent (dated when
-it was sent), or blocked for good (no window left: dated at the interview).
-Times carry the season's timezone (with its ``VTIMEZONE``); a program's entries name its
-interview by the date the program gives it (``ProgramState.interview_day``: the invitation's
-``interview_on``, else the day in the program's timezone), not the applicant's date.
+What goes in, every event with a stable UID so that importing a newer file updates the
+same events instead of adding copies (``SEQUENCE`` grows with the clock of each export):
+
+- each interview (``<season>-<program>-interview@prematch``): at the time it took place,
+  in the program's timezone, once recorded; before that, the day the invitation gives
+  (``interview_on``) as an all-day event;
+- each message sent, as a past event on the day and time it was sent: the first
+  thank-you and letter of interest to a program take over the UID of their due date or
+  window (``<season>-<program>-thank_you|interest@prematch``), the letter of intent the
+  season's (``<season>-intent@prematch``), any other message its own
+  (``<season>-seq<seq>@prematch``);
+- what is still to send: a thank-you's due time (an alarm 12 h before it), the opening of
+  a letter of interest window and of the season's one letter of intent window (the
+  engine's verdicts as of the clock); a window that can no longer open keeps its title and
+  comes back ``CANCELLED``;
+- the NRMP dates of the season's calendar (the rank list deadline with alarms 48 h and
+  2 h before it).
+
+There is no "No …" event: what cannot happen is not an event.
 """
 
 from __future__ import annotations
@@ -19,12 +28,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from prematch.engine import NowItem, NowReport, SeasonState
+from prematch.engine import NowItem, NowReport, ProgramState, SeasonState
 
-__all__ = ["CalendarEntry", "calendar_entries", "season_ics"]
+__all__ = ["ALARMS", "CalendarEntry", "calendar_entries", "season_ics"]
 
 EVENT_LENGTH = dt.timedelta(minutes=30)
 """How long each event lasts in a calendar view (they mark instants)."""
+
+INTERVIEW_LENGTH = dt.timedelta(hours=1)
+"""How long an interview event lasts (the log records when it started)."""
+
+ALARMS: dict[str, tuple[dt.timedelta, ...]] = {
+    "thank_you": (dt.timedelta(hours=12),),
+    "rank_list_deadline": (dt.timedelta(hours=48), dt.timedelta(hours=2)),
+}
+"""The reminders (``VALARM``), how long before the event: a thank-you's due time, the
+rank list deadline."""
 
 _SEASON_DATES = (
     ("rank_list_opens", "Rank order list entry opens (NRMP)"),
@@ -32,89 +51,165 @@ _SEASON_DATES = (
     ("match_week_start", "Match Week begins: SOAP, no contact you start (NRMP)"),
     ("match_day", "Match Day (NRMP)"),
 )
-_WHAT = {
-    "thank_you": ("Thank-you due", "Thank-you sent", "No thank-you"),
-    "interest": (
-        "Letter of interest window opens",
-        "Letter of interest sent",
-        "No letter of interest",
-    ),
+_SENT = {
+    "thank_you": "Thank-you sent",
+    "interest": "Letter of interest sent",
+    "intent": "Letter of intent sent",
+    "update": "Update sent",
+    "inquiry": "Inquiry sent",
 }
-_INTENT = ("Letter of intent window opens", "Letter of intent sent", "No letter of intent")
+_OWN_UID = ("thank_you", "interest")
+"""Actions whose first message takes over the UID of its due date or window."""
 
 
 @dataclass(frozen=True, slots=True)
 class CalendarEntry:
-    """One calendar event before it is written."""
+    """One calendar event before it is written: at ``start`` (an instant, shown in
+    ``timezone``), or all day on ``day``."""
 
     uid: str
     summary: str
-    start: dt.datetime
     description: str
+    start: dt.datetime | None = None
+    day: dt.date | None = None
+    timezone: str | None = None
+    length: dt.timedelta = EVENT_LENGTH
+    alarms: tuple[dt.timedelta, ...] = ()
     cancelled: bool = False
 
+    @property
+    def sort_key(self) -> tuple[dt.datetime, str]:
+        """When it is (an all-day event: its midnight UTC), then its UID."""
+        if self.start is not None:
+            return self.start, self.uid
+        assert self.day is not None
+        return dt.datetime.combine(self.day, dt.time(), dt.UTC), self.uid
 
-def _entry(state: SeasonState, item: NowItem) -> CalendarEntry | None:
-    v = item.verdict
-    if v.action not in _WHAT or v.program is None:
+
+def _uid(state: SeasonState, *parts: str) -> str:
+    return "-".join((state.id, *parts)) + "@prematch"
+
+
+def _interview(state: SeasonState, pid: str, p: ProgramState) -> CalendarEntry | None:
+    uid = _uid(state, pid, "interview")
+    zone = p.timezone or state.timezone
+    if p.interviewed_at is not None:
+        return CalendarEntry(
+            uid,
+            f"Interview: {p.name}",
+            "The interview, as recorded.",
+            start=p.interviewed_at,
+            timezone=zone,
+            length=INTERVIEW_LENGTH,
+        )
+    if p.interview_on is None:
         return None
-    program = state.programs[v.program]
-    sent_at = [m.at for m in program.sent(v.action)]
-    moment = v.due_by if v.action == "thank_you" else v.opens_at
-    if moment is None:  # no window left: when it was sent, else the interview it was for
-        moment = sent_at[0] if sent_at else program.interviewed_at
-    if moment is None:
-        return None
-    due, sent, blocked = _WHAT[v.action]
-    already = bool(sent_at)
-    cancelled = item.status == "blocked"
-    title = sent if already else blocked if cancelled else due
-    notes = [f"{f.severity} {f.rule}: {f.message}" for f in v.findings]
-    if v.closes_at is not None and not cancelled:
-        notes.insert(0, f"Closes at the rank list deadline ({v.closes_at.isoformat()}).")
-    day = program.interview_day(state.timezone)
-    if day is not None:
-        notes.insert(0, f"Interview on {day:%B} {day.day}, {day.year} (the program's date).")
+    cancelled = p.state != "invited"  # declined, withdrawn or rejected before it took place
     return CalendarEntry(
-        uid=f"{state.id}-{v.program}-{v.action}@prematch",
-        summary=f"{title}: {program.name}",
-        start=moment,
-        description="\n".join(notes) or "Allowed by the rulebook.",
+        uid,
+        f"Interview: {p.name}",
+        "The interview day the invitation gives (log the time with `prematch log interviewed`).",
+        day=p.interview_on,
         cancelled=cancelled,
     )
 
 
-def _intent_entry(state: SeasonState, report: NowReport) -> CalendarEntry | None:
+def _after_interview(state: SeasonState, p: ProgramState, text: str) -> str:
+    """``text`` after the interview's date as the program gives it (when there is one)."""
+    day = p.interview_day(state.timezone)
+    if day is None:
+        return text
+    return f"Interview on {day:%B} {day.day}, {day.year} (the program's date).\n{text}".strip()
+
+
+def _sent(state: SeasonState, pid: str, p: ProgramState) -> Iterator[CalendarEntry]:
+    first: set[str] = set()
+    for m in p.messages:
+        if m.action == "intent":
+            uid = _uid(state, "intent")
+        elif m.action in _OWN_UID and m.action not in first:
+            uid = _uid(state, pid, m.action)
+        else:
+            uid = _uid(state, f"seq{m.seq}")
+        first.add(m.action)
+        note = f"Sent (seq {m.seq})" + (
+            f"; recorded with an override: {m.override}" if m.override else ""
+        )
+        if m.action in _OWN_UID:
+            note = _after_interview(state, p, note + ".")
+        else:
+            note += "."
+        yield CalendarEntry(uid, f"{_SENT.get(m.action, m.action)}: {p.name}", note, start=m.at)
+
+
+def _notes(item: NowItem) -> str:
+    return "\n".join(f"{f.severity} {f.rule}: {f.message}" for f in item.verdict.findings)
+
+
+def _to_send(state: SeasonState, item: NowItem) -> CalendarEntry | None:
+    """A thank-you's due time, or a letter of interest window's opening, not sent yet."""
+    v = item.verdict
+    if v.program is None or v.action not in _OWN_UID:
+        return None
+    p = state.programs[v.program]
+    if p.sent(v.action):
+        return None  # the message took over the UID
+    cancelled = item.status == "blocked"
+    if v.action == "thank_you":
+        if v.due_by is None:
+            return None
+        return CalendarEntry(
+            _uid(state, v.program, "thank_you"),
+            f"Thank-you due: {p.name}",
+            _after_interview(state, p, _notes(item) or "A thank-you is expected by then."),
+            start=v.due_by,
+            alarms=() if cancelled else ALARMS["thank_you"],
+            cancelled=cancelled,
+        )
+    if v.opens_at is None:
+        return None
+    closes = "" if v.closes_at is None else f"Open until {v.closes_at.isoformat()}.\n"
+    return CalendarEntry(
+        _uid(state, v.program, "interest"),
+        f"Letter of interest window opens: {p.name}",
+        _after_interview(
+            state,
+            p,
+            (closes + _notes(item)).strip() or "A letter of interest may be sent from then.",
+        ),
+        start=v.opens_at,
+        cancelled=cancelled,
+    )
+
+
+def _intent(state: SeasonState, report: NowReport) -> CalendarEntry | None:
+    if state.intents():
+        return None  # the letter sent took over the UID
     item = next((i for i in report.season_items if i.verdict.action == "intent"), None)
-    if item is None:
+    if item is None or item.verdict.opens_at is None:
         return None
     v = item.verdict
-    intents = state.intents()
-    moment = v.opens_at or (intents[0][1].at if intents else None)
-    if moment is None:
-        return None
-    due, sent, blocked = _INTENT
-    cancelled = item.status == "blocked"
-    title = sent if intents else blocked if cancelled else due
-    to = intents[0][0] if intents else v.program
-    name = f": {state.programs[to].name}" if to is not None else ""
-    notes = [f"{f.severity} {f.rule}: {f.message}" for f in v.findings]
-    notes.insert(
-        0, "One letter of intent in the season, to one program, once every interview is done."
-    )
+    name = f": {state.programs[v.program].name}" if v.program is not None else ""
+    notes = "One letter of intent in the season, to one program, once every interview is done."
     return CalendarEntry(
-        uid=f"{state.id}-intent@prematch",
-        summary=f"{title}{name}",
-        start=moment,
-        description="\n".join(notes),
-        cancelled=cancelled,
+        _uid(state, "intent"),
+        f"Letter of intent window opens{name}",
+        "\n".join(filter(None, (notes, _notes(item)))),
+        start=v.opens_at,
+        cancelled=item.status == "blocked",
     )
 
 
 def calendar_entries(state: SeasonState, report: NowReport) -> Iterator[CalendarEntry]:
     """The events of the season's calendar, soonest first."""
-    entries = [e for item in report.items if (e := _entry(state, item)) is not None]
-    intent = _intent_entry(state, report)
+    entries: list[CalendarEntry] = []
+    for pid, p in state.programs.items():
+        interview = _interview(state, pid, p)
+        if interview is not None:
+            entries.append(interview)
+        entries.extend(_sent(state, pid, p))
+    entries.extend(e for item in report.items if (e := _to_send(state, item)) is not None)
+    intent = _intent(state, report)
     if intent is not None:
         entries.append(intent)
     cal = state.calendar
@@ -122,20 +217,23 @@ def calendar_entries(state: SeasonState, report: NowReport) -> Iterator[Calendar
     for name, title in _SEASON_DATES:
         entries.append(
             CalendarEntry(
-                uid=f"{state.id}-{name}@prematch",
-                summary=title,
+                _uid(state, name),
+                title,
+                f"The {cal.match_year} Main Residency Match.{caveat}",
                 start=getattr(cal, name),
-                description=f"The {cal.match_year} Main Residency Match.{caveat}",
+                alarms=ALARMS.get(name, ()),
             )
         )
-    yield from sorted(entries, key=lambda e: (e.start, e.uid))
+    yield from sorted(entries, key=lambda e: e.sort_key)
 
 
 def season_ics(state: SeasonState, report: NowReport, stamp: dt.datetime) -> bytes:
-    """The iCalendar file of the season as of ``report.as_of`` (``stamp`` = DTSTAMP)."""
+    """The iCalendar file of the season as of ``report.as_of`` (``stamp`` = DTSTAMP; the
+    minutes from the season's start to it are each event's ``SEQUENCE``, so that a later
+    export supersedes an earlier one)."""
     import icalendar
 
-    zone = ZoneInfo(state.timezone)
+    sequence = max(0, int((stamp - state.started_at).total_seconds() // 60))
     cal = icalendar.Calendar()
     cal.add("prodid", "-//prematch//season calendar//EN")
     cal.add("version", "2.0")
@@ -146,12 +244,25 @@ def season_ics(state: SeasonState, report: NowReport, stamp: dt.datetime) -> byt
         event = icalendar.Event()
         event.add("uid", entry.uid)
         event.add("dtstamp", stamp.astimezone(dt.UTC))
-        event.add("dtstart", entry.start.astimezone(zone))
-        event.add("dtend", (entry.start + EVENT_LENGTH).astimezone(zone))
+        event.add("sequence", sequence)
+        if entry.start is not None:
+            zone = ZoneInfo(entry.timezone or state.timezone)
+            event.add("dtstart", entry.start.astimezone(zone))
+            event.add("dtend", (entry.start + entry.length).astimezone(zone))
+        else:
+            assert entry.day is not None
+            event.add("dtstart", entry.day)
+            event.add("dtend", entry.day + dt.timedelta(days=1))
         event.add("summary", entry.summary)
         event.add("description", entry.description)
         event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
         event.add("transp", "TRANSPARENT")
+        for before in entry.alarms:
+            alarm = icalendar.Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", entry.summary)
+            alarm.add("trigger", -before)
+            event.add_component(alarm)
         cal.add_component(event)
     if hasattr(cal, "add_missing_timezones"):
         cal.add_missing_timezones()

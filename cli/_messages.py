@@ -156,8 +156,10 @@ def lint(
 def calendar(obj: Ctx, out: Path, at: str | None) -> None:
     """Write the season's dates to an iCalendar file, in your timezone.
 
-    Thank-you due times, letter of interest / intent windows opening, the rank list
-    deadline, Match Week and Match Day. Event ids are stable: re-running updates them.
+    Interviews (in the program's timezone), messages sent (on their dates), thank-you
+    due times (an alarm 12 h before), letter of interest / intent windows opening, the
+    rank list deadline (alarms 48 h and 2 h before), Match Week and Match Day. Event ids
+    are stable: re-running updates them.
     """
     from prematch.cli._ics import calendar_entries, season_ics
     from prematch.engine.io import write_file

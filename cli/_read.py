@@ -33,6 +33,7 @@ __all__ = [
     "history",
     "now",
     "schema",
+    "status",
     "verify",
 ]
 
@@ -54,6 +55,22 @@ def now(obj: Ctx, at: str | None, as_json: bool, show_all: bool) -> None:
         render.dump_json(report.to_json())
     else:
         render.now_table(report, show_all)
+
+
+@click.command()
+@at_option("Evaluate as of")
+@json_option()
+@pass_ctx
+@handles_errors
+def status(obj: Ctx, at: str | None, as_json: bool) -> None:
+    """One row per program: state, interview, last message sent, the next thing to do and
+    by when, findings; most urgent first (alias: program list)."""
+    with obj.store(readonly=True) as store:
+        report = obj.open_season(store).status(at)
+    if as_json:
+        render.dump_json(report.to_json())
+    else:
+        render.status_table(report)
 
 
 @click.command()
@@ -93,6 +110,12 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
     help="Audit every season in the store (JSON: one object per line).",
 )
 @click.option(
+    "--summary",
+    is_flag=True,
+    help="One row per season (with --all: every season): blocks, warns, the next deadline, "
+    "programs per state; text or --json.",
+)
+@click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --format html: write the page to this file (default: standard output).",
@@ -106,16 +129,25 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
 )
 @pass_ctx
 @handles_errors
-def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs: int) -> None:
-    """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block."""
+def audit(
+    obj: Ctx, fmt: str, as_json: bool, every: bool, summary: bool, out: Path | None, jobs: int
+) -> None:
+    """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block.
+
+    With --all, every season in the store (an advisor's view); --summary gives one row
+    per season, and --all --format html one page with a row per applicant, each linking
+    to that season's report on the same page."""
     from prematch.engine import audit_jobs, audit_store
     from prematch.policies import Rulebook
 
     fmt = "json" if as_json else fmt
-    if fmt == "html" and every:
-        raise InputError("--format html shows one season; choose it with --season", field="--all")
     if out is not None and fmt != "html":
         raise InputError("--out goes with --format html; redirect other formats", field="--out")
+    if summary and fmt not in ("text", "json"):
+        raise InputError("--summary is text or --json", field="--summary")
+    if summary or (fmt == "html" and every):
+        _audit_seasons(obj, fmt, every, summary, out)
+        return
     blocked = False
     with obj.store(readonly=True) as store:
         rulebook = Rulebook()
@@ -148,6 +180,48 @@ def audit(obj: Ctx, fmt: str, as_json: bool, every: bool, out: Path | None, jobs
             else:
                 render.audit_text(report)
     sys.exit(1 if blocked else 0)
+
+
+def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | None) -> None:
+    """``audit --summary`` (text or JSON) and ``audit --all --format html``: one row per
+    season (in one process: each season is also replayed for its next deadline)."""
+    from prematch.policies import Rulebook
+
+    rulebook = Rulebook()
+    moment = obj.clock()
+    rows = []
+    with obj.store(readonly=True) as store:
+        if every:
+            ids = sorted(store.seasons())
+            if not ids:
+                raise InputError(f"{obj.db} holds no season yet", field="season")
+            seasons = [Season.open(store, sid, rulebook=rulebook, clock=obj.clock) for sid in ids]
+        else:
+            seasons = [obj.open_season(store)]
+        for season in seasons:
+            row = season.summary(moment)
+            if fmt == "html":
+                from prematch.cli._html import season_section
+
+                rows.append((row, season_section(season, season.audit(moment))))
+            else:
+                rows.append((row, ""))
+    summaries = [row for row, _ in rows]
+    if fmt == "html":
+        from prematch.cli._html import advisor_page
+
+        page = advisor_page(rows, moment)
+        if out is None:
+            click.echo(page, nl=False)
+        else:
+            out.write_text(page, encoding="utf-8")
+    elif fmt == "json":
+        from prematch.engine import utc_iso
+
+        render.dump_json({"as_of": utc_iso(moment), "seasons": [r.to_json() for r in summaries]})
+    else:
+        render.summary_table(summaries)
+    sys.exit(1 if any(r.block for r in summaries) else 0)
 
 
 @click.command()
@@ -302,6 +376,7 @@ def demo(as_json: bool) -> None:
 
 COMMANDS: tuple[click.Command, ...] = (
     now,
+    status,
     check,
     audit,
     history,

@@ -254,13 +254,38 @@ def _report_recorded(done: Judged, what: str, reading: str | None = None) -> Non
     render.findings_text(done.findings, overridden=done.record.override)
 
 
-@click.command()
+class _LogCommand(click.Command):
+    """``log``, whose help lists the event names (read from the registry only for --help:
+    the payload models are not built for every command)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The event names after the options, then the epilog if any."""
+        from prematch.engine import EVENT_TYPES
+
+        names = [t for t in EVENT_TYPES if t != "season_started"]
+        formatter.write_paragraph()
+        formatter.write_text("EVENT (with - or _) is one of: " + ", ".join(names) + ".")
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=_LogCommand)
 @click.argument("event", metavar="EVENT")
-@click.argument("program_id", metavar="[PROGRAM]", required=False)
+@click.argument("program_ids", metavar="[PROGRAM]...", nargs=-1)
 @at_option()
 @override_option()
-@click.option("--via", help="applied: eras or residencycas.")
-@click.option("--kind", help="connection_recorded / offer_received: its kind.")
+@click.option(
+    "--all-interviewed",
+    is_flag=True,
+    help="Instead of naming programs: every program you interviewed at that is still in "
+    "the running (interviewed or ranked); for update-sent, those with news untold. "
+    "One event per program, all recorded in one go or none.",
+)
+@click.option("--via", type=click.Choice(["eras", "residencycas"]), help="applied: the service.")
+@click.option(
+    "--kind",
+    help="connection_recorded: observership, research, employment, mentor or rotation; "
+    "offer_received: pre_match_contract or soap_offer.",
+)
 @click.option(
     "--detail",
     help="connection_recorded: what the connection is; offer_received: its terms, deadline; "
@@ -309,9 +334,10 @@ def log(
     obj: Ctx,
     /,
     event: str,
-    program_id: str | None,
+    program_ids: tuple[str, ...],
     at: str | None,
     override: str | None,
+    all_interviewed: bool,
     extra: tuple[str, ...],
     **options: Any,
 ) -> None:
@@ -326,6 +352,8 @@ def log(
       prematch log interest-sent mercy-im --override "PD asked me to write"
       prematch log interview-cancelled oak-im --initiated-by program
       prematch log note-added mercy-im --text "PD mentioned a research track"
+      prematch log update-sent mercy-im oak-im --at 2027-01-20   (one event each)
+      prematch log update-sent --all-interviewed
     """
     from prematch.engine import EVENT_TYPES
 
@@ -334,6 +362,12 @@ def log(
         raise InputError(
             f"unknown event {event!r}; events: {', '.join(EVENT_TYPES)}", field="EVENT"
         )
+    if all_interviewed and program_ids:
+        raise InputError(
+            "--all-interviewed chooses the programs itself: name none, or drop the option",
+            field="--all-interviewed",
+        )
+    program_id = program_ids[0] if len(program_ids) == 1 else None
     if options.get("note") is not None and kind != "inquiry_sent":
         target = f" {program_id}" if program_id else ""
         raise InputError(
@@ -356,9 +390,38 @@ def log(
             fields[key.strip()] = raw
     with obj.store() as store:
         season = obj.open_season(store)
-        done = season.record(kind, program_id, at=at, override=override, **fields)
-        reading = _reading(season, done, at)
-    _report_recorded(done, kind + (f" for {program_id}" if program_id else ""), reading)
+        if all_interviewed:
+            program_ids = _interviewed(season, kind)
+        if len(program_ids) > 1:
+            many = season.record_many(kind, program_ids, at=at, override=override, **fields)
+        else:
+            many = (season.record(kind, program_id, at=at, override=override, **fields),)
+        readings = [_reading(season, done, at) for done in many]
+    if len(many) > 1:
+        click.echo(f"Recorded {len(many)} {kind} events in one transaction:")
+    for done, reading in zip(many, readings, strict=True):
+        whom = done.record.program
+        _report_recorded(done, kind + (f" for {whom}" if whom else ""), reading)
+
+
+def _interviewed(season: Season, kind: str) -> tuple[str, ...]:
+    """The programs ``log --all-interviewed`` records ``kind`` for: interviewed or ranked
+    (for ``update_sent``, only those with news still untold); at least one."""
+    state = season.state()
+    chosen = tuple(
+        pid
+        for pid, p in state.programs.items()
+        if p.state in ("interviewed", "ranked")
+        and (kind != "update_sent" or state.untold_news(pid))
+    )
+    if not chosen:
+        untold = " with news untold" if kind == "update_sent" else ""
+        raise InputError(
+            f"no program you interviewed at is still in the running{untold}; "
+            "name the programs instead",
+            field="--all-interviewed",
+        )
+    return chosen
 
 
 @click.command()

@@ -1,7 +1,9 @@
-"""Turning engine results into text for people (rich tables) or JSON for scripts."""
+"""Turning engine results into text for people (wrapped to the terminal, never breaking a
+word) or JSON for scripts."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import re
@@ -10,8 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from prematch.cli._text import escape, visible
-from prematch.engine import AuditReport, Finding, HistoryEntry, NowItem, NowReport, Verdict
+from prematch.cli._text import visible
+from prematch.engine import (
+    AuditReport,
+    Finding,
+    HistoryEntry,
+    NowItem,
+    NowReport,
+    SeasonSummary,
+    StatusReport,
+    StatusRow,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from prematch.policies import LintFinding
@@ -19,41 +31,39 @@ if TYPE_CHECKING:
 __all__ = [
     "audit_markdown",
     "audit_text",
-    "console",
     "dump_json",
     "duration",
     "findings_text",
+    "grid",
     "history_table",
     "lint_summary",
     "lint_text",
     "local",
+    "now_summary",
     "now_table",
     "relative",
+    "short",
+    "status_table",
+    "summary_table",
     "verdict_text",
+    "width",
+    "wrap",
 ]
 
 _STATUS_LABEL = {
-    "due": "DUE",
-    "allowed": "allowed",
-    "warn": "allowed, read",
+    "due": "due",
+    "allowed": "may send",
+    "warn": "may send, see note",
     "opens_later": "opens later",
-    "blocked": "blocked",
+    "blocked": "not possible now",
 }
-_STATUS_STYLE = {
-    "due": "bold yellow",
-    "allowed": "green",
-    "warn": "yellow",
-    "opens_later": "cyan",
-    "blocked": "red",
+_ACTION_WORDS = {
+    "thank_you": "thank-you",
+    "update": "update",
+    "interest": "letter of interest",
+    "intent": "letter of intent",
+    "inquiry": "inquiry",
 }
-_SEVERITY_STYLE = {"block": "red", "warn": "yellow", "info": "dim"}
-
-
-def console() -> Any:
-    """A rich console on stdout (imported lazily: ``--json`` never pays for rich)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
 
 
 def dump_json(value: Any) -> None:
@@ -92,175 +102,361 @@ def relative(as_of: dt.datetime, moment: dt.datetime) -> str:
     return f"in {text}" if moment >= as_of else f"{text} ago"
 
 
+def width() -> int:
+    """The terminal's width in columns (``COLUMNS`` when set), for the text views."""
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def wrap(text: str, columns: int, indent: str = "") -> list[str]:
+    """``text`` in lines of at most ``columns`` (never breaking a word, nor at a hyphen),
+    every line starting with ``indent``."""
+    import textwrap
+
+    return textwrap.wrap(
+        visible(text),  # user text is shown as typed, never obeyed by the terminal
+        columns,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
+
+
+def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> list[str] | None:
+    """``rows`` under ``headers`` as aligned columns two spaces apart, if every cell fits
+    on one line within ``columns``; else ``None`` (the caller shows a list instead)."""
+    from rich.cells import cell_len
+
+    rows = [[visible(cell) for cell in row] for row in rows]
+    widths = [max([cell_len(h), *(cell_len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    if sum(widths) + 2 * (len(widths) - 1) > columns:
+        return None
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths, strict=True))
+
+    return [line(headers).rstrip(), *(line(r).rstrip() for r in rows)]
+
+
+def short(
+    moment: dt.datetime, timezone: str, usual: str | None = None, *, weekday: bool = True
+) -> str:
+    """``moment`` briefly, e.g. ``Sat 16 Jan 09:00`` (``16 Jan 09:00`` without
+    ``weekday``), in ``timezone``; its zone is named when it is not ``usual`` (the
+    season's, named once at the top of a view)."""
+    from zoneinfo import ZoneInfo
+
+    here = moment.astimezone(ZoneInfo(timezone))
+    text = here.strftime("%a %d %b %H:%M" if weekday else "%d %b %H:%M")
+    return text if timezone == usual else f"{text} {here.strftime('%Z')}"
+
+
 def _when(item: NowItem, report: NowReport) -> str:
     v = item.verdict
     tz = report.timezone
     if item.status == "due" and v.due_by is not None:
-        return f"by {local(v.due_by, tz)} ({duration(report.as_of, v.due_by)} left)"
+        return f"by {short(v.due_by, tz, tz)} ({duration(report.as_of, v.due_by)} left)"
     if item.status == "opens_later" and v.opens_at is not None:
-        return f"from {local(v.opens_at, tz)} ({relative(report.as_of, v.opens_at)})"
+        return f"from {short(v.opens_at, tz, tz)} ({relative(report.as_of, v.opens_at)})"
     if v.closes_at is not None and v.closes_at > report.as_of and item.status != "blocked":
-        return f"until {local(v.closes_at, tz)}"
+        return f"until {short(v.closes_at, tz, tz)}"
     return ""
 
 
-def _why(findings: Sequence[Finding], status: str) -> str:
-    shown = [f for f in findings if status == "blocked" or f.severity != "block"]
-    if status == "opens_later":
-        shown = [f for f in findings if f.severity != "block"]
-    return "\n".join(f"{f.rule}: {f.message}" for f in shown)
+def _notes(findings: Sequence[Finding], status: str, every: bool) -> list[Finding]:
+    """What to print under a ``now`` line: why it is blocked; else its warnings (read
+    them before sending), and with ``every`` (``--all``) its info notes too."""
+    if status == "blocked":
+        return list(findings)
+    return [f for f in findings if f.severity == "warn" or (every and f.severity == "info")]
+
+
+def _to(item: NowItem, report: NowReport) -> str:
+    pid = item.verdict.program
+    if pid is None:
+        return "(your choice)"
+    name = report.program_names.get(pid, pid)
+    return name if item.verdict.action != "intent" else f"{name}, your first choice"
+
+
+def now_summary(report: NowReport) -> str:
+    """The answer first: ``2 due (next: thank-you to Mercy General IM by Sat 16 Jan
+    09:00), 3 allowed, 1 opening later``."""
+    items = _now_items(report)
+    count = collections.Counter(i.status for i in items)
+    parts = []
+    due = [i for i in items if i.status == "due"]
+    if due:
+        first = min(due, key=lambda i: i.verdict.due_by or report.as_of)
+        v = first.verdict
+        by = "" if v.due_by is None else f" by {short(v.due_by, report.timezone, report.timezone)}"
+        next_ = f"{_ACTION_WORDS.get(v.action, v.action)} to {_to(first, report)}{by}"
+        parts.append(f"{len(due)} due (next: {next_})")
+    else:
+        parts.append("nothing due")
+    parts.append(f"{count['allowed'] + count['warn']} allowed")
+    parts.append(f"{count['opens_later']} opening later")
+    return ", ".join(parts)
+
+
+def _now_items(report: NowReport) -> list[NowItem]:
+    """The per-program items (season-level actions once, after them), in report order."""
+    season_actions = {i.verdict.action for i in report.season_items}
+    per_program = [i for i in report.items if i.verdict.action not in season_actions]
+    return [*per_program, *report.season_items]
 
 
 def now_table(report: NowReport, show_all: bool) -> None:
-    """``prematch now`` for people: one table per program, soonest deadline first."""
-    from rich.table import Table
+    """``prematch now`` for people: the answer in one line, then one line per thing you
+    may do (due first, soonest deadline first), each note below its line; ``show_all``
+    adds what is not possible now and why, and every info note."""
+    from zoneinfo import ZoneInfo
 
-    out = console()
-    out.print(f"[bold]Season {report.season}[/] as of {local(report.as_of, report.timezone)}")
+    columns = width()
+    tz = report.timezone
+    zone = report.as_of.astimezone(ZoneInfo(tz)).strftime("%Z")
+    for line in wrap(f"Season {report.season} as of {local(report.as_of, tz)}", columns):
+        click.echo(click.style(line, bold=True))
+    for line in wrap(now_summary(report) + ".", columns):
+        click.echo(line)
     if report.calendar_provisional:
-        out.print(
-            f"[yellow]The calendar of this Match is provisional ({report.calendar_source}); "
-            "verify the dates with NRMP.[/]"
+        text = (
+            f"The calendar of this Match is provisional ({report.calendar_source}); "
+            "verify the dates with NRMP."
         )
+        for line in wrap(text, columns):
+            click.echo(click.style(line, fg="yellow"))
     for f in report.checklist:
-        style = _SEVERITY_STYLE[f.severity]
-        out.print(f"[{style}]{escape(f.rule)}: {escape(f.message)}[/]")
-    # Season-level choices (the one letter of intent) are shown once, after the programs.
-    season_actions = {i.verdict.action for i in report.season_items}
-    per_program = [i for i in report.items if i.verdict.action not in season_actions]
-    order: list[str] = []
-    for item in per_program:
-        pid = item.verdict.program
-        if pid is not None and pid not in order:
-            order.append(pid)
-    shown = 0
-    for pid in order:
-        rows = [
-            i
-            for i in per_program
-            if i.verdict.program == pid and (show_all or i.status != "blocked")
-        ]
-        if not rows:
-            continue
-        shown += 1
-        table = Table(
-            title=escape(f"{report.program_names[pid]} ({pid})"),
-            title_justify="left",
-            expand=False,
-            show_lines=False,
-        )
-        table.add_column("action")
-        table.add_column("status")
-        table.add_column("when")
-        table.add_column("why / note", overflow="fold", max_width=70)
-        for item in rows:
-            style = _STATUS_STYLE[item.status]
-            table.add_row(
-                item.verdict.action,
-                f"[{style}]{_STATUS_LABEL[item.status]}[/]",
-                _when(item, report),
-                escape(_why(item.verdict.findings, item.status)),
-            )
-        out.print(table)
-    for item in report.season_items:
-        if item.status == "blocked" and not show_all:
-            continue
-        shown += 1
-        out.print(_season_table(item, report))
+        for line in wrap(f"{f.rule}: {f.message}", columns):
+            click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))
+    items = _now_items(report)
+    rank = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2, "blocked": 3}
+    shown = sorted(
+        (i for i in items if show_all or i.status != "blocked"), key=lambda i: rank[i.status]
+    )
     if not shown:
-        out.print(
+        click.echo(
             "Nothing to send right now." + ("" if show_all else " (--all shows what is blocked)")
         )
-    elif not show_all:
-        hidden = sum(1 for i in (*per_program, *report.season_items) if i.status == "blocked")
+        return
+    click.echo()
+    if any(i.verdict.program is not None for i in shown):
+        click.echo(f"(times in {zone})")
+
+    def rows(named: bool) -> list[tuple[str, str, str, str]]:
+        return [
+            (
+                _to(i, report) if named or i.verdict.program is None else i.verdict.program,
+                _ACTION_WORDS.get(i.verdict.action, i.verdict.action),
+                _STATUS_LABEL[i.status],
+                _when(i, report),
+            )
+            for i in shown
+        ]
+
+    # The programs' names if they fit, else their ids, else a wrapped line each.
+    headers = ("program", "what", "status", "when")
+    table = grid(headers, rows(True), columns) or grid(headers, rows(False), columns)
+    cells = rows(False)
+    for n, item in enumerate(shown):
+        if table is not None:
+            out = [*table[: 1 if n == 0 else 0], table[n + 1]]
+        else:
+            to, what, status, when = cells[n]
+            out = wrap(f"{to}: {what}, {status}" + (f", {when}" if when else ""), columns)
+        for line in out:
+            click.echo(click.style(line, fg=_STATUS_FG.get(item.status)))
+        for f in _notes(item.verdict.findings, item.status, show_all):
+            for line in wrap(f"{f.rule}: {f.message}", columns, "    "):
+                click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))
+    if not show_all:
+        hidden = sum(1 for i in items if i.status == "blocked")
         if hidden:
-            noun = "action" if hidden == 1 else "actions"
-            out.print(f"[dim]{hidden} blocked {noun} hidden; --all shows them and why.[/]")
+            noun = "thing is" if hidden == 1 else "things are"
+            click.echo(f"{hidden} more {noun} not possible now; --all shows them and why.")
 
 
-_SEASON_TITLES = {"intent": "A letter of intent: to one program, once all interviews are done"}
+_STATUS_FG = {"due": "yellow", "allowed": "green", "warn": "yellow", "blocked": "red"}
+_SEVERITY_FG = {"block": "red", "warn": "yellow"}
 
 
-def _season_table(item: NowItem, report: NowReport) -> Any:
-    from rich.table import Table
+def _findings_count(row: StatusRow) -> str:
+    parts = [f"{n} {what}" for n, what in ((row.block, "block"), (row.warn, "warn")) if n]
+    return ", ".join(parts) or "none"
 
-    v = item.verdict
-    table = Table(title=_SEASON_TITLES.get(v.action, v.action), title_justify="left")
-    table.add_column("action")
-    table.add_column("to")
-    table.add_column("status")
-    table.add_column("when")
-    table.add_column("why / note", overflow="fold", max_width=70)
-    to = (
-        f"{report.program_names[v.program]} ({v.program}), your certified first choice"
-        if v.program is not None
-        else "one program of your choice"
-    )
-    style = _STATUS_STYLE[item.status]
-    table.add_row(
-        v.action,
-        escape(to),
-        f"[{style}]{_STATUS_LABEL[item.status]}[/]",
-        _when(item, report),
-        escape(_why(v.findings, item.status)),
-    )
-    return table
+
+_SHORT_ACTION = {"thank_you": "thank-you"}
+"""Actions as the status view names them (its columns say what they are: sent, next)."""
+
+
+def _next_text(row: StatusRow, report: StatusReport) -> str:
+    if row.next is None:
+        return "nothing open"
+    what = _SHORT_ACTION.get(row.next.verdict.action, row.next.verdict.action)
+    at = row.next_at
+    when = "" if at is None else short(at, report.timezone, report.timezone, weekday=False)
+    if row.next.status == "due":
+        return f"{what} due by {when}"
+    if row.next.status == "opens_later":
+        return f"{what} from {when}"
+    return f"{what} until {when}" if when else f"{what} now"
+
+
+def _status_cells(row: StatusRow, report: StatusReport, named: bool) -> tuple[str, ...]:
+    from zoneinfo import ZoneInfo
+
+    tz = report.timezone
+    if row.interview_at is not None:
+        interview = short(row.interview_at, row.timezone, tz)
+    elif row.interview_on is not None:
+        interview = row.interview_on.strftime("%a %d %b")
+    else:
+        interview = "—"
+    last = "—"
+    if row.last_message is not None:
+        action, at = row.last_message
+        day = at.astimezone(ZoneInfo(tz)).strftime("%d %b")
+        last = f"{_SHORT_ACTION.get(action, action)} {day}"
+    program = f"{row.name} ({row.program})" if named else row.program
+    return program, row.state, interview, last, _next_text(row, report), _findings_count(row)
+
+
+def status_table(report: StatusReport) -> None:
+    """``prematch status`` for people: one row per program, most urgent first; aligned
+    columns when they fit the terminal, else two short lines per program (its id, state
+    and next thing to do; its interview, last message and findings)."""
+    from zoneinfo import ZoneInfo
+
+    columns = width()
+    zone = report.as_of.astimezone(ZoneInfo(report.timezone)).strftime("%Z")
+    head = f"Season {report.season} as of {local(report.as_of, report.timezone)}"
+    noun = "program" if len(report.rows) == 1 else "programs"
+    for line in wrap(f"{head}: {len(report.rows)} {noun} (times in {zone})", columns):
+        click.echo(click.style(line, bold=True))
+    if not report.rows:
+        click.echo("No program yet: prematch program add ID --name NAME")
+        return
+    headers = ("program", "state", "interview", "last sent", "next", "findings")
+    table = grid(headers, [_status_cells(r, report, True) for r in report.rows], columns)
+    table = table or grid(headers, [_status_cells(r, report, False) for r in report.rows], columns)
+    if table is not None:
+        for line in table:
+            click.echo(line)
+        return
+    for row in report.rows:
+        program, state, interview, last, next_, found = _status_cells(row, report, False)
+        for line in wrap(f"{program} ({state}): {next_}", columns):
+            click.echo(click.style(line, bold=True))
+        found = "no findings" if found == "none" else f"findings {found}"
+        interview = "no interview yet" if interview == "—" else f"interview {interview}"
+        last = "nothing sent yet" if last == "—" else f"last sent {last}"
+        text = f"{interview}; {last}; {found}"
+        for line in wrap(text, columns, "    "):
+            click.echo(line)
+
+
+def summary_table(summaries: Sequence[SeasonSummary]) -> None:
+    """``audit --all --summary`` for people: a row per season (aligned when it fits the
+    terminal, else two lines per season)."""
+    columns = width()
+    rows = []
+    for r in summaries:
+        due = r.next_due
+        deadline = (
+            "—"
+            if due is None or due.due_by is None
+            else f"{_SHORT_ACTION.get(due.action, due.action)} to {due.program}, "
+            f"{due.due_by.astimezone(dt.UTC):%d %b %H:%M} UTC"
+        )
+        states = ", ".join(f"{n} {state}" for state, n in r.states.items()) or "no program"
+        rows.append((r.applicant, r.season, str(r.block), str(r.warn), deadline, states))
+    headers = ("applicant", "season", "block", "warn", "next deadline", "programs")
+    table = grid(headers, rows, columns)
+    if table is not None:
+        for line in table:
+            click.echo(line)
+        return
+    for applicant, season, block, warn, deadline, states in rows:
+        head = f"{applicant} ({season}): {block} block, {warn} warn; next: {deadline}"
+        for line in wrap(head, columns):
+            click.echo(click.style(line, bold=True))
+        for line in wrap(states, columns, "    "):
+            click.echo(line)
 
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     """``prematch check`` for people."""
-    out = console()
-    style = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
-    out.print(f"{verdict.action} → {verdict.program}: [bold {style}]{verdict.outcome}[/]")
+    fg = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
+    program = visible(verdict.program or "")
+    click.echo(f"{verdict.action} → {program}: " + click.style(verdict.outcome, fg=fg))
     for label, moment in (
         ("opens", verdict.opens_at),
         ("due by", verdict.due_by),
         ("closes", verdict.closes_at),
     ):
         if moment is not None:
-            out.print(f"  {label:7} {local(moment, timezone)} ({relative(as_of, moment)})")
+            text = f"{local(moment, timezone)} ({relative(as_of, moment)})"
+            for line in _hang(f"  {label:7} ", text, width()):
+                click.echo(line)
     findings_text(verdict.findings)
 
 
 def findings_text(
     findings: Iterable[Finding], *, err: bool = False, overridden: str | None = None
 ) -> None:
-    """One line per finding: severity, rule, message, source; with ``overridden`` (the
-    override reason a record was written with), block findings say they were overridden."""
+    """One paragraph per finding: severity, rule, message, source, wrapped to the terminal
+    (a word is never broken); with ``overridden`` (the override reason a record was
+    written with), block findings say they were overridden."""
+    columns = width()
     for f in findings:
-        line = f"  {f.severity:5}  {f.rule}: {visible(f.message)}  [{f.source}]"
+        line = f"{f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
         if overridden is not None and f.severity == "block":
-            line += f"  (overridden: {visible(overridden)})"
-        click.echo(
-            click.style(line, fg={"block": "red", "warn": "yellow"}.get(f.severity)), err=err
-        )
+            line += f"  (overridden: {overridden})"
+        fg = {"block": "red", "warn": "yellow"}.get(f.severity)
+        for part in _hang("  ", line, columns, 9):
+            click.echo(click.style(part, fg=fg), err=err)
+
+
+def _hang(head: str, text: str, columns: int, under: int | None = None) -> list[str]:
+    """``head`` then ``text``, wrapped to ``columns``: the next lines indented by ``under``
+    (default: the width of ``head``, when that leaves room; else four spaces)."""
+    from rich.cells import cell_len
+
+    if under is None:
+        under = cell_len(head) if columns - cell_len(head) >= 30 else 4
+    if columns - cell_len(head) < 20:  # too little room beside the head: text below it
+        return [head.rstrip(), *wrap(text, columns, " " * under)]
+    lines = wrap(head + text, columns, "")
+    if len(lines) <= 1:
+        return lines
+    first = lines[0]
+    rest = wrap(" ".join(lines[1:]), columns, " " * under)
+    return [first, *rest]
 
 
 def audit_text(report: AuditReport) -> None:
-    """``prematch audit`` for people (messages and overrides shown as typed, not markup)."""
-    from rich.table import Table
-
-    out = console()
+    """``prematch audit`` for people: a line per finding (seq, program, severity, rule),
+    its message and override below it, wrapped to the terminal (messages and overrides
+    shown as typed)."""
+    columns = width()
     s = report.summary
-    out.print(
-        f"[bold]Audit of {report.season}[/]: {s['block']} block, {s['warn']} warn, {s['info']} info"
-    )
+    title = f"Audit of {report.season}: {s['block']} block, {s['warn']} warn, {s['info']} info"
+    for line in wrap(title, columns):
+        click.echo(click.style(line, bold=True))
     if not report.findings:
-        out.print("[green]No rule was broken.[/]")
+        click.echo(click.style("No rule was broken.", fg="green"))
         return
-    table = Table(show_lines=False)
-    for name in ("seq", "program", "severity", "rule", "message", "override"):
-        table.add_column(name, overflow="fold")
     for f in report.findings:
-        table.add_row(
-            str(f.seq),
-            f.program or "—",
-            f"[{_SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
-            f.rule,
-            escape(f.message),
-            escape(f.override or ""),
-        )
-    out.print(table)
+        head = f"seq {f.seq}  {f.program or '(season)'}  {f.severity}  {f.rule}"
+        for line in wrap(head, columns):
+            click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))
+        for line in wrap(f.message, columns, "    "):
+            click.echo(line)
+        if f.override:
+            for line in wrap(f"override: {f.override}", columns, "    "):
+                click.echo(line)
 
 
 _MARKDOWN = {
@@ -312,31 +508,31 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
 
 
 def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
-    """``prematch history`` for people (what the user typed is shown as typed, never read
-    as rich markup)."""
-    from rich.table import Table
-
-    out = console()
-    table = Table(title=f"History of {season} (replay order)", title_justify="left")
-    for name in ("seq", "when", "event", "program", "details", "notes"):
-        table.add_column(name, overflow="fold")
-    for e in entries:
+    """``prematch history`` for people: one line per event (seq, when, event, program),
+    its details after it, wrapped to the terminal without breaking a word (what the user
+    typed is shown as typed)."""
+    columns = width()
+    for line in wrap(f"History of {season} (replay order)", columns):
+        click.echo(click.style(line, bold=True))
+    heads = [
+        (str(e.record.seq), short(e.record.occurred_at, timezone, timezone), e.record.type)
+        for e in entries
+    ]
+    seq_w = max((len(h[0]) for h in heads), default=1)
+    when_w = max((len(h[1]) for h in heads), default=1)
+    type_w = max((len(h[2]) for h in heads), default=1)
+    for e, (seq, when, kind) in zip(entries, heads, strict=True):
         r = e.record
-        notes = []
+        head = f"{seq:>{seq_w}}  {when:<{when_w}}  {kind:<{type_w}}  "
+        details = [r.program or "", _detail(r.type, r.payload)]
         if e.retracted:
-            notes.append("[red]retracted[/]")
+            details.append("(retracted)")
         if r.override:
-            notes.append(f"[yellow]override: {escape(r.override)}[/]")
-        event = f"[strike]{r.type}[/]" if e.retracted else r.type
-        table.add_row(
-            str(r.seq),
-            local(r.occurred_at, timezone),
-            event,
-            r.program or "",
-            escape(_detail(r.type, r.payload)),
-            " ".join(notes),
-        )
-    out.print(table)
+            details.append(f"(override: {r.override})")
+        text = "  ".join(d for d in details if d)
+        fg = "red" if e.retracted else None
+        for line in _hang(head, text, columns) if text else [head.rstrip()]:
+            click.echo(click.style(line, fg=fg))
 
 
 def lint_summary(findings: Sequence[LintFinding]) -> dict[str, int]:

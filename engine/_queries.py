@@ -31,10 +31,15 @@ __all__ = [
     "NowItem",
     "NowReport",
     "NowStatus",
+    "SeasonSummary",
+    "StatusReport",
+    "StatusRow",
     "audit_jobs",
     "audit_records",
     "audit_store",
     "judge_action",
+    "program_status",
+    "season_summary",
     "what_now",
 ]
 
@@ -436,3 +441,169 @@ def _audit_run(
             audit_records(season, records, rulebook, at=at)
             for season, records in store.seasons_records(first, last)
         ]
+
+
+_NEXT_RANK = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2}
+_ENDED = ("rejected", "declined", "withdrawn")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One program as ``prematch status`` shows it (DESIGN §6).
+
+    ``interview_on`` is the interview's day as the program gives it; ``interview_at`` the
+    instant it took place (when recorded), shown in ``timezone`` (the program's, else the
+    season's). ``last_message`` is the latest message sent (action, instant). ``next`` is
+    the most urgent thing to do for the program (due, then allowed, then opening later),
+    ``None`` when nothing is open; ``block`` and ``warn`` count the audit's findings about it.
+    """
+
+    program: str
+    name: str
+    state: str
+    timezone: str
+    interview_on: dt.date | None
+    interview_at: dt.datetime | None
+    last_message: tuple[str, dt.datetime] | None
+    next: NowItem | None
+    block: int
+    warn: int
+
+    @property
+    def next_at(self) -> dt.datetime | None:
+        """When the next thing is due by (``due``), opens (``opens_later``) or closes."""
+        if self.next is None:
+            return None
+        v = self.next.verdict
+        if self.next.status == "due":
+            return v.due_by
+        if self.next.status == "opens_later":
+            return v.opens_at
+        return v.closes_at
+
+    def to_json(self) -> dict[str, Any]:
+        """One element of the ``status`` JSON's ``programs`` (docs/json.md)."""
+        nxt = None
+        if self.next is not None:
+            at = None if self.next_at is None else utc_iso(self.next_at)
+            nxt = {"action": self.next.verdict.action, "status": self.next.status, "at": at}
+        return {
+            "program": self.program,
+            "name": self.name,
+            "state": self.state,
+            "timezone": self.timezone,
+            "interview_on": None if self.interview_on is None else self.interview_on.isoformat(),
+            "interview_at": None if self.interview_at is None else utc_iso(self.interview_at),
+            "last_message": None
+            if self.last_message is None
+            else {"action": self.last_message[0], "at": utc_iso(self.last_message[1])},
+            "next": nxt,
+            "findings": {"block": self.block, "warn": self.warn},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """Every program of a season, one row each, most urgent first (``prematch status``)."""
+
+    season: str
+    as_of: dt.datetime
+    timezone: str
+    rows: tuple[StatusRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``status`` JSON shape (docs/json.md)."""
+        return {
+            "season": self.season,
+            "as_of": utc_iso(self.as_of),
+            "programs": [r.to_json() for r in self.rows],
+        }
+
+
+def _status_key(row: StatusRow) -> tuple[int, int, dt.datetime, str]:
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    ended = 1 if row.state in _ENDED else 0
+    rank = 3 if row.next is None else _NEXT_RANK[row.next.status]
+    return ended, rank, row.next_at or far, row.program
+
+
+def program_status(state: SeasonState, now: NowReport, audit: AuditReport) -> StatusReport:
+    """One :class:`StatusRow` per program of ``state``, from the ``now`` report and the
+    ``audit`` of the same instant: programs with something due first (soonest first),
+    then those with something allowed, then opening later, then nothing open; programs
+    whose story ended (rejected, declined, withdrawn) last."""
+    findings: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for f in audit.findings:
+        if f.program is not None:
+            findings[f.program][f.severity] += 1
+    best: dict[str, NowItem] = {}
+    for item in now.items:
+        pid = item.verdict.program
+        if pid is None or item.status not in _NEXT_RANK or item.verdict.action in SEASON_ACTIONS:
+            continue  # the one letter of intent is the season's choice, not a program's next
+        if pid not in best or _NEXT_RANK[item.status] < _NEXT_RANK[best[pid].status]:
+            best[pid] = item  # the items come soonest deadline first
+    rows = []
+    for pid, p in state.programs.items():
+        last = max(p.messages, key=operator.attrgetter("at"), default=None)
+        rows.append(
+            StatusRow(
+                program=pid,
+                name=p.name,
+                state=p.state,
+                timezone=p.timezone or state.timezone,
+                interview_on=p.interview_day(state.timezone),
+                interview_at=p.interviewed_at,
+                last_message=None if last is None else (last.action, last.at),
+                next=best.get(pid),
+                block=findings[pid]["block"],
+                warn=findings[pid]["warn"],
+            )
+        )
+    rows.sort(key=_status_key)
+    return StatusReport(state.id, now.as_of, state.timezone, tuple(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonSummary:
+    """One season in a line (``audit --all --summary``, an advisor's view): its block and
+    warn findings, its next deadline (the soonest thing due: program, action, due by; or
+    ``None``) and how many programs are in each state."""
+
+    season: str
+    applicant: str
+    as_of: dt.datetime
+    block: int
+    warn: int
+    next_due: Verdict | None
+    states: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        """One element of the summary JSON's ``seasons`` (docs/json.md)."""
+        due = self.next_due
+        return {
+            "season": self.season,
+            "applicant": self.applicant,
+            "block": self.block,
+            "warn": self.warn,
+            "next_deadline": None
+            if due is None or due.due_by is None
+            else {"program": due.program, "action": due.action, "due_by": utc_iso(due.due_by)},
+            "states": self.states,
+        }
+
+
+def season_summary(state: SeasonState, now: NowReport, audit: AuditReport) -> SeasonSummary:
+    """The :class:`SeasonSummary` of a season from its ``now`` report and its ``audit``."""
+    due = [i.verdict for i in (*now.items, *now.season_items) if i.status == "due"]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    states = collections.Counter(p.state for p in state.programs.values())
+    return SeasonSummary(
+        season=state.id,
+        applicant=state.applicant_name,
+        as_of=now.as_of,
+        block=audit.summary["block"],
+        warn=audit.summary["warn"],
+        next_due=min(due, key=lambda v: v.due_by or far, default=None),
+        states=dict(sorted(states.items())),
+    )

@@ -24,7 +24,17 @@ from prematch.engine._intake import (
     place_dates,
     program_zones,
 )
-from prematch.engine._queries import AuditReport, NowReport, audit_records, judge_action, what_now
+from prematch.engine._queries import (
+    AuditReport,
+    NowReport,
+    SeasonSummary,
+    StatusReport,
+    audit_records,
+    judge_action,
+    program_status,
+    season_summary,
+    what_now,
+)
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import FOUNDING, in_replay_order, phase, replay, retracted_seqs
 from prematch.engine._rulebook import RulebookProtocol
@@ -238,6 +248,24 @@ class Season:
             return snap.state
         return self.state(moment)
 
+    def status(self, at: dt.datetime | str | None = None) -> StatusReport:
+        """One row per program as of ``at`` (default now): state, interview, last message,
+        the next thing to do and by when, findings; most urgent first (DESIGN §6)."""
+        moment = self.instant(at)
+        state = self._state_to_ask(moment)
+        now = what_now(state, moment, self.rulebook.for_season(state))
+        audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
+        return program_status(state, now, audit)
+
+    def summary(self, at: dt.datetime | str | None = None) -> SeasonSummary:
+        """The season in one line as of ``at`` (default now): blocks, warns, the next
+        deadline, programs per state (``audit --all --summary``)."""
+        moment = self.instant(at)
+        state = self._state_to_ask(moment)
+        now = what_now(state, moment, self.rulebook.for_season(state))
+        audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
+        return season_summary(state, now, audit)
+
     def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq, and the
         checklist of what is still undone as of ``at`` (default now)."""
@@ -328,6 +356,48 @@ class Season:
             payload=fields,
         )
         return self._append(pending, happens_now=at is None)
+
+    def record_many(
+        self,
+        event_type: str,
+        programs: Sequence[str],
+        *,
+        at: dt.datetime | str | None = None,
+        override: str | None = None,
+        **fields: Any,
+    ) -> tuple[Judged, ...]:
+        """One ``event_type`` event per program of ``programs`` (each with the same ``at``,
+        ``override`` and fields), judged together and appended in one transaction: every
+        one is recorded, or (one refused) none. Returns them in the order given."""
+        _check_text(event_type, "type", "an event type")
+        if isinstance(programs, str) or not isinstance(programs, Sequence) or not programs:
+            raise InputError("record_many takes a non-empty list of program ids", field="program")
+        for program in programs:
+            _check_text(program, "program", "a program id")
+        twice = sorted({p for p in programs if programs.count(p) > 1})
+        if twice:
+            raise InputError(f"a program is named twice: {', '.join(twice)}", field="program")
+        if normalize_event_type(event_type) == "season_started":
+            raise InputError(
+                "a season has one season_started, written when it starts", field="type"
+            )
+        intake = self._intake()
+        when = None if at is None else _checked_at(at)
+        pending = [
+            intake.from_fields(
+                event_type, p, season=self.id, at=when, override=override, payload=dict(fields)
+            )
+            for p in programs
+        ]
+        now = self.clock()
+        with self.store.write(utc_iso(now)) as tx:
+            existing = tx.season_records(self.id)
+            place_dates(existing, pending, now)
+            first = tx.last_seq + 1
+            candidates = [p.record(first + n) for n, p in enumerate(pending)]
+            admitted = admit(existing, candidates, self.rulebook)
+            stored = _append_checked(tx, [j.record for j in admitted])
+        return tuple(Judged(s, j.findings) for s, j in zip(stored, admitted, strict=True))
 
     def reading(self, event_type: str, program: str | None, at: str) -> TimeReading:
         """How :meth:`record` reads ``at`` for this event: in which zone (the program's for

@@ -36,8 +36,8 @@ __all__ = [
     "UPCASTERS",
     "RecordedHook",
     "SeasonSnapshot",
-    "SeasonSummary",
     "Store",
+    "StoredSeason",
     "Tamper",
     "Transaction",
     "Verification",
@@ -86,7 +86,7 @@ class SeasonSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class SeasonSummary:
+class StoredSeason:
     """One season of a store at a glance (:meth:`Store.season_summaries`)."""
 
     id: str
@@ -224,15 +224,15 @@ class Store:
         """Season ids in the order they were started."""
         return self._recorder.seasons()
 
-    def season_summaries(self) -> list[SeasonSummary]:
+    def season_summaries(self) -> list[StoredSeason]:
         """Each season at a glance (specialty, visa, match year, events, last seq), in the
         order they were started. Reads the whole log once (no replay)."""
-        found: dict[str, SeasonSummary] = {}
+        found: dict[str, StoredSeason] = {}
         for season, records in self._recorder.seasons_records(None, None):
             start = next((r.payload for r in records if r.type == "season_started"), None)
             if start is None:
                 continue
-            found[season] = SeasonSummary(
+            found[season] = StoredSeason(
                 season,
                 str(start["specialty"]),
                 str(start["visa"]),

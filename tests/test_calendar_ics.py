@@ -110,7 +110,7 @@ def test_summaries_and_status(season: Script) -> None:
     assert str(due["STATUS"]) == "CONFIRMED"
     sent = events[f"{SID}-oak-thank_you@prematch"]
     assert str(sent["SUMMARY"]) == "Thank-you sent: Oak Valley IM"
-    assert str(sent["STATUS"]) == "CANCELLED"
+    assert str(sent["STATUS"]) == "CONFIRMED"  # a past event, on the day it was sent (issue 16)
     opens = events[f"{SID}-mercy-interest@prematch"]
     assert str(opens["SUMMARY"]) == "Letter of interest window opens: Mercy General IM"
     deadline = events[f"{SID}-rank_list_deadline@prematch"]
@@ -130,8 +130,9 @@ def test_uids_are_stable_and_a_rerun_updates_the_same_events(season: Script) -> 
     after.pop("_cal")
     assert set(after) == set(first)
     uid = f"{SID}-mercy-thank_you@prematch"
-    assert str(after[uid]["STATUS"]) == "CANCELLED"
+    assert str(after[uid]["STATUS"]) == "CONFIRMED"
     assert str(after[uid]["SUMMARY"]) == "Thank-you sent: Mercy General IM"
+    assert after[uid]["SEQUENCE"] >= first[uid]["SEQUENCE"]
     assert after[uid]["DTSTART"].dt == local("2027-01-15T08:00")  # when it was sent (issue 14)
 
 
@@ -139,7 +140,10 @@ def test_at_evaluates_an_earlier_instant(season: Script) -> None:
     events = export(season, "before.ics", "--at", "2026-12-01")
     events.pop("_cal")
     assert f"{SID}-oak-thank_you@prematch" in events
-    assert not any(uid.startswith(f"{SID}-mercy-") for uid in events)  # not interviewed yet
+    # Mercy has not interviewed yet: only its interview day, all day, as the invitation says.
+    mercy = {uid for uid in events if uid.startswith(f"{SID}-mercy-")}
+    assert mercy == {f"{SID}-mercy-interview@prematch"}
+    assert events[f"{SID}-mercy-interview@prematch"]["DTSTART"].dt == dt.date(2027, 1, 14)
 
 
 def test_calendar_needs_a_season(tmp_path: Path) -> None:
@@ -148,3 +152,64 @@ def test_calendar_needs_a_season(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error:")
     assert not (tmp_path / "x.ics").exists()
+
+
+MESSAGES = {
+    "thanked": "Thank-you sent",
+    "interest_sent": "Letter of interest sent",
+    "intent_sent": "Letter of intent sent",
+    "update_sent": "Update sent",
+    "inquiry_sent": "Inquiry sent",
+}
+
+
+def test_each_event_is_at_its_instant_in_the_log(season: Script) -> None:
+    """Sent messages on their real dates (the intent too, not as cancelled), interviews
+    at their time in the program's timezone, and no "No ..." event."""
+    season.ok("program", "add", "west", "--name", "West IM", "--timezone", "America/Los_Angeles")
+    season.ok("log", "applied", "west", "--at", "2026-10-01")
+    season.ok("log", "invited", "west", "--at", "2026-10-05", "--interview-on", "2026-11-16")
+    season.ok("log", "interviewed", "west", "--at", "2026-11-16 08:00")  # Los Angeles time
+    season.ok("log", "intent-sent", "oak", "--at", "2027-01-10T10:00")
+    season.ok("news", "exam", "Passed Step 3", "--at", "2027-01-11")
+    season.ok("log", "update-sent", "oak", "west", "--at", "2027-01-12T10:00")
+    events = export(season, "season.ics")
+    events.pop("_cal")
+    log = season.json("history", "--json")["events"]
+    names = {e["program"]: e["payload"]["name"] for e in log if e["type"] == "program_added"}
+    by_start = {(str(e["SUMMARY"]), e["DTSTART"].dt) for e in events.values()}
+    for e in log:
+        at = dt.datetime.fromisoformat(e["occurred_at"])
+        if e["type"] in MESSAGES:
+            assert (f"{MESSAGES[e['type']]}: {names[e['program']]}", at) in by_start, e
+        if e["type"] == "interviewed":
+            event = events[f"{SID}-{e['program']}-interview@prematch"]
+            assert event["DTSTART"].dt == at
+    west = events[f"{SID}-west-interview@prematch"]
+    assert west["DTSTART"].params["TZID"] == "America/Los_Angeles"
+    assert west["DTSTART"].dt.hour == 8
+    intent = events[f"{SID}-intent@prematch"]
+    assert str(intent["SUMMARY"]) == "Letter of intent sent: Oak Valley IM"
+    assert str(intent["STATUS"]) == "CONFIRMED"
+    assert intent["DTSTART"].dt == local("2027-01-10T10:00")
+    assert not any(str(e["SUMMARY"]).startswith("No ") for e in events.values())
+
+
+def test_alarms_before_a_thank_you_due_and_the_rank_list_deadline(season: Script) -> None:
+    events = export(season, "season.ics")
+
+    def alarms(uid: str) -> list[dt.timedelta]:
+        return sorted(a["TRIGGER"].dt for a in events[uid].walk("VALARM"))
+
+    assert alarms(f"{SID}-mercy-thank_you@prematch") == [-dt.timedelta(hours=12)]
+    deadline = f"{SID}-rank_list_deadline@prematch"
+    assert alarms(deadline) == [-dt.timedelta(hours=48), -dt.timedelta(hours=2)]
+    assert alarms(f"{SID}-oak-thank_you@prematch") == []  # sent: nothing to remind of
+
+
+def test_a_later_export_has_a_higher_sequence(season: Script, tmp_path: Path) -> None:
+    first = export(season, "first.ics")
+    later = Script(tmp_path, now="2027-01-16T09:00:00-06:00", db=season.db)
+    second = export(later, "second.ics")
+    uid = f"{SID}-match_day@prematch"
+    assert second[uid]["SEQUENCE"] > first[uid]["SEQUENCE"]

@@ -212,7 +212,7 @@ def test_now_json_matches_the_contract(season: Script) -> None:
 def test_now_text_shows_the_actionable(season: Script) -> None:
     out = season.ok("now").stdout
     assert SEASON in out
-    assert "thank_you" in out
+    assert "1 due (next: thank-you to Mercy General IM by Sat 16 Jan 09:00)" in out
 
 
 def test_check_thank_you_allowed_after_interview(season: Script) -> None:

@@ -286,8 +286,10 @@ def lint(script: Script) -> Any:
 
 SHAPES: dict[str, Callable[[Script], Any]] = {
     "now": lambda s: s.json("now", "--json"),
+    "status": lambda s: s.json("status", "--json"),
     "check": lambda s: s.json("check", "thank_you", "marlow-im", "--json", code=3),
     "audit": lambda s: s.json("audit", "--json", code=1),
+    "audit-summary": lambda s: s.json("audit", "--all", "--summary", "--json", code=1),
     "history": lambda s: s.json("history", "--json"),
     "verify": lambda s: s.json("verify", "--json"),
     "lint": lint,

@@ -17,7 +17,7 @@ import struct
 import subprocess
 import zlib
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -85,6 +85,10 @@ class Elements(HTMLParser):
     def handle_data(self, data: str) -> None:
         self.text.append(data)
 
+    def marks(self) -> list[dict[str, str]]:
+        """The timeline's marks (whatever their shape), each with its ``tag``."""
+        return [{**a, "tag": t} for t, a in self.tags if "mark" in a.get("class", "").split()]
+
     def all(self, tag: str, cls: str = "") -> list[dict[str, str]]:
         return [
             a for t, a in self.tags if t == tag and (not cls or cls in a.get("class", "").split())
@@ -105,21 +109,36 @@ def test_page_structure(season: Script) -> None:
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     doc = parse(html)
-    assert len(doc.all("svg")) == 1
+    assert len(doc.all("svg", "timeline")) == 1
     rows = doc.all("text", "row")
     assert [r["data-program"] for r in rows] == ["", "mercy", "oak", "pine"]
     history = json.loads(season.ok("history", "--json").stdout)["events"]
-    marks = doc.all("circle", "mark")
+    marks = doc.marks()
     assert sorted(int(m["data-seq"]) for m in marks) == sorted(e["seq"] for e in history)
+    kinds = {e["seq"]: e["type"] for e in history}
+    for m in marks:  # the kind of event by its shape (and class): a thank-you a circle, ...
+        tag, classes = m["tag"], m["class"].split()
+        if kinds[int(m["data-seq"])] == "thanked":
+            assert (tag, "message") == ("circle", classes[1])
+        if kinds[int(m["data-seq"])] == "interviewed":
+            assert (tag, "interview") == ("rect", classes[1])
+        if kinds[int(m["data-seq"])] == "invited":
+            assert (tag, "invitation") == ("polygon", classes[1])
     findings = report["findings"]  # type: ignore[index]
     block_seqs = {f["seq"] for f in findings if f["severity"] == "block"}
     warn_seqs = {f["seq"] for f in findings if f["severity"] == "warn"} - block_seqs
     assert block_seqs and warn_seqs
-    assert {int(m["data-seq"]) for m in doc.all("circle", "block")} == block_seqs
-    assert {int(m["data-seq"]) for m in doc.all("circle", "warn")} == warn_seqs
-    assert all(m["fill"] == COLORS["block"] for m in doc.all("circle", "block"))
+    marks_of = {sev: [m for m in marks if sev in m["class"].split()] for sev in ("block", "warn")}
+    assert {int(m["data-seq"]) for m in marks_of["block"]} == block_seqs
+    assert {int(m["data-seq"]) for m in marks_of["warn"]} == warn_seqs
+    assert all(m["fill"] == COLORS["block"] for m in marks_of["block"])
+    legend = " ".join(doc.text)
+    for shape_label in ("message sent", "interview", "invitation", "block finding"):
+        assert shape_label in legend
+    names = [t for t in doc.text if "IM" in t]
+    assert "Mercy General IM" in names and not any("…" in t for t in doc.text)  # never clipped
     bands = doc.all("rect", "band")
-    assert len(bands) >= 4  # thank-you and letter windows of mercy and oak
+    assert len(bands) == 1  # mercy's letter of interest: the one window still open
     table = [a for t, a in doc.tags if t == "tr" and "data-seq" in a]
     assert len(table) == len(findings)
     assert Counter(a["class"] for a in table) == Counter(f["severity"] for f in findings)
@@ -127,26 +146,22 @@ def test_page_structure(season: Script) -> None:
     assert "thanks.once" in text and "asked to" in text  # the rule and the override reason
 
 
-def test_bands_are_the_verdicts_at_the_interview(season: Script) -> None:
-    """The thank-you band is due 48 h after the interview; the letter of interest band opens
-    14 days after it and closes at the rank list deadline: the engine's verdicts."""
+def test_bands_are_the_windows_that_can_still_be_used(season: Script) -> None:
+    """A band only where the action can still happen (DESIGN §4), as the engine's verdicts
+    give it as of the page: mercy's letter of interest (14 days after its last message, the
+    second thank-you, until the rank list deadline); no thank-you band, both were sent, and
+    nothing for oak, whose letter went out too."""
     with Store.open(season.db, create=False) as store:
         opened = Season.open(store, rulebook=Rulebook(), clock=fixed_clock(parse_instant(NOW)))
         state = opened.state()
         bands = verdict_bands(opened, state)
+        interest = opened.check("interest", "mercy", parse_instant(NOW))
     deadline = state.calendar.rank_list_deadline
-    mercy = datetime(2026, 11, 2, 14, tzinfo=UTC)  # 09:00 in New York
-    oak = datetime(2026, 11, 9, 14, tzinfo=UTC)
     assert bands == {
-        "mercy": [
-            Band(mercy, mercy + timedelta(hours=48), "thanks_band"),
-            Band(mercy + timedelta(days=14), deadline, "letter_band"),
-        ],
-        "oak": [
-            Band(oak, oak + timedelta(hours=48), "thanks_band"),
-            Band(oak + timedelta(days=14), deadline, "letter_band"),
-        ],
+        "mercy": [Band(datetime(2026, 12, 4, 14, tzinfo=UTC), deadline, "letter_band")],
+        "oak": [],
     }
+    assert (interest.opens_at, interest.closes_at) == (bands["mercy"][0].start, deadline)
 
 
 def test_page_is_self_contained(season: Script) -> None:
@@ -175,10 +190,14 @@ def test_a_season_without_findings_says_so(tmp_path: Path) -> None:
     assert "No rule was broken." in result.stdout
 
 
-def test_html_shows_one_season(season: Script) -> None:
+def test_html_of_every_season_is_one_page_linking_to_each_report(season: Script) -> None:
     result = season("audit", "--format", "html", "--all")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error:")
+    assert result.returncode == 1, result.stderr  # the season's overridden block
+    elements = Elements()
+    elements.feed(result.stdout)
+    links = [a["href"] for tag, a in elements.tags if tag == "a"]
+    sections = {a["id"] for tag, a in elements.tags if tag == "section"}
+    assert links == [f"#{section}" for section in sorted(sections)] and len(links) == 1
 
 
 # -- what a browser shows -------------------------------------------------------------------
@@ -238,7 +257,9 @@ def chromium() -> str:
     return found
 
 
-def screenshot(browser: str, html: Path, png: Path) -> None:
+def screenshot(
+    browser: str, html: Path, png: Path, width: int = 1200, *, dark: bool = False
+) -> None:
     profile = png.parent / "chromium-profile"
     command = [
         browser,
@@ -252,7 +273,8 @@ def screenshot(browser: str, html: Path, png: Path) -> None:
         "--disable-sync",
         f"--user-data-dir={profile}",
         f"--screenshot={png}",
-        "--window-size=1200,900",
+        f"--window-size={width},900",
+        *(["--force-dark-mode", "--blink-settings=preferredColorScheme=0"] if dark else []),
         f"file://{html}",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
@@ -310,18 +332,32 @@ def near(pixel: tuple[int, ...], hex_colour: str, tolerance: int = 40) -> bool:
     return sum(abs(p - t) for p, t in zip(pixel, target, strict=False)) <= tolerance
 
 
-def test_screenshot_is_not_blank_and_shows_the_findings(season: Script, chromium: str) -> None:
+@pytest.mark.parametrize("width", [1400, 800])
+def test_screenshot_is_not_blank_and_shows_the_findings(
+    season: Script, chromium: str, width: int
+) -> None:
     out, _ = page(season)
-    png = season.tmp / "audit.png"
-    screenshot(chromium, out, png)
-    width, height, pixels = png_pixels(png.read_bytes())
-    assert (width, height) == (1200, 900)
+    png = season.tmp / f"audit-{width}.png"
+    screenshot(chromium, out, png, width)
+    got_width, height, pixels = png_pixels(png.read_bytes())
+    assert (got_width, height) == (width, 900)
     counts = Counter(pixels)
-    background, most = counts.most_common(1)[0]
+    _, most = counts.most_common(1)[0]
     assert len(counts) >= 32, f"only {len(counts)} colours: the page looks blank"
     assert len(pixels) - most >= 0.03 * len(pixels), "almost every pixel is the background"
     red = sum(n for colour, n in counts.items() if near(colour, COLORS["block"]))
     orange = sum(n for colour, n in counts.items() if near(colour, COLORS["warn"]))
     assert red >= 30, f"{red} pixels of the block colour"
     assert orange >= 30, f"{orange} pixels of the warn colour"
-    assert background[:3] == (255, 255, 255)
+    for kind in ("message", "interview", "invitation"):  # the kinds told apart by colour too
+        shown = sum(n for colour, n in counts.items() if near(colour, COLORS[kind], 20))
+        assert shown >= 20, f"{shown} pixels of the {kind} colour"
+
+
+def test_screenshot_in_dark_mode_is_dark(season: Script, chromium: str) -> None:
+    out, _ = page(season)
+    png = season.tmp / "audit-dark.png"
+    screenshot(chromium, out, png, 1400, dark=True)
+    _, _, pixels = png_pixels(png.read_bytes())
+    background, _ = Counter(pixels).most_common(1)[0]
+    assert sum(background) < 3 * 60, f"the background {background} is not dark"
