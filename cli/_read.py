@@ -214,7 +214,9 @@ def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | N
         if out is None:
             click.echo(page, nl=False)
         else:
-            out.write_text(page, encoding="utf-8")
+            from prematch.engine.io import write_file
+
+            write_file(out, page.encode("utf-8"))
     elif fmt == "json":
         from prematch.engine import utc_iso
 

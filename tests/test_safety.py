@@ -38,6 +38,7 @@ WRITERS = {
     "export xlsx": ("export", "--format", "xlsx"),
     "calendar": ("calendar",),
     "audit html": ("audit", "--format", "html"),
+    "advisor page": ("audit", "--all", "--format", "html"),
 }
 """Every command that writes a file with ``--out`` (the file goes last)."""
 
