@@ -43,7 +43,7 @@ __all__ = [
     "what_now",
 ]
 
-STATE_SOURCE = "prematch state machine (DESIGN §3)"
+STATE_SOURCE = "prematch state machine (docs/states.md)"
 
 
 def judge_action(
