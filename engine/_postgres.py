@@ -337,7 +337,6 @@ class PostgresRecorder:
             raise StoreError(
                 "a postgresql:// database needs psycopg: pip install 'prematch[postgres]'",
                 path=self.path,
-                code="store.driver",
             ) from e
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
@@ -362,7 +361,10 @@ class PostgresRecorder:
 
         conn = self._conn
         try:
-            if self._format(conn) is None and create:
+            version = self._format(conn)
+            if version is None and self._has_table(conn, "events"):
+                raise IntegrityError("an events table that is not a prematch store", path=self.path)
+            if version is None and create:
                 conn.execute("BEGIN")
                 try:
                     # Two processes creating the schema at once: one does, one finds it.
@@ -374,12 +376,10 @@ class PostgresRecorder:
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-            version = self._format(conn)
+                version = self._format(conn)
         except psycopg.Error as e:
             raise _translate(e, self.path, self.busy_timeout) from e
         if version is None:
-            if self._has_table(conn, "events"):
-                raise IntegrityError("an events table that is not a prematch store", path=self.path)
             raise StoreError(
                 "no prematch store in this database", path=self.path, code="store.missing"
             )
@@ -543,16 +543,17 @@ def _translate(error: Exception, path: str, waited: float) -> StoreError:
         )
     if state == "P0001":  # raise_exception: the append-only triggers
         return StoreError("prematch events are append-only", path=path)
-    if state == "3D000":  # invalid_catalog_name
-        return StoreError("no such database on the server", path=path, code="store.missing")
-    if state.startswith("28"):  # invalid authorization
-        return StoreError(
-            "the server refused these credentials; check the user and password in the URL",
-            path=path,
-        )
     if state == "42P01":  # undefined_table
         return StoreError("no prematch store in this database", path=path, code="store.missing")
-    if state.startswith("08") or not state:  # connection exceptions (or none reached)
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return StoreError(f"cannot reach the database server: {first}", path=path)
+    if state.startswith("08") or not state:
+        # A failed connection carries no SQLSTATE (libpq reports it as text): say what
+        # the server or libpq said, after its "FATAL:" or "failed:".
+        said = " ".join(str(error).split())
+        for mark in ("FATAL:", "failed:"):
+            said = said.rsplit(mark, 1)[-1].strip()
+        return StoreError(
+            f"cannot connect to the database: {said or type(error).__name__}; "
+            "check the URL (host, port, user, password, database name)",
+            path=path,
+        )
     return StoreError(f"the database refused the operation (SQLSTATE {state})", path=path)

@@ -124,6 +124,10 @@ class Store:
             raise InputError(f"the store path must be text or a path, not {type(path).__name__}")
         if str(path) == ":memory:":
             return cls.memory(busy_timeout=busy_timeout)
+        if "://" in str(path) and not is_url(path):
+            raise InputError(
+                f"the store must be a file path or a postgresql:// URL, not {str(path)!r}"
+            )
         if is_url(path):
             return cls(
                 PostgresRecorder.open(
