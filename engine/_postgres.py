@@ -445,6 +445,8 @@ class PostgresRecorder:
         """One ``REPEATABLE READ`` read-only transaction: every read sees the same log."""
         import psycopg
 
+        if getattr(self._local, "writing", False):  # its ROLLBACK would end the write
+            raise StoreError("cannot take a snapshot within a write transaction", path=self.path)
         conn = self._conn
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

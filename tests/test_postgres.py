@@ -147,6 +147,18 @@ def test_a_writer_waits_for_the_seasons_lock_then_fails_busy(pg_url):
             assert other_season.id in other.seasons()
 
 
+def test_verify_inside_a_write_is_refused_and_the_write_goes_on(pg_url):
+    with Store.open(pg_url) as store:
+        season = interviewed_season(store)
+        start = next(store.records())
+        with store.write(NOW) as tx:
+            tx.append([start._replace(season="other-2027")])
+            with pytest.raises(StoreError, match="within a write transaction"):
+                store.verify()
+        assert store.seasons() == [season.id, "other-2027"]
+        assert store.verify() == (8, None)
+
+
 # -- many writers ------------------------------------------------------------------------
 
 
