@@ -27,8 +27,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict -p prematch.engine -p prematch.policies -p prematch.cli
 	cd examples && ../$(BIN)/mypy --strict --explicit-package-bases *.py
 
+# The PostgreSQL tests need a server: .ci/postgres.sh starts a throwaway one (installing
+# Debian's postgresql package as root if needed) unless PREMATCH_TEST_PG names yours.
 test: lint
-	CI=$${CI:-1} $(BIN)/python -m pytest -q
+	CI=$${CI:-1} .ci/postgres.sh $(BIN)/python -m pytest -q
 
 # The content rules on the labelled corpus (tests/corpus/messages): recall per rule,
 # false blocks on clean messages (issue 15; tests/test_content.py holds the goals).
@@ -39,7 +41,7 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -q tests -k "fuzz or property"
 
 bench: $(STAMP)
-	$(BIN)/python tests/bench.py
+	.ci/postgres.sh $(BIN)/python tests/bench.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,10 +7,10 @@ to the group. The CLI imports only the public names of ``prematch.engine``,
 ``prematch.engine.io`` and ``prematch.policies`` (``tests/test_exports.py`` holds it).
 """
 
-from prematch.cli import _messages, _read, _record
+from prematch.cli import _messages, _read, _record, _stores
 from prematch.cli._app import main, run
 
-for _command in (*_record.COMMANDS, *_read.COMMANDS, *_messages.COMMANDS):
+for _command in (*_record.COMMANDS, *_read.COMMANDS, *_messages.COMMANDS, *_stores.COMMANDS):
     main.add_command(_command)
 _record.program.add_command(_read.status, "list")  # `prematch program list` = `prematch status`
 

@@ -35,6 +35,7 @@ from prematch.engine import (
 __all__ = [
     "Ctx",
     "at_option",
+    "database",
     "default_db",
     "json_option",
     "main",
@@ -53,11 +54,18 @@ def default_db() -> Path:
     return Path(platformdirs.user_data_path("prematch")) / "prematch.db"
 
 
+def database(text: str) -> Path | str:
+    """``--db`` as :meth:`Store.open <prematch.engine.Store.open>` takes it: a URL as
+    typed, anything else a file path."""
+    return text if "://" in text else Path(text)
+
+
 @dataclass
 class Ctx:
     """What the group options give every command."""
 
-    db: Path
+    db: Path | str
+    """The database file, or a ``postgresql://`` URL."""
     season: str | None
     clock: Clock
     busy_timeout: float = 10.0
@@ -227,9 +235,10 @@ class _Group(click.Group):
 )
 @click.option(
     "--db",
-    type=click.Path(path_type=Path),
+    metavar="PATH|URL",
     envvar="PREMATCH_DB",
-    help="Database file (env PREMATCH_DB). Default: prematch.db in your data folder.",
+    help="Database file, or a postgresql:// URL (env PREMATCH_DB). "
+    "Default: prematch.db in your data folder.",
 )
 @click.option(
     "--season",
@@ -239,7 +248,7 @@ class _Group(click.Group):
 )
 @click.version_option(package_name="prematch")
 @click.pass_context
-def main(ctx: click.Context, db: Path | None, season: str | None) -> None:
+def main(ctx: click.Context, db: str | None, season: str | None) -> None:
     """Keep your residency-Match season as a log, and know what you may send, when.
 
     \b
@@ -255,7 +264,12 @@ def main(ctx: click.Context, db: Path | None, season: str | None) -> None:
     waits up to PREMATCH_BUSY_TIMEOUT seconds (default 10) for another writer.
     Exit codes: 0 ok, 1 audit found block-level findings, 2 input error, 3 refused.
     """
-    ctx.obj = Ctx(db=db or default_db(), season=season, clock=_clock(), busy_timeout=_busy())
+    ctx.obj = Ctx(
+        db=database(db) if db else default_db(),
+        season=season,
+        clock=_clock(),
+        busy_timeout=_busy(),
+    )
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

@@ -90,7 +90,7 @@ def _decoded(data: bytes, name: str) -> str:
 
 def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState | None:
     """The season to lint against: required with --program, else used when there is one."""
-    if program_id is None and (not obj.db.exists() or obj.db.is_dir()):
+    if program_id is None and isinstance(obj.db, Path) and (not obj.db.exists() or obj.db.is_dir()):
         return None
     with obj.store(readonly=True) as store:
         if program_id is None and not store.seasons():

@@ -1,10 +1,10 @@
 """The event store (DESIGN §7): :class:`Store`, the one door to a season log.
 
 A store is a facade over a recorder (:mod:`prematch.engine._recorder`): a SQLite
-file (:meth:`Store.open`) or memory (:meth:`Store.memory`). Writes go through
-:meth:`Store.write`, a transaction in which reads, validation and appends are atomic;
-reads stream :class:`~prematch.engine._records.Record` s; :meth:`Store.verify` checks
-the hash chain (:mod:`prematch.engine._chain`).
+file or a PostgreSQL database (:meth:`Store.open`), or memory (:meth:`Store.memory`).
+Writes go through :meth:`Store.write`, a transaction in which reads, validation and
+appends are atomic; reads stream :class:`~prematch.engine._records.Record` s;
+:meth:`Store.verify` checks the hash chain (:mod:`prematch.engine._chain`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from prematch.engine._chain import Tamper, Verification, verify
 from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
 from prematch.engine._memory import MemoryRecorder
+from prematch.engine._postgres import PostgresRecorder, is_url  # psycopg: only when used
 from prematch.engine._recorder import Recorder, Transaction
 from prematch.engine._records import Record
 from prematch.engine._replay import replay, replay_key
@@ -153,7 +154,9 @@ class Store:
         busy_timeout: float = BUSY_TIMEOUT_MS / 1000,
         readonly: bool = False,
     ) -> Store:
-        """Open (and, if ``create``, create with mode 0600) the SQLite store at ``path``.
+        """Open (and, if ``create``, create with mode 0600) the SQLite store at ``path``,
+        or the PostgreSQL database at a ``postgresql://`` URL (``create``: make
+        prematch's tables there if missing; needs ``pip install 'prematch[postgres]'``).
 
         ``busy_timeout`` is how many seconds a write waits for another writer's
         lock before it fails with :class:`StoreBusyError`. ``readonly`` opens an
@@ -165,6 +168,16 @@ class Store:
             raise InputError(f"the store path must be text or a path, not {type(path).__name__}")
         if str(path) == ":memory:":
             return cls.memory(busy_timeout=busy_timeout)
+        if "://" in str(path) and not is_url(path):
+            raise InputError(
+                f"the store must be a file path or a postgresql:// URL, not {str(path)!r}"
+            )
+        if is_url(path):
+            return cls(
+                PostgresRecorder.open(
+                    str(path), create=create, busy_timeout=busy_timeout, readonly=readonly
+                )
+            )
         p = Path(path).expanduser()
         return cls(
             SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout, readonly=readonly)

@@ -4,7 +4,13 @@ Prints a table and writes the same figures to ``bench-results.json``. Nothing he
 is asserted: these machines are shared and noisy, so the figures are reported as
 ratios against a baseline measured in the same run.
 
-    python tests/bench.py [--quick] [--out bench-results.json]
+    python tests/bench.py [--quick] [--out bench-results.json] [--writes | --backends]
+
+The last rows put SQLite and PostgreSQL side by side (import, audit, verify, a cold
+``prematch now``, and 16 writer processes on 16 seasons and on one season as ratios
+against one writer): they need ``PREMATCH_TEST_PG``, which ``make bench`` sets by
+starting a throwaway server (``.ci/postgres.sh``, run with ``fsync=off``: its absolute
+write figures flatter PostgreSQL; the ratios are what to compare).
 """
 
 from __future__ import annotations
@@ -430,6 +436,171 @@ def service_rows(svc: dict[str, float]) -> list[tuple[str, str, str]]:
     ]
 
 
+# -- SQLite and PostgreSQL side by side (issue 18) ---------------------------------------
+
+WRITERS = 16
+"""Concurrent writer processes in the backend comparison."""
+WRITER_EVENTS = 25
+"""Events each of them records."""
+
+
+def _pg_target(base: str) -> str:
+    """A fresh, empty schema of the PostgreSQL database at ``base``, as a store URL."""
+    import uuid
+
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+
+
+def _seasons_writer(target: str, season: str, barrier: Any, results: Any) -> None:
+    """One writer process of :func:`concurrent_writers`: its own store, ``WRITER_EVENTS``
+    events happening now into ``season``; sends back when it started and finished."""
+    from prematch.engine import Season, system_clock
+
+    try:
+        with Store.open(target, busy_timeout=120) as store:
+            season_ = Season.open(store, season, rulebook=Rulebook(), clock=system_clock)
+            barrier.wait(timeout=120)
+            began = time.time()
+            for n in range(WRITER_EVENTS):
+                detail = f"{season}-{os.getpid()}-{n}"
+                season_.record("news_recorded", kind="other", detail=detail)
+        results.put((began, time.time()))
+    except BaseException as e:  # the parent reports it, instead of waiting for ever
+        barrier.abort()
+        results.put(repr(e))
+
+
+def concurrent_writers(new_target: Any, writers: int, seasons: int) -> dict[str, float]:
+    """``writers`` processes at once, spread over ``seasons`` seasons: events/s, and
+    whether every event is stored once with a gapless seq and a chain that verifies."""
+    import multiprocessing
+
+    target = new_target()
+    with Store.open(target) as store:
+        for n in range(seasons):
+            lines = [line.replace('"w-2027"', f'"w{n}-2027"') for line in _season_of(50)]
+            import_lines(
+                store,
+                lines,
+                rulebook=Rulebook(),
+                clock=fixed_clock(synth.CLOCK),
+                allow_violations=True,
+            )
+        before = store.head()[0]
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(writers), context.Queue()
+    pool = [
+        context.Process(
+            target=_seasons_writer, args=(str(target), f"w{n % seasons}-2027", barrier, results)
+        )
+        for n in range(writers)
+    ]
+    for proc in pool:
+        proc.start()
+    spans = [results.get(timeout=600) for _ in pool]
+    for proc in pool:
+        proc.join()
+    failed = [s for s in spans if isinstance(s, str)]
+    if failed:
+        sys.exit(f"bench: {len(failed)} writers failed on {target}: {failed[0]}")
+    with Store.open(target, readonly=True) as store:
+        seqs = [r.seq for r in store.records()]
+        checked, tamper = store.verify()
+    events = writers * WRITER_EVENTS
+    return {
+        "events_per_s": events / (max(e for _, e in spans) - min(b for b, _ in spans)),
+        "intact": float(
+            seqs == list(range(1, before + events + 1)) and tamper is None and checked == len(seqs)
+        ),
+    }
+
+
+def backend_figures(new_target: Any, size: int, runs: int) -> dict[str, float]:
+    """Import, audit, verify and a cold ``prematch now`` on one backend, and its writers."""
+    target = new_target()
+    lines = list(synth.lines(max(1, size // 100)))
+    start = time.perf_counter()
+    with Store.open(target) as store:
+        events = import_lines(
+            store, lines, rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK)
+        ).events
+    imported = time.perf_counter() - start
+    with Store.open(target, readonly=True) as store:
+        start = time.perf_counter()
+        for _ in audit_store(store, Rulebook(), jobs=1):
+            pass
+        audited = time.perf_counter() - start
+        start = time.perf_counter()
+        checked, _ = store.verify()
+        verified = time.perf_counter() - start
+    demo = new_target()
+    with Store.open(demo) as store, (fixtures_dir() / "demo" / "season.jsonl").open("rb") as f:
+        clock = fixed_clock(dt.datetime.fromisoformat(DEMO_NOW))
+        import_lines(store, f, rulebook=Rulebook(), clock=clock)
+    env = {**os.environ, "PREMATCH_DB": str(demo), "PREMATCH_NOW": DEMO_NOW}
+    now = statistics.median(_time([str(BIN / "prematch"), "now"], env) for _ in range(runs))
+    one = concurrent_writers(new_target, 1, 1)
+    spread = concurrent_writers(new_target, WRITERS, WRITERS)
+    shared = concurrent_writers(new_target, WRITERS, 1)
+    return {
+        "import_events_per_s": events / imported,
+        "audit_events_per_s": events / audited,
+        "verify_events_per_s": checked / verified,
+        "now_s": now,
+        "one_writer_events_per_s": one["events_per_s"],
+        "spread_ratio": spread["events_per_s"] / one["events_per_s"],
+        "shared_ratio": shared["events_per_s"] / one["events_per_s"],
+        "intact": min(one["intact"], spread["intact"], shared["intact"]),
+    }
+
+
+def backend_rows(quick: bool, workdir: Path) -> list[tuple[str, str, str]]:
+    """The SQLite and PostgreSQL figures side by side (PostgreSQL: the server named by
+    ``PREMATCH_TEST_PG``, which ``make bench`` starts)."""
+    base = os.environ.get("PREMATCH_TEST_PG")
+    if not base:
+        sys.exit("bench: PREMATCH_TEST_PG is not set; run `make bench` (it starts PostgreSQL)")
+    size, runs = (2_000, 3) if quick else (20_000, 7)
+    files = iter(range(1_000))
+    print(f"SQLite and PostgreSQL side by side ({size:,} events, {WRITERS} writers):", flush=True)
+    lite = backend_figures(lambda: workdir / f"backend-{next(files)}.db", size, runs)
+    pg = backend_figures(lambda: _pg_target(base), size, runs)
+    per_s = "{:,.0f}".format
+    return [
+        (f"backends: SQLite | PostgreSQL ({size:,} events)", "SQLite | PostgreSQL", ""),
+        *(
+            (f"  {name}", f"{per_s(lite[key])} | {per_s(pg[key])}", "")
+            for name, key in (
+                ("import: events/s", "import_events_per_s"),
+                ("audit --all (one process): events/s", "audit_events_per_s"),
+                ("verify: events/s", "verify_events_per_s"),
+                ("1 writer process: events/s", "one_writer_events_per_s"),
+            )
+        ),
+        ("  prematch now (cold), median s", f"{lite['now_s']:.3f} | {pg['now_s']:.3f}", ""),
+        (
+            f"  {WRITERS} writers on {WRITERS} seasons: events/s vs 1 writer",
+            f"{lite['spread_ratio']:.2f}× | {pg['spread_ratio']:.2f}×",
+            "",
+        ),
+        (
+            f"  {WRITERS} writers on 1 season: events/s vs 1 writer",
+            f"{lite['shared_ratio']:.2f}× | {pg['shared_ratio']:.2f}×",
+            "",
+        ),
+        (
+            "  every event once, seq gapless, chain verified",
+            f"{'yes' if lite['intact'] else 'NO'} | {'yes' if pg['intact'] else 'NO'}",
+            "yes",
+        ),
+    ]
+
+
 def main() -> None:
     """Run every measurement and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -439,12 +610,20 @@ def main() -> None:
     parser.add_argument(
         "--service", action="store_true", help="Only examples/service.py under 8 clients."
     )
+    parser.add_argument(
+        "--backends", action="store_true", help="Only SQLite and PostgreSQL side by side."
+    )
     args = parser.parse_args()
     if args.service:
         with tempfile.TemporaryDirectory() as tmp:
             svc = service_latency(Path(tmp))
         for label, value, budget in service_rows(svc):
             print(f"{label:55}  {value:>24}  {budget}")
+        return
+    if args.backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, value, budget in backend_rows(args.quick, Path(tmp)):
+                print(f"{label:55}  {value:>24}  {budget}")
         return
     if args.writes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -480,6 +659,7 @@ def main() -> None:
         results["write"], results["write_latency"] = writes, latency
         print(f"examples/service.py, {THREADS} clients for {SERVICE_SECONDS} s:", flush=True)
         results["service"] = svc = service_latency(workdir)
+        backends = backend_rows(args.quick, workdir)
     costs = [i["us_per_event"] for i in imports]
     growth = max(costs) / min(costs) - 1
     now = results["now"]
@@ -524,6 +704,7 @@ def main() -> None:
         ("now / imports", f"{now['ratio']:.2f}×", "≤ 1.5×"),
         *write_rows(writes, latency),
         *service_rows(svc),
+        *backends,
     ]
     results["import_cost_growth"] = growth
     width = max(len(r[0]) for r in rows)

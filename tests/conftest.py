@@ -23,6 +23,40 @@ settings.register_profile("dev", max_examples=500, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+PG_ENV = "PREMATCH_TEST_PG"
+"""The URL of the PostgreSQL database the tests make their schemas in (`.ci/postgres.sh`
+starts a server and sets it; `make test` runs it)."""
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The test database's URL: a test that needs PostgreSQL fails (never skips) without it."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.fail(
+            f"{PG_ENV} is not set: run the tests with `make test` (it starts a PostgreSQL "
+            f"server), or `.ci/postgres.sh pytest ...`, or set {PG_ENV} to a postgresql:// "
+            "URL of a database the tests may create schemas in"
+        )
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A URL whose ``search_path`` is a fresh, empty schema (dropped after the test)."""
+    import uuid
+
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture
 def clock() -> engine.Clock:
     """A clock fixed at 2027-01-15T14:00Z."""

@@ -2,9 +2,9 @@
 
 A backend is a ``recorder_store`` fixture param: a :class:`Backend` that opens a
 store, opens it again (another connection, or the same memory), and tampers with its
-log behind the engine's back (the way a user with ``sqlite3`` could edit a file) to
-show that :meth:`Store.verify` notices. Adding a backend (PostgreSQL) is one more
-class in ``BACKENDS``.
+log behind the engine's back (the way a user with ``sqlite3`` or ``psql`` could) to
+show that :meth:`Store.verify` notices: SQLite, memory and PostgreSQL (a fresh schema
+of the test server per test, see ``pg_url``).
 
 What a file alone does (mode 0600, WAL, triggers, refusing what is not a prematch
 store) is in ``test_store.py``; the forensics of each tampering kind, on SQLite, in
@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,14 +150,69 @@ class MemoryBackend:
         self._store.close()
 
 
-Backend = SqliteBackend | MemoryBackend
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": SqliteBackend, "memory": MemoryBackend}
+class PostgresBackend:
+    """Stores in a fresh schema of the test server (``pg_url``); tampering goes through
+    plain psycopg with the append-only triggers dropped."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._opened: list[Store] = []
+
+    def open(self) -> Store:
+        store = Store.open(self.url, busy_timeout=60)
+        self._opened.append(store)
+        return store
+
+    @contextlib.contextmanager
+    def again(self, store: Store) -> Iterator[Store]:
+        """Another handle on the same log: another connection, as another server would."""
+        with Store.open(self.url, create=False, busy_timeout=60) as other:
+            yield other
+
+    def _sql(self, sql: str, *args: Any) -> None:
+        import psycopg
+
+        # A careful hand edit, as for SQLite: the guards off, the edit, the guards back on
+        # (a guard left off is itself a finding of verify).
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE events DISABLE TRIGGER events_append_only")
+            conn.execute("ALTER TABLE heads DISABLE TRIGGER heads_append_only")
+            conn.execute(sql, args)
+            conn.execute("ALTER TABLE events ENABLE TRIGGER events_append_only")
+            conn.execute("ALTER TABLE heads ENABLE TRIGGER heads_append_only")
+
+    def edit(self, store: Store, seq: int, **columns: Any) -> None:
+        for column, value in columns.items():
+            self._sql(f"UPDATE events SET {column} = %s WHERE seq = %s", value, seq)
+
+    def delete(self, store: Store, seq: int, *, head: bool = False) -> None:
+        self._sql("DELETE FROM events WHERE seq = %s", seq)
+        if head:
+            self._sql("DELETE FROM heads WHERE seq = %s", seq)
+
+    def swap(self, store: Store, first: int, second: int) -> None:
+        self._sql("UPDATE events SET seq = -1 WHERE seq = %s", first)
+        self._sql("UPDATE events SET seq = %s WHERE seq = %s", first, second)
+        self._sql("UPDATE events SET seq = %s WHERE seq = -1", second)
+
+    def close(self) -> None:
+        for store in self._opened:
+            store.close()
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+Backend = SqliteBackend | MemoryBackend | PostgresBackend
+
+
+@pytest.fixture(params=["sqlite", "memory", "postgres"])
 def recorder_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """A backend of the event log (see the module docstring)."""
-    backend = BACKENDS[request.param](tmp_path)
+    backend: Backend
+    if request.param == "sqlite":
+        backend = SqliteBackend(tmp_path)
+    elif request.param == "memory":
+        backend = MemoryBackend(tmp_path)
+    else:
+        backend = PostgresBackend(request.getfixturevalue("pg_url"))
     yield backend
     backend.close()
 

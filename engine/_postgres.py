@@ -1,0 +1,576 @@
+"""The PostgreSQL recorder: the event log in a database that many app servers share
+(DESIGN §7). Needs psycopg 3 (``pip install 'prematch[postgres]'``), imported only here.
+
+The tables (``events``, ``heads``, ``chain``, ``prematch_store``) live in the first
+schema of the connection's ``search_path``; prematch creates them (:meth:`PostgresRecorder.open`
+with ``create``, i.e. ``prematch init`` or ``prematch migrate``). The server enforces
+what the SQLite file does: triggers refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE`` of
+``events`` and ``heads``; a unique index on (stream, version), where a stream is
+``season/program``, refuses a second event claiming a stream version; ``heads`` notes
+each commit's chain head.
+
+**Concurrency.** A write is one ``READ COMMITTED`` transaction. Reading a season in it
+(:meth:`PostgresTransaction.season_records`, ``season_last_seq``) or appending to it
+first takes a transaction-scoped advisory lock on that season, so writers of one
+season are serialized from their first read to their commit (the single-intent race
+has one winner), while writers of different seasons read and validate side by side.
+The global ``seq`` and the hash chain are one sequence for the whole store: they are
+taken from the one-row ``chain`` table, locked ``FOR UPDATE`` when the transaction
+first needs them (it reads :attr:`~PostgresTransaction.last_seq` or appends) and until
+it commits. A sequence would leave gaps on rollback; this lock is the trade-off: the
+appends and commits of all seasons take turns (the validation before them does not).
+A transaction that appends to a second season while it holds the chain can deadlock
+with a writer of that season; the server then aborts one of them, which fails with
+:class:`~prematch.engine._errors.StoreBusyError` (try again).
+
+:meth:`PostgresRecorder.snapshot` is one ``REPEATABLE READ`` transaction, so ``verify``
+sees one consistent log. psycopg errors are translated by their SQLSTATE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import operator
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
+from prematch.engine._errors import (
+    IntegrityError,
+    StoreBusyError,
+    StoreError,
+    StoreReadonlyError,
+)
+from prematch.engine._mapper import StoredEvent, row_to_record
+from prematch.engine._records import Record
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PG_FORMAT", "PostgresRecorder", "PostgresTransaction", "is_url"]
+
+PG_FORMAT = 1
+"""Version of the PostgreSQL layout (the row of ``prematch_store``)."""
+
+PAGE = 2000
+"""How many rows one query of a streamed read fetches."""
+
+_RECORD_COLUMNS = (
+    "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override, hash"
+)
+_EVENT_COLUMNS = ", ".join(StoredEvent._fields)
+_INSERT = (
+    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * len(StoredEvent._fields))})"
+)
+_SEASON = operator.itemgetter(1)  # of _RECORD_COLUMNS
+
+_SCHEMA = [
+    "CREATE TABLE prematch_store (format integer NOT NULL)",
+    f"INSERT INTO prematch_store VALUES ({PG_FORMAT})",
+    """CREATE TABLE events (
+        seq bigint PRIMARY KEY,
+        season text NOT NULL,
+        program text,
+        type text NOT NULL,
+        schema_version integer NOT NULL,
+        occurred_at text NOT NULL,
+        recorded_at text NOT NULL,
+        payload text NOT NULL,
+        override text,
+        hash text NOT NULL,
+        stream text NOT NULL,
+        version integer NOT NULL)""",
+    "CREATE UNIQUE INDEX events_stream_version ON events (stream, version)",
+    "CREATE INDEX events_season_seq ON events (season, seq)",
+    "CREATE INDEX events_season_started ON events (seq) WHERE type = 'season_started'",
+    # One row per committed write: the chain's head then (see _sqlite).
+    "CREATE TABLE heads (seq bigint PRIMARY KEY, hash text NOT NULL, written_at text NOT NULL)",
+    # The newest seq and hash: locked FOR UPDATE to take the next seq (never a gap).
+    """CREATE TABLE chain (
+        id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, hash text NOT NULL)""",
+    f"INSERT INTO chain VALUES (1, 0, '{GENESIS_HASH}')",
+    """CREATE FUNCTION prematch_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'prematch events are append-only'; END $$""",
+    *(
+        f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION prematch_append_only()"""
+        for table in ("events", "heads")
+    ),
+    *(
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION prematch_append_only()"""
+        for table in ("events", "heads")
+    ),
+]
+
+_GUARDS = tuple(
+    f"{table}_{kind}" for table in ("events", "heads") for kind in ("append_only", "no_truncate")
+)
+"""The triggers that make the log append-only on the server (``verify`` checks each)."""
+
+_T = TypeVar("_T")
+
+_LOCK_SEASON = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+def is_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def label(url: str) -> str:
+    """``url`` without its password: how messages name the database."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{netloc}"))
+
+
+class PostgresTransaction(ChainedTransaction):
+    """Reads and appends inside one write transaction of a :class:`PostgresRecorder`.
+
+    :attr:`first_seq`, :attr:`last_seq` and :attr:`last_hash` lock the chain row on
+    first use (see the module docstring): from then on, this transaction takes the
+    next seqs.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], now_iso: str):
+        self._conn = conn
+        self._locked: set[str] = set()
+        self._chained = False
+        self._first = self._last = 0
+        self._hash = GENESIS_HASH
+        super().__init__(now_iso, 0, GENESIS_HASH)
+
+    def _chain(self) -> None:
+        if not self._chained:
+            row = self._conn.execute("SELECT seq, hash FROM chain WHERE id = 1 FOR UPDATE")
+            seq, digest = row.fetchone() or (0, GENESIS_HASH)
+            self._first = self._last = int(seq)
+            self._hash = str(digest)
+            self._chained = True
+
+    @property
+    def first_seq(self) -> int:
+        """The newest seq when this transaction took the chain."""
+        self._chain()
+        return self._first
+
+    @first_seq.setter
+    def first_seq(self, value: int) -> None:
+        self._first = value
+
+    @property
+    def last_seq(self) -> int:
+        """The newest seq, counting what this transaction appended."""
+        self._chain()
+        return self._last
+
+    @last_seq.setter
+    def last_seq(self, value: int) -> None:
+        self._last = value
+
+    @property
+    def last_hash(self) -> str:
+        """The hash of the event at :attr:`last_seq`."""
+        self._chain()
+        return self._hash
+
+    @last_hash.setter
+    def last_hash(self, value: str) -> None:
+        self._hash = value
+
+    def lock_season(self, season: str) -> None:
+        """Take ``season``'s lock (held until the transaction ends)."""
+        if season not in self._locked:
+            self._conn.execute(_LOCK_SEASON, (f"prematch-season:{season}",))
+            self._locked.add(season)
+
+    def season_records(self, season: str) -> list[Record]:
+        """Every record of ``season`` (including those appended in this transaction)."""
+        self.lock_season(season)
+        return list(map(row_to_record, _pages(self._conn, season=season)))
+
+    def season_last_seq(self, season: str) -> int:
+        """The seq of the newest record of ``season`` (0 if it has none)."""
+        self.lock_season(season)
+        row = self._conn.execute("SELECT MAX(seq) FROM events WHERE season = %s", (season,))
+        return int((row.fetchone() or (0,))[0] or 0)
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        return _seasons(self._conn)
+
+    def season_starts(self) -> dict[str, dict[str, Any]]:
+        """Each season's ``season_started`` payload, by season id."""
+        rows = self._conn.execute(
+            "SELECT season, payload FROM events WHERE type = 'season_started' ORDER BY seq"
+        )
+        return {season: json.loads(payload) for season, payload in rows}
+
+    def append_each(
+        self, records: Iterable[Record], each: Callable[[Record], object] | None = None
+    ) -> int:
+        """:meth:`ChainedTransaction.append_each`, taking each season's lock first."""
+        return super().append_each(self._locking(records), each)
+
+    def _locking(self, records: Iterable[Record]) -> Iterator[Record]:
+        for record in records:
+            self.lock_season(record.season)
+            yield record
+
+    def _stored_version(self, stream: str) -> int:
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = %s", (stream,)
+        )
+        return int((row.fetchone() or (0,))[0])
+
+    def _insert(self, events: Iterator[StoredEvent]) -> None:
+        # The unique (stream, version) index refuses a version already taken.
+        with self._conn.cursor() as cur:
+            while batch := list(itertools.islice(events, PAGE)):
+                cur.executemany(_INSERT, batch)
+
+    def finish(self, now_iso: str) -> None:
+        """Note the new head (if anything was appended), before the commit."""
+        if self._chained and self._last > self._first:
+            self._conn.execute(
+                "INSERT INTO heads (seq, hash, written_at) VALUES (%s, %s, %s)",
+                (self._last, self._hash, now_iso),
+            )
+            self._conn.execute(
+                "UPDATE chain SET seq = %s, hash = %s WHERE id = 1", (self._last, self._hash)
+            )
+
+
+def _seasons(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute("SELECT season FROM events WHERE type = 'season_started' ORDER BY seq")
+    return [r[0] for r in rows]
+
+
+def _pages(
+    conn: psycopg.Connection[Any],
+    *,
+    season: str | None = None,
+    after: int = 0,
+    last: int | None = None,
+    columns: str = _RECORD_COLUMNS,
+) -> Iterator[tuple[Any, ...]]:
+    """Rows in ``seq`` order (of ``season``, above ``after``, up to ``last``), fetched a
+    page per query: nothing stays open on the connection between pages."""
+    where = "seq > %s"
+    args: list[Any] = []
+    if season is not None:
+        where += " AND season = %s"
+        args.append(season)
+    if last is not None:
+        where += " AND seq <= %s"
+        args.append(last)
+    sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY seq LIMIT {PAGE}"
+    while True:
+        rows = conn.execute(sql, (after, *args)).fetchall()
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1][0]
+
+
+class _PostgresSnapshot:
+    """Reads inside one ``REPEATABLE READ`` transaction: one version of the log."""
+
+    def __init__(self, conn: psycopg.Connection[Any]):
+        self._conn = conn
+
+    def events(self, first: int | None = None, last: int | None = None) -> Iterator[StoredEvent]:
+        rows = _pages(
+            self._conn, after=0 if first is None else first - 1, last=last, columns=_EVENT_COLUMNS
+        )
+        return map(StoredEvent._make, rows)
+
+    def count(self) -> int:
+        row = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()
+        return int(row[0]) if row else 0
+
+    def heads(self) -> dict[int, str]:
+        return {int(s): str(h) for s, h in self._conn.execute("SELECT seq, hash FROM heads")}
+
+    def missing_guards(self) -> list[str]:
+        present = {
+            str(name)
+            for (name,) in self._conn.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
+                " AND tgrelid IN ('events'::regclass, 'heads'::regclass)"
+            )
+        }
+        return [name for name in _GUARDS if name not in present]
+
+
+class PostgresRecorder:
+    """The event log in a PostgreSQL database; open one with :meth:`open`.
+
+    Threads: each thread gets its own connection (made on its first use, all closed by
+    :meth:`close`); the server orders the writers, of this process and of others.
+    """
+
+    def __init__(self, url: str, busy_timeout: float, *, readonly: bool = False):
+        self.url = url
+        """The connection URL, as given."""
+        self.path = label(url)
+        """The URL without its password, as messages name the database."""
+        self.busy_timeout = busy_timeout
+        """Seconds a write waits for another writer's lock."""
+        self.readonly = readonly
+        """Whether the database was opened read-only (then :meth:`write` raises)."""
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._all_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls, url: str, *, create: bool, busy_timeout: float, readonly: bool = False
+    ) -> PostgresRecorder:
+        """Connect to the database at ``url``; create prematch's tables there if
+        ``create`` (and not ``readonly``) and they are missing."""
+        recorder = cls(url, busy_timeout, readonly=readonly)
+        try:
+            recorder._prepare(create=create and not readonly)
+        except BaseException:
+            recorder.close()
+            raise
+        return recorder
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            import psycopg
+        except ImportError as e:
+            raise StoreError(
+                "a postgresql:// database needs psycopg: pip install 'prematch[postgres]'",
+                path=self.path,
+            ) from e
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as e:
+            raise _translate(e, self.path, self.busy_timeout) from e
+        conn.execute(f"SET lock_timeout = {max(1, int(self.busy_timeout * 1000))}")
+        if self.readonly:
+            conn.execute("SET default_transaction_read_only = on")
+        return conn
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _prepare(self, *, create: bool) -> None:
+        import psycopg
+
+        conn = self._conn
+        try:
+            version = self._format(conn)
+            if version is None and self._has_table(conn, "events"):
+                raise IntegrityError("an events table that is not a prematch store", path=self.path)
+            if version is None and create:
+                conn.execute("BEGIN")
+                try:
+                    # Two processes creating the schema at once: one does, one finds it.
+                    conn.execute(_LOCK_SEASON, ("prematch-schema",))
+                    if self._format(conn) is None:
+                        for statement in _SCHEMA:
+                            conn.execute(statement)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                version = self._format(conn)
+        except psycopg.Error as e:
+            raise _translate(e, self.path, self.busy_timeout) from e
+        if version is None:
+            raise StoreError(
+                "no prematch store in this database", path=self.path, code="store.missing"
+            )
+        if version > PG_FORMAT:
+            raise IntegrityError(
+                f"the store was written by a newer prematch (store format {version}, "
+                f"this one reads up to {PG_FORMAT}); upgrade prematch",
+                path=self.path,
+                code="store.newer",
+            )
+
+    @staticmethod
+    def _has_table(conn: psycopg.Connection[Any], name: str) -> bool:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+        return bool(row and row[0])
+
+    def _format(self, conn: psycopg.Connection[Any]) -> int | None:
+        if not self._has_table(conn, "prematch_store"):
+            return None
+        row = conn.execute("SELECT MAX(format) FROM prematch_store").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def write(self, now_iso: str) -> Iterator[PostgresTransaction]:
+        """A ``READ COMMITTED`` transaction: commit (noting the new head) if the block
+        ends normally, else roll back. See the module docstring for its locks."""
+        import psycopg
+
+        if self.readonly:
+            raise StoreReadonlyError(
+                "the store is read-only; prematch cannot write to it", path=self.path
+            )
+        if getattr(self._local, "writing", False):
+            raise StoreError("cannot start a transaction within a transaction", path=self.path)
+        conn = self._conn
+        self._local.writing = True
+        try:
+            conn.execute("BEGIN")
+            try:
+                tx = PostgresTransaction(conn, now_iso)
+                yield tx
+                tx.finish(now_iso)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except psycopg.Error as e:
+            raise _translate(e, self.path, self.busy_timeout) from e
+        finally:
+            self._local.writing = False
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[_PostgresSnapshot]:
+        """One ``REPEATABLE READ`` read-only transaction: every read sees the same log."""
+        import psycopg
+
+        if getattr(self._local, "writing", False):  # its ROLLBACK would end the write
+            raise StoreError("cannot take a snapshot within a write transaction", path=self.path)
+        conn = self._conn
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield _PostgresSnapshot(conn)
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+        except psycopg.Error as e:
+            raise _translate(e, self.path, self.busy_timeout) from e
+
+    def _rows(self, rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            yield from rows
+        except psycopg.Error as e:
+            raise _translate(e, self.path, self.busy_timeout) from e
+
+    def _guard(self, fn: Callable[..., _T], *args: Any) -> _T:
+        import psycopg
+
+        try:
+            return fn(*args)
+        except psycopg.Error as e:
+            raise _translate(e, self.path, self.busy_timeout) from e
+
+    def seasons(self) -> list[str]:
+        """Season ids in the order they were started."""
+        return self._guard(_seasons, self._conn)
+
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""
+        return list(
+            map(row_to_record, self._rows(_pages(self._conn, season=season, after=after_seq)))
+        )
+
+    def records(self, season: str | None = None) -> Iterator[Record]:
+        """Every record (or one season's), in ``seq`` order, streamed a page at a time."""
+        return map(row_to_record, self._rows(_pages(self._conn, season=season)))
+
+    def seasons_records(
+        self, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, list[Record]]]:
+        """Every season (ids from ``first`` to ``last``, when both are given) with its
+        records, one season at a time, in season-id order, streamed a page at a time."""
+        rows = self._rows(self._by_season(first, last))
+        for season, group in itertools.groupby(rows, key=_SEASON):
+            yield season, list(map(row_to_record, group))
+
+    def _by_season(self, first: str | None, last: str | None) -> Iterator[tuple[Any, ...]]:
+        conn = self._conn
+        where, args = "", cast(tuple[str, ...], ())
+        if first is not None and last is not None:
+            where, args = " AND season BETWEEN %s AND %s", (first, last)
+        sql = (
+            f"SELECT {_RECORD_COLUMNS} FROM events WHERE (season, seq) > (%s, %s){where} "
+            f"ORDER BY season, seq LIMIT {PAGE}"
+        )
+        after: tuple[str, int] = ("", 0)
+        while True:
+            rows = conn.execute(sql, (*after, *args)).fetchall()
+            yield from rows
+            if len(rows) < PAGE:
+                return
+            after = (rows[-1][1], rows[-1][0])
+
+    def head(self) -> tuple[int, str]:
+        """The newest event's seq and hash."""
+        row = self._guard(_head, self._conn)
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+
+def _head(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
+    return conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+
+
+def _translate(error: Exception, path: str, waited: float) -> StoreError:
+    """The prematch error for a psycopg error, chosen by its SQLSTATE."""
+    state: str = getattr(error, "sqlstate", None) or ""
+    if state in ("55P03", "40P01", "40001", "57014"):
+        # lock_not_available (lock_timeout), deadlock_detected, serialization_failure,
+        # query_canceled
+        return StoreBusyError(
+            f"the store is locked by another writer (waited up to {waited:g} s); "
+            "try again when it has finished",
+            path=path,
+        )
+    if state == "25006":  # read_only_sql_transaction
+        return StoreReadonlyError("the store is read-only; prematch cannot write to it", path=path)
+    if state == "23505":  # unique_violation: (stream, version) or seq already taken
+        return StoreError(
+            "another event already holds this stream version or seq (a concurrent writer?); "
+            "try again",
+            path=path,
+        )
+    if state == "P0001":  # raise_exception: the append-only triggers
+        return StoreError("prematch events are append-only", path=path)
+    if state == "42P01":  # undefined_table
+        return StoreError("no prematch store in this database", path=path, code="store.missing")
+    if state.startswith("08") or not state:
+        # A failed connection carries no SQLSTATE (libpq reports it as text): say what
+        # the server or libpq said, after its "FATAL:" or "failed:".
+        said = " ".join(str(error).split())
+        for mark in ("FATAL:", "failed:"):
+            said = said.rsplit(mark, 1)[-1].strip()
+        return StoreError(
+            f"cannot connect to the database: {said or type(error).__name__}; "
+            "check the URL (host, port, user, password, database name)",
+            path=path,
+        )
+    return StoreError(f"the database refused the operation (SQLSTATE {state})", path=path)
