@@ -47,6 +47,7 @@ from prematch.engine._errors import (
 )
 from prematch.engine._mapper import StoredEvent, row_to_record
 from prematch.engine._records import Record
+from prematch.engine._threads import ThreadConnections
 
 if TYPE_CHECKING:
     import psycopg
@@ -327,9 +328,8 @@ class PostgresRecorder:
         """Seconds a write waits for another writer's lock."""
         self.readonly = readonly
         """Whether the database was opened read-only (then :meth:`write` raises)."""
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._all_lock = threading.Lock()
+        self._conns = ThreadConnections[psycopg.Connection[Any]]()
+        self._local = threading.local()  # whether this thread is in a write transaction
 
     @classmethod
     def open(
@@ -364,11 +364,9 @@ class PostgresRecorder:
 
     @property
     def _conn(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        conn = self._conns.get()
         if conn is None:
-            conn = self._local.conn = self._connect()
-            with self._all_lock:
-                self._all.append(conn)
+            conn = self._conns.put(self._connect())
         return conn
 
     def _prepare(self, *, create: bool) -> None:
@@ -419,11 +417,7 @@ class PostgresRecorder:
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._conns.close_all()
 
     @contextlib.contextmanager
     def write(self, now_iso: str) -> Iterator[PostgresTransaction]:

@@ -34,6 +34,7 @@ from prematch.engine._errors import (
 )
 from prematch.engine._mapper import StoredEvent, row_to_record
 from prematch.engine._records import Record
+from prematch.engine._threads import ThreadConnections
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -256,24 +257,20 @@ class SqliteRecorder:
         """Whether the file was opened read-only (then :meth:`write` raises)."""
         self._connect = connect
         self._first = conn
-        self._local = threading.local()
-        self._local.conn = conn
-        self._all = [conn]
-        self._all_lock = threading.Lock()
+        self._conns = ThreadConnections[sqlite3.Connection]()
+        self._conns.put(conn)
         self._writer = threading.Lock()  # one write transaction at a time in this process
         self._writing: int | None = None  # the thread in a write transaction
 
     @property
     def _conn(self) -> sqlite3.Connection:
         """This thread's connection (the one given, for :meth:`from_connection`)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn = self._conns.get()
         if conn is None:
             if self._connect is None:
                 conn = self._first
             else:
-                conn = self._local.conn = self._guard(self._connect)
-                with self._all_lock:
-                    self._all.append(conn)
+                conn = self._conns.put(self._guard(self._connect))
         return conn
 
     @classmethod
@@ -357,8 +354,7 @@ class SqliteRecorder:
             # SQLite cannot make the lock file ``mode=ro`` needs; read it as it stands.
             conn.close()
             self._connect = _connector(self.path, self.busy_timeout, readonly=True, immutable=True)
-            conn = self._first = self._local.conn = self._connect()
-            self._all = [conn]
+            conn = self._first = self._conns.put(self._connect())
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -453,10 +449,7 @@ class SqliteRecorder:
     def close(self) -> None:
         """Close the connections (every thread's; the given one, for
         :meth:`from_connection`)."""
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
+        self._conns.close_all()
 
     @contextlib.contextmanager
     def write(self, now_iso: str) -> Iterator[SqliteTransaction]:

@@ -87,6 +87,28 @@ def test_one_store_shared_by_eight_threads_loses_nothing(tmp_path: Path, kind: s
     store.close()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_a_thread_per_request_leaves_no_connection_open_when_it_ends(tmp_path: Path) -> None:
+    """A web server starts a thread per request: each thread's connection is closed once
+    the thread has ended, so the open files stay as few as the live threads (a service
+    ran out of file handles after about a thousand requests: "unable to open database
+    file")."""
+    db = tmp_path / "s.db"
+    _filled(db)
+
+    def open_files() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(db.resolve()))
+
+    with Store.open(db) as store:
+        for _ in range(300):  # one request, one thread, one after the other
+            request = threading.Thread(target=store.seasons)
+            request.start()
+            request.join()
+        assert open_files() <= 3  # the opener's, and the last request's (not yet reaped)
+        assert store.seasons() == ["embed-2027"]
+
+
 def test_threads_recording_now_keep_replay_order_equal_to_seq_order(tmp_path: Path) -> None:
     """Eight threads record events that happen now (no ``at``) into one season: each is
     judged after every other (it happens after all of them), so replay order is seq order."""
