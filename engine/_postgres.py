@@ -328,7 +328,7 @@ class PostgresRecorder:
         """Seconds a write waits for another writer's lock."""
         self.readonly = readonly
         """Whether the database was opened read-only (then :meth:`write` raises)."""
-        self._conns = ThreadConnections[psycopg.Connection[Any]]()
+        self._conns: ThreadConnections[psycopg.Connection[Any]] = ThreadConnections()
         self._local = threading.local()  # whether this thread is in a write transaction
 
     @classmethod
