@@ -39,6 +39,7 @@ __all__ = [
     "Columns",
     "DateProblem",
     "Stamp",
+    "clock_time",
     "csv_text",
     "date_order",
     "header_key",
@@ -318,7 +319,7 @@ def read_date(text: str, order: Order | None) -> Stamp | None:
     day_text, time_text = _split_time(value)
     time = None
     if time_text is not None:
-        time = _clock_time(time_text)
+        time = clock_time(time_text)
         if time is None:
             raise DateProblem(
                 f"{time_text!r} is not a time I can read; write e.g. 09:30 or 9:30 AM"
@@ -357,7 +358,8 @@ def _day(text: str, order: Order | None) -> dt.date:
     raise DateProblem(f"is not a date I can read; {_EXAMPLES}")
 
 
-def _clock_time(text: str) -> dt.time | None:
+def clock_time(text: str) -> dt.time | None:
+    """A time of day as people write it (``09:30``, ``9:30 am``, ``21:00:15``), or ``None``."""
     compact = text.replace(".", "").replace(" ", "").upper()
     for fmt in ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p"):
         try:

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from prematch.engine._errors import InputError
 from prematch.engine._season import Season
+from prematch.engine._sheet import clock_time
 from prematch.engine._transfer import ImportResult, import_objects
 
 __all__ = ["COLUMNS", "import_tracker", "program_id", "tracker_lines", "tracker_objects"]
@@ -94,16 +95,6 @@ def _day(text: str) -> dt.date | None:
     return None
 
 
-def _clock_time(text: str) -> dt.time | None:
-    compact = text.replace(".", "").replace(" ", "").upper()
-    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p"):
-        try:
-            return dt.datetime.strptime(compact, fmt).time()
-        except ValueError:
-            continue
-    return None
-
-
 def parse_cell(
     text: str, timezone: str, *, column: str, line: int
 ) -> tuple[str, dt.datetime] | None:
@@ -125,7 +116,7 @@ def parse_cell(
     except ValueError:
         day, time = _day(value), None
         if day is None and (m := _TIME.match(value)):
-            day, time = _day(m["day"].strip().rstrip(",")), _clock_time(m["time"])
+            day, time = _day(m["day"].strip().rstrip(",")), clock_time(m["time"])
             if time is None:
                 day = None
     else:
