@@ -181,6 +181,13 @@ class MemoryRecorder:
         """Season ids in the order they were started."""
         return [e.season for e in self._log.committed() if e.type == "season_started"]
 
+    def latest_season(self, season: str | None = None) -> str | None:
+        """``season`` if stored, or the most recently started one (see the protocol)."""
+        started = self.seasons()
+        if season is None:
+            return started[-1] if started else None
+        return season if season in started else None
+
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
         """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""
         events = self._log.committed()

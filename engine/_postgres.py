@@ -255,6 +255,17 @@ def _seasons(conn: psycopg.Connection[Any]) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _latest_season(conn: psycopg.Connection[Any], season: str | None) -> str | None:
+    if season is None:  # the partial index of season_started rows, newest first
+        row = conn.execute(
+            "SELECT season FROM events WHERE type = 'season_started' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    else:  # any event of the season (its first is its season_started): (season, seq)
+        row = conn.execute("SELECT season FROM events WHERE season = %s LIMIT 1", (season,))
+        row = row.fetchone()
+    return None if row is None else str(row[0])
+
+
 def _pages(
     conn: psycopg.Connection[Any],
     *,
@@ -486,6 +497,10 @@ class PostgresRecorder:
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
         return self._guard(_seasons, self._conn)
+
+    def latest_season(self, season: str | None = None) -> str | None:
+        """``season`` if stored, or the most recently started one (see the protocol)."""
+        return self._guard(_latest_season, self._conn, season)
 
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
         """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""

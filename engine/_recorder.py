@@ -110,6 +110,12 @@ class Recorder(Protocol):
         """Season ids in the order they were started."""
         ...
 
+    def latest_season(self, season: str | None = None) -> str | None:
+        """``season`` if the log holds it (else ``None``); without one, the most recently
+        started season (``None`` for an empty log). A lookup, not a listing: its cost does
+        not grow with the number of seasons."""
+        ...
+
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
         """One season's stream of records (those with a seq above ``after_seq``), in
         ``seq`` order."""

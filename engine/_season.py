@@ -134,14 +134,12 @@ class Season:
         """The named season, or (``None``) the most recently started one."""
         if season_id is not None and not isinstance(season_id, str):
             raise InputError("the season id must be text", field="season")
-        known = store.seasons()
-        if not known:
+        found = store.latest_season(season_id)  # a lookup: no listing of every season
+        if found is None and (season_id is None or store.latest_season() is None):
             raise UnknownSeasonError("the store holds no season yet", season=season_id)
-        if season_id is None:
-            season_id = known[-1]
-        elif season_id not in known:
+        if found is None:
             raise UnknownSeasonError(f"no season {season_id!r}", season=season_id)
-        return cls(store, season_id, rulebook=rulebook, clock=clock)
+        return cls(store, found, rulebook=rulebook, clock=clock)
 
     @classmethod
     def start(

@@ -192,6 +192,17 @@ def _seasons(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _latest_season(conn: sqlite3.Connection, season: str | None) -> str | None:
+    if season is None:  # the partial index of season_started rows, newest first
+        found = conn.execute(
+            "SELECT season FROM events WHERE type = 'season_started' ORDER BY seq DESC LIMIT 1"
+        )
+    else:  # any event of the season (its first is its season_started): the (season, seq) index
+        found = conn.execute("SELECT season FROM events WHERE season = ? LIMIT 1", (season,))
+    row = found.fetchone()
+    return None if row is None else str(row[0])
+
+
 class _SqliteSnapshot:
     """Reads inside one read transaction: WAL keeps them on one version of the file."""
 
@@ -524,6 +535,10 @@ class SqliteRecorder:
     def seasons(self) -> list[str]:
         """Season ids in the order they were started."""
         return self._guard(_seasons, self._conn)
+
+    def latest_season(self, season: str | None = None) -> str | None:
+        """``season`` if stored, or the most recently started one (see the protocol)."""
+        return self._guard(_latest_season, self._conn, season)
 
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
         """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""

@@ -237,6 +237,11 @@ class Store:
         """Season ids in the order they were started."""
         return self._recorder.seasons()
 
+    def latest_season(self, season: str | None = None) -> str | None:
+        """``season`` if the store holds it (else ``None``); without one, the most recently
+        started season. Its cost does not grow with the number of seasons."""
+        return self._recorder.latest_season(season)
+
     def season_summaries(self) -> list[StoredSeason]:
         """Each season at a glance (specialty, visa, match year, events, last seq), in the
         order they were started. Reads the whole log once (no replay)."""

@@ -34,6 +34,7 @@ from prematch.engine import (
     Store,
     StoreError,
     Tamper,
+    UnknownSeasonError,
     fixed_clock,
 )
 from prematch.engine._mapper import StoredEvent
@@ -250,6 +251,19 @@ def test_several_seasons_live_in_one_store(recorder_store, season_of, clock):
         assert amira.state().programs["mercy"].state == "interviewed"
         assert bilal.state().programs["mercy"].state == "applied"
         assert {r.season for r in reopened.season_records("bilal-2027")} == {"bilal-2027"}
+
+
+def test_a_season_is_found_by_a_lookup(recorder_store, season_of, clock):
+    store = recorder_store.open()
+    assert store.latest_season() is None
+    assert store.latest_season("amira-2027") is None
+    season_of(store, EVENTS, clock, season_id="amira-2027")
+    season_of(store, EVENTS[:2], clock, season_id="bilal-2027")
+    assert store.latest_season() == "bilal-2027"  # the most recently started
+    assert store.latest_season("amira-2027") == "amira-2027"
+    assert store.latest_season("amira") is None  # a lookup, not a prefix
+    with pytest.raises(UnknownSeasonError, match="no season 'zara-2027'"):
+        Season.open(store, "zara-2027", rulebook=NoRules(), clock=clock)
 
 
 def test_appended_records_come_back_as_stored(recorder_store, season_of, clock):
