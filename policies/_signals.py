@@ -25,6 +25,8 @@ class SignalTable(NamedTuple):
 
     year: int
     provisional: bool
+    provisional_because: str
+    """Why the numbers are not verified (the file's ``provisional_because``)."""
     specialties: Mapping[str, Mapping[str, Any]]
 
 
@@ -39,6 +41,7 @@ def signal_table(match_year: int) -> SignalTable | None:
     return SignalTable(
         match_year,
         bool(data.get("provisional", False)),
+        str(data.get("provisional_because", "not verified")),
         {name.casefold(): entry for name, entry in data.get("specialties", {}).items()},
     )
 
@@ -89,8 +92,8 @@ def _note(ask: Ask) -> Iterator[Say | Window]:
     table = signal_table(ask.state.match_year)
     if table is not None and table.provisional:
         yield info(
-            f"the signal numbers of the {table.year} cycle are provisional (the ERAS 2025 "
-            "numbers carried over); verify them with the AAMC or ResidencyCAS"
+            f"the signal numbers of the {table.year} cycle are provisional "
+            f"({table.provisional_because}); verify them with the AAMC or ResidencyCAS"
         )
 
 
