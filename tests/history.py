@@ -70,6 +70,16 @@ MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 
+FIVE_EVENTS = [
+    ("program_added", "mercy", "2026-09-21", {"name": "Mercy IM"}),
+    ("applied", "mercy", "2026-09-22", {}),
+    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-10-20"}),
+    ("interviewed", "mercy", "2026-10-20T09:00:00-04:00", {}),
+    ("thanked", "mercy", "2026-10-21T09:00:00-04:00", {}),
+]
+"""The store tests' season: five events after season_started (seq 1..6), for
+``History().then(FIVE_EVENTS)`` or the ``season_of`` fixture."""
+
 PROGRAM_NAMES = {"mercy": "Mercy General IM", "oak": "Oak Valley IM", "pine": "Pine Ridge IM"}
 """The programs of :meth:`History.added_and_applied`."""
 

@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from history import LATE, SCRATCH
+from history import SCRATCH, History
 from hypothesis import given
 from hypothesis import strategies as st
 from prematch_script import Script
 
-from prematch import engine, policies
-from prematch.engine import PolicyRefusal, Season, Store
+from prematch.engine import PolicyRefusal, Store
+
+START = "2027-01-15T09:00:00-05:00"
+"""When the late starter runs init: January, with the fall still to back-fill."""
+
+LATE_STARTER = History(season_id="s", name="Late Starter", started=START)
+"""Her season as the library records it (the full rulebook, the clock after SOAP)."""
 
 INIT_NOW = (
     "init",
@@ -270,18 +275,7 @@ def test_log_prints_the_warnings_it_recorded(tmp_path):
 
 
 def test_season_retract_takes_an_override_for_the_violation_it_reveals(store):
-    season = Season.start(
-        store,
-        "s",
-        at=START,
-        clock=engine.fixed_clock(LATE),
-        rulebook=policies.Rulebook(),
-        match_year=2027,
-        specialty="Internal Medicine",
-        timezone="America/New_York",
-        visa="j1",
-        applicant_name="Late Starter",
-    )
+    season = LATE_STARTER.season(store)
     season.add_program("p1", "Program P1", at=START)
     season.record("applied", "p1", at="2026-09-25T10:00:00-04:00")
     wrong = season.record("connection_recorded", "p1", at="2026-09-26", kind="mentor")
@@ -299,7 +293,6 @@ def test_season_retract_takes_an_override_for_the_violation_it_reveals(store):
 
 # -- the property: back-filling in any order gives the same season ---------------------------
 
-START = "2027-01-15T09:00:00-05:00"
 
 BACKFILL: list[tuple[str, str | None, str, dict[str, Any]]] = [
     ("applied", "p1", "2026-09-25T10:00:00-04:00", {"via": "eras"}),
@@ -348,18 +341,7 @@ def _season_as_backfilled(order: list[int]) -> tuple[list[Any], list[Any]]:
         tempfile.TemporaryDirectory(dir=SCRATCH) as folder,
         Store.open(Path(folder) / "s.db") as store,
     ):
-        season = Season.start(
-            store,
-            "s",
-            at=START,
-            clock=engine.fixed_clock(LATE),
-            rulebook=policies.Rulebook(),
-            match_year=2027,
-            specialty="Internal Medicine",
-            timezone="America/New_York",
-            visa="j1",
-            applicant_name="Late Starter",
-        )
+        season = LATE_STARTER.season(store)
         for pid in ("p1", "p2", "p3"):
             season.add_program(pid, f"Program {pid}", at=START)
         for n in order:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from history import FIVE_EVENTS as EVENTS
 from history import History
 
 from prematch import policies
@@ -38,15 +39,6 @@ from prematch.engine import (
     fixed_clock,
 )
 from prematch.engine._mapper import StoredEvent
-
-EVENTS = [
-    ("program_added", "mercy", "2026-09-21", {"name": "Mercy IM"}),
-    ("applied", "mercy", "2026-09-22", {}),
-    ("invited", "mercy", "2026-10-01", {"interview_on": "2026-10-20"}),
-    ("interviewed", "mercy", "2026-10-20T09:00:00-04:00", {}),
-    ("thanked", "mercy", "2026-10-21T09:00:00-04:00", {}),
-]
-"""Five events after season_started: a store holding them has seq 1..6."""
 
 NOW = "2027-01-01T00:00:00.000000+00:00"
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
