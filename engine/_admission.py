@@ -70,15 +70,8 @@ def admit_next(state: SeasonState, judge: Judge, record: Record) -> tuple[Judged
     season after every existing record) alone: only the new record is judged, as
     :func:`admit` would judge it. Returns it admitted and the state after it; raises
     :class:`PolicyRefusal` or :class:`StructuralError` as :func:`admit` does."""
+    record = _news_told(state, record)
     program, kind = record.program, record.type
-    if (
-        kind == "update_sent"
-        and record.payload.get("news_seq") is None
-        and program in state.programs
-    ):
-        untold = state.untold_news(program)
-        if untold:
-            record = record._replace(payload={**record.payload, "news_seq": untold[0].seq})
     findings: tuple[Finding, ...] = ()
     if program is None or program in state.programs:
         with located(seq=record.seq):
@@ -278,17 +271,25 @@ def _with_news_told(live: list[Record], new_seqs: Collection[int]) -> list[Recor
     try:
         state = SeasonState.start(live[0])
         for n in range(1, max(bare) + 1):
-            record = live[n]
-            if n in bare and record.program in state.programs:
-                untold = state.untold_news(record.program)
-                if untold:
-                    record = live[n] = record._replace(
-                        payload={**record.payload, "news_seq": untold[0].seq}
-                    )
-            evolve(state, record)
+            if n in bare:
+                live[n] = _news_told(state, live[n])
+            evolve(state, live[n])
     except PrematchError:
         pass  # not swallowed: the admission's fold meets the same record and raises
     return live
+
+
+def _news_told(state: SeasonState, record: Record) -> Record:
+    """``record`` with, for an ``update_sent`` that names no news, the oldest news its
+    program had not been told in ``state`` (the state just before it)."""
+    if record.type != "update_sent" or record.payload.get("news_seq") is not None:
+        return record
+    if record.program not in state.programs:
+        return record
+    untold = state.untold_news(record.program)
+    if not untold:
+        return record
+    return record._replace(payload={**record.payload, "news_seq": untold[0].seq})
 
 
 def _refusal_text(record: Record, blocks: Sequence[Finding]) -> str:

@@ -22,6 +22,8 @@ from prematch.engine._records import (
 )
 
 __all__ = [
+    "EVENT_COLUMNS",
+    "RECORD_COLUMNS",
     "UPCASTERS",
     "StoredEvent",
     "Upcaster",
@@ -72,6 +74,13 @@ def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict
             payload = step(payload)
         version += 1
     return version, payload
+
+
+RECORD_COLUMNS = ", ".join(StoredEvent._fields[:10])
+"""The columns a :class:`Record` is read from, in :func:`row_to_record` order (the first
+ten of :class:`StoredEvent`), for a backend's ``SELECT``."""
+EVENT_COLUMNS = ", ".join(StoredEvent._fields)
+"""Every stored column, in :class:`StoredEvent` order, for a backend's ``INSERT``."""
 
 
 def row_to_record(row: tuple[Any, ...]) -> Record:

@@ -183,9 +183,9 @@ class MemoryRecorder:
 
     def latest_season(self, season: str | None = None) -> str | None:
         """``season`` if stored, or the most recently started one (see the protocol)."""
-        started = self.seasons()
+        started = self._log.season_last  # by season, in the order each first appeared
         if season is None:
-            return started[-1] if started else None
+            return next(reversed(started), None)
         return season if season in started else None
 
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:

@@ -45,14 +45,14 @@ from prematch.engine._errors import (
     StoreError,
     StoreReadonlyError,
 )
-from prematch.engine._mapper import StoredEvent, row_to_record
+from prematch.engine._mapper import EVENT_COLUMNS, RECORD_COLUMNS, StoredEvent, row_to_record
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PG_FORMAT", "PostgresRecorder", "PostgresTransaction", "is_url"]
+__all__ = ["PG_FORMAT", "PostgresRecorder", "PostgresTransaction"]
 
 PG_FORMAT = 1
 """Version of the PostgreSQL layout (the row of ``prematch_store``)."""
@@ -60,14 +60,10 @@ PG_FORMAT = 1
 PAGE = 2000
 """How many rows one query of a streamed read fetches."""
 
-_RECORD_COLUMNS = (
-    "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override, hash"
-)
-_EVENT_COLUMNS = ", ".join(StoredEvent._fields)
 _INSERT = (
-    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * len(StoredEvent._fields))})"
+    f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * len(StoredEvent._fields))})"
 )
-_SEASON = operator.itemgetter(1)  # of _RECORD_COLUMNS
+_SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
 
 _SCHEMA = [
     "CREATE TABLE prematch_store (format integer NOT NULL)",
@@ -116,11 +112,6 @@ _GUARDS = tuple(
 _T = TypeVar("_T")
 
 _LOCK_SEASON = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-
-
-def is_url(target: object) -> bool:
-    """Whether ``target`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 def label(url: str) -> str:
@@ -272,7 +263,7 @@ def _pages(
     season: str | None = None,
     after: int = 0,
     last: int | None = None,
-    columns: str = _RECORD_COLUMNS,
+    columns: str = RECORD_COLUMNS,
 ) -> Iterator[tuple[Any, ...]]:
     """Rows in ``seq`` order (of ``season``, above ``after``, up to ``last``), fetched a
     page per query: nothing stays open on the connection between pages."""
@@ -301,7 +292,7 @@ class _PostgresSnapshot:
 
     def events(self, first: int | None = None, last: int | None = None) -> Iterator[StoredEvent]:
         rows = _pages(
-            self._conn, after=0 if first is None else first - 1, last=last, columns=_EVENT_COLUMNS
+            self._conn, after=0 if first is None else first - 1, last=last, columns=EVENT_COLUMNS
         )
         return map(StoredEvent._make, rows)
 
@@ -527,7 +518,7 @@ class PostgresRecorder:
         if first is not None and last is not None:
             where, args = " AND season BETWEEN %s AND %s", (first, last)
         sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM events WHERE (season, seq) > (%s, %s){where} "
+            f"SELECT {RECORD_COLUMNS} FROM events WHERE (season, seq) > (%s, %s){where} "
             f"ORDER BY season, seq LIMIT {PAGE}"
         )
         after: tuple[str, int] = ("", 0)

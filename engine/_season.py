@@ -169,7 +169,7 @@ class Season:
         )
         season = cls(store, season_id, rulebook=rulebook, clock=clock)
         with store.write(utc_iso(now)) as tx:
-            if season_id in tx.seasons():
+            if tx.season_last_seq(season_id):  # a lookup (and, on a server, the season's lock)
                 raise InputError(f"season {season_id!r} already exists", field="season")
             record = pending.record(tx.last_seq + 1)
             state = SeasonState.start(record)  # the calendar must load
@@ -236,11 +236,13 @@ class Season:
         state = self._state_to_ask(moment)
         return what_now(state, moment, self.rulebook.for_season(state))
 
-    def _state_to_ask(self, moment: dt.datetime) -> SeasonState:
+    def _state_to_ask(self, moment: dt.datetime, snap: SeasonSnapshot | None = None) -> SeasonState:
         """The state as of ``moment`` for a question (only read, never changed): the store's
-        cached snapshot when no event of the season happened after ``moment`` (then the
-        two are the same; a service asking ``now`` replays nothing), else replayed."""
-        snap = self.store.snapshot(self.id)
+        cached snapshot (``snap``, when the caller has it) when no event of the season
+        happened after ``moment`` (then the two are the same; a service asking ``now``
+        replays nothing), else replayed."""
+        if snap is None:
+            snap = self.store.snapshot(self.id)
         key = snap.last_key
         if snap.state is not None and (key is None or key[0] < _FACTS or key[1] <= moment):
             return snap.state
@@ -249,20 +251,20 @@ class Season:
     def status(self, at: dt.datetime | str | None = None) -> StatusReport:
         """One row per program as of ``at`` (default now): state, interview, last message,
         the next thing to do and by when, findings; most urgent first (DESIGN §6)."""
-        moment = self.instant(at)
-        state = self._state_to_ask(moment)
-        now = what_now(state, moment, self.rulebook.for_season(state))
-        audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
-        return program_status(state, now, audit)
+        return program_status(*self._overview(at))
 
     def summary(self, at: dt.datetime | str | None = None) -> SeasonSummary:
         """The season in one line as of ``at`` (default now): blocks, warns, the next
         deadline, programs per state (``audit --all --summary``)."""
+        return season_summary(*self._overview(at))
+
+    def _overview(self, at: dt.datetime | str | None) -> tuple[SeasonState, NowReport, AuditReport]:
+        """The state, ``now`` and the audit as of ``at``, from one read of the season."""
         moment = self.instant(at)
-        state = self._state_to_ask(moment)
+        snap = self.store.snapshot(self.id)
+        state = self._state_to_ask(moment, snap)
         now = what_now(state, moment, self.rulebook.for_season(state))
-        audit = audit_records(self.id, self.records(), self.rulebook, at=moment)
-        return season_summary(state, now, audit)
+        return state, now, audit_records(self.id, snap.records, self.rulebook, at=moment)
 
     def audit(self, at: dt.datetime | str | None = None) -> AuditReport:
         """Every finding over the whole history, each tied to its event seq, and the

@@ -32,7 +32,7 @@ from prematch.engine._errors import (
     StoreError,
     StoreReadonlyError,
 )
-from prematch.engine._mapper import StoredEvent, row_to_record
+from prematch.engine._mapper import EVENT_COLUMNS, RECORD_COLUMNS, StoredEvent, row_to_record
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
 
@@ -53,14 +53,8 @@ PAGE_SIZE = 16_384
 
 _GUARDS = ("events_no_update", "events_no_delete", "heads_no_update", "heads_no_delete")
 """The triggers that make the tables append-only (created by :data:`_SCHEMA`)."""
-_RECORD_COLUMNS = (
-    "seq, season, program, type, schema_version, occurred_at, recorded_at, payload, override, hash"
-)
-"""The columns a :class:`Record` is read from, in :func:`row_to_record` order."""
-_EVENT_COLUMNS = ", ".join(StoredEvent._fields)
-"""Every column, in :class:`StoredEvent` order."""
 _INSERT = (
-    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(StoredEvent._fields))})"
+    f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * len(StoredEvent._fields))})"
 )
 
 _SCHEMA = [
@@ -81,7 +75,7 @@ _SCHEMA = [
        BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
 ]
 
-_SEASON = operator.itemgetter(1)  # of _RECORD_COLUMNS
+_SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
 _T = TypeVar("_T")
 
 
@@ -179,7 +173,7 @@ class SqliteTransaction(ChainedTransaction):
 
 def _season_records(conn: sqlite3.Connection, season: str, after_seq: int = 0) -> list[Record]:
     rows = conn.execute(
-        f"SELECT {_RECORD_COLUMNS} FROM events WHERE season = ? AND seq > ? ORDER BY seq",
+        f"SELECT {RECORD_COLUMNS} FROM events WHERE season = ? AND seq > ? ORDER BY seq",
         (season, after_seq),
     ).fetchall()
     return [row_to_record(r) for r in rows]
@@ -220,7 +214,7 @@ class _SqliteSnapshot:
             args.append(last)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._recorder.query(
-            f"SELECT {_EVENT_COLUMNS} FROM events{clause} ORDER BY seq", tuple(args)
+            f"SELECT {EVENT_COLUMNS} FROM events{clause} ORDER BY seq", tuple(args)
         )
         return map(StoredEvent._make, rows)
 
@@ -546,7 +540,7 @@ class SqliteRecorder:
 
     def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed."""
-        sql = f"SELECT {_RECORD_COLUMNS} FROM events"
+        sql = f"SELECT {RECORD_COLUMNS} FROM events"
         args: tuple[str, ...] = ()
         if season is not None:
             sql += " WHERE season = ?"
@@ -561,7 +555,7 @@ class SqliteRecorder:
         where, args = "", cast(tuple[str, ...], ())
         if first is not None and last is not None:
             where, args = " WHERE season BETWEEN ? AND ?", (first, last)
-        rows = self.query(f"SELECT {_RECORD_COLUMNS} FROM events{where} ORDER BY season, seq", args)
+        rows = self.query(f"SELECT {RECORD_COLUMNS} FROM events{where} ORDER BY season, seq", args)
         for season, group in itertools.groupby(rows, key=_SEASON):
             yield season, list(map(row_to_record, group))
 

@@ -25,7 +25,6 @@ from prematch.engine._chain import Tamper, Verification, verify
 from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
 from prematch.engine._memory import MemoryRecorder
-from prematch.engine._postgres import PostgresRecorder, is_url  # psycopg: only when used
 from prematch.engine._recorder import Recorder, Transaction
 from prematch.engine._records import Record
 from prematch.engine._replay import replay, replay_key
@@ -43,6 +42,13 @@ __all__ = [
     "Transaction",
     "Verification",
 ]
+
+
+def is_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL database (``postgresql://`` or ``postgres://``);
+    the backend itself loads only for one."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
 
 CATCH_UP = 32
 """Up to how many records stored since a cached snapshot are applied one by one (more: the
@@ -173,6 +179,8 @@ class Store:
                 f"the store must be a file path or a postgresql:// URL, not {str(path)!r}"
             )
         if is_url(path):
+            from prematch.engine._postgres import PostgresRecorder  # only for a server
+
             return cls(
                 PostgresRecorder.open(
                     str(path), create=create, busy_timeout=busy_timeout, readonly=readonly
