@@ -34,7 +34,6 @@ __all__ = [
     "COLORS",
     "Band",
     "advisor_page",
-    "audit_html",
     "season_page",
     "season_section",
     "verdict_bands",
@@ -412,22 +411,6 @@ def _section(
 <h2>Findings</h2>
 {_table(report, state, when)}
 </section>"""
-
-
-def audit_html(
-    report: AuditReport,
-    state: SeasonState,
-    entries: Sequence[HistoryEntry],
-    *,
-    bands: Mapping[str, Sequence[Band]],
-    as_of: dt.datetime,
-) -> str:
-    """The audit page of one season.
-
-    ``state`` is the season as of ``as_of``; ``entries`` its history; ``bands`` the
-    windows drawn behind each program's row (see :func:`verdict_bands`).
-    """
-    return _document(f"Audit of {report.season}", _section(report, state, entries, bands, as_of))
 
 
 def season_section(season: Season, report: AuditReport) -> str:

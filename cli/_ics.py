@@ -24,7 +24,7 @@ There is no "No …" event: what cannot happen is not an event.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -227,10 +227,10 @@ def calendar_entries(state: SeasonState, report: NowReport) -> Iterator[Calendar
     yield from sorted(entries, key=lambda e: e.sort_key)
 
 
-def season_ics(state: SeasonState, report: NowReport, stamp: dt.datetime) -> bytes:
-    """The iCalendar file of the season as of ``report.as_of`` (``stamp`` = DTSTAMP; the
-    minutes from the season's start to it are each event's ``SEQUENCE``, so that a later
-    export supersedes an earlier one)."""
+def season_ics(state: SeasonState, entries: Sequence[CalendarEntry], stamp: dt.datetime) -> bytes:
+    """The iCalendar file of the season's ``entries`` (see :func:`calendar_entries`;
+    ``stamp`` = DTSTAMP; the minutes from the season's start to it are each event's
+    ``SEQUENCE``, so that a later export supersedes an earlier one)."""
     import icalendar
 
     sequence = max(0, int((stamp - state.started_at).total_seconds() // 60))
@@ -240,7 +240,7 @@ def season_ics(state: SeasonState, report: NowReport, stamp: dt.datetime) -> byt
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"prematch: {state.id}")
     cal.add("x-wr-timezone", state.timezone)
-    for entry in calendar_entries(state, report):
+    for entry in entries:
         event = icalendar.Event()
         event.add("uid", entry.uid)
         event.add("dtstamp", stamp.astimezone(dt.UTC))

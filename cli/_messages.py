@@ -12,7 +12,7 @@ from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, pass_ctx
 from prematch.cli._errors import handles_errors
 from prematch.cli._text import visible
-from prematch.engine import ACTIONS, InputError, SeasonState, utc_iso
+from prematch.engine import ACTIONS, InputError, SeasonState
 
 __all__ = ["COMMANDS", "calendar", "draft", "lint"]
 
@@ -42,7 +42,7 @@ def draft(
         moment = season.instant(at)
         verdict = season.check(action, program_id, moment)
         state = season.state(moment)
-    head = {"season": season.id, "as_of": utc_iso(moment), **verdict.to_json()}
+    head = verdict.check_json(season.id, moment)
     if verdict.outcome == "blocked":
         if as_json:
             render.dump_json({**head, "text": None, "lint": []})
@@ -93,7 +93,7 @@ def _lint_state(obj: Ctx, program_id: str | None, at: str | None) -> SeasonState
     if program_id is None and isinstance(obj.db, Path) and (not obj.db.exists() or obj.db.is_dir()):
         return None
     with obj.store(readonly=True) as store:
-        if program_id is None and not store.seasons():
+        if program_id is None and store.latest_season() is None:
             return None
         season = obj.open_season(store)
         return season.state(season.instant(at))
@@ -169,10 +169,9 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
         moment = season.instant(at)
         state = season.state(moment)
         report = season.what_now(moment)
-    data = season_ics(state, report, stamp=obj.clock())
-    write_file(out, data)
-    count = sum(1 for _ in calendar_entries(state, report))
-    click.echo(f"Wrote {count} events to {out} (times in {state.timezone}).", err=True)
+    entries = list(calendar_entries(state, report))
+    write_file(out, season_ics(state, entries, stamp=obj.clock()))
+    click.echo(f"Wrote {len(entries)} events to {out} (times in {state.timezone}).", err=True)
 
 
 COMMANDS: tuple[click.Command, ...] = (draft, lint, calendar)

@@ -218,22 +218,8 @@ def program_set(
     _report_recorded(done, f"program_updated for {program_id}", reading)
 
 
-_LOG_FIELDS = {
-    "via": "via",
-    "kind": "kind",
-    "detail": "detail",
-    "note": "note",
-    "text": "text",
-    "interview_on": "interview_on",
-    "recipients": "recipients",
-    "news": "news_seq",
-    "initiated_by": "initiated_by",
-    "asked_rank": "asked_rank",
-    "offered_commitment": "offered_commitment",
-    "during_soap": "during_soap",
-    "tier": "tier",
-    "advocate": "advocate",
-}
+_PAYLOAD_NAME = {"news": "news_seq"}
+"""``log`` options named otherwise than the payload field they fill (the rest: as named)."""
 
 
 def _reading(season: Season, done: Judged, at: str | None) -> str | None:
@@ -367,9 +353,8 @@ def log(
             "--all-interviewed chooses the programs itself: name none, or drop the option",
             field="--all-interviewed",
         )
-    program_id = program_ids[0] if len(program_ids) == 1 else None
     if options.get("note") is not None and kind != "inquiry_sent":
-        target = f" {program_id}" if program_id else ""
+        target = f" {program_ids[0]}" if len(program_ids) == 1 else ""
         raise InputError(
             "--note goes with inquiry-sent (what the inquiry said); record a note about "
             f"anything else on its own: prematch log note-added{target} --text TEXT",
@@ -379,7 +364,9 @@ def log(
     for option, value in options.items():
         if value is None or value == ():
             continue
-        fields[_LOG_FIELDS[option]] = list(value) if isinstance(value, tuple) else value
+        fields[_PAYLOAD_NAME.get(option, option)] = (
+            list(value) if isinstance(value, tuple) else value
+        )
     for item in extra:
         key, sep, raw = item.partition("=")
         if not sep:
@@ -394,8 +381,9 @@ def log(
             program_ids = _interviewed(season, kind)
         if len(program_ids) > 1:
             many = season.record_many(kind, program_ids, at=at, override=override, **fields)
-        else:
-            many = (season.record(kind, program_id, at=at, override=override, **fields),)
+        else:  # one program (named, or the only one --all-interviewed found), or none
+            only = program_ids[0] if program_ids else None
+            many = (season.record(kind, only, at=at, override=override, **fields),)
         readings = [_reading(season, done, at) for done in many]
     if len(many) > 1:
         click.echo(f"Recorded {len(many)} {kind} events in one transaction:")
@@ -494,7 +482,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
             result = import_lines(
                 store,
                 f,
-                default_season=obj.season or next(reversed(store.seasons()), None),
+                default_season=obj.season or store.latest_season(),
                 rulebook=Rulebook(),
                 clock=obj.clock,
                 allow_violations=allow_violations,

@@ -388,7 +388,7 @@ def summary_table(summaries: Sequence[SeasonSummary]) -> None:
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:
     """``prematch check`` for people."""
-    fg = {"allowed": "green", "warn": "yellow", "blocked": "red"}[verdict.outcome]
+    fg = _STATUS_FG[verdict.outcome]
     program = visible(verdict.program or "")
     click.echo(f"{verdict.action} → {program}: " + click.style(verdict.outcome, fg=fg))
     for label, moment in (
@@ -414,7 +414,7 @@ def findings_text(
         line = f"{f.severity:5}  {f.rule}: {f.message}  [{f.source}]"
         if overridden is not None and f.severity == "block":
             line += f"  (overridden: {overridden})"
-        fg = {"block": "red", "warn": "yellow"}.get(f.severity)
+        fg = _SEVERITY_FG.get(f.severity)
         for part in _hang("  ", line, columns, 9):
             click.echo(click.style(part, fg=fg), err=err)
 
@@ -546,13 +546,12 @@ def lint_summary(findings: Sequence[LintFinding]) -> dict[str, int]:
 def lint_text(findings: Sequence[LintFinding], name: str, *, err: bool = False) -> None:
     """One line per content finding (``file:line: severity rule: message``), the phrase and
     the sentence it is in."""
-    colour = {"block": "red", "warn": "yellow"}
     for f in findings:
         click.echo(
             click.style(
                 f"{visible(name)}:{f.line}: {f.severity} {f.rule}: {visible(f.message)}  "
                 f"[{f.source}]",
-                fg=colour.get(f.severity),
+                fg=_SEVERITY_FG.get(f.severity),
             ),
             err=err,
         )

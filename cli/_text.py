@@ -3,15 +3,13 @@
 The intake refuses control characters, but a store written by an older prematch (or
 behind its back) may hold some: :func:`visible` spells each one out (``\\x1b``), so that
 no stored text can move the cursor, clear the screen or retitle the window, even piped.
-:func:`escape` is :func:`visible` plus rich's markup escape (``[/]`` or ``[link=…]`` in
-a name print as typed).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["escape", "visible"]
+__all__ = ["visible"]
 
 _HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -25,10 +23,3 @@ def visible(text: str) -> str:
     """``text`` with every control character (but tab and line break) and lone surrogate
     written as its escape (``\\x1b``, ``\\ud800``)."""
     return _HIDDEN.sub(_spelled, text)
-
-
-def escape(text: str) -> str:
-    """``text`` made :func:`visible`, then escaped for rich markup."""
-    from rich.markup import escape as markup_escape
-
-    return markup_escape(visible(text))

@@ -74,6 +74,14 @@ def test_all_interviewed_chooses_the_interviewed_programs_with_news_untold(desk:
     assert "news untold" in proc.stderr
 
 
+def test_all_interviewed_that_finds_one_program_records_it(desk: Script) -> None:
+    desk.ok("news", "exam", "Passed USMLE Step 3", "--at", "2027-01-10")
+    desk.ok("log", "update-sent", "pine", "--at", "2027-01-11")
+    desk.ok("log", "update-sent", "--all-interviewed")  # only mercy has news untold
+    sent = [e["program"] for e in events(desk) if e["type"] == "update_sent"]
+    assert sent == ["pine", "mercy"]
+
+
 def test_all_interviewed_with_named_programs_is_a_usage_error(desk: Script) -> None:
     proc = desk("log", "thanked", "mercy", "--all-interviewed", code=2)
     assert "--all-interviewed" in proc.stderr
