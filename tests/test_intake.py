@@ -1,7 +1,7 @@
 """One intake (issue 11): a bad value gets the same error whichever way it comes in.
 
 A season is started with one program; then the same bad value is given through the
-command line (``prematch log`` / ``program add``, in process with click's CliRunner),
+command line (``prematch log`` / ``program add``, in process with the Script runner),
 the library (``Season.record``), a JSONL import and a CSV import (where a tracking
 sheet can carry it: a sheet names programs, their ids are derived from the names, and
 it has no override). Each path refuses it with the same message and field, names the
@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from history import ADDED, STARTED, History
+from prematch_script import Script
 
-from prematch.cli import main
 from prematch.engine import InputError, NoRules, Season, Store, fixed_clock
 from prematch.engine.io import export_lines, import_lines, import_tracker
 
@@ -54,9 +53,8 @@ def events_in(season: Season) -> list[str]:
 
 def by_cli(season: Season, *args: str) -> tuple[str | None, str]:
     """Run ``prematch ARGS`` on the season's database; the error's field and message."""
-    env = {"PREMATCH_DB": str(season.store.path), "PREMATCH_NOW": NOW.isoformat()}
-    result = CliRunner().invoke(main, list(args), env=env)
-    assert result.exit_code == 2, result.output
+    path = Path(season.store.path)
+    result = Script(path.parent, db=path, now=NOW.isoformat())(*args, code=2)
     (line,) = result.stderr.splitlines()
     text = line.removeprefix("error: ")
     if text.startswith("field '"):
