@@ -38,6 +38,16 @@ def signal_table(match_year: int) -> SignalTable | None:
         return None
     with path.open("rb") as f:
         data = tomllib.load(f)
+    base = data.get("carried_over_from")
+    if base is not None:  # an unverified year: an earlier year's numbers, marked as such
+        earlier = signal_table(int(base))
+        if earlier is None:
+            raise FileNotFoundError(f"{path} carries over {base}, which is not in {path.parent}")
+        note = f"; carried over to {match_year} unverified"
+        data["specialties"] = {
+            name: {**entry, "source": entry["source"] + note}
+            for name, entry in earlier.specialties.items()
+        }
     return SignalTable(
         match_year,
         bool(data.get("provisional", False)),
