@@ -132,8 +132,15 @@ STRUCTURAL = {
 
 NEWS_KINDS = ("exam", "visa", "publication", "letter", "clinical", "other")
 
-with (engine.fixtures_dir() / "signals" / "2027.toml").open("rb") as _f:
-    SIGNALS = tomllib.load(_f)["specialties"]["Internal Medicine"]
+
+def _signal_file(year: int | str) -> dict[str, Any]:
+    with (engine.fixtures_dir() / "signals" / f"{year}.toml").open("rb") as f:
+        data: dict[str, Any] = tomllib.load(f)
+    base = data.get("carried_over_from")  # an unverified year takes an earlier one's numbers
+    return data if base is None else _signal_file(base)
+
+
+SIGNALS = _signal_file(2027)["specialties"]["Internal Medicine"]
 """The signals of each tier the fuzzed (internal medicine, 2027) season may send."""
 
 STAGES = st.sampled_from([3, 2, 1, 0, 3, 3])
