@@ -413,17 +413,16 @@ def _section(
 </section>"""
 
 
-def season_section(season: Season, report: AuditReport) -> str:
-    """The audit of ``season`` (as of its clock) as one ``<section>`` of a page, its id
-    ``season-<id>``, given its audit ``report``."""
-    moment = season.instant(None)
-    state = season.state(moment)
-    return _section(report, state, season.history(moment), verdict_bands(season, state), moment)
+def season_section(season: Season, report: AuditReport, at: dt.datetime) -> str:
+    """The audit of ``season`` as of ``at`` (the instant ``report`` was made for) as one
+    ``<section>`` of a page, its id ``season-<id>``."""
+    state = season.state(at)
+    return _section(report, state, season.history(at), verdict_bands(season, state), at)
 
 
-def season_page(season: Season, report: AuditReport) -> str:
-    """The audit page of ``season`` (as of its clock), given its audit ``report``."""
-    return _document(f"Audit of {report.season}", season_section(season, report))
+def season_page(season: Season, report: AuditReport, at: dt.datetime) -> str:
+    """The audit page of ``season`` as of ``at``, given its audit ``report`` for then."""
+    return _document(f"Audit of {report.season}", season_section(season, report, at))
 
 
 def advisor_page(rows: Sequence[tuple[SeasonSummary, str]], as_of: dt.datetime) -> str:

@@ -158,14 +158,15 @@ def audit(
             reports = audit_store(store, rulebook, jobs=jobs or audit_jobs(seasons), at=obj.clock())
         else:
             season = obj.open_season(store)
-            reports = iter([season.audit()])
+            moment = season.instant(None)
+            reports = iter([season.audit(moment)])
         for report in reports:
             blocked |= report.has_blocks
             if fmt == "html":
                 from prematch.cli._html import season_page
                 from prematch.engine.io import write_file
 
-                page = season_page(season, report)
+                page = season_page(season, report, moment)
                 if out is None:
                     click.echo(page, nl=False)
                 else:
@@ -199,13 +200,13 @@ def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | N
         else:
             seasons = [obj.open_season(store)]
         for season in seasons:
-            row = season.summary(moment)
             if fmt == "html":
                 from prematch.cli._html import season_section
 
-                rows.append((row, season_section(season, season.audit(moment))))
+                row, report = season.summary_and_audit(moment)
+                rows.append((row, season_section(season, report, moment)))
             else:
-                rows.append((row, ""))
+                rows.append((season.summary(moment), ""))
     summaries = [row for row, _ in rows]
     if fmt == "html":
         from prematch.cli._html import advisor_page

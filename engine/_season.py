@@ -258,6 +258,14 @@ class Season:
         deadline, programs per state (``audit --all --summary``)."""
         return season_summary(*self._overview(at))
 
+    def summary_and_audit(
+        self, at: dt.datetime | str | None = None
+    ) -> tuple[SeasonSummary, AuditReport]:
+        """:meth:`summary` and :meth:`audit` as of ``at``, from one audit (an advisor's page
+        shows both)."""
+        state, now, audit = self._overview(at)
+        return season_summary(state, now, audit), audit
+
     def _overview(self, at: dt.datetime | str | None) -> tuple[SeasonState, NowReport, AuditReport]:
         """The state, ``now`` and the audit as of ``at``, from one read of the season."""
         moment = self.instant(at)
