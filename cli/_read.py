@@ -127,16 +127,31 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
     help="With --all: worker processes (seasons are audited independently). "
     "Default 0: one per CPU core for a large store, one process for a small one.",
 )
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="With --all: judge every season from its events, ignoring (and rewriting) the "
+    "findings kept from earlier audits.",
+)
 @pass_ctx
 @handles_errors
 def audit(
-    obj: Ctx, fmt: str, as_json: bool, every: bool, summary: bool, out: Path | None, jobs: int
+    obj: Ctx,
+    fmt: str,
+    as_json: bool,
+    every: bool,
+    summary: bool,
+    out: Path | None,
+    jobs: int,
+    rebuild: bool,
 ) -> None:
     """Every rule the season broke or brushed against, tied to its event. Exit 1 on a block.
 
     With --all, every season in the store (an advisor's view); --summary gives one row
     per season, and --all --format html one page with a row per applicant, each linking
-    to that season's report on the same page."""
+    to that season's report on the same page. --all keeps each season's findings in the
+    store (a cache beside the log, never the log itself) and judges again only the
+    seasons that changed since, or all of them with --rebuild."""
     from prematch.engine import audit_jobs, audit_store
     from prematch.policies import Rulebook
 
@@ -145,17 +160,27 @@ def audit(
         raise InputError("--out goes with --format html; redirect other formats", field="--out")
     if summary and fmt not in ("text", "json"):
         raise InputError("--summary is text or --json", field="--summary")
+    if rebuild and not every:
+        raise InputError("--rebuild goes with --all", field="--rebuild")
     if summary or (fmt == "html" and every):
         _audit_seasons(obj, fmt, every, summary, out)
         return
     blocked = False
-    with obj.store(readonly=True) as store:
+    # --all may keep the findings projection (never the log): it opens a file it may write
+    # for that (a file this user cannot write opens read-only, and then keeps nothing).
+    with obj.store(readonly=not every) as store:
         rulebook = Rulebook()
         if every:
             seasons = len(store.seasons())
             if not seasons:
                 raise InputError(f"{obj.db} holds no season yet", field="season")
-            reports = audit_store(store, rulebook, jobs=jobs or audit_jobs(seasons), at=obj.clock())
+            reports = audit_store(
+                store,
+                rulebook,
+                jobs=jobs or audit_jobs(seasons),
+                at=obj.clock(),
+                rebuild=rebuild,
+            )
         else:
             season = obj.open_season(store)
             moment = season.instant(None)

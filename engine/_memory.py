@@ -13,12 +13,13 @@ import contextlib
 import itertools
 import operator
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
 from prematch.engine._errors import StoreBusyError, StoreError
 from prematch.engine._mapper import StoredEvent, row_to_record
+from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record, parse_json
 
 __all__ = ["MEMORY_LABEL", "MemoryRecorder", "MemoryTransaction"]
@@ -46,6 +47,7 @@ class _Log:
         self.versions: dict[str, int] = {}  # written only by the writer
         self.heads: dict[int, str] = {}
         self.season_last: dict[str, int] = {}  # each season's newest seq
+        self.findings: dict[str, ProjectedRow] = {}  # the findings projection, by season
 
     def committed(self) -> list[StoredEvent]:
         """The committed events, as of now (a copy, so commits never show through)."""
@@ -146,6 +148,8 @@ class MemoryRecorder:
     def __init__(self, busy_timeout: float = 10.0):
         self.path = MEMORY_LABEL
         """Where the log lives, as messages name it."""
+        self.readonly = False
+        """A memory store is never read-only."""
         self.busy_timeout = busy_timeout
         """Seconds a write waits for another thread's write transaction."""
         self._log = _Log()
@@ -215,6 +219,32 @@ class MemoryRecorder:
         with log.lock:
             last = log.events[-1] if log.events else None
         return (last.seq, last.hash) if last else (0, GENESIS_HASH)
+
+    def projected(
+        self, key: str, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, int, str | None]]:
+        """Each season's newest seq and its projected findings if current (see the
+        protocol)."""
+        log = self._log
+        with log.lock:
+            seasons = sorted(log.season_last.items())
+            kept = dict(log.findings)
+        for season, newest in seasons:
+            if first is not None and last is not None and not first <= season <= last:
+                continue
+            row = kept.get(season)
+            current = row is not None and row[1] == newest and row[2] == key
+            yield season, newest, row[3] if current and row is not None else None
+
+    def project(self, rows: Iterable[ProjectedRow]) -> bool:
+        """Keep ``rows`` in the findings projection (never busy: a dictionary under a lock)."""
+        log = self._log
+        with log.lock:
+            for row in rows:
+                known = log.findings.get(row[0])
+                if known is None or known[1] <= row[1]:
+                    log.findings[row[0]] = row
+        return True
 
     def close(self) -> None:
         """Nothing to release: the log lives as long as this object."""

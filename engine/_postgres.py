@@ -1,7 +1,8 @@
 """The PostgreSQL recorder: the event log in a database that many app servers share
 (DESIGN §7). Needs psycopg 3 (``pip install 'prematch[postgres]'``), imported only here.
 
-The tables (``events``, ``heads``, ``chain``, ``prematch_store``) live in the first
+The tables (``events``, ``heads``, ``chain``, ``prematch_store``, and the findings
+projection's ``prematch_findings``, a cache beside the log) live in the first
 schema of the connection's ``search_path``; prematch creates them (:meth:`PostgresRecorder.open`
 with ``create``, i.e. ``prematch init`` or ``prematch migrate``). The server enforces
 what the SQLite file does: triggers refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE`` of
@@ -46,6 +47,7 @@ from prematch.engine._errors import (
     StoreReadonlyError,
 )
 from prematch.engine._mapper import EVENT_COLUMNS, RECORD_COLUMNS, StoredEvent, row_to_record
+from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
 
@@ -64,6 +66,16 @@ _INSERT = (
     f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * len(StoredEvent._fields))})"
 )
 _SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
+
+PROJECT_WAIT_MS = 200
+"""How long keeping the findings projection waits for a lock (then skips it)."""
+
+_FINDINGS_TABLE = """CREATE TABLE IF NOT EXISTS prematch_findings (
+    season text PRIMARY KEY, last_seq bigint NOT NULL, key text NOT NULL, findings text NOT NULL)"""
+_PROJECT = """INSERT INTO prematch_findings (season, last_seq, key, findings)
+    VALUES (%s, %s, %s, %s) ON CONFLICT (season) DO UPDATE SET
+    last_seq = excluded.last_seq, key = excluded.key, findings = excluded.findings
+    WHERE excluded.last_seq >= prematch_findings.last_seq"""
 
 _SCHEMA = [
     "CREATE TABLE prematch_store (format integer NOT NULL)",
@@ -90,6 +102,7 @@ _SCHEMA = [
     """CREATE TABLE chain (
         id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, hash text NOT NULL)""",
     f"INSERT INTO chain VALUES (1, 0, '{GENESIS_HASH}')",
+    _FINDINGS_TABLE,
     """CREATE FUNCTION prematch_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION 'prematch events are append-only'; END $$""",
     *(
@@ -392,6 +405,8 @@ class PostgresRecorder:
                     conn.execute("ROLLBACK")
                     raise
                 version = self._format(conn)
+            elif version is not None and create and not self._has_table(conn, "prematch_findings"):
+                self.project(())  # a store of an older prematch: add the cache
         except psycopg.Error as e:
             raise _translate(e, self.path, self.busy_timeout) from e
         if version is None:
@@ -533,6 +548,72 @@ class PostgresRecorder:
         """The newest event's seq and hash."""
         row = self._guard(_head, self._conn)
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+
+    def projected(
+        self, key: str, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, int, str | None]]:
+        """Each season's newest seq and its projected findings if current (see the
+        protocol), a page of seasons per query."""
+        conn = self._conn
+        joined = self._guard(self._has_table, conn, "prematch_findings")
+        where, args = "", cast(tuple[str, ...], ())
+        if first is not None and last is not None:
+            where, args = " AND season BETWEEN %s AND %s", (first, last)
+        seasons = (
+            f"SELECT season, MAX(seq) AS last FROM events WHERE season > %s{where} "
+            f"GROUP BY season ORDER BY season LIMIT {PAGE}"
+        )
+        sql = (
+            f"SELECT s.season, s.last, CASE WHEN p.last_seq = s.last AND p.key = %s "
+            f"THEN p.findings END FROM ({seasons}) AS s "
+            "LEFT JOIN prematch_findings AS p ON p.season = s.season ORDER BY s.season"
+            if joined
+            else f"SELECT season, last, NULL FROM ({seasons}) AS s"
+        )
+        after = ""
+        while True:
+            page = self._guard(
+                lambda a: conn.execute(sql, (*((key,) if joined else ()), a, *args)).fetchall(),
+                after,
+            )
+            for season, seq, text in page:
+                yield str(season), int(seq), None if text is None else str(text)
+            if len(page) < PAGE:
+                return
+            after = str(page[-1][0])
+
+    def project(self, rows: Iterable[ProjectedRow]) -> bool:
+        """Keep ``rows`` in the findings projection (making its table if missing), in a
+        transaction of its own that waits at most :data:`PROJECT_WAIT_MS` for a lock;
+        ``False`` (nothing kept) when read-only, busy, or not allowed to make the table."""
+        import psycopg
+
+        if self.readonly or getattr(self._local, "writing", False):
+            return False
+        conn = self._conn
+        try:
+            conn.execute("BEGIN")
+            try:
+                conn.execute(f"SET LOCAL lock_timeout = {PROJECT_WAIT_MS}")
+                if not self._has_table(conn, "prematch_findings"):
+                    conn.execute(_LOCK_SEASON, ("prematch-schema",))
+                    conn.execute(_FINDINGS_TABLE)
+                with conn.cursor() as cur:
+                    cur.executemany(_PROJECT, list(rows))
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except psycopg.Error as e:
+            error = _translate(e, self.path, PROJECT_WAIT_MS / 1000)
+            # 42501: not allowed to make the table (a role without CREATE on the schema).
+            if isinstance(error, StoreBusyError | StoreReadonlyError) or getattr(
+                e, "sqlstate", None
+            ) in ("42501", "23505"):
+                return False
+            raise error from e
+        return True
 
 
 def _head(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:

@@ -27,6 +27,7 @@ __all__ = [
     "SEASONS_PER_TASK",
     "SEASON_ACTIONS",
     "STATE_SOURCE",
+    "AuditParts",
     "AuditReport",
     "NowItem",
     "NowReport",
@@ -35,8 +36,10 @@ __all__ = [
     "StatusReport",
     "StatusRow",
     "audit_jobs",
+    "audit_parts",
     "audit_records",
     "audit_store",
+    "checklist_findings",
     "judge_action",
     "program_status",
     "season_summary",
@@ -259,7 +262,43 @@ def audit_records(
 
     With ``at`` (the instant of the audit), the season's :data:`CHECKLIST` is asked too,
     on the final state: what is still undone by then (a finding of it is reported at the
-    event it is about, such as the interview never thanked).
+    event it is about, such as the interview never thanked). See :func:`audit_parts`.
+    """
+    return audit_parts(season, records, rulebook).report(rulebook, at)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditParts:
+    """A season's audit as far as it does not depend on the instant of the audit: the
+    findings before the checklist's, the final state the checklist is asked about, and
+    the findings after (overrides of retracted events, and of retractions)."""
+
+    season: str
+    history: tuple[AuditFinding, ...]
+    state: SeasonState | None
+    """The state after every live record (``None``: the season has none)."""
+    after: tuple[AuditFinding, ...]
+
+    def report(self, rulebook: RulebookProtocol, at: dt.datetime | None) -> AuditReport:
+        """The audit as of ``at`` (no checklist without one), as :func:`audit_records`."""
+        if at is None or self.state is None:
+            return AuditReport(self.season, (*self.history, *self.after))
+        middle = checklist_findings(self.state, rulebook.for_season(self.state), at)
+        return AuditReport(self.season, (*self.history, *middle, *self.after))
+
+
+def checklist_findings(state: SeasonState, judge: Judge, at: dt.datetime) -> list[AuditFinding]:
+    """What the season's :data:`CHECKLIST` finds undone at ``at``, as audit findings (a
+    note about the season, tied to no event, is for ``now`` only)."""
+    return [
+        AuditFinding(f.rule, f.severity, f.program, f.seq, f.message, f.source)
+        for f in judge.judge(state, None, CHECKLIST, at).findings
+        if f.seq is not None
+    ]
+
+
+def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtocol) -> AuditParts:
+    """The :class:`AuditParts` of a season: every finding of its history.
 
     Every record with an override gets it shown: its own block findings carry it, and
     when none of its findings is a block an ``override.recorded`` info says why it was
@@ -309,22 +348,19 @@ def audit_records(
     for index, r in notes:
         if r.seq in caused:
             out[index] = _override_note(r, _why(r, caused, ""))
-    if at is not None and state is not None:
-        for f in rulebook.for_season(state).judge(state, None, CHECKLIST, at).findings:
-            if f.seq is not None:  # a note about the season (no event) is for `now` only
-                out.append(AuditFinding(f.rule, f.severity, f.program, f.seq, f.message, f.source))
+    last: list[AuditFinding] = []
     gone = retracted_seqs(records)
     if gone:  # an override is kept in every audit, also once its event was retracted
         for r in records:
             if r.override is None:
                 continue
             if r.seq in gone:
-                out.append(_override_note(r, "later retracted"))
+                last.append(_override_note(r, "later retracted"))
             elif r.type == "event_retracted":
-                out.append(
+                last.append(
                     _override_note(r, _why(r, caused, "it makes no event break a rule on replay"))
                 )
-    return AuditReport(season=season, findings=tuple(out))
+    return AuditParts(season, tuple(out), state, tuple(last))
 
 
 def _why(record: Record, caused: dict[int, list[tuple[int, str]]], otherwise: str) -> str:
@@ -401,31 +437,55 @@ def audit_jobs(seasons: int, cpus: int | None = None) -> int:
 
 
 def audit_store(
-    store: Store, rulebook: RulebookProtocol, *, jobs: int = 1, at: dt.datetime | None = None
+    store: Store,
+    rulebook: RulebookProtocol,
+    *,
+    jobs: int = 1,
+    at: dt.datetime | None = None,
+    rebuild: bool = False,
 ) -> Iterator[AuditReport]:
     """Audit every season of a store (``audit --all``), in season-id order (with ``at``,
     each season's checklist as of that instant, see :func:`audit_records`).
 
-    Each process streams one season at a time. With ``jobs`` > 1 the seasons are
-    cut into contiguous runs of about :data:`SEASONS_PER_TASK`, audited by that many
-    worker processes (each opens the file itself); the reports still come out in
-    order, and at most two runs per worker are in flight, so memory stays flat
-    however many seasons the store holds.
+    Seasons whose events and rulebook are those of their row in the store's findings
+    projection (:mod:`prematch.engine._projection`) are taken from it; the others are
+    judged and kept there (unless the store is read-only or busy). ``rebuild`` judges
+    every season again and rewrites its row.
+
+    The seasons are cut into contiguous runs of about :data:`SEASONS_PER_TASK`, each read
+    a run at a time. With ``jobs`` > 1 (and seasons enough to judge, see
+    :func:`audit_jobs`) the runs go to that many worker processes (each opens the file
+    itself); the reports still come out in order, and at most two runs per worker are in
+    flight, so memory stays flat however many seasons the store holds.
     """
+    from prematch.engine._projection import audit_range, projection_key, stale_count
+
+    key = projection_key(rulebook)
     with paused_gc():
-        if jobs <= 1 or isinstance(store.path, str):  # a memory store: no file to reopen
-            for season, records in store.seasons_records():
-                yield audit_records(season, records, rulebook, at=at)
-            return
         seasons = sorted(store.seasons())
+        if jobs > 1 and not isinstance(store.path, str):  # a memory store: no file to reopen
+            jobs = audit_jobs(len(seasons) if rebuild else stale_count(store, key), cpus=jobs)
+        else:
+            jobs = 1
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
+        if jobs <= 1:
+            keep = True
+            for run in runs:
+                reports, keep = audit_range(
+                    store, rulebook, key, run[0], run[-1], at, rebuild=rebuild, keep=keep
+                )
+                yield from reports
+            return
         from concurrent.futures import Future, ProcessPoolExecutor
 
+        path, readonly = str(store.path), store.readonly
         with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
             pending: collections.deque[Future[list[AuditReport]]] = collections.deque()
             for run in runs:
                 pending.append(
-                    pool.submit(_audit_run, str(store.path), rulebook, run[0], run[-1], at)
+                    pool.submit(
+                        _audit_run, path, readonly, rulebook, key, run[0], run[-1], at, rebuild
+                    )
                 )
                 if len(pending) >= 2 * jobs:
                     yield from pending.popleft().result()
@@ -434,13 +494,19 @@ def audit_store(
 
 
 def _audit_run(
-    path: str, rulebook: RulebookProtocol, first: str, last: str, at: dt.datetime | None
+    path: str,
+    readonly: bool,
+    rulebook: RulebookProtocol,
+    key: str,
+    first: str,
+    last: str,
+    at: dt.datetime | None,
+    rebuild: bool,
 ) -> list[AuditReport]:
-    with Store.open(path, create=False) as store, paused_gc():
-        return [
-            audit_records(season, records, rulebook, at=at)
-            for season, records in store.seasons_records(first, last)
-        ]
+    from prematch.engine._projection import audit_range
+
+    with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
+        return audit_range(store, rulebook, key, first, last, at, rebuild=rebuild)[0]
 
 
 _NEXT_RANK = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2}

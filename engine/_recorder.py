@@ -5,7 +5,9 @@ append-only; a global, gapless ``seq``; one event per (stream, version), where a
 stream is one program's (or the season's own) events; a SHA-256 hash chain over the
 events (:mod:`prematch.engine._chain`); a head noted per committed write; and
 all-or-nothing write transactions, one at a time, in which reads, validation and
-appends are atomic. :class:`~prematch.engine._store.Store` is the facade over one;
+appends are atomic. Beside the log, a recorder keeps the findings projection
+(:mod:`prematch.engine._projection`): a cache of each season's audit, never part of the
+log, the chain or ``verify``. :class:`~prematch.engine._store.Store` is the facade over one;
 the backends are SQLite (:mod:`prematch.engine._sqlite`) and memory
 (:mod:`prematch.engine._memory`).
 """
@@ -20,7 +22,12 @@ from typing import Any, Protocol
 from prematch.engine._mapper import StoredEvent
 from prematch.engine._records import Record
 
-__all__ = ["Recorder", "Snapshot", "Transaction"]
+__all__ = ["ProjectedRow", "Recorder", "Snapshot", "Transaction"]
+
+ProjectedRow = tuple[str, int, str, str]
+"""One season's row of the findings projection: season id, the seq of the season's newest
+record when it was judged, the key it was judged under, and the findings (a text only the
+projection reads)."""
 
 
 class Transaction(Protocol):
@@ -97,6 +104,12 @@ class Recorder(Protocol):
         """Where the log lives: the database file, or a label that reads well in messages."""
         ...
 
+    @property
+    def readonly(self) -> bool:
+        """Whether the store was opened only to read it (nothing is written, not even the
+        findings projection)."""
+        ...
+
     def write(self, now_iso: str) -> AbstractContextManager[Transaction]:
         """A write transaction: it commits (noting the new head) if the block ends
         normally and leaves nothing behind if it raises. One writer at a time."""
@@ -134,6 +147,22 @@ class Recorder(Protocol):
 
     def head(self) -> tuple[int, str]:
         """The newest event's seq and hash (``0`` and the genesis hash when empty)."""
+        ...
+
+    def projected(
+        self, key: str, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, int, str | None]]:
+        """Every season (ids from ``first`` to ``last``, when both are given), in
+        season-id order, with the seq of its newest record and its projected findings when
+        the projection holds them for exactly that seq and ``key`` (else ``None``: stale,
+        or never judged). A store without the projection's table has none."""
+        ...
+
+    def project(self, rows: Iterable[ProjectedRow]) -> bool:
+        """Keep ``rows`` in the findings projection (each replaces its season's row unless
+        that one was judged at a newer seq), in a transaction of their own. A cache: when
+        the store is read-only, or busy (nothing waits long for it), nothing is kept and
+        this answers ``False``; otherwise ``True``."""
         ...
 
     def close(self) -> None:

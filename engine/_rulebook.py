@@ -45,6 +45,15 @@ class Judge(Protocol):
         """
         ...
 
+    def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...] | None:
+        """The instants at which the verdict on the season-wide question ``action`` (asked
+        with no program, such as the checklist) may change while ``state`` stays as it is,
+        in order: the verdict is the same at every instant from one of them to the next
+        (and before the first). ``None`` when the rulebook cannot say (it may change at
+        any instant). A projection of findings uses them to stay exact at every ``at``.
+        """
+        ...
+
 
 class RulebookProtocol(Protocol):
     """What the engine needs of a rulebook: a :class:`Judge` per season.
@@ -59,6 +68,13 @@ class RulebookProtocol(Protocol):
         Raises :class:`~prematch.engine._errors.InputError` if the season's own
         settings (its policy overrides) make no sense to this rulebook.
         """
+        ...
+
+    def fingerprint(self) -> str:
+        """A text that changes whenever this rulebook may judge the same events
+        differently: its rules and their code, the parameters it loaded, the data it reads
+        (signal tables, specialty defaults...). Stored findings judged under another
+        fingerprint are judged again (the findings projection, ``audit --all``)."""
         ...
 
 
@@ -78,6 +94,10 @@ class _AllowEverything:
         """Always ``allowed``."""
         return Verdict(program=program, action=action, outcome="allowed")
 
+    def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...]:
+        """None: the verdict never changes."""
+        return ()
+
 
 class NoRules:
     """A rulebook with no rules: every structurally valid action is allowed."""
@@ -85,3 +105,7 @@ class NoRules:
     def for_season(self, state: SeasonState) -> Judge:
         """A judge that allows everything; any settings will do."""
         return _AllowEverything()
+
+    def fingerprint(self) -> str:
+        """Always the same: no rule, no data."""
+        return "prematch.NoRules"

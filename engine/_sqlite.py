@@ -5,7 +5,10 @@ mode, so that every write runs in an explicit ``BEGIN IMMEDIATE`` transaction: t
 processes never interleave a read-validate-append. ``BEFORE UPDATE``/``BEFORE
 DELETE`` triggers make the table append-only; a unique index on (stream, version)
 refuses a second event claiming a stream version; ``seq`` is the integer primary
-key; a ``heads`` table notes each commit's chain head. The file is created with mode
+key; a ``heads`` table notes each commit's chain head; a ``prematch_findings`` table
+holds the findings projection (a cache beside the log: not append-only, not chained;
+made when missing, without a new store format, since older prematch never reads it).
+The file is created with mode
 0600, 16 KiB pages and write-ahead logging; ``PRAGMA user_version`` holds
 :data:`STORE_FORMAT`. sqlite-utils only creates the schema.
 
@@ -21,7 +24,7 @@ import operator
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -33,6 +36,7 @@ from prematch.engine._errors import (
     StoreReadonlyError,
 )
 from prematch.engine._mapper import EVENT_COLUMNS, RECORD_COLUMNS, StoredEvent, row_to_record
+from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
 
@@ -57,6 +61,18 @@ _INSERT = (
     f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * len(StoredEvent._fields))})"
 )
 
+PROJECT_WAIT_MS = 200
+"""How long keeping the findings projection waits for another writer (then skips it)."""
+
+_FINDINGS = "prematch_findings"
+_FINDINGS_TABLE = f"""CREATE TABLE IF NOT EXISTS {_FINDINGS} (
+    season TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, key TEXT NOT NULL,
+    findings TEXT NOT NULL)"""
+_PROJECT = f"""INSERT INTO {_FINDINGS} (season, last_seq, key, findings) VALUES (?, ?, ?, ?)
+    ON CONFLICT (season) DO UPDATE SET
+    last_seq = excluded.last_seq, key = excluded.key, findings = excluded.findings
+    WHERE excluded.last_seq >= {_FINDINGS}.last_seq"""
+
 _SCHEMA = [
     # Only season_started rows: finding the seasons needs no index over every event.
     """CREATE INDEX IF NOT EXISTS idx_events_season_started ON events (seq)
@@ -73,6 +89,7 @@ _SCHEMA = [
        BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS heads_no_delete BEFORE DELETE ON heads
        BEGIN SELECT RAISE(ABORT, 'prematch events are append-only'); END""",
+    _FINDINGS_TABLE,
 ]
 
 _SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
@@ -393,6 +410,8 @@ class SqliteRecorder:
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         if version == STORE_FORMAT and "events" in tables:
+            if _FINDINGS not in tables:  # a store of an older prematch: add the cache
+                self.project(())
             return
         import sqlite_utils  # only to create the schema
 
@@ -564,6 +583,55 @@ class SqliteRecorder:
         for seq, digest in self.query("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", ()):
             return int(seq), str(digest)
         return 0, GENESIS_HASH
+
+    def projected(
+        self, key: str, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, int, str | None]]:
+        """Each season's newest seq and its projected findings if current (see the
+        protocol): one query over the (season, seq) index and the projection's table."""
+        where, args = "", cast(tuple[str, ...], ())
+        if first is not None and last is not None:
+            where, args = " WHERE season BETWEEN ? AND ?", (first, last)
+        seasons = f"SELECT season, MAX(seq) AS last FROM events{where} GROUP BY season"
+        found = self.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_FINDINGS,)
+        )
+        if next(found, None) is None:  # a store no writable prematch has opened since 0.2
+            return ((season, int(seq), None) for season, seq in self.query(seasons, args))
+        sql = (
+            f"SELECT s.season, s.last, CASE WHEN p.last_seq = s.last AND p.key = ? "
+            f"THEN p.findings END FROM ({seasons}) AS s "
+            f"LEFT JOIN {_FINDINGS} AS p ON p.season = s.season ORDER BY s.season"
+        )
+        return ((season, int(seq), text) for season, seq, text in self.query(sql, (key, *args)))
+
+    def project(self, rows: Iterable[ProjectedRow]) -> bool:
+        """Keep ``rows`` in the findings projection (making its table if missing), in a
+        ``BEGIN IMMEDIATE`` of its own that waits at most :data:`PROJECT_WAIT_MS` for
+        another writer; ``False`` (nothing kept) when read-only, busy or the disk is full."""
+        if self.readonly or self._writing == threading.get_ident():
+            return False
+        if not self._writer.acquire(blocking=False):  # another thread of ours is writing
+            return False
+        conn = self._conn
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {PROJECT_WAIT_MS}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(_FINDINGS_TABLE)
+                conn.executemany(_PROJECT, rows)
+                conn.execute("COMMIT")
+            finally:
+                _rollback(conn)
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        except sqlite3.Error as e:
+            error = _translate(e, self.path)
+            if isinstance(error, StoreBusyError | StoreReadonlyError) or error.code == "store.full":
+                return False
+            raise error from e
+        finally:
+            self._writer.release()
+        return True
 
     def _guard(self, fn: Callable[..., _T], *args: Any) -> _T:
         try:

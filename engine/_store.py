@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from prematch.engine._chain import Tamper, Verification, verify
 from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
 from prematch.engine._memory import MemoryRecorder
-from prematch.engine._recorder import Recorder, Transaction
+from prematch.engine._recorder import ProjectedRow, Recorder, Transaction
 from prematch.engine._records import Record
 from prematch.engine._replay import replay, replay_key
 from prematch.engine._sqlite import BUSY_TIMEOUT_MS, STORE_FORMAT, SqliteRecorder
@@ -217,6 +217,12 @@ class Store:
         """The database file, or for a memory store the label ``the in-memory store``."""
         return self._recorder.path
 
+    @property
+    def readonly(self) -> bool:
+        """Whether the store was opened only to read it (asked for, or a file this user
+        cannot write): nothing is written, not even the findings projection."""
+        return self._recorder.readonly
+
     def close(self) -> None:
         """Close the store (its connection, for a file)."""
         self._recorder.close()
@@ -331,6 +337,19 @@ class Store:
     def head(self) -> tuple[int, str]:
         """The newest event's seq and hash (note them elsewhere to anchor the chain)."""
         return self._recorder.head()
+
+    def projected(
+        self, key: str, first: str | None = None, last: str | None = None
+    ) -> Iterator[tuple[str, int, str | None]]:
+        """Every season (ids from ``first`` to ``last``, when given) in season-id order,
+        with its newest seq and its findings as the findings projection holds them for
+        that seq and ``key`` (``None``: to be judged). See :mod:`prematch.engine._projection`."""
+        return self._recorder.projected(key, first, last)
+
+    def project(self, rows: Iterable[ProjectedRow]) -> bool:
+        """Keep rows of the findings projection; ``False`` when the store is read-only or
+        busy (a cache: nothing waits long for it, and nothing fails)."""
+        return self._recorder.project(rows)
 
 
 def _call_hooks(hooks: Sequence[RecordedHook], stored: list[Record]) -> None:

@@ -8,10 +8,11 @@ finding names its program and the event it is about (the interview, the news).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from prematch.engine import ProgramState, SeasonState, Window
-from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, warn
+from prematch.policies._context import GUIDE, Ask, Frame, Rule, Say, add_days, warn
 from prematch.policies._program import no_contact_reason, specialty_expects_thanks
 
 __all__ = ["NEWS_UNTOLD", "UNTHANKED"]
@@ -19,9 +20,18 @@ __all__ = ["NEWS_UNTOLD", "UNTHANKED"]
 _AFTER_INTERVIEW = ("interviewed", "ranked")
 
 
+def _from(frame: Frame) -> dt.datetime:
+    """When the checklist starts: ``checklist.days_before_deadline`` before the deadline."""
+    days = frame.params["checklist.days_before_deadline"]
+    return add_days(frame.deadline, -days, frame.timezone)
+
+
 def _due(ask: Ask) -> bool:
-    days = ask.params["checklist.days_before_deadline"]
-    return ask.at >= add_days(ask.frame.deadline, -days, ask.frame.timezone)
+    return ask.at >= _from(ask.frame)
+
+
+def _turns(state: SeasonState, frame: Frame) -> tuple[dt.datetime]:
+    return (_from(frame),)  # before it nothing is due; from it on, the state alone decides
 
 
 def _interviewed(state: SeasonState) -> Iterator[ProgramState]:
@@ -60,5 +70,5 @@ def _news_untold(ask: Ask) -> Iterator[Say | Window]:
             )
 
 
-UNTHANKED = Rule("checklist.unthanked", GUIDE, _unthanked)
-NEWS_UNTOLD = Rule("checklist.news_untold", GUIDE, _news_untold)
+UNTHANKED = Rule("checklist.unthanked", GUIDE, _unthanked, turns=_turns)
+NEWS_UNTOLD = Rule("checklist.news_untold", GUIDE, _news_untold, turns=_turns)

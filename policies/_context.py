@@ -33,6 +33,7 @@ __all__ = [
     "block",
     "info",
     "local",
+    "timeless",
     "warn",
 ]
 
@@ -216,6 +217,13 @@ class Ask(NamedTuple):
 
 
 Check = Callable[[Ask], Iterable["Say | Window"]]
+Turns = Callable[[SeasonState, Frame], Iterable[dt.datetime]]
+"""When a season-wide rule's answer may change for a given state (see :class:`Rule`)."""
+
+
+def timeless(state: SeasonState, frame: Frame) -> tuple[dt.datetime, ...]:
+    """The :data:`Turns` of a rule whose answer does not depend on the instant asked."""
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +233,15 @@ class Rule:
     ``advice``: the rule speaks to a question (``now``, ``check``), before something is
     sent, and never about an event recorded (admission, audit): advice that would only
     repeat itself at every such event of a season.
+
+    ``turns`` (for a rule of a season-wide question, such as the checklist): the
+    instants at which its answer may change while the season's state stays the same
+    (``()``: never); ``None``, the default, says it may change at any instant, so its
+    answer is judged afresh at every audit instead of kept in the findings projection.
     """
 
     id: str
     source: str
     check: Check
     advice: bool = False
+    turns: Turns | None = None

@@ -21,11 +21,13 @@ __all__ = [
     "no_contact_reason",
     "specialty_allows_contact",
     "specialty_expects_thanks",
+    "specialty_table",
 ]
 
 
 @cache
-def _specialties() -> dict[str, dict[str, object]]:
+def specialty_table() -> dict[str, dict[str, object]]:
+    """The specialty defaults of ``fixtures/specialties.toml``, by casefolded name."""
     with (fixtures_dir() / "specialties.toml").open("rb") as f:
         data = tomllib.load(f)
     return {name.casefold(): entry for name, entry in data.get("specialties", {}).items()}
@@ -34,7 +36,7 @@ def _specialties() -> dict[str, dict[str, object]]:
 @cache
 def specialty_allows_contact(specialty: str) -> bool:
     """The specialty default from ``fixtures/specialties.toml`` (matched case-insensitively)."""
-    entry = _specialties().get(specialty.strip().casefold(), {})
+    entry = specialty_table().get(specialty.strip().casefold(), {})
     return bool(entry.get("post_interview_contact", True))
 
 
@@ -42,7 +44,7 @@ def specialty_allows_contact(specialty: str) -> bool:
 def specialty_expects_thanks(specialty: str) -> tuple[bool, str]:
     """Whether the specialty expects thank-you notes (``thank_you_expected`` in
     ``fixtures/specialties.toml``, default true), and the source that says so."""
-    entry = _specialties().get(specialty.strip().casefold(), {})
+    entry = specialty_table().get(specialty.strip().casefold(), {})
     return bool(entry.get("thank_you_expected", True)), str(entry.get("source", ""))
 
 

@@ -7,11 +7,13 @@ line in :data:`ACTION_RULES`, :data:`EVENT_RULES` or :data:`SEASON_RULES`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
-from prematch.engine import Finding, SeasonState, Verdict, Window, worst
+from prematch.engine import Finding, SeasonState, Verdict, Window, fixtures_dir, worst
 from prematch.policies import _checklist as checklist
 from prematch.policies import _deadline as deadline
 from prematch.policies import _inquiry as inquiry
@@ -24,6 +26,7 @@ from prematch.policies import _timing as timing
 from prematch.policies import _updates as updates
 from prematch.policies import _visa as visa
 from prematch.policies._context import Ask, Frame, Rule, Say
+from prematch.policies._params import default_params
 
 __all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "SEASON_RULES", "Rulebook", "SeasonJudge"]
 
@@ -135,6 +138,13 @@ class Rulebook:
         once (unknown policy overrides or bad values: ``InputError``)."""
         return SeasonJudge(Frame.of(state), self._rules, self._season)
 
+    def fingerprint(self) -> str:
+        """What this rulebook's findings depend on beside the events, as one digest: the
+        rules switched off, the source of :mod:`prematch.policies`, and the data as loaded
+        (the parameters of ``defaults.toml``, every signal table, the specialty defaults).
+        A changed rule module or data file changes it."""
+        return hashlib.sha256(f"{sorted(self.disabled)!r}\0{_data_digest()}".encode()).hexdigest()
+
 
 class SeasonJudge:
     """The rulebook bound to one season: its frame and the enabled rules by action or event
@@ -179,6 +189,31 @@ class SeasonJudge:
             if found:
                 return Verdict(program, action, worst(found), tuple(found))
         return _nothing_found(program, action)
+
+    def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...] | None:
+        """When the season-wide question ``action`` may be answered differently for
+        ``state``: every enabled rule's :attr:`~Rule.turns`, together and in order
+        (``None`` if one of them cannot say); see :class:`prematch.engine.Judge`."""
+        found: set[dt.datetime] = set()
+        for rule in self._season.get(action, _NONE)[1]:
+            if rule.turns is None:
+                return None
+            found.update(rule.turns(state, self.frame))
+        return tuple(sorted(found))
+
+
+@cache
+def _data_digest() -> str:
+    """The digest of the policies' source and of the data they load (once per process,
+    as the loaders cache what they read)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(repr(sorted(default_params().items())).encode())
+    for path in sorted((fixtures_dir() / "signals").glob("*.toml")):
+        digest.update(repr(signals.signal_table(int(path.stem))).encode())
+    digest.update(repr(program.specialty_table()).encode())
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=4096)

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from prematch.engine import Window, fixtures_dir
-from prematch.policies._context import Ask, Rule, Say, block, info
+from prematch.policies._context import Ask, Rule, Say, block, info, timeless
 
 __all__ = ["SIGNALS_LIMIT", "SIGNALS_NOTE", "SignalTable", "signal_table"]
 
@@ -108,4 +108,6 @@ def _note(ask: Ask) -> Iterator[Say | Window]:
 
 
 SIGNALS_LIMIT = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _limit)
-SIGNALS_NOTE = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _note)
+SIGNALS_NOTE = Rule(
+    "signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _note, turns=timeless
+)

@@ -1,0 +1,185 @@
+"""The findings projection: ``audit --all`` judges again only the seasons that changed.
+
+A season's findings depend only on its events and on the rulebook (its rules, their
+parameters, the data they read); the log is append-only, so the seq of a season's newest
+record names the version of its events. Beside the log, a store keeps one row per season
+(:meth:`~prematch.engine._store.Store.project`): that seq, the :func:`projection_key` the
+season was judged under, and its findings. :func:`audit_range` takes a season's findings
+from its row when both still match, and judges the others from their records (a stale or
+missing row, a store without the projection's table, ``rebuild``), keeping what it found.
+
+**Time.** An audit as of ``at`` adds the rulebook's checklist on the season's final state
+(:func:`~prematch.engine._queries.audit_records`), which depends on ``at``. The rulebook
+says, for that state, at which instants the checklist's answer may change
+(:meth:`~prematch.engine._rulebook.Judge.turns`); between two of them it is the same. The
+row keeps the checklist's findings for every such span, so the findings of any ``at`` are
+exact, and the engine knows nothing of any rule. A rulebook that cannot say when (``turns``
+is ``None``) gets its seasons judged afresh by every audit with an instant.
+
+**Writing.** Lazily, by the audit, never in a write of the log: a write would pay for a
+whole audit of its season, and only an audit knows which rulebook judges. The projection is
+a cache, not the log: keeping it never touches events or heads, waits briefly (a busy
+store is skipped, and the next audit judges again what was not kept), and a store opened
+read-only (or a file this user cannot write) is read, never written: its stale seasons are
+judged every time. Whoever can edit the database can edit this table as well as the log;
+``audit --all --rebuild`` judges every season from its events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from functools import cache
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from prematch import __version__
+from prematch.engine._calendar import load_calendar
+from prematch.engine._queries import (
+    CHECKLIST,
+    AuditParts,
+    AuditReport,
+    audit_parts,
+    checklist_findings,
+)
+from prematch.engine._recorder import ProjectedRow
+from prematch.engine._records import utc_iso
+from prematch.engine._resources import fixtures_dir
+from prematch.engine._rulebook import RulebookProtocol
+from prematch.engine._store import Store
+from prematch.engine._verdicts import AuditFinding
+
+__all__ = ["PROJECTION_FORMAT", "audit_range", "judged", "kept", "projection_key", "stale_count"]
+
+PROJECTION_FORMAT = 1
+"""The shape of a projection row's findings (a row of another shape is never read)."""
+
+_BEFORE = dt.timedelta(microseconds=1)
+
+
+def projection_key(rulebook: RulebookProtocol) -> str:
+    """The key of the findings that ``rulebook`` gives under this prematch: a digest of
+    :data:`PROJECTION_FORMAT`, the prematch version, the source of the engine (the fold,
+    the state machine, the audit), every bundled calendar as loaded, and the rulebook's
+    own :meth:`~prematch.engine._rulebook.RulebookProtocol.fingerprint`."""
+    text = f"{PROJECTION_FORMAT}\0{__version__}\0{_engine_digest()}\0{rulebook.fingerprint()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@cache
+def _engine_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted((fixtures_dir() / "calendars").glob("*.toml")):
+        digest.update(repr(load_calendar(int(path.stem))).encode())
+    return digest.hexdigest()
+
+
+def _row(f: AuditFinding) -> list[Any]:
+    return [f.rule, f.severity, f.program, f.seq, f.message, f.source, f.override]
+
+
+def judged(
+    parts: AuditParts, rulebook: RulebookProtocol, at: dt.datetime | None
+) -> tuple[str, AuditReport]:
+    """The projection's text of a season just judged, and its report as of ``at`` (what
+    :func:`~prematch.engine._queries.audit_records` gives).
+
+    The text holds the history's findings, those after the checklist, and the checklist's
+    findings for every span between the instants the rulebook names (``null`` when it
+    cannot name them); each span is judged at its first instant (the first span, just
+    before the first turn), the span holding ``at`` at ``at`` itself."""
+    spans: list[list[Any]] | None = [[None, []]]
+    now: list[AuditFinding] = []
+    if parts.state is not None:
+        judge = rulebook.for_season(parts.state)
+        turns = judge.turns(parts.state, CHECKLIST)
+        if at is not None:
+            now = checklist_findings(parts.state, judge, at)
+        if turns is None:
+            spans = None
+        else:
+            starts: list[dt.datetime | None] = [None, *turns]
+            spans = []
+            for i, start in enumerate(starts):
+                end = starts[i + 1] if i + 1 < len(starts) else None
+                holds_at = (
+                    at is not None and (start is None or start <= at) and (end is None or at < end)
+                )
+                if holds_at:
+                    found = now
+                else:
+                    instant = turns[0] - _BEFORE if start is None else start
+                    found = checklist_findings(parts.state, judge, instant)
+                spans.append([None if start is None else utc_iso(start), [_row(f) for f in found]])
+    text = json.dumps(
+        [[_row(f) for f in parts.history], [_row(f) for f in parts.after], spans],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return text, AuditReport(parts.season, (*parts.history, *now, *parts.after))
+
+
+def kept(season: str, text: str, at: dt.datetime | None) -> AuditReport | None:
+    """The report as of ``at`` from a projection text (``None`` when it cannot tell: the
+    rulebook named no turns of its checklist, and ``at`` asks for it)."""
+    history, after, spans = json.loads(text)
+    middle: Sequence[list[Any]] = ()
+    if at is not None:
+        if spans is None:
+            return None
+        for start, rows in spans:
+            if start is None or dt.datetime.fromisoformat(start) <= at:
+                middle = rows
+            else:
+                break
+    return AuditReport(season, tuple(AuditFinding(*r) for r in chain(history, middle, after)))
+
+
+def audit_range(
+    store: Store,
+    rulebook: RulebookProtocol,
+    key: str,
+    first: str | None,
+    last: str | None,
+    at: dt.datetime | None,
+    *,
+    rebuild: bool = False,
+    keep: bool = True,
+) -> tuple[list[AuditReport], bool]:
+    """The audits of the seasons with ids from ``first`` to ``last`` (every season when
+    ``None``), in season-id order: from the projection rows that match ``key``, the others
+    judged from their records (all of them with ``rebuild``), each contiguous run of them
+    read with one query. With ``keep``, what was judged is kept in the projection;
+    returns the reports and whether to keep on trying (``False`` once the store refused:
+    read-only or busy)."""
+    reports: dict[str, AuditReport] = {}
+    stale: list[list[str]] = []  # contiguous runs, in season-id order
+    previous_stale = False
+    for season, _, text in store.projected(key, first, last):
+        report = None if rebuild or text is None else kept(season, text, at)
+        if report is not None:
+            reports[season] = report
+        elif previous_stale:
+            stale[-1].append(season)
+        else:
+            stale.append([season])
+        previous_stale = report is None
+    rows: list[ProjectedRow] = []
+    for run in stale:
+        for season, records in store.seasons_records(run[0], run[-1]):
+            text, report = judged(audit_parts(season, records, rulebook), rulebook, at)
+            reports[season] = report
+            rows.append((season, records[-1].seq, key, text))
+    if keep and rows and not store.readonly:
+        keep = store.project(rows)
+    return [reports[s] for s in sorted(reports)], keep
+
+
+def stale_count(store: Store, key: str) -> int:
+    """How many seasons the projection does not hold under ``key`` for their newest seq."""
+    return sum(1 for _, _, text in store.projected(key) if text is None)
