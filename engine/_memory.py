@@ -220,21 +220,17 @@ class MemoryRecorder:
             last = log.events[-1] if log.events else None
         return (last.seq, last.hash) if last else (0, GENESIS_HASH)
 
-    def projected(
-        self, key: str, first: str | None = None, last: str | None = None
-    ) -> Iterator[tuple[str, int, str | None]]:
+    def projected(self, key: str, seasons: Sequence[str]) -> Iterator[tuple[str, int, str | None]]:
         """Each season's newest seq and its projected findings if current (see the
         protocol)."""
         log = self._log
         with log.lock:
-            seasons = sorted(log.season_last.items())
-            kept = dict(log.findings)
-        for season, newest in seasons:
-            if first is not None and last is not None and not first <= season <= last:
-                continue
-            row = kept.get(season)
-            current = row is not None and row[1] == newest and row[2] == key
-            yield season, newest, row[3] if current and row is not None else None
+            newest = {s: log.season_last.get(s, 0) for s in seasons}
+            kept = {s: log.findings.get(s) for s in seasons}
+        for season in seasons:
+            row, last = kept[season], newest[season]
+            current = row is not None and row[1] == last and row[2] == key
+            yield season, last, row[3] if current and row is not None else None
 
     def project(self, rows: Iterable[ProjectedRow]) -> bool:
         """Keep ``rows`` in the findings projection (never busy: a dictionary under a lock)."""

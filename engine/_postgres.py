@@ -36,7 +36,7 @@ import json
 import operator
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
@@ -549,38 +549,25 @@ class PostgresRecorder:
         row = self._guard(_head, self._conn)
         return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
-    def projected(
-        self, key: str, first: str | None = None, last: str | None = None
-    ) -> Iterator[tuple[str, int, str | None]]:
+    def projected(self, key: str, seasons: Sequence[str]) -> Iterator[tuple[str, int, str | None]]:
         """Each season's newest seq and its projected findings if current (see the
-        protocol), a page of seasons per query."""
+        protocol): one query, a lookup per season (the seasons go in as an array)."""
         conn = self._conn
         joined = self._guard(self._has_table, conn, "prematch_findings")
-        where, args = "", cast(tuple[str, ...], ())
-        if first is not None and last is not None:
-            where, args = " AND season BETWEEN %s AND %s", (first, last)
-        seasons = (
-            f"SELECT season, MAX(seq) AS last FROM events WHERE season > %s{where} "
-            f"GROUP BY season ORDER BY season LIMIT {PAGE}"
-        )
+        newest = "(SELECT MAX(seq) FROM events WHERE season = j.season)"
         sql = (
-            f"SELECT s.season, s.last, CASE WHEN p.last_seq = s.last AND p.key = %s "
-            f"THEN p.findings END FROM ({seasons}) AS s "
-            "LEFT JOIN prematch_findings AS p ON p.season = s.season ORDER BY s.season"
+            f"SELECT j.season, {newest}, p.last_seq, p.key, p.findings "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS j (season, n) "
+            "LEFT JOIN prematch_findings AS p ON p.season = j.season ORDER BY j.n"
             if joined
-            else f"SELECT season, last, NULL FROM ({seasons}) AS s"
+            else f"SELECT j.season, {newest}, NULL, NULL, NULL "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS j (season, n) ORDER BY j.n"
         )
-        after = ""
-        while True:
-            page = self._guard(
-                lambda a: conn.execute(sql, (*((key,) if joined else ()), a, *args)).fetchall(),
-                after,
-            )
-            for season, seq, text in page:
-                yield str(season), int(seq), None if text is None else str(text)
-            if len(page) < PAGE:
-                return
-            after = str(page[-1][0])
+        rows = self._guard(lambda: conn.execute(sql, (list(seasons),)).fetchall())
+        for season, last, seq, kept, text in rows:
+            newest_seq = int(last or 0)
+            current = seq is not None and int(seq) == newest_seq and kept == key
+            yield str(season), newest_seq, str(text) if current else None
 
     def project(self, rows: Iterable[ProjectedRow]) -> bool:
         """Keep ``rows`` in the findings projection (making its table if missing), in a

@@ -144,23 +144,21 @@ def audit_range(
     store: Store,
     rulebook: RulebookProtocol,
     key: str,
-    first: str | None,
-    last: str | None,
+    seasons: Sequence[str],
     at: dt.datetime | None,
     *,
     rebuild: bool = False,
     keep: bool = True,
 ) -> tuple[list[AuditReport], bool]:
-    """The audits of the seasons with ids from ``first`` to ``last`` (every season when
-    ``None``), in season-id order: from the projection rows that match ``key``, the others
-    judged from their records (all of them with ``rebuild``), each contiguous run of them
-    read with one query. With ``keep``, what was judged is kept in the projection;
-    returns the reports and whether to keep on trying (``False`` once the store refused:
-    read-only or busy)."""
+    """The audits of ``seasons`` (ids in order), in that order: from the projection rows
+    that match ``key``, the others judged from their records (all of them with
+    ``rebuild``), each contiguous run of them read with one query. With ``keep``, what
+    was judged is kept in the projection; returns the reports and whether to keep on
+    trying (``False`` once the store refused: read-only or busy)."""
     reports: dict[str, AuditReport] = {}
-    stale: list[list[str]] = []  # contiguous runs, in season-id order
+    stale: list[list[str]] = []  # contiguous runs of ``seasons``
     previous_stale = False
-    for season, _, text in store.projected(key, first, last):
+    for season, _, text in store.projected(key, seasons):
         report = None if rebuild or text is None else kept(season, text, at)
         if report is not None:
             reports[season] = report
@@ -171,15 +169,19 @@ def audit_range(
         previous_stale = report is None
     rows: list[ProjectedRow] = []
     for run in stale:
+        wanted = set(run)
         for season, records in store.seasons_records(run[0], run[-1]):
+            if season not in wanted:  # started since ``seasons`` were listed
+                continue
             text, report = judged(audit_parts(season, records, rulebook), rulebook, at)
             reports[season] = report
             rows.append((season, records[-1].seq, key, text))
     if keep and rows and not store.readonly:
         keep = store.project(rows)
-    return [reports[s] for s in sorted(reports)], keep
+    return [reports[s] for s in seasons if s in reports], keep
 
 
-def stale_count(store: Store, key: str) -> int:
-    """How many seasons the projection does not hold under ``key`` for their newest seq."""
-    return sum(1 for _, _, text in store.projected(key) if text is None)
+def stale_count(store: Store, key: str, runs: Sequence[Sequence[str]]) -> int:
+    """How many of the seasons of ``runs`` the projection does not hold under ``key`` for
+    their newest seq (a run at a time)."""
+    return sum(1 for run in runs for _, _, text in store.projected(key, run) if text is None)

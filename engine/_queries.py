@@ -463,16 +463,17 @@ def audit_store(
     key = projection_key(rulebook)
     with paused_gc():
         seasons = sorted(store.seasons())
+        runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
         if jobs > 1 and not isinstance(store.path, str):  # a memory store: no file to reopen
-            jobs = audit_jobs(len(seasons) if rebuild else stale_count(store, key), cpus=jobs)
+            jobs = audit_jobs(len(seasons) if rebuild else stale_count(store, key, runs), jobs)
+            runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
         else:
             jobs = 1
-        runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
         if jobs <= 1:
             keep = True
             for run in runs:
                 reports, keep = audit_range(
-                    store, rulebook, key, run[0], run[-1], at, rebuild=rebuild, keep=keep
+                    store, rulebook, key, run, at, rebuild=rebuild, keep=keep
                 )
                 yield from reports
             return
@@ -483,9 +484,7 @@ def audit_store(
             pending: collections.deque[Future[list[AuditReport]]] = collections.deque()
             for run in runs:
                 pending.append(
-                    pool.submit(
-                        _audit_run, path, readonly, rulebook, key, run[0], run[-1], at, rebuild
-                    )
+                    pool.submit(_audit_run, path, readonly, rulebook, key, list(run), at, rebuild)
                 )
                 if len(pending) >= 2 * jobs:
                     yield from pending.popleft().result()
@@ -498,15 +497,14 @@ def _audit_run(
     readonly: bool,
     rulebook: RulebookProtocol,
     key: str,
-    first: str,
-    last: str,
+    seasons: list[str],
     at: dt.datetime | None,
     rebuild: bool,
 ) -> list[AuditReport]:
     from prematch.engine._projection import audit_range
 
     with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
-        return audit_range(store, rulebook, key, first, last, at, rebuild=rebuild)[0]
+        return audit_range(store, rulebook, key, seasons, at, rebuild=rebuild)[0]
 
 
 _NEXT_RANK = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2}

@@ -14,7 +14,7 @@ the backends are SQLite (:mod:`prematch.engine._sqlite`) and memory
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -149,13 +149,11 @@ class Recorder(Protocol):
         """The newest event's seq and hash (``0`` and the genesis hash when empty)."""
         ...
 
-    def projected(
-        self, key: str, first: str | None = None, last: str | None = None
-    ) -> Iterator[tuple[str, int, str | None]]:
-        """Every season (ids from ``first`` to ``last``, when both are given), in
-        season-id order, with the seq of its newest record and its projected findings when
-        the projection holds them for exactly that seq and ``key`` (else ``None``: stale,
-        or never judged). A store without the projection's table has none."""
+    def projected(self, key: str, seasons: Sequence[str]) -> Iterator[tuple[str, int, str | None]]:
+        """Each of ``seasons``, in the order given, with the seq of its newest record (0
+        if it has none) and its projected findings when the projection holds them for
+        exactly that seq and ``key`` (else ``None``: stale, or never judged). A store
+        without the projection's table has none. A lookup per season, not a scan."""
         ...
 
     def project(self, rows: Iterable[ProjectedRow]) -> bool:

@@ -24,7 +24,7 @@ import operator
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -584,26 +584,24 @@ class SqliteRecorder:
             return int(seq), str(digest)
         return 0, GENESIS_HASH
 
-    def projected(
-        self, key: str, first: str | None = None, last: str | None = None
-    ) -> Iterator[tuple[str, int, str | None]]:
+    def projected(self, key: str, seasons: Sequence[str]) -> Iterator[tuple[str, int, str | None]]:
         """Each season's newest seq and its projected findings if current (see the
-        protocol): one query over the (season, seq) index and the projection's table."""
-        where, args = "", cast(tuple[str, ...], ())
-        if first is not None and last is not None:
-            where, args = " WHERE season BETWEEN ? AND ?", (first, last)
-        seasons = f"SELECT season, MAX(seq) AS last FROM events{where} GROUP BY season"
+        protocol): one query, a lookup in the (season, seq) index and in the projection's
+        table per season (the seasons go in as a JSON array)."""
         found = self.query(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_FINDINGS,)
         )
-        if next(found, None) is None:  # a store no writable prematch has opened since 0.2
-            return ((season, int(seq), None) for season, seq in self.query(seasons, args))
+        joined = next(found, None) is not None  # else a store no writable prematch opened since
+        newest = "(SELECT MAX(seq) FROM events WHERE season = j.value)"
         sql = (
-            f"SELECT s.season, s.last, CASE WHEN p.last_seq = s.last AND p.key = ? "
-            f"THEN p.findings END FROM ({seasons}) AS s "
-            f"LEFT JOIN {_FINDINGS} AS p ON p.season = s.season ORDER BY s.season"
+            f"SELECT j.value, {newest}, p.last_seq, p.key, p.findings FROM json_each(?) AS j "
+            f"LEFT JOIN {_FINDINGS} AS p ON p.season = j.value ORDER BY j.key"
+            if joined
+            else f"SELECT j.value, {newest}, NULL, NULL, NULL FROM json_each(?) AS j ORDER BY j.key"
         )
-        return ((season, int(seq), text) for season, seq, text in self.query(sql, (key, *args)))
+        for season, last, seq, kept, text in self.query(sql, (json.dumps(list(seasons)),)):
+            last = int(last or 0)
+            yield season, last, text if seq == last and kept == key else None
 
     def project(self, rows: Iterable[ProjectedRow]) -> bool:
         """Keep ``rows`` in the findings projection (making its table if missing), in a

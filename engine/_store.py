@@ -338,13 +338,11 @@ class Store:
         """The newest event's seq and hash (note them elsewhere to anchor the chain)."""
         return self._recorder.head()
 
-    def projected(
-        self, key: str, first: str | None = None, last: str | None = None
-    ) -> Iterator[tuple[str, int, str | None]]:
-        """Every season (ids from ``first`` to ``last``, when given) in season-id order,
-        with its newest seq and its findings as the findings projection holds them for
-        that seq and ``key`` (``None``: to be judged). See :mod:`prematch.engine._projection`."""
-        return self._recorder.projected(key, first, last)
+    def projected(self, key: str, seasons: Sequence[str]) -> Iterator[tuple[str, int, str | None]]:
+        """Each of ``seasons`` (in the order given) with its newest seq (0: none) and its
+        findings as the findings projection holds them for that seq and ``key`` (``None``:
+        to be judged). See :mod:`prematch.engine._projection`."""
+        return self._recorder.projected(key, seasons)
 
     def project(self, rows: Iterable[ProjectedRow]) -> bool:
         """Keep rows of the findings projection; ``False`` when the store is read-only or
