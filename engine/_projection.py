@@ -52,7 +52,16 @@ from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store
 from prematch.engine._verdicts import AuditFinding
 
-__all__ = ["PROJECTION_FORMAT", "audit_range", "judged", "kept", "projection_key", "stale_count"]
+__all__ = [
+    "KEEP_BATCH",
+    "PROJECTION_FORMAT",
+    "Keeper",
+    "audit_range",
+    "judged",
+    "kept",
+    "projection_key",
+    "stale_count",
+]
 
 PROJECTION_FORMAT = 1
 """The shape of a projection row's findings (a row of another shape is never read)."""
@@ -148,13 +157,11 @@ def audit_range(
     at: dt.datetime | None,
     *,
     rebuild: bool = False,
-    keep: bool = True,
-) -> tuple[list[AuditReport], bool]:
+) -> tuple[list[AuditReport], list[ProjectedRow]]:
     """The audits of ``seasons`` (ids in order), in that order: from the projection rows
     that match ``key``, the others judged from their records (all of them with
-    ``rebuild``), each contiguous run of them read with one query. With ``keep``, what
-    was judged is kept in the projection; returns the reports and whether to keep on
-    trying (``False`` once the store refused: read-only or busy)."""
+    ``rebuild``), each contiguous run of them read with one query; and the rows to keep
+    for the seasons judged (:class:`Keeper`)."""
     reports: dict[str, AuditReport] = {}
     stale: list[list[str]] = []  # contiguous runs of ``seasons``
     previous_stale = False
@@ -176,9 +183,36 @@ def audit_range(
             text, report = judged(audit_parts(season, records, rulebook), rulebook, at)
             reports[season] = report
             rows.append((season, records[-1].seq, key, text))
-    if keep and rows and not store.readonly:
-        keep = store.project(rows)
-    return [reports[s] for s in seasons if s in reports], keep
+    return [reports[s] for s in seasons if s in reports], rows
+
+
+KEEP_BATCH = 1000
+"""How many judged seasons :class:`Keeper` keeps in one transaction (a full audit writes
+a transaction per this many; a re-audit of a few changed seasons, one)."""
+
+
+class Keeper:
+    """Keeps projection rows in ``store``, :data:`KEEP_BATCH` at a time; gives up for the
+    rest of the audit once the store refuses (read-only, or busy: nothing waits twice)."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._rows: list[ProjectedRow] = []
+        self.trying = not store.readonly
+        """Whether rows are still kept (``False`` once the store refused them)."""
+
+    def add(self, rows: Sequence[ProjectedRow]) -> None:
+        """Keep ``rows`` (now, once a batch is full)."""
+        if self.trying:
+            self._rows.extend(rows)
+            if len(self._rows) >= KEEP_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        """Keep the rows added so far."""
+        if self.trying and self._rows:
+            self.trying = self._store.project(self._rows)
+        self._rows = []
 
 
 def stale_count(store: Store, key: str, runs: Sequence[Sequence[str]]) -> int:

@@ -458,7 +458,7 @@ def audit_store(
     itself); the reports still come out in order, and at most two runs per worker are in
     flight, so memory stays flat however many seasons the store holds.
     """
-    from prematch.engine._projection import audit_range, projection_key, stale_count
+    from prematch.engine._projection import Keeper, audit_range, projection_key, stale_count
 
     key = projection_key(rulebook)
     with paused_gc():
@@ -470,12 +470,14 @@ def audit_store(
         else:
             jobs = 1
         if jobs <= 1:
-            keep = True
-            for run in runs:
-                reports, keep = audit_range(
-                    store, rulebook, key, run, at, rebuild=rebuild, keep=keep
-                )
-                yield from reports
+            keeper = Keeper(store)
+            try:
+                for run in runs:
+                    reports, rows = audit_range(store, rulebook, key, run, at, rebuild=rebuild)
+                    keeper.add(rows)
+                    yield from reports
+            finally:
+                keeper.flush()
             return
         from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -501,10 +503,14 @@ def _audit_run(
     at: dt.datetime | None,
     rebuild: bool,
 ) -> list[AuditReport]:
-    from prematch.engine._projection import audit_range
+    from prematch.engine._projection import Keeper, audit_range
 
     with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
-        return audit_range(store, rulebook, key, seasons, at, rebuild=rebuild)[0]
+        reports, rows = audit_range(store, rulebook, key, seasons, at, rebuild=rebuild)
+        keeper = Keeper(store)
+        keeper.add(rows)
+        keeper.flush()
+        return reports
 
 
 _NEXT_RANK = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2}
