@@ -1,5 +1,7 @@
 """Commands that read a season: ``now``, ``check``, ``audit``, ``history``, ``verify``,
-``export``, ``diagram``, ``schema`` and ``demo``. They open the store read-only (DESIGN §7)."""
+``export``, ``diagram``, ``schema`` and ``demo``. They open the store read-only (DESIGN §7),
+except ``audit --all``: it never writes the log either, but keeps its findings projection
+(:mod:`prematch.engine._projection`) when the store lets it."""
 
 from __future__ import annotations
 
