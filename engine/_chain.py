@@ -24,6 +24,7 @@ __all__ = [
     "GENESIS_HASH",
     "TAMPER_KINDS",
     "ChainedTransaction",
+    "Mark",
     "Tamper",
     "Verification",
     "link_hash",
@@ -40,6 +41,15 @@ def link_hash(previous: str, hashed: str) -> str:
     """The chain hash of an event: SHA-256 over the previous event's hash and the
     event's :func:`~prematch.engine._mapper.hashed_json`."""
     return hashlib.sha256(f"{previous}\n{hashed}".encode()).hexdigest()
+
+
+class Mark(NamedTuple):
+    """Where a :class:`ChainedTransaction` stood before one writer's part of it."""
+
+    last_seq: int
+    last_hash: str
+    versions: dict[str, int]
+    fresh: frozenset[str]
 
 
 class ChainedTransaction(ABC):
@@ -62,6 +72,24 @@ class ChainedTransaction(ABC):
         self._versions: dict[str, int] = {}  # each stream's latest version, once looked up
         self.watch: Callable[[Record], object] | None = None
         """Called with each record as stored (the store sets it when it has hooks)."""
+
+    @property
+    def now_iso(self) -> str:
+        """The instant an appended record without ``recorded_at`` is recorded at."""
+        return self._now
+
+    def part(self, now_iso: str) -> Mark:
+        """Start one writer's part of a transaction several writers share (SQLite's group
+        commit): its now for ``recorded_at``, no watcher yet, and the mark that
+        :meth:`undo` returns to if the part fails."""
+        self._now = now_iso
+        self.watch = None
+        return Mark(self.last_seq, self.last_hash, dict(self._versions), frozenset(self._fresh))
+
+    def undo(self, mark: Mark) -> None:
+        """Forget what was appended since ``mark`` (its rows were rolled back)."""
+        self.last_seq, self.last_hash = mark.last_seq, mark.last_hash
+        self._versions, self._fresh = dict(mark.versions), set(mark.fresh)
 
     def append(self, records: Iterable[Record]) -> list[Record]:
         """Append records in order; return them as stored (seq, recorded_at and hash set).

@@ -74,9 +74,10 @@ class MemoryTransaction(ChainedTransaction):
     def _all(self) -> Iterator[StoredEvent]:
         return itertools.chain(self._log.events, self._pending)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
-        return [_record(e) for e in self._all() if e.season == season]
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction)."""
+        return [_record(e) for e in self._all() if e.season == season and e.seq > after_seq]
 
     def season_last_seq(self, season: str) -> int:
         """The seq of the newest record of ``season`` (0 if it has none)."""

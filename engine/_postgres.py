@@ -184,10 +184,11 @@ class PostgresTransaction(ChainedTransaction):
             self._conn.execute(_LOCK_SEASON, (f"prematch-season:{season}",))
             self._locked.add(season)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction)."""
         self.lock_season(season)
-        return list(map(row_to_record, _pages(self._conn, season=season)))
+        return list(map(row_to_record, _pages(self._conn, season=season, after=after_seq)))
 
     def season_last_seq(self, season: str) -> int:
         """The seq of the newest record of ``season`` (0 if it has none)."""

@@ -35,8 +35,9 @@ class Transaction(Protocol):
     watch: Callable[[Record], object] | None
     """When set, called with each record as stored (before the commit)."""
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction), in ``seq`` order."""
         ...
 
     def season_last_seq(self, season: str) -> int:
