@@ -8,7 +8,7 @@ one encoding of the fields the chain hash covers, used by append and by verify.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
@@ -147,24 +147,29 @@ def hashed_json(
     )
 
 
-def stored_hashed_json(event: StoredEvent, seq: int | None = None) -> str | None:
+def stored_hashed_json(event: Sequence[Any], seq: int | None = None) -> str | None:
     """:func:`hashed_json` of an event as found in the log (its payload re-encoded
     canonically), optionally as if it stood at ``seq``; None when a field no longer has
-    its stored type (a payload that is not JSON, a number where text belongs)."""
+    its stored type (a payload that is not JSON, a number where text belongs).
+
+    ``event`` is a :class:`StoredEvent`, or any row whose first nine values are its
+    ``seq`` .. ``override``.
+    """
+    stored, season, program, kind, schema_version, occurred, recorded, payload, override = event[:9]
     try:
-        payload = canonical_json(parse_json(event.payload))
-        if not isinstance(event.schema_version, int):
+        canonical = canonical_json(parse_json(payload))
+        if not isinstance(schema_version, int):
             return None
         return hashed_json(
-            event.seq if seq is None else seq,
-            event.season,
-            event.program,
-            event.type,
-            event.schema_version,
-            event.occurred_at,
-            event.recorded_at,
-            payload,
-            event.override,
+            stored if seq is None else seq,
+            season,
+            program,
+            kind,
+            schema_version,
+            occurred,
+            recorded,
+            canonical,
+            override,
         )
     except (TypeError, ValueError):
         return None
