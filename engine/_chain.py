@@ -40,12 +40,13 @@ the chain hash covers (``seq`` .. ``override``) and the ``hash`` (a backend's
 :meth:`~prematch.engine._recorder.Snapshot.chained`)."""
 
 _new_tuple = tuple.__new__
+_sha256 = hashlib.sha256
 
 
 def link_hash(previous: str, hashed: str) -> str:
     """The chain hash of an event: SHA-256 over the previous event's hash and the
     event's :func:`~prematch.engine._mapper.hashed_json`."""
-    return hashlib.sha256(f"{previous}\n{hashed}".encode()).hexdigest()
+    return _sha256(f"{previous}\n{hashed}".encode()).hexdigest()
 
 
 class ChainedTransaction(ABC):
@@ -180,16 +181,17 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
     previous = GENESIS_HASH
     count = 0
     for row in snapshot.chained():
+        seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
         count += 1
-        seq, digest = row[0], row[9]
         if seq != count:
             return count, Tamper(seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}")
         # The append hashed the text it stored: hash that text as it stands. Only an
         # event it does not match is decoded (its payload re-encoded canonically).
         try:
-            intact = (
-                isinstance(row[4], int) and link_hash(previous, hashed_json(*row[:9])) == digest
+            hashed = hashed_json(
+                seq, season, program, kind, version, occurred, recorded, payload, override
             )
+            intact = link_hash(previous, hashed) == digest and isinstance(version, int)
         except TypeError:  # a field that lost its stored type (a number where text belongs)
             intact = False
         if not intact:

@@ -116,11 +116,6 @@ def stored_fields(
     )
 
 
-def _encode(text: str | None) -> str:
-    # The C string encoder json.dumps(ensure_ascii=False) itself uses.
-    return "null" if text is None else encode_basestring(text)
-
-
 def hashed_json(
     seq: int,
     season: str,
@@ -139,11 +134,16 @@ def hashed_json(
     Appending a million events serializes each payload once; a test holds this equal to
     :func:`~prematch.engine._records.canonical_json` of the same fields as a dict.
     """
+    # The C string encoder json.dumps(ensure_ascii=False) itself uses, called inline (a
+    # helper per field cost verify a fifth of this function's time); None is JSON null.
+    q = encode_basestring
     return (
-        f'{{"occurred_at":{_encode(occurred_at)},"override":{_encode(override)},'
-        f'"payload":{payload_json},"program":{_encode(program)},'
-        f'"recorded_at":{_encode(recorded_at)},"schema_version":{schema_version},'
-        f'"season":{_encode(season)},"seq":{seq},"type":{_encode(kind)}}}'
+        f'{{"occurred_at":{"null" if occurred_at is None else q(occurred_at)},'
+        f'"override":{"null" if override is None else q(override)},'
+        f'"payload":{payload_json},"program":{"null" if program is None else q(program)},'
+        f'"recorded_at":{"null" if recorded_at is None else q(recorded_at)},'
+        f'"schema_version":{schema_version},"season":{"null" if season is None else q(season)},'
+        f'"seq":{seq},"type":{"null" if kind is None else q(kind)}}}'
     )
 
 
