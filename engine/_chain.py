@@ -6,6 +6,11 @@ head. :class:`ChainedTransaction` is the append side every recorder shares;
 :func:`verify` reads one consistent :class:`~prematch.engine._recorder.Snapshot` of
 any recorder and names the first place where the chain does not hold (a
 :class:`Tamper`).
+
+An append stores the canonical text it hashed, and every backend gives it back as
+stored, so :func:`verify` hashes each event's stored text as it stands; it decodes an
+event (re-encoding its payload canonically) only when that text does not give its hash,
+to tell the same JSON written differently from an edit, and to say what is wrong.
 """
 
 from __future__ import annotations
