@@ -131,6 +131,9 @@ class _MemorySnapshot:
             if (first is None or e.seq >= first) and (last is None or e.seq <= last)
         )
 
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        return (e[:10] for e in self._events)  # seq .. hash (CHAIN_COLUMNS)
+
     def count(self) -> int:
         return len(self._events)
 

@@ -38,7 +38,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
+from prematch.engine._chain import CHAIN_COLUMNS, GENESIS_HASH, ChainedTransaction
 from prematch.engine._errors import (
     IntegrityError,
     StoreBusyError,
@@ -296,6 +296,9 @@ class _PostgresSnapshot:
             self._conn, after=0 if first is None else first - 1, last=last, columns=EVENT_COLUMNS
         )
         return map(StoredEvent._make, rows)
+
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        return _pages(self._conn, columns=CHAIN_COLUMNS)
 
     def count(self) -> int:
         row = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()

@@ -76,6 +76,12 @@ class Snapshot(Protocol):
         ``seq`` order, exactly as stored."""
         ...
 
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        """Every stored event's :data:`~prematch.engine._chain.CHAIN_COLUMNS` (``seq`` ..
+        ``override``, then ``hash``) as a plain tuple, in ``seq`` order, exactly as stored:
+        what the chain check hashes, read without building a :class:`StoredEvent` each."""
+        ...
+
     def count(self) -> int:
         """How many events are stored."""
         ...

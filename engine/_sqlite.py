@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from prematch.engine._chain import GENESIS_HASH, ChainedTransaction, Mark
+from prematch.engine._chain import CHAIN_COLUMNS, GENESIS_HASH, ChainedTransaction, Mark
 from prematch.engine._errors import (
     IntegrityError,
     PrematchError,
@@ -231,6 +231,9 @@ class _SqliteSnapshot:
             f"SELECT {EVENT_COLUMNS} FROM events{clause} ORDER BY seq", tuple(args)
         )
         return map(StoredEvent._make, rows)
+
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        return self._recorder.query(f"SELECT {CHAIN_COLUMNS} FROM events ORDER BY seq", ())
 
     def count(self) -> int:
         (total,) = self._recorder.query("SELECT COUNT(*) FROM events", ())
