@@ -365,7 +365,7 @@ class Intake:
                 "no season: start the file with a season_started line or choose one with --season",
                 field="season",
             )
-        timezone = self._zone(named)
+        timezone = self.timezones.get(named) or self._zone(named)
         if timezone is None:
             raise InputError(
                 f"season {named!r} is not started in this file or the store", field="season"

@@ -214,7 +214,8 @@ class _Stream:
         self.intake, self.writer, self.records, self.now = intake, writer, records, now
         self.read = 0  # pending events read so far
         self.held: dict[str, list[Pending]] = {}  # by season, in order of first appearance
-        self.last: OrderedDict[str, int] = OrderedDict()  # season -> its latest event's count
+        self.current: str | None = None  # the season of the latest event (not in `left`)
+        self.left: OrderedDict[str, int] = OrderedDict()  # other held seasons -> their latest
         self.written: dict[str, int | None] = {}  # season -> the line of its last event
         self.restoring = True  # every line so far came from an export (has its seq)
         self.restored: list[Pending] = []  # those lines, while restoring
@@ -230,8 +231,7 @@ class _Stream:
         """
         source = iter(objects)
         try:
-            for number, obj in source:
-                self._add(self.intake.from_object(obj, number))
+            self._read(source)
             self.intake.settle()
             self._finish()
             return
@@ -242,11 +242,61 @@ class _Stream:
         self.intake.settle()
         raise problem
 
-    def _add(self, item: Pending) -> None:
-        self.read += 1
-        if self.restoring and item.seq is None:
+    def _read(self, source: Iterator[tuple[int, dict[str, Any]]]) -> None:
+        from_object = self.intake.from_object
+        group: list[Pending] = []  # the current season's
+        for number, obj in source:
+            item = from_object(obj, number)
+            self.read += 1
+            if self.restoring:
+                self._restoring(item)
+                if self.restoring:
+                    continue
+                group = self.held[item.season]  # what was restored is held from now on
+                self.current = item.season
+            elif item.season is self.current:  # ids are interned: the common case
+                group.append(item)
+            else:
+                group = self._switch(item)
+
+    def _switch(self, item: Pending) -> list[Pending]:
+        """Hold ``item``, of another season than the latest; write the seasons no line has
+        named for :data:`WINDOW` lines. Returns the list ``item``'s season is held in."""
+        season, previous = item.season, self.current
+        if previous is not None and previous in self.held:
+            self.left[previous] = self.read - 1
+        self.left.pop(season, None)
+        self.current = season
+        group = self.held.get(season)
+        if group is None:
+            if season in self.written:
+                raise _WriteError(
+                    InputError(
+                        f"season {season!r} was written already: its lines ended at line "
+                        f"{self.written[season]}, more than {WINDOW:,} lines before this one; "
+                        f"in a file this long, keep each season's lines within {WINDOW:,} "
+                        "lines of each other (sort the file by season)",
+                        line=item.line,
+                        field="season",
+                    )
+                )
+            group = self.held[season] = []
+        group.append(item)
+        while self.left:
+            quiet, latest = next(iter(self.left.items()))
+            if self.read - latest <= WINDOW:
+                break
+            del self.left[quiet]
+            if not self.intake.waiting(quiet):  # else: held until every line is in
+                self._season(quiet)
+        return group
+
+    def _restoring(self, item: Pending) -> None:
+        """Hold ``item`` while every line came from an export; the first that did not
+        ends that (before anything was written: else it is refused)."""
+        if item.seq is None:
             if self.writer.seasons:
-                self._fail(
+                raise _WriteError(
                     InputError(
                         f"this line has no seq, but the {self.read - 1:,} lines before it had "
                         "one (an export's) and are written already; import the exported "
@@ -257,52 +307,24 @@ class _Stream:
                 )
             self.restoring = False
             for earlier in self.restored:
-                self._hold(earlier)
+                self.held.setdefault(earlier.season, []).append(earlier)
             self.restored = []
-        if self.restoring:
-            if item.seq is not None and item.seq <= self.restored_upto:
-                self._fail(
-                    InputError(
-                        f"seq {item.seq} comes after seq {self.restored_upto} was written: in "
-                        f"a file this long, an export's lines must stay within {WINDOW:,} "
-                        "lines of seq order (export it again)",
-                        line=item.line,
-                        field="seq",
-                    )
-                )
-            self.restored.append(item)
-            if len(self.restored) >= 2 * WINDOW and not self.intake.waiting():
-                self._restore(WINDOW)
+            self.held.setdefault(item.season, []).append(item)
+            self.left.update((s, self.read - 1) for s in self.held if s != item.season)
             return
-        self._hold(item)
-        self._write_quiet()
-
-    def _hold(self, item: Pending) -> None:
-        season = item.season
-        if season in self.written:
-            self._fail(
+        if item.seq <= self.restored_upto:
+            raise _WriteError(
                 InputError(
-                    f"season {season!r} was written already: its lines ended at line "
-                    f"{self.written[season]}, more than {WINDOW:,} lines before this one; in a "
-                    f"file this long, keep each season's lines within {WINDOW:,} lines of each "
-                    "other (sort the file by season)",
+                    f"seq {item.seq} comes after seq {self.restored_upto} was written: in "
+                    f"a file this long, an export's lines must stay within {WINDOW:,} "
+                    "lines of seq order (export it again)",
                     line=item.line,
-                    field="season",
+                    field="seq",
                 )
             )
-        self.held.setdefault(season, []).append(item)
-        self.last[season] = self.read
-        self.last.move_to_end(season)
-
-    def _write_quiet(self) -> None:
-        """Write the seasons no line has named for :data:`WINDOW` lines."""
-        while self.last:
-            season, latest = next(iter(self.last.items()))
-            if self.read - latest <= WINDOW:
-                return
-            del self.last[season]
-            if not self.intake.waiting(season):  # else: held until every line is in
-                self._season(season)
+        self.restored.append(item)
+        if len(self.restored) >= 2 * WINDOW and not self.intake.waiting():
+            self._restore(WINDOW)
 
     def _finish(self) -> None:
         if self.restoring:
@@ -336,9 +358,6 @@ class _Stream:
             raise  # the store failed: no line of the input can change that
         except PrematchError as e:
             raise _WriteError(e) from e
-
-    def _fail(self, error: PrematchError) -> None:
-        raise _WriteError(error)
 
 
 class _WriteError(Exception):
