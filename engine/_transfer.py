@@ -5,6 +5,13 @@ fields flat, and optionally ``season``, ``override``; an export adds ``seq``,
 ``recorded_at``, ``schema_version`` and ``hash`` so that importing it into an empty
 store reproduces every event and hash. Import is all-or-nothing and names the
 line (and field) of the first problem.
+
+Import streams: it reads the lines one by one and writes each season (or an export's
+lines, in seq order) in batches inside its one transaction (:data:`WINDOW` says when),
+so what it holds is bounded by the seasons being read, not by the file; and it looks
+up in the store only the seasons the input names. With :attr:`Store.on_recorded
+<prematch.engine.Store.on_recorded>` hooks, the store keeps every record for them
+until the commit (their contract: the records of the transaction, together).
 """
 
 from __future__ import annotations
@@ -89,7 +96,10 @@ def import_lines(
     clock: Clock = system_clock,
     allow_violations: bool = False,
 ) -> ImportResult:
-    """Import JSONL lines into ``store`` in one transaction: everything, or nothing."""
+    """Import JSONL lines into ``store`` in one transaction: everything, or nothing.
+
+    ``lines`` is read once, as it comes (give an open file, not its lines read into a
+    list, to keep a large import's memory small)."""
     objects = (
         (number, obj)
         for number, raw in enumerate(lines, start=1)

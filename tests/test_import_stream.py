@@ -26,6 +26,7 @@ from prematch.policies import Rulebook
 
 sys.path.insert(0, str(Path(__file__).parent))
 import synth
+from prematch_script import Script
 
 CLOCK = fixed_clock(synth.CLOCK)
 
@@ -229,3 +230,15 @@ def test_a_season_waiting_for_a_later_line_is_held_until_the_end(tmp_path, windo
         invited = next(r for r in store.records("amira-2027") if r.type == "invited")
         assert invited.occurred_at.isoformat() == "2026-10-01T16:00:00+00:00"  # 09:00 in LA
         assert store.seasons() == ["amira-2027", "bilal-2027"]
+
+
+def test_the_command_names_a_few_seasons_and_counts_many(tmp_path):
+    script = Script(tmp_path, now=synth.CLOCK.isoformat())
+    (tmp_path / "two.jsonl").write_text("\n".join(_seasons(2)) + "\n", encoding="utf-8")
+    (tmp_path / "more.jsonl").write_text(
+        "\n".join(line.replace('"syn-', '"more-') for line in _seasons(7)) + "\n",
+        encoding="utf-8",
+    )
+    assert "into syn-000000, syn-000001 (" in script.ok("import", "two.jsonl").stdout
+    many = script.ok("import", "more.jsonl").stdout
+    assert "into 7 seasons (more-000000 to more-000006) (" in many
