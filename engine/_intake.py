@@ -223,9 +223,10 @@ class Intake:
     """Turns events into :class:`Pending` records for the seasons it knows, as of ``now``.
 
     ``timezones`` maps each season an event may name to its timezone; ``seasons``, if
-    given, looks up the timezone of a season not in it (a stored season, by id: ``None``
-    if there is none), once per season. A ``season_started`` adds its season (and makes
-    it :attr:`current`). An event that names no season belongs to :attr:`current`.
+    given, looks up the timezone of a season not in it when an event names it (a stored
+    season, by id: ``None`` if there is none; one found is kept in ``timezones``). A
+    ``season_started`` adds its season (and makes it :attr:`current`). An event that
+    names no season belongs to :attr:`current`.
     ``programs`` gives the program timezones (:func:`program_zones`) recorded in a season
     of the store; it is asked once per season, when a time at one of its programs is
     typed without an offset.
@@ -416,8 +417,8 @@ class Intake:
         return pending
 
     def _zone(self, season: str) -> str | None:
-        """``season``'s timezone: given, started in the input, or looked up (a season
-        not found is not started: naming it again is an error, or starts it)."""
+        """``season``'s timezone: given, started in the input, or looked up (``None``
+        if there is no such season)."""
         zone = self.timezones.get(season)
         if zone is None and self._seasons is not None:
             zone = self._seasons(season)
