@@ -14,7 +14,7 @@ import itertools
 import operator
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
 from prematch.engine._errors import StoreBusyError, StoreError
@@ -46,6 +46,7 @@ class _Log:
         self.versions: dict[str, int] = {}  # written only by the writer
         self.heads: dict[int, str] = {}
         self.season_last: dict[str, int] = {}  # each season's newest seq
+        self.starts: dict[str, StoredEvent] = {}  # each season's season_started
 
     def committed(self) -> list[StoredEvent]:
         """The committed events, as of now (a copy, so commits never show through)."""
@@ -68,6 +69,7 @@ class MemoryTransaction(ChainedTransaction):
         self._log = log
         self._pending: list[StoredEvent] = []
         self._taken: dict[str, int] = {}  # stream versions appended here
+        self._started: dict[str, StoredEvent] = {}  # season_started appended here
         last = log.events[-1] if log.events else None
         super().__init__(now_iso, *((last.seq, last.hash) if last else (0, GENESIS_HASH)))
 
@@ -88,9 +90,10 @@ class MemoryTransaction(ChainedTransaction):
         """Season ids in the order they were started."""
         return [e.season for e in self._all() if e.type == "season_started"]
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
-        return {e.season: parse_json(e.payload) for e in self._all() if e.type == "season_started"}
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if there is no such season)."""
+        event = self._started.get(season) or self._log.starts.get(season)
+        return None if event is None else cast(dict[str, Any], parse_json(event.payload))
 
     def _stored_version(self, stream: str) -> int:
         return self._taken.get(stream, self._log.versions.get(stream, 0))
@@ -104,6 +107,8 @@ class MemoryTransaction(ChainedTransaction):
                 )
             self._taken[event.stream] = event.version
             self._pending.append(event)
+            if event.type == "season_started":
+                self._started.setdefault(event.season, event)
 
     def commit(self) -> None:
         """Publish the appended events (and note the new head)."""
@@ -114,6 +119,8 @@ class MemoryTransaction(ChainedTransaction):
             log.events.extend(self._pending)
             log.versions.update(self._taken)
             log.season_last.update((e.season, e.seq) for e in self._pending)
+            for season, event in self._started.items():
+                log.starts.setdefault(season, event)
             log.heads[self.last_seq] = self.last_hash
 
 

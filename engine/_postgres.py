@@ -200,12 +200,18 @@ class PostgresTransaction(ChainedTransaction):
         """Season ids in the order they were started."""
         return _seasons(self._conn)
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
-        rows = self._conn.execute(
-            "SELECT season, payload FROM events WHERE type = 'season_started' ORDER BY seq"
-        )
-        return {season: json.loads(payload) for season, payload in rows}
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if there is no such season),
+        after taking the season's lock: a concurrent start of the same season waits, then
+        finds it."""
+        self.lock_season(season)
+        # The (season, seq) index: a season's first event is its season_started.
+        row = self._conn.execute(
+            "SELECT payload FROM events WHERE season = %s AND type = 'season_started' "
+            "ORDER BY seq LIMIT 1",
+            (season,),
+        ).fetchone()
+        return None if row is None else cast(dict[str, Any], json.loads(row[0]))
 
     def append_each(
         self, records: Iterable[Record], each: Callable[[Record], object] | None = None

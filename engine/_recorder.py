@@ -48,8 +48,10 @@ class Transaction(Protocol):
         """Season ids in the order they were started."""
         ...
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if the log has no such season,
+        counting this transaction's appends). A lookup: its cost does not grow with the
+        number of seasons."""
         ...
 
     def append(self, records: Iterable[Record]) -> list[Record]:

@@ -79,6 +79,9 @@ _SCHEMA = [
 ]
 
 _SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
+_SEASON_START = (
+    "SELECT payload FROM events WHERE season = ? AND type = 'season_started' ORDER BY seq LIMIT 1"
+)
 _T = TypeVar("_T")
 
 
@@ -157,12 +160,11 @@ class SqliteTransaction(ChainedTransaction):
         """Season ids in the order they were started."""
         return _seasons(self._conn)
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
-        rows = self._conn.execute(
-            "SELECT season, payload FROM events WHERE type = 'season_started' ORDER BY seq"
-        )
-        return {season: json.loads(payload) for season, payload in rows}
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if there is no such season)."""
+        # The (season, seq) index: a season's first event is its season_started.
+        row = self._conn.execute(_SEASON_START, (season,)).fetchone()
+        return None if row is None else cast(dict[str, Any], json.loads(row[0]))
 
     def _stored_version(self, stream: str) -> int:
         got = self._conn.execute(

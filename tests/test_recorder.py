@@ -270,7 +270,8 @@ def test_appended_records_come_back_as_stored(recorder_store, season_of, clock):
         assert (tx.first_seq, tx.last_seq, tx.last_hash) == (6, 7, appended.hash)
         assert tx.seasons() == [store.seasons()[0], "other-2027"]
         assert tx.season_records("other-2027") == [appended]
-        assert tx.season_starts()["other-2027"] == start.payload
+        assert tx.season_start("other-2027") == start.payload
+        assert tx.season_start("zara-2027") is None
     assert (appended.seq, appended.recorded_at) == (7, NOW)
     assert store.season_records("other-2027") == [appended]
     assert store.head() == (7, appended.hash)
