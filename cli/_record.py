@@ -460,6 +460,10 @@ def retract(obj: Ctx, seq: int, reason: str, at: str | None, override: str | Non
     _report_recorded(done, f"retraction of seq {seq}", reading)
 
 
+_NAMED_SEASONS = 5
+"""Up to how many seasons ``import`` names one by one (more: how many, first and last)."""
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -491,8 +495,14 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
         render.dump_json(result.to_json())
         return
     warnings = f"{result.warnings} warning" + ("" if result.warnings == 1 else "s")
+    seasons = result.seasons
+    into = (
+        ", ".join(seasons) or "no season"
+        if len(seasons) <= _NAMED_SEASONS
+        else f"{len(seasons):,} seasons ({seasons[0]} to {seasons[-1]})"
+    )
     click.echo(
-        f"Imported {result.events} events into {', '.join(result.seasons) or 'no season'}"
+        f"Imported {result.events} events into {into}"
         f" ({result.overridden} with an override, {warnings})" + (":" if result.warned else ".")
     )
     for line, found in result.warned:

@@ -16,9 +16,10 @@ T = TypeVar("T")
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector for a bulk operation.
 
-    An import holds every line until it commits; with the collector on, each full
-    collection walks all of them again, and the cost per event grows with the file
-    (measured: 20 % of the throughput at 10⁵ events). Replay creates no reference
+    An import or an audit allocates many objects per event and keeps some of them (an
+    import the seasons it is reading, an audit a season and its findings); with the
+    collector on, each full collection walks all of them again (measured, when import
+    held every line: 20 % of the throughput at 10⁵ events). Replay creates no reference
     cycles, so reference counting frees everything as usual.
     """
     was_enabled = gc.isenabled()

@@ -6,6 +6,11 @@ head. :class:`ChainedTransaction` is the append side every recorder shares;
 :func:`verify` reads one consistent :class:`~prematch.engine._recorder.Snapshot` of
 any recorder and names the first place where the chain does not hold (a
 :class:`Tamper`).
+
+An append stores the canonical text it hashed, and every backend gives it back as
+stored, so :func:`verify` hashes each event's stored text as it stands; it decodes an
+event (re-encoding its payload canonically) only when that text does not give its hash,
+to tell the same JSON written differently from an edit, and to say what is wrong.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from prematch.engine._recorder import Recorder, Snapshot
 from prematch.engine._records import Record
 
 __all__ = [
+    "CHAIN_COLUMNS",
     "GENESIS_HASH",
     "TAMPER_KINDS",
     "ChainedTransaction",
+    "Mark",
     "Tamper",
     "Verification",
     "link_hash",
@@ -33,13 +40,28 @@ __all__ = [
 GENESIS_HASH = "0" * 64
 """The ``previous hash`` of the first event in a store."""
 
+CHAIN_COLUMNS = ", ".join(StoredEvent._fields[:10])
+"""The columns :func:`verify` reads of every event, in :class:`StoredEvent` order: the nine
+the chain hash covers (``seq`` .. ``override``) and the ``hash`` (a backend's
+:meth:`~prematch.engine._recorder.Snapshot.chained`)."""
+
 _new_tuple = tuple.__new__
+_sha256 = hashlib.sha256
 
 
 def link_hash(previous: str, hashed: str) -> str:
     """The chain hash of an event: SHA-256 over the previous event's hash and the
     event's :func:`~prematch.engine._mapper.hashed_json`."""
-    return hashlib.sha256(f"{previous}\n{hashed}".encode()).hexdigest()
+    return _sha256(f"{previous}\n{hashed}".encode()).hexdigest()
+
+
+class Mark(NamedTuple):
+    """Where a :class:`ChainedTransaction` stood before one writer's part of it."""
+
+    last_seq: int
+    last_hash: str
+    versions: dict[str, int]
+    fresh: frozenset[str]
 
 
 class ChainedTransaction(ABC):
@@ -62,6 +84,24 @@ class ChainedTransaction(ABC):
         self._versions: dict[str, int] = {}  # each stream's latest version, once looked up
         self.watch: Callable[[Record], object] | None = None
         """Called with each record as stored (the store sets it when it has hooks)."""
+
+    @property
+    def now_iso(self) -> str:
+        """The instant an appended record without ``recorded_at`` is recorded at."""
+        return self._now
+
+    def part(self, now_iso: str) -> Mark:
+        """Start one writer's part of a transaction several writers share (SQLite's group
+        commit): its now for ``recorded_at``, no watcher yet, and the mark that
+        :meth:`undo` returns to if the part fails."""
+        self._now = now_iso
+        self.watch = None
+        return Mark(self.last_seq, self.last_hash, dict(self._versions), frozenset(self._fresh))
+
+    def undo(self, mark: Mark) -> None:
+        """Forget what was appended since ``mark`` (its rows were rolled back)."""
+        self.last_seq, self.last_hash = mark.last_seq, mark.last_hash
+        self._versions, self._fresh = dict(mark.versions), set(mark.fresh)
 
     def append(self, records: Iterable[Record]) -> list[Record]:
         """Append records in order; return them as stored (seq, recorded_at and hash set).
@@ -173,20 +213,26 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
     committed = max(heads, default=0)
     previous = GENESIS_HASH
     count = 0
-    for event in snapshot.events():
+    for row in snapshot.chained():
+        seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
         count += 1
-        seq, digest = event.seq, event.hash
         if seq != count:
             return count, Tamper(seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}")
-        hashed = stored_hashed_json(event)
-        if hashed is None:
-            return count, Tamper(
-                seq, "edited", "payload is not valid JSON, or a field lost its stored type"
+        # The append hashed the text it stored: hash that text as it stands. Only an
+        # event it does not match is decoded (its payload re-encoded canonically).
+        try:
+            hashed = hashed_json(
+                seq, season, program, kind, version, occurred, recorded, payload, override
             )
-        if seq > committed:
+            intact = link_hash(previous, hashed) == digest and isinstance(version, int)
+        except TypeError:  # a field that lost its stored type (a number where text belongs)
+            intact = False
+        if not intact:
+            problem = _decoded(snapshot, row, previous, committed)
+            if problem is not None:
+                return count, problem
+        elif seq > committed:
             return count, Tamper(seq, "inserted", "no prematch commit wrote this event")
-        if link_hash(previous, hashed) != digest:
-            return count, _classify(snapshot, seq, previous, committed)
         if heads.get(seq, digest) != digest:
             return count, Tamper(seq, "edited", "its hash was rewritten after commit")
         previous = digest
@@ -204,6 +250,23 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
         )
         return count, Tamper(count, "unguarded", detail)
     return count, None
+
+
+def _decoded(
+    snapshot: Snapshot, row: tuple[Any, ...], previous: str, committed: int
+) -> Tamper | None:
+    """The check of one event whose stored text does not give its hash, on its decoded
+    fields: ``None`` if its payload, re-encoded canonically, does (the same JSON
+    written differently), else what is wrong with it."""
+    seq = row[0]
+    hashed = stored_hashed_json(row)
+    if hashed is None:
+        return Tamper(seq, "edited", "payload is not valid JSON, or a field lost its stored type")
+    if seq > committed:
+        return Tamper(seq, "inserted", "no prematch commit wrote this event")
+    if link_hash(previous, hashed) != row[9]:
+        return _classify(snapshot, seq, previous, committed)
+    return None
 
 
 def _event(snapshot: Snapshot, seq: int) -> StoredEvent | None:

@@ -222,11 +222,14 @@ class Pending:
 class Intake:
     """Turns events into :class:`Pending` records for the seasons it knows, as of ``now``.
 
-    ``timezones`` maps each season an event may name to its timezone; a
+    ``timezones`` maps each season an event may name to its timezone; ``seasons``, if
+    given, looks up the timezone of a season not in it when an event names it (a stored
+    season, by id: ``None`` if there is none; one found is kept in ``timezones``). A
     ``season_started`` adds its season (and makes it :attr:`current`). An event that
-    names no season belongs to :attr:`current`. ``programs`` gives the program timezones
-    (:func:`program_zones`) recorded in a season of the store; it is asked once per
-    season, when a time at one of its programs is typed without an offset.
+    names no season belongs to :attr:`current`.
+    ``programs`` gives the program timezones (:func:`program_zones`) recorded in a season
+    of the store; it is asked once per season, when a time at one of its programs is
+    typed without an offset.
     """
 
     def __init__(
@@ -236,13 +239,15 @@ class Intake:
         *,
         current: str | None = None,
         programs: Callable[[str], dict[str, str]] | None = None,
+        seasons: Callable[[str], str | None] | None = None,
     ) -> None:
         # The pydantic models load here, on the first event, not when the engine loads.
         from prematch.engine import _events
 
         self.timezones = timezones
         self.now = now
-        self.current = current if current in timezones else None
+        self._seasons = seasons
+        self.current = current if current is not None and self._zone(current) else None
         self._types = _events.EVENT_TYPES
         self._scopes = _events.PROGRAM_SCOPE
         self._payload = _events.validate_payload
@@ -253,6 +258,7 @@ class Intake:
         self._zones: dict[str, dict[str, str]] = {}  # season -> program -> timezone (store)
         self._given: dict[tuple[str, str], str] = {}  # (season, program) -> timezone (input)
         self._unsettled: list[tuple[Pending, str]] = []  # read once every line is in
+        self._waiting: set[str] = set()  # the seasons of the unsettled
 
     def from_fields(
         self,
@@ -288,13 +294,19 @@ class Intake:
     def reading(self, event_type: str, season: str, program: str | None, at: str) -> TimeReading:
         """How ``at`` reads for an event of ``event_type`` at ``program`` of ``season``."""
         kind = self._type(event_type)
-        timezone = self.timezones.get(season)
+        timezone = self._zone(season)
         return self._read(kind, season, program, at, timezone)
+
+    def waiting(self, season: str | None = None) -> bool:
+        """Whether a time of ``season`` (or of any season) waits for :meth:`settle`: its
+        events are not final until every line is in."""
+        return season in self._waiting if season is not None else bool(self._waiting)
 
     def settle(self) -> None:
         """Read the times left for the end (see :meth:`from_object`), in the timezones
         the programs have now."""
         unsettled, self._unsettled = self._unsettled, []
+        self._waiting.clear()
         for pending, text in unsettled:
             with located(line=pending.line):
                 zone = self.timezones[pending.season]
@@ -341,7 +353,7 @@ class Intake:
         named = None if season is None else self._id(season, "season")
         if kind == "season_started":
             named = named or season_slug(payload["applicant_name"], payload["match_year"])
-            if named in self.timezones:
+            if self._zone(named) is not None:
                 raise InputError(
                     f"season {named!r} already exists (in the store, or earlier in this file)",
                     field="season",
@@ -354,7 +366,7 @@ class Intake:
                 "no season: start the file with a season_started line or choose one with --season",
                 field="season",
             )
-        timezone = self.timezones.get(named)
+        timezone = self.timezones.get(named) or self._zone(named)
         if timezone is None:
             raise InputError(
                 f"season {named!r} is not started in this file or the store", field="season"
@@ -401,7 +413,18 @@ class Intake:
         )
         if wait:
             self._unsettled.append((pending, wait))
+            self._waiting.add(pending.season)
         return pending
+
+    def _zone(self, season: str) -> str | None:
+        """``season``'s timezone: given, started in the input, or looked up (``None``
+        if there is no such season)."""
+        zone = self.timezones.get(season)
+        if zone is None and self._seasons is not None:
+            zone = self._seasons(season)
+            if zone is not None:
+                self.timezones[season] = zone
+        return zone
 
     def _read(
         self, kind: str, season: str, program: str | None, at: str, timezone: str | None

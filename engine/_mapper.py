@@ -8,7 +8,7 @@ one encoding of the fields the chain hash covers, used by append and by verify.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
@@ -116,11 +116,6 @@ def stored_fields(
     )
 
 
-def _encode(text: str | None) -> str:
-    # The C string encoder json.dumps(ensure_ascii=False) itself uses.
-    return "null" if text is None else encode_basestring(text)
-
-
 def hashed_json(
     seq: int,
     season: str,
@@ -139,32 +134,42 @@ def hashed_json(
     Appending a million events serializes each payload once; a test holds this equal to
     :func:`~prematch.engine._records.canonical_json` of the same fields as a dict.
     """
+    # The C string encoder json.dumps(ensure_ascii=False) itself uses, called inline (a
+    # helper per field cost verify a fifth of this function's time); None is JSON null.
+    q = encode_basestring
     return (
-        f'{{"occurred_at":{_encode(occurred_at)},"override":{_encode(override)},'
-        f'"payload":{payload_json},"program":{_encode(program)},'
-        f'"recorded_at":{_encode(recorded_at)},"schema_version":{schema_version},'
-        f'"season":{_encode(season)},"seq":{seq},"type":{_encode(kind)}}}'
+        f'{{"occurred_at":{"null" if occurred_at is None else q(occurred_at)},'
+        f'"override":{"null" if override is None else q(override)},'
+        f'"payload":{payload_json},"program":{"null" if program is None else q(program)},'
+        f'"recorded_at":{"null" if recorded_at is None else q(recorded_at)},'
+        f'"schema_version":{schema_version},"season":{"null" if season is None else q(season)},'
+        f'"seq":{seq},"type":{"null" if kind is None else q(kind)}}}'
     )
 
 
-def stored_hashed_json(event: StoredEvent, seq: int | None = None) -> str | None:
+def stored_hashed_json(event: Sequence[Any], seq: int | None = None) -> str | None:
     """:func:`hashed_json` of an event as found in the log (its payload re-encoded
     canonically), optionally as if it stood at ``seq``; None when a field no longer has
-    its stored type (a payload that is not JSON, a number where text belongs)."""
+    its stored type (a payload that is not JSON, a number where text belongs).
+
+    ``event`` is a :class:`StoredEvent`, or any row whose first nine values are its
+    ``seq`` .. ``override``.
+    """
+    stored, season, program, kind, schema_version, occurred, recorded, payload, override = event[:9]
     try:
-        payload = canonical_json(parse_json(event.payload))
-        if not isinstance(event.schema_version, int):
+        canonical = canonical_json(parse_json(payload))
+        if not isinstance(schema_version, int):
             return None
         return hashed_json(
-            event.seq if seq is None else seq,
-            event.season,
-            event.program,
-            event.type,
-            event.schema_version,
-            event.occurred_at,
-            event.recorded_at,
-            payload,
-            event.override,
+            stored if seq is None else seq,
+            season,
+            program,
+            kind,
+            schema_version,
+            occurred,
+            recorded,
+            canonical,
+            override,
         )
     except (TypeError, ValueError):
         return None

@@ -14,7 +14,7 @@ import itertools
 import operator
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
 from prematch.engine._errors import StoreBusyError, StoreError
@@ -47,6 +47,7 @@ class _Log:
         self.versions: dict[str, int] = {}  # written only by the writer
         self.heads: dict[int, str] = {}
         self.season_last: dict[str, int] = {}  # each season's newest seq
+        self.starts: dict[str, StoredEvent] = {}  # each season's season_started
         self.findings: dict[str, ProjectedRow] = {}  # the findings projection, by season
 
     def committed(self) -> list[StoredEvent]:
@@ -70,15 +71,17 @@ class MemoryTransaction(ChainedTransaction):
         self._log = log
         self._pending: list[StoredEvent] = []
         self._taken: dict[str, int] = {}  # stream versions appended here
+        self._started: dict[str, StoredEvent] = {}  # season_started appended here
         last = log.events[-1] if log.events else None
         super().__init__(now_iso, *((last.seq, last.hash) if last else (0, GENESIS_HASH)))
 
     def _all(self) -> Iterator[StoredEvent]:
         return itertools.chain(self._log.events, self._pending)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
-        return [_record(e) for e in self._all() if e.season == season]
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction)."""
+        return [_record(e) for e in self._all() if e.season == season and e.seq > after_seq]
 
     def season_last_seq(self, season: str) -> int:
         """The seq of the newest record of ``season`` (0 if it has none)."""
@@ -89,9 +92,10 @@ class MemoryTransaction(ChainedTransaction):
         """Season ids in the order they were started."""
         return [e.season for e in self._all() if e.type == "season_started"]
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
-        return {e.season: parse_json(e.payload) for e in self._all() if e.type == "season_started"}
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if there is no such season)."""
+        event = self._started.get(season) or self._log.starts.get(season)
+        return None if event is None else cast(dict[str, Any], parse_json(event.payload))
 
     def _stored_version(self, stream: str) -> int:
         return self._taken.get(stream, self._log.versions.get(stream, 0))
@@ -105,6 +109,8 @@ class MemoryTransaction(ChainedTransaction):
                 )
             self._taken[event.stream] = event.version
             self._pending.append(event)
+            if event.type == "season_started":
+                self._started.setdefault(event.season, event)
 
     def commit(self) -> None:
         """Publish the appended events (and note the new head)."""
@@ -115,6 +121,8 @@ class MemoryTransaction(ChainedTransaction):
             log.events.extend(self._pending)
             log.versions.update(self._taken)
             log.season_last.update((e.season, e.seq) for e in self._pending)
+            for season, event in self._started.items():
+                log.starts.setdefault(season, event)
             log.heads[self.last_seq] = self.last_hash
 
 
@@ -131,6 +139,9 @@ class _MemorySnapshot:
             for e in self._events
             if (first is None or e.seq >= first) and (last is None or e.seq <= last)
         )
+
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        return (e[:10] for e in self._events)  # seq .. hash (CHAIN_COLUMNS)
 
     def count(self) -> int:
         return len(self._events)

@@ -39,7 +39,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
+from prematch.engine._chain import CHAIN_COLUMNS, GENESIS_HASH, ChainedTransaction
 from prematch.engine._errors import (
     IntegrityError,
     StoreBusyError,
@@ -197,10 +197,11 @@ class PostgresTransaction(ChainedTransaction):
             self._conn.execute(_LOCK_SEASON, (f"prematch-season:{season}",))
             self._locked.add(season)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction)."""
         self.lock_season(season)
-        return list(map(row_to_record, _pages(self._conn, season=season)))
+        return list(map(row_to_record, _pages(self._conn, season=season, after=after_seq)))
 
     def season_last_seq(self, season: str) -> int:
         """The seq of the newest record of ``season`` (0 if it has none)."""
@@ -212,12 +213,18 @@ class PostgresTransaction(ChainedTransaction):
         """Season ids in the order they were started."""
         return _seasons(self._conn)
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
-        rows = self._conn.execute(
-            "SELECT season, payload FROM events WHERE type = 'season_started' ORDER BY seq"
-        )
-        return {season: json.loads(payload) for season, payload in rows}
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if there is no such season),
+        after taking the season's lock: a concurrent start of the same season waits, then
+        finds it."""
+        self.lock_season(season)
+        # The (season, seq) index: a season's first event is its season_started.
+        row = self._conn.execute(
+            "SELECT payload FROM events WHERE season = %s AND type = 'season_started' "
+            "ORDER BY seq LIMIT 1",
+            (season,),
+        ).fetchone()
+        return None if row is None else cast(dict[str, Any], json.loads(row[0]))
 
     def append_each(
         self, records: Iterable[Record], each: Callable[[Record], object] | None = None
@@ -308,6 +315,9 @@ class _PostgresSnapshot:
             self._conn, after=0 if first is None else first - 1, last=last, columns=EVENT_COLUMNS
         )
         return map(StoredEvent._make, rows)
+
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        return _pages(self._conn, columns=CHAIN_COLUMNS)
 
     def count(self) -> int:
         row = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()

@@ -42,8 +42,9 @@ class Transaction(Protocol):
     watch: Callable[[Record], object] | None
     """When set, called with each record as stored (before the commit)."""
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction), in ``seq`` order."""
         ...
 
     def season_last_seq(self, season: str) -> int:
@@ -54,8 +55,10 @@ class Transaction(Protocol):
         """Season ids in the order they were started."""
         ...
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if the log has no such season,
+        counting this transaction's appends). A lookup: its cost does not grow with the
+        number of seasons."""
         ...
 
     def append(self, records: Iterable[Record]) -> list[Record]:
@@ -80,6 +83,12 @@ class Snapshot(Protocol):
     def events(self, first: int | None = None, last: int | None = None) -> Iterator[StoredEvent]:
         """The stored events (with ``seq`` from ``first`` to ``last``, when given), in
         ``seq`` order, exactly as stored."""
+        ...
+
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        """Every stored event's :data:`~prematch.engine._chain.CHAIN_COLUMNS` (``seq`` ..
+        ``override``, then ``hash``) as a plain tuple, in ``seq`` order, exactly as stored:
+        what the chain check hashes, read without building a :class:`StoredEvent` each."""
         ...
 
     def count(self) -> int:

@@ -487,7 +487,7 @@ class Season:
                 or tx.season_last_seq(self.id) != snap.last_seq
                 or tx.last_seq != judged[2] - 1
             ):
-                snap = self.store.snapshot(self.id)  # in the lock: nobody writes meanwhile
+                snap = self.store.snapshot(self.id, tx)  # and the writes it joins
                 if happens_now:
                     pending = copy.copy(pending)
                     pending.at = self.clock().astimezone(dt.UTC)

@@ -24,13 +24,16 @@ import operator
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
+from prematch.engine._chain import CHAIN_COLUMNS, GENESIS_HASH, ChainedTransaction, Mark
 from prematch.engine._errors import (
     IntegrityError,
+    PrematchError,
     StoreBusyError,
     StoreError,
     StoreReadonlyError,
@@ -93,6 +96,9 @@ _SCHEMA = [
 ]
 
 _SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
+_SEASON_START = (
+    "SELECT payload FROM events WHERE season = ? AND type = 'season_started' ORDER BY seq LIMIT 1"
+)
 _T = TypeVar("_T")
 
 
@@ -155,9 +161,10 @@ class SqliteTransaction(ChainedTransaction):
         seq, digest = row if row else (0, GENESIS_HASH)
         super().__init__(now_iso, seq, digest)
 
-    def season_records(self, season: str) -> list[Record]:
-        """Every record of ``season`` (including those appended in this transaction)."""
-        return _season_records(self._conn, season)
+    def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
+        """Every record of ``season`` with a seq above ``after_seq`` (including those
+        appended in this transaction)."""
+        return _season_records(self._conn, season, after_seq)
 
     def season_last_seq(self, season: str) -> int:
         """The seq of the newest record of ``season`` (0 if it has none)."""
@@ -170,12 +177,11 @@ class SqliteTransaction(ChainedTransaction):
         """Season ids in the order they were started."""
         return _seasons(self._conn)
 
-    def season_starts(self) -> dict[str, dict[str, Any]]:
-        """Each season's ``season_started`` payload, by season id."""
-        rows = self._conn.execute(
-            "SELECT season, payload FROM events WHERE type = 'season_started' ORDER BY seq"
-        )
-        return {season: json.loads(payload) for season, payload in rows}
+    def season_start(self, season: str) -> dict[str, Any] | None:
+        """``season``'s ``season_started`` payload (``None`` if there is no such season)."""
+        # The (season, seq) index: a season's first event is its season_started.
+        row = self._conn.execute(_SEASON_START, (season,)).fetchone()
+        return None if row is None else cast(dict[str, Any], json.loads(row[0]))
 
     def _stored_version(self, stream: str) -> int:
         got = self._conn.execute(
@@ -186,6 +192,16 @@ class SqliteTransaction(ChainedTransaction):
     def _insert(self, events: Iterator[StoredEvent]) -> None:
         # The unique (stream, version) index refuses a version already taken.
         self._conn.executemany(_INSERT, events)
+
+
+@dataclass(slots=True, eq=False)
+class _Batch:
+    """One write transaction and the blocks that share it (group commit)."""
+
+    conn: sqlite3.Connection
+    tx: SqliteTransaction
+    finished: bool = False
+    error: PrematchError | None = None
 
 
 def _season_records(conn: sqlite3.Connection, season: str, after_seq: int = 0) -> list[Record]:
@@ -235,6 +251,9 @@ class _SqliteSnapshot:
         )
         return map(StoredEvent._make, rows)
 
+    def chained(self) -> Iterator[tuple[Any, ...]]:
+        return self._recorder.query(f"SELECT {CHAIN_COLUMNS} FROM events ORDER BY seq", ())
+
     def count(self) -> int:
         (total,) = self._recorder.query("SELECT COUNT(*) FROM events", ())
         return int(total[0])
@@ -281,8 +300,12 @@ class SqliteRecorder:
         self._first = conn
         self._conns = ThreadConnections[sqlite3.Connection]()
         self._conns.put(conn)
-        self._writer = threading.Lock()  # one write transaction at a time in this process
-        self._writing: int | None = None  # the thread in a write transaction
+        self._turns = threading.Condition()  # one write block at a time in this process
+        self._busy = False  # a block or a commit is running
+        self._queued = 0  # threads waiting for their turn
+        self._batch: _Batch | None = None  # the open transaction the next turn joins
+        self._writes: sqlite3.Connection | None = None  # see _writer
+        self._writing: int | None = None  # the thread whose block is running
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -294,6 +317,13 @@ class SqliteRecorder:
             else:
                 conn = self._conns.put(self._guard(self._connect))
         return conn
+
+    def _writer(self) -> sqlite3.Connection:
+        """The connection the write transactions run on: not a thread's (a transaction
+        its writers share may outlive the thread that began it), made on first use."""
+        if self._writes is None:
+            self._writes = self._first if self._connect is None else self._guard(self._connect)
+        return self._writes
 
     @classmethod
     def open(
@@ -474,59 +504,132 @@ class SqliteRecorder:
         """Close the connections (every thread's; the given one, for
         :meth:`from_connection`)."""
         self._conns.close_all()
+        if self._writes is not None and self._writes is not self._first:
+            self._writes.close()
+        self._writes = None
 
     @contextlib.contextmanager
     def write(self, now_iso: str) -> Iterator[SqliteTransaction]:
-        """A ``BEGIN IMMEDIATE`` transaction: commit if the block ends normally, else roll back."""
+        """A part of a ``BEGIN IMMEDIATE`` transaction: kept if the block ends normally
+        (returns once it is committed), else undone (the exception is raised at once).
+
+        Group commit: the writes of this process's threads take turns, one block at a
+        time, and a block that ends while others are waiting leaves the transaction open
+        for them: the last block of the run commits for all (one fsync for many writes).
+        A failed block is rolled back to its savepoint and takes no other block with it;
+        if the commit fails, every block of the transaction raises its error.
+        """
         if self.readonly:
             raise StoreReadonlyError(
                 "the store is read-only; prematch cannot write to it", path=self.path
             )
-        conn = self._conn
         if self._writing == threading.get_ident():
             raise StoreError("cannot start a transaction within a transaction", path=self.path)
-        # The threads of this process queue here, and are woken as soon as the writer
-        # before them is done; SQLite's busy handler, which orders writers of other
-        # processes, polls with sleeps of up to 100 ms, so a thread could wait long.
-        if not self._writer.acquire(timeout=self.busy_timeout):
-            raise StoreBusyError(
-                f"the store is locked by another thread (waited {self.busy_timeout:g} s); "
-                "try again when it has finished",
+        batch = self._take_turn(now_iso)
+        conn, tx = batch.conn, batch.tx
+        self._writing = threading.get_ident()
+        mark = tx.part(now_iso)
+        try:
+            conn.execute("SAVEPOINT prematch_write")
+            yield tx
+            conn.execute("RELEASE prematch_write")
+        except BaseException as e:
+            self._writing = None
+            self._undo(batch, mark)
+            self._end_turn(batch, wrote=False)
+            if isinstance(e, sqlite3.Error):
+                raise _translate(e, self.path, self.busy_timeout) from e
+            raise
+        self._writing = None
+        self._end_turn(batch, wrote=True)
+
+    def _take_turn(self, now_iso: str) -> _Batch:
+        """Wait for this thread's turn (threads are woken as soon as the block before
+        them is done: SQLite's busy handler, which orders the writers of other
+        processes, polls with sleeps of up to 100 ms); join the open transaction or
+        begin one."""
+        deadline = time.monotonic() + self.busy_timeout
+        with self._turns:
+            self._queued += 1
+            try:
+                while self._busy:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise StoreBusyError(
+                            f"the store is locked by another thread (waited "
+                            f"{self.busy_timeout:g} s); try again when it has finished",
+                            path=self.path,
+                        )
+                    self._turns.wait(left)
+            finally:
+                self._queued -= 1
+            self._busy = True
+        try:
+            if self._batch is None:
+                conn = self._writer()
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    self._batch = _Batch(conn, SqliteTransaction(conn, now_iso))
+                except sqlite3.Error as e:
+                    _rollback(conn)
+                    raise _translate(e, self.path, self.busy_timeout) from e
+            return self._batch
+        except BaseException:
+            with self._turns:
+                self._busy = False
+                self._turns.notify_all()
+            raise
+
+    def _undo(self, batch: _Batch, mark: Mark) -> None:
+        """Roll a failed block back to its savepoint; a transaction SQLite itself ended
+        (a full disk, an I/O error) fails every block of it."""
+        try:
+            if batch.conn.in_transaction:
+                batch.conn.execute("ROLLBACK TO prematch_write")
+                batch.conn.execute("RELEASE prematch_write")
+            batch.tx.undo(mark)
+        except sqlite3.Error as e:
+            batch.error = _translate(e, self.path, self.busy_timeout)
+        if not batch.conn.in_transaction and batch.error is None:
+            batch.error = StoreError(
+                "SQLite rolled the write transaction back; nothing of it was stored",
                 path=self.path,
             )
-        self._writing = threading.get_ident()
-        try:
-            with self._locked_write(conn, now_iso) as tx:
-                yield tx
-        finally:
-            self._writing = None
-            self._writer.release()
 
-    @contextlib.contextmanager
-    def _locked_write(self, conn: sqlite3.Connection, now_iso: str) -> Iterator[SqliteTransaction]:
+    def _end_turn(self, batch: _Batch, *, wrote: bool) -> None:
+        """Leave the transaction open for a waiting thread, or commit it; a block that
+        wrote returns once its transaction is committed (or raises why it was not)."""
+        with self._turns:
+            if batch.error is None and self._queued:
+                self._busy = False
+                self._turns.notify_all()
+                while wrote and not batch.finished:
+                    self._turns.wait()
+                if wrote and batch.error is not None:
+                    raise batch.error
+                return
+            self._batch = None  # still busy: the threads that come now wait for the commit
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as e:
-            raise _translate(e, self.path, self.busy_timeout) from e
-        try:
-            tx = SqliteTransaction(conn, now_iso)
-            yield tx
-            if tx.last_seq > tx.first_seq:
-                conn.execute(
-                    "INSERT INTO heads (seq, hash, written_at) VALUES (?, ?, ?)",
-                    (tx.last_seq, tx.last_hash, now_iso),
-                )
+            if batch.error is None:
+                tx = batch.tx
+                if tx.last_seq > tx.first_seq:
+                    batch.conn.execute(
+                        "INSERT INTO heads (seq, hash, written_at) VALUES (?, ?, ?)",
+                        (tx.last_seq, tx.last_hash, tx.now_iso),
+                    )
+                batch.conn.execute("COMMIT")
+            else:
+                _rollback(batch.conn)
         except sqlite3.Error as e:
-            _rollback(conn)
-            raise _translate(e, self.path, self.busy_timeout) from e
-        except BaseException:
-            _rollback(conn)
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            _rollback(conn)
-            raise _translate(e, self.path, self.busy_timeout) from e
+            _rollback(batch.conn)
+            batch.error = _translate(e, self.path, self.busy_timeout)
+        finally:
+            with self._turns:
+                batch.finished = True
+                self._busy = False
+                self._turns.notify_all()
+        if wrote and batch.error is not None:
+            raise batch.error
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[_SqliteSnapshot]:
@@ -606,13 +709,17 @@ class SqliteRecorder:
     def project(self, rows: Iterable[ProjectedRow]) -> bool:
         """Keep ``rows`` in the findings projection (making its table if missing), in a
         ``BEGIN IMMEDIATE`` of its own that waits at most :data:`PROJECT_WAIT_MS` for
-        another writer; ``False`` (nothing kept) when read-only, busy or the disk is full."""
+        another process's writer and never for this process's (its turn is taken only if
+        free, see :meth:`write`); ``False`` (nothing kept) when read-only, busy or the
+        disk is full."""
         if self.readonly or self._writing == threading.get_ident():
             return False
-        if not self._writer.acquire(blocking=False):  # another thread of ours is writing
-            return False
-        conn = self._conn
+        with self._turns:
+            if self._busy or self._batch is not None:  # a write of ours is under way
+                return False
+            self._busy = True
         try:
+            conn = self._writer()
             conn.execute(f"PRAGMA busy_timeout = {PROJECT_WAIT_MS}")
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -628,7 +735,9 @@ class SqliteRecorder:
                 return False
             raise error from e
         finally:
-            self._writer.release()
+            with self._turns:
+                self._busy = False
+                self._turns.notify_all()
         return True
 
     def _guard(self, fn: Callable[..., _T], *args: Any) -> _T:

@@ -279,23 +279,29 @@ class Store:
         has not seen yet), in ``seq`` order."""
         return self._recorder.season_records(season, after_seq)
 
-    def snapshot(self, season: str) -> SeasonSnapshot:
+    def snapshot(self, season: str, tx: Transaction | None = None) -> SeasonSnapshot:
         """``season`` as of its newest record, from a cache kept per store: only the
         records stored since the cached snapshot are read and applied (a back-filled
-        one, or a retraction, replays the season again)."""
+        one, or a retraction, replays the season again).
+
+        Inside a write, pass its transaction: the snapshot then also holds what the
+        writes sharing that transaction appended (not yet committed, so not cached).
+        """
         with self._snapshots_lock:
             known = self._snapshots.get(season)
+        read = self._recorder.season_records if tx is None else tx.season_records
         if known is None:
-            fresh = SeasonSnapshot.of(tuple(self._recorder.season_records(season)))
+            fresh = SeasonSnapshot.of(tuple(read(season, 0)))
         else:
             fresh = known
-            new = self._recorder.season_records(season, known.last_seq)
+            new = read(season, known.last_seq)
             if len(new) > CATCH_UP:
                 fresh = SeasonSnapshot.of((*known.records, *new))
             else:
                 for record in new:
                     fresh = fresh.then(record)
-        self.remember(season, fresh)
+        if tx is None:
+            self.remember(season, fresh)
         return fresh
 
     def remember(self, season: str, snapshot: SeasonSnapshot) -> None:

@@ -6,12 +6,12 @@ lost) and ``tests/bench.py`` (8 clients for 20 s: p95 write latency against one 
 
 from __future__ import annotations
 
+import http.client
 import json
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,13 +21,16 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @contextmanager
-def service(python: Path | str, db: Path, *, cwd: Path, env: dict[str, str]) -> Iterator[str]:
-    """Run ``examples/service.py`` (copied into ``cwd``) on a free port; yield its base URL.
-    Stopped (by its own process id) when the block ends."""
+def service(
+    python: Path | str, db: Path, *, cwd: Path, env: dict[str, str], workers: int = 2
+) -> Iterator[str]:
+    """Run ``examples/service.py`` (copied into ``cwd``) with ``workers`` processes on a
+    free port; yield its base URL. Stopped (by its own process id: it stops its workers)
+    when the block ends."""
     script = cwd / "service.py"
     script.write_text((EXAMPLES / "service.py").read_text(encoding="utf-8"), encoding="utf-8")
     proc = subprocess.Popen(
-        [str(python), str(script), "--db", str(db), "--port", "0"],
+        [str(python), str(script), "--db", str(db), "--port", "0", "--workers", str(workers)],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -48,15 +51,24 @@ def service(python: Path | str, db: Path, *, cwd: Path, env: dict[str, str]) -> 
 
 
 def call(url: str, body: object | None = None) -> tuple[int, object]:
-    """GET (or, with ``body``, POST as JSON) ``url``: the status and the JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    request.add_header("Content-Type", "application/json")
+    """GET (or, with ``body``, POST as JSON) ``url`` on a connection of its own: the
+    status and the JSON answer."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.netloc, timeout=60)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+        return request(conn, parts.path, body)
+    finally:
+        conn.close()
+
+
+def request(conn: http.client.HTTPConnection, path: str, body: object | None) -> tuple[int, object]:
+    """One request on ``conn`` (kept alive, as an HTTP client library does): the status
+    and the JSON answer."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    conn.request("GET" if body is None else "POST", path, body=data, headers=headers)
+    response = conn.getresponse()
+    return response.status, json.loads(response.read())
 
 
 @dataclass
@@ -79,10 +91,12 @@ def hammer(base: str, season: str, program: str, *, clients: int, seconds: float
     to ``program``, then read ``now``; again. Every answer is checked."""
     load = Load()
     lock = threading.Lock()
-    events, now = f"{base}/seasons/{season}/events", f"{base}/seasons/{season}/now"
+    events, now = f"/seasons/{season}/events", f"/seasons/{season}/now"
+    host = urllib.parse.urlsplit(base).netloc
     start = threading.Barrier(clients)
 
     def client(n: int) -> None:
+        conn = http.client.HTTPConnection(host, timeout=60)
         start.wait()
         end = time.monotonic() + seconds
         k = 0
@@ -90,9 +104,10 @@ def hammer(base: str, season: str, program: str, *, clients: int, seconds: float
             text = f"client {n} note {k}"
             k += 1
             began = time.perf_counter()
-            status, answer = call(events, {"type": "note_added", "program": program, "text": text})
+            note = {"type": "note_added", "program": program, "text": text}
+            status, answer = request(conn, events, note)
             took = time.perf_counter() - began
-            read_status, report = call(now)
+            read_status, report = request(conn, now, None)
             with lock:
                 if status == 201:
                     load.recorded.append(text)
@@ -103,6 +118,7 @@ def hammer(base: str, season: str, program: str, *, clients: int, seconds: float
                     load.reads += 1
                 else:
                     load.failures.append(f"GET {read_status}: {report}")
+        conn.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in threads:

@@ -4,6 +4,7 @@ map to its responses."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import os
@@ -12,6 +13,8 @@ import sqlite3
 import stat
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -144,6 +147,92 @@ def test_threads_recording_now_keep_replay_order_equal_to_seq_order(tmp_path: Pa
     assert len(news) == WRITERS * PER_THREAD
     assert [r.occurred_at for r in news] == sorted(r.occurred_at for r in news)
     store.close()
+
+
+def test_writes_that_wait_share_one_commit_and_a_failed_one_takes_none_with_it(
+    tmp_path: Path,
+) -> None:
+    """Group commit: while one thread's write holds the store, the writes of three more
+    threads wait; they then take turns in the same transaction, committed once for all.
+    One of them fails after appending: only its own record is rolled back. Each write
+    returns only once its records are committed."""
+    db = tmp_path / "s.db"
+    store = Store.open(db, busy_timeout=60)
+    History(season_id="embed-2027").added_and_applied("mercy").season(
+        store, rulebook=NoRules(), now=NOW_UTC
+    )
+    season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+    template = season.record("news_recorded", at=NEWS_AT, kind="other", detail="t").record
+    # appended again as-is below (the store sets seq and hash)
+    heads_before = _heads(db)
+    holding, release = threading.Event(), threading.Event()
+    seen_by_others: dict[str, int] = {}
+    errors: dict[str, BaseException] = {}
+
+    def first() -> None:
+        with store.write(NOW_UTC.isoformat()) as tx:
+            tx.append([template])
+            holding.set()
+            assert release.wait(timeout=60)
+        seen_by_others["first"] = _count(db)  # committed once the write returned
+
+    def failing() -> None:
+        with store.write(NOW_UTC.isoformat()) as tx:
+            tx.append([template])
+            raise RuntimeError("refused by its caller")
+
+    def recording(name: str) -> None:
+        season.record("news_recorded", at=NEWS_AT, kind="other", detail=name)
+        seen_by_others[name] = _count(db)
+
+    def run(name: str, work: object) -> None:
+        try:
+            work()  # type: ignore[operator]
+        except BaseException as e:  # reported below
+            errors[name] = e
+
+    waiting = {
+        "second": lambda: recording("second"),
+        "failing": failing,
+        "fourth": lambda: recording("fourth"),
+    }
+    threads = [threading.Thread(target=run, args=("first", first))]
+    threads[0].start()
+    assert holding.wait(timeout=60)
+    threads += [threading.Thread(target=run, args=item) for item in waiting.items()]
+    for t in threads[1:]:
+        t.start()
+    _until(lambda: store._recorder._queued == len(waiting))  # type: ignore[attr-defined]
+    release.set()
+    for t in threads:
+        t.join(timeout=120)
+    assert set(errors) == {"failing"}, errors
+    assert str(errors["failing"]) == "refused by its caller"
+    details = [r.payload.get("detail") for r in season.records() if r.seq > template.seq]
+    assert sorted(map(str, details)) == ["fourth", "second", "t"]  # first's copy, two news
+    assert store.verify() == (template.seq + 3, None)
+    assert _heads(db) == heads_before + 1  # one commit for the four writes
+    assert seen_by_others == {k: template.seq + 3 for k in ("first", "second", "fourth")}
+    store.close()
+
+
+def _heads(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM heads").fetchone()[0])
+
+
+def _count(db: Path) -> int:
+    """How many events another connection sees (committed ones only)."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def _until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    """Wait for ``condition`` (polled: the threads it watches report nothing else)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
 
 
 # -- read-only ------------------------------------------------------------------------------

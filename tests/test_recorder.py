@@ -36,9 +36,10 @@ from prematch.engine import (
     StoreError,
     Tamper,
     UnknownSeasonError,
+    _chain,
     fixed_clock,
 )
-from prematch.engine._mapper import StoredEvent
+from prematch.engine._mapper import StoredEvent, stored_hashed_json
 
 NOW = "2027-01-01T00:00:00.000000+00:00"
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
@@ -269,7 +270,8 @@ def test_appended_records_come_back_as_stored(recorder_store, season_of, clock):
         assert (tx.first_seq, tx.last_seq, tx.last_hash) == (6, 7, appended.hash)
         assert tx.seasons() == [store.seasons()[0], "other-2027"]
         assert tx.season_records("other-2027") == [appended]
-        assert tx.season_starts()["other-2027"] == start.payload
+        assert tx.season_start("other-2027") == start.payload
+        assert tx.season_start("zara-2027") is None
     assert (appended.seq, appended.recorded_at) == (7, NOW)
     assert store.season_records("other-2027") == [appended]
     assert store.head() == (7, appended.hash)
@@ -486,6 +488,53 @@ def test_verify_accepts_an_untouched_store(recorder_store, season_of, clock):
 
 def test_verify_accepts_an_empty_store(recorder_store):
     assert recorder_store.open().verify() == (0, None)
+
+
+def _decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The seqs verify decodes from here on (it decodes only an event whose stored text
+    does not give its hash)."""
+    decoded: list[int] = []
+
+    def counted(event: Any, seq: int | None = None) -> str | None:
+        decoded.append(event[0])
+        return stored_hashed_json(event, seq)
+
+    monkeypatch.setattr(_chain, "stored_hashed_json", counted)
+    return decoded
+
+
+def test_verify_hashes_the_text_as_stored(recorder_store, season_of, clock, monkeypatch):
+    """Each backend gives back, character for character, the text the append hashed
+    (quotes, control characters, non-ASCII included): verify decodes no event."""
+    store = _filled(recorder_store, season_of, clock)
+    text = 'Zoë\'s "Best" IM:\tnorth\nline\u2028two ✓ \\ 𝄞'
+    note = ("note_added", None, "2026-09-21T10:00:00-04:00", {"text": text})
+    season_of(store, [note], clock, season_id="z-2027")
+    decoded = _decodes(monkeypatch)
+    assert store.verify() == (8, None)
+    assert decoded == []
+    assert store.season_records("z-2027")[1].payload["text"] == text
+
+
+def test_verify_accepts_a_payload_rewritten_as_the_same_json(
+    recorder_store, season_of, clock, monkeypatch
+):
+    """The hash covers the payload's canonical JSON: the same object written with spaces,
+    ASCII escapes and its keys in another order is the same event (verify decodes it to
+    see so, and only it)."""
+    store = _filled(recorder_store, season_of, clock)
+    news = (
+        "news_recorded",
+        None,
+        "2026-10-22T10:00:00-04:00",
+        {"kind": "other", "detail": "Zoë ✓"},
+    )
+    season_of(store, [news], clock, season_id="z-2027")
+    payload = json.loads(stored(store)[7].payload)
+    recorder_store.edit(store, 8, payload=json.dumps(dict(reversed(payload.items())), indent=1))
+    decoded = _decodes(monkeypatch)
+    assert store.verify() == (8, None)
+    assert decoded == [8]
 
 
 def _problem(store: Store) -> Tamper:
