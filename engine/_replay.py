@@ -15,7 +15,6 @@ import datetime as dt
 import operator
 from collections.abc import Collection, Iterable, Iterator
 
-from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._errors import PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._rulebook import NoRules, RulebookProtocol
@@ -119,7 +118,7 @@ def fold(
     with located(seq=record.seq):
         judge = rulebook.for_season(state)
     yield state, Judged(record, ())
-    judged_by, action_of, programs = judge.judge, MESSAGE_EVENTS.get, state.programs  # hot
+    found_by, programs = judge.findings, state.programs  # hot
     try:
         for record in live[1:]:
             findings: tuple[Finding, ...] = ()
@@ -128,15 +127,7 @@ def fold(
             if (judging is None or record.seq in judging) and (
                 program is None or program in programs
             ):
-                kind = record.type
-                findings = judged_by(
-                    state,
-                    program,
-                    action_of(kind, kind),
-                    record.occurred_at,
-                    record.payload,
-                    findings_only=True,
-                ).findings
+                findings = found_by(state, program, record.type, record.occurred_at, record.payload)
             evolve(state, record)
             yield state, Judged(record, findings)
     except PrematchError:
