@@ -22,7 +22,7 @@ from prematch.policies import _spam as spam
 from prematch.policies import _timing as timing
 from prematch.policies import _updates as updates
 from prematch.policies import _visa as visa
-from prematch.policies._context import Ask, Frame, Rule, Say
+from prematch.policies._context import Ask, Check, Frame, Rule, Say
 
 __all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "SEASON_RULES", "Rulebook", "SeasonJudge"]
 
@@ -99,6 +99,10 @@ RULE_IDS: frozenset[str] = frozenset(
 """Every rule id the rulebook can report (the contract ids of DESIGN §5, minus content.*)."""
 
 
+_Checks = tuple[tuple[Check, str, str], ...]
+"""The rules judging a recorded event, unpacked: (check, rule id, source) each."""
+
+
 class Rulebook:
     """The rules of DESIGN §5 (``content.*`` excepted, see :mod:`prematch.policies._content`).
 
@@ -121,9 +125,13 @@ class Rulebook:
             event: (action, ACTION_RULES[action]) for event, action in MESSAGE_EVENTS.items()
         }
         recorded.update((event, (event, rules)) for event, rules in EVENT_RULES.items())
-        self._recorded: dict[str, tuple[str, tuple[Rule, ...]]] = {}
+        self._recorded: dict[str, tuple[str, _Checks]] = {}
         for event, (action, rules) in recorded.items():
-            kept = tuple(r for r in rules if r.id not in self.disabled and not r.advice)
+            kept = tuple(
+                (r.check, r.id, r.source)
+                for r in rules
+                if r.id not in self.disabled and not r.advice
+            )
             if kept:
                 self._recorded[event] = (action, kept)
 
@@ -151,7 +159,7 @@ class SeasonJudge:
         frame: Frame,
         asked: Mapping[str, tuple[Rule, ...]],
         season: Mapping[str, tuple[Rule, ...]],
-        recorded: Mapping[str, tuple[str, tuple[Rule, ...]]],
+        recorded: Mapping[str, tuple[str, _Checks]],
     ):
         self.frame = frame
         self._asked = asked
@@ -189,19 +197,17 @@ class SeasonJudge:
         judged = self._recorded.get(event)
         if judged is None:  # most events: no rule judges them
             return ()
-        action, rules = judged
+        action, checks = judged
         target = None
         if program is not None:  # an unknown program: UnknownProgramError
             target = state.programs.get(program) or state.program(program)
         ask = _new_tuple(Ask, (state, target, action, at, self.frame, detail))
         found: list[Finding] = []
-        for rule in rules:
-            for out in rule.check(ask):
+        for check, rule, source in checks:
+            for out in check(ask):
                 if type(out) is Say:
                     found.append(
-                        Finding(
-                            rule.id, out.severity, out.message, rule.source, out.program, out.seq
-                        )
+                        Finding(rule, out.severity, out.message, source, out.program, out.seq)
                     )
         return tuple(found)
 
