@@ -414,7 +414,7 @@ def audit_store(
     """
     with paused_gc():
         if jobs <= 1 or isinstance(store.path, str):  # a memory store: no file to reopen
-            for season, records in store.seasons_records():
+            for season, records in store.seasons_records(replay=True):
                 yield audit_records(season, records, rulebook, at=at)
             return
         seasons = sorted(store.seasons())
@@ -439,7 +439,7 @@ def _audit_run(
     with Store.open(path, create=False) as store, paused_gc():
         return [
             audit_records(season, records, rulebook, at=at)
-            for season, records in store.seasons_records(first, last)
+            for season, records in store.seasons_records(first, last, replay=True)
         ]
 
 
