@@ -16,7 +16,6 @@ import copy
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
 from prematch.engine._replay import fold, live_records, replay_key
@@ -75,14 +74,7 @@ def admit_next(state: SeasonState, judge: Judge, record: Record) -> tuple[Judged
     findings: tuple[Finding, ...] = ()
     if program is None or program in state.programs:
         with located(seq=record.seq):
-            findings = judge.judge(
-                state,
-                program,
-                MESSAGE_EVENTS.get(kind, kind),
-                record.occurred_at,
-                record.payload,
-                findings_only=True,
-            ).findings
+            findings = judge.findings(state, program, kind, record.occurred_at, record.payload)
     blocks = [f for f in findings if f.severity == "block"]
     if blocks and record.override is None:
         with located(seq=record.seq):

@@ -95,12 +95,18 @@ def load_calendar(match_year: int) -> Calendar:
     )
 
 
+@cache
+def _bundled(match_year: int) -> bool:
+    """Whether a calendar of ``match_year`` ships with prematch (asked once per year, not
+    once per season replayed)."""
+    return (fixtures_dir() / "calendars" / f"{match_year}.toml").exists()
+
+
 def calendar_for(match_year: int, dates: Mapping[str, dt.datetime] | None) -> Calendar:
     """The calendar of a season: the bundled one of ``match_year`` with the season's own
     ``dates`` over it; for a year with none bundled, the season's dates alone, when all
     six are given (marked provisional: nobody checked them against NRMP here)."""
-    path = fixtures_dir() / "calendars" / f"{match_year}.toml"
-    if path.exists() or not dates:
+    if _bundled(match_year) or not dates:
         return load_calendar(match_year).with_overrides(dates)
     unknown = sorted(set(dates) - set(CALENDAR_DATES))
     missing = [n for n in CALENDAR_DATES if n not in dates]

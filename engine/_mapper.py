@@ -8,6 +8,7 @@ one encoding of the fields the chain hash covers, used by append and by verify.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
@@ -17,17 +18,18 @@ from prematch.engine._records import (
     Record,
     canonical_json,
     parse_json,
-    parse_utc,
     utc_iso,
 )
 
 __all__ = [
     "EVENT_COLUMNS",
     "RECORD_COLUMNS",
+    "REPLAY_COLUMNS",
     "UPCASTERS",
     "StoredEvent",
     "Upcaster",
     "hashed_json",
+    "replay_row_to_record",
     "row_to_record",
     "stored_fields",
     "stored_hashed_json",
@@ -79,8 +81,13 @@ def _upcast(kind: str, version: int, payload: dict[str, Any]) -> tuple[int, dict
 RECORD_COLUMNS = ", ".join(StoredEvent._fields[:10])
 """The columns a :class:`Record` is read from, in :func:`row_to_record` order (the first
 ten of :class:`StoredEvent`), for a backend's ``SELECT``."""
+REPLAY_COLUMNS = ", ".join(f for f in StoredEvent._fields[:10] if f not in ("recorded_at", "hash"))
+"""The columns replay reads, in :func:`replay_row_to_record` order: :data:`RECORD_COLUMNS`
+but ``recorded_at`` and ``hash``, which no fold, rule or audit reads."""
 EVENT_COLUMNS = ", ".join(StoredEvent._fields)
 """Every stored column, in :class:`StoredEvent` order, for a backend's ``INSERT``."""
+
+_parse_utc = dt.datetime.fromisoformat  # parse_utc without its call: this runs for every row read
 
 
 def row_to_record(row: tuple[Any, ...]) -> Record:
@@ -90,10 +97,33 @@ def row_to_record(row: tuple[Any, ...]) -> Record:
     data = {} if payload == "{}" else parse_json(payload)
     if version != SCHEMA_VERSION:
         version, data = _upcast(kind, version, data)
-    at = parse_utc(occurred)
     # tuple.__new__ skips Record.__new__'s argument handling: this runs for every row read.
     return _new_tuple(
-        Record, (seq, season, program, kind, version, at, recorded, data, override, digest)
+        Record,
+        (
+            seq,
+            season,
+            program,
+            kind,
+            version,
+            _parse_utc(occurred),
+            recorded,
+            data,
+            override,
+            digest,
+        ),
+    )
+
+
+def replay_row_to_record(row: tuple[Any, ...]) -> Record:
+    """Turn a row of :data:`REPLAY_COLUMNS` into a :class:`Record` for replay, upcasting old
+    payload shapes; its ``recorded_at`` and ``hash`` are empty (``""``): they were not read."""
+    seq, season, program, kind, version, occurred, payload, override = row
+    data = {} if payload == "{}" else parse_json(payload)
+    if version != SCHEMA_VERSION:
+        version, data = _upcast(kind, version, data)
+    return _new_tuple(
+        Record, (seq, season, program, kind, version, _parse_utc(occurred), "", data, override, "")
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from prematch.engine._chain import GENESIS_HASH, ChainedTransaction
 from prematch.engine._errors import StoreBusyError, StoreError
-from prematch.engine._mapper import StoredEvent, row_to_record
+from prematch.engine._mapper import StoredEvent, replay_row_to_record, row_to_record
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record, parse_json
 
@@ -32,6 +32,12 @@ _SEASON = operator.attrgetter("season")
 
 def _record(event: StoredEvent) -> Record:
     return row_to_record(event[:10])
+
+
+def _replay_record(e: StoredEvent) -> Record:
+    return replay_row_to_record(
+        (e.seq, e.season, e.program, e.type, e.schema_version, e.occurred_at, e.payload, e.override)
+    )
 
 
 class _Log:
@@ -214,15 +220,17 @@ class MemoryRecorder:
         return (_record(e) for e in events if season is None or e.season == season)
 
     def seasons_records(
-        self, first: str | None = None, last: str | None = None
+        self, first: str | None = None, last: str | None = None, *, replay: bool = False
     ) -> Iterator[tuple[str, list[Record]]]:
         """Every season (with ids from ``first`` to ``last``, when both are given) with its
-        records, one season at a time, in season-id order."""
+        records, one season at a time, in season-id order (with ``replay``, without
+        ``recorded_at`` and ``hash``: see the protocol)."""
         events = self._log.committed()
         if first is not None and last is not None:
             events = [e for e in events if first <= e.season <= last]
+        mapped = _replay_record if replay else _record
         for season, group in itertools.groupby(sorted(events, key=_SEASON), key=_SEASON):
-            yield season, list(map(_record, group))
+            yield season, list(map(mapped, group))
 
     def head(self) -> tuple[int, str]:
         """The newest event's seq and hash."""

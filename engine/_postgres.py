@@ -46,7 +46,14 @@ from prematch.engine._errors import (
     StoreError,
     StoreReadonlyError,
 )
-from prematch.engine._mapper import EVENT_COLUMNS, RECORD_COLUMNS, StoredEvent, row_to_record
+from prematch.engine._mapper import (
+    EVENT_COLUMNS,
+    RECORD_COLUMNS,
+    REPLAY_COLUMNS,
+    StoredEvent,
+    replay_row_to_record,
+    row_to_record,
+)
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
@@ -65,7 +72,8 @@ PAGE = 2000
 _INSERT = (
     f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * len(StoredEvent._fields))})"
 )
-_SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
+_SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS and REPLAY_COLUMNS
+_FULL = (RECORD_COLUMNS, row_to_record)
 
 PROJECT_WAIT_MS = 200
 """How long keeping the findings projection waits for a lock (then skips it)."""
@@ -529,21 +537,25 @@ class PostgresRecorder:
         return map(row_to_record, self._rows(_pages(self._conn, season=season)))
 
     def seasons_records(
-        self, first: str | None = None, last: str | None = None
+        self, first: str | None = None, last: str | None = None, *, replay: bool = False
     ) -> Iterator[tuple[str, list[Record]]]:
         """Every season (ids from ``first`` to ``last``, when both are given) with its
-        records, one season at a time, in season-id order, streamed a page at a time."""
-        rows = self._rows(self._by_season(first, last))
+        records, one season at a time, in season-id order, streamed a page at a time (with
+        ``replay``, without ``recorded_at`` and ``hash``: see the protocol)."""
+        columns, mapped = (REPLAY_COLUMNS, replay_row_to_record) if replay else _FULL
+        rows = self._rows(self._by_season(first, last, columns))
         for season, group in itertools.groupby(rows, key=_SEASON):
-            yield season, list(map(row_to_record, group))
+            yield season, list(map(mapped, group))
 
-    def _by_season(self, first: str | None, last: str | None) -> Iterator[tuple[Any, ...]]:
+    def _by_season(
+        self, first: str | None, last: str | None, columns: str
+    ) -> Iterator[tuple[Any, ...]]:
         conn = self._conn
         where, args = "", cast(tuple[str, ...], ())
         if first is not None and last is not None:
             where, args = " AND season BETWEEN %s AND %s", (first, last)
         sql = (
-            f"SELECT {RECORD_COLUMNS} FROM events WHERE (season, seq) > (%s, %s){where} "
+            f"SELECT {columns} FROM events WHERE (season, seq) > (%s, %s){where} "
             f"ORDER BY season, seq LIMIT {PAGE}"
         )
         after: tuple[str, int] = ("", 0)

@@ -177,7 +177,7 @@ def audit_range(
     rows: list[ProjectedRow] = []
     for run in stale:
         wanted = set(run)
-        for season, records in store.seasons_records(run[0], run[-1]):
+        for season, records in store.seasons_records(run[0], run[-1], replay=True):
             if season not in wanted:  # started since ``seasons`` were listed
                 continue
             text, report = judged(audit_parts(season, records, rulebook), rulebook, at)

@@ -148,10 +148,12 @@ class Recorder(Protocol):
         ...
 
     def seasons_records(
-        self, first: str | None = None, last: str | None = None
+        self, first: str | None = None, last: str | None = None, *, replay: bool = False
     ) -> Iterator[tuple[str, list[Record]]]:
         """Every season (ids from ``first`` to ``last``, when both are given) with its
-        records, one season at a time, in season-id order, streamed."""
+        records, one season at a time, in season-id order, streamed. With ``replay``, only
+        what replay reads (:data:`~prematch.engine._mapper.REPLAY_COLUMNS`): each record's
+        ``recorded_at`` and ``hash`` are empty (``""``)."""
         ...
 
     def head(self) -> tuple[int, str]:

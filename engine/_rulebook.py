@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from prematch.engine._state import SeasonState
-from prematch.engine._verdicts import Verdict
+from prematch.engine._verdicts import Finding, Verdict
 
 __all__ = ["Judge", "NoRules", "RulebookProtocol"]
 
@@ -30,18 +30,29 @@ class Judge(Protocol):
         action: str,
         at: dt.datetime,
         detail: Mapping[str, Any] | None = None,
-        *,
-        findings_only: bool = False,
     ) -> Verdict:
         """The verdict on ``action`` for ``program`` at ``at``, given ``state`` just before.
 
         ``action`` is an action of :data:`~prematch.engine._actions.ACTIONS` (a question
-        such as ``check``, or a message event, which the engine maps to the action it
-        records), or the type of any other event (``applied``, ``rank_certified``:
-        ``program`` is ``None`` for a season-level one). ``detail`` is the payload of
-        the event being judged (empty for a question). With ``findings_only`` (audit and
-        admission) the verdict carries the findings in the order the rules gave them and
-        no window.
+        such as ``check``), or the type of another event with rules of its own
+        (``applied``, ``rank_certified``: ``program`` is ``None`` for a season-level one).
+        ``detail`` is the payload of the event being judged (empty for a question).
+        """
+        ...
+
+    def findings(
+        self,
+        state: SeasonState,
+        program: str | None,
+        event: str,
+        at: dt.datetime,
+        detail: Mapping[str, Any],
+    ) -> tuple[Finding, ...]:
+        """What the rules find about an event of type ``event`` recorded for ``program``
+        at ``at`` with payload ``detail``, against ``state`` just before it (the fold of
+        audit and admission): the findings in the order the rules gave them, without the
+        windows or the advice a question gets; a message event is judged as the action it
+        records. ``()`` for an event no rule judges.
         """
         ...
 
@@ -88,11 +99,20 @@ class _AllowEverything:
         action: str,
         at: dt.datetime,
         detail: Mapping[str, Any] | None = None,
-        *,
-        findings_only: bool = False,
     ) -> Verdict:
         """Always ``allowed``."""
         return Verdict(program=program, action=action, outcome="allowed")
+
+    def findings(
+        self,
+        state: SeasonState,
+        program: str | None,
+        event: str,
+        at: dt.datetime,
+        detail: Mapping[str, Any],
+    ) -> tuple[Finding, ...]:
+        """Never any."""
+        return ()
 
     def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...]:
         """None: the verdict never changes."""

@@ -38,7 +38,14 @@ from prematch.engine._errors import (
     StoreError,
     StoreReadonlyError,
 )
-from prematch.engine._mapper import EVENT_COLUMNS, RECORD_COLUMNS, StoredEvent, row_to_record
+from prematch.engine._mapper import (
+    EVENT_COLUMNS,
+    RECORD_COLUMNS,
+    REPLAY_COLUMNS,
+    StoredEvent,
+    replay_row_to_record,
+    row_to_record,
+)
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
@@ -95,7 +102,8 @@ _SCHEMA = [
     _FINDINGS_TABLE,
 ]
 
-_SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS
+_SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS and REPLAY_COLUMNS
+_FULL = (RECORD_COLUMNS, row_to_record)
 _SEASON_START = (
     "SELECT payload FROM events WHERE season = ? AND type = 'season_started' ORDER BY seq LIMIT 1"
 )
@@ -670,16 +678,18 @@ class SqliteRecorder:
         return map(row_to_record, self.query(sql + " ORDER BY seq", args))
 
     def seasons_records(
-        self, first: str | None = None, last: str | None = None
+        self, first: str | None = None, last: str | None = None, *, replay: bool = False
     ) -> Iterator[tuple[str, list[Record]]]:
         """Every season (with ids from ``first`` to ``last``, when both are given) with its
-        records, one season at a time, in one streaming query ordered by season id."""
+        records, one season at a time, in one streaming query ordered by season id (with
+        ``replay``, without ``recorded_at`` and ``hash``: see the protocol)."""
         where, args = "", cast(tuple[str, ...], ())
         if first is not None and last is not None:
             where, args = " WHERE season BETWEEN ? AND ?", (first, last)
-        rows = self.query(f"SELECT {RECORD_COLUMNS} FROM events{where} ORDER BY season, seq", args)
+        columns, mapped = (REPLAY_COLUMNS, replay_row_to_record) if replay else _FULL
+        rows = self.query(f"SELECT {columns} FROM events{where} ORDER BY season, seq", args)
         for season, group in itertools.groupby(rows, key=_SEASON):
-            yield season, list(map(row_to_record, group))
+            yield season, list(map(mapped, group))
 
     def head(self) -> tuple[int, str]:
         """The newest event's seq and hash."""

@@ -276,10 +276,14 @@ def _program_event(state: SeasonState, r: Record) -> None:
     if program is None:
         program = state.program(r.program or "")  # raises UnknownProgramError
     kind = r.type
-    target = TABLE.get((program.state, trigger_of(kind, r.payload)))
+    # Most event types are their own trigger; the others pick one by their payload.
+    target = TABLE.get((program.state, kind)) or TABLE.get(
+        (program.state, trigger_of(kind, r.payload))
+    )
     if target is None:
         raise _refuse(program, r)
-    if kind in MESSAGE_EVENTS:
+    action = _MESSAGES.get(kind)
+    if action is not None:
         news_seq = r.payload.get("news_seq") if kind == "update_sent" else None
         retold = news_seq is not None and news_seq in program.told_news
         if news_seq is not None:
@@ -290,14 +294,22 @@ def _program_event(state: SeasonState, r: Record) -> None:
                     field="news_seq",
                 )
             program.told_news.add(news_seq)
-        action = MESSAGE_EVENTS[kind]
-        program.messages.append(Message(action, r.occurred_at, r.seq, r.override, news_seq, retold))
+        program.messages.append(
+            _new_tuple(Message, (action, r.occurred_at, r.seq, r.override, news_seq, retold))
+        )
         state.sent_counts[action] = state.sent_counts.get(action, 0) + 1
     else:
         after = _AFTER.get(kind)
         if after is not None:
             after(program, r)
     program.state = target
+
+
+_MESSAGES = dict(MESSAGE_EVENTS)
+"""The message event types and their actions (a plain dict: looked up for every event)."""
+
+_new_tuple = tuple.__new__
+# tuple.__new__ skips Message.__new__'s argument handling: a season holds many messages.
 
 
 def _applied(program: ProgramState, r: Record) -> None:
@@ -381,24 +393,38 @@ _AFTER: dict[str, Callable[[ProgramState, Record], None]] = {
 """What each non-message program event records beyond its state change."""
 
 
+def _season_started(state: SeasonState, r: Record) -> None:
+    raise StructuralError(
+        f"season {state.id!r} has already started; a season has one season_started",
+        event=r.type,
+    )
+
+
+def _note(state: SeasonState, r: Record) -> None:
+    if r.program is not None:  # a season note changes nothing
+        _program_event(state, r)
+
+
+def _retracted(state: SeasonState, r: Record) -> None:
+    """Nothing: a retraction is honoured by replay before folding."""
+
+
+_SEASON_EVENTS: dict[str, Callable[[SeasonState, Record], None]] = {
+    "program_added": _add_program,
+    "news_recorded": _record_news,
+    "rank_certified": _certify,
+    "season_started": _season_started,
+    "event_retracted": _retracted,
+    "note_added": _note,
+}
+"""The event types applied to the season itself (or that may be); every other one is a
+program's event, applied through the state machine."""
+
+
 def evolve(state: SeasonState, record: Record) -> None:
     """Apply one record to ``state`` in place; raise :class:`StructuralError` if not allowed."""
-    kind = record.type
-    if kind == "program_added":
-        _add_program(state, record)
-    elif kind == "news_recorded":
-        _record_news(state, record)
-    elif kind == "rank_certified":
-        _certify(state, record)
-    elif kind == "season_started":
-        raise StructuralError(
-            f"season {state.id!r} has already started; a season has one season_started",
-            event=kind,
-        )
-    elif kind == "event_retracted" or (kind == "note_added" and record.program is None):
-        pass  # a retraction is honoured by replay before folding; a season note changes nothing
-    else:
-        _program_event(state, record)
+    apply = _SEASON_EVENTS.get(record.type, _program_event)
+    apply(state, record)
     if record.seq > state.last_seq:
         state.last_seq = record.seq
 

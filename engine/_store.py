@@ -319,11 +319,12 @@ class Store:
         return self._recorder.records(season)
 
     def seasons_records(
-        self, first: str | None = None, last: str | None = None
+        self, first: str | None = None, last: str | None = None, *, replay: bool = False
     ) -> Iterator[tuple[str, list[Record]]]:
         """Every season (with ids from ``first`` to ``last``, when given) with its records,
-        one season at a time, streamed in season-id order."""
-        return self._recorder.seasons_records(first, last)
+        one season at a time, streamed in season-id order. With ``replay`` (an audit), only
+        what replay reads is read: each record's ``recorded_at`` and ``hash`` are empty."""
+        return self._recorder.seasons_records(first, last, replay=replay)
 
     def verify(self, expected_head: tuple[int, str] | None = None) -> Verification:
         """Check gapless ``seq`` and the hash chain; return (events checked, first problem)

@@ -94,7 +94,14 @@ def add_hours(moment: dt.datetime, hours: int) -> dt.datetime:
     The sum is taken in UTC: on a ``ZoneInfo`` datetime, ``+ timedelta`` would be
     wall-clock arithmetic and give 49 real hours across the end of DST.
     """
-    return moment.astimezone(dt.UTC) + dt.timedelta(hours=hours)
+    if moment.tzinfo is not dt.UTC:  # replayed instants are UTC already
+        moment = moment.astimezone(dt.UTC)
+    return moment + _hours(hours)
+
+
+@lru_cache(maxsize=64)
+def _hours(hours: int) -> dt.timedelta:
+    return dt.timedelta(hours=hours)
 
 
 def add_days(moment: dt.datetime, days: int, timezone: str) -> dt.datetime:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from prematch.engine import Finding, SeasonState, Verdict, Window, fixtures_dir, worst
+from prematch.engine import MESSAGE_EVENTS, Finding, SeasonState, Verdict, Window, fixtures_dir
 from prematch.policies import _checklist as checklist
 from prematch.policies import _deadline as deadline
 from prematch.policies import _inquiry as inquiry
@@ -25,7 +25,7 @@ from prematch.policies import _spam as spam
 from prematch.policies import _timing as timing
 from prematch.policies import _updates as updates
 from prematch.policies import _visa as visa
-from prematch.policies._context import Ask, Frame, Rule, Say
+from prematch.policies._context import Ask, Check, Frame, Rule, Say
 from prematch.policies._params import default_params
 
 __all__ = ["ACTION_RULES", "EVENT_RULES", "RULE_IDS", "SEASON_RULES", "Rulebook", "SeasonJudge"]
@@ -103,8 +103,8 @@ RULE_IDS: frozenset[str] = frozenset(
 """Every rule id the rulebook can report (the contract ids of DESIGN §5, minus content.*)."""
 
 
-_Both = tuple[tuple[Rule, ...], tuple[Rule, ...]]
-_NONE: _Both = ((), ())
+_Checks = tuple[tuple[Check, str, str], ...]
+"""The rules judging a recorded event, unpacked: (check, rule id, source) each."""
 
 
 class Rulebook:
@@ -116,27 +116,40 @@ class Rulebook:
     each worker); what depends on a season lives in its :class:`SeasonJudge`.
     """
 
-    def _enabled(self, table: Mapping[str, tuple[Rule, ...]]) -> dict[str, _Both]:
-        """Per name: the enabled rules for a question, and those for a recorded event
-        (advice left out), indexed by ``findings_only``."""
-        out: dict[str, _Both] = {}
-        for name, rules in table.items():
-            asked = tuple(r for r in rules if r.id not in self.disabled)
-            out[name] = (asked, tuple(r for r in asked if not r.advice))
-        return out
-
     def __init__(self, *, disable: Collection[str] = ()):
         unknown = set(disable) - RULE_IDS
         if unknown:
             raise ValueError(f"unknown rule ids: {', '.join(sorted(unknown))}")
         self.disabled = frozenset(disable)
-        self._rules = self._enabled({**ACTION_RULES, **EVENT_RULES})
+        self._asked = self._enabled({**ACTION_RULES, **EVENT_RULES})
         self._season = self._enabled(SEASON_RULES)
+        # A recorded event is judged without advice, as the action it records (a message)
+        # or as itself; an event no rule judges is left out.
+        recorded = {
+            event: (action, ACTION_RULES[action]) for event, action in MESSAGE_EVENTS.items()
+        }
+        recorded.update((event, (event, rules)) for event, rules in EVENT_RULES.items())
+        self._recorded: dict[str, tuple[str, _Checks]] = {}
+        for event, (action, rules) in recorded.items():
+            kept = tuple(
+                (r.check, r.id, r.source)
+                for r in rules
+                if r.id not in self.disabled and not r.advice
+            )
+            if kept:
+                self._recorded[event] = (action, kept)
+
+    def _enabled(self, table: Mapping[str, tuple[Rule, ...]]) -> dict[str, tuple[Rule, ...]]:
+        """Per question, its enabled rules."""
+        return {
+            name: tuple(r for r in rules if r.id not in self.disabled)
+            for name, rules in table.items()
+        }
 
     def for_season(self, state: SeasonState) -> SeasonJudge:
         """The judge of one season: its :class:`~prematch.policies._context.Frame`, computed
         once (unknown policy overrides or bad values: ``InputError``)."""
-        return SeasonJudge(Frame.of(state), self._rules, self._season)
+        return SeasonJudge(Frame.of(state), self._asked, self._season, self._recorded)
 
     def fingerprint(self) -> str:
         """What this rulebook's findings depend on beside the events, as one digest: the
@@ -148,19 +161,21 @@ class Rulebook:
 
 class SeasonJudge:
     """The rulebook bound to one season: its frame and the enabled rules by action or event
-    (and by season-wide question, asked with no program)."""
+    (by season-wide question, asked with no program; and by recorded event type)."""
 
-    __slots__ = ("_rules", "_season", "frame")
+    __slots__ = ("_asked", "_recorded", "_season", "frame")
 
     def __init__(
         self,
         frame: Frame,
-        rules: Mapping[str, _Both],
-        season: Mapping[str, _Both],
+        asked: Mapping[str, tuple[Rule, ...]],
+        season: Mapping[str, tuple[Rule, ...]],
+        recorded: Mapping[str, tuple[str, _Checks]],
     ):
         self.frame = frame
-        self._rules = rules
+        self._asked = asked
         self._season = season
+        self._recorded = recorded
 
     def judge(
         self,
@@ -169,33 +184,50 @@ class SeasonJudge:
         action: str,
         at: dt.datetime,
         detail: Mapping[str, Any] | None = None,
-        *,
-        findings_only: bool = False,
     ) -> Verdict:
         """The verdict on ``action`` (an action, or an event type with rules of its own)
         for ``program`` at ``at``; see :class:`prematch.engine.Judge`."""
         if program is None and action in self._season:
-            rules = self._season[action][findings_only]
+            rules = self._season[action]
         else:
-            rules = self._rules.get(action, _NONE)[findings_only]
-        if not findings_only or rules:
-            target = None if program is None else state.program(program)
-            ask = Ask(state, target, action, at, self.frame, detail or {})
-            if not findings_only:
-                parts, closed = _run(rules, ask)
-                return Verdict.combine(program, action, parts, closed=closed)
-            # The audit path: findings only (the windows rules also yield are dropped).
-            found = _findings(rules, ask)
-            if found:
-                return Verdict(program, action, worst(found), tuple(found))
-        return _nothing_found(program, action)
+            rules = self._asked.get(action, ())
+        target = None if program is None else state.program(program)
+        parts, closed = _run(rules, Ask(state, target, action, at, self.frame, detail or {}))
+        return Verdict.combine(program, action, parts, closed=closed)
+
+    def findings(
+        self,
+        state: SeasonState,
+        program: str | None,
+        event: str,
+        at: dt.datetime,
+        detail: Mapping[str, Any],
+    ) -> tuple[Finding, ...]:
+        """What the rules find about a recorded ``event`` (audit, admission); see
+        :class:`prematch.engine.Judge`. The windows the rules also give are dropped."""
+        judged = self._recorded.get(event)
+        if judged is None:  # most events: no rule judges them
+            return ()
+        action, checks = judged
+        target = None
+        if program is not None:  # an unknown program: UnknownProgramError
+            target = state.programs.get(program) or state.program(program)
+        ask = _new_tuple(Ask, (state, target, action, at, self.frame, detail))
+        found: list[Finding] = []
+        for check, rule, source in checks:
+            for out in check(ask):
+                if type(out) is Say:
+                    found.append(
+                        Finding(rule, out.severity, out.message, source, out.program, out.seq)
+                    )
+        return tuple(found)
 
     def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...] | None:
         """When the season-wide question ``action`` may be answered differently for
         ``state``: every enabled rule's :attr:`~Rule.turns`, together and in order
         (``None`` if one of them cannot say); see :class:`prematch.engine.Judge`."""
         found: set[dt.datetime] = set()
-        for rule in self._season.get(action, _NONE)[1]:
+        for rule in self._season.get(action, ()):
             if rule.turns is None:
                 return None
             found.update(rule.turns(state, self.frame))
@@ -216,10 +248,7 @@ def _data_digest() -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=4096)
-def _nothing_found(program: str | None, action: str) -> Verdict:
-    # Shared by every season: most judged events draw no finding, and seasons are short.
-    return Verdict(program, action, "allowed")
+_new_tuple = tuple.__new__  # skips Ask.__new__'s argument handling: one per judged event
 
 
 def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]:
@@ -236,14 +265,3 @@ def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]
             else:
                 parts.append(out)
     return parts, closed
-
-
-def _findings(rules: Sequence[Rule], ask: Ask) -> list[Finding]:
-    found: list[Finding] = []
-    for rule in rules:
-        for out in rule.check(ask):
-            if isinstance(out, Say):
-                found.append(
-                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
-                )
-    return found

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prematch.engine import InputError, StructuralError, UnknownProgramError, replay
+from prematch.engine._records import Record
+from prematch.engine._replay import in_replay_order, replay_key
 
 MERCY = ("program_added", "mercy", "2026-09-21", {"name": "Mercy Hospital Internal Medicine"})
 OAK = (
@@ -89,6 +91,26 @@ def test_replay_does_not_depend_on_the_order_records_are_read_in(store, clock, s
     records = store.season_records("im-2027")
     shuffled = data.draw(st.permutations(records))
     assert replay(shuffled) == replay(records)
+
+
+_TYPES = ("season_started", "program_added", "applied", "note_added")
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_TYPES), st.integers(0, 3)), min_size=1, max_size=12
+    ).flatmap(lambda kinds: st.tuples(st.just(kinds), st.permutations(range(1, len(kinds) + 1))))
+)
+def test_replay_order_is_phase_then_instant_then_seq(case):
+    """The sort replay uses (by seq, by instant, founding records moved first, or left in
+    place when already first) is the order of :func:`replay_key`, ties and all."""
+    kinds, seqs = case
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    records = [
+        Record(seq, "s", "p", kind, 1, start + timedelta(days=day), "", {}, None, "")
+        for (kind, day), seq in zip(kinds, seqs, strict=True)
+    ]
+    assert in_replay_order(list(records)) == sorted(records, key=replay_key)
 
 
 # -- retraction ------------------------------------------------------------------------------
