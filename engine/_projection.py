@@ -32,7 +32,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from functools import cache
-from itertools import chain
+from itertools import chain, starmap
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,7 @@ def kept(season: str, text: str, at: dt.datetime | None) -> AuditReport | None:
                 middle = rows
             else:
                 break
-    return AuditReport(season, tuple(AuditFinding(*r) for r in chain(history, middle, after)))
+    return AuditReport(season, tuple(starmap(AuditFinding, chain(history, middle, after))))
 
 
 def audit_range(
