@@ -363,8 +363,9 @@ class SqliteRecorder:
                 raise StoreError(f"cannot create the store: {e.strerror}", path=path) from e
         elif not os.access(path, os.R_OK):
             raise StoreError("the store is not readable by this user", path=path)
-        elif not _writable(path):
+        elif not _writable(path) or not os.access(path.parent, os.W_OK | os.X_OK):
             # Reads work; a write raises StoreReadonlyError (and leaves no WAL files behind).
+            # A folder this user cannot write holds no WAL files of its writes either.
             readonly = True
         connect = _connector(path, busy_timeout, readonly=readonly)
         try:
