@@ -58,9 +58,7 @@ def season_id(season: str) -> uuid.UUID:
 
 def open_app(path: Path) -> Seasons:
     """The application on the SQLite file at ``path`` (created if missing)."""
-    return Seasons(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
-    )
+    return Seasons(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
 
 
 def import_file(app: Seasons, lines: Iterable[bytes | str]) -> tuple[int, list[uuid.UUID]]:
