@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed-$(TREE)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-* $(VENV)/.bench-*
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
@@ -40,8 +40,16 @@ lint-eval: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -q tests -k "fuzz or property"
 
-bench: $(STAMP)
-	.ci/postgres.sh $(BIN)/python tests/bench.py
+# The bench's extra (eventsourcing, which it compares against) on top of the test install.
+BENCH_STAMP := $(VENV)/.bench-$(TREE)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]' --config-settings editable_mode=strict
+	touch $(BENCH_STAMP)
+
+# BENCH_ARGS=--large adds the 5,000,000-event store; BENCH_ARGS=--quick is a smoke run.
+bench: $(BENCH_STAMP)
+	.ci/postgres.sh $(BIN)/python tests/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

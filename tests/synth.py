@@ -92,7 +92,8 @@ def season_lines(index: int, seed: int = 2027, programs: int = 20) -> list[str]:
     return out
 
 
-def lines(seasons: int, seed: int = 2027) -> Iterator[str]:
-    """The lines of ``seasons`` synthetic seasons, one season after another."""
-    for index in range(seasons):
+def lines(seasons: int, seed: int = 2027, first: int = 0) -> Iterator[str]:
+    """The lines of ``seasons`` synthetic seasons, one season after another (numbered from
+    ``first``: seasons numbered apart have different ids and can share a store)."""
+    for index in range(first, first + seasons):
         yield from season_lines(index, seed)
