@@ -305,10 +305,15 @@ def _season_of(events: int) -> list[str]:
     return lines
 
 
+LOG_RUNS = 7
+"""Cold ``prematch log`` processes timed into each season size (interleaved)."""
+
+
 def write_cost(workdir: Path) -> dict[str, float]:
     """CPU time of one ``Season.record`` into a season of 5,000 events vs one of 50, the
     writes interleaved, each store open throughout (its season snapshot cached, as in a
-    service); and the first write after opening the store (the season read and replayed)."""
+    service); the first write after opening the store (the season read and replayed);
+    and a whole ``prematch log`` process (DESIGN §9's "a write (``log``)")."""
     from prematch.engine import Season
 
     clock = fixed_clock(synth.CLOCK)
@@ -336,9 +341,21 @@ def write_cost(workdir: Path) -> dict[str, float]:
                 first[size].append(time.process_time() - began)
     for season in seasons.values():
         season.store.close()
+    cold: dict[int, list[float]] = {50: [], 5_000: []}
+    env = {**os.environ, "PREMATCH_NOW": synth.CLOCK.isoformat()}
+    for n in range(LOG_RUNS):
+        for size in cold:
+            at = (synth.CLOCK - dt.timedelta(days=10) + dt.timedelta(minutes=n)).isoformat()
+            db = str(workdir / f"write-{size}.db")
+            log = ["log", "news-recorded", "--kind", "other", "--detail", f"c{n}", "--at", at]
+            cold[size].append(_time([str(BIN / "prematch"), "--db", db, *log], env))
     w50, w5k = statistics.median(warm[50]), statistics.median(warm[5_000])
     f50, f5k = statistics.median(first[50]), statistics.median(first[5_000])
+    c50, c5k = statistics.median(cold[50]), statistics.median(cold[5_000])
     return {
+        "log_50_ms": c50 * 1e3,
+        "log_5000_ms": c5k * 1e3,
+        "log_ratio": c5k / c50,
         "warm_50_ms": w50 * 1e3,
         "warm_5000_ms": w5k * 1e3,
         "ratio": w5k / w50,
@@ -348,11 +365,16 @@ def write_cost(workdir: Path) -> dict[str, float]:
     }
 
 
+LATENCY_ROUNDS = 3
+"""Rounds of :func:`write_latency` (one writer, threads, processes in turn)."""
+
+
 def write_latency(workdir: Path, threads: int) -> dict[str, float]:
-    """Wall-clock latency of writes by ``threads`` threads sharing one store, all into the
-    same season of 500 events (the worst case: every write contends for the season), and
-    of one writer alone: p50, p95 and the worst. Each write happens now (the real clock,
-    after the season's events), as a service records them."""
+    """Wall-clock latency of writes by ``threads`` threads sharing one store, and by as
+    many processes, all into the same season of 500 events (the worst case: every write
+    contends for the season), and of one writer alone: p50, p95 and the worst, over
+    :data:`LATENCY_ROUNDS` rounds of the three in turn. Each write happens now (the real
+    clock, after the season's events), as a service records them."""
     import threading
 
     from prematch.engine import Season, system_clock
@@ -409,8 +431,16 @@ def write_latency(workdir: Path, threads: int) -> dict[str, float]:
     def p(times: list[float], q: float) -> float:
         return times[min(len(times) - 1, int(q * len(times)))] * 1e3
 
-    one, many = run(1, workdir / "lat-1.db"), run(threads, workdir / f"lat-{threads}.db")
-    procs = run_processes(threads, workdir / f"lat-p{threads}.db")
+    one: list[float] = []
+    many: list[float] = []
+    procs: list[float] = []
+    for n in range(LATENCY_ROUNDS):  # interleaved: a load swing hits all three alike
+        one += run(1, workdir / f"lat-1-{n}.db")
+        many += run(threads, workdir / f"lat-{threads}-{n}.db")
+        procs += run_processes(threads, workdir / f"lat-p{threads}-{n}.db")
+    one.sort()
+    many.sort()
+    procs.sort()
     return {
         "threads": threads,
         "one_p95_ms": p(one, 0.95),
@@ -457,6 +487,12 @@ def write_rows(writes: dict[str, float], latency: dict[str, float]) -> list[tupl
         ),
         ("  ratio (the season is read and replayed once)", f"{writes['first_ratio']:.1f}×", ""),
         (
+            "`prematch log` process into 5,000 events vs 50: CPU ms",
+            f"{writes['log_5000_ms']:.0f} vs {writes['log_50_ms']:.0f}",
+            "",
+        ),
+        ("  ratio", f"{writes['log_ratio']:.2f}×", "≤ 3×"),
+        (
             f"{latency['threads']:.0f} threads, one season: write latency p50 / p95 / max ms",
             f"{latency['p50_ms']:.1f} / {latency['p95_ms']:.1f} / {latency['max_ms']:.1f}",
             "",
@@ -473,58 +509,96 @@ def write_rows(writes: dict[str, float], latency: dict[str, float]) -> list[tupl
 
 
 SERVICE_SECONDS = 20
-"""How long the 8 clients of :func:`service_latency` run (issue 17's 'done when')."""
+"""How long the 8 clients of :func:`service_latency` run in all, in each mode (issue 17's
+'done when')."""
+SERVICE_ROUNDS = 4
+"""The rounds :data:`SERVICE_SECONDS` is cut into, one client alone and 8 in turn."""
+SERVICE_EVERY = 0.02
+"""A paced client's period: one POST and one GET every 20 ms (8 clients: 400 of each per
+second, well under what this machine serves)."""
+SERVICE_WORKERS = os.cpu_count() or 1
+"""The service's processes (its default: one per CPU)."""
 
 
 def service_latency(workdir: Path, seconds: float = SERVICE_SECONDS) -> dict[str, float]:
-    """``examples/service.py`` under 8 clients for ``seconds`` (each posts an event and
-    reads ``now``), and under one client alone for as long: p95 POST latency of each,
-    their ratio, and whether every recorded event is in the store (nothing lost)."""
-    from service_load import hammer, service
+    """``examples/service.py`` (its default workers) under 8 client processes (each posts
+    an event and reads ``now``) and under one client alone, in :data:`SERVICE_ROUNDS`
+    rounds of each in turn, ``seconds`` in all for each: paced (one pair every
+    :data:`SERVICE_EVERY`), and flat out (the next pair as soon as the last is answered:
+    the machine's cores saturated, so each request queues behind the others'). The p95
+    POST latency of each, the ratios, and whether every recorded event is in the store."""
+    from service_load import Load, hammer, service
 
     from prematch.engine import Season, system_clock
 
-    out: dict[str, float] = {}
-    for clients in (1, THREADS):
-        db = workdir / f"service-{clients}.db"
-        with Store.open(db) as store:
-            season = Season.start(
-                store,
-                "svc-2027",
-                at="2026-09-20",
-                rulebook=Rulebook(),
-                clock=system_clock,
-                match_year=2027,
-                specialty="Internal Medicine",
-                timezone="America/New_York",
-                visa="j1",
-                applicant_name="Service Load",
-            )
-            season.add_program("mercy", "Mercy Internal Medicine", at="2026-09-21")
-        env = {**os.environ, "PYTHONPATH": ""}
-        with service(sys.executable, db, cwd=workdir, env=env) as url:
-            load = hammer(url, "svc-2027", "mercy", clients=clients, seconds=seconds)
-        with Store.open(db, readonly=True) as store:
-            texts = [r.payload.get("text") for r in store.season_records("svc-2027")]
-        out[f"p95_{clients}"] = load.p95()
-        out[f"writes_{clients}"] = len(load.recorded)
-        out[f"lost_{clients}"] = len(set(load.recorded) - set(texts)) + len(load.failures)
-    out["p95_ratio"] = out[f"p95_{THREADS}"] / out["p95_1"]
+    out: dict[str, float] = {"workers": SERVICE_WORKERS, "lost": 0}
+    for mode, every in (("paced", SERVICE_EVERY), ("flat_out", None)):
+        loads: dict[int, list[Load]] = {1: [], THREADS: []}
+        for n in range(SERVICE_ROUNDS):
+            for clients in loads:
+                db = workdir / f"service-{mode}-{clients}-{n}.db"
+                with Store.open(db) as store:
+                    season = Season.start(
+                        store,
+                        "svc-2027",
+                        at="2026-09-20",
+                        rulebook=Rulebook(),
+                        clock=system_clock,
+                        match_year=2027,
+                        specialty="Internal Medicine",
+                        timezone="America/New_York",
+                        visa="j1",
+                        applicant_name="Service Load",
+                    )
+                    season.add_program("mercy", "Mercy Internal Medicine", at="2026-09-21")
+                env = {**os.environ, "PYTHONPATH": ""}
+                with service(
+                    sys.executable, db, cwd=workdir, env=env, workers=SERVICE_WORKERS
+                ) as url:
+                    load = hammer(
+                        url,
+                        "svc-2027",
+                        "mercy",
+                        clients=clients,
+                        seconds=seconds / SERVICE_ROUNDS,
+                        every=every,
+                    )
+                with Store.open(db, readonly=True) as store:
+                    texts = [r.payload.get("text") for r in store.season_records("svc-2027")]
+                out["lost"] += len(set(load.recorded) - set(texts)) + len(load.failures)
+                loads[clients].append(load)
+        for clients, runs in loads.items():
+            pooled = Load(write_seconds=[t for load in runs for t in load.write_seconds])
+            out[f"{mode}_p50_{clients}"] = statistics.median(pooled.write_seconds)
+            out[f"{mode}_p95_{clients}"] = pooled.p95()
+            out[f"{mode}_writes_{clients}"] = len(pooled.write_seconds)
+        out[f"{mode}_ratio"] = out[f"{mode}_p95_{THREADS}"] / out[f"{mode}_p95_1"]
     return out
 
 
 def service_rows(svc: dict[str, float]) -> list[tuple[str, str, str]]:
     """The service's rows of the table."""
-    return [
-        (
-            f"service: {THREADS} clients × {SERVICE_SECONDS} s, POST p95 (ms)",
-            f"{svc[f'p95_{THREADS}'] * 1000:.1f} ({svc[f'writes_{THREADS}']:.0f} writes)",
-            "",
-        ),
-        ("  one client alone, POST p95 (ms)", f"{svc['p95_1'] * 1000:.1f}", ""),
-        ("  p95 vs one client's p95", f"{svc['p95_ratio']:.1f}×", "≤ 3×"),
-        ("  events lost or refused", f"{svc[f'lost_{THREADS}'] + svc['lost_1']:.0f}", "0"),
-    ]
+    rows = []
+    for mode, what, budget in (
+        ("paced", f"paced, a pair per {SERVICE_EVERY * 1000:.0f} ms", "≤ 3×"),
+        ("flat_out", "flat out (requests queue)", ""),
+    ):
+        rows += [
+            (
+                f"service ({svc['workers']:.0f} workers), {what}: POST p50 / p95 ms",
+                f"{svc[f'{mode}_p50_{THREADS}'] * 1000:.1f} / "
+                f"{svc[f'{mode}_p95_{THREADS}'] * 1000:.1f} "
+                f"({svc[f'{mode}_writes_{THREADS}']:.0f} writes)",
+                "",
+            ),
+            (
+                "  one client alone: p50 / p95 ms",
+                f"{svc[f'{mode}_p50_1'] * 1000:.1f} / {svc[f'{mode}_p95_1'] * 1000:.1f}",
+                "",
+            ),
+            (f"  {THREADS} clients' p95 vs one client's", f"{svc[f'{mode}_ratio']:.1f}×", budget),
+        ]
+    return [*rows, ("  events lost or refused", f"{svc['lost']:.0f}", "0")]
 
 
 # -- SQLite and PostgreSQL side by side (issue 18) ---------------------------------------

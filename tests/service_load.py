@@ -1,4 +1,4 @@
-"""Load on ``examples/service.py``: clients that post events and read ``now`` at once.
+"""Load on ``examples/service.py``: client processes that post events and read ``now``.
 
 Used by ``tests/test_wheel.py`` (8 clients for 2 s against the installed wheel: nothing
 lost) and ``tests/bench.py`` (8 clients for 20 s: p95 write latency against one client's).
@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import subprocess
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -86,43 +87,74 @@ class Load:
         return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def hammer(base: str, season: str, program: str, *, clients: int, seconds: float) -> Load:
-    """``clients`` threads, each for ``seconds``: post a ``note_added`` (a text of its own)
-    to ``program``, then read ``now``; again. Every answer is checked."""
-    load = Load()
-    lock = threading.Lock()
-    events, now = f"/seasons/{season}/events", f"/seasons/{season}/now"
+def hammer(
+    base: str,
+    season: str,
+    program: str,
+    *,
+    clients: int,
+    seconds: float,
+    every: float | None = None,
+) -> Load:
+    """``clients`` processes (separate clients, as separate users are: none waits for
+    another's interpreter), each for ``seconds``: post a ``note_added`` (a text of its
+    own) to ``program``, then read ``now``; again at once, or (``every``) one such pair
+    every ``every`` seconds. Every answer is checked."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    ready = context.Barrier(clients)
     host = urllib.parse.urlsplit(base).netloc
-    start = threading.Barrier(clients)
-
-    def client(n: int) -> None:
-        conn = http.client.HTTPConnection(host, timeout=60)
-        start.wait()
-        end = time.monotonic() + seconds
-        k = 0
-        while time.monotonic() < end:
-            text = f"client {n} note {k}"
-            k += 1
-            began = time.perf_counter()
-            note = {"type": "note_added", "program": program, "text": text}
-            status, answer = request(conn, events, note)
-            took = time.perf_counter() - began
-            read_status, report = request(conn, now, None)
-            with lock:
-                if status == 201:
-                    load.recorded.append(text)
-                    load.write_seconds.append(took)
-                else:
-                    load.failures.append(f"POST {status}: {answer}")
-                if read_status == 200 and isinstance(report, dict) and report["season"] == season:
-                    load.reads += 1
-                else:
-                    load.failures.append(f"GET {read_status}: {report}")
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    work = (host, season, program, seconds, every, ready, results)
+    procs = [context.Process(target=_client, args=(n, *work)) for n in range(clients)]
+    for proc in procs:
+        proc.start()
+    load = Load()
+    for _ in procs:
+        part: Load = results.get(timeout=seconds + 120)
+        load.recorded += part.recorded
+        load.write_seconds += part.write_seconds
+        load.reads += part.reads
+        load.failures += part.failures
+    for proc in procs:
+        proc.join()
     return load
+
+
+def _client(
+    n: int,
+    host: str,
+    season: str,
+    program: str,
+    seconds: float,
+    every: float | None,
+    ready: Any,
+    results: Any,
+) -> None:
+    """One client of :func:`hammer`, in a process of its own; it sends back its Load."""
+    load = Load()
+    events, now = f"/seasons/{season}/events", f"/seasons/{season}/now"
+    conn = http.client.HTTPConnection(host, timeout=60)
+    ready.wait()
+    first = time.monotonic()
+    k = 0
+    while time.monotonic() < first + seconds:
+        if every is not None:  # a paced client: its k-th pair starts at first + k * every
+            time.sleep(max(0.0, first + k * every - time.monotonic()))
+        text = f"client {n} note {k}"
+        k += 1
+        began = time.perf_counter()
+        note = {"type": "note_added", "program": program, "text": text}
+        status, answer = request(conn, events, note)
+        took = time.perf_counter() - began
+        read_status, report = request(conn, now, None)
+        if status == 201:
+            load.recorded.append(text)
+            load.write_seconds.append(took)
+        else:
+            load.failures.append(f"POST {status}: {answer}")
+        if read_status == 200 and isinstance(report, dict) and report["season"] == season:
+            load.reads += 1
+        else:
+            load.failures.append(f"GET {read_status}: {report}")
+    conn.close()
+    results.put(load)
