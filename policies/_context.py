@@ -3,8 +3,9 @@
 A rule is a pure function ``Ask -> Iterable[Say | Window]``; :class:`Rule` binds
 it to its contract id and its source, which the registry stamps on each finding.
 Instants that depend only on the season (deadline, windows of the calendar year)
-are computed once per season in a :class:`Frame`, with pendulum in the season's
-timezone.
+are computed once per season in a :class:`Frame`, in the season's timezone.
+pendulum is imported only for a day that starts in a change of UTC offset: ``prematch
+now`` never pays for its import otherwise.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
-
-import pendulum
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from prematch.engine import Calendar, ProgramState, SeasonState, Severity, Window
 from prematch.policies._params import Params, params_for
+
+if TYPE_CHECKING:
+    import pendulum
 
 __all__ = [
     "GUIDE",
@@ -130,7 +132,17 @@ def _zone(timezone: str) -> zoneinfo.ZoneInfo:
 
 
 def local_day_start(year: int, month: int, day: int, timezone: str) -> dt.datetime:
-    """Midnight at the start of a calendar day in ``timezone``."""
+    """Midnight at the start of a calendar day in ``timezone``, as pendulum gives it.
+
+    A midnight that happens once is read with ``zoneinfo``; one in a change of UTC offset
+    (it never happens, or happens twice: some zones change at 00:00) is left to pendulum,
+    whose rule holds (a property test holds the two equal).
+    """
+    midnight = dt.datetime(year, month, day, tzinfo=_zone(timezone))
+    if midnight.utcoffset() == midnight.replace(fold=1).utcoffset():
+        return midnight.astimezone(dt.UTC)
+    import pendulum  # a few zones, a few days: not worth its import for every season
+
     return _std(pendulum.datetime(year, month, day, tz=timezone))
 
 
