@@ -35,6 +35,7 @@ __all__ = [
     "block",
     "info",
     "local",
+    "specialty_of",
     "warn",
 ]
 
@@ -150,6 +151,12 @@ def local(moment: dt.datetime, timezone: str) -> str:
     """A short human form of ``moment`` in ``timezone`` (``Tue 5 Jan 2027 14:00 EST``)."""
     here = moment.astimezone(_zone(timezone))  # cached zone: pendulum reloads it each call
     return f"{here:%a} {here.day} {here:%b %Y %H:%M %Z}"
+
+
+def specialty_of(state: SeasonState, program: ProgramState) -> str:
+    """The program's specialty, else the season's: what a specialty's defaults and signal
+    numbers are looked up by."""
+    return program.specialty or state.specialty
 
 
 @dataclass(frozen=True, slots=True)

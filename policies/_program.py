@@ -8,7 +8,17 @@ from collections.abc import Iterator
 from functools import cache
 
 from prematch.engine import ProgramState, SeasonState, Window, fixtures_dir
-from prematch.policies._context import GUIDE, NRMP, Ask, Rule, Say, block, info, warn
+from prematch.policies._context import (
+    GUIDE,
+    NRMP,
+    Ask,
+    Rule,
+    Say,
+    block,
+    info,
+    specialty_of,
+    warn,
+)
 
 __all__ = [
     "ALL_IN",
@@ -46,15 +56,11 @@ def specialty_expects_thanks(specialty: str) -> tuple[bool, str]:
     return bool(entry.get("thank_you_expected", True)), str(entry.get("source", ""))
 
 
-def _specialty(ask: Ask) -> str:
-    return ask.target.specialty or ask.state.specialty
-
-
 def no_contact_reason(state: SeasonState, p: ProgramState) -> str | None:
     """Why ``p`` wants no contact after the interview (its own word, else its specialty's
     default), or ``None`` if it does not say so."""
     if p.no_post_interview_contact is None:
-        specialty = p.specialty or state.specialty
+        specialty = specialty_of(state, p)
         if specialty_allows_contact(specialty):
             return None
         return f"{specialty} programs ask for no post-interview contact by default"
@@ -143,7 +149,7 @@ def _outside_match(ask: Ask) -> Iterator[Say | Window]:
 
 
 def _thanks_discouraged(ask: Ask) -> Iterator[Say | Window]:
-    specialty = _specialty(ask)
+    specialty = specialty_of(ask.state, ask.target)
     expected, _ = specialty_expects_thanks(specialty)
     if not expected:
         yield info(

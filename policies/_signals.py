@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from prematch.engine import Window, fixtures_dir
-from prematch.policies._context import Ask, Rule, Say, block, info
+from prematch.policies._context import Ask, Rule, Say, block, info, specialty_of
 
 __all__ = ["SIGNALS_LIMIT", "SIGNALS_NOTE", "SignalTable", "signal_table"]
 
@@ -59,7 +59,7 @@ def signal_table(match_year: int) -> SignalTable | None:
 def _limit(ask: Ask) -> Iterator[Say | Window]:
     p = ask.target
     tier = ask.detail.get("tier", "signal")
-    specialty = p.specialty or ask.state.specialty
+    specialty = specialty_of(ask.state, p)
     key = specialty.strip().casefold()
     if p.signals:
         yield block(f"{p.name} already has your {p.signals[0]} signal; one per program", final=True)
@@ -85,7 +85,7 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
     sent = sum(
         q.signals.count(tier)
         for q in ask.state.programs.values()
-        if (q.specialty or ask.state.specialty).strip().casefold() == key
+        if specialty_of(ask.state, q).strip().casefold() == key
     )
     if sent >= allowed:
         tiers = ", ".join(f"{entry[t]} {t}" for t in TIERS if t in entry)
