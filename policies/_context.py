@@ -50,8 +50,9 @@ class Say(NamedTuple):
     limit reached, a no-contact request, the deadline passed): the verdict then shows no
     window. ``program`` and ``seq`` name the program and the event a finding is about
     when the judged event or question has none of its own (a rank list, the checklist).
-    A named tuple: an audit makes one per finding, and a frozen dataclass costs twice as
-    much to build.
+    ``source``, when the data a rule read names its own (a specialty's recommendations),
+    replaces the rule's. A named tuple: an audit makes one per finding, and a frozen
+    dataclass costs twice as much to build.
     """
 
     severity: Severity
@@ -59,6 +60,7 @@ class Say(NamedTuple):
     final: bool = False
     program: str | None = None
     seq: int | None = None
+    source: str | None = None
 
 
 def block(message: str, *, final: bool = False, program: str | None = None) -> Say:
@@ -71,9 +73,9 @@ def warn(message: str, *, program: str | None = None, seq: int | None = None) ->
     return Say("warn", message, False, program, seq)
 
 
-def info(message: str) -> Say:
-    """Information only."""
-    return Say("info", message)
+def info(message: str, *, source: str | None = None) -> Say:
+    """Information only (``source``: the data's own, if it names one)."""
+    return Say("info", message, source=source)
 
 
 def _std(moment: pendulum.DateTime) -> dt.datetime:

@@ -27,11 +27,17 @@ __all__ = [
     "NO_CONTACT",
     "OUTSIDE_MATCH",
     "SOAP_INITIATION",
+    "SPECIALTY_SOURCE",
     "THANKS_DISCOURAGED",
     "no_contact_reason",
     "specialty_allows_contact",
     "specialty_expects_thanks",
 ]
+
+
+SPECIALTY_SOURCE = "the specialty's recommendations, as fixtures/specialties.toml names them"
+"""The source of ``program.thanks_discouraged``: each finding cites the specialty's own
+(its ``source`` there), this only where an entry names none."""
 
 
 @cache
@@ -150,11 +156,12 @@ def _outside_match(ask: Ask) -> Iterator[Say | Window]:
 
 def _thanks_discouraged(ask: Ask) -> Iterator[Say | Window]:
     specialty = specialty_of(ask.state, ask.target)
-    expected, _ = specialty_expects_thanks(specialty)
+    expected, source = specialty_expects_thanks(specialty)
     if not expected:
         yield info(
             f"{specialty} programs are asked to tell interviewees that thank-you notes are "
-            "not expected; one short note is fine, none is fine too"
+            "not expected; one short note is fine, none is fine too",
+            source=source,
         )
 
 
@@ -165,8 +172,5 @@ ALL_IN = Rule("nrmp.all_in", NRMP, _all_in)
 NON_NRMP = Rule("rank.non_nrmp", NRMP, _non_nrmp)
 OUTSIDE_MATCH = Rule("offer.outside_match", NRMP, _outside_match)
 THANKS_DISCOURAGED = Rule(
-    "program.thanks_discouraged",
-    "Alliance for Academic Internal Medicine (AAIM) recruitment recommendations",
-    _thanks_discouraged,
-    advice=True,
+    "program.thanks_discouraged", SPECIALTY_SOURCE, _thanks_discouraged, advice=True
 )

@@ -207,7 +207,14 @@ class SeasonJudge:
             for out in check(ask):
                 if type(out) is Say:
                     found.append(
-                        Finding(rule, out.severity, out.message, source, out.program, out.seq)
+                        Finding(
+                            rule,
+                            out.severity,
+                            out.message,
+                            out.source or source,
+                            out.program,
+                            out.seq,
+                        )
                     )
         return tuple(found)
 
@@ -223,7 +230,14 @@ def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]
         for out in rule.check(ask):
             if isinstance(out, Say):
                 parts.append(
-                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
+                    Finding(
+                        rule.id,
+                        out.severity,
+                        out.message,
+                        out.source or rule.source,
+                        out.program,
+                        out.seq,
+                    )
                 )
                 closed = closed or out.final
             else:

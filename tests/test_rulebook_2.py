@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from history import DAY, DEADLINE, HOUR, MINUTE, History, local, rules
 from prematch_script import Script
 
-from prematch.engine import InputError, PolicyRefusal, Season
+from prematch.engine import InputError, PolicyRefusal, Season, fixtures_dir
 from prematch.policies import RULE_IDS
 
 FM = History(specialty="Family Medicine")
@@ -346,7 +347,10 @@ def test_internal_medicine_notes_that_thanks_are_not_expected() -> None:
     )
     assert verdict.outcome == "allowed"
     assert rules(verdict, "info") == {"program.thanks_discouraged"}
-    assert "AAIM" in verdict.findings[0].source or "Internal Medicine" in verdict.findings[0].source
+    with (fixtures_dir() / "specialties.toml").open("rb") as f:
+        internal_medicine = tomllib.load(f)["specialties"]["Internal Medicine"]
+    assert verdict.findings[0].source == internal_medicine["source"]  # the data's, not the code's
+    assert "AAIM" in verdict.findings[0].source
     season = History().interviewed("p", INTERVIEW).season()
     recorded = season.record("thanked", "p", at=INTERVIEW + HOUR)
     assert recorded.findings == () and season.audit().findings == ()  # advice, not a finding
