@@ -250,6 +250,13 @@ def now_table(report: NowReport, show_all: bool) -> None:
         )
         for line in wrap(text, columns):
             click.echo(click.style(line, fg="yellow"))
+    if report.signals_provisional:
+        text = (
+            f"The preference-signal numbers of this Match are provisional "
+            f"({report.signals_provisional_because}); verify them with the AAMC or ResidencyCAS."
+        )
+        for line in wrap(text, columns):
+            click.echo(click.style(line, fg="yellow"))
     for f in report.checklist:
         for line in wrap(f"{f.rule}: {f.message}", columns):
             click.echo(click.style(line, fg=_SEVERITY_FG.get(f.severity)))

@@ -85,7 +85,7 @@ SEASON_RULES: Mapping[str, tuple[Rule, ...]] = {
         intent.INTENT_SEASON_WINDOW,
         deadline.DEADLINE_PASSED,
     ),
-    "checklist": (checklist.UNTHANKED, checklist.NEWS_UNTOLD, signals.SIGNALS_NOTE),
+    "checklist": (checklist.UNTHANKED, checklist.NEWS_UNTOLD),
 }
 """Season-wide questions (asked with no program): the season's one letter of intent, and
 the checklist of what is still undone (each finding names its program), which ``now``
@@ -217,6 +217,12 @@ class SeasonJudge:
                         )
                     )
         return tuple(found)
+
+    def signals_provisional(self) -> str | None:
+        """Why the signal numbers of the season's Match year (``fixtures/signals``) are
+        provisional, or ``None``; see :class:`prematch.engine.Judge`."""
+        table = signals.signal_table(self.frame.calendar.match_year)
+        return table.provisional_because if table is not None and table.provisional else None
 
 
 _new_tuple = tuple.__new__  # skips Ask.__new__'s argument handling: one per judged event

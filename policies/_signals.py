@@ -2,7 +2,8 @@
 
 The numbers live in ``fixtures/signals/<match-year>.toml`` (per specialty: the service,
 the signals of each tier, the source); a year whose numbers are not verified is
-``provisional``, and ``now`` says so.
+``provisional``: a block says so, and ``now`` reports it (``signals_provisional``, from
+:meth:`~prematch.policies.SeasonJudge.signals_provisional`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple
 from prematch.engine import Window, fixtures_dir
 from prematch.policies._context import Ask, Rule, Say, block, info, specialty_of
 
-__all__ = ["SIGNALS_LIMIT", "SIGNALS_NOTE", "SignalTable", "signal_table"]
+__all__ = ["SIGNALS_LIMIT", "SignalTable", "signal_table"]
 
 TIERS = ("gold", "silver", "signal")
 
@@ -98,14 +99,4 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
         )
 
 
-def _note(ask: Ask) -> Iterator[Say | Window]:
-    table = signal_table(ask.state.match_year)
-    if table is not None and table.provisional:
-        yield info(
-            f"the signal numbers of the {table.year} cycle are provisional "
-            f"({table.provisional_because}); verify them with the AAMC or ResidencyCAS"
-        )
-
-
 SIGNALS_LIMIT = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _limit)
-SIGNALS_NOTE = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _note)
