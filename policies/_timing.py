@@ -76,7 +76,9 @@ def _interest_wait(ask: Ask) -> Iterator[Say | Window]:
 
 
 def recommended_window(ask: Ask) -> Iterator[Say | Window]:
-    """Warn outside the recommended window for letters (2 January to deadline − 7 days).
+    """Warn outside the recommended window for letters: from the day of the Match year
+    set by ``interest.window_open_month`` and ``interest.window_open_day``, to
+    ``interest.window_close_days`` before the rank list deadline.
 
     Letters are optional, so the window has no ``due_by``; it closes at the deadline.
     """
