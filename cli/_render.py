@@ -6,7 +6,9 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -103,10 +105,32 @@ def relative(as_of: dt.datetime, moment: dt.datetime) -> str:
 
 
 def width() -> int:
-    """The terminal's width in columns (``COLUMNS`` when set), for the text views."""
-    import shutil
+    """The terminal's width in columns (``COLUMNS`` when set), for the text views; 100
+    without a terminal.
 
-    return shutil.get_terminal_size((100, 24)).columns
+    ``shutil.get_terminal_size``'s rule, without importing shutil (and the compressors it
+    loads): a cold ``prematch now`` pays for every import.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 100
+
+
+def cells(text: str) -> int:
+    """The columns ``text`` takes in a terminal (wide characters take two): printable ASCII
+    is counted here, anything else by rich (imported only then)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def wrap(text: str, columns: int, indent: str = "") -> list[str]:
@@ -127,15 +151,13 @@ def wrap(text: str, columns: int, indent: str = "") -> list[str]:
 def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> list[str] | None:
     """``rows`` under ``headers`` as aligned columns two spaces apart, if every cell fits
     on one line within ``columns``; else ``None`` (the caller shows a list instead)."""
-    from rich.cells import cell_len
-
     rows = [[visible(cell) for cell in row] for row in rows]
-    widths = [max([cell_len(h), *(cell_len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    widths = [max([cells(h), *(cells(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     if sum(widths) + 2 * (len(widths) - 1) > columns:
         return None
 
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c + " " * (w - cell_len(c)) for c, w in zip(cells, widths, strict=True))
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - cells(c)) for c, w in zip(row, widths, strict=True))
 
     return [line(headers).rstrip(), *(line(r).rstrip() for r in rows)]
 
@@ -225,6 +247,13 @@ def now_table(report: NowReport, show_all: bool) -> None:
         text = (
             f"The calendar of this Match is provisional ({report.calendar_source}); "
             "verify the dates with NRMP."
+        )
+        for line in wrap(text, columns):
+            click.echo(click.style(line, fg="yellow"))
+    if report.signals_provisional:
+        text = (
+            f"The preference-signal numbers of this Match are provisional "
+            f"({report.signals_provisional_because}); verify them with the AAMC or ResidencyCAS."
         )
         for line in wrap(text, columns):
             click.echo(click.style(line, fg="yellow"))
@@ -422,11 +451,9 @@ def findings_text(
 def _hang(head: str, text: str, columns: int, under: int | None = None) -> list[str]:
     """``head`` then ``text``, wrapped to ``columns``: the next lines indented by ``under``
     (default: the width of ``head``, when that leaves room; else four spaces)."""
-    from rich.cells import cell_len
-
     if under is None:
-        under = cell_len(head) if columns - cell_len(head) >= 30 else 4
-    if columns - cell_len(head) < 20:  # too little room beside the head: text below it
+        under = cells(head) if columns - cells(head) >= 30 else 4
+    if columns - cells(head) < 20:  # too little room beside the head: text below it
         return [head.rstrip(), *wrap(text, columns, " " * under)]
     lines = wrap(head + text, columns, "")
     if len(lines) <= 1:

@@ -104,13 +104,17 @@ class NowReport:
 
     ``season_items`` holds the season-level choices (:data:`SEASON_ACTIONS`: the one letter
     of intent), ``checklist`` what the rulebook's checklist finds undone (each finding
-    names its program) and the season's notes.
+    names its program). ``calendar_provisional`` and ``signals_provisional`` say that the
+    season's calendar dates, or the preference-signal numbers of its Match year, are not
+    verified; ``calendar_source`` and ``signals_provisional_because`` say why.
     """
 
     season: str
     as_of: dt.datetime
     calendar_provisional: bool
     calendar_source: str
+    signals_provisional: bool
+    signals_provisional_because: str
     timezone: str
     items: tuple[NowItem, ...]
     program_names: dict[str, str]
@@ -123,16 +127,17 @@ class NowReport:
         return tuple(i.verdict for i in self.items)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``now`` JSON shape of DESIGN §6, plus the season's ``timezone``, its
-        ``programs`` (each ``{"program", "name"}``, in the order they were added), each
-        action's ``status``, ``season_actions`` (each season-level choice once, in the
-        shape of an ``actions`` element; ``program`` is the certified first choice or null)
-        and ``checklist`` (findings, each with its ``program``)."""
+        """The ``now`` JSON shape of DESIGN §6, plus the season's ``timezone``,
+        ``signals_provisional``, its ``programs`` (each ``{"program", "name"}``, in the order
+        they were added), each action's ``status``, ``season_actions`` (each season-level
+        choice once, in the shape of an ``actions`` element; ``program`` is the certified
+        first choice or null) and ``checklist`` (findings, each with its ``program``)."""
         return {
             "season": self.season,
             "as_of": utc_iso(self.as_of),
             "timezone": self.timezone,
             "calendar_provisional": self.calendar_provisional,
+            "signals_provisional": self.signals_provisional,
             "programs": [{"program": p, "name": n} for p, n in self.program_names.items()],
             "actions": [i.to_json() for i in self.items],
             "season_actions": [i.to_json() for i in self.season_items],
@@ -206,11 +211,14 @@ def what_now(state: SeasonState, at: dt.datetime, judge: Judge) -> NowReport:
     items.sort(key=lambda i: _urgency(i.verdict))
     season_items = tuple(_season_item(state, a, at, judge, items) for a in SEASON_ACTIONS)
     checklist = judge.judge(state, None, CHECKLIST, at).findings
+    signals = judge.signals_provisional()
     return NowReport(
         season=state.id,
         as_of=at,
         calendar_provisional=state.calendar.provisional,
         calendar_source=state.calendar.source,
+        signals_provisional=signals is not None,
+        signals_provisional_because=signals or "",
         timezone=state.timezone,
         items=tuple(items),
         program_names={pid: p.name for pid, p in state.programs.items()},

@@ -65,6 +65,12 @@ class Judge(Protocol):
         """
         ...
 
+    def signals_provisional(self) -> str | None:
+        """Why the preference-signal numbers this judge holds for the season's Match year
+        are provisional (not verified, such as "the ERAS 2025 numbers carried over"), or
+        ``None`` when they are verified or it holds none; ``now`` reports it."""
+        ...
+
 
 class RulebookProtocol(Protocol):
     """What the engine needs of a rulebook: a :class:`Judge` per season.
@@ -117,6 +123,10 @@ class _AllowEverything:
     def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...]:
         """None: the verdict never changes."""
         return ()
+
+    def signals_provisional(self) -> str | None:
+        """``None``: no signal numbers."""
+        return None
 
 
 class NoRules:

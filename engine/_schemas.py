@@ -212,6 +212,7 @@ def _now_schema() -> dict[str, Any]:
                 "as_of": _INSTANT,
                 "timezone": {"type": "string"},
                 "calendar_provisional": {"type": "boolean"},
+                "signals_provisional": {"type": "boolean"},
                 "programs": {
                     "type": "array",
                     "items": _obj({"program": {"type": "string"}, "name": {"type": "string"}}),

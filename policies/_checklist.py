@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from prematch.engine import ProgramState, SeasonState, Window
-from prematch.policies._context import GUIDE, Ask, Frame, Rule, Say, add_days, warn
+from prematch.policies._context import GUIDE, Ask, Frame, Rule, Say, add_days, specialty_of, warn
 from prematch.policies._program import no_contact_reason, specialty_expects_thanks
 
 __all__ = ["NEWS_UNTOLD", "UNTHANKED"]
@@ -44,10 +44,7 @@ def _unthanked(ask: Ask) -> Iterator[Say | Window]:
     if not _due(ask):
         return
     for p in _interviewed(ask.state):
-        if (
-            p.sent("thank_you")
-            or not specialty_expects_thanks(p.specialty or ask.state.specialty)[0]
-        ):
+        if p.sent("thank_you") or not specialty_expects_thanks(specialty_of(ask.state, p))[0]:
             continue
         yield warn(
             f"{p.name} was never thanked for the interview; the final checklist: a short "

@@ -27,7 +27,7 @@ from typing import Any
 from prematch.engine import ACTIONS, InputError, SeasonState, Severity, fixtures_dir
 from prematch.policies._context import GUIDE, NRMP, local
 from prematch.policies._params import Params, default_params, params_for
-from prematch.policies._roles import Hit, find_roles, load_roles
+from prematch.policies._roles import Hit, find_roles, load_roles, merged
 from prematch.policies._sentences import Sentence, sentence_at, sentences
 
 __all__ = [
@@ -228,15 +228,9 @@ def _quoted(text: str, start: int, end: int) -> tuple[int, str]:
 
 
 def _flattery(text: str, rule: _PhraseRule, read: Sequence[Sentence]) -> Iterator[LintFinding]:
-    """One warning per match; overlapping matches merge into one phrase."""
-    hits = sorted((m.start(), m.end()) for pattern in rule.patterns for m in pattern.finditer(text))
-    spans: list[list[int]] = []
-    for start, end in hits:
-        if spans and start < spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], end)
-        else:
-            spans.append([start, end])
-    for start, end in spans:
+    """One warning per match; overlapping (or touching) matches merge into one phrase."""
+    hits = [(m.start(), m.end()) for pattern in rule.patterns for m in pattern.finditer(text)]
+    for start, end in merged(hits):
         line, phrase = _quoted(text, start, end)
         where = sentence_at(read, start)
         yield _finding("content.flattery", rule.advice, line, phrase, where)

@@ -3,8 +3,9 @@
 A rule is a pure function ``Ask -> Iterable[Say | Window]``; :class:`Rule` binds
 it to its contract id and its source, which the registry stamps on each finding.
 Instants that depend only on the season (deadline, windows of the calendar year)
-are computed once per season in a :class:`Frame`, with pendulum in the season's
-timezone.
+are computed once per season in a :class:`Frame`, in the season's timezone.
+pendulum is imported only for a day that starts in a change of UTC offset: ``prematch
+now`` never pays for its import otherwise.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
-
-import pendulum
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from prematch.engine import Calendar, ProgramState, SeasonState, Severity, Window
 from prematch.policies._params import Params, params_for
+
+if TYPE_CHECKING:
+    import pendulum
 
 __all__ = [
     "GUIDE",
@@ -33,7 +35,7 @@ __all__ = [
     "block",
     "info",
     "local",
-    "timeless",
+    "specialty_of",
     "warn",
 ]
 
@@ -48,8 +50,9 @@ class Say(NamedTuple):
     limit reached, a no-contact request, the deadline passed): the verdict then shows no
     window. ``program`` and ``seq`` name the program and the event a finding is about
     when the judged event or question has none of its own (a rank list, the checklist).
-    A named tuple: an audit makes one per finding, and a frozen dataclass costs twice as
-    much to build.
+    ``source``, when the data a rule read names its own (a specialty's recommendations),
+    replaces the rule's. A named tuple: an audit makes one per finding, and a frozen
+    dataclass costs twice as much to build.
     """
 
     severity: Severity
@@ -57,6 +60,7 @@ class Say(NamedTuple):
     final: bool = False
     program: str | None = None
     seq: int | None = None
+    source: str | None = None
 
 
 def block(message: str, *, final: bool = False, program: str | None = None) -> Say:
@@ -69,9 +73,9 @@ def warn(message: str, *, program: str | None = None, seq: int | None = None) ->
     return Say("warn", message, False, program, seq)
 
 
-def info(message: str) -> Say:
-    """Information only."""
-    return Say("info", message)
+def info(message: str, *, source: str | None = None) -> Say:
+    """Information only (``source``: the data's own, if it names one)."""
+    return Say("info", message, source=source)
 
 
 def _std(moment: pendulum.DateTime) -> dt.datetime:
@@ -131,7 +135,17 @@ def _zone(timezone: str) -> zoneinfo.ZoneInfo:
 
 
 def local_day_start(year: int, month: int, day: int, timezone: str) -> dt.datetime:
-    """Midnight at the start of a calendar day in ``timezone``."""
+    """Midnight at the start of a calendar day in ``timezone``, as pendulum gives it.
+
+    A midnight that happens once is read with ``zoneinfo``; one in a change of UTC offset
+    (it never happens, or happens twice: some zones change at 00:00) is left to pendulum,
+    whose rule holds (a property test holds the two equal).
+    """
+    midnight = dt.datetime(year, month, day, tzinfo=_zone(timezone))
+    if midnight.utcoffset() == midnight.replace(fold=1).utcoffset():
+        return midnight.astimezone(dt.UTC)
+    import pendulum  # a few zones, a few days: not worth its import for every season
+
     return _std(pendulum.datetime(year, month, day, tz=timezone))
 
 
@@ -139,6 +153,12 @@ def local(moment: dt.datetime, timezone: str) -> str:
     """A short human form of ``moment`` in ``timezone`` (``Tue 5 Jan 2027 14:00 EST``)."""
     here = moment.astimezone(_zone(timezone))  # cached zone: pendulum reloads it each call
     return f"{here:%a} {here.day} {here:%b %Y %H:%M %Z}"
+
+
+def specialty_of(state: SeasonState, program: ProgramState) -> str:
+    """The program's specialty, else the season's: what a specialty's defaults and signal
+    numbers are looked up by."""
+    return program.specialty or state.specialty
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +246,6 @@ class Ask(NamedTuple):
 Check = Callable[[Ask], Iterable["Say | Window"]]
 Turns = Callable[[SeasonState, Frame], Iterable[dt.datetime]]
 """When a season-wide rule's answer may change for a given state (see :class:`Rule`)."""
-
-
-def timeless(state: SeasonState, frame: Frame) -> tuple[dt.datetime, ...]:
-    """The :data:`Turns` of a rule whose answer does not depend on the instant asked."""
-    return ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from prematch.engine import ACTIONS, InputError, News, ProgramState, SeasonState, fixtures_dir
 from prematch.policies._content import LintFinding, is_img, lint_message
+from prematch.policies._context import specialty_of
 
 __all__ = ["Draft", "draft_message", "draft_values", "templates_dir"]
 
@@ -99,7 +100,7 @@ def draft_values(
     return {
         "applicant_name": state.applicant_name,
         "about_me": fill["applicant"]["img" if is_img(state) else "other"],
-        "specialty": program.specialty or state.specialty,
+        "specialty": specialty_of(state, program),
         "program_name": program.name,
         "interview_date": _day(day) if day else holders["interview_date"],
         "connection": connection,

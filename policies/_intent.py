@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from prematch.engine import Window
-from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, block, warn
-from prematch.policies._timing import recommended_window
+from prematch.policies._context import GUIDE, Ask, Rule, Say, block, warn
+from prematch.policies._timing import opens_after_interview, recommended_window
 
 __all__ = [
     "INTENT_AFTER",
@@ -60,13 +60,7 @@ def _after_interviews(ask: Ask) -> Iterator[Say | Window]:
 def _window(ask: Ask) -> Iterator[Say | Window]:
     interviewed = ask.target.interviewed_at
     if interviewed is not None:
-        opens = add_days(interviewed, ask.params["intent.wait_days"], ask.frame.timezone)
-        yield Window(opens_at=opens)
-        if ask.at < opens:
-            yield block(
-                f"too soon after the interview: a letter of intent opens "
-                f"{ask.params['intent.wait_days']} days after it, on {ask.when(opens)}"
-            )
+        yield from opens_after_interview(ask, interviewed, "a letter of intent", "intent.wait_days")
     yield from recommended_window(ask)
 
 
@@ -77,13 +71,7 @@ def _season_window(ask: Ask) -> Iterator[Say | Window]:
     if not done:
         yield block("a letter of intent follows an interview; none has taken place yet")
     else:
-        opens = add_days(min(done), ask.params["intent.wait_days"], ask.frame.timezone)
-        yield Window(opens_at=opens)
-        if ask.at < opens:
-            yield block(
-                f"too soon: a letter of intent opens {ask.params['intent.wait_days']} days "
-                f"after the interview, on {ask.when(opens)}"
-            )
+        yield from opens_after_interview(ask, min(done), "a letter of intent", "intent.wait_days")
     yield from recommended_window(ask)
 
 

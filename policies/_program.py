@@ -8,7 +8,17 @@ from collections.abc import Iterator
 from functools import cache
 
 from prematch.engine import ProgramState, SeasonState, Window, fixtures_dir
-from prematch.policies._context import GUIDE, NRMP, Ask, Rule, Say, block, info, warn
+from prematch.policies._context import (
+    GUIDE,
+    NRMP,
+    Ask,
+    Rule,
+    Say,
+    block,
+    info,
+    specialty_of,
+    warn,
+)
 
 __all__ = [
     "ALL_IN",
@@ -17,12 +27,18 @@ __all__ = [
     "NO_CONTACT",
     "OUTSIDE_MATCH",
     "SOAP_INITIATION",
+    "SPECIALTY_SOURCE",
     "THANKS_DISCOURAGED",
     "no_contact_reason",
     "specialty_allows_contact",
     "specialty_expects_thanks",
     "specialty_table",
 ]
+
+
+SPECIALTY_SOURCE = "the specialty's recommendations, as fixtures/specialties.toml names them"
+"""The source of ``program.thanks_discouraged``: each finding cites the specialty's own
+(its ``source`` there), this only where an entry names none."""
 
 
 @cache
@@ -48,15 +64,11 @@ def specialty_expects_thanks(specialty: str) -> tuple[bool, str]:
     return bool(entry.get("thank_you_expected", True)), str(entry.get("source", ""))
 
 
-def _specialty(ask: Ask) -> str:
-    return ask.target.specialty or ask.state.specialty
-
-
 def no_contact_reason(state: SeasonState, p: ProgramState) -> str | None:
     """Why ``p`` wants no contact after the interview (its own word, else its specialty's
     default), or ``None`` if it does not say so."""
     if p.no_post_interview_contact is None:
-        specialty = p.specialty or state.specialty
+        specialty = specialty_of(state, p)
         if specialty_allows_contact(specialty):
             return None
         return f"{specialty} programs ask for no post-interview contact by default"
@@ -145,12 +157,13 @@ def _outside_match(ask: Ask) -> Iterator[Say | Window]:
 
 
 def _thanks_discouraged(ask: Ask) -> Iterator[Say | Window]:
-    specialty = _specialty(ask)
-    expected, _ = specialty_expects_thanks(specialty)
+    specialty = specialty_of(ask.state, ask.target)
+    expected, source = specialty_expects_thanks(specialty)
     if not expected:
         yield info(
             f"{specialty} programs are asked to tell interviewees that thank-you notes are "
-            "not expected; one short note is fine, none is fine too"
+            "not expected; one short note is fine, none is fine too",
+            source=source,
         )
 
 
@@ -161,8 +174,5 @@ ALL_IN = Rule("nrmp.all_in", NRMP, _all_in)
 NON_NRMP = Rule("rank.non_nrmp", NRMP, _non_nrmp)
 OUTSIDE_MATCH = Rule("offer.outside_match", NRMP, _outside_match)
 THANKS_DISCOURAGED = Rule(
-    "program.thanks_discouraged",
-    "Alliance for Academic Internal Medicine (AAIM) recruitment recommendations",
-    _thanks_discouraged,
-    advice=True,
+    "program.thanks_discouraged", SPECIALTY_SOURCE, _thanks_discouraged, advice=True
 )

@@ -89,7 +89,7 @@ SEASON_RULES: Mapping[str, tuple[Rule, ...]] = {
         intent.INTENT_SEASON_WINDOW,
         deadline.DEADLINE_PASSED,
     ),
-    "checklist": (checklist.UNTHANKED, checklist.NEWS_UNTOLD, signals.SIGNALS_NOTE),
+    "checklist": (checklist.UNTHANKED, checklist.NEWS_UNTOLD),
 }
 """Season-wide questions (asked with no program): the season's one letter of intent, and
 the checklist of what is still undone (each finding names its program), which ``now``
@@ -218,7 +218,14 @@ class SeasonJudge:
             for out in check(ask):
                 if type(out) is Say:
                     found.append(
-                        Finding(rule, out.severity, out.message, source, out.program, out.seq)
+                        Finding(
+                            rule,
+                            out.severity,
+                            out.message,
+                            out.source or source,
+                            out.program,
+                            out.seq,
+                        )
                     )
         return tuple(found)
 
@@ -232,6 +239,12 @@ class SeasonJudge:
                 return None
             found.update(rule.turns(state, self.frame))
         return tuple(sorted(found))
+
+    def signals_provisional(self) -> str | None:
+        """Why the signal numbers of the season's Match year (``fixtures/signals``) are
+        provisional, or ``None``; see :class:`prematch.engine.Judge`."""
+        table = signals.signal_table(self.frame.calendar.match_year)
+        return table.provisional_because if table is not None and table.provisional else None
 
 
 @cache
@@ -259,7 +272,14 @@ def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]
         for out in rule.check(ask):
             if isinstance(out, Say):
                 parts.append(
-                    Finding(rule.id, out.severity, out.message, rule.source, out.program, out.seq)
+                    Finding(
+                        rule.id,
+                        out.severity,
+                        out.message,
+                        out.source or rule.source,
+                        out.program,
+                        out.seq,
+                    )
                 )
                 closed = closed or out.final
             else:

@@ -22,7 +22,7 @@ from typing import Any
 from prematch.engine import fixtures_dir
 from prematch.policies._sentences import Normaliser, Sentence, sentence_at
 
-__all__ = ["ROLE_RULES", "Hit", "Roles", "find_roles", "load_roles"]
+__all__ = ["ROLE_RULES", "Hit", "Roles", "find_roles", "load_roles", "merged"]
 
 ROLE_RULES = (
     "content.rank_question",
@@ -101,7 +101,7 @@ class Roles:
             for m in pattern.finditer(reading):
                 group = "p" if "p" in pattern.groupindex and m.group("p") is not None else 0
                 out.append((m.start(group), m.end(group)))
-        return _merged(out) if merge else sorted(out)
+        return merged(out) if merge else sorted(out)
 
 
 @cache
@@ -111,7 +111,8 @@ def load_roles(path: Path | None = None) -> Roles:
         return Roles.parse(tomllib.load(f))
 
 
-def _merged(spans: Sequence[_Span]) -> list[_Span]:
+def merged(spans: Sequence[_Span]) -> list[_Span]:
+    """``spans`` (start, end) in order, those that overlap or touch merged into one."""
     out: list[list[int]] = []
     for start, end in sorted(spans):
         if out and start <= out[-1][1]:
@@ -132,7 +133,7 @@ def _rank_question(s: Sentence, roles: Roles) -> list[_Span]:
         s.reading.endswith("?") or roles.find("rank_question", "ask", s.reading)
     ):
         return []
-    runs = _merged(objects)
+    runs = merged(objects)
     return [
         min((o for o in objects if run[0] <= o[0] and o[1] <= run[1]), key=lambda o: o[1] - o[0])
         for run in runs
@@ -151,7 +152,7 @@ def _negotiation(s: Sentence, roles: Roles) -> list[_Span]:
         start, end = min(theirs[0][0], mine[0][0]), max(theirs[-1][1], mine[-1][1])
         before = [c for c in roles.find("negotiation", "condition", s.reading) if c[1] <= start]
         bargains.append((before[-1][0] if before else start, end))
-    return _merged(bargains)
+    return merged(bargains)
 
 
 def _first_choice(s: Sentence, roles: Roles) -> list[_Span]:
@@ -159,7 +160,7 @@ def _first_choice(s: Sentence, roles: Roles) -> list[_Span]:
     if roles.addressee.search(s.reading):
         claims += roles.find("first_choice", "addressed", s.reading)
     innocent = roles.find("first_choice", "innocent", s.reading)
-    return _merged([c for c in claims if not any(i[0] <= c[0] and c[1] <= i[1] for i in innocent)])
+    return merged([c for c in claims if not any(i[0] <= c[0] and c[1] <= i[1] for i in innocent)])
 
 
 def _commitment(s: Sentence, roles: Roles) -> list[_Span]:
@@ -187,7 +188,7 @@ def _placeholders(text: str, roles: Roles) -> Iterator[_Span]:
         for m in pattern.finditer(text)
         if not any(a.match(m.group(0)) for a in roles.allowed)
     ]
-    yield from _merged(spans)
+    yield from merged(spans)
 
 
 def find_roles(text: str, read: Sequence[Sentence], roles: Roles) -> list[Hit]:

@@ -2,7 +2,8 @@
 
 The numbers live in ``fixtures/signals/<match-year>.toml`` (per specialty: the service,
 the signals of each tier, the source); a year whose numbers are not verified is
-``provisional``, and ``now`` says so.
+``provisional``: a block says so, and ``now`` reports it (``signals_provisional``, from
+:meth:`~prematch.policies.SeasonJudge.signals_provisional`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from prematch.engine import Window, fixtures_dir
-from prematch.policies._context import Ask, Rule, Say, block, info, timeless
+from prematch.policies._context import Ask, Rule, Say, block, info, specialty_of
 
-__all__ = ["SIGNALS_LIMIT", "SIGNALS_NOTE", "SignalTable", "signal_table"]
+__all__ = ["SIGNALS_LIMIT", "SignalTable", "signal_table"]
 
 TIERS = ("gold", "silver", "signal")
 
@@ -59,7 +60,7 @@ def signal_table(match_year: int) -> SignalTable | None:
 def _limit(ask: Ask) -> Iterator[Say | Window]:
     p = ask.target
     tier = ask.detail.get("tier", "signal")
-    specialty = p.specialty or ask.state.specialty
+    specialty = specialty_of(ask.state, p)
     key = specialty.strip().casefold()
     if p.signals:
         yield block(f"{p.name} already has your {p.signals[0]} signal; one per program", final=True)
@@ -85,7 +86,7 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
     sent = sum(
         q.signals.count(tier)
         for q in ask.state.programs.values()
-        if (q.specialty or ask.state.specialty).strip().casefold() == key
+        if specialty_of(ask.state, q).strip().casefold() == key
     )
     if sent >= allowed:
         tiers = ", ".join(f"{entry[t]} {t}" for t in TIERS if t in entry)
@@ -98,16 +99,4 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
         )
 
 
-def _note(ask: Ask) -> Iterator[Say | Window]:
-    table = signal_table(ask.state.match_year)
-    if table is not None and table.provisional:
-        yield info(
-            f"the signal numbers of the {table.year} cycle are provisional "
-            f"({table.provisional_because}); verify them with the AAMC or ResidencyCAS"
-        )
-
-
 SIGNALS_LIMIT = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _limit)
-SIGNALS_NOTE = Rule(
-    "signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _note, turns=timeless
-)

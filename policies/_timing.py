@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from prematch.engine import Window
@@ -14,6 +15,7 @@ __all__ = [
     "INTEREST_WINDOW",
     "THANKS_ONCE",
     "THANKS_WINDOW",
+    "opens_after_interview",
     "recommended_window",
 ]
 
@@ -50,21 +52,33 @@ def _thanks_once(ask: Ask) -> Iterator[Say | Window]:
         )
 
 
-def _interest_wait(ask: Ask) -> Iterator[Say | Window]:
-    interviewed = ask.target.interviewed_at
-    if interviewed is None:
-        return
-    opens = add_days(interviewed, ask.params["interest.wait_days"], ask.frame.timezone)
+def opens_after_interview(
+    ask: Ask, interviewed: dt.datetime, letter: str, wait: str
+) -> Iterator[Say | Window]:
+    """A ``letter`` opens ``ask.params[wait]`` calendar days after the interview at
+    ``interviewed``: the window's opening, and a block before it."""
+    days = ask.params[wait]
+    opens = add_days(interviewed, days, ask.frame.timezone)
     yield Window(opens_at=opens)
     if ask.at < opens:
         yield block(
-            f"too soon after the interview: a letter of interest opens "
-            f"{ask.params['interest.wait_days']} days after it, on {ask.when(opens)}"
+            f"too soon after the interview: {letter} opens {days} days after it, "
+            f"on {ask.when(opens)}"
+        )
+
+
+def _interest_wait(ask: Ask) -> Iterator[Say | Window]:
+    interviewed = ask.target.interviewed_at
+    if interviewed is not None:
+        yield from opens_after_interview(
+            ask, interviewed, "a letter of interest", "interest.wait_days"
         )
 
 
 def recommended_window(ask: Ask) -> Iterator[Say | Window]:
-    """Warn outside the recommended window for letters (2 January to deadline − 7 days).
+    """Warn outside the recommended window for letters: from the day of the Match year
+    set by ``interest.window_open_month`` and ``interest.window_open_day``, to
+    ``interest.window_close_days`` before the rank list deadline.
 
     Letters are optional, so the window has no ``due_by``; it closes at the deadline.
     """

@@ -173,6 +173,14 @@ def test_explicit_db_is_created_private(cli: Script) -> None:
 # -- now / check ------------------------------------------------------------------------
 
 
+def test_now_says_the_signal_numbers_are_provisional_apart_from_the_findings(
+    season: Script,
+) -> None:
+    out = season.ok("now").stdout
+    said = "The preference-signal numbers of this Match are provisional (the ERAS 2025 numbers"
+    assert said in out and "signals.limit" not in out
+
+
 def test_now_json_matches_the_contract(season: Script) -> None:
     season.ok("log", "thanked", "mercy")
     doc = season.json("now", "--json")
@@ -185,10 +193,13 @@ def test_now_json_matches_the_contract(season: Script) -> None:
         "checklist",
         "timezone",  # issue 17: what the text view shows times in
         "programs",  # issue 17: each program's name
+        "signals_provisional",  # issue 20: not a finding in the checklist
     }
     assert doc["season"] == SEASON
     assert instant(doc["as_of"]) == NOW_UTC
     assert doc["calendar_provisional"] is True  # the 2027 calendar is provisional
+    assert doc["signals_provisional"] is True  # so are the 2027 signal numbers
+    assert "signals.limit" not in {f["rule"] for f in doc["checklist"]}
     for item in doc["actions"]:
         assert item.pop("status") in {"due", "allowed", "warn", "opens_later", "blocked"}
         check_action_shape(item)

@@ -188,6 +188,18 @@ def test_a_text_view_fits_the_terminal_and_breaks_no_word(
 # -- help that teaches, one error prefix ---------------------------------------------------
 
 
+def test_a_grid_aligns_wide_characters_by_the_columns_they_take() -> None:
+    from rich.cells import cell_len
+
+    from prematch.cli._render import grid
+
+    lines = grid(("program", "when"), [("東京総合-im", "today"), ("oak", "later")], 80)
+    assert lines is not None
+    second = ("when", "today", "later")
+    starts = {cell_len(line[: line.index(w)]) for line, w in zip(lines, second, strict=True)}
+    assert starts == {2 * 4 + len("-im") + 2}  # four wide characters, "-im", two spaces
+
+
 def test_log_help_lists_the_events_and_every_fixed_value(desk: Script) -> None:
     import typing
 

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from prematch import engine
 from prematch.engine import PolicyRefusal, Season, Store
 from prematch.policies import Rulebook
-from prematch.policies._context import add_days, add_hours
+from prematch.policies._context import add_days, add_hours, local_day_start
 
 UTC = dt.UTC
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -208,6 +208,42 @@ def test_add_days_repeated_wall_time_example() -> None:
     reference = pendulum_add_days(two_weeks_before, 14, "America/New_York")
     # 1 November 2026, 01:30 happens at 05:30Z (EDT) and again at 06:30Z (EST).
     assert ours == reference == dt.datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+
+
+# -- local_day_start ------------------------------------------------------------------------
+
+MIDNIGHT_ZONES = ("America/Havana", "America/Santiago", "Asia/Beirut", "Africa/Cairo")
+"""Zones whose clocks change at midnight: some of their days start in a gap or an overlap."""
+
+
+def pendulum_day_start(day: dt.date, timezone: str) -> dt.datetime:
+    """The reference: pendulum's midnight at the start of ``day``, as a UTC datetime."""
+    start = pendulum.datetime(day.year, day.month, day.day, tz=timezone)
+    return dt.datetime.fromtimestamp(start.timestamp(), UTC)
+
+
+@given(
+    day=st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2028, 12, 31)),
+    timezone=zones | st.sampled_from(MIDNIGHT_ZONES),
+)
+def test_local_day_start_agrees_with_pendulum(day: dt.date, timezone: str) -> None:
+    ours = local_day_start(day.year, day.month, day.day, timezone)
+    assert ours == pendulum_day_start(day, timezone) and ours.tzinfo is UTC
+
+
+def test_a_day_that_starts_in_a_change_of_offset_agrees_with_pendulum() -> None:
+    """Every 2026-2027 day of :data:`MIDNIGHT_ZONES` whose midnight never happens (a gap)
+    or happens twice (Havana's November overlap): the case left to pendulum."""
+    odd = [
+        (key, day, occurrences(dt.datetime.combine(day, dt.time()), key))
+        for key in MIDNIGHT_ZONES
+        for day in (dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(730))
+        if occurrences(dt.datetime.combine(day, dt.time()), key) != 1
+    ]
+    assert {count for _, _, count in odd} == {0, 2}
+    for key, day, _ in odd:
+        ours = local_day_start(day.year, day.month, day.day, key)
+        assert ours == pendulum_day_start(day, key), (key, day)
 
 
 # -- add_hours ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from history import DAY, DEADLINE, HOUR, MINUTE, History, local, rules
 from prematch_script import Script
 
-from prematch.engine import InputError, PolicyRefusal, Season
+from prematch.engine import InputError, PolicyRefusal, Season, fixtures_dir
 from prematch.policies import RULE_IDS
 
 FM = History(specialty="Family Medicine")
@@ -297,9 +298,11 @@ def test_the_2025_cycle_is_verified_and_its_season_starts_with_its_six_dates() -
     )
     report = season.what_now()
     assert report.calendar_provisional  # dates given with the season
-    assert not [f for f in report.checklist if f.rule == "signals.limit"]  # numbers verified
-    provisional = History().season().what_now(local("2026-10-01T10:00")).checklist
-    assert [f.rule for f in provisional] == ["signals.limit"]
+    assert not report.signals_provisional and report.to_json()["signals_provisional"] is False
+    provisional = History().season().what_now(local("2026-10-01T10:00"))
+    assert provisional.signals_provisional and provisional.to_json()["signals_provisional"]
+    assert provisional.signals_provisional_because == "the ERAS 2025 numbers carried over"
+    assert provisional.checklist == ()  # a report's field, not a rule's finding
 
 
 def test_a_year_without_a_calendar_needs_all_six_dates() -> None:
@@ -346,7 +349,10 @@ def test_internal_medicine_notes_that_thanks_are_not_expected() -> None:
     )
     assert verdict.outcome == "allowed"
     assert rules(verdict, "info") == {"program.thanks_discouraged"}
-    assert "AAIM" in verdict.findings[0].source or "Internal Medicine" in verdict.findings[0].source
+    with (fixtures_dir() / "specialties.toml").open("rb") as f:
+        internal_medicine = tomllib.load(f)["specialties"]["Internal Medicine"]
+    assert verdict.findings[0].source == internal_medicine["source"]  # the data's, not the code's
+    assert "AAIM" in verdict.findings[0].source
     season = History().interviewed("p", INTERVIEW).season()
     recorded = season.record("thanked", "p", at=INTERVIEW + HOUR)
     assert recorded.findings == () and season.audit().findings == ()  # advice, not a finding
@@ -472,8 +478,9 @@ def test_init_with_a_calendar_file_starts_any_match_year(tmp_path: Path) -> None
     refused = script(*init, *rest, "--calendar", "part.toml", code=2)
     assert "missing: match_week_start, soap_end, match_day" in refused.stderr
     script.ok(*init, *rest, "--calendar", "cal.toml")
-    assert "provisional" in script.ok("now").stdout
+    assert "calendar of this Match is provisional" in script.ok("now").stdout
     assert script.json("now", "--json")["calendar_provisional"] is True
+    assert script.json("now", "--json")["signals_provisional"] is False  # no 2028 numbers
 
 
 def test_import_lists_each_warning(tmp_path: Path) -> None:
