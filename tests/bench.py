@@ -29,7 +29,8 @@ seconds unless a key says ``wall``; ``us_per_event`` is CPU µs per event):
   batch, ``into_empty_s``, ``into_biggest_s``, ``ratio``.
 - ``audit``: per size ``events``, ``audit_cpu_s``, ``floor_cpu_s`` (sqlite3 SELECT +
   json.loads), ``audit_us_per_event``, ``floor_us_per_event``, ``ratio_to_floor``.
-- ``reaudit``: ``events`` (store size), ``seasons_changed``, ``cold_s``, ``again_s``,
+- ``reaudit``: ``events`` (store size), ``seasons_changed``, ``cold_s`` (no projection),
+  ``first_s`` (cold, keeping the projection), ``again_s``,
   ``ratio``.
 - ``audit_memory`` (one process) and ``audit_parallel`` (``jobs`` processes, the CLI's
   default): ``seasons``, ``wall_s``, ``peak_mb``, ``worker_peak_mb``; ``audit_cli``:
@@ -185,6 +186,11 @@ def scale_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"  cold audit / floor at {int(audit_size):,} events",
             f"{audit['ratio_to_floor']:.2f}×",
             "≤ 2×",
+        ),
+        (
+            "  first audit keeping the findings projection / cold",
+            f"{r['reaudit']['first_s'] / r['reaudit']['cold_s']:.2f}×",
+            "",
         ),
         (
             f"  re-audit after {r['reaudit']['seasons_changed']:,} seasons (1 %) changed / cold",
