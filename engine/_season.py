@@ -472,8 +472,9 @@ class Season:
         lock; in the lock, check that the season is still at that version and append. If
         another writer recorded into the season meanwhile, the snapshot catches up on
         those records and the new one is judged again, in the lock: either way only the
-        new record is judged. A record that does not go after every other in replay order
-        (a back-filled event, a retraction) may change how existing ones are judged:
+        new record is judged (a write into another season only moves its seq). A record
+        that does not go after every other in replay order (a back-filled event, a
+        retraction) may change how existing ones are judged:
         :func:`admit` judges it against the whole season, in the lock. An event that
         happens now (no ``at``) and met another writer's event (one of a later instant, or
         stored since the snapshot) is recorded at the clock's reading in the lock: it
@@ -482,17 +483,20 @@ class Season:
         snap = self.store.snapshot(self.id)
         judged = self._judge_next(pending, snap, now, max(self.store.head()[0], snap.last_seq))
         with self.store.write(utc_iso(now)) as tx:
-            if (
-                judged is None
-                or tx.season_last_seq(self.id) != snap.last_seq
-                or tx.last_seq != judged[2] - 1
-            ):
+            if judged is None or tx.season_last_seq(self.id) != snap.last_seq:
                 snap = self.store.snapshot(self.id, tx)  # and the writes it joins
                 if happens_now:
                     pending = copy.copy(pending)
                     pending.at = self.clock().astimezone(dt.UTC)
                     pending.recorded_at = utc_iso(pending.at)
                 judged = self._judge_next(pending, snap, now, tx.last_seq)
+            elif tx.last_seq != judged[2] - 1:
+                # Only other seasons were written meanwhile: the findings stand (a rule
+                # never reads the seq of the event it judges); the record takes the next
+                # seq, and the state after it is worked out once it is stored.
+                admitted, _, _ = judged
+                record = admitted.record._replace(seq=tx.last_seq + 1)
+                judged = Judged(record, admitted.findings), None, record.seq
             if judged is None:
                 existing = tx.season_records(self.id)
                 place_dates(existing, [pending], now)
@@ -507,7 +511,7 @@ class Season:
 
     def _judge_next(
         self, pending: Pending, snap: SeasonSnapshot, now: dt.datetime, last_seq: int
-    ) -> tuple[Judged, SeasonState, int] | None:
+    ) -> tuple[Judged, SeasonState | None, int] | None:
         """``pending`` admitted at seq ``last_seq + 1`` against ``snap`` alone, the state
         after it and that seq; ``None`` if it does not go after every record of the season."""
         mine = copy.copy(pending)  # place_dates moves it; each judgement starts afresh

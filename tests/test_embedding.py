@@ -24,8 +24,10 @@ from prematch_script import Script
 from prematch import policies
 from prematch.engine import (
     InputError,
+    Judge,
     NoRules,
     Season,
+    SeasonState,
     Store,
     StoreError,
     StoreReadonlyError,
@@ -213,6 +215,59 @@ def test_writes_that_wait_share_one_commit_and_a_failed_one_takes_none_with_it(
     assert store.verify() == (template.seq + 3, None)
     assert _heads(db) == heads_before + 1  # one commit for the four writes
     assert seen_by_others == {k: template.seq + 3 for k in ("first", "second", "fourth")}
+    store.close()
+
+
+def test_a_write_met_by_another_seasons_write_takes_the_next_seq_without_judging_again(
+    tmp_path: Path,
+) -> None:
+    """Between its judgement and its turn, a write into one season meets a write into
+    another: the findings stand (rules never read the seq of the event they judge), so the
+    record takes the next seq without being judged again, and the season's cached state
+    is the state a replay gives."""
+    db = tmp_path / "s.db"
+    store = Store.open(db, busy_timeout=60)
+    asked: list[str] = []
+
+    class Counting(policies.Rulebook):
+        def for_season(self, state: SeasonState) -> Judge:
+            asked.append(state.id)
+            return super().for_season(state)
+
+    rulebook = Counting()
+    mine = History(season_id="mine-2027").invited("mercy").season(store, rulebook=rulebook)
+    other = History(season_id="other-2027").season(store, rulebook=rulebook)
+    news = other.record("news_recorded", at=NEWS_AT, kind="other", detail="x").record
+    holding, release = threading.Event(), threading.Event()
+    done: list[int] = []
+
+    def other_writes_first() -> None:
+        with store.write(NOW_UTC.isoformat()) as tx:
+            holding.set()
+            assert release.wait(timeout=60)
+            tx.append([news])  # again: after mine was judged, before its turn
+
+    def record_mine() -> None:
+        done.append(mine.record("interviewed", "mercy", at=NEWS_AT).record.seq)
+
+    first = threading.Thread(target=other_writes_first)
+    first.start()
+    assert holding.wait(timeout=60)
+    head = store.head()[0]
+    asked.clear()
+    second = threading.Thread(target=record_mine)
+    second.start()
+    _until(lambda: store._recorder._queued == 1)  # type: ignore[attr-defined]
+    release.set()
+    for t in (first, second):
+        t.join(timeout=60)
+    assert done == [head + 2]  # the other season's record took head + 1
+    assert asked == ["mine-2027"]  # judged once, before its turn
+    assert mine.state().programs["mercy"].state == "interviewed"
+    assert store.verify() == (head + 2, None)
+    with Store.open(db) as fresh:
+        replayed = Season.open(fresh, "mine-2027", rulebook=NoRules()).state()
+    assert replayed.to_json() == mine.state().to_json()
     store.close()
 
 
