@@ -49,6 +49,7 @@ from prematch.engine._mapper import (
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
 from prematch.engine._threads import ThreadConnections
+from prematch.engine._writers import WriterTimeout, take_turn
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -208,6 +209,8 @@ class _Batch:
 
     conn: sqlite3.Connection
     tx: SqliteTransaction
+    turn: int | None
+    """The descriptor holding this process's turn among the file's writers, if any."""
     finished: bool = False
     error: PrematchError | None = None
 
@@ -576,18 +579,36 @@ class SqliteRecorder:
         try:
             if self._batch is None:
                 conn = self._writer()
+                turn = self._process_turn(deadline)
                 try:
                     conn.execute("BEGIN IMMEDIATE")
-                    self._batch = _Batch(conn, SqliteTransaction(conn, now_iso))
+                    self._batch = _Batch(conn, SqliteTransaction(conn, now_iso), turn)
                 except sqlite3.Error as e:
                     _rollback(conn)
                     raise _translate(e, self.path, self.busy_timeout) from e
+                finally:
+                    if self._batch is None and turn is not None:
+                        os.close(turn)
             return self._batch
         except BaseException:
             with self._turns:
                 self._busy = False
                 self._turns.notify_all()
             raise
+
+    def _process_turn(self, deadline: float) -> int | None:
+        """This process's turn among the processes writing the file (see
+        :mod:`prematch.engine._writers`): the descriptor to close after the commit."""
+        try:
+            return take_turn(self.path, max(0.0, deadline - time.monotonic()))
+        except FileNotFoundError:  # an embedder's in-memory database: no file to queue on
+            return None
+        except WriterTimeout:
+            raise StoreBusyError(
+                f"the store is locked by another process (waited {self.busy_timeout:g} s); "
+                "try again when it has finished",
+                path=self.path,
+            ) from None
 
     def _undo(self, batch: _Batch, mark: Mark) -> None:
         """Roll a failed block back to its savepoint; a transaction SQLite itself ended
@@ -633,6 +654,8 @@ class SqliteRecorder:
             _rollback(batch.conn)
             batch.error = _translate(e, self.path, self.busy_timeout)
         finally:
+            if batch.turn is not None:
+                os.close(batch.turn)  # the next process's turn
             with self._turns:
                 batch.finished = True
                 self._busy = False

@@ -13,7 +13,9 @@ commands around a race (checks, ``verify``, the locked-database writes) run in p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -23,7 +25,8 @@ import sqlite3
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -284,8 +287,34 @@ LOCKED_WRITES = {
 }
 
 
+@contextlib.contextmanager
+def _sqlite_transaction(db: Path) -> Iterator[None]:
+    """Another program in a write transaction (SQLite's lock)."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@contextlib.contextmanager
+def _writer_turn(db: Path) -> Iterator[None]:
+    """Another prematch writer holding its turn (the flock of prematch.engine._writers)."""
+    fd = os.open(db, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("holder", [_sqlite_transaction, _writer_turn])
 @pytest.mark.parametrize("command", list(LOCKED_WRITES))
-def test_locked_database_waits_then_fails_with_one_clear_line(tmp_path: Path, command: str) -> None:
+def test_locked_database_waits_then_fails_with_one_clear_line(
+    tmp_path: Path, command: str, holder: Callable[[Path], AbstractContextManager[None]]
+) -> None:
     db = tmp_path / "s.db"
     new_season(db)
     lines_file = tmp_path / "news.jsonl"
@@ -293,9 +322,7 @@ def test_locked_database_waits_then_fails_with_one_clear_line(tmp_path: Path, co
     lines_file.write_text(json.dumps({**news, "detail": "while locked"}) + "\n", encoding="utf-8")
     args = [a.replace("{file}", str(lines_file)) for a in LOCKED_WRITES[command]]
     before = stored_rows(db)
-    holder = sqlite3.connect(db, isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
+    with holder(db):
         started = time.monotonic()
         proc = prematch(db, *args, PREMATCH_BUSY_TIMEOUT="0.5")
         elapsed = time.monotonic() - started
@@ -306,9 +333,6 @@ def test_locked_database_waits_then_fails_with_one_clear_line(tmp_path: Path, co
         assert 0.45 <= elapsed < 6, f"waited {elapsed:.2f} s for a 0.5 s busy timeout"
         # Readers are not blocked by a writer (WAL).
         assert prematch(db, "history").returncode == 0
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert stored_rows(db) == before
     proc = prematch(db, *args, PREMATCH_BUSY_TIMEOUT="0.5")
     assert proc.returncode == 0, proc.stderr
