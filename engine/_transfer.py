@@ -185,7 +185,8 @@ def _guarded(
         try:
             return _import(objects(source.first()), *args, source=source)
         except _Regroup:
-            return _import(objects(source.again()), *args, source=None)
+            pass  # (out of the handler: its traceback holds what the first reading held)
+        return _import(objects(source.again()), *args, source=None)
 
 
 class _Source:
