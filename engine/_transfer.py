@@ -8,10 +8,13 @@ line (and field) of the first problem.
 
 Import streams: it reads the lines one by one and writes each season (or an export's
 lines, in seq order) in batches inside its one transaction (:data:`WINDOW` says when),
-so what it holds is bounded by the seasons being read, not by the file; and it looks
-up in the store only the seasons the input names. With :attr:`Store.on_recorded
-<prematch.engine.Store.on_recorded>` hooks, the store keeps every record for them
-until the commit (their contract: the records of the transaction, together).
+so what it holds is bounded (:data:`HOLD`), not by the file; and it looks up in the
+store only the seasons the input names. What it writes is what reading every line first
+would write (the same records, seqs and findings), however the lines are ordered: a
+file not grouped by season (sorted by date, say) is read again and written at its end.
+With :attr:`Store.on_recorded <prematch.engine.Store.on_recorded>` hooks, the store
+keeps every record for them until the commit (their contract: the records of the
+transaction, together).
 """
 
 from __future__ import annotations
@@ -339,14 +342,14 @@ held. A file of at most ``WINDOW`` lines is written once it is all read.
 
 Nothing of this shows in what is written: if a season is named again after it was
 written (a file sorted by date, not by season), or an export's line comes after lines of
-a higher seq were written, the import starts again from the input's first line and writes
-nothing before every line is read (the lines it holds past :data:`HOLD` wait in a
-temporary file). Either way, the store gets the records, seqs and findings that reading
-every line first would give.
+a higher seq were written, the import rolls back and starts again from the input's first
+line (what was read so far is read twice), writing nothing before every line is read (the
+lines it holds past :data:`HOLD` wait in a temporary file). Either way, the store gets the
+records, seqs and findings that reading every line first would give.
 """
 
 HOLD = 40_000
-"""How many lines not yet written an import keeps in memory (some 30 MB): past it, it keeps
+"""How many lines not yet written an import keeps in memory (some 40 MB): past it, it keeps
 them in a temporary file (deleted when the import ends) and writes them once every line is
 read, each season's in one batch."""
 
@@ -455,7 +458,7 @@ class _Stream:
             if season in self.written:
                 raise _Regroup
             group = self.held[season] = []
-            self.first[season] = item.line or 0
+            self.first.setdefault(season, item.line or 0)  # (restored lines may be spilled)
         group.append(item)
         if not self.defer and self.spill is None:
             self._write_quiet()

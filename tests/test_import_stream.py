@@ -85,14 +85,14 @@ def test_a_long_file_is_written_season_by_season_while_it_is_read(tmp_path, wind
 def _as_one_batch(tmp_path: Path, lines: list[str], rulebook=None) -> tuple[list[str], object]:
     """What importing ``lines`` gives when every line is read before any is written (the
     file is shorter than the window): the store's export, and the result."""
-    window = _transfer.WINDOW
-    _transfer.WINDOW = len(lines)
+    window, held = _transfer.WINDOW, _transfer.HOLD
+    _transfer.WINDOW = _transfer.HOLD = len(lines)
     try:
         with Store.open(tmp_path / "one-batch.db") as store:
             result = _import(store, lines, rulebook)
             return list(export_lines(store)), result
     finally:
-        _transfer.WINDOW = window
+        _transfer.WINDOW, _transfer.HOLD = window, held
 
 
 def _sources(tmp_path: Path, lines: list[str]) -> dict[str, object]:
@@ -264,6 +264,21 @@ def test_an_export_line_out_of_place_in_a_long_file_is_imported_as_one(
     for name, lines in cases.items():
         (tmp_path / name).mkdir()
         _imports_exactly(tmp_path / name, lines)
+
+
+def test_a_season_spilled_while_restoring_keeps_the_place_of_its_first_line(tmp_path, monkeypatch):
+    """Export lines held past HOLD go to the temporary file; then lines without seq end
+    the restoring: each season is still written in the order of its first line."""
+    monkeypatch.setattr(_transfer, "HOLD", 50)
+    with Store.open(tmp_path / "source.db") as source:
+        exported = _export_with_references(source)
+    news = {"type": "news_recorded", "at": "2027-02-26T11:00:00-05:00", "kind": "other"}
+    lines = [
+        *exported[:102],  # the first season, and two lines of the second: in the file
+        json.dumps({**news, "season": "syn-000001", "detail": "second"}),
+        json.dumps({**news, "season": "syn-000000", "detail": "first"}),
+    ]
+    _imports_exactly(tmp_path, lines)
 
 
 def test_a_refused_season_named_again_is_judged_with_its_late_line(tmp_path, window):
