@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -305,6 +306,10 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
     sys.exit(0 if problem is None else 1)
 
 
+_LINES_PER_WRITE = 1000
+"""How many lines ``export`` writes at a time."""
+
+
 @click.command()
 @click.option(
     "--out",
@@ -329,19 +334,31 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
     if fmt == "xlsx" and out is None:
         raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx")
     with obj.store(readonly=True) as store:
-        if fmt == "jsonl":
-            lines = list(export_lines(store, obj.season))
-        else:
-            season = obj.open_season(store)
-            header, rows = sheet_table(season)
-    if fmt == "jsonl":
-        text = "".join(line + "\n" for line in lines)
-        if out is None:
-            click.echo(text, nl=False)
-        else:
-            write_file(out, text.encode("utf-8"))
-            click.echo(f"Wrote {len(lines)} events to {out}.", err=True)
-        return
+        if fmt == "jsonl":  # streamed: a whole store's export is never held
+            events = 0
+
+            def chunks() -> Iterator[str]:
+                nonlocal events
+                lines: list[str] = []
+                for line in export_lines(store, obj.season):
+                    lines.append(line)
+                    if len(lines) == _LINES_PER_WRITE:
+                        events += len(lines)
+                        yield "\n".join(lines) + "\n"
+                        lines = []
+                if lines:
+                    events += len(lines)
+                    yield "\n".join(lines) + "\n"
+
+            if out is None:
+                for chunk in chunks():
+                    click.echo(chunk, nl=False)
+                return
+            write_file(out, (chunk.encode("utf-8") for chunk in chunks()))
+            click.echo(f"Wrote {events} events to {out}.", err=True)
+            return
+        season = obj.open_season(store)
+        header, rows = sheet_table(season)
     if out is None:
         click.echo(csv_text(header, rows), nl=False)
         return

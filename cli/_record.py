@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -464,6 +466,27 @@ _NAMED_SEASONS = 5
 """Up to how many seasons ``import`` names one by one (more: how many, first and last)."""
 
 
+@contextlib.contextmanager
+def _removed_if_failed(db: Path | str) -> Iterator[None]:
+    """Remove the store file that the command creates (its folders too), if it fails: a
+    failed import into a path where there was nothing leaves nothing there."""
+    path = db.expanduser() if isinstance(db, Path) else None
+    if path is None or path.exists() or path.is_symlink():
+        yield
+        return
+    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        for leftover in (path, *(Path(f"{path}{end}") for end in ("-wal", "-shm", "-journal"))):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -479,7 +502,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
     from prematch.engine.io import import_lines, import_tracker
     from prematch.policies import Rulebook
 
-    with obj.store(create=True) as store, file.open("rb") as f:
+    with _removed_if_failed(obj.db), obj.store(create=True) as store, file.open("rb") as f:
         if file.suffix.lower() == ".csv":  # an applicant's tracking sheet
             result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
         else:

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from prematch.engine._errors import InputError
@@ -20,8 +21,9 @@ from prematch.engine._errors import InputError
 __all__ = ["write_file"]
 
 
-def write_file(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically, with mode 0600.
+def write_file(path: Path, content: bytes | Iterable[bytes]) -> None:
+    """Write ``content`` (bytes, or chunks of bytes as they come) to ``path`` atomically,
+    with mode 0600.
 
     Raises :class:`InputError` saying what to do when the folder is missing, the target
     is a folder, the disk is full or writing is not permitted; ``path`` is then as it was.
@@ -33,7 +35,10 @@ def write_file(path: Path, content: bytes) -> None:
         raise _problem(path, e) from None
     try:
         with os.fdopen(handle, "wb") as f:
-            f.write(content)
+            if isinstance(content, bytes):
+                f.write(content)
+            else:
+                f.writelines(content)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)

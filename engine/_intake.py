@@ -302,6 +302,10 @@ class Intake:
         events are not final until every line is in."""
         return season in self._waiting if season is not None else bool(self._waiting)
 
+    def unsettled(self) -> list[Pending]:
+        """The events whose time waits for :meth:`settle` (it sets their ``at`` in place)."""
+        return [pending for pending, _ in self._unsettled]
+
     def settle(self) -> None:
         """Read the times left for the end (see :meth:`from_object`), in the timezones
         the programs have now."""

@@ -8,28 +8,34 @@ line (and field) of the first problem.
 
 Import streams: it reads the lines one by one and writes each season (or an export's
 lines, in seq order) in batches inside its one transaction (:data:`WINDOW` says when),
-so what it holds is bounded by the seasons being read, not by the file; and it looks
-up in the store only the seasons the input names. With :attr:`Store.on_recorded
-<prematch.engine.Store.on_recorded>` hooks, the store keeps every record for them
-until the commit (their contract: the records of the transaction, together).
+so what it holds is bounded (:data:`HOLD`), not by the file; and it looks up in the
+store only the seasons the input names. What it writes is what reading every line first
+would write (the same records, seqs and findings), however the lines are ordered: a
+file not grouped by season (sorted by date, say) is read again and written at its end.
+With :attr:`Store.on_recorded <prematch.engine.Store.on_recorded>` hooks, the store
+keeps every record for them until the commit (their contract: the records of the
+transaction, together).
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import json
+import marshal
+import pickle
+import sqlite3
+import sys
 from array import array
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from prematch.engine._admission import admit
 from prematch.engine._bulk import paused_gc
 from prematch.engine._clock import Clock, system_clock
 from prematch.engine._errors import (
-    InputError,
     PrematchError,
     StoreBusyError,
     StoreError,
@@ -98,15 +104,23 @@ def import_lines(
 ) -> ImportResult:
     """Import JSONL lines into ``store`` in one transaction: everything, or nothing.
 
-    ``lines`` is read once, as it comes (give an open file, not its lines read into a
-    list, to keep a large import's memory small)."""
-    objects = (
-        (number, obj)
-        for number, raw in enumerate(lines, start=1)
-        if (obj := decode_line(raw, number)) is not None
-    )
-    return import_objects(
+    ``lines`` is read as it comes (give an open file, not its lines read into a list, to
+    keep a large import's memory small). If they turn out not to be grouped by season
+    after some seasons were written (see :data:`WINDOW`), they are read again from their
+    start: a seekable file is, a list is iterated again, and the lines of an iterator
+    (a pipe, a generator) are kept in a temporary file while that can happen."""
+    source = _Source(lines, _same, _same)
+
+    def objects(raw_lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:
+        return (
+            (number, obj)
+            for number, raw in enumerate(raw_lines, start=1)
+            if (obj := decode_line(raw, number)) is not None
+        )
+
+    return _guarded(
         store,
+        source,
         objects,
         default_season=default_season,
         rulebook=rulebook,
@@ -128,15 +142,21 @@ def import_objects(
     """:func:`import_lines` for events already given as objects, each with its line number.
 
     The objects have the shape of JSONL lines (see :meth:`Intake.from_object
-    <prematch.engine._intake.Intake.from_object>`); errors name their line. With
-    ``expected_last_seq``, the write happens only if ``default_season``'s newest seq is
-    still that one when the write lock is held (else :class:`SeasonChangedError`): the
-    objects were planned against that log.
+    <prematch.engine._intake.Intake.from_object>`); errors name their line. They are read
+    again from their start as lines are. With ``expected_last_seq``, the write happens
+    only if ``default_season``'s newest seq is still that one when the write lock is held
+    (else :class:`SeasonChangedError`): the objects were planned against that log.
     """
-    with paused_gc():
-        return _import(
-            store, objects, default_season, rulebook, clock, allow_violations, expected_last_seq
-        )
+    return _guarded(
+        store,
+        _Source(objects, pickle.dumps, pickle.loads),
+        _same,
+        default_season=default_season,
+        rulebook=rulebook,
+        clock=clock,
+        allow_violations=allow_violations,
+        expected_last_seq=expected_last_seq,
+    )
 
 
 class SeasonChangedError(StoreBusyError):
@@ -144,16 +164,131 @@ class SeasonChangedError(StoreBusyError):
     was written (plan again against the log as it is now)."""
 
 
-def _import(
+def _same(value: Any) -> Any:
+    return value
+
+
+def _guarded(
     store: Store,
-    objects: Iterable[tuple[int, dict[str, Any]]],
+    source: _Source,
+    objects: Callable[[Iterable[Any]], Iterable[tuple[int, dict[str, Any]]]],
+    *,
     default_season: str | None,
     rulebook: RulebookProtocol,
     clock: Clock,
     allow_violations: bool,
     expected_last_seq: int | None = None,
 ) -> ImportResult:
+    """Import ``objects(source.first())``; if they turn out not to be grouped by season
+    after some seasons were written, import ``objects(source.again())``, writing nothing
+    before every line is read."""
     now = clock()
+    args = (store, default_season, rulebook, now, allow_violations, expected_last_seq)
+    with paused_gc(), source:
+        try:
+            return _import(objects(source.first()), *args, source=source)
+        except _Regroup:
+            pass  # (out of the handler: its traceback holds what the first reading held)
+        return _import(objects(source.again()), *args, source=None)
+
+
+class _Source:
+    """An import's input, read as it comes, and again from its start if need be.
+
+    A seekable file is read again from where it started, an iterable that is not an
+    iterator (a list) is iterated again; the items of an iterator are kept (``pack``
+    turns one into what SQLite stores, ``unpack`` back) from the first until
+    :meth:`needless`: in memory until :meth:`wrote`, then in a temporary SQLite file.
+    """
+
+    def __init__(
+        self, items: Iterable[Any], pack: Callable[[Any], Any], unpack: Callable[[Any], Any]
+    ):
+        self.items, self.pack, self.unpack = items, pack, unpack
+        self.stream: IO[Any] | None = None  # a seekable file
+        self.start = 0  # where it was when the import began
+        self.keeping = False  # whether the items given are kept
+        self.kept: list[Any] = []  # those not in the file yet
+        self.file: sqlite3.Connection | None = None
+        seekable = getattr(items, "seekable", None)
+        if seekable is not None and seekable():
+            self.stream = cast("IO[Any]", items)
+            self.start = self.stream.tell()
+        elif iter(items) is items:
+            self.keeping = True
+
+    def __enter__(self) -> _Source:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.needless()
+
+    def first(self) -> Iterable[Any]:
+        """The items, as they come."""
+        return self._kept() if self.keeping else self.items
+
+    def again(self) -> Iterable[Any]:
+        """The items from the first (those :meth:`first` gave, then the rest)."""
+        if self.stream is not None:
+            self.stream.seek(self.start)
+            return self.stream
+        if not self.keeping:
+            return self.items
+        self.keeping = False
+        return itertools.chain(self._stored(), self.kept, self.items)
+
+    def wrote(self) -> None:
+        """The import wrote its first batch: keep the items in a file from now on."""
+        if self.keeping and self.file is None:
+            self.file = sqlite3.connect("")  # "": a private temporary file
+            self.file.execute("PRAGMA journal_mode=OFF")
+            self.file.execute("CREATE TABLE kept (item)")
+            self._flush()
+
+    def needless(self) -> None:
+        """The items will not be read again: forget them."""
+        self.keeping = False
+        self.kept = []
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def _kept(self) -> Iterator[Any]:
+        kept = self.kept
+        for item in self.items:
+            if self.keeping:
+                kept.append(item)
+                if len(kept) >= 4096 and self.file is not None:
+                    self._flush()
+            yield item
+
+    def _flush(self) -> None:
+        if self.file is not None:
+            pack = self.pack
+            self.file.executemany("INSERT INTO kept VALUES (?)", ((pack(i),) for i in self.kept))
+            self.kept.clear()  # in place: _kept appends to it
+
+    def _stored(self) -> Iterator[Any]:
+        if self.file is not None:
+            unpack = self.unpack
+            for (item,) in self.file.execute("SELECT item FROM kept ORDER BY rowid"):
+                yield unpack(item)
+
+
+def _import(
+    objects: Iterable[tuple[int, dict[str, Any]]],
+    store: Store,
+    default_season: str | None,
+    rulebook: RulebookProtocol,
+    now: dt.datetime,
+    allow_violations: bool,
+    expected_last_seq: int | None,
+    *,
+    source: _Source | None,
+) -> ImportResult:
+    """Import ``objects`` in one transaction; ``source``, if given, hears when the first
+    batch is written, and when no batch will be written before every line is read (else
+    nothing is)."""
     with store.write(utc_iso(now)) as tx:
         if (
             expected_last_seq is not None
@@ -184,7 +319,7 @@ def _import(
             seasons=zone,
         )
         writer = _BatchWriter(tx, stored, rulebook, allow_violations)
-        _Stream(intake, writer, records, now).run(objects)
+        _Stream(intake, writer, records, now, source=source).run(objects)
     return ImportResult(
         events=tx.last_seq - tx.first_seq,
         seasons=tuple(writer.seasons),
@@ -198,20 +333,40 @@ def _import(
 WINDOW = 20_000
 """How many lines an import reads past a season's last line before it writes the season.
 
-An import streams: it holds the lines of the seasons still being read, and writes each
-season (one batch, in replay order) once ``WINDOW`` lines of others have followed its
-last line; a file of at most ``WINDOW`` lines is written once it is all read. Lines
-restored from an export (every line has its ``seq``) are written in ``seq`` order, the
-lowest ``WINDOW`` whenever ``2 * WINDOW`` are held.
+An import streams: it holds the lines of the seasons not written yet and writes the
+season whose first line came first once ``WINDOW`` lines of others have followed its last
+line (then the next such one), so that seasons get their seqs in the order of their first
+lines, each season's together. Lines restored from an export (every line has its
+``seq``) are written in ``seq`` order, the lowest ``WINDOW`` whenever ``2 * WINDOW`` are
+held. A file of at most ``WINDOW`` lines is written once it is all read.
+
+Nothing of this shows in what is written: if a season is named again after it was
+written (a file sorted by date, not by season), or an export's line comes after lines of
+a higher seq were written, the import rolls back and starts again from the input's first
+line (what was read so far is read twice), writing nothing before every line is read (the
+lines it holds past :data:`HOLD` wait in a temporary file). Either way, the store gets the
+records, seqs and findings that reading every line first would give.
 """
+
+HOLD = 40_000
+"""How many lines not yet written an import keeps in memory (some 40 MB): past it, it keeps
+them in a temporary file (deleted when the import ends) and writes them once every line is
+read, each season's in one batch."""
+
+
+class _Regroup(Exception):
+    """The input is not grouped as the seasons written so far assumed: import it again,
+    writing nothing before every line is read."""
 
 
 class _Stream:
     """Reads pending events one by one and hands them to the writer in batches.
 
-    A season's lines are written together, in replay order, with consecutive seqs
-    (:data:`WINDOW` says when). A season with a time still waiting for a later line
-    (:meth:`Intake.waiting`) is held until every line is in.
+    A season's lines are written together, in replay order, with consecutive seqs, and
+    seasons in the order of their first lines (:data:`WINDOW` says when). A season with a
+    time still waiting for a later line (:meth:`Intake.waiting`) is not written before
+    every line is in. Without a ``source`` to tell (see :meth:`_Source.wrote`), nothing is
+    written before every line is in.
     """
 
     def __init__(
@@ -220,16 +375,25 @@ class _Stream:
         writer: _BatchWriter,
         records: Callable[[str], list[Record]],
         now: dt.datetime,
+        *,
+        source: _Source | None,
     ):
         self.intake, self.writer, self.records, self.now = intake, writer, records, now
+        self.source = source
+        self.defer = source is None  # write nothing before every line is read
         self.read = 0  # pending events read so far
-        self.held: dict[str, list[Pending]] = {}  # by season, in order of first appearance
-        self.current: str | None = None  # the season of the latest event (not in `left`)
-        self.left: OrderedDict[str, int] = OrderedDict()  # other held seasons -> their latest
-        self.written: dict[str, int | None] = {}  # season -> the line of its last event
+        self.gone = 0  # of those, how many were written or put in the spill
+        self.held: dict[str, list[Pending]] = {}  # by season, in order of first line
+        self.first: dict[str, int] = {}  # each season held (or spilled): its first line
+        self.current: str | None = None  # the season of the latest event
+        self.seen: dict[str, int] = {}  # other held seasons -> `read` at their latest event
+        self.written: set[str] = set()
+        self.wrote = False  # whether a batch was handed to the writer
         self.restoring = True  # every line so far came from an export (has its seq)
         self.restored: list[Pending] = []  # those lines, while restoring
         self.restored_upto = 0  # the highest seq of an export written
+        self.spill: _Spill | None = None  # once HOLD lines were held: the rest wait there
+        self.kept: list[Pending] = []  # events of the spill waiting for settle (in memory)
 
     def run(self, objects: Iterable[tuple[int, dict[str, Any]]]) -> None:
         """Read, check and write every object; all of them, or (raising) none.
@@ -237,20 +401,26 @@ class _Stream:
         An input error is raised as soon as its line is read. A problem found while
         writing (a refusal, an impossible event) is raised once the remaining lines are
         read and checked too, so that, as when every line is read first, an input error on
-        any line takes precedence.
+        any line takes precedence (and a line that shows the input is not grouped as the
+        written seasons assumed raises :class:`_Regroup`).
         """
         source = iter(objects)
         try:
-            self._read(source)
+            try:
+                self._read(source)
+                self.intake.settle()
+                self._finish()
+                return
+            except _WriteError as failed:
+                problem = failed.error
+            for number, obj in source:
+                if self._regroups(self.intake.from_object(obj, number)):
+                    raise _Regroup
             self.intake.settle()
-            self._finish()
-            return
-        except _WriteError as failed:
-            problem = failed.error
-        for number, obj in source:
-            self.intake.from_object(obj, number)
-        self.intake.settle()
-        raise problem
+            raise problem
+        finally:
+            if self.spill is not None:
+                self.spill.close()
 
     def _read(self, source: Iterator[tuple[int, dict[str, Any]]]) -> None:
         from_object = self.intake.from_object
@@ -269,86 +439,144 @@ class _Stream:
             else:
                 group = self._switch(item)
 
+    def _regroups(self, item: Pending) -> bool:
+        """Whether ``item``, read after a write failed, shows that the input is not grouped
+        as the batches written (or tried) assumed."""
+        if not self.restoring:
+            return item.season in self.written
+        return (item.seq is None and self.wrote) or (item.seq or 0) <= self.restored_upto
+
     def _switch(self, item: Pending) -> list[Pending]:
-        """Hold ``item``, of another season than the latest; write the seasons no line has
-        named for :data:`WINDOW` lines. Returns the list ``item``'s season is held in."""
+        """Hold ``item``, of another season than the latest; write the seasons whose turn
+        came. Returns the list ``item``'s season is held in."""
         season, previous = item.season, self.current
         if previous is not None and previous in self.held:
-            self.left[previous] = self.read - 1
-        self.left.pop(season, None)
+            self.seen[previous] = self.read - 1
         self.current = season
         group = self.held.get(season)
         if group is None:
             if season in self.written:
-                raise _WriteError(
-                    InputError(
-                        f"season {season!r} was written already: its lines ended at line "
-                        f"{self.written[season]}, more than {WINDOW:,} lines before this one; "
-                        f"in a file this long, keep each season's lines within {WINDOW:,} "
-                        "lines of each other (sort the file by season)",
-                        line=item.line,
-                        field="season",
-                    )
-                )
+                raise _Regroup
             group = self.held[season] = []
+            self.first.setdefault(season, item.line or 0)  # (restored lines may be spilled)
         group.append(item)
-        while self.left:
-            quiet, latest = next(iter(self.left.items()))
-            if self.read - latest <= WINDOW:
-                break
-            del self.left[quiet]
-            if not self.intake.waiting(quiet):  # else: held until every line is in
-                self._season(quiet)
+        if not self.defer and self.spill is None:
+            self._write_quiet()
+        if self.read - self.gone > HOLD:
+            self._to_spill()
         return group
+
+    def _write_quiet(self) -> None:
+        """Write the season of the earliest first line, while no line has named it for
+        :data:`WINDOW` lines (and no time of it waits for a later line)."""
+        while self.held:
+            front = next(iter(self.held))
+            latest = self.seen.get(front)
+            if (
+                front is self.current
+                or latest is None
+                or self.read - latest <= WINDOW
+                or self.intake.waiting(front)
+            ):
+                return
+            del self.seen[front]
+            self._season(front)
 
     def _restoring(self, item: Pending) -> None:
         """Hold ``item`` while every line came from an export; the first that did not
-        ends that (before anything was written: else it is refused)."""
+        ends that."""
         if item.seq is None:
-            if self.writer.seasons:
-                raise _WriteError(
-                    InputError(
-                        f"this line has no seq, but the {self.read - 1:,} lines before it had "
-                        "one (an export's) and are written already; import the exported "
-                        "lines and the others as two files",
-                        line=item.line,
-                        field="seq",
-                    )
-                )
+            if self.wrote:
+                raise _Regroup
             self.restoring = False
             for earlier in self.restored:
-                self.held.setdefault(earlier.season, []).append(earlier)
+                self._hold(earlier)
             self.restored = []
-            self.held.setdefault(item.season, []).append(item)
-            self.left.update((s, self.read - 1) for s in self.held if s != item.season)
+            self._hold(item)
+            self.seen.update((s, self.read - 1) for s in self.held if s != item.season)
             return
         if item.seq <= self.restored_upto:
-            raise _WriteError(
-                InputError(
-                    f"seq {item.seq} comes after seq {self.restored_upto} was written: in "
-                    f"a file this long, an export's lines must stay within {WINDOW:,} "
-                    "lines of seq order (export it again)",
-                    line=item.line,
-                    field="seq",
-                )
-            )
+            raise _Regroup
         self.restored.append(item)
-        if len(self.restored) >= 2 * WINDOW and not self.intake.waiting():
+        if (
+            self.spill is None
+            and not self.defer
+            and len(self.restored) >= 2 * WINDOW
+            and not self.intake.waiting()
+        ):
             self._restore(WINDOW)
+        if self.read - self.gone > HOLD:
+            self._to_spill()
+
+    def _hold(self, item: Pending) -> None:
+        group = self.held.get(item.season)
+        if group is None:
+            group = self.held[item.season] = []
+            self.first.setdefault(item.season, item.line or 0)
+        group.append(item)
+
+    def _to_spill(self) -> None:
+        """Move every held event to the spill (but those waiting for settle)."""
+        if self.spill is None:
+            self.spill = _Spill()
+            if not self.wrote and self.source is not None:
+                self.source.needless()  # nothing is written before the end now: no _Regroup
+        waiting = {id(p) for p in self.intake.unsettled()} if self.intake.waiting() else set()
+        first = self.first
+        rows: list[tuple[int, int | None, int, bytes]] = []
+        if self.restoring:
+            for item in self.restored:
+                if id(item) in waiting:
+                    self.kept.append(item)
+                    continue
+                line = item.line or 0
+                pos = first.setdefault(item.season, line)
+                rows.append((pos, item.seq, line, _packed(item)))
+            self.restored = []
+        else:
+            for season, group in self.held.items():
+                pos = first[season]
+                for item in group:
+                    if id(item) in waiting:
+                        self.kept.append(item)
+                    else:
+                        rows.append((pos, item.seq, item.line or 0, _packed(item)))
+                group.clear()  # the list stays: the reader appends the season's next lines
+        self.spill.add(rows)
+        self.gone += len(rows)
 
     def _finish(self) -> None:
-        if self.restoring:
-            self._restore(len(self.restored))
+        if self.spill is None:
+            if self.restoring:
+                self._restore(len(self.restored))
+                return
+            for season in list(self.held):
+                self._season(season)
             return
-        for season in list(self.held):
-            self._season(season)
+        self._to_spill()
+        kept, self.kept = self.kept, []  # settled by now
+        first = self.first
+        self.spill.add(
+            (first.setdefault(i.season, i.line or 0), i.seq, i.line or 0, _packed(i)) for i in kept
+        )
+        if self.restoring:
+            for batch in self.spill.in_seq_order(WINDOW):
+                self._write(batch, restoring=True)
+            return
+        for group in self.spill.by_season():
+            self._group(group)
 
     def _season(self, season: str) -> None:
-        """Write ``season``'s held events: placed, in replay order."""
+        """Write ``season``'s held events."""
+        self.written.add(season)
         group = self.held.pop(season)
-        self.written[season] = group[-1].line
+        self.gone += len(group)
+        self._group(group)
+
+    def _group(self, group: list[Pending]) -> None:
+        """Write one season's events (in the order of their lines): placed, in replay order."""
         if any(i.dated for i in group):  # given as a date alone
-            place_dates(self.records(season), group, self.now)
+            place_dates(self.records(group[0].season), group, self.now)
         group.sort(key=_replay_order)
         self._write(group, restoring=False)
 
@@ -359,9 +587,13 @@ class _Stream:
         batch, self.restored = self.restored[:count], self.restored[count:]
         if batch:
             self.restored_upto = _old_seq(batch[-1])
+            self.gone += len(batch)
             self._write(batch, restoring=True)
 
     def _write(self, batch: list[Pending], *, restoring: bool) -> None:
+        if not self.wrote and self.source is not None:
+            self.source.wrote()
+        self.wrote = True
         try:
             self.writer.write(batch, restoring=restoring)
         except StoreError:
@@ -376,6 +608,93 @@ class _WriteError(Exception):
     def __init__(self, error: PrematchError):
         super().__init__(str(error))
         self.error = error
+
+
+class _Spill:
+    """Events waiting to be written, in a temporary SQLite database of their own (a file
+    SQLite deletes when it is closed), so that what an import holds stays small."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "": a private temporary file
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute(
+            "CREATE TABLE held (pos INTEGER NOT NULL, seq INTEGER, line INTEGER NOT NULL, "
+            "item BLOB NOT NULL)"
+        )
+
+    def add(self, rows: Iterable[tuple[int, int | None, int, bytes]]) -> None:
+        """Keep events: (their season's first line, seq, line, :func:`_packed` event)."""
+        self.db.executemany("INSERT INTO held VALUES (?, ?, ?, ?)", rows)
+
+    def by_season(self) -> Iterator[list[Pending]]:
+        """Each season's events, in the order of their lines; seasons in the order of
+        their first lines."""
+        rows = self.db.execute("SELECT pos, item FROM held ORDER BY pos, line")
+        for _, group in itertools.groupby(rows, key=_first_field):
+            yield [_unpacked(item) for _, item in group]
+
+    def in_seq_order(self, size: int) -> Iterator[list[Pending]]:
+        """The events in batches of ``size``, in the order of their seqs (then lines)."""
+        rows = self.db.execute("SELECT item FROM held ORDER BY seq, line")
+        while batch := rows.fetchmany(size):
+            yield [_unpacked(item) for (item,) in batch]
+
+    def close(self) -> None:
+        """Delete the events kept."""
+        self.db.close()
+
+
+def _first_field(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _packed(item: Pending) -> bytes:
+    """``item`` as bytes for :class:`_Spill` (marshal: ten times faster than pickle; its
+    payload holds JSON values only)."""
+    reading = None if item.reading is None else pickle.dumps(item.reading)
+    return marshal.dumps(
+        (
+            item.season,
+            item.type,
+            item.program,
+            (item.at - _EPOCH) // _MICROSECOND,
+            item.payload,
+            item.override,
+            item.line,
+            item.seq,
+            item.recorded_at,
+            item.schema_version,
+            item.hash,
+            reading,
+        )
+    )
+
+
+def _unpacked(data: bytes) -> Pending:
+    """The event :func:`_packed` gave ``data`` for."""
+    fields = marshal.loads(data)
+    season, kind, program, at, payload, override, line, seq, recorded, version, digest, reading = (
+        fields
+    )
+    return Pending(
+        sys.intern(season),
+        sys.intern(kind),
+        program,
+        _EPOCH + at * _MICROSECOND,
+        payload,
+        override,
+        line,
+        seq,
+        recorded,
+        version,
+        digest,
+        None if reading is None else pickle.loads(reading),
+    )
 
 
 def _old_seq(item: Pending) -> int:

@@ -537,11 +537,11 @@ def test_import_is_all_or_nothing(
 def test_import_into_a_new_database_writes_nothing_on_error(cli: Script, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join([*BROKEN_LINE_3, "{oops", ""]), encoding="utf-8")
-    fresh = tmp_path / "fresh.db"
+    fresh = tmp_path / "new" / "folder" / "fresh.db"
     proc = cli("--db", str(fresh), "import", str(bad), code=2)
     assert "line 3" in proc.stderr
-    # The new file is an empty store (created before the file was read): no event in it.
-    assert cli.ok("--db", str(fresh), "export").stdout == ""
+    # The store was created before the file was read, and removed with its folders.
+    assert not (tmp_path / "new").exists()
 
 
 def test_import_of_a_season_already_in_the_store_is_refused(season: Script, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ is committed. The window is made small here so that short files take the long pa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -81,22 +82,84 @@ def test_a_long_file_is_written_season_by_season_while_it_is_read(tmp_path, wind
     assert read_at_writes[-1] == len(lines)
 
 
-def test_a_season_named_again_after_it_was_written_names_the_line(tmp_path, window):
-    first, rest = _seasons(1), _seasons(3)[len(_seasons(1)) :]
+def _as_one_batch(tmp_path: Path, lines: list[str], rulebook=None) -> tuple[list[str], object]:
+    """What importing ``lines`` gives when every line is read before any is written (the
+    file is shorter than the window): the store's export, and the result."""
+    window, held = _transfer.WINDOW, _transfer.HOLD
+    _transfer.WINDOW = _transfer.HOLD = len(lines)
+    try:
+        with Store.open(tmp_path / "one-batch.db") as store:
+            result = _import(store, lines, rulebook)
+            return list(export_lines(store)), result
+    finally:
+        _transfer.WINDOW, _transfer.HOLD = window, held
+
+
+def _sources(tmp_path: Path, lines: list[str]) -> dict[str, object]:
+    """The same lines as each kind of input: a list, a seekable file, a generator."""
+    path = tmp_path / "input.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"list": lines, "file": path, "generator": (x for x in lines)}
+
+
+def _imports_exactly(tmp_path: Path, lines: list[str], rulebook=None) -> None:
+    """Importing ``lines`` (read as a list, a file, a generator) gives the records, seqs,
+    hashes and findings of a one-batch import."""
+    expected, result = _as_one_batch(tmp_path, lines, rulebook)
+    for kind, source in _sources(tmp_path, lines).items():
+        with Store.open(tmp_path / f"{kind}.db") as store:
+            if isinstance(source, Path):
+                with source.open("rb") as f:
+                    got = _import(store, f, rulebook)
+            else:
+                got = _import(store, source, rulebook)
+            assert list(export_lines(store)) == expected, kind
+            assert got == result, kind
+
+
+def _late_news(first: list[str]) -> str:
     late = json.loads(first[-1])
     late.update(type="news_recorded", at="2027-02-25T10:00:00-05:00", kind="other", detail="x")
     del late["order"]
-    lines = [*first, *rest, json.dumps(late)]
-    with Store.open(tmp_path / "short.db") as short:  # within the window: imported as is
-        assert _import(short, lines).seasons == ("syn-000000", "syn-000001", "syn-000002")
+    return json.dumps(late)
 
+
+def test_a_season_named_again_after_it_was_written_is_imported_as_one(tmp_path, window):
+    """The season was written when the window passed; the import starts again from the
+    first line, and writes nothing before the last: the seqs of a one-batch import."""
+    first, rest = _seasons(1), _seasons(3)[len(_seasons(1)) :]
+    lines = [*first, *rest, _late_news(first)]
     window(50)
-    with Store.open(tmp_path / "long.db") as store, pytest.raises(InputError) as excinfo:
-        _import(store, lines)
-    assert (excinfo.value.line, excinfo.value.field) == (len(lines), "season")
-    assert "syn-000000" in str(excinfo.value) and "sort the file by season" in str(excinfo.value)
-    with Store.open(tmp_path / "long.db") as store:
-        assert store.seasons() == []
+    _imports_exactly(tmp_path, lines, Rulebook())
+
+
+@pytest.mark.parametrize(
+    ("lines", "held"),
+    [(40, 100), (3, 10_000), (3, 100)],
+    ids=["held past memory", "written, read again", "written, read again past memory"],
+)
+def test_a_file_sorted_by_date_is_imported_as_one_batch(tmp_path, window, monkeypatch, lines, held):
+    """An advisor's file of many applicants sorted by date: the seasons interleave all
+    along, past the window (written, then read again) and past what is held in memory
+    (a temporary file); seasons get their seqs in the order of their first lines."""
+    window(lines)
+    monkeypatch.setattr(_transfer, "HOLD", held)
+    lines = sorted(_seasons(6), key=lambda x: dt.datetime.fromisoformat(json.loads(x)["at"]))
+    _imports_exactly(tmp_path, lines, Rulebook())
+    with Store.open(tmp_path / "list.db") as store:
+        assert store.seasons() == [f"syn-{n:06d}" for n in range(6)]
+        assert [r.seq for r in store.records("syn-000000")] == list(range(1, 101))
+
+
+def test_seasons_interleaved_within_the_window_keep_the_order_of_their_first_lines(
+    tmp_path, window
+):
+    """The first season's last line comes after the second season's: the first season
+    is still written first."""
+    first, second, third = (_seasons(3)[n * 100 : (n + 1) * 100] for n in range(3))
+    lines = [*first[:50], *second, *first[50:], *third]
+    window(120)
+    _imports_exactly(tmp_path, lines, Rulebook())
 
 
 def _blocked_in_first_season() -> tuple[list[str], int]:
@@ -141,10 +204,14 @@ def _export_with_references(store: Store) -> list[str]:
     return list(export_lines(store))
 
 
-def test_an_export_is_restored_in_seq_order_batches_with_every_hash(tmp_path, window):
+@pytest.mark.parametrize("held", [40_000, 50])
+def test_an_export_is_restored_in_seq_order_batches_with_every_hash(
+    tmp_path, window, monkeypatch, held
+):
     with Store.open(tmp_path / "source.db") as source:
         exported = _export_with_references(source)
     window(100)
+    monkeypatch.setattr(_transfer, "HOLD", held)
     with Store.open(tmp_path / "copy.db") as copy:
         result = _import(copy, exported)
         assert result.hashes_reproduced == result.events == len(exported)
@@ -172,28 +239,67 @@ def test_a_restored_export_after_other_events_keeps_its_references(tmp_path, win
         assert crowded.verify() == (5 + len(exported), None)
 
 
-def test_an_export_line_out_of_place_in_a_long_file_names_its_line(tmp_path, window):
+@pytest.mark.parametrize("held", [40_000, 50])
+def test_an_export_line_out_of_place_in_a_long_file_is_imported_as_one(
+    tmp_path, window, monkeypatch, held
+):
+    """After lines of an export were written in seq order, a line without seq (the file
+    is grouped by season after all) or with a seq far behind: read again, as one batch
+    (its lines held in memory, or in a temporary file)."""
     with Store.open(tmp_path / "source.db") as source:
         exported = _export_with_references(source)
     window(100)
-    without_seq = json.loads(exported[5])
-    del without_seq["seq"]
+    monkeypatch.setattr(_transfer, "HOLD", held)
+    news = {"season": "syn-000000", "type": "news_recorded", "at": "2027-02-26T11:00:00-05:00"}
+    without_seq = json.dumps({**news, "kind": "other", "detail": "x"})
+    # A file that is not all an export keeps its seqs as written here: no reference to one.
+    unreferenced = [
+        json.dumps({k: v for k, v in json.loads(x).items() if k != "news_seq"})
+        for x in exported[:250]
+    ]
     cases = {
-        "no seq": ([*exported[:250], json.dumps(without_seq)], 251),
-        "seq far behind": ([*exported[:250], exported[3]], 251),
+        "no seq": [*unreferenced, without_seq],
+        "seq far behind": [*exported[:150], *exported[151:], exported[150]],
     }
-    for name, (lines, line) in cases.items():
-        with Store.open(tmp_path / f"{name}.db") as store:
-            with pytest.raises(InputError) as excinfo:
-                _import(store, lines)
-            assert (excinfo.value.line, excinfo.value.field) == (line, "seq"), name
-            assert store.seasons() == [], name
+    for name, lines in cases.items():
+        (tmp_path / name).mkdir()
+        _imports_exactly(tmp_path / name, lines)
 
 
-def test_a_season_waiting_for_a_later_line_is_held_until_the_end(tmp_path, window):
+def test_a_season_spilled_while_restoring_keeps_the_place_of_its_first_line(tmp_path, monkeypatch):
+    """Export lines held past HOLD go to the temporary file; then lines without seq end
+    the restoring: each season is still written in the order of its first line."""
+    monkeypatch.setattr(_transfer, "HOLD", 50)
+    with Store.open(tmp_path / "source.db") as source:
+        exported = _export_with_references(source)
+    news = {"type": "news_recorded", "at": "2027-02-26T11:00:00-05:00", "kind": "other"}
+    lines = [
+        *exported[:102],  # the first season, and two lines of the second: in the file
+        json.dumps({**news, "season": "syn-000001", "detail": "second"}),
+        json.dumps({**news, "season": "syn-000000", "detail": "first"}),
+    ]
+    _imports_exactly(tmp_path, lines)
+
+
+def test_a_refused_season_named_again_is_judged_with_its_late_line(tmp_path, window):
+    """The first season, written without its line that comes last in the file, was
+    impossible (thanked before the interview); with it, it is not: imported as one."""
+    lines = _seasons(3)
+    interviewed = next(n for n, x in enumerate(lines) if '"interviewed"' in x)
+    lines.append(lines.pop(interviewed))
+    window(50)
+    _imports_exactly(tmp_path, lines, Rulebook())
+
+
+@pytest.mark.parametrize("held", [40_000, 2])
+def test_a_season_waiting_for_a_later_line_is_held_until_the_end(
+    tmp_path, window, monkeypatch, held
+):
     """A time at a program typed without an offset is read in the program's timezone as
-    the whole file leaves it, however far the line that sets it."""
+    the whole file leaves it, however far the line that sets it (and when the lines held
+    go to a temporary file, the line waiting stays in memory until then)."""
     window(3)
+    monkeypatch.setattr(_transfer, "HOLD", held)
     start = {
         "type": "season_started",
         "at": "2026-09-20T10:00:00-04:00",
