@@ -157,11 +157,12 @@ def audit_range(
     at: dt.datetime | None,
     *,
     rebuild: bool = False,
+    keep: bool = True,
 ) -> tuple[list[AuditReport], list[ProjectedRow]]:
     """The audits of ``seasons`` (ids in order), in that order: from the projection rows
     that match ``key``, the others judged from their records (all of them with
-    ``rebuild``), each contiguous run of them read with one query; and the rows to keep
-    for the seasons judged (:class:`Keeper`)."""
+    ``rebuild``), each contiguous run of them read with one query; and (``keep``) the
+    rows to keep for the seasons judged (:class:`Keeper`)."""
     reports: dict[str, AuditReport] = {}
     stale: list[list[str]] = []  # contiguous runs of ``seasons``
     previous_stale = False
@@ -180,9 +181,12 @@ def audit_range(
         for season, records in store.seasons_records(run[0], run[-1], replay=True):
             if season not in wanted:  # started since ``seasons`` were listed
                 continue
-            text, report = judged(audit_parts(season, records, rulebook), rulebook, at)
-            reports[season] = report
-            rows.append((season, records[-1].seq, key, text))
+            parts = audit_parts(season, records, rulebook)
+            if keep:
+                text, reports[season] = judged(parts, rulebook, at)
+                rows.append((season, records[-1].seq, key, text))
+            else:  # a store that keeps nothing: no checklist span but ``at``'s is judged
+                reports[season] = parts.report(rulebook, at)
     return [reports[s] for s in seasons if s in reports], rows
 
 

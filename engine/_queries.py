@@ -481,7 +481,9 @@ def audit_store(
             keeper = Keeper(store)
             try:
                 for run in runs:
-                    reports, rows = audit_range(store, rulebook, key, run, at, rebuild=rebuild)
+                    reports, rows = audit_range(
+                        store, rulebook, key, run, at, rebuild=rebuild, keep=keeper.trying
+                    )
                     keeper.add(rows)
                     yield from reports
             finally:
@@ -514,8 +516,10 @@ def _audit_run(
     from prematch.engine._projection import Keeper, audit_range
 
     with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
-        reports, rows = audit_range(store, rulebook, key, seasons, at, rebuild=rebuild)
         keeper = Keeper(store)
+        reports, rows = audit_range(
+            store, rulebook, key, seasons, at, rebuild=rebuild, keep=keeper.trying
+        )
         keeper.add(rows)
         keeper.flush()
         return reports
