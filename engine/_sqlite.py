@@ -556,10 +556,9 @@ class SqliteRecorder:
         self._end_turn(batch, wrote=True)
 
     def _take_turn(self, now_iso: str) -> _Batch:
-        """Wait for this thread's turn (threads are woken as soon as the block before
-        them is done: SQLite's busy handler, which orders the writers of other
-        processes, polls with sleeps of up to 100 ms); join the open transaction or
-        begin one."""
+        """Wait for this thread's turn (it is woken as soon as the block before it is
+        done); join the open transaction, or begin one once it is this process's turn
+        among the file's writers."""
         deadline = time.monotonic() + self.busy_timeout
         with self._turns:
             self._queued += 1

@@ -235,8 +235,10 @@ class Store:
 
     @contextlib.contextmanager
     def write(self, now_iso: str) -> Iterator[Transaction]:
-        """A write transaction (``BEGIN IMMEDIATE`` for a file): commit if the block ends
-        normally, else roll back. One writer at a time. After the commit, the
+        """A write: its block runs alone (one writer at a time) and is kept if it ends
+        normally, else undone. It returns once what it wrote is committed (for a file, in
+        one ``BEGIN IMMEDIATE`` transaction, possibly shared with the writes of other
+        threads that waited meanwhile: group commit). After the commit, the
         :attr:`on_recorded` hooks see what it stored."""
         hooks = list(self.on_recorded)
         stored: list[Record] = []
