@@ -291,8 +291,10 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
             raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
         expected = (int(seq_text), digest)
     with obj.store(readonly=True) as store:
-        verification = store.verify(expected)
+        # The head first: the log is append-only, so the snapshot verify then reads holds
+        # it, and the head printed is one this run checked (a write meanwhile comes after).
         head_seq, head_hash = store.head()
+        verification = store.verify(expected)
     count, problem = verification
     if as_json:
         render.dump_json(verification.to_json())
