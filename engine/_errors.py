@@ -48,6 +48,7 @@ __all__ = [
     "UnknownProgramError",
     "UnknownSeasonError",
     "located",
+    "newer_store",
 ]
 
 
@@ -221,3 +222,14 @@ class IntegrityError(StoreError):
     """The file is not a prematch store, or was written by a newer schema."""
 
     code = "store.integrity"
+
+
+def newer_store(found: int, reads: int, path: object) -> IntegrityError:
+    """The error for a store whose format (``found``) is newer than the ``reads`` this
+    prematch reads."""
+    return IntegrityError(
+        f"the store was written by a newer prematch (store format {found}, "
+        f"this one reads up to {reads}); upgrade prematch",
+        path=path,
+        code="store.newer",
+    )

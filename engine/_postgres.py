@@ -45,6 +45,7 @@ from prematch.engine._errors import (
     StoreBusyError,
     StoreError,
     StoreReadonlyError,
+    newer_store,
 )
 from prematch.engine._mapper import (
     EVENT_COLUMNS,
@@ -432,12 +433,7 @@ class PostgresRecorder:
                 "no prematch store in this database", path=self.path, code="store.missing"
             )
         if version > PG_FORMAT:
-            raise IntegrityError(
-                f"the store was written by a newer prematch (store format {version}, "
-                f"this one reads up to {PG_FORMAT}); upgrade prematch",
-                path=self.path,
-                code="store.newer",
-            )
+            raise newer_store(version, PG_FORMAT, self.path)
 
     @staticmethod
     def _has_table(conn: psycopg.Connection[Any], name: str) -> bool:

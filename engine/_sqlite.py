@@ -37,6 +37,7 @@ from prematch.engine._errors import (
     StoreBusyError,
     StoreError,
     StoreReadonlyError,
+    newer_store,
 )
 from prematch.engine._mapper import (
     EVENT_COLUMNS,
@@ -424,12 +425,7 @@ class SqliteRecorder:
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         if version > STORE_FORMAT:
-            raise IntegrityError(
-                f"the store was written by a newer prematch (store format {version}, "
-                f"this one reads up to {STORE_FORMAT}); upgrade prematch",
-                path=self.path,
-                code="store.newer",
-            )
+            raise newer_store(version, STORE_FORMAT, self.path)
         if "events" not in tables:
             if tables:
                 raise IntegrityError("a SQLite database but not a prematch store", path=self.path)
@@ -442,12 +438,7 @@ class SqliteRecorder:
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > STORE_FORMAT:
-            raise IntegrityError(
-                f"the store was written by a newer prematch (store format {version}, "
-                f"this one reads up to {STORE_FORMAT}); upgrade prematch",
-                path=self.path,
-                code="store.newer",
-            )
+            raise newer_store(version, STORE_FORMAT, self.path)
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
