@@ -22,7 +22,6 @@ import re
 import select
 import shutil
 import sqlite3
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 import pytest
 from history import History
 from prematch_script import Ran, Script
+from races import Go, race
 
 from prematch.engine import NoRules, Season, Store, fixed_clock
 
@@ -195,35 +195,23 @@ def test_concurrent_log_processes_lose_nothing(tmp_path: Path) -> None:
 def test_concurrent_library_threads_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     new_season(db)
-    barrier = threading.Barrier(WRITERS)
     got: dict[int, list[tuple[str, int]]] = {}
-    errors: list[BaseException] = []
 
-    def writer(index: int) -> None:
-        try:
-            # sqlite3 connections belong to one thread: each thread opens its own store.
-            with Store.open(db, create=False, busy_timeout=60) as store:
-                season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
-                mine: list[tuple[str, int]] = []
-                barrier.wait(timeout=60)
-                for j in range(PER_THREAD):
-                    detail = f"t{index}-{j}"
-                    done = season.record(
-                        "news_recorded", at="2026-10-01T10:00:00-04:00", kind="other", detail=detail
-                    )
-                    mine.append((detail, done.record.seq))
-                got[index] = mine
-        except BaseException as e:  # reported below, with the thread that raised it
-            errors.append(e)
-            barrier.abort()
+    def writer(index: int, go: Go) -> None:
+        # Each thread opens its own store (the shared store is test_embedding's).
+        with Store.open(db, create=False, busy_timeout=60) as store:
+            season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+            mine: list[tuple[str, int]] = []
+            go()
+            for j in range(PER_THREAD):
+                detail = f"t{index}-{j}"
+                done = season.record(
+                    "news_recorded", at="2026-10-01T10:00:00-04:00", kind="other", detail=detail
+                )
+                mine.append((detail, done.record.seq))
+            got[index] = mine
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors
-    assert all(not t.is_alive() for t in threads)
+    race(WRITERS, writer)
 
     accepted = dict(pair for mine in got.values() for pair in mine)
     assert len(accepted) == WRITERS * PER_THREAD
@@ -256,8 +244,8 @@ def intent_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_two_concurrent_letters_of_intent_one_wins(tmp_path: Path, intent_template: Path) -> None:
     winners = []
-    for race in range(INTENT_RACES):
-        db = tmp_path / f"race{race}.db"
+    for round_ in range(INTENT_RACES):
+        db = tmp_path / f"race{round_}.db"
         shutil.copy(intent_template, db)
         programs = ("alpha-im", "beta-im")
         results = start_together(
@@ -266,12 +254,12 @@ def test_two_concurrent_letters_of_intent_one_wins(tmp_path: Path, intent_templa
         for _, out, err in results:
             assert "Traceback" not in out + err, err
         codes = sorted(code for code, _, _ in results)
-        assert codes == [0, 3], f"race {race}: exit codes {codes}: {results}"
+        assert codes == [0, 3], f"race {round_}: exit codes {codes}: {results}"
         winner = next(p for p, (code, _, _) in zip(programs, results, strict=True) if code == 0)
         loser_err = next(err for code, _, err in results if code == 3)
         assert "intent.single" in loser_err, loser_err
         intents = [row[2] for row in stored_rows(db) if row[1] == "intent_sent"]
-        assert intents == [winner], f"race {race}: stored intents {intents}"
+        assert intents == [winner], f"race {round_}: stored intents {intents}"
         assert_gapless_and_verified(db, cli=False)
         winners.append(winner)
     print(f"intent races: {INTENT_RACES}, winners: {winners}")

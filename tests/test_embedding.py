@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from history import History
 from prematch_script import Script
+from races import Go, race
 
 from prematch import policies
 from prematch.engine import (
@@ -61,28 +62,17 @@ def test_one_store_shared_by_eight_threads_loses_nothing(tmp_path: Path, kind: s
     store = Store.open(tmp_path / "s.db", busy_timeout=60) if kind == "file" else Store.memory()
     History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
     season = Season.open(store, rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
-    barrier = threading.Barrier(WRITERS)
     got: dict[str, int] = {}
-    errors: list[BaseException] = []
 
-    def writer(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            for j in range(PER_THREAD):
-                detail = f"t{index}-{j}"
-                done = season.record("news_recorded", at=NEWS_AT, kind="other", detail=detail)
-                got[detail] = done.record.seq
-                season.state()  # reads interleave with the other threads' writes
-        except BaseException as e:  # reported below
-            errors.append(e)
-            barrier.abort()
+    def writer(index: int, go: Go) -> None:
+        go()
+        for j in range(PER_THREAD):
+            detail = f"t{index}-{j}"
+            done = season.record("news_recorded", at=NEWS_AT, kind="other", detail=detail)
+            got[detail] = done.record.seq
+            season.state()  # reads interleave with the other threads' writes
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors
+    race(WRITERS, writer)
     assert len(got) == WRITERS * PER_THREAD
     assert len(set(got.values())) == len(got), "two threads were told the same seq"
     stored = {r.payload["detail"]: r.seq for r in season.records() if r.type == "news_recorded"}
@@ -127,24 +117,13 @@ def test_threads_recording_now_keep_replay_order_equal_to_seq_order(tmp_path: Pa
     store = Store.open(tmp_path / "s.db", busy_timeout=60)
     History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
     season = Season.open(store, rulebook=NoRules(), clock=clock)
-    barrier = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
 
-    def writer(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            for j in range(PER_THREAD):
-                season.record("news_recorded", kind="other", detail=f"t{index}-{j}")
-        except BaseException as e:  # reported below
-            errors.append(e)
-            barrier.abort()
+    def writer(index: int, go: Go) -> None:
+        go()
+        for j in range(PER_THREAD):
+            season.record("news_recorded", kind="other", detail=f"t{index}-{j}")
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(WRITERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors
+    race(WRITERS, writer)
     news = [r for r in season.records() if r.type == "news_recorded"]
     assert len(news) == WRITERS * PER_THREAD
     assert [r.occurred_at for r in news] == sorted(r.occurred_at for r in news)

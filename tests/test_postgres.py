@@ -10,12 +10,12 @@ Each test gets a fresh schema of the test server (``pg_url``, see ``conftest.py`
 from __future__ import annotations
 
 import json
-import threading
 
 import psycopg
 import pytest
 from history import History
 from prematch_script import Script
+from races import Go, race
 from test_concurrency import NOW_UTC, start_together
 
 from prematch.engine import (
@@ -200,28 +200,18 @@ def test_threads_on_many_seasons_and_one_lose_nothing(pg_url):
         for season_id in seasons:
             interviewed_season(store, season_id)
         before = store.head()[0]
-    per_thread, errors = 10, []
-    barrier = threading.Barrier(8)
+    per_thread = 10
 
-    def writer(n: int) -> None:
-        try:
-            with Store.open(pg_url, busy_timeout=60) as store:
-                season = Season.open(
-                    store, seasons[n % 4], rulebook=NoRules(), clock=fixed_clock(NOW_UTC)
-                )
-                barrier.wait(timeout=60)
-                for i in range(per_thread):
-                    season.record("note_added", PROGRAMS[0], text=f"writer {n} note {i}")
-        except BaseException as e:  # reported below
-            errors.append(repr(e))
-            barrier.abort()
+    def writer(n: int, go: Go) -> None:
+        with Store.open(pg_url, busy_timeout=60) as store:
+            season = Season.open(
+                store, seasons[n % 4], rulebook=NoRules(), clock=fixed_clock(NOW_UTC)
+            )
+            go()
+            for i in range(per_thread):
+                season.record("note_added", PROGRAMS[0], text=f"writer {n} note {i}")
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert errors == []
+    race(8, writer, timeout=120)
     with Store.open(pg_url, readonly=True) as store:
         records = list(store.records())
         assert [r.seq for r in records] == list(range(1, before + 8 * per_thread + 1))

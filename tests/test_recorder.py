@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 from history import FIVE_EVENTS as EVENTS
 from history import History
+from races import Go, race
 
 from prematch import policies
 from prematch.engine import (
@@ -337,29 +337,21 @@ def test_the_single_intent_race_has_one_winner(recorder_store):
         season.add_program(pid, f"{pid} Internal Medicine", at="2026-09-21T10:00:00-04:00")
         season.record("invited", pid, at="2026-10-01T10:00:00-04:00")
         season.record("interviewed", pid, at="2026-12-01T10:00:00-05:00")
-    barrier = threading.Barrier(len(programs))
     outcome: dict[str, str] = {}
 
-    def writer(pid: str) -> None:
+    def writer(index: int, go: Go) -> None:
         # SQLite: each thread its own connection; memory: both threads share the store.
+        pid = programs[index]
         with recorder_store.again(store) as handle:
+            mine = Season.open(handle, rulebook=policies.Rulebook(), clock=fixed_clock(NOW_UTC))
+            go()
             try:
-                rulebook = policies.Rulebook()
-                mine = Season.open(handle, rulebook=rulebook, clock=fixed_clock(NOW_UTC))
-                barrier.wait(timeout=60)
                 mine.record("intent_sent", pid)
                 outcome[pid] = "accepted"
             except PolicyRefusal as refusal:
                 outcome[pid] = " ".join(f.rule for f in refusal.findings)
-            except BaseException as e:  # reported below
-                outcome[pid] = repr(e)
-                barrier.abort()
 
-    threads = [threading.Thread(target=writer, args=(pid,)) for pid in programs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    race(len(programs), writer, timeout=120)
     results = list(outcome.values())
     assert results.count("accepted") == 1, outcome
     assert any("intent.single" in r for r in results), outcome
