@@ -399,10 +399,7 @@ def _interviewed(season: Season, kind: str) -> tuple[str, ...]:
     (for ``update_sent``, only those with news still untold); at least one."""
     state = season.state()
     chosen = tuple(
-        pid
-        for pid, p in state.programs.items()
-        if p.state in ("interviewed", "ranked")
-        and (kind != "update_sent" or state.untold_news(pid))
+        p.id for p in state.interviewed() if kind != "update_sent" or state.untold_news(p.id)
     )
     if not chosen:
         untold = " with news untold" if kind == "update_sent" else ""

@@ -20,7 +20,10 @@ from prematch.engine._errors import InputError, StructuralError, UnknownProgramE
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._statemachine import INITIAL, TABLE, next_state, trigger_of
 
-__all__ = ["Message", "News", "ProgramState", "SeasonState", "evolve"]
+__all__ = ["AFTER_INTERVIEW", "Message", "News", "ProgramState", "SeasonState", "evolve"]
+
+AFTER_INTERVIEW = ("interviewed", "ranked")
+"""The states of a program interviewed at and still in the running."""
 
 
 class Message(NamedTuple):
@@ -200,6 +203,14 @@ class SeasonState:
                 f"season {self.id!r} has no program {program_id!r} (programs: {known})",
                 field="program",
             ) from None
+
+    def interviewed(self) -> list[ProgramState]:
+        """The programs interviewed at and still in the running (``interviewed`` or
+        ``ranked``), by id."""
+        return sorted(
+            (p for p in self.programs.values() if p.state in AFTER_INTERVIEW),
+            key=lambda p: p.id,
+        )
 
     def untold_news(self, program_id: str) -> list[News]:
         """News not yet told to the program, oldest first."""
