@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import operator
 import os
 from collections.abc import Iterable, Iterator
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 STATE_SOURCE = "prematch state machine (docs/states.md)"
+
+_OVERRIDE = operator.attrgetter("override")
 
 
 def judge_action(
@@ -353,7 +356,8 @@ def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtoc
     notes: list[tuple[int, Record]] = []  # (index in out, record): written once all is known
     state: SeasonState | None = None
     binding = _Binding(rulebook)
-    for after, judged in fold(live_records(records), binding):
+    live = live_records(records)
+    for after, judged in fold(live, binding):
         state = after  # one object, changed in place by the fold
         r = judged.record
         for f in judged.findings:
@@ -382,7 +386,8 @@ def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtoc
         if r.seq in caused:
             out[index] = _override_note(r, _why(r, caused, ""))
     last: list[AuditFinding] = []
-    gone = retracted_seqs(records)
+    # Without a retraction, every record is live (a pass over the records spared).
+    gone = retracted_seqs(records) if len(live) != len(records) else set()
     if gone:  # an override is kept in every audit, also once its event was retracted
         for r in records:
             if r.override is None:
@@ -419,9 +424,8 @@ def _override_note(record: Record, why: str) -> AuditFinding:
 def _covered(records: list[Record], rulebook: RulebookProtocol) -> dict[tuple[int, str], Record]:
     """``(seq, rule)`` of each covered block finding, and the record whose override covers
     it (see :func:`audit_records`)."""
-    overriding = [r for r in records if r.override is not None]
-    if not overriding:
-        return {}
+    if all(map(operator.is_, map(_OVERRIDE, records), itertools.repeat(None))):
+        return {}  # no override (most seasons): a pass over the records in C
     by_seq = sorted(records, key=operator.attrgetter("seq"))
     candidates: list[Record] = []
     latest: tuple[int, dt.datetime, int] | None = None
