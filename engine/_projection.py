@@ -92,9 +92,7 @@ def _row(f: AuditFinding) -> list[Any]:
     return [f.rule, f.severity, f.program, f.seq, f.message, f.source, f.override]
 
 
-def judged(
-    parts: AuditParts, rulebook: RulebookProtocol, at: dt.datetime | None
-) -> tuple[str, AuditReport]:
+def judged(parts: AuditParts, at: dt.datetime | None) -> tuple[str, AuditReport]:
     """The projection's text of a season just judged, and its report as of ``at`` (what
     :func:`~prematch.engine._queries.audit_records` gives).
 
@@ -104,8 +102,8 @@ def judged(
     before the first turn), the span holding ``at`` at ``at`` itself."""
     spans: list[list[Any]] | None = [[None, []]]
     now: list[AuditFinding] = []
-    if parts.state is not None:
-        judge = rulebook.for_season(parts.state)
+    judge = parts.judge
+    if parts.state is not None and judge is not None:
         turns = judge.turns(parts.state, CHECKLIST)
         if at is not None:
             now = checklist_findings(parts.state, judge, at)
@@ -183,10 +181,10 @@ def audit_range(
                 continue
             parts = audit_parts(season, records, rulebook)
             if keep:
-                text, reports[season] = judged(parts, rulebook, at)
+                text, reports[season] = judged(parts, at)
                 rows.append((season, records[-1].seq, key, text))
             else:  # a store that keeps nothing: no checklist span but ``at``'s is judged
-                reports[season] = parts.report(rulebook, at)
+                reports[season] = parts.report(at)
     return [reports[s] for s in seasons if s in reports], rows
 
 

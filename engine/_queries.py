@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import operator
 import os
 from collections.abc import Iterable, Iterator
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 STATE_SOURCE = "prematch state machine (docs/states.md)"
+
+_OVERRIDE = operator.attrgetter("override")
 
 
 def judge_action(
@@ -272,27 +275,51 @@ def audit_records(
     on the final state: what is still undone by then (a finding of it is reported at the
     event it is about, such as the interview never thanked). See :func:`audit_parts`.
     """
-    return audit_parts(season, records, rulebook).report(rulebook, at)
+    return audit_parts(season, records, rulebook).report(at)
 
 
 @dataclass(frozen=True, slots=True)
 class AuditParts:
     """A season's audit as far as it does not depend on the instant of the audit: the
-    findings before the checklist's, the final state the checklist is asked about, and
-    the findings after (overrides of retracted events, and of retractions)."""
+    findings before the checklist's, the final state the checklist is asked about (and
+    the season's judge, the fold's, that asks it), and the findings after (overrides of
+    retracted events, and of retractions)."""
 
     season: str
     history: tuple[AuditFinding, ...]
     state: SeasonState | None
     """The state after every live record (``None``: the season has none)."""
+    judge: Judge | None
+    """The rulebook bound to the season by the fold (``None`` with no state)."""
     after: tuple[AuditFinding, ...]
 
-    def report(self, rulebook: RulebookProtocol, at: dt.datetime | None) -> AuditReport:
+    def report(self, at: dt.datetime | None) -> AuditReport:
         """The audit as of ``at`` (no checklist without one), as :func:`audit_records`."""
-        if at is None or self.state is None:
+        if at is None or self.state is None or self.judge is None:
             return AuditReport(self.season, (*self.history, *self.after))
-        middle = checklist_findings(self.state, rulebook.for_season(self.state), at)
+        middle = checklist_findings(self.state, self.judge, at)
         return AuditReport(self.season, (*self.history, *middle, *self.after))
+
+
+class _Binding:
+    """A rulebook that keeps the judge it last bound to a season: the fold's, which
+    :meth:`AuditParts.report` asks the checklist again (binding once more would compute
+    the season's frame again)."""
+
+    __slots__ = ("judge", "rulebook")
+
+    def __init__(self, rulebook: RulebookProtocol):
+        self.rulebook = rulebook
+        self.judge: Judge | None = None
+
+    def for_season(self, state: SeasonState) -> Judge:
+        """The rulebook's judge of the season, kept."""
+        self.judge = self.rulebook.for_season(state)
+        return self.judge
+
+    def fingerprint(self) -> str:
+        """The rulebook's."""
+        return self.rulebook.fingerprint()
 
 
 def checklist_findings(state: SeasonState, judge: Judge, at: dt.datetime) -> list[AuditFinding]:
@@ -328,7 +355,9 @@ def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtoc
     out: list[AuditFinding] = []
     notes: list[tuple[int, Record]] = []  # (index in out, record): written once all is known
     state: SeasonState | None = None
-    for after, judged in fold(live_records(records), rulebook):
+    binding = _Binding(rulebook)
+    live = live_records(records)
+    for after, judged in fold(live, binding):
         state = after  # one object, changed in place by the fold
         r = judged.record
         for f in judged.findings:
@@ -357,7 +386,8 @@ def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtoc
         if r.seq in caused:
             out[index] = _override_note(r, _why(r, caused, ""))
     last: list[AuditFinding] = []
-    gone = retracted_seqs(records)
+    # Without a retraction, every record is live (a pass over the records spared).
+    gone = retracted_seqs(records) if len(live) != len(records) else set()
     if gone:  # an override is kept in every audit, also once its event was retracted
         for r in records:
             if r.override is None:
@@ -368,7 +398,7 @@ def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtoc
                 last.append(
                     _override_note(r, _why(r, caused, "it makes no event break a rule on replay"))
                 )
-    return AuditParts(season, tuple(out), state, tuple(last))
+    return AuditParts(season, tuple(out), state, binding.judge, tuple(last))
 
 
 def _why(record: Record, caused: dict[int, list[tuple[int, str]]], otherwise: str) -> str:
@@ -394,9 +424,8 @@ def _override_note(record: Record, why: str) -> AuditFinding:
 def _covered(records: list[Record], rulebook: RulebookProtocol) -> dict[tuple[int, str], Record]:
     """``(seq, rule)`` of each covered block finding, and the record whose override covers
     it (see :func:`audit_records`)."""
-    overriding = [r for r in records if r.override is not None]
-    if not overriding:
-        return {}
+    if all(map(operator.is_, map(_OVERRIDE, records), itertools.repeat(None))):
+        return {}  # no override (most seasons): a pass over the records in C
     by_seq = sorted(records, key=operator.attrgetter("seq"))
     candidates: list[Record] = []
     latest: tuple[int, dt.datetime, int] | None = None

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from prematch.engine import ProgramState, SeasonState, Window
-from prematch.policies._context import GUIDE, Ask, Frame, Rule, Say, add_days, specialty_of, warn
+from prematch.policies._context import GUIDE, Ask, Frame, Rule, Say, specialty_of, warn
 from prematch.policies._program import no_contact_reason, specialty_expects_thanks
 
 __all__ = ["NEWS_UNTOLD", "UNTHANKED"]
@@ -22,29 +22,42 @@ _AFTER_INTERVIEW = ("interviewed", "ranked")
 
 def _from(frame: Frame) -> dt.datetime:
     """When the checklist starts: ``checklist.days_before_deadline`` before the deadline."""
-    days = frame.params["checklist.days_before_deadline"]
-    return add_days(frame.deadline, -days, frame.timezone)
-
-
-def _due(ask: Ask) -> bool:
-    return ask.at >= _from(ask.frame)
+    return frame.checklist_opens
 
 
 def _turns(state: SeasonState, frame: Frame) -> tuple[dt.datetime]:
     return (_from(frame),)  # before it nothing is due; from it on, the state alone decides
 
 
-def _interviewed(state: SeasonState) -> Iterator[ProgramState]:
-    for p in sorted(state.programs.values(), key=lambda p: p.id):
-        if p.state in _AFTER_INTERVIEW and no_contact_reason(state, p) is None:
-            yield p
+_asked: list[tuple[Ask, list[ProgramState]]] = []
+"""The last ask and its :func:`_interviewed` programs: both rules read them, in turn."""
+
+
+def _interviewed(ask: Ask) -> list[ProgramState]:
+    """The programs that interviewed the applicant and take contact after it, in id order,
+    once the checklist is due (else none). Both rules get the same ask, one after the
+    other: the second takes the first's list (one ask kept, so none holds on to a state
+    for long)."""
+    if _asked and _asked[0][0] is ask:
+        return _asked[0][1]
+    programs: list[ProgramState] = []
+    if ask.at >= ask.frame.checklist_opens:
+        state = ask.state
+        programs = [
+            p
+            for _, p in sorted(state.programs.items())
+            if p.state in _AFTER_INTERVIEW and no_contact_reason(state, p) is None
+        ]
+    _asked[:] = [(ask, programs)]
+    return programs
 
 
 def _unthanked(ask: Ask) -> Iterator[Say | Window]:
-    if not _due(ask):
-        return
-    for p in _interviewed(ask.state):
-        if p.sent("thank_you") or not specialty_expects_thanks(specialty_of(ask.state, p))[0]:
+    state = ask.state
+    for p in _interviewed(ask):
+        if any(m.action == "thank_you" for m in p.messages):
+            continue
+        if not specialty_expects_thanks(specialty_of(state, p))[0]:
             continue
         yield warn(
             f"{p.name} was never thanked for the interview; the final checklist: a short "
@@ -55,15 +68,19 @@ def _unthanked(ask: Ask) -> Iterator[Say | Window]:
 
 
 def _news_untold(ask: Ask) -> Iterator[Say | Window]:
-    if not _due(ask):
+    news = ask.state.news
+    if not news:
         return
-    for p in _interviewed(ask.state):
-        for news in ask.state.untold_news(p.id):
+    for p in _interviewed(ask):
+        told = p.told_news
+        for n in news:
+            if n.seq in told:
+                continue
             yield warn(
-                f"{p.name} has not heard your news ({news.detail}); the final checklist: "
+                f"{p.name} has not heard your news ({n.detail}); the final checklist: "
                 f"send it an update before the deadline (`prematch log update-sent {p.id}`)",
                 program=p.id,
-                seq=news.seq,
+                seq=n.seq,
             )
 
 

@@ -174,6 +174,9 @@ class Frame:
     inquiry_opens: dt.datetime
     inquiry_late: dt.datetime
     inquiry_closes: dt.datetime
+    checklist_opens: dt.datetime
+    """``checklist.days_before_deadline`` days before the deadline: the final checklist
+    is due from then on."""
 
     @staticmethod
     def of(state: SeasonState) -> Frame:
@@ -208,6 +211,7 @@ def _frame(calendar: Calendar, timezone: str, policy: tuple[tuple[str, float | i
         ),
         inquiry_late=day_after(params["inquiry.late_month"], params["inquiry.late_day"], year - 1),
         inquiry_closes=day_after(params["inquiry.close_month"], params["inquiry.close_day"], year),
+        checklist_opens=add_days(deadline, -params["checklist.days_before_deadline"], timezone),
     )
 
 

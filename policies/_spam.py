@@ -36,10 +36,10 @@ def _asked_is_exempt(ask: Ask) -> bool:
 
 
 def _gap(ask: Ask) -> Iterator[Say | Window]:
-    if _asked_is_exempt(ask):
-        return
     p = ask.target
     if not p.messages and not p.calls:  # the common case in an audit: nothing before
+        return
+    if _asked_is_exempt(ask):
         return
     last = _last_contact(p, ask.params["thanks.due_hours"])
     if last is not None:
