@@ -17,8 +17,6 @@ from prematch.policies._program import no_contact_reason, specialty_expects_than
 
 __all__ = ["NEWS_UNTOLD", "UNTHANKED"]
 
-_AFTER_INTERVIEW = ("interviewed", "ranked")
-
 
 def _from(frame: Frame) -> dt.datetime:
     """When the checklist starts: ``checklist.days_before_deadline`` before the deadline."""
@@ -43,11 +41,7 @@ def _interviewed(ask: Ask) -> list[ProgramState]:
     programs: list[ProgramState] = []
     if ask.at >= ask.frame.checklist_opens:
         state = ask.state
-        programs = [
-            p
-            for _, p in sorted(state.programs.items())
-            if p.state in _AFTER_INTERVIEW and no_contact_reason(state, p) is None
-        ]
+        programs = [p for p in state.interviewed() if no_contact_reason(state, p) is None]
     _asked[:] = [(ask, programs)]
     return programs
 
