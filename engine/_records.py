@@ -62,7 +62,17 @@ def utc_iso(moment: dt.datetime) -> str:
     """An aware datetime as the stored UTC ISO string (``2027-01-05T14:00:00+00:00``)."""
     if moment.tzinfo is not dt.UTC:
         moment = moment.astimezone(dt.UTC)
-    return moment.isoformat(timespec="microseconds")
+    # isoformat(timespec="microseconds") gives the same text at three times the cost (it
+    # asks the timezone for its offset), an f-string at twice: an import formats each event's.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 def parse_utc(text: str) -> dt.datetime:
