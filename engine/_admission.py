@@ -142,15 +142,16 @@ def admit(
     broken: dict[int, tuple[Record, list[Finding]]] = {}
     try:
         for _, judged in _fold_telling(live, rulebook, judging, bare):
-            record = judged.record
-            blocks = [f for f in judged.findings if f.severity == "block"]
+            record, findings = judged
+            blocks = [f for f in findings if f.severity == "block"] if findings else None
             if record.seq in new_seqs:
                 if blocks and record.override is None and blocked_override is not None:
                     record = record._replace(override=blocked_override)
+                    judged = Judged(record, findings)
                 if blocks and record.override is None:
                     with located(seq=record.seq):
-                        raise PolicyRefusal(_refusal_text(record, blocks), judged.findings)
-                admitted[record.seq] = Judged(record, judged.findings)
+                        raise PolicyRefusal(_refusal_text(record, blocks), findings)
+                admitted[record.seq] = judged
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
                 if fresh:
