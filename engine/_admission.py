@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
@@ -137,21 +137,21 @@ def admit(
     merged = [*existing, *new]
     judging = None if inserts_into_past else new_seqs
     live = live_records(merged)
-    if resolve_news:
-        live = _with_news_told(live, new_seqs)
+    bare = _bare_updates(new) if resolve_news else set()
     admitted: dict[int, Judged] = {}
     broken: dict[int, tuple[Record, list[Finding]]] = {}
     try:
-        for _, judged in fold(live, rulebook, judging=judging):
-            record = judged.record
-            blocks = [f for f in judged.findings if f.severity == "block"]
+        for _, judged in _fold_telling(live, rulebook, judging, bare):
+            record, findings = judged
+            blocks = [f for f in findings if f.severity == "block"] if findings else None
             if record.seq in new_seqs:
                 if blocks and record.override is None and blocked_override is not None:
                     record = record._replace(override=blocked_override)
+                    judged = Judged(record, findings)
                 if blocks and record.override is None:
                     with located(seq=record.seq):
-                        raise PolicyRefusal(_refusal_text(record, blocks), judged.findings)
-                admitted[record.seq] = Judged(record, judged.findings)
+                        raise PolicyRefusal(_refusal_text(record, blocks), findings)
+                admitted[record.seq] = judged
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
                 if fresh:
@@ -245,30 +245,46 @@ def _at(record: Record, finding: Finding) -> Finding:
     )
 
 
-def _with_news_told(live: list[Record], new_seqs: Collection[int]) -> list[Record]:
-    """``live`` (in replay order) with each new ``update_sent`` that names no ``news_seq``
-    given the oldest news its program had not been told just before it.
+def _bare_updates(new: Sequence[Record]) -> set[int]:
+    """The seqs of the ``update_sent`` records among ``new`` that name no ``news_seq``."""
+    return {r.seq for r in new if r.type == "update_sent" and r.payload.get("news_seq") is None}
 
-    It replays ``live`` as far as the last such update; a record that cannot be
-    applied ends it early (the fold of the admission then reports it, located).
+
+def _fold_telling(
+    live: list[Record], rulebook: RulebookProtocol, judging: Collection[int] | None, bare: set[int]
+) -> Iterator[tuple[SeasonState, Judged]]:
+    """:func:`~prematch.engine._replay.fold`, each record whose seq is in ``bare`` (a new
+    ``update_sent`` that names no news) first given the oldest news its program had not
+    been told just before it (:func:`_news_told`), and judged so.
+
+    One pass where telling, then folding, took two (an import of a season's updates
+    replayed most of the season twice); without ``bare``, it is the fold itself.
     """
-    bare = {
-        n
-        for n, r in enumerate(live)
-        if r.type == "update_sent" and r.seq in new_seqs and r.payload.get("news_seq") is None
-    }
-    if not bare or live[0].type != "season_started":
-        return live
-    live = list(live)
+    if not bare or not live or live[0].type != "season_started":
+        yield from fold(live, rulebook, judging=judging)  # (which reports a bad start)
+        return
+    record = live[0]
+    state = SeasonState.start(record)
+    with located(seq=record.seq):
+        judge = rulebook.for_season(state)
+    yield state, Judged(record, ())
+    found_by, programs = judge.findings, state.programs
     try:
-        state = SeasonState.start(live[0])
-        for n in range(1, max(bare) + 1):
-            if n in bare:
-                live[n] = _news_told(state, live[n])
-            evolve(state, live[n])
+        for record in live[1:]:
+            if record.seq in bare:
+                record = _news_told(state, record)
+            findings: tuple[Finding, ...] = ()
+            program = record.program
+            # As the fold does: an unknown program is not judged (applying it reports it).
+            if (judging is None or record.seq in judging) and (
+                program is None or program in programs
+            ):
+                findings = found_by(state, program, record.type, record.occurred_at, record.payload)
+            evolve(state, record)
+            yield state, Judged(record, findings)
     except PrematchError:
-        pass  # not swallowed: the admission's fold meets the same record and raises
-    return live
+        with located(seq=record.seq):
+            raise
 
 
 def _news_told(state: SeasonState, record: Record) -> Record:

