@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 
 from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
 from prematch.engine._records import Record
@@ -141,7 +141,7 @@ def admit(
     admitted: dict[int, Judged] = {}
     broken: dict[int, tuple[Record, list[Finding]]] = {}
     try:
-        for _, judged in _fold_telling(live, rulebook, judging, bare):
+        for _, judged in fold(live, rulebook, judging=judging, amend=_news_told, amending=bare):
             record, findings = judged
             blocks = [f for f in findings if f.severity == "block"] if findings else None
             if record.seq in new_seqs:
@@ -248,43 +248,6 @@ def _at(record: Record, finding: Finding) -> Finding:
 def _bare_updates(new: Sequence[Record]) -> set[int]:
     """The seqs of the ``update_sent`` records among ``new`` that name no ``news_seq``."""
     return {r.seq for r in new if r.type == "update_sent" and r.payload.get("news_seq") is None}
-
-
-def _fold_telling(
-    live: list[Record], rulebook: RulebookProtocol, judging: Collection[int] | None, bare: set[int]
-) -> Iterator[tuple[SeasonState, Judged]]:
-    """:func:`~prematch.engine._replay.fold`, each record whose seq is in ``bare`` (a new
-    ``update_sent`` that names no news) first given the oldest news its program had not
-    been told just before it (:func:`_news_told`), and judged so.
-
-    One pass where telling, then folding, took two (an import of a season's updates
-    replayed most of the season twice); without ``bare``, it is the fold itself.
-    """
-    if not bare or not live or live[0].type != "season_started":
-        yield from fold(live, rulebook, judging=judging)  # (which reports a bad start)
-        return
-    record = live[0]
-    state = SeasonState.start(record)
-    with located(seq=record.seq):
-        judge = rulebook.for_season(state)
-    yield state, Judged(record, ())
-    found_by, programs = judge.findings, state.programs
-    try:
-        for record in live[1:]:
-            if record.seq in bare:
-                record = _news_told(state, record)
-            findings: tuple[Finding, ...] = ()
-            program = record.program
-            # As the fold does: an unknown program is not judged (applying it reports it).
-            if (judging is None or record.seq in judging) and (
-                program is None or program in programs
-            ):
-                findings = found_by(state, program, record.type, record.occurred_at, record.payload)
-            evolve(state, record)
-            yield state, Judged(record, findings)
-    except PrematchError:
-        with located(seq=record.seq):
-            raise
 
 
 def _news_told(state: SeasonState, record: Record) -> Record:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from prematch.engine._errors import PrematchError, StructuralError, located
 from prematch.engine._records import Record
@@ -118,13 +118,18 @@ def fold(
     rulebook: RulebookProtocol,
     *,
     judging: Collection[int] | None = None,
+    amend: Callable[[SeasonState, Record], Record] | None = None,
+    amending: Collection[int] = (),
 ) -> Iterator[tuple[SeasonState, Judged]]:
     """Fold ``live`` (in replay order) and yield ``(state after, judged record)`` per record.
 
     The rulebook is bound to the season once (:meth:`~RulebookProtocol.for_season`, which
     checks its settings); its findings are computed for the records whose seq is in
     ``judging`` (every record when ``None``), each against the state just before it.
-    An error is raised located at the seq of the record that could not be applied.
+    A record whose seq is in ``amending`` is first replaced by ``amend(state just
+    before it, record)`` (admission tells an update which news it carries), and judged
+    and yielded so. An error is raised located at the seq of the record that could not
+    be applied.
     """
     if not live:
         return
@@ -136,6 +141,8 @@ def fold(
     found_by, programs = judge.findings, state.programs  # hot
     try:
         for record in live[1:]:
+            if amend is not None and record.seq in amending:
+                record = amend(state, record)
             findings: tuple[Finding, ...] = ()
             program = record.program
             # An unknown program is not judged: applying the record reports it.
