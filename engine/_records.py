@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from json.encoder import encode_basestring as _quote
 from json.scanner import make_scanner
 from typing import Any, NamedTuple, cast
@@ -113,16 +114,17 @@ def canonical_json(value: Any) -> str:
 _SCAN = make_scanner(cast(Any, json.JSONDecoder()))
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str, scan: Callable[[str, int], tuple[Any, int]] = _SCAN) -> Any:
     """``json.loads`` for text without surrounding whitespace, at a fraction of its cost.
 
     Stored payloads and stripped import lines are such text; ``json.loads`` spends
     most of its time on checks for whitespace and byte-order marks around the value,
     and ``raw_decode`` on a call of its own around the scanner, called here directly.
+    ``scan`` is the scanner of another decoder (``make_scanner(decoder)``, with its hooks).
     Errors are the same :class:`json.JSONDecodeError`.
     """
     try:
-        value, end = _SCAN(text, 0)
+        value, end = scan(text, 0)
     except StopIteration as e:  # what raw_decode turns into this error
         raise json.JSONDecodeError("Expecting value", text, e.value) from None
     if end != len(text):

@@ -42,6 +42,7 @@ __all__ = [
     "clock_time",
     "csv_text",
     "date_order",
+    "first_format",
     "header_key",
     "read_date",
     "read_rows",
@@ -350,23 +351,27 @@ def _day(text: str, order: Order | None) -> dt.date:
         except ValueError:
             reading = "day/month" if (month, day) == (b, a) else "month/day"
             raise DateProblem(f"is no date when read {reading}; {_EXAMPLES}") from None
-    for fmt in _NAMED_FORMATS:
+    named = first_format(text, _NAMED_FORMATS)
+    if named is None:
+        raise DateProblem(f"is not a date I can read; {_EXAMPLES}")
+    return named.date()
+
+
+def first_format(text: str, formats: Iterable[str]) -> dt.datetime | None:
+    """``text`` read with the first of ``formats`` (``strptime``) that reads it, or ``None``."""
+    for fmt in formats:
         try:
-            return dt.datetime.strptime(text, fmt).date()
+            return dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise DateProblem(f"is not a date I can read; {_EXAMPLES}")
+    return None
 
 
 def clock_time(text: str) -> dt.time | None:
     """A time of day as people write it (``09:30``, ``9:30 am``, ``21:00:15``), or ``None``."""
     compact = text.replace(".", "").replace(" ", "").upper()
-    for fmt in ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p"):
-        try:
-            return dt.datetime.strptime(compact, fmt).time()
-        except ValueError:
-            continue
-    return None
+    read = first_format(compact, ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p"))
+    return None if read is None else read.time()
 
 
 def write_sheet(

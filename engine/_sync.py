@@ -94,10 +94,10 @@ _KINDS = {
     "elective": "rotation",
     "clerkship": "rotation",
 }
-_TIERS = {"gold": "gold", "silver": "silver"} | dict.fromkeys(
-    ("yes", "y", "x", "✓", "✔", "true", "signal", "signaled", "signalled", "sent"), "signal"
-)
 _YES = frozenset({"yes", "y", "x", "✓", "✔", "true"})
+_TIERS = {"gold": "gold", "silver": "silver"} | dict.fromkeys(
+    (*_YES, "signal", "signaled", "signalled", "sent"), "signal"
+)
 _NO = frozenset({"", "no", "n", "none", "-", "—", "false", "n/a", "na"})
 _VISAS = {"j1": ("j1",), "h1b": ("h1b",), "both": ("j1", "h1b"), "none": ("none",), "no": ("none",)}
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from prematch.engine._errors import InputError
 from prematch.engine._season import Season
-from prematch.engine._sheet import clock_time
+from prematch.engine._sheet import clock_time, first_format
 from prematch.engine._transfer import ImportResult, import_objects
 
 __all__ = ["COLUMNS", "import_tracker", "program_id", "tracker_lines", "tracker_objects"]
@@ -87,12 +87,8 @@ def program_id(name: str) -> str:
 
 
 def _day(text: str) -> dt.date | None:
-    for fmt in _FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    read = first_format(text, _FORMATS)
+    return None if read is None else read.date()
 
 
 def parse_cell(

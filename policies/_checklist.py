@@ -18,13 +18,8 @@ from prematch.policies._program import no_contact_reason, specialty_expects_than
 __all__ = ["NEWS_UNTOLD", "UNTHANKED"]
 
 
-def _from(frame: Frame) -> dt.datetime:
-    """When the checklist starts: ``checklist.days_before_deadline`` before the deadline."""
-    return frame.checklist_opens
-
-
 def _turns(state: SeasonState, frame: Frame) -> tuple[dt.datetime]:
-    return (_from(frame),)  # before it nothing is due; from it on, the state alone decides
+    return (frame.checklist_opens,)  # before it nothing is due; from it on, the state alone decides
 
 
 _asked: list[tuple[Ask, list[ProgramState]]] = []
