@@ -280,10 +280,19 @@ def history(obj: Ctx, at: str | None, as_json: bool) -> None:
     metavar="SEQ:SHA256",
     help="A head printed by an earlier verify: also catches events cut off the end.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Worker processes that check spans of a SQLite store at once (same verdict). "
+    "Default 0: one per CPU core for a large store, one process for a small one.",
+)
 @pass_ctx
 @handles_errors
-def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
+def verify(obj: Ctx, as_json: bool, noted: str | None, jobs: int) -> None:
     """Check the hash chain for edits, deletions or reordering. Exit 1 if broken."""
+    from prematch.engine import verify_jobs
+
     expected = None
     if noted is not None:
         seq_text, _, digest = noted.partition(":")
@@ -294,7 +303,7 @@ def verify(obj: Ctx, as_json: bool, noted: str | None) -> None:
         # The head first: the log is append-only, so the snapshot verify then reads holds
         # it, and the head printed is one this run checked (a write meanwhile comes after).
         head_seq, head_hash = store.head()
-        verification = store.verify(expected)
+        verification = store.verify(expected, jobs=jobs or verify_jobs(head_seq))
     count, problem = verification
     if as_json:
         render.dump_json(verification.to_json())

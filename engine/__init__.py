@@ -117,6 +117,7 @@ from prematch.engine._store import (
     StoredSeason,
     Tamper,
     Verification,
+    verify_jobs,
 )
 from prematch.engine._verdicts import (
     AuditFinding,
@@ -243,6 +244,7 @@ __all__ = [
     "utc_iso",
     "validate_event",
     "validate_payload",
+    "verify_jobs",
     "what_now",
     "worst",
 ]

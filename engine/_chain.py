@@ -31,8 +31,11 @@ __all__ = [
     "TAMPER_KINDS",
     "ChainedTransaction",
     "Mark",
+    "Span",
+    "SpanChecker",
     "Tamper",
     "Verification",
+    "check_span",
     "link_hash",
     "verify",
 ]
@@ -201,25 +204,63 @@ class Verification(NamedTuple):
         }
 
 
-def verify(recorder: Recorder, expected_head: tuple[int, str] | None = None) -> Verification:
+def verify(
+    recorder: Recorder,
+    expected_head: tuple[int, str] | None = None,
+    spans: SpanChecker | None = None,
+    parts: int = 1,
+) -> Verification:
     """Check gapless ``seq`` and the hash chain of one consistent snapshot of ``recorder``;
-    return (events checked, first problem). See :meth:`prematch.engine.Store.verify`."""
+    return (events checked, first problem). See :meth:`prematch.engine.Store.verify`.
+
+    With ``parts`` > 1 and ``spans`` (which runs :func:`check_span` on each :class:`Span`,
+    in other processes, and yields its results in order), the events are checked in
+    ``parts`` spans at once; from the first span that does not pass, the check goes on
+    here one event at a time, so the verdict is the one a single pass gives.
+    """
     with recorder.snapshot() as snapshot:
-        return Verification(*_verify(snapshot, expected_head))
+        return Verification(*_verify(snapshot, expected_head, spans, parts))
 
 
-def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[int, Tamper | None]:
-    heads = snapshot.heads()
-    committed = max(heads, default=0)
-    previous = GENESIS_HASH
-    count = 0
-    for row in snapshot.chained():
+class Span(NamedTuple):
+    """A run of seqs checked on its own: from ``first`` to ``last`` (``None``: the end of
+    the log), chained to ``previous``, the stored hash of the event before ``first``."""
+
+    first: int
+    last: int | None
+    previous: str
+
+
+SpanChecker = Callable[[list[Span], int], Iterable[tuple[int, bool]]]
+"""Runs :func:`check_span` on each span (given the newest committed seq), each in a
+snapshot of its own, and yields the results in order."""
+
+
+def check_span(snapshot: Snapshot, span: Span, committed: int) -> tuple[int, bool]:
+    """The quick check of one span, ``committed`` being the newest seq a commit noted when
+    the whole check began: the seq the span reached and whether every event in it holds
+    as stored (an event that needs a closer look does not)."""
+    heads = snapshot.heads(span.first, span.last)
+    rows = snapshot.chained(span.first, span.last)
+    count, _, odd, _ = _walk(rows, span.first - 1, span.previous, heads, committed)
+    return count, odd is None and (span.last is None or count == span.last)
+
+
+def _walk(
+    rows: Iterable[tuple[Any, ...]],
+    count: int,
+    previous: str,
+    heads: dict[int, str],
+    committed: int,
+) -> tuple[int, str, tuple[Any, ...] | None, bool]:
+    """Check ``rows`` while each holds as stored; stop at the first that does not and
+    return it (``None``: all held) and whether its stored text gives its hash, with the
+    seq reached and the hash it chains to."""
+    for row in rows:
         seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
-        count += 1
-        if seq != count:
-            return count, Tamper(seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}")
-        # The append hashed the text it stored: hash that text as it stands. Only an
-        # event it does not match is decoded (its payload re-encoded canonically).
+        if seq != count + 1:
+            return count, previous, row, False
+        # The append hashed the text it stored: hash that text as it stands.
         try:
             hashed = hashed_json(
                 seq, season, program, kind, version, occurred, recorded, payload, override
@@ -227,6 +268,34 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
             intact = link_hash(previous, hashed) == digest and isinstance(version, int)
         except TypeError:  # a field that lost its stored type (a number where text belongs)
             intact = False
+        if not intact or seq > committed or heads.get(seq, digest) != digest:
+            return count, previous, row, intact
+        count, previous = seq, digest
+    return count, previous, None, True
+
+
+def _verify(
+    snapshot: Snapshot,
+    expected_head: tuple[int, str] | None,
+    spans: SpanChecker | None,
+    parts: int,
+) -> tuple[int, Tamper | None]:
+    heads = snapshot.heads()
+    committed = max(heads, default=0)
+    count, previous = 0, GENESIS_HASH
+    if spans is not None and min(parts, committed) > 1:
+        count, previous = _by_spans(snapshot, committed, min(parts, committed), spans)
+    rows = snapshot.chained(count + 1)
+    while True:
+        count, previous, row, intact = _walk(rows, count, previous, heads, committed)
+        if row is None:
+            break
+        # A closer look at the event the quick check stopped at: only an event whose
+        # stored text does not give its hash is decoded (its payload re-encoded).
+        seq, digest = row[0], row[9]
+        count += 1
+        if seq != count:
+            return count, Tamper(seq, "deleted", f"seq {count}..{seq - 1} missing before seq {seq}")
         if not intact:
             problem = _decoded(snapshot, row, previous, committed)
             if problem is not None:
@@ -250,6 +319,28 @@ def _verify(snapshot: Snapshot, expected_head: tuple[int, str] | None) -> tuple[
         )
         return count, Tamper(count, "unguarded", detail)
     return count, None
+
+
+def _by_spans(
+    snapshot: Snapshot, committed: int, parts: int, spans: SpanChecker
+) -> tuple[int, str]:
+    """Check the log in ``parts`` spans at once (the last open-ended); return where the
+    one-by-one check goes on: after the last span, or at the start of the first span
+    that did not pass, with the hash it chains to."""
+    firsts = [1 + committed * k // parts for k in range(parts)]
+    todo = [Span(1, None, GENESIS_HASH)]
+    for first in firsts[1:]:
+        before = _event(snapshot, first - 1)
+        if before is None:  # a gap: the one-by-one check names it
+            return 0, GENESIS_HASH
+        todo[-1] = todo[-1]._replace(last=first - 1)
+        todo.append(Span(first, None, before.hash))
+    reached = 0
+    for span, (reached, held) in zip(todo, spans(todo, committed), strict=True):  # noqa: B007
+        if not held:
+            return span.first - 1, span.previous
+    end = _event(snapshot, reached)  # the last span's end
+    return (reached, end.hash) if end is not None else (0, GENESIS_HASH)
 
 
 def _decoded(

@@ -146,14 +146,18 @@ class _MemorySnapshot:
             if (first is None or e.seq >= first) and (last is None or e.seq <= last)
         )
 
-    def chained(self) -> Iterator[tuple[Any, ...]]:
-        return (e[:10] for e in self._events)  # seq .. hash (CHAIN_COLUMNS)
+    def chained(self, first: int = 1, last: int | None = None) -> Iterator[tuple[Any, ...]]:
+        if first <= 1 and last is None:
+            return (e[:10] for e in self._events)  # seq .. hash (CHAIN_COLUMNS)
+        return (e[:10] for e in self._events if e.seq >= first and (last is None or e.seq <= last))
 
     def count(self) -> int:
         return len(self._events)
 
-    def heads(self) -> dict[int, str]:
-        return self._heads
+    def heads(self, first: int = 1, last: int | None = None) -> dict[int, str]:
+        if first <= 1 and last is None:
+            return self._heads
+        return {s: h for s, h in self._heads.items() if s >= first and (last is None or s <= last)}
 
     def missing_guards(self) -> list[str]:
         return []  # nothing outside this process can change the list

@@ -325,15 +325,19 @@ class _PostgresSnapshot:
         )
         return map(StoredEvent._make, rows)
 
-    def chained(self) -> Iterator[tuple[Any, ...]]:
-        return _pages(self._conn, columns=CHAIN_COLUMNS)
+    def chained(self, first: int = 1, last: int | None = None) -> Iterator[tuple[Any, ...]]:
+        return _pages(self._conn, after=first - 1, last=last, columns=CHAIN_COLUMNS)
 
     def count(self) -> int:
         row = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()
         return int(row[0]) if row else 0
 
-    def heads(self) -> dict[int, str]:
-        return {int(s): str(h) for s, h in self._conn.execute("SELECT seq, hash FROM heads")}
+    def heads(self, first: int = 1, last: int | None = None) -> dict[int, str]:
+        rows = self._conn.execute(
+            "SELECT seq, hash FROM heads WHERE seq >= %s AND (%s::bigint IS NULL OR seq <= %s)",
+            (first, last, last),
+        )
+        return {int(s): str(h) for s, h in rows}
 
     def missing_guards(self) -> list[str]:
         present = {

@@ -85,18 +85,20 @@ class Snapshot(Protocol):
         ``seq`` order, exactly as stored."""
         ...
 
-    def chained(self) -> Iterator[tuple[Any, ...]]:
-        """Every stored event's :data:`~prematch.engine._chain.CHAIN_COLUMNS` (``seq`` ..
-        ``override``, then ``hash``) as a plain tuple, in ``seq`` order, exactly as stored:
-        what the chain check hashes, read without building a :class:`StoredEvent` each."""
+    def chained(self, first: int = 1, last: int | None = None) -> Iterator[tuple[Any, ...]]:
+        """The stored events' :data:`~prematch.engine._chain.CHAIN_COLUMNS` (``seq`` ..
+        ``override``, then ``hash``) with ``seq`` from ``first`` (to ``last``, when given)
+        as plain tuples, in ``seq`` order, exactly as stored: what the chain check hashes,
+        read without building a :class:`StoredEvent` each."""
         ...
 
     def count(self) -> int:
         """How many events are stored."""
         ...
 
-    def heads(self) -> dict[int, str]:
-        """The chain head each committed write noted: hash by seq."""
+    def heads(self, first: int = 1, last: int | None = None) -> dict[int, str]:
+        """The chain head each committed write noted: hash by seq (from ``first`` to
+        ``last``, when given)."""
         ...
 
     def missing_guards(self) -> list[str]:

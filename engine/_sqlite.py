@@ -243,6 +243,10 @@ def _latest_season(conn: sqlite3.Connection, season: str | None) -> str | None:
     return None if row is None else str(row[0])
 
 
+_MAX_SEQ = 2**63 - 1
+"""The largest ``seq`` SQLite can store (an INTEGER PRIMARY KEY is a signed 64-bit rowid)."""
+
+
 class _SqliteSnapshot:
     """Reads inside one read transaction: WAL keeps them on one version of the file."""
 
@@ -264,15 +268,23 @@ class _SqliteSnapshot:
         )
         return map(StoredEvent._make, rows)
 
-    def chained(self) -> Iterator[tuple[Any, ...]]:
-        return self._recorder.query(f"SELECT {CHAIN_COLUMNS} FROM events ORDER BY seq", ())
+    def chained(self, first: int = 1, last: int | None = None) -> Iterator[tuple[Any, ...]]:
+        return self._recorder.query(
+            f"SELECT {CHAIN_COLUMNS} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (first, _MAX_SEQ if last is None else last),
+        )
 
     def count(self) -> int:
         (total,) = self._recorder.query("SELECT COUNT(*) FROM events", ())
         return int(total[0])
 
-    def heads(self) -> dict[int, str]:
-        return dict(self._recorder.query("SELECT seq, hash FROM heads", ()))
+    def heads(self, first: int = 1, last: int | None = None) -> dict[int, str]:
+        return dict(
+            self._recorder.query(
+                "SELECT seq, hash FROM heads WHERE seq BETWEEN ? AND ?",
+                (first, _MAX_SEQ if last is None else last),
+            )
+        )
 
     def missing_guards(self) -> list[str]:
         present = {

@@ -36,7 +36,9 @@ seconds unless a key says ``wall``; ``us_per_event`` is CPU µs per event):
   default): ``seasons``, ``wall_s``, ``peak_mb``, ``worker_peak_mb``; ``audit_cli``:
   ``prematch audit --all --json`` ``wall_s``, ``cpu_s`` (with its workers), ``events_per_s``
   (wall).
-- ``verify``: per size ``cpu_s``, ``us_per_event``; ``verify_to_floor`` at the audit's size.
+- ``verify``: per size ``cpu_s``, ``us_per_event``; ``verify_to_floor`` at the audit's size;
+  ``verify_wall`` at the audit's size: ``events``, ``jobs`` (``verify --jobs``' default),
+  ``one_wall_s`` (one process), ``jobs_wall_s`` (that many).
 - ``now``: ``runs``, ``imports_s`` (the floor), ``demo_s``, ``ratio``, and per size in
   ``stores``: ``now_s``, ``ratio_to_demo``.
 - ``eventsourcing``: ``version``, ``seasons``, ``events``, ``cpu_s`` and ``us_per_event`` of
@@ -122,6 +124,7 @@ def scale_figures(
     cli = bench_scale.audit_cli(workdir, stores[audit_size], events[audit_size])
     print("verify:", flush=True)
     verify = bench_scale.verify_runs(stores, events, rounds)
+    verify_wall = bench_scale.verify_wall(stores[audit_size], events[audit_size], rounds)
     print("prematch now, cold process, in every store:", flush=True)
     now = bench_scale.now_runs(workdir, stores, now_runs)
     out: dict[str, Any] = {}
@@ -142,6 +145,7 @@ def scale_figures(
         },
         "audit_cli": cli,
         "verify": {str(n): v for n, v in verify.items()},
+        "verify_wall": {"events": events[audit_size], **verify_wall},
         "verify_to_floor": verify[audit_size]["us_per_event"]
         / audit["curve"][audit_size]["floor_us_per_event"],
         "now": now,
@@ -219,6 +223,12 @@ def scale_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{MAIN_VERIFY_TO_FLOOR:.2f}×)",
             f"{r['verify_to_floor']:.2f}×",
             f"≤ {verify_budget:.2f}×",
+        ),
+        (
+            f"  verify --jobs {r['verify_wall']['jobs']} (the CLI default here) / one process,"
+            " wall",
+            f"{r['verify_wall']['jobs_wall_s'] / r['verify_wall']['one_wall_s']:.2f}×",
+            "",
         ),
         ("prematch now (cold process, demo store): CPU s", f"{now['demo_s']:.3f}", ""),
         ("  python -c 'import <its deps>': CPU s", f"{now['imports_s']:.3f}", ""),

@@ -42,7 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth
 
 import prematch
-from prematch.engine import Store, audit_store, fixed_clock, fixtures_dir, import_lines
+from prematch.engine import (
+    Store,
+    audit_store,
+    fixed_clock,
+    fixtures_dir,
+    import_lines,
+    verify_jobs,
+)
 from prematch.policies import Rulebook
 
 HERE = Path(__file__).resolve()
@@ -331,6 +338,23 @@ def verify_runs(
     for n in stores:
         out[n] = {"cpu_s": runs[n], "us_per_event": median(runs[n]) / events[n] * 1e6}
     return out
+
+
+def verify_wall(store: Path, events: int, rounds: int) -> dict[str, Any]:
+    """``Store.verify`` of ``store`` in one process and with ``verify --jobs``' default
+    (worker processes checking spans at once), interleaved: wall seconds of each."""
+    jobs = verify_jobs(events)
+    one: list[float] = []
+    spans: list[float] = []
+    for _ in range(rounds):
+        for runs, n in ((one, 1), (spans, jobs)):
+            with Store.open(store, readonly=True) as opened:
+                began = time.perf_counter()
+                checked, problem = opened.verify(jobs=n)
+                runs.append(time.perf_counter() - began)
+            if problem is not None or checked != events:
+                sys.exit(f"bench: verify --jobs {n} of {store} found {problem} after {checked}")
+    return {"jobs": jobs, "one_wall_s": median(one), "jobs_wall_s": median(spans)}
 
 
 def _add_demo(path: Path) -> None:

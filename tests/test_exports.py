@@ -121,6 +121,7 @@ EXPORTS: dict[str, set[str]] = {
         "utc_iso",
         "validate_event",
         "validate_payload",
+        "verify_jobs",
         "what_now",
         "worst",
     },

@@ -17,12 +17,14 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from history import History
 from prematch_script import Ran, Script
 
 from prematch.engine import NoRules, Store, Tamper
+from prematch.engine import _store as engine_store
 from prematch.engine._chain import link_hash
 from prematch.engine._records import canonical_json
 
@@ -110,8 +112,14 @@ def rehash(conn: sqlite3.Connection, seq: int) -> None:
 
 
 def verify(db: Path) -> tuple[int, Tamper | None]:
+    """``Store.verify()`` in one process; checked in spans by worker processes (as
+    ``verify --jobs`` on a large store), it gives the same verdict."""
     with Store.open(db, create=False) as store:
-        return store.verify()
+        verdict = store.verify()
+        with mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
+            for jobs in (3, 4):
+                assert store.verify(jobs=jobs) == verdict, f"{jobs} spans"
+        return verdict
 
 
 def cli_verify(db: Path) -> tuple[Ran, dict[str, Any]]:
@@ -284,3 +292,17 @@ def test_middle_row_edited_and_rehashed_is_still_detected(
     assert problem is not None and problem.kind == "edited", problem
     text, _ = cli_verify(db)
     assert text.returncode == 1
+
+
+def test_verify_jobs_checks_spans_of_a_large_store_at_once(
+    db: Path, raw: sqlite3.Connection
+) -> None:
+    from prematch.engine import verify_jobs
+
+    assert verify_jobs(1_000_000, cpus=2) == 2
+    assert verify_jobs(150_000, cpus=8) == 1  # a span of fewer events than a process costs
+    raw.execute("UPDATE events SET payload = replace(payload, 'n8', 'n8?') WHERE seq = 8")
+    with mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
+        ran = Script(db.parent, db=db)("verify", "--jobs", "3", "--json")
+    assert ran.returncode == 1
+    assert json.loads(ran.stdout)["problem"]["seq"] == 8
