@@ -21,6 +21,8 @@ from unittest import mock
 
 import pytest
 from history import History
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prematch_script import Ran, Script
 
 from prematch.engine import NoRules, Store, Tamper
@@ -306,3 +308,62 @@ def test_verify_jobs_checks_spans_of_a_large_store_at_once(
         ran = Script(db.parent, db=db)("verify", "--jobs", "3", "--json")
     assert ran.returncode == 1
     assert json.loads(ran.stdout)["problem"]["seq"] == 8
+
+
+_CHANGES = st.lists(
+    st.one_of(
+        st.tuples(st.just("delete"), st.integers(1, EVENTS)),
+        st.tuples(st.just("edit"), st.integers(1, EVENTS)),
+        st.tuples(st.just("rehash"), st.integers(2, EVENTS)),
+        st.tuples(st.just("respace"), st.integers(1, EVENTS)),
+        st.tuples(st.just("swap"), st.integers(1, EVENTS - 1)),
+        st.tuples(st.just("forge"), st.integers(1, 3)),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=_CHANGES, jobs=st.integers(2, 6))
+def test_spans_give_a_single_pass_verdict_whatever_was_changed(
+    template: Path, tmp_path: Path, changes: list[tuple[str, int]], jobs: int
+) -> None:
+    """Any mix of hand edits (an edited or rehashed row, one re-spaced as other JSON,
+    deleted, swapped or forged rows): checked in spans, the store gets the one verdict,
+    seq and kind a single pass names."""
+    db = tmp_path / f"h{abs(hash((tuple(changes), jobs)))}.db"
+    shutil.copy(template, db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("DROP TRIGGER events_no_delete")
+    for change, k in changes:
+        if change == "delete":
+            conn.execute("DELETE FROM events WHERE seq = ?", (k,))
+        elif change == "edit":
+            conn.execute(
+                "UPDATE events SET payload = replace(payload, 'n', 'm') WHERE seq = ?", (k,)
+            )
+        elif change == "rehash" and conn.execute(
+            "SELECT 1 FROM events WHERE seq IN (?, ?)", (k - 1, k)
+        ).fetchall() == [(1,), (1,)]:
+            rehash(conn, k)
+        elif change == "respace":
+            conn.execute(
+                "UPDATE events SET payload = replace(payload, ',', ', ') WHERE seq = ?", (k,)
+            )
+        elif change == "swap":
+            conn.execute("UPDATE events SET seq = -1 WHERE seq = ?", (k,))
+            conn.execute("UPDATE events SET seq = ? WHERE seq = ?", (k, k + 1))
+            conn.execute("UPDATE events SET seq = ? WHERE seq = -1", (k + 1,))
+        elif change == "forge":
+            top = conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+            model = row(conn, top) if top else None
+            if model is not None:
+                values = (top + k, *model[1:7], '{"detail":"x","kind":"other"}', None, "b" * 64)
+                insert(conn, (*values, model[10], 10_000 + top + k))
+    conn.close()
+    with Store.open(db, create=False, readonly=True) as store:
+        single = store.verify()
+        with mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
+            assert store.verify(jobs=jobs) == single
