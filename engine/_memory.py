@@ -178,9 +178,10 @@ class MemoryRecorder:
         self._writing: int | None = None  # the thread in a write transaction
 
     @contextlib.contextmanager
-    def write(self, now_iso: str) -> Iterator[MemoryTransaction]:
+    def write(self, now_iso: str, *, bulk: bool = False) -> Iterator[MemoryTransaction]:
         """A write transaction: its appends are published together if the block ends
-        normally, and dropped if it raises."""
+        normally, and dropped if it raises (``bulk`` changes nothing: one writer at a
+        time)."""
         if self._writing == threading.get_ident():
             raise StoreError(f"{MEMORY_LABEL}: cannot start a transaction within a transaction")
         if not self._writer.acquire(timeout=self.busy_timeout):

@@ -15,14 +15,17 @@ each commit's chain head.
 first takes a transaction-scoped advisory lock on that season, so writers of one
 season are serialized from their first read to their commit (the single-intent race
 has one winner), while writers of different seasons read and validate side by side.
+Those writers hold one more lock, over every season, shared; a bulk write (an import,
+which may touch any number of seasons: one lock each would overflow the server's lock
+table at tens of thousands) holds that one alone, and no season lock.
 The global ``seq`` and the hash chain are one sequence for the whole store: they are
 taken from the one-row ``chain`` table, locked ``FOR UPDATE`` when the transaction
 first needs them (it reads :attr:`~PostgresTransaction.last_seq` or appends) and until
 it commits. A sequence would leave gaps on rollback; this lock is the trade-off: the
 appends and commits of all seasons take turns (the validation before them does not).
-A transaction that appends to a second season while it holds the chain can deadlock
-with a writer of that season; the server then aborts one of them, which fails with
-:class:`~prematch.engine._errors.StoreBusyError` (try again).
+A transaction other than a bulk write that appends to a second season while it holds
+the chain can deadlock with a writer of that season; the server then aborts one of them,
+which fails with :class:`~prematch.engine._errors.StoreBusyError` (try again).
 
 :meth:`PostgresRecorder.snapshot` is one ``REPEATABLE READ`` transaction, so ``verify``
 sees one consistent log. psycopg errors are translated by their SQLSTATE.
@@ -133,7 +136,14 @@ _GUARDS = tuple(
 
 _T = TypeVar("_T")
 
+_ALL_SEASONS = "hashtextextended('prematch-all-seasons', 0)"
+"""The advisory lock key over every season: a write holds it shared, a bulk write alone."""
 _LOCK_SEASON = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+_LOCK_FIRST_SEASON = (
+    f"SELECT pg_advisory_xact_lock_shared({_ALL_SEASONS}), "
+    "pg_advisory_xact_lock(hashtextextended(%s, 0))"
+)
+_LOCK_ALL_SEASONS = f"SELECT pg_advisory_xact_lock({_ALL_SEASONS})"
 
 
 def label(url: str) -> str:
@@ -154,9 +164,12 @@ class PostgresTransaction(ChainedTransaction):
     next seqs.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any], now_iso: str):
+    def __init__(self, conn: psycopg.Connection[Any], now_iso: str, *, bulk: bool = False):
         self._conn = conn
         self._locked: set[str] = set()
+        self._bulk = bulk
+        if bulk:
+            conn.execute(_LOCK_ALL_SEASONS)
         self._chained = False
         self._first = self._last = 0
         self._hash = GENESIS_HASH
@@ -201,9 +214,11 @@ class PostgresTransaction(ChainedTransaction):
         self._hash = value
 
     def lock_season(self, season: str) -> None:
-        """Take ``season``'s lock (held until the transaction ends)."""
-        if season not in self._locked:
-            self._conn.execute(_LOCK_SEASON, (f"prematch-season:{season}",))
+        """Take ``season``'s lock (held until the transaction ends); the first also takes
+        the lock over every season, shared. A bulk write holds that one alone instead."""
+        if season not in self._locked and not self._bulk:
+            lock = _LOCK_SEASON if self._locked else _LOCK_FIRST_SEASON
+            self._conn.execute(lock, (f"prematch-season:{season}",))
             self._locked.add(season)
 
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
@@ -227,13 +242,21 @@ class PostgresTransaction(ChainedTransaction):
         after taking the season's lock: a concurrent start of the same season waits, then
         finds it."""
         self.lock_season(season)
-        # The (season, seq) index: a season's first event is its season_started.
+        # A season's first event is its season_started: the (season, seq) index finds it.
+        # Asked for its type too, the planner would also scan the partial index of every
+        # season_started (one read per season in the store, per season imported).
         row = self._conn.execute(
-            "SELECT payload FROM events WHERE season = %s AND type = 'season_started' "
-            "ORDER BY seq LIMIT 1",
-            (season,),
+            "SELECT type, payload FROM events WHERE season = %s ORDER BY seq LIMIT 1", (season,)
         ).fetchone()
-        return None if row is None else cast(dict[str, Any], json.loads(row[0]))
+        if row is None:
+            return None
+        if row[0] != "season_started":  # not so in a well-formed log; look further
+            row = self._conn.execute(
+                "SELECT type, payload FROM events WHERE season = %s AND type = 'season_started' "
+                "ORDER BY seq LIMIT 1",
+                (season,),
+            ).fetchone()
+        return None if row is None else cast(dict[str, Any], json.loads(row[1]))
 
     def append_each(
         self, records: Iterable[Record], each: Callable[[Record], object] | None = None
@@ -455,7 +478,7 @@ class PostgresRecorder:
         self._conns.close_all()
 
     @contextlib.contextmanager
-    def write(self, now_iso: str) -> Iterator[PostgresTransaction]:
+    def write(self, now_iso: str, *, bulk: bool = False) -> Iterator[PostgresTransaction]:
         """A ``READ COMMITTED`` transaction: commit (noting the new head) if the block
         ends normally, else roll back. See the module docstring for its locks."""
         import psycopg
@@ -471,7 +494,7 @@ class PostgresRecorder:
         try:
             conn.execute("BEGIN")
             try:
-                tx = PostgresTransaction(conn, now_iso)
+                tx = PostgresTransaction(conn, now_iso, bulk=bulk)
                 yield tx
                 tx.finish(now_iso)
                 conn.execute("COMMIT")

@@ -121,9 +121,13 @@ class Recorder(Protocol):
         findings projection)."""
         ...
 
-    def write(self, now_iso: str) -> AbstractContextManager[Transaction]:
+    def write(self, now_iso: str, *, bulk: bool = False) -> AbstractContextManager[Transaction]:
         """A write transaction: it commits (noting the new head) if the block ends
-        normally and leaves nothing behind if it raises. One writer at a time."""
+        normally and leaves nothing behind if it raises. One writer at a time.
+
+        ``bulk``: a write that may touch any number of seasons (an import). A backend
+        that locks each season a write reads (PostgreSQL) locks the whole log for it
+        instead, once."""
         ...
 
     def snapshot(self) -> AbstractContextManager[Snapshot]:

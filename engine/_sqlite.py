@@ -525,9 +525,11 @@ class SqliteRecorder:
         self._writes = None
 
     @contextlib.contextmanager
-    def write(self, now_iso: str) -> Iterator[SqliteTransaction]:
+    def write(self, now_iso: str, *, bulk: bool = False) -> Iterator[SqliteTransaction]:
         """A part of a ``BEGIN IMMEDIATE`` transaction: kept if the block ends normally
         (returns once it is committed), else undone (the exception is raised at once).
+
+        ``bulk`` changes nothing here: every SQLite write locks the whole file.
 
         Group commit: the writes of this process's threads take turns, one block at a
         time, and a block that ends while others are waiting leaves the transaction open

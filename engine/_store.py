@@ -270,15 +270,18 @@ class Store:
         self.close()
 
     @contextlib.contextmanager
-    def write(self, now_iso: str) -> Iterator[Transaction]:
+    def write(self, now_iso: str, *, bulk: bool = False) -> Iterator[Transaction]:
         """A write: its block runs alone (one writer at a time) and is kept if it ends
         normally, else undone. It returns once what it wrote is committed (for a file, in
         one ``BEGIN IMMEDIATE`` transaction, possibly shared with the writes of other
         threads that waited meanwhile: group commit). After the commit, the
-        :attr:`on_recorded` hooks see what it stored."""
+        :attr:`on_recorded` hooks see what it stored.
+
+        ``bulk`` marks a write that may touch any number of seasons (an import): on
+        PostgreSQL it locks the whole log once instead of each season it reads."""
         hooks = list(self.on_recorded)
         stored: list[Record] = []
-        with self._recorder.write(now_iso) as tx:
+        with self._recorder.write(now_iso, bulk=bulk) as tx:
             if hooks:
                 tx.watch = stored.append
             yield tx

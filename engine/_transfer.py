@@ -289,7 +289,7 @@ def _import(
     """Import ``objects`` in one transaction; ``source``, if given, hears when the first
     batch is written, and when no batch will be written before every line is read (else
     nothing is)."""
-    with store.write(utc_iso(now)) as tx:
+    with store.write(utc_iso(now), bulk=True) as tx:
         if (
             expected_last_seq is not None
             and default_season is not None

@@ -10,9 +10,11 @@ Each test gets a fresh schema of the test server (``pg_url``, see ``conftest.py`
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import psycopg
 import pytest
+import synth
 from history import History
 from prematch_script import Script
 from races import Go, race
@@ -26,6 +28,7 @@ from prematch.engine import (
     StoreError,
     StoreReadonlyError,
     fixed_clock,
+    import_lines,
 )
 from prematch.engine._postgres import label
 
@@ -218,6 +221,35 @@ def test_threads_on_many_seasons_and_one_lose_nothing(pg_url):
         notes = sorted(r.payload["text"] for r in records if r.type == "note_added")
         assert notes == sorted(f"writer {n} note {i}" for n in range(8) for i in range(per_thread))
         assert store.verify() == (len(records), None)
+
+
+def test_an_import_of_many_seasons_holds_one_lock_and_a_writer_waits_for_it(pg_url):
+    """A national cohort in one import: a lock per season would overflow the server's
+    lock table (SQLSTATE 53200 at tens of thousands), so the import holds one lock over
+    the whole log, and a writer of any season waits for it."""
+    with Store.open(pg_url) as store:
+        interviewed_season(store)
+    seen: dict[str, int] = {}
+
+    def cohort() -> Iterator[str]:
+        for index in range(300):
+            yield from synth.season_lines(index)[:3]
+        # Every line read, the import's transaction still open:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            (seen["locks"],) = conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            ).fetchone()
+        with Store.open(pg_url, busy_timeout=0.2) as other:
+            season = Season.open(other, "race-2027", rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+            with pytest.raises(StoreBusyError, match="try again"):
+                season.record("thanked", "alpha-im", at="2026-12-02T10:00:00-05:00")
+
+    with Store.open(pg_url) as store:
+        result = import_lines(store, cohort(), rulebook=NoRules(), clock=fixed_clock(synth.CLOCK))
+        assert result.events == 900 and seen == {"locks": 1}
+        assert len(store.seasons()) == 301 and store.verify() == (907, None)
+        season = Season.open(store, "race-2027", rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+        season.record("thanked", "alpha-im", at="2026-12-02T10:00:00-05:00")  # then it writes
 
 
 # -- between backends --------------------------------------------------------------------
