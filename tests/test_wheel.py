@@ -22,8 +22,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
-    """Run a command; on failure, fail the test with its output."""
+def run(
+    args: list[str], *, cwd: Path, env: dict[str, str] | None = None, stderr: Path | None = None
+) -> str:
+    """Run a command; on failure, fail the test with its output. Its standard error goes
+    to ``stderr`` too, when given."""
     proc = subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False
     )
@@ -32,6 +35,8 @@ def run(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str
             f"{' '.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout}"
             f"\n--- stderr\n{proc.stderr}"
         )
+    if stderr is not None:
+        stderr.write_text(proc.stderr)
     return proc.stdout
 
 
@@ -59,6 +64,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)],
         cwd=REPO,
         env=env,
+        stderr=root / "build.stderr",
     )
     wheels = sorted(dist.glob("prematch-*.whl"))
     assert len(wheels) == 1, f"expected one wheel in {dist}: {wheels}"
@@ -130,6 +136,15 @@ def test_the_wheel_installs_one_top_level_package(installed: Path) -> None:
         assert f"prematch/{part}/py.typed" in names or part == "cli"
     assert "prematch/fixtures/calendars/2027.toml" in names
     assert "prematch/fixtures/rulebook/defaults.toml" in names
+
+
+def test_the_build_warns_of_nothing(installed: Path) -> None:
+    """setuptools packs every folder of fixtures without a warning (a data folder left out
+    of ``packages`` in pyproject.toml makes it warn, and a later setuptools may drop it)."""
+    said = (installed.parent.parent / "build.stderr").read_text()
+    # The backend's warnings, as build prints them (not distutils' "warning: … byte-
+    # compiling is disabled", which PYTHONDONTWRITEBYTECODE brings).
+    assert not [line for line in said.splitlines() if line.startswith("WARNING")], said
 
 
 def test_the_version_is_the_distributions(installed: Path, tmp_path: Path) -> None:
