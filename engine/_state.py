@@ -9,6 +9,7 @@ Policies read this state; they never change it.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -207,10 +208,9 @@ class SeasonState:
     def interviewed(self) -> list[ProgramState]:
         """The programs interviewed at and still in the running (``interviewed`` or
         ``ranked``), by id."""
-        return sorted(
-            (p for p in self.programs.values() if p.state in AFTER_INTERVIEW),
-            key=lambda p: p.id,
-        )
+        programs = [p for p in self.programs.values() if p.state in AFTER_INTERVIEW]
+        programs.sort(key=_ID)
+        return programs
 
     def untold_news(self, program_id: str) -> list[News]:
         """News not yet told to the program, oldest first."""
@@ -226,6 +226,9 @@ class SeasonState:
         return [
             (p.id, m) for p in self.programs.values() for m in p.messages if m.action == "intent"
         ]
+
+
+_ID = operator.attrgetter("id")
 
 
 def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralError:

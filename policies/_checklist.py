@@ -9,6 +9,7 @@ finding names its program and the event it is about (the interview, the news).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Sequence
 
 from prematch.engine import ProgramState, SeasonState, Window
@@ -41,6 +42,9 @@ def _interviewed(ask: Ask) -> list[ProgramState]:
     return programs
 
 
+_ACTION = operator.attrgetter("action")
+
+
 def _unthanked(ask: Ask) -> Sequence[Say | Window]:
     state = ask.state
     return [
@@ -51,7 +55,7 @@ def _unthanked(ask: Ask) -> Sequence[Say | Window]:
             seq=p.interviewed_seq,
         )
         for p in _interviewed(ask)
-        if not any(m.action == "thank_you" for m in p.messages)
+        if "thank_you" not in map(_ACTION, p.messages)
         and specialty_expects_thanks(specialty_of(state, p))[0]
     ]
 
