@@ -24,23 +24,26 @@ def mismatch(state: SeasonState, program: ProgramState) -> bool:
 def _check(ask: Ask) -> Sequence[Say | Window]:
     state = ask.state
     if state.visa not in _NEEDS_SPONSOR:
-        return ()  # no sponsorship excludes it (most seasons: every application judged here)
+        return ()  # no sponsorship excludes it (every application of such a season)
     if ask.program is not None:
         programs = [ask.program]
     else:
         programs = [
             state.programs[pid] for pid in ask.detail.get("order", ()) if pid in state.programs
         ]
-    visa = state.visa.upper().replace("J1", "J-1").replace("H1B", "H-1B")
-    return [
-        warn(
-            f"{p.name} sponsors {', '.join(p.sponsors_visas or ()) or 'no visas'}, not your "
-            f"{visa}; confirm its policy (website, FREIDA, or a short email to the coordinator)",
-            program=None if ask.program is not None else p.id,
-        )
-        for p in programs
-        if mismatch(state, p)
-    ]
+    found: list[Say | Window] = []
+    for p in programs:
+        if mismatch(state, p):
+            visa = state.visa.upper().replace("J1", "J-1").replace("H1B", "H-1B")
+            sponsors = ", ".join(p.sponsors_visas or ()) or "no visas"
+            found.append(
+                warn(
+                    f"{p.name} sponsors {sponsors}, not your {visa}; confirm its policy "
+                    "(website, FREIDA, or a short email to the coordinator)",
+                    program=None if ask.program is not None else p.id,
+                )
+            )
+    return found
 
 
 VISA_MISMATCH = Rule("visa.mismatch", GUIDE, _check)
