@@ -87,7 +87,7 @@ def blocks_by_seq(
 ) -> dict[int, frozenset[str]]:
     """The block-level rules each record of ``history`` breaks (records without override)."""
     out: dict[int, frozenset[str]] = {}
-    for _, judged in fold(live_records(history), rulebook):
+    for _, judged in fold(live_records(history), rulebook, found_only=True):
         rules = frozenset(f.rule for f in judged.findings if f.severity == "block")
         if rules and judged.record.override is None:
             out[judged.record.seq] = rules

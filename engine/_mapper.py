@@ -9,7 +9,8 @@ one encoding of the fields the chain hash covers, used by append and by verify.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
@@ -30,7 +31,9 @@ __all__ = [
     "Upcaster",
     "hashed_json",
     "replay_row_to_record",
+    "replay_rows_to_records",
     "row_to_record",
+    "rows_to_records",
     "stored_fields",
     "stored_hashed_json",
 ]
@@ -124,6 +127,58 @@ def replay_row_to_record(row: tuple[Any, ...]) -> Record:
         version, data = _upcast(kind, version, data)
     return _new_tuple(
         Record, (seq, season, program, kind, version, _parse_utc(occurred), "", data, override, "")
+    )
+
+
+_new_record = functools.partial(tuple.__new__, Record)  # a C call per record, no frame
+
+
+def rows_to_records(rows: Iterable[tuple[Any, ...]]) -> list[Record]:
+    """:func:`row_to_record` of every row (a season's, as a backend reads them), built a
+    column at a time: C loops over each column instead of a Python call per row (which
+    cost a cold audit 0.3 µs an event, 7 % of it)."""
+    columns = list(zip(*rows, strict=True))
+    return _records(columns) if columns else []
+
+
+def replay_rows_to_records(rows: Iterable[tuple[Any, ...]]) -> list[Record]:
+    """:func:`replay_row_to_record` of every row, a column at a time as
+    :func:`rows_to_records` (``recorded_at`` and ``hash`` empty)."""
+    columns = list(zip(*rows, strict=True))
+    if not columns:
+        return []
+    seqs, seasons, programs, kinds, versions, occurred, payloads, overrides = columns
+    blank = ("",) * len(seqs)
+    return _records(
+        [seqs, seasons, programs, kinds, versions, occurred, blank, payloads, overrides, blank]
+    )
+
+
+def _records(columns: Sequence[Sequence[Any]]) -> list[Record]:
+    """The records of the ten columns :func:`row_to_record` reads (``seq`` .. ``hash``)."""
+    seqs, seasons, programs, kinds, versions, occurred, recorded, payloads, overrides, digests = (
+        columns
+    )
+    if versions.count(SCHEMA_VERSION) != len(versions):  # old payload shapes: upcast row by row
+        return list(map(row_to_record, zip(*columns, strict=True)))
+    data = [{} if p == "{}" else parse_json(p) for p in payloads]
+    return list(
+        map(
+            _new_record,
+            zip(
+                seqs,
+                seasons,
+                programs,
+                kinds,
+                versions,
+                map(_parse_utc, occurred),
+                recorded,
+                data,
+                overrides,
+                digests,
+                strict=True,
+            ),
+        )
     )
 
 

@@ -55,8 +55,9 @@ from prematch.engine._mapper import (
     RECORD_COLUMNS,
     REPLAY_COLUMNS,
     StoredEvent,
-    replay_row_to_record,
+    replay_rows_to_records,
     row_to_record,
+    rows_to_records,
 )
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
@@ -77,7 +78,7 @@ _INSERT = (
     f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join(['%s'] * len(StoredEvent._fields))})"
 )
 _SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS and REPLAY_COLUMNS
-_FULL = (RECORD_COLUMNS, row_to_record)
+_FULL = (RECORD_COLUMNS, rows_to_records)
 
 PROJECT_WAIT_MS = 200
 """How long keeping the findings projection waits for a lock (then skips it)."""
@@ -225,7 +226,7 @@ class PostgresTransaction(ChainedTransaction):
         """Every record of ``season`` with a seq above ``after_seq`` (including those
         appended in this transaction)."""
         self.lock_season(season)
-        return list(map(row_to_record, _pages(self._conn, season=season, after=after_seq)))
+        return rows_to_records(_pages(self._conn, season=season, after=after_seq))
 
     def season_last_seq(self, season: str) -> int:
         """The seq of the newest record of ``season`` (0 if it has none)."""
@@ -551,9 +552,7 @@ class PostgresRecorder:
 
     def season_records(self, season: str, after_seq: int = 0) -> list[Record]:
         """Every record of ``season`` (with a seq above ``after_seq``), in ``seq`` order."""
-        return list(
-            map(row_to_record, self._rows(_pages(self._conn, season=season, after=after_seq)))
-        )
+        return rows_to_records(self._rows(_pages(self._conn, season=season, after=after_seq)))
 
     def records(self, season: str | None = None) -> Iterator[Record]:
         """Every record (or one season's), in ``seq`` order, streamed a page at a time."""
@@ -565,10 +564,10 @@ class PostgresRecorder:
         """Every season (ids from ``first`` to ``last``, when both are given) with its
         records, one season at a time, in season-id order, streamed a page at a time (with
         ``replay``, without ``recorded_at`` and ``hash``: see the protocol)."""
-        columns, mapped = (REPLAY_COLUMNS, replay_row_to_record) if replay else _FULL
+        columns, mapped = (REPLAY_COLUMNS, replay_rows_to_records) if replay else _FULL
         rows = self._rows(self._by_season(first, last, columns))
         for season, group in itertools.groupby(rows, key=_SEASON):
-            yield season, list(map(mapped, group))
+            yield season, mapped(group)
 
     def _by_season(
         self, first: str | None, last: str | None, columns: str

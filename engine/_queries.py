@@ -357,7 +357,7 @@ def audit_parts(season: str, records: Iterable[Record], rulebook: RulebookProtoc
     state: SeasonState | None = None
     binding = _Binding(rulebook)
     live = live_records(records)
-    for after, judged in fold(live, binding):
+    for after, judged in fold(live, binding, found_only=True):
         state = after  # one object, changed in place by the fold
         r = judged.record
         for f in judged.findings:

@@ -120,6 +120,7 @@ def fold(
     judging: Collection[int] | None = None,
     amend: Callable[[SeasonState, Record], Record] | None = None,
     amending: Collection[int] = (),
+    found_only: bool = False,
 ) -> Iterator[tuple[SeasonState, Judged]]:
     """Fold ``live`` (in replay order) and yield ``(state after, judged record)`` per record.
 
@@ -128,8 +129,10 @@ def fold(
     ``judging`` (every record when ``None``), each against the state just before it.
     A record whose seq is in ``amending`` is first replaced by ``amend(state just
     before it, record)`` (admission tells an update which news it carries), and judged
-    and yielded so. An error is raised located at the seq of the record that could not
-    be applied.
+    and yielded so. With ``found_only`` (an audit, a replay), only the first record and
+    those with a finding or an override are yielded: the state is one object, changed in
+    place, so the first yield already gives the final state once the fold is over. An
+    error is raised located at the seq of the record that could not be applied.
     """
     if not live:
         return
@@ -138,7 +141,7 @@ def fold(
     with located(seq=record.seq):
         judge = rulebook.for_season(state)
     yield state, Judged(record, ())
-    found_by, programs = judge.findings, state.programs  # hot
+    found_by, programs, every = judge.findings, state.programs, not found_only  # hot
     try:
         for record in live[1:]:
             if amend is not None and record.seq in amending:
@@ -151,7 +154,8 @@ def fold(
             ):
                 findings = found_by(state, program, record.type, record.occurred_at, record.payload)
             evolve(state, record)
-            yield state, _new_tuple(Judged, (record, findings))
+            if every or findings or record.override is not None:
+                yield state, _new_tuple(Judged, (record, findings))
     except PrematchError:
         with located(seq=record.seq):  # one block per fold: the hot path pays nothing
             raise
@@ -160,6 +164,6 @@ def fold(
 def replay(records: Iterable[Record], at: dt.datetime | None = None) -> SeasonState | None:
     """The season's state as of ``at`` (all records when ``None``); ``None`` if not started."""
     state: SeasonState | None = None
-    for after, _ in fold(live_records(records, at), NoRules(), judging=()):
+    for after, _ in fold(live_records(records, at), NoRules(), judging=(), found_only=True):
         state = after
     return state

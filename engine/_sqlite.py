@@ -44,8 +44,9 @@ from prematch.engine._mapper import (
     RECORD_COLUMNS,
     REPLAY_COLUMNS,
     StoredEvent,
-    replay_row_to_record,
+    replay_rows_to_records,
     row_to_record,
+    rows_to_records,
 )
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
@@ -105,7 +106,7 @@ _SCHEMA = [
 ]
 
 _SEASON = operator.itemgetter(1)  # of RECORD_COLUMNS and REPLAY_COLUMNS
-_FULL = (RECORD_COLUMNS, row_to_record)
+_FULL = (RECORD_COLUMNS, rows_to_records)
 _SEASON_START = (
     "SELECT payload FROM events WHERE season = ? AND type = 'season_started' ORDER BY seq LIMIT 1"
 )
@@ -222,7 +223,7 @@ def _season_records(conn: sqlite3.Connection, season: str, after_seq: int = 0) -
         f"SELECT {RECORD_COLUMNS} FROM events WHERE season = ? AND seq > ? ORDER BY seq",
         (season, after_seq),
     ).fetchall()
-    return [row_to_record(r) for r in rows]
+    return rows_to_records(rows)
 
 
 def _seasons(conn: sqlite3.Connection) -> list[str]:
@@ -715,10 +716,10 @@ class SqliteRecorder:
         where, args = "", cast(tuple[str, ...], ())
         if first is not None and last is not None:
             where, args = " WHERE season BETWEEN ? AND ?", (first, last)
-        columns, mapped = (REPLAY_COLUMNS, replay_row_to_record) if replay else _FULL
+        columns, mapped = (REPLAY_COLUMNS, replay_rows_to_records) if replay else _FULL
         rows = self.query(f"SELECT {columns} FROM events{where} ORDER BY season, seq", args)
         for season, group in itertools.groupby(rows, key=_SEASON):
-            yield season, list(map(mapped, group))
+            yield season, mapped(group)
 
     def head(self) -> tuple[int, str]:
         """The newest event's seq and hash."""

@@ -9,6 +9,7 @@ Policies read this state; they never change it.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -207,10 +208,9 @@ class SeasonState:
     def interviewed(self) -> list[ProgramState]:
         """The programs interviewed at and still in the running (``interviewed`` or
         ``ranked``), by id."""
-        return sorted(
-            (p for p in self.programs.values() if p.state in AFTER_INTERVIEW),
-            key=lambda p: p.id,
-        )
+        programs = [p for p in self.programs.values() if p.state in AFTER_INTERVIEW]
+        programs.sort(key=_ID)
+        return programs
 
     def untold_news(self, program_id: str) -> list[News]:
         """News not yet told to the program, oldest first."""
@@ -226,6 +226,9 @@ class SeasonState:
         return [
             (p.id, m) for p in self.programs.values() for m in p.messages if m.action == "intent"
         ]
+
+
+_ID = operator.attrgetter("id")
 
 
 def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralError:
@@ -249,15 +252,18 @@ def _add_program(state: SeasonState, r: Record) -> None:
         )
     p = r.payload
     visas = p.get("sponsors_visas")
+    # Positional, in field order (id, name, added_at, specialty, nrmp_participating,
+    # no_post_interview_contact, sponsors_visas, timezone): keywords cost a fifth of a
+    # season's fold of programs added.
     state.programs[r.program] = ProgramState(
-        id=r.program,
-        name=p["name"],
-        added_at=r.occurred_at,
-        specialty=p.get("specialty"),
-        nrmp_participating=p.get("nrmp_participating", True),
-        no_post_interview_contact=p.get("no_post_interview_contact"),
-        sponsors_visas=tuple(visas) if visas is not None else None,
-        timezone=p.get("timezone"),
+        r.program,
+        p["name"],
+        r.occurred_at,
+        p.get("specialty"),
+        p.get("nrmp_participating", True),
+        p.get("no_post_interview_contact"),
+        None if visas is None else tuple(visas),
+        p.get("timezone"),
     )
 
 

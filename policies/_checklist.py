@@ -9,7 +9,8 @@ finding names its program and the event it is about (the interview, the news).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import operator
+from collections.abc import Sequence
 
 from prematch.engine import ProgramState, SeasonState, Window
 from prematch.policies._context import GUIDE, Ask, Frame, Rule, Say, specialty_of, warn
@@ -41,36 +42,39 @@ def _interviewed(ask: Ask) -> list[ProgramState]:
     return programs
 
 
-def _unthanked(ask: Ask) -> Iterator[Say | Window]:
+_ACTION = operator.attrgetter("action")
+
+
+def _unthanked(ask: Ask) -> Sequence[Say | Window]:
     state = ask.state
-    for p in _interviewed(ask):
-        if any(m.action == "thank_you" for m in p.messages):
-            continue
-        if not specialty_expects_thanks(specialty_of(state, p))[0]:
-            continue
-        yield warn(
+    return [
+        warn(
             f"{p.name} was never thanked for the interview; the final checklist: a short "
             "thank-you now, or fold your thanks into a letter of interest",
             program=p.id,
             seq=p.interviewed_seq,
         )
+        for p in _interviewed(ask)
+        if "thank_you" not in map(_ACTION, p.messages)
+        and specialty_expects_thanks(specialty_of(state, p))[0]
+    ]
 
 
-def _news_untold(ask: Ask) -> Iterator[Say | Window]:
+def _news_untold(ask: Ask) -> Sequence[Say | Window]:
     news = ask.state.news
     if not news:
-        return
-    for p in _interviewed(ask):
-        told = p.told_news
-        for n in news:
-            if n.seq in told:
-                continue
-            yield warn(
-                f"{p.name} has not heard your news ({n.detail}); the final checklist: "
-                f"send it an update before the deadline (`prematch log update-sent {p.id}`)",
-                program=p.id,
-                seq=n.seq,
-            )
+        return ()
+    return [
+        warn(
+            f"{p.name} has not heard your news ({n.detail}); the final checklist: "
+            f"send it an update before the deadline (`prematch log update-sent {p.id}`)",
+            program=p.id,
+            seq=n.seq,
+        )
+        for p in _interviewed(ask)
+        for n in news
+        if n.seq not in p.told_news
+    ]
 
 
 UNTHANKED = Rule("checklist.unthanked", GUIDE, _unthanked, turns=_turns)

@@ -1,7 +1,10 @@
 """What every rule receives (:class:`Ask`) and returns (:class:`Say` or a window).
 
 A rule is a pure function ``Ask -> Iterable[Say | Window]``; :class:`Rule` binds
-it to its contract id and its source, which the registry stamps on each finding.
+it to its contract id and its source, which the registry stamps on each finding. The
+rulebook's own rules return a tuple or a list (``()`` when they find nothing, as for
+most events of an audit), not a generator: an audit calls a couple of rules per event,
+and a generator object per call costs more than the tuple.
 Instants that depend only on the season (deadline, windows of the calendar year)
 are computed once per season in a :class:`Frame`, in the season's timezone.
 pendulum is imported only for a day that starts in a change of UTC offset: ``prematch

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Sequence
 from functools import cache
 
 from prematch.engine import ProgramState, SeasonState, Window, fixtures_dir
@@ -77,94 +77,110 @@ def no_contact_reason(state: SeasonState, p: ProgramState) -> str | None:
     return None
 
 
-def _no_contact(ask: Ask) -> Iterator[Say | Window]:
+def _no_contact(ask: Ask) -> Sequence[Say | Window]:
     p = ask.target
     if p.interviewed_at is None:
-        return
+        return ()
     why = no_contact_reason(ask.state, p)
     if why is None:
-        return
+        return ()
     if ask.action == "update":
-        yield warn(f"{why}; send an update only if the news could change their decision")
-    else:
-        yield block(f"{why}; respect it", final=True)
+        return (warn(f"{why}; send an update only if the news could change their decision"),)
+    return (block(f"{why}; respect it", final=True),)
 
 
-def _soap(ask: Ask) -> Iterator[Say | Window]:
+def _soap(ask: Ask) -> Sequence[Say | Window]:
     cal = ask.frame.calendar
     if not cal.match_week_start <= ask.at < cal.soap_end:
-        return
+        return ()
     if ask.detail.get("initiated_by") == "program":  # a call the program started
-        return
-    if not any(at >= cal.match_week_start for at in ask.target.soap_contacts):
-        who = (
-            f"{ask.detail['advocate']} may not start contact for you"
-            if ask.action == "advocate_contacted"
-            else "you may not start contact"
-        )
-        yield block(
+        return ()
+    if any(at >= cal.match_week_start for at in ask.target.soap_contacts):
+        return ()
+    who = (
+        f"{ask.detail['advocate']} may not start contact for you"
+        if ask.action == "advocate_contacted"
+        else "you may not start contact"
+    )
+    return (
+        block(
             f"Match Week: until SOAP ends ({ask.when(cal.soap_end)}) {who} "
             f"with a program unless it contacted you first during SOAP"
-        )
+        ),
+    )
 
 
-def _asked_rank(ask: Ask) -> Iterator[Say | Window]:
+def _asked_rank(ask: Ask) -> Sequence[Say | Window]:
     d = ask.detail
-    if d.get("asked_rank") or d.get("offered_commitment"):
-        what = "asked how you will rank it" if d.get("asked_rank") else "asked for a commitment"
-        yield warn(
-            f"{ask.target.name} {what}: you need not answer, and you may report it to the NRMP"
-        )
+    if not (d.get("asked_rank") or d.get("offered_commitment")):
+        return ()
+    what = "asked how you will rank it" if d.get("asked_rank") else "asked for a commitment"
+    return (
+        warn(f"{ask.target.name} {what}: you need not answer, and you may report it to the NRMP"),
+    )
 
 
-def _all_in(ask: Ask) -> Iterator[Say | Window]:
-    if ask.detail.get("kind") == "pre_match_contract" and ask.target.nrmp_participating:
-        yield warn(
+def _all_in(ask: Ask) -> Sequence[Say | Window]:
+    if ask.detail.get("kind") != "pre_match_contract" or not ask.target.nrmp_participating:
+        return ()
+    return (
+        warn(
             f"{ask.target.name} takes part in the Match: under the All In policy it may "
             "not offer a contract outside it; seek advice (advisor, ECFMG, NRMP) before "
             "signing anything"
+        ),
+    )
+
+
+def _non_nrmp(ask: Ask) -> Sequence[Say | Window]:
+    programs = ask.state.programs
+    listed = [programs[pid] for pid in ask.detail.get("order", ()) if pid in programs]
+    return [
+        block(
+            f"{p.name} does not take part in the NRMP Match, so it cannot be on your rank "
+            "list; take it off (its offers come outside the Match)",
+            program=p.id,
         )
+        for p in listed
+        if not p.nrmp_participating
+    ]
 
 
-def _non_nrmp(ask: Ask) -> Iterator[Say | Window]:
-    for pid in ask.detail.get("order", ()):
-        p = ask.state.programs.get(pid)
-        if p is not None and not p.nrmp_participating:
-            yield block(
-                f"{p.name} does not take part in the NRMP Match, so it cannot be on your rank "
-                "list; take it off (its offers come outside the Match)",
-                program=p.id,
-            )
-
-
-def _outside_match(ask: Ask) -> Iterator[Say | Window]:
+def _outside_match(ask: Ask) -> Sequence[Say | Window]:
     p = ask.target
     kind = ask.detail.get("kind")
     if kind == "pre_match_contract" and not p.nrmp_participating:
-        yield warn(
-            f"{p.name} is outside the Match: verify that it really does not take part, read "
-            "your Match Participation Agreement, and seek advice (advisor, ECFMG) before "
-            "signing; a binding contract conflicts with the Match if you stay in it"
+        return (
+            warn(
+                f"{p.name} is outside the Match: verify that it really does not take part, "
+                "read your Match Participation Agreement, and seek advice (advisor, ECFMG) "
+                "before signing; a binding contract conflicts with the Match if you stay in it"
+            ),
         )
-    elif kind == "soap_offer":
-        cal = ask.frame.calendar
-        if not cal.match_week_start <= ask.at <= cal.soap_end:
-            yield warn(
-                f"a SOAP offer outside Match Week (SOAP runs {ask.when(cal.match_week_start)} "
-                f"to {ask.when(cal.soap_end)}): check the date, and that it came through the "
-                "NRMP's system"
-            )
+    cal = ask.frame.calendar
+    if kind != "soap_offer" or cal.match_week_start <= ask.at <= cal.soap_end:
+        return ()
+    return (
+        warn(
+            f"a SOAP offer outside Match Week (SOAP runs {ask.when(cal.match_week_start)} "
+            f"to {ask.when(cal.soap_end)}): check the date, and that it came through the "
+            "NRMP's system"
+        ),
+    )
 
 
-def _thanks_discouraged(ask: Ask) -> Iterator[Say | Window]:
+def _thanks_discouraged(ask: Ask) -> Sequence[Say | Window]:
     specialty = specialty_of(ask.state, ask.target)
     expected, source = specialty_expects_thanks(specialty)
-    if not expected:
-        yield info(
+    if expected:
+        return ()
+    return (
+        info(
             f"{specialty} programs are asked to tell interviewees that thank-you notes are "
             "not expected; one short note is fine, none is fine too",
             source=source,
-        )
+        ),
+    )
 
 
 NO_CONTACT = Rule("program.no_contact", GUIDE, _no_contact)

@@ -213,10 +213,12 @@ class SeasonJudge:
         if program is not None:  # an unknown program: UnknownProgramError
             target = state.programs.get(program) or state.program(program)
         ask = _new_tuple(Ask, (state, target, action, at, self.frame, detail))
-        found: list[Finding] = []
+        found: list[Finding] | None = None  # most events: no finding, no list
         for check, rule, source in checks:
             for out in check(ask):
                 if type(out) is Say:
+                    if found is None:
+                        found = []
                     found.append(
                         Finding(
                             rule,
@@ -227,7 +229,7 @@ class SeasonJudge:
                             out.seq,
                         )
                     )
-        return tuple(found)
+        return () if found is None else tuple(found)
 
     def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...] | None:
         """When the season-wide question ``action`` may be answered differently for

@@ -9,7 +9,7 @@ the signals of each tier, the source); a year whose numbers are not verified is
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -57,31 +57,38 @@ def signal_table(match_year: int) -> SignalTable | None:
     )
 
 
-def _limit(ask: Ask) -> Iterator[Say | Window]:
+def _limit(ask: Ask) -> Sequence[Say | Window]:
     p = ask.target
     tier = ask.detail.get("tier", "signal")
     specialty = specialty_of(ask.state, p)
     key = specialty.strip().casefold()
+    found: list[Say | Window] = []
     if p.signals:
-        yield block(f"{p.name} already has your {p.signals[0]} signal; one per program", final=True)
+        found.append(
+            block(f"{p.name} already has your {p.signals[0]} signal; one per program", final=True)
+        )
     table = signal_table(ask.state.match_year)
     entry = None if table is None else table.specialties.get(key)
     if table is None or entry is None:
-        yield info(
-            f"no signal numbers for {specialty} in the {ask.state.match_year} cycle are on "
-            "file; check the application service's table"
+        found.append(
+            info(
+                f"no signal numbers for {specialty} in the {ask.state.match_year} cycle are on "
+                "file; check the application service's table"
+            )
         )
-        return
+        return found
     if tier not in entry:
         kinds = [t for t in TIERS if t in entry]
         tiers = ", ".join(f"{entry[t]} {t}" for t in kinds)
-        yield block(
-            f"{specialty} allows no {tier} signals in the {table.year} cycle "
-            f"({entry['service']}: {tiers}); record which one this was "
-            f"(--tier {'|'.join(kinds)})",
-            final=True,
+        found.append(
+            block(
+                f"{specialty} allows no {tier} signals in the {table.year} cycle "
+                f"({entry['service']}: {tiers}); record which one this was "
+                f"(--tier {'|'.join(kinds)})",
+                final=True,
+            )
         )
-        return
+        return found
     allowed = int(entry[tier])
     sent = sum(
         q.signals.count(tier)
@@ -92,11 +99,14 @@ def _limit(ask: Ask) -> Iterator[Say | Window]:
         tiers = ", ".join(f"{entry[t]} {t}" for t in TIERS if t in entry)
         caveat = " (provisional numbers: verify them)" if table.provisional else ""
         what = f"{allowed} {tier} signal" + ("s" if allowed != 1 else "")
-        yield block(
-            f"{specialty} allows {what} in the {table.year} cycle ({entry['service']}: "
-            f"{tiers}){caveat}; you have sent {sent}. Source: {entry['source']}",
-            final=True,
+        found.append(
+            block(
+                f"{specialty} allows {what} in the {table.year} cycle ({entry['service']}: "
+                f"{tiers}){caveat}; you have sent {sent}. Source: {entry['source']}",
+                final=True,
+            )
         )
+    return found
 
 
 SIGNALS_LIMIT = Rule("signals.limit", "AAMC ERAS / ResidencyCAS preference signaling", _limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from prematch.engine import Message, ProgramState, Window
 from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, add_hours, block
@@ -35,15 +35,14 @@ def _asked_is_exempt(ask: Ask) -> bool:
     return False
 
 
-def _gap(ask: Ask) -> Iterator[Say | Window]:
+def _gap(ask: Ask) -> Sequence[Say | Window]:
     p = ask.target
     if not p.messages and not p.calls:  # the common case in an audit: nothing before
-        return
+        return ()
     if _asked_is_exempt(ask):
-        return
+        return ()
     last = _last_contact(p, ask.params["thanks.due_hours"])
-    if last is not None:
-        yield from _gap_after(ask, *last, "messages")
+    return () if last is None else _gap_after(ask, *last, "messages")
 
 
 def _last_contact(p: ProgramState, due_hours: int) -> tuple[str, dt.datetime] | None:
@@ -63,10 +62,11 @@ def _at(message: Message) -> dt.datetime:
 def _gap_after(ask: Ask, kind: str, at: dt.datetime, what: str) -> tuple[Say | Window, ...]:
     days = ask.params["spam.gap_days"]
     opens = add_days(at, days, ask.frame.timezone)
+    window = Window(opens)
     if ask.at >= opens:
-        return (Window(opens_at=opens),)
+        return (window,)
     return (
-        Window(opens_at=opens),
+        window,
         block(
             f"{_last_words(ask.target.name, kind)} {ask.when(at)}; "
             f"leave {days} days between {what}, until {ask.when(opens)}"
@@ -80,28 +80,30 @@ def _last_words(name: str, kind: str) -> str:
     return f"your last message to {name} ({kind}) went on"
 
 
-def _cap_reached(ask: Ask) -> Iterator[Say | Window]:
+def _cap_reached(ask: Ask) -> Sequence[Say | Window]:
     p = ask.target
     cap = ask.params["spam.cap"]
     contacts = len(p.messages) + len(p.calls)
-    if contacts >= cap:
-        calls = f" and calls ({len(p.calls)} calls)" if p.calls else ""
-        yield block(
+    if contacts < cap:
+        return ()
+    calls = f" and calls ({len(p.calls)} calls)" if p.calls else ""
+    return (
+        block(
             f"{p.name} has already had {contacts} messages{calls} from you; "
             f"the season's limit is {cap} per program",
             final=True,
-        )
+        ),
+    )
 
 
-def _calls(ask: Ask) -> Iterator[Say | Window]:
+def _calls(ask: Ask) -> Sequence[Say | Window]:
     """An applicant-initiated call counts as contact: the gap after the last one, and the cap."""
     if ask.detail.get("initiated_by") != "applicant":
-        return
+        return ()
     p = ask.target
     last = _last_contact(p, ask.params["thanks.due_hours"])
-    if last is not None:
-        yield from _gap_after(ask, *last, "calls")
-    yield from _cap_reached(ask)
+    gap = () if last is None else _gap_after(ask, *last, "calls")
+    return (*gap, *_cap_reached(ask))
 
 
 SPAM_GAP = Rule("spam.gap", GUIDE, _gap)

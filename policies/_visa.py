@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 from prematch.engine import ProgramState, SeasonState, Window
 from prematch.policies._context import GUIDE, Ask, Rule, Say, warn
@@ -21,24 +21,29 @@ def mismatch(state: SeasonState, program: ProgramState) -> bool:
     )
 
 
-def _check(ask: Ask) -> Iterator[Say | Window]:
+def _check(ask: Ask) -> Sequence[Say | Window]:
+    state = ask.state
+    if state.visa not in _NEEDS_SPONSOR:
+        return ()  # no sponsorship excludes it (every application of such a season)
     if ask.program is not None:
         programs = [ask.program]
     else:
         programs = [
-            ask.state.programs[pid]
-            for pid in ask.detail.get("order", ())
-            if pid in ask.state.programs
+            state.programs[pid] for pid in ask.detail.get("order", ()) if pid in state.programs
         ]
+    found: list[Say | Window] = []
     for p in programs:
-        if mismatch(ask.state, p):
-            visa = ask.state.visa.upper().replace("J1", "J-1").replace("H1B", "H-1B")
+        if mismatch(state, p):
+            visa = state.visa.upper().replace("J1", "J-1").replace("H1B", "H-1B")
             sponsors = ", ".join(p.sponsors_visas or ()) or "no visas"
-            yield warn(
-                f"{p.name} sponsors {sponsors}, not your {visa}; confirm its policy "
-                "(website, FREIDA, or a short email to the coordinator)",
-                program=None if ask.program is not None else p.id,
+            found.append(
+                warn(
+                    f"{p.name} sponsors {sponsors}, not your {visa}; confirm its policy "
+                    "(website, FREIDA, or a short email to the coordinator)",
+                    program=None if ask.program is not None else p.id,
+                )
             )
+    return found
 
 
 VISA_MISMATCH = Rule("visa.mismatch", GUIDE, _check)

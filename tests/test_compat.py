@@ -175,3 +175,28 @@ def test_cli_reads_the_old_file(copy: Path) -> None:
     audit = script("audit", "--json")
     assert audit.returncode == 1, audit.stderr  # the overridden block is a block finding
     assert OVERRIDE in audit.stdout
+
+
+def test_rows_are_mapped_a_season_at_a_time_as_one_at_a_time(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The column-wise readers of a season's rows give the records the per-row mappers
+    give, also for rows of an older schema_version (upcast one by one)."""
+    from prematch.engine import _mapper
+
+    conn = sqlite3.connect(copy)
+    full = conn.execute(f"SELECT {_mapper.RECORD_COLUMNS} FROM events ORDER BY seq").fetchall()
+    replay = conn.execute(f"SELECT {_mapper.REPLAY_COLUMNS} FROM events ORDER BY seq").fetchall()
+    conn.close()
+    assert _mapper.rows_to_records(full) == list(map(_mapper.row_to_record, full))
+    assert _mapper.replay_rows_to_records(replay) == list(map(_mapper.replay_row_to_record, replay))
+    assert _mapper.rows_to_records([]) == _mapper.replay_rows_to_records([]) == []
+    # A schema_version 2 where applied events gained a field: version 1 rows are upcast.
+    monkeypatch.setattr(_mapper, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(
+        _mapper.UPCASTERS, ("applied", SCHEMA_VERSION), lambda p: {**p, "upcast": True}
+    )
+    upcast = _mapper.replay_rows_to_records(replay)
+    assert upcast == list(map(_mapper.replay_row_to_record, replay))
+    assert {r.schema_version for r in upcast} == {SCHEMA_VERSION + 1}
+    assert all(r.payload["upcast"] for r in upcast if r.type == "applied")
