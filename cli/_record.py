@@ -475,7 +475,9 @@ def _removed_if_failed(db: Path | str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for leftover in (path, *(Path(f"{path}{end}") for end in ("-wal", "-shm", "-journal"))):
+        # SQLite's files, and the writers' queue beside them (engine/_writers.py).
+        ends = ("-wal", "-shm", "-journal", "-writers")
+        for leftover in (path, *(Path(f"{path}{end}") for end in ends)):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
         for folder in made:

@@ -148,14 +148,11 @@ def _connector(
 
 
 def _writable(path: Path) -> bool:
-    """Whether this process may write the file (an immutable file refuses even root,
-    which ``os.access`` does not see)."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
+    """Whether this process may write the file (an immutable file refuses even root; on
+    Linux ``access`` says so). Never by opening it: closing a descriptor of the store's
+    file would drop the POSIX locks SQLite holds on it for this process's other
+    connections (see :mod:`prematch.engine._writers`)."""
+    return os.access(path, os.W_OK)
 
 
 def _create_private(path: Path) -> None:

@@ -1,17 +1,26 @@
-"""The queue of the processes writing one SQLite store: an exclusive ``flock`` on its file.
+"""The queue of the processes writing one SQLite store: an exclusive ``flock`` on a file
+beside it, ``<store>-writers``.
 
 SQLite orders writers with its own lock, and a writer that finds it taken polls, sleeping
 1, 2, 5, 10 … up to 100 ms between tries: with a write holding the lock for a fraction of a
 millisecond, sixteen writer processes spend most of their time asleep while the lock is
-free. A writer of prematch first takes an exclusive ``flock`` on the store's file (on a
-descriptor of its own), which the kernel hands to the next waiter the moment it is
-released; it then begins its transaction, and closes the descriptor after the commit.
+free. A writer of prematch first takes an exclusive ``flock`` on ``<store>-writers``, which
+the kernel hands to the next waiter the moment it is released; it then begins its
+transaction, and closes the descriptor after the commit.
 
-``flock`` locks do not touch the POSIX record locks SQLite takes (on Linux and the BSDs
-they are separate kinds of lock; a store in WAL mode cannot live on a network filesystem,
-where they might not be). Other programs writing the file without this lock are still
-ordered by SQLite's. Where there is no ``flock`` (Windows) or the filesystem refuses it,
-SQLite's lock alone orders the writers.
+Never a lock on the store's own file: closing *any* descriptor of a file drops every POSIX
+lock the process holds on it, SQLite's included (its shared lock on the database, which
+tells a closing connection elsewhere that it is not the last one and must not checkpoint
+and delete the WAL under this process's feet). A descriptor of the store's file opened and
+closed around each write lost committed writes when many processes wrote and closed the
+store at once. ``<store>-writers`` is a file SQLite never opens: an empty file, made 0600
+by the first writer, and left in place (as SQLite leaves ``-shm``).
+
+``flock`` locks do not touch SQLite's POSIX record locks (on Linux and the BSDs they are
+separate kinds of lock; a store in WAL mode cannot live on a network filesystem, where they
+might not be). Other programs writing the file without this lock are still ordered by
+SQLite's. Where there is no ``flock`` (Windows), or the file beside the store cannot be
+made or locked, SQLite's lock alone orders the writers.
 """
 
 from __future__ import annotations
@@ -26,20 +35,31 @@ try:
 except ImportError:  # Windows: SQLite's lock alone
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["WriterTimeout", "take_turn"]
+__all__ = ["WriterTimeout", "take_turn", "writers_file"]
 
 
 class WriterTimeout(Exception):
     """Another process held the store's writer lock for the whole wait."""
 
 
+def writers_file(path: Path) -> Path:
+    """The file whose ``flock`` queues the processes writing the store at ``path``."""
+    return path.with_name(f"{path.name}-writers")
+
+
 def take_turn(path: Path, timeout: float) -> int | None:
-    """Wait (at most ``timeout`` seconds) for this process's turn to write ``path``: an
-    open descriptor holding the lock (close it to pass the turn on), or ``None`` where
-    there is no such lock. Raises :class:`WriterTimeout`."""
+    """Wait (at most ``timeout`` seconds) for this process's turn to write the store at
+    ``path``: an open descriptor of :func:`writers_file` holding the lock (close it to pass
+    the turn on), or ``None`` where there is no such lock. Raises :class:`WriterTimeout`."""
     if fcntl is None:
         return None
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    if not path.exists():  # an embedder's in-memory database: no file to queue beside
+        raise FileNotFoundError(path)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(writers_file(path), flags, 0o600)
+    except OSError:  # a folder this process cannot make files in: SQLite's lock alone
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return fd
