@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from prematch.engine import Message, ProgramState, Window
-from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, add_hours, block
+from prematch.policies._context import GUIDE, Ask, Rule, Say, add_hours, block
+from prematch.policies._timing import opens_after
 
 __all__ = ["SPAM_CALLS", "SPAM_CAP", "SPAM_GAP", "is_exempt"]
 
@@ -61,13 +62,11 @@ def _at(message: Message) -> dt.datetime:
 
 def _gap_after(ask: Ask, kind: str, at: dt.datetime, what: str) -> tuple[Say | Window, ...]:
     days = ask.params["spam.gap_days"]
-    opens = add_days(at, days, ask.frame.timezone)
-    window = Window(opens)
-    if ask.at >= opens:
-        return (window,)
-    return (
-        window,
-        block(
+    return opens_after(
+        ask,
+        at,
+        days,
+        lambda opens: (
             f"{_last_words(ask.target.name, kind)} {ask.when(at)}; "
             f"leave {days} days between {what}, until {ask.when(opens)}"
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prematch.engine import Window
 from prematch.policies._context import GUIDE, Ask, Rule, Say, add_days, add_hours, block, warn
@@ -15,6 +15,7 @@ __all__ = [
     "INTEREST_WINDOW",
     "THANKS_ONCE",
     "THANKS_WINDOW",
+    "opens_after",
     "opens_after_interview",
     "recommended_window",
 ]
@@ -61,19 +62,29 @@ def _thanks_once(ask: Ask) -> Sequence[Say | Window]:
     )
 
 
+def opens_after(
+    ask: Ask, start: dt.datetime, days: int, too_soon: Callable[[dt.datetime], str]
+) -> tuple[Say | Window, ...]:
+    """A window that opens ``days`` calendar days after ``start`` (in the season's zone),
+    and before it a block saying ``too_soon(opens)``."""
+    opens = add_days(start, days, ask.frame.timezone)
+    window = Window(opens)
+    if ask.at >= opens:
+        return (window,)
+    return (window, block(too_soon(opens)))
+
+
 def opens_after_interview(
     ask: Ask, interviewed: dt.datetime, letter: str, wait: str
 ) -> Sequence[Say | Window]:
     """A ``letter`` opens ``ask.params[wait]`` calendar days after the interview at
     ``interviewed``: the window's opening, and a block before it."""
     days = ask.params[wait]
-    opens = add_days(interviewed, days, ask.frame.timezone)
-    window = Window(opens)
-    if ask.at >= opens:
-        return (window,)
-    return (
-        window,
-        block(
+    return opens_after(
+        ask,
+        interviewed,
+        days,
+        lambda opens: (
             f"too soon after the interview: {letter} opens {days} days after it, "
             f"on {ask.when(opens)}"
         ),
