@@ -20,6 +20,8 @@ from prematch.engine import (
     SCHEMA_SHAPES,
     InputError,
     Season,
+    SeasonOverview,
+    SeasonSummary,
     Store,
     fixed_clock,
     parse_instant,
@@ -166,7 +168,7 @@ def audit(
     if rebuild and not every:
         raise InputError("--rebuild goes with --all", field="--rebuild")
     if summary or (fmt == "html" and every):
-        _audit_seasons(obj, fmt, every, summary, out)
+        _audit_seasons(obj, fmt, every, summary, out, jobs, rebuild)
         return
     blocked = False
     # --all may keep the findings projection (never the log): it opens a file it may write
@@ -211,30 +213,40 @@ def audit(
     sys.exit(1 if blocked else 0)
 
 
-def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | None) -> None:
+def _audit_seasons(
+    obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | None, jobs: int, rebuild: bool
+) -> None:
     """``audit --summary`` (text or JSON) and ``audit --all --format html``: one row per
-    season (in one process: each season is also replayed for its next deadline)."""
+    season. With ``--all``, every season is read once, in runs, as ``audit --all`` reads
+    them (its findings from the projection where it holds them, the others judged and
+    kept there), over ``jobs`` processes."""
+    from prematch.engine import audit_jobs, season_overviews
     from prematch.policies import Rulebook
 
-    rulebook = Rulebook()
     moment = obj.clock()
-    rows = []
-    with obj.store(readonly=True) as store:
-        if every:
-            ids = sorted(store.seasons())
-            if not ids:
-                raise InputError(f"{obj.db} holds no season yet", field="season")
-            seasons = [Season.open(store, sid, rulebook=rulebook, clock=obj.clock) for sid in ids]
-        else:
-            seasons = [obj.open_season(store)]
-        for season in seasons:
-            if fmt == "html":
-                from prematch.cli._html import season_section
+    rows: list[tuple[SeasonSummary, str]]
+    if every:
+        from prematch.cli._html import advisor_row
 
-                row, report = season.summary_and_audit(moment)
-                rows.append((row, season_section(season, report, moment)))
-            else:
-                rows.append((season.summary(moment), ""))
+        # As audit --all: a file it may write, to keep the findings projection.
+        with obj.store() as store:
+            count = len(store.seasons())
+            if not count:
+                raise InputError(f"{obj.db} holds no season yet", field="season")
+            each = advisor_row if fmt == "html" else _summary_row
+            rows = list(
+                season_overviews(
+                    store,
+                    Rulebook(),
+                    each,
+                    at=moment,
+                    jobs=jobs or audit_jobs(count),
+                    rebuild=rebuild,
+                )
+            )
+    else:
+        with obj.store(readonly=True) as store:
+            rows = [(obj.open_season(store).summary(moment), "")]
     summaries = [row for row, _ in rows]
     if fmt == "html":
         from prematch.cli._html import advisor_page
@@ -253,6 +265,11 @@ def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | N
     else:
         render.summary_table(summaries)
     sys.exit(1 if any(r.block for r in summaries) else 0)
+
+
+def _summary_row(overview: SeasonOverview) -> tuple[SeasonSummary, str]:
+    """A season's row of ``audit --all --summary`` (no section: text or JSON)."""
+    return overview.summary(), ""
 
 
 @click.command()
