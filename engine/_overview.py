@@ -108,7 +108,7 @@ def season_overviews(
     key = projection_key(rulebook)
     with paused_gc():
         seasons = sorted(store.seasons())
-        if not isinstance(store.path, str):  # a memory store: no file to reopen
+        if isinstance(store.path, str):  # memory, or a server: no file to reopen
             jobs = 1
         jobs = audit_jobs(len(seasons), jobs) if jobs > 1 else 1
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
