@@ -33,7 +33,7 @@ from prematch.engine._queries import (
 )
 from prematch.engine._recorder import ProjectedRow
 from prematch.engine._records import Record
-from prematch.engine._replay import phase, replay, replay_key
+from prematch.engine._replay import FOUNDING, replay
 from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._season import HistoryEntry, history_entries
 from prematch.engine._state import SeasonState
@@ -43,9 +43,6 @@ from prematch.engine._verdicts import Verdict
 __all__ = ["SeasonOverview", "season_overviews"]
 
 T = TypeVar("T")
-
-_FACTS = phase("note_added")
-"""The replay phase of the events after the founding ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,8 +203,9 @@ def _state_as_of(
     """The state as of ``at``: ``folded`` (the state after every live record, when the
     audit just folded them) if no event of the season happened after ``at`` (then the two
     are the same, as :meth:`Season._state_to_ask` has it), else a replay up to ``at``."""
-    last = max(map(replay_key, records))
-    if folded is not None and (last[0] < _FACTS or last[1] <= at):
+    if folded is not None and not any(
+        r.occurred_at > at and r.type not in FOUNDING for r in records
+    ):
         return folded
     state = replay(records, at)
     if state is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
@@ -756,7 +757,7 @@ def next_due(state: SeasonState, at: dt.datetime, judge: Judge) -> Verdict | Non
     due: list[Verdict] = []
     chosen: dict[str, list[tuple[NowStatus, Verdict]]] = {a: [] for a in SEASON_ACTIONS}
     for pid, program in state.programs.items():
-        triggers = allowed_triggers(program.state)
+        triggers = _triggers(program.state)
         for action, event in asked.items():
             if event not in triggers:
                 continue
@@ -808,4 +809,10 @@ def _open_status(verdict: Verdict, at: dt.datetime) -> NowStatus:
 
 def _has_trigger(state: SeasonState, event: str) -> bool:
     """Whether the state machine allows ``event`` for some program of ``state``."""
-    return any(event in allowed_triggers(p.state) for p in state.programs.values())
+    return any(event in _triggers(p.state) for p in state.programs.values())
+
+
+@functools.cache
+def _triggers(state: str) -> frozenset[str]:
+    """:func:`allowed_triggers` of a program state, as a set (asked once per state)."""
+    return frozenset(allowed_triggers(state))
