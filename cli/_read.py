@@ -1,7 +1,8 @@
 """Commands that read a season: ``now``, ``check``, ``audit``, ``history``, ``verify``,
 ``export``, ``diagram``, ``schema`` and ``demo``. They open the store read-only (DESIGN §7),
-except ``audit --all``: it never writes the log either, but keeps its findings projection
-(:mod:`prematch.engine._projection`) when the store lets it."""
+except ``audit --all`` (its ``--summary`` and ``--format html`` too): it never writes the
+log either, but keeps its findings projection (:mod:`prematch.engine._projection`) when
+the store lets it."""
 
 from __future__ import annotations
 
@@ -129,14 +130,15 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
     "--jobs",
     type=click.IntRange(min=0),
     default=0,
-    help="With --all: worker processes (seasons are audited independently). "
+    help="With --all (and its --summary, --format html): worker processes (seasons are "
+    "audited independently; the output is the same). "
     "Default 0: one per CPU core for a large store, one process for a small one.",
 )
 @click.option(
     "--rebuild",
     is_flag=True,
-    help="With --all: judge every season from its events, ignoring (and rewriting) the "
-    "findings kept from earlier audits.",
+    help="With --all (and its --summary, --format html): judge every season from its "
+    "events, ignoring (and rewriting) the findings kept from earlier audits.",
 )
 @pass_ctx
 @handles_errors
@@ -154,9 +156,10 @@ def audit(
 
     With --all, every season in the store (an advisor's view); --summary gives one row
     per season, and --all --format html one page with a row per applicant, each linking
-    to that season's report on the same page. --all keeps each season's findings in the
-    store (a cache beside the log, never the log itself) and judges again only the
-    seasons that changed since, or all of them with --rebuild."""
+    to that season's report on the same page. --all (with --summary and --format html
+    too) keeps each season's findings in the store (a cache beside the log, never the
+    log itself) and judges again only the seasons that changed since, or all of them
+    with --rebuild."""
     from prematch.engine import audit_jobs, audit_store
     from prematch.policies import Rulebook
 
