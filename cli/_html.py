@@ -14,7 +14,7 @@ stylesheets are fetched: it opens offline and can be mailed as is.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple
@@ -26,14 +26,18 @@ from prematch.engine import (
     AuditReport,
     HistoryEntry,
     Season,
+    SeasonOverview,
     SeasonState,
     SeasonSummary,
+    Verdict,
 )
 
 __all__ = [
     "COLORS",
     "Band",
     "advisor_page",
+    "advisor_row",
+    "overview_section",
     "season_page",
     "season_section",
     "verdict_bands",
@@ -165,12 +169,17 @@ def verdict_bands(
     happen): the thank-you from its ``opens_at`` to its ``due_by``, the letter from its
     ``opens_at`` to its ``closes_at``. A message already sent, or barred for good, has none."""
     moment = season.instant(at)
+    return _bands(state, lambda action, pid: season.check(action, pid, moment))
+
+
+def _bands(state: SeasonState, check: Callable[[str, str], Verdict]) -> dict[str, list[Band]]:
+    """:func:`verdict_bands`, each verdict from ``check(action, program)``."""
     bands: dict[str, list[Band]] = {}
     for pid, program in state.programs.items():
         if program.interviewed_at is None:
             continue
-        thanks = season.check("thank_you", pid, moment)
-        letter = season.check("interest", pid, moment)
+        thanks = check("thank_you", pid)
+        letter = check("interest", pid)
         found: list[Band] = []
         bands[pid] = found
         if thanks.opens_at is not None and thanks.due_by is not None:
@@ -418,6 +427,19 @@ def season_section(season: Season, report: AuditReport, at: dt.datetime) -> str:
     ``<section>`` of a page, its id ``season-<id>``."""
     state = season.state(at)
     return _section(report, state, season.history(at), verdict_bands(season, state), at)
+
+
+def overview_section(overview: SeasonOverview) -> str:
+    """:func:`season_section` of a season read by :func:`season_overviews` (its state, its
+    history and its windows as of the overview's instant)."""
+    state, at = overview.state, overview.at
+    bands = _bands(state, overview.check)
+    return _section(overview.audit, state, overview.history(), bands, at)
+
+
+def advisor_row(overview: SeasonOverview) -> tuple[SeasonSummary, str]:
+    """A season's row of :func:`advisor_page`: its summary and its section."""
+    return overview.summary(), overview_section(overview)
 
 
 def season_page(season: Season, report: AuditReport, at: dt.datetime) -> str:

@@ -1,7 +1,8 @@
 """Commands that read a season: ``now``, ``check``, ``audit``, ``history``, ``verify``,
 ``export``, ``diagram``, ``schema`` and ``demo``. They open the store read-only (DESIGN §7),
-except ``audit --all``: it never writes the log either, but keeps its findings projection
-(:mod:`prematch.engine._projection`) when the store lets it."""
+except ``audit --all`` (its ``--summary`` and ``--format html`` too): it never writes the
+log either, but keeps its findings projection (:mod:`prematch.engine._projection`) when
+the store lets it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from prematch.engine import (
     SCHEMA_SHAPES,
     InputError,
     Season,
+    SeasonOverview,
+    SeasonSummary,
     Store,
     fixed_clock,
     parse_instant,
@@ -127,14 +130,15 @@ def check(obj: Ctx, action: str, program_id: str, at: str | None, as_json: bool)
     "--jobs",
     type=click.IntRange(min=0),
     default=0,
-    help="With --all: worker processes (seasons are audited independently). "
+    help="With --all (and its --summary, --format html): worker processes (seasons are "
+    "audited independently; the output is the same). "
     "Default 0: one per CPU core for a large store, one process for a small one.",
 )
 @click.option(
     "--rebuild",
     is_flag=True,
-    help="With --all: judge every season from its events, ignoring (and rewriting) the "
-    "findings kept from earlier audits.",
+    help="With --all (and its --summary, --format html): judge every season from its "
+    "events, ignoring (and rewriting) the findings kept from earlier audits.",
 )
 @pass_ctx
 @handles_errors
@@ -152,9 +156,10 @@ def audit(
 
     With --all, every season in the store (an advisor's view); --summary gives one row
     per season, and --all --format html one page with a row per applicant, each linking
-    to that season's report on the same page. --all keeps each season's findings in the
-    store (a cache beside the log, never the log itself) and judges again only the
-    seasons that changed since, or all of them with --rebuild."""
+    to that season's report on the same page. --all (with --summary and --format html
+    too) keeps each season's findings in the store (a cache beside the log, never the
+    log itself) and judges again only the seasons that changed since, or all of them
+    with --rebuild."""
     from prematch.engine import audit_jobs, audit_store
     from prematch.policies import Rulebook
 
@@ -166,7 +171,7 @@ def audit(
     if rebuild and not every:
         raise InputError("--rebuild goes with --all", field="--rebuild")
     if summary or (fmt == "html" and every):
-        _audit_seasons(obj, fmt, every, summary, out)
+        _audit_seasons(obj, fmt, every, summary, out, jobs, rebuild)
         return
     blocked = False
     # --all may keep the findings projection (never the log): it opens a file it may write
@@ -211,30 +216,40 @@ def audit(
     sys.exit(1 if blocked else 0)
 
 
-def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | None) -> None:
+def _audit_seasons(
+    obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | None, jobs: int, rebuild: bool
+) -> None:
     """``audit --summary`` (text or JSON) and ``audit --all --format html``: one row per
-    season (in one process: each season is also replayed for its next deadline)."""
+    season. With ``--all``, every season is read once, in runs, as ``audit --all`` reads
+    them (its findings from the projection where it holds them, the others judged and
+    kept there), over ``jobs`` processes."""
+    from prematch.engine import audit_jobs, season_overviews
     from prematch.policies import Rulebook
 
-    rulebook = Rulebook()
     moment = obj.clock()
-    rows = []
-    with obj.store(readonly=True) as store:
-        if every:
-            ids = sorted(store.seasons())
-            if not ids:
-                raise InputError(f"{obj.db} holds no season yet", field="season")
-            seasons = [Season.open(store, sid, rulebook=rulebook, clock=obj.clock) for sid in ids]
-        else:
-            seasons = [obj.open_season(store)]
-        for season in seasons:
-            if fmt == "html":
-                from prematch.cli._html import season_section
+    rows: list[tuple[SeasonSummary, str]]
+    if every:
+        from prematch.cli._html import advisor_row
 
-                row, report = season.summary_and_audit(moment)
-                rows.append((row, season_section(season, report, moment)))
-            else:
-                rows.append((season.summary(moment), ""))
+        # As audit --all: a file it may write, to keep the findings projection.
+        with obj.store() as store:
+            count = len(store.seasons())
+            if not count:
+                raise InputError(f"{obj.db} holds no season yet", field="season")
+            each = advisor_row if fmt == "html" else _summary_row
+            rows = list(
+                season_overviews(
+                    store,
+                    Rulebook(),
+                    each,
+                    at=moment,
+                    jobs=jobs or audit_jobs(count),
+                    rebuild=rebuild,
+                )
+            )
+    else:
+        with obj.store(readonly=True) as store:
+            rows = [(obj.open_season(store).summary(moment), "")]
     summaries = [row for row, _ in rows]
     if fmt == "html":
         from prematch.cli._html import advisor_page
@@ -253,6 +268,11 @@ def _audit_seasons(obj: Ctx, fmt: str, every: bool, summary: bool, out: Path | N
     else:
         render.summary_table(summaries)
     sys.exit(1 if any(r.block for r in summaries) else 0)
+
+
+def _summary_row(overview: SeasonOverview) -> tuple[SeasonSummary, str]:
+    """A season's row of ``audit --all --summary`` (no section: text or JSON)."""
+    return overview.summary(), ""
 
 
 @click.command()

@@ -51,6 +51,10 @@ from prematch.engine._errors import (
     UnknownProgramError,
     UnknownSeasonError,
 )
+from prematch.engine._overview import (
+    SeasonOverview,
+    season_overviews,
+)
 from prematch.engine._queries import (
     AuditReport,
     NowItem,
@@ -197,6 +201,7 @@ __all__ = [
     "RecordedHook",
     "RulebookProtocol",
     "Season",
+    "SeasonOverview",
     "SeasonSnapshot",
     "SeasonState",
     "SeasonSummary",
@@ -239,6 +244,7 @@ __all__ = [
     "program_status",
     "read_calendar_file",
     "replay",
+    "season_overviews",
     "season_summary",
     "system_clock",
     "utc_iso",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import itertools
 import operator
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -42,8 +43,10 @@ __all__ = [
     "audit_store",
     "checklist_findings",
     "judge_action",
+    "next_due",
     "program_status",
     "season_summary",
+    "summarize",
     "what_now",
 ]
 
@@ -707,14 +710,109 @@ class SeasonSummary:
 def season_summary(state: SeasonState, now: NowReport, audit: AuditReport) -> SeasonSummary:
     """The :class:`SeasonSummary` of a season from its ``now`` report and its ``audit``."""
     due = [i.verdict for i in (*now.items, *now.season_items) if i.status == "due"]
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return _summary(state, now.as_of, _soonest(due), audit)
+
+
+def summarize(
+    state: SeasonState, at: dt.datetime, judge: Judge, audit: AuditReport
+) -> SeasonSummary:
+    """:func:`season_summary` of the state as of ``at`` and the ``audit`` of then, without
+    the whole ``now`` report: the next deadline is :func:`next_due`'s."""
+    return _summary(state, at, next_due(state, at, judge), audit)
+
+
+def _summary(
+    state: SeasonState, at: dt.datetime, due: Verdict | None, audit: AuditReport
+) -> SeasonSummary:
+    counts = audit.summary
     states = collections.Counter(p.state for p in state.programs.values())
     return SeasonSummary(
         season=state.id,
         applicant=state.applicant_name,
-        as_of=now.as_of,
-        block=audit.summary["block"],
-        warn=audit.summary["warn"],
-        next_due=min(due, key=lambda v: v.due_by or far, default=None),
+        as_of=at,
+        block=counts["block"],
+        warn=counts["warn"],
+        next_due=due,
         states=dict(sorted(states.items())),
     )
+
+
+def _soonest(due: list[Verdict]) -> Verdict | None:
+    """The first of ``due`` (each with a ``due_by``) with the soonest ``due_by``."""
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return min(due, key=lambda v: v.due_by or far, default=None)
+
+
+def next_due(state: SeasonState, at: dt.datetime, judge: Judge) -> Verdict | None:
+    """The soonest thing due as of ``at`` (a summary's next deadline): the same verdict as
+    :func:`season_summary` finds among the ``due`` items of :func:`what_now`'s report, at
+    a fraction of its cost. Only an action allowed now can be due, so a blocked one is
+    not asked again at its opening instant (what tells ``opens_later`` from ``blocked``),
+    and the checklist is not asked; the season-level choice is the one ``what_now``
+    shows (a blocked candidate never ranks before an allowed one). A judge that says
+    which actions may carry a ``due_by`` (``may_be_due``, see :class:`Judge`) is asked
+    only those."""
+    hint = getattr(judge, "may_be_due", None)
+    asked = ACTION_EVENTS if hint is None else _may_be_due(hint)
+    due: list[Verdict] = []
+    chosen: dict[str, list[tuple[NowStatus, Verdict]]] = {a: [] for a in SEASON_ACTIONS}
+    for pid, program in state.programs.items():
+        triggers = _triggers(program.state)
+        for action, event in asked.items():
+            if event not in triggers:
+                continue
+            verdict = judge_action(state, pid, action, at, judge)
+            if verdict.outcome == "blocked":
+                continue
+            status = _open_status(verdict, at)
+            if status == "due":
+                due.append(verdict)
+            if action in chosen:
+                chosen[action].append((status, verdict))
+    due.sort(key=_urgency)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    for action, candidates in chosen.items():
+        if state.rank_order:  # the certified first choice's verdict
+            if action not in asked:
+                continue
+            verdict = _ask(state, state.rank_order[0], action, at, judge)
+        elif candidates:  # the best of the programs' verdicts not blocked
+            status, verdict = min(
+                candidates,
+                key=lambda c: (_STATUS_RANK[c[0]], c[1].opens_at or far, c[1].program or ""),
+            )
+            if status == "due":
+                due.append(replace(verdict, program=None))
+            continue
+        elif _has_trigger(state, ACTION_EVENTS[action]):
+            continue  # only blocked candidates (or never due): so is the season's choice
+        elif hint is not None and not hint(action, True):
+            continue  # the season-wide question, never due
+        else:
+            verdict = _ask(state, None, action, at, judge)
+        if verdict.outcome != "blocked" and _open_status(verdict, at) == "due":
+            due.append(verdict)
+    return _soonest(due)
+
+
+def _may_be_due(hint: Callable[[str, bool], bool]) -> Mapping[str, str]:
+    """The actions (and their events) whose verdict for a program may carry a ``due_by``."""
+    return {a: e for a, e in ACTION_EVENTS.items() if hint(a, False)}
+
+
+def _open_status(verdict: Verdict, at: dt.datetime) -> NowStatus:
+    """The status of a verdict that is not blocked (see :func:`_status`)."""
+    if verdict.due_by is not None and verdict.due_by >= at:
+        return "due"
+    return "allowed" if verdict.outcome == "allowed" else "warn"
+
+
+def _has_trigger(state: SeasonState, event: str) -> bool:
+    """Whether the state machine allows ``event`` for some program of ``state``."""
+    return any(event in _triggers(p.state) for p in state.programs.values())
+
+
+@functools.cache
+def _triggers(state: str) -> frozenset[str]:
+    """:func:`allowed_triggers` of a program state, as a set (asked once per state)."""
+    return frozenset(allowed_triggers(state))

@@ -21,7 +21,13 @@ __all__ = ["Judge", "NoRules", "RulebookProtocol"]
 
 
 class Judge(Protocol):
-    """A rulebook bound to one season (its settings checked, its constants computed)."""
+    """A rulebook bound to one season (its settings checked, its constants computed).
+
+    A judge may also have ``may_be_due(action, season_wide) -> bool``: whether a verdict
+    of :meth:`judge` on ``action`` (for a program, or with ``season_wide`` the question
+    asked with no program) may carry a ``due_by``. A summary's next deadline then asks
+    only those; without it, it asks every action that may be sent.
+    """
 
     def judge(
         self,

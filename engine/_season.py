@@ -32,7 +32,7 @@ from prematch.engine._queries import (
     audit_records,
     judge_action,
     program_status,
-    season_summary,
+    summarize,
     what_now,
 )
 from prematch.engine._records import Record, utc_iso
@@ -42,7 +42,14 @@ from prematch.engine._state import SeasonState
 from prematch.engine._store import SeasonSnapshot, Store, Transaction
 from prematch.engine._verdicts import Finding, Judged, Verdict
 
-__all__ = ["PREVIEWED", "HistoryEntry", "Preview", "Season", "normalize_event_type"]
+__all__ = [
+    "PREVIEWED",
+    "HistoryEntry",
+    "Preview",
+    "Season",
+    "history_entries",
+    "normalize_event_type",
+]
 
 PREVIEWED = "previewed: what if it were sent anyway"
 """The override a blocked event of :meth:`Season.preview` is kept with (never written)."""
@@ -96,6 +103,13 @@ class HistoryEntry:
             "override": r.override,
             "retracted": self.retracted,
         }
+
+
+def history_entries(records: Sequence[Record], at: dt.datetime) -> list[HistoryEntry]:
+    """:meth:`Season.history` of a season's ``records`` (in ``seq`` order) as of ``at``."""
+    gone = retracted_seqs(records)
+    visible = [r for r in records if r.occurred_at <= at or r.type in FOUNDING]
+    return [HistoryEntry(r, r.seq in gone) for r in in_replay_order(visible)]
 
 
 class Season:
@@ -210,11 +224,7 @@ class Season:
     def history(self, at: dt.datetime | str | None = None) -> list[HistoryEntry]:
         """Every record up to ``at`` in replay order, retracted ones flagged (the season's
         founding records, ``season_started`` and ``program_added``, at every instant)."""
-        moment = self.instant(at)
-        records = self.records()
-        gone = retracted_seqs(records)
-        visible = [r for r in records if r.occurred_at <= moment or r.type in FOUNDING]
-        return [HistoryEntry(r, r.seq in gone) for r in in_replay_order(visible)]
+        return history_entries(self.records(), self.instant(at))
 
     # -- questions -----------------------------------------------------------------------
 
@@ -256,15 +266,19 @@ class Season:
     def summary(self, at: dt.datetime | str | None = None) -> SeasonSummary:
         """The season in one line as of ``at`` (default now): blocks, warns, the next
         deadline, programs per state (``audit --all --summary``)."""
-        return season_summary(*self._overview(at))
+        return self.summary_and_audit(at)[0]
 
     def summary_and_audit(
         self, at: dt.datetime | str | None = None
     ) -> tuple[SeasonSummary, AuditReport]:
         """:meth:`summary` and :meth:`audit` as of ``at``, from one audit (an advisor's page
         shows both)."""
-        state, now, audit = self._overview(at)
-        return season_summary(state, now, audit), audit
+        moment = self.instant(at)
+        snap = self.store.snapshot(self.id)
+        state = self._state_to_ask(moment, snap)
+        judge = self.rulebook.for_season(state)
+        audit = audit_records(self.id, snap.records, self.rulebook, at=moment)
+        return summarize(state, moment, judge, audit), audit
 
     def _overview(self, at: dt.datetime | str | None) -> tuple[SeasonState, NowReport, AuditReport]:
         """The state, ``now`` and the audit as of ``at``, from one read of the season."""

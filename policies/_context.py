@@ -267,6 +267,10 @@ class Rule:
     instants at which its answer may change while the season's state stays the same
     (``()``: never); ``None``, the default, says it may change at any instant, so its
     answer is judged afresh at every audit instead of kept in the findings projection.
+
+    ``due``: the check may give a window with a ``due_by`` (a deadline). A question no
+    such rule judges is never due, and a summary's next deadline does not ask it; a
+    window with a ``due_by`` from a rule without ``due`` is an error.
     """
 
     id: str
@@ -274,3 +278,4 @@ class Rule:
     check: Check
     advice: bool = False
     turns: Turns | None = None
+    due: bool = False

@@ -13,7 +13,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from prematch.engine import MESSAGE_EVENTS, Finding, SeasonState, Verdict, Window, fixtures_dir
+from prematch.engine import (
+    MESSAGE_EVENTS,
+    Finding,
+    PrematchError,
+    SeasonState,
+    Verdict,
+    Window,
+    fixtures_dir,
+)
 from prematch.policies import _checklist as checklist
 from prematch.policies import _deadline as deadline
 from prematch.policies import _inquiry as inquiry
@@ -123,6 +131,7 @@ class Rulebook:
         self.disabled = frozenset(disable)
         self._asked = self._enabled({**ACTION_RULES, **EVENT_RULES})
         self._season = self._enabled(SEASON_RULES)
+        self._due = (_due(self._asked), _due(self._season))
         # A recorded event is judged without advice, as the action it records (a message)
         # or as itself; an event no rule judges is left out.
         recorded = {
@@ -149,7 +158,7 @@ class Rulebook:
     def for_season(self, state: SeasonState) -> SeasonJudge:
         """The judge of one season: its :class:`~prematch.policies._context.Frame`, computed
         once (unknown policy overrides or bad values: ``InputError``)."""
-        return SeasonJudge(Frame.of(state), self._asked, self._season, self._recorded)
+        return SeasonJudge(Frame.of(state), self._asked, self._season, self._recorded, self._due)
 
     def fingerprint(self) -> str:
         """What this rulebook's findings depend on beside the events, as one digest: the
@@ -163,7 +172,7 @@ class SeasonJudge:
     """The rulebook bound to one season: its frame and the enabled rules by action or event
     (by season-wide question, asked with no program; and by recorded event type)."""
 
-    __slots__ = ("_asked", "_recorded", "_season", "frame")
+    __slots__ = ("_asked", "_due", "_recorded", "_season", "frame")
 
     def __init__(
         self,
@@ -171,11 +180,22 @@ class SeasonJudge:
         asked: Mapping[str, tuple[Rule, ...]],
         season: Mapping[str, tuple[Rule, ...]],
         recorded: Mapping[str, tuple[str, _Checks]],
+        due: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     ):
         self.frame = frame
         self._asked = asked
         self._season = season
         self._recorded = recorded
+        self._due = due
+
+    def may_be_due(self, action: str, season_wide: bool = False) -> bool:
+        """Whether a verdict of :meth:`judge` on ``action`` (for a program, or with
+        ``season_wide`` asked with no program) may carry a ``due_by``: whether an enabled
+        rule judging it gives deadlines (:attr:`Rule.due`); see :class:`prematch.engine.Judge`."""
+        asked, season = self._due
+        if season_wide and action in self._season:
+            return action in season
+        return action in asked
 
     def judge(
         self,
@@ -285,5 +305,12 @@ def _run(rules: Sequence[Rule], ask: Ask) -> tuple[list[Finding | Window], bool]
                 )
                 closed = closed or out.final
             else:
+                if out.due_by is not None and not rule.due:
+                    raise PrematchError(f"internal: rule {rule.id} gave a due_by without due=True")
                 parts.append(out)
     return parts, closed
+
+
+def _due(table: Mapping[str, tuple[Rule, ...]]) -> frozenset[str]:
+    """The questions of ``table`` some rule of which gives deadlines (:attr:`Rule.due`)."""
+    return frozenset(name for name, rules in table.items() if any(r.due for r in rules))

@@ -157,7 +157,7 @@ def _interest_limit(ask: Ask) -> Sequence[Say | Window]:
     )
 
 
-THANKS_WINDOW = Rule("thanks.window", GUIDE, _thanks_window)
+THANKS_WINDOW = Rule("thanks.window", GUIDE, _thanks_window, due=True)
 THANKS_ONCE = Rule("thanks.once", GUIDE, _thanks_once)
 INTEREST_WAIT = Rule("interest.wait", GUIDE, _interest_wait)
 INTEREST_WINDOW = Rule("interest.window", GUIDE, recommended_window)

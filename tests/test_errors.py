@@ -68,4 +68,4 @@ def test_the_rulebook_pickles_without_any_season_in_it() -> None:
     rulebook = Rulebook(disable={"spam.gap"})
     copy = pickle.loads(pickle.dumps(rulebook))
     assert copy.disabled == rulebook.disabled
-    assert set(vars(copy)) == {"disabled", "_asked", "_season", "_recorded"}
+    assert set(vars(copy)) == {"disabled", "_asked", "_season", "_recorded", "_due"}

@@ -3,7 +3,9 @@ is exactly a cold audit, whatever changed and whatever the instant.
 
 A property (a Hypothesis state machine) writes random seasons into a SQLite file (appends,
 back-fills, retractions, overrides, per-season checklist parameters) and audits it at
-random instants, under two rulebooks, against a cold audit of every season; then one test
+random instants, under two rulebooks, against a cold audit of every season (and the
+advisor's summary, read from the same projection, against one from each season's whole
+``now`` report; and the summary's next deadline at random instants); then one test
 per promise: a changed fingerprint judges again, ``--rebuild``, a read-only store, a store
 of an older prematch, a busy store, and every backend (memory, PostgreSQL).
 """
@@ -17,6 +19,7 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from history import DEADLINE, LATE, SCRATCH, STARTED, History
@@ -28,16 +31,28 @@ from prematch_script import Script
 from prematch import policies
 from prematch.engine import (
     AuditReport,
+    Finding,
     InputError,
+    Judge,
+    NoRules,
     PolicyRefusal,
     Season,
+    SeasonOverview,
+    SeasonState,
+    SeasonSummary,
     Store,
     StructuralError,
+    Verdict,
     audit_records,
     audit_store,
     fixed_clock,
+    replay,
+    season_overviews,
+    season_summary,
+    what_now,
 )
 from prematch.engine import _projection as projection
+from prematch.engine._queries import next_due
 from prematch.policies import _registry as registry
 
 NEWS = {"kind": "exam", "detail": "Step 3 passed"}
@@ -66,6 +81,64 @@ def cold(store: Store, rulebook: policies.Rulebook, at: dt.datetime | None) -> l
     return [
         audit_records(s, store.season_records(s), rulebook, at=at) for s in sorted(store.seasons())
     ]
+
+
+def slow_summaries(
+    store: Store, rulebook: policies.Rulebook, at: dt.datetime
+) -> list[SeasonSummary]:
+    """Every season's summary from its whole ``now`` report (what ``audit --all --summary``
+    showed before it read the seasons in runs): what the overviews must equal."""
+    out = []
+    for season_id in sorted(store.seasons()):
+        records = store.season_records(season_id)
+        state = replay(records, at)
+        assert state is not None
+        now = what_now(state, at, rulebook.for_season(state))
+        out.append(season_summary(state, now, audit_records(season_id, records, rulebook, at=at)))
+    return out
+
+
+EMPTY = AuditReport("", ())
+
+
+class Unhinted:
+    """A judge that does not say which actions can be due (a rulebook of an embedder)."""
+
+    def __init__(self, judge: Judge):
+        self._judge = judge
+
+    def judge(self, *args: Any) -> Verdict:
+        """The wrapped judge's."""
+        return self._judge.judge(*args)
+
+    def findings(self, *args: Any) -> tuple[Finding, ...]:
+        """The wrapped judge's."""
+        return self._judge.findings(*args)
+
+    def turns(self, state: SeasonState, action: str) -> tuple[dt.datetime, ...] | None:
+        """The wrapped judge's."""
+        return self._judge.turns(state, action)
+
+    def signals_provisional(self) -> str | None:
+        """The wrapped judge's."""
+        return self._judge.signals_provisional()
+
+
+class Deadlined(Unhinted):
+    """A judge whose every verdict carries a deadline (the rulebook's gives only the
+    thank-you one): one day per letter of the program id after the instant asked, or the
+    window's close, if it has one; and ``may_be_due`` says so."""
+
+    def judge(self, *args: Any) -> Verdict:
+        """The wrapped judge's verdict, with a ``due_by``."""
+        verdict = self._judge.judge(*args)
+        program, at = args[1], args[3]
+        due = verdict.closes_at or at + dt.timedelta(days=len(program or ""))
+        return dataclasses.replace(verdict, due_by=due)
+
+    def may_be_due(self, action: str, season_wide: bool = False) -> bool:
+        """Every verdict may be due."""
+        return True
 
 
 def stale(store: Store, key: str) -> int:
@@ -204,6 +277,11 @@ class ProjectionMachine(RuleBasedStateMachine):
 
     def audit(self, at: dt.datetime | None, book: int, rebuild: bool) -> None:
         rulebook = self.rulebooks[book]
+        # The advisor's summary first, when the projection may be stale (it keeps rows too).
+        summaries = season_overviews(
+            self.store, rulebook, SeasonOverview.summary, at=at or LATE, rebuild=rebuild
+        )
+        assert list(summaries) == slow_summaries(self.store, rulebook, at or LATE)
         assert list(audit_store(self.store, rulebook, at=at, rebuild=rebuild)) == cold(
             self.store, rulebook, at
         )
@@ -216,6 +294,23 @@ class ProjectionMachine(RuleBasedStateMachine):
             assert list(audit_store(self.store, rulebook, at=probe)) == cold(
                 self.store, rulebook, probe
             )
+
+    @rule(when=st.floats(0, 1.2), book=st.integers(0, 1))
+    def next_deadline(self, when: float, book: int) -> None:
+        """The summary's next deadline (:func:`next_due`, with the rulebook's hint of which
+        actions can be due and without it) is the one of the whole ``now`` report."""
+        at = instant(when)
+        for season in self.seasons:
+            state = season.state(at)
+            judge = self.rulebooks[book].for_season(state)
+            expected = season_summary(state, what_now(state, at, judge), EMPTY).next_due
+            assert next_due(state, at, judge) == expected
+            assert next_due(state, at, Unhinted(judge)) == expected
+            # Every action with deadlines (ties too), under the rules and under none (then
+            # the season's letter of intent is allowed, asked of the season or of a program).
+            for deadlined in (Deadlined(judge), Deadlined(NoRules().for_season(state))):
+                now = what_now(state, at, deadlined)
+                assert next_due(state, at, deadlined) == season_summary(state, now, EMPTY).next_due
 
     @invariant()
     def no_row_is_newer_than_its_season(self) -> None:
