@@ -13,15 +13,15 @@ read the season, so nothing of a season outlives its run.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from prematch.engine._bulk import chunks, paused_gc
 from prematch.engine._errors import UnknownSeasonError
-from prematch.engine._projection import Keeper, judged, kept, projection_key
+from prematch.engine._projection import judged, judged_runs, kept, projection_key
 from prematch.engine._queries import (
     SEASONS_PER_TASK,
     AuditReport,
@@ -109,53 +109,10 @@ def season_overviews(
             jobs = 1
         jobs = audit_jobs(len(seasons), jobs) if jobs > 1 else 1
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
-        if jobs <= 1:
-            keeper = Keeper(store)
-            try:
-                for run in runs:
-                    shown, rows = _overview_range(
-                        store, rulebook, key, run, at, each, rebuild=rebuild, keep=keeper.trying
-                    )
-                    keeper.add(rows)
-                    yield from shown
-            finally:
-                keeper.flush()
-            return
-        from concurrent.futures import Future, ProcessPoolExecutor
-
-        path, readonly = str(store.path), store.readonly
-        with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
-            pending: collections.deque[Future[list[T]]] = collections.deque()
-            for run in runs:
-                pending.append(
-                    pool.submit(
-                        _overview_run, path, readonly, rulebook, key, list(run), at, each, rebuild
-                    )
-                )
-                if len(pending) >= 2 * jobs:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
-
-
-def _overview_run(
-    path: str,
-    readonly: bool,
-    rulebook: RulebookProtocol,
-    key: str,
-    seasons: list[str],
-    at: dt.datetime,
-    each: Callable[[SeasonOverview], T],
-    rebuild: bool,
-) -> list[T]:
-    with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
-        keeper = Keeper(store)
-        shown, rows = _overview_range(
-            store, rulebook, key, seasons, at, each, rebuild=rebuild, keep=keeper.trying
+        judge = functools.partial(
+            _overview_range, rulebook=rulebook, key=key, at=at, each=each, rebuild=rebuild
         )
-        keeper.add(rows)
-        keeper.flush()
-        return shown
+        yield from judged_runs(store, runs, jobs, judge)
 
 
 def _overview_range(

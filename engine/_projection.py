@@ -27,16 +27,18 @@ judged every time. Whoever can edit the database can edit this table as well as 
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from itertools import chain, starmap
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prematch import __version__
+from prematch.engine._bulk import paused_gc
 from prematch.engine._calendar import load_calendar
 from prematch.engine._queries import (
     CHECKLIST,
@@ -58,6 +60,7 @@ __all__ = [
     "Keeper",
     "audit_range",
     "judged",
+    "judged_runs",
     "kept",
     "projection_key",
     "stale_count",
@@ -221,3 +224,51 @@ def stale_count(store: Store, key: str, runs: Sequence[Sequence[str]]) -> int:
     """How many of the seasons of ``runs`` the projection does not hold under ``key`` for
     their newest seq (a run at a time)."""
     return sum(1 for run in runs for _, _, text in store.projected(key, run) if text is None)
+
+
+T = TypeVar("T")
+
+RunJudge = Callable[..., tuple[list[T], list[ProjectedRow]]]
+"""What to make of one run of seasons: called as ``judge(store, seasons=…, keep=…)``, it
+returns what it made of each season, in order, and (``keep``) the projection rows of the
+seasons it judged (:func:`audit_range`, or a partial of a function like it)."""
+
+
+def judged_runs(
+    store: Store, runs: Sequence[Sequence[str]], jobs: int, judge: RunJudge[T]
+) -> Iterator[T]:
+    """What ``judge`` makes of each run of seasons, in order, keeping the rows it returns
+    (:class:`Keeper`): in this process, or with ``jobs`` > 1 in that many worker
+    processes, each opening the store's file itself (``judge`` is pickled: a module-level
+    function or a partial of one). At most two runs per worker are in flight, so memory
+    stays flat however many seasons the store holds."""
+    if jobs <= 1:
+        keeper = Keeper(store)
+        try:
+            for run in runs:
+                made, rows = judge(store, seasons=run, keep=keeper.trying)
+                keeper.add(rows)
+                yield from made
+        finally:
+            keeper.flush()
+        return
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    path, readonly = str(store.path), store.readonly
+    with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
+        pending: collections.deque[Future[list[T]]] = collections.deque()
+        for run in runs:
+            pending.append(pool.submit(_judged_run, path, readonly, judge, list(run)))
+            if len(pending) >= 2 * jobs:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _judged_run(path: str, readonly: bool, judge: RunJudge[T], seasons: list[str]) -> list[T]:
+    with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
+        keeper = Keeper(store)
+        made, rows = judge(store, seasons=seasons, keep=keeper.trying)
+        keeper.add(rows)
+        keeper.flush()
+        return made

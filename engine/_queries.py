@@ -498,7 +498,7 @@ def audit_store(
     itself); the reports still come out in order, and at most two runs per worker are in
     flight, so memory stays flat however many seasons the store holds.
     """
-    from prematch.engine._projection import Keeper, audit_range, projection_key, stale_count
+    from prematch.engine._projection import audit_range, judged_runs, projection_key, stale_count
 
     key = projection_key(rulebook)
     with paused_gc():
@@ -509,52 +509,8 @@ def audit_store(
             runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
         else:
             jobs = 1
-        if jobs <= 1:
-            keeper = Keeper(store)
-            try:
-                for run in runs:
-                    reports, rows = audit_range(
-                        store, rulebook, key, run, at, rebuild=rebuild, keep=keeper.trying
-                    )
-                    keeper.add(rows)
-                    yield from reports
-            finally:
-                keeper.flush()
-            return
-        from concurrent.futures import Future, ProcessPoolExecutor
-
-        path, readonly = str(store.path), store.readonly
-        with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
-            pending: collections.deque[Future[list[AuditReport]]] = collections.deque()
-            for run in runs:
-                pending.append(
-                    pool.submit(_audit_run, path, readonly, rulebook, key, list(run), at, rebuild)
-                )
-                if len(pending) >= 2 * jobs:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
-
-
-def _audit_run(
-    path: str,
-    readonly: bool,
-    rulebook: RulebookProtocol,
-    key: str,
-    seasons: list[str],
-    at: dt.datetime | None,
-    rebuild: bool,
-) -> list[AuditReport]:
-    from prematch.engine._projection import Keeper, audit_range
-
-    with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
-        keeper = Keeper(store)
-        reports, rows = audit_range(
-            store, rulebook, key, seasons, at, rebuild=rebuild, keep=keeper.trying
-        )
-        keeper.add(rows)
-        keeper.flush()
-        return reports
+        judge = functools.partial(audit_range, rulebook=rulebook, key=key, at=at, rebuild=rebuild)
+        yield from judged_runs(store, runs, jobs, judge)
 
 
 _NEXT_RANK = {"due": 0, "allowed": 1, "warn": 1, "opens_later": 2}
