@@ -136,7 +136,15 @@ def judged(parts: AuditParts, at: dt.datetime | None) -> tuple[str, AuditReport]
 
 def kept(season: str, text: str, at: dt.datetime | None) -> AuditReport | None:
     """The report as of ``at`` from a projection text (``None`` when it cannot tell: the
-    rulebook named no turns of its checklist, and ``at`` asks for it)."""
+    rulebook named no turns of its checklist and ``at`` asks for it, or the text is not
+    one :func:`judged` wrote, a hand edit of the cache)."""
+    try:
+        return _kept(season, text, at)
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def _kept(season: str, text: str, at: dt.datetime | None) -> AuditReport | None:
     history, after, spans = json.loads(text)
     middle: Sequence[list[Any]] = ()
     if at is not None:
