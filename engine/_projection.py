@@ -33,7 +33,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
-from itertools import chain, starmap
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -155,7 +155,8 @@ def _kept(season: str, text: str, at: dt.datetime | None) -> AuditReport | None:
                 middle = rows
             else:
                 break
-    return AuditReport(season, tuple(starmap(AuditFinding, chain(history, middle, after))))
+    # _make refuses a row of another length (a hand edit): the season is judged again.
+    return AuditReport(season, tuple(map(AuditFinding._make, chain(history, middle, after))))
 
 
 def audit_range(

@@ -434,7 +434,12 @@ def test_audit_all_rebuild_ignores_and_rewrites_the_projection(tmp_path):
     conn.close()
     hidden = script("audit", "--all", "--json", env=at)
     assert hidden.returncode == 0 and "checklist.unthanked" not in hidden.stdout
-    for edit in ("not json", "[[], [], [[1, []]]]", '[["x"], [], null]'):
+    for edit in (
+        "not json",
+        "[[], [], [[1, []]]]",
+        '[["x"], [], null]',
+        "[[], [], [[null, [[1]]]]]",
+    ):
         conn = sqlite3.connect(script.db)
         with conn:  # a row that is not one prematch wrote is judged again
             conn.execute("UPDATE prematch_findings SET findings = ?", (edit,))
