@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,7 +278,11 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 
 def run() -> None:
-    """Entry point that also turns stray library errors into clean exits."""
+    """Entry point that also turns stray library errors into clean exits. A reader that
+    stops early (``prematch export | head``) ends the command as it ends other tools: by
+    SIGPIPE, silently (exit status 141 in a shell), not with an error status of its own."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         main(standalone_mode=True)
     except PrematchError as e:

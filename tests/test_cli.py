@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import synth
 from db_bytes import db_files
 from history import History
 from prematch_script import NOW, Ran, Script, built
+
+from prematch.engine import NoRules, Store, fixed_clock, import_lines
 
 NOW_UTC = datetime(2027, 1, 15, 14, tzinfo=UTC)
 INTERVIEW = "2027-01-14T09:00:00-05:00"
@@ -139,6 +143,28 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     proc = run("check", "interest", "nowhere")
     assert proc.returncode == 2
     assert "nowhere" in proc.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_command_as_for_other_tools(tmp_path: Path) -> None:
+    """``prematch export | head -1``: the real script ends by SIGPIPE, silently (a shell
+    shows 141), not with exit 1, which means "a block" or "a broken chain" here."""
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:  # an export far larger than a pipe's buffer
+        import_lines(store, synth.lines(20), rulebook=NoRules(), clock=fixed_clock(synth.CLOCK))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
+    prematch = Path(sys.executable).parent / "prematch"
+    proc = subprocess.Popen(
+        [str(prematch), "--db", str(db), "export"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader stops
+    said = proc.stderr.read()
+    assert proc.wait(timeout=60) == -signal.SIGPIPE, said
+    assert json.loads(first)["seq"] == 1 and said == b""
 
 
 def test_help_lists_the_commands(cli: Script) -> None:
