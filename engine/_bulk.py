@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-__all__ = ["chunks", "paused_gc"]
+__all__ = ["chunks", "jobs_for", "paused_gc"]
 
 T = TypeVar("T")
 
@@ -42,3 +43,11 @@ def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
         out.append(items[start:end])
         start = end
     return [c for c in out if c]
+
+
+def jobs_for(tasks: int, cpus: int | None = None) -> int:
+    """How many processes to spread ``tasks`` (units each worth a process's start) over:
+    one per CPU this process may use (``cpus``, when given), at most one per task."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, tasks))

@@ -7,14 +7,13 @@ import datetime as dt
 import functools
 import itertools
 import operator
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from prematch.engine._actions import ACTION_EVENTS
 from prematch.engine._admission import blocks_by_seq, caused_blocks
-from prematch.engine._bulk import chunks, paused_gc
+from prematch.engine._bulk import chunks, jobs_for, paused_gc
 from prematch.engine._errors import PrematchError
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
@@ -471,9 +470,7 @@ def audit_jobs(seasons: int, cpus: int | None = None) -> int:
     """How many processes ``audit --all`` uses by default: one per CPU this process may
     use, but no more than there are :data:`SEASONS_PER_TASK` runs of seasons (a small
     store is audited faster in one process than it takes to start another)."""
-    if cpus is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cpus or 1, seasons // SEASONS_PER_TASK))
+    return jobs_for(seasons // SEASONS_PER_TASK, cpus)
 
 
 def audit_store(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from prematch.engine._admission import goes_last, successor
+from prematch.engine._bulk import jobs_for
 from prematch.engine._chain import Span, Tamper, Verification, check_span, verify
 from prematch.engine._errors import InputError
 from prematch.engine._mapper import UPCASTERS
@@ -61,9 +62,7 @@ starts."""
 def verify_jobs(events: int, cpus: int | None = None) -> int:
     """How many processes ``prematch verify`` uses by default: one per CPU this process
     may use, but no more than spans of :data:`EVENTS_PER_SPAN` events."""
-    if cpus is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cpus or 1, events // EVENTS_PER_SPAN))
+    return jobs_for(events // EVENTS_PER_SPAN, cpus)
 
 
 def _spans_in_processes(path: str, spans: list[Span], committed: int) -> Iterator[tuple[int, bool]]:
