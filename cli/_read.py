@@ -304,7 +304,7 @@ def history(obj: Ctx, at: str | None, as_json: bool) -> None:
     "--jobs",
     type=click.IntRange(min=0),
     default=0,
-    help="Worker processes that check spans of a SQLite store at once (same verdict). "
+    help="Worker processes that check spans of the store at once (same verdict). "
     "Default 0: one per CPU core for a large store, one process for a small one.",
 )
 @pass_ctx

@@ -65,24 +65,23 @@ def verify_jobs(events: int, cpus: int | None = None) -> int:
     return jobs_for(events // EVENTS_PER_SPAN, cpus)
 
 
-def _spans_in_processes(path: str, spans: list[Span], committed: int) -> Iterator[tuple[int, bool]]:
+def _spans_in_processes(
+    target: str, spans: list[Span], committed: int
+) -> Iterator[tuple[int, bool]]:
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=len(spans)) as pool:
-        checks = [pool.submit(_check_span, path, span, committed) for span in spans]
+        checks = [pool.submit(_check_span, target, span, committed) for span in spans]
         for check in checks:
             yield check.result()
 
 
-def _check_span(path: str, span: Span, committed: int) -> tuple[int, bool]:
-    recorder = SqliteRecorder.open(
-        Path(path), create=False, busy_timeout=BUSY_TIMEOUT_MS / 1000, readonly=True
-    )
-    try:
-        with recorder.snapshot() as snapshot:
-            return check_span(snapshot, span, committed)
-    finally:
-        recorder.close()
+def _check_span(target: str, span: Span, committed: int) -> tuple[int, bool]:
+    with (
+        Store.open(target, create=False, readonly=True) as store,
+        store._recorder.snapshot() as snapshot,
+    ):
+        return check_span(snapshot, span, committed)
 
 
 CATCH_UP = 32
@@ -181,6 +180,7 @@ class Store:
 
     def __init__(self, recorder: Recorder):
         self._recorder = recorder
+        self._reopen: str | None = None  # what a worker process opens (URL with password)
         self.on_recorded: list[RecordedHook] = []
         """Callbacks called after each commit of this store with the records it stored."""
         self._snapshots: OrderedDict[str, SeasonSnapshot] = OrderedDict()
@@ -216,15 +216,18 @@ class Store:
         if is_url(path):
             from prematch.engine._postgres import PostgresRecorder  # only for a server
 
-            return cls(
+            store = cls(
                 PostgresRecorder.open(
                     str(path), create=create, busy_timeout=busy_timeout, readonly=readonly
                 )
             )
-        p = Path(path).expanduser()
-        return cls(
-            SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout, readonly=readonly)
-        )
+        else:
+            p = Path(path).expanduser()
+            store = cls(
+                SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout, readonly=readonly)
+            )
+        store._reopen = str(path if is_url(path) else p)
+        return store
 
     @classmethod
     def from_connection(
@@ -372,9 +375,10 @@ class Store:
         """Check gapless ``seq`` and the hash chain; return (events checked, first problem)
         as a :class:`Verification` (``to_json()`` gives the ``verify --json`` shape).
 
-        With ``jobs`` > 1, a SQLite store of more than :data:`EVENTS_PER_SPAN` events is
-        checked in that many spans at once, by worker processes (each opens the file
-        itself); the verdict is the same as one process gives (see :func:`verify_jobs`).
+        With ``jobs`` > 1, a store of more than :data:`EVENTS_PER_SPAN` events opened by
+        :meth:`open` (a file or a database) is checked in that many spans at once, by
+        worker processes that each open it again; the verdict is the same as one process
+        gives (see :func:`verify_jobs`).
 
         The log alone cannot show that its newest events were cut off together with
         their ``heads`` rows; ``expected_head`` (a seq and hash noted earlier from
@@ -386,9 +390,9 @@ class Store:
         ``edited`` (content that no longer matches its hash).
         """
         parts = min(jobs, self.head()[0] // EVENTS_PER_SPAN)
-        if parts < 2 or not isinstance(self.path, Path):  # memory or a database: one process
+        if parts < 2 or self._reopen is None:  # memory, an embedder's connection: one process
             return verify(self._recorder, expected_head)
-        spans = functools.partial(_spans_in_processes, str(self.path))
+        spans = functools.partial(_spans_in_processes, self._reopen)
         return verify(self._recorder, expected_head, spans, parts)
 
     def head(self) -> tuple[int, str]:

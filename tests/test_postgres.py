@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from unittest import mock
 
 import psycopg
 import pytest
@@ -19,6 +20,7 @@ from history import History
 from prematch_script import Script
 from races import Go, race
 from test_concurrency import NOW_UTC, start_together
+from test_tamper import spans_checked
 
 from prematch.engine import (
     NoRules,
@@ -30,6 +32,7 @@ from prematch.engine import (
     fixed_clock,
     import_lines,
 )
+from prematch.engine import _store as engine_store
 from prematch.engine._postgres import label
 
 NOW = "2027-01-01T00:00:00.000000+00:00"
@@ -164,6 +167,29 @@ def test_a_writer_waits_for_the_seasons_lock_then_fails_busy(pg_url):
                 other, rulebook=NoRules(), now=NOW_UTC
             )  # another season does not wait for it
             assert other_season.id in other.seasons()
+
+
+def test_verify_in_spans_gives_a_single_pass_verdict(pg_url):
+    """``verify --jobs`` on a database: worker processes open it again (with its password)
+    and check spans; intact or edited, the verdict is one process's."""
+    with Store.open(pg_url) as store:
+        interviewed_season(store)
+        interviewed_season(store, "other-2027")
+    edits = [None, "UPDATE events SET payload = '{\"x\": 1}' WHERE seq = 11"]
+    for edit in edits:
+        if edit is not None:
+            sql(pg_url, "ALTER TABLE events DISABLE TRIGGER events_append_only")
+            sql(pg_url, edit)
+        with Store.open(pg_url, readonly=True) as store:
+            single = store.verify()
+            with spans_checked() as held, mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
+                assert store.verify(jobs=3) == single
+        assert (single.problem is None) == (edit is None), single
+        assert len(held) == 3 and all(held) == (edit is None), held  # the workers checked
+    assert single.problem is not None and (single.problem.seq, single.problem.kind) == (
+        11,
+        "edited",
+    )
 
 
 def test_verify_inside_a_write_is_refused_and_the_write_goes_on(pg_url):

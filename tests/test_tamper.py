@@ -9,6 +9,7 @@ for the first bad seq and what is wrong with it: ``edited``, ``deleted``, ``inse
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -113,14 +114,31 @@ def rehash(conn: sqlite3.Connection, seq: int) -> None:
     conn.execute("UPDATE events SET hash = ? WHERE seq = ?", (digest, seq))
 
 
+@contextlib.contextmanager
+def spans_checked() -> Iterator[list[bool]]:
+    """Whether each span a verify gave to its worker processes held, as they said."""
+    held: list[bool] = []
+    checked = engine_store._spans_in_processes
+
+    def spy(*args: Any) -> Iterator[tuple[int, bool]]:
+        for result in checked(*args):
+            held.append(result[1])
+            yield result
+
+    with mock.patch.object(engine_store, "_spans_in_processes", spy):
+        yield held
+
+
 def verify(db: Path) -> tuple[int, Tamper | None]:
     """``Store.verify()`` in one process; checked in spans by worker processes (as
-    ``verify --jobs`` on a large store), it gives the same verdict."""
+    ``verify --jobs`` on a large store), it gives the same verdict (and on an intact
+    store, every worker found its span intact)."""
     with Store.open(db, create=False) as store:
         verdict = store.verify()
-        with mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
-            for jobs in (3, 4):
+        for jobs in (3, 4):
+            with spans_checked() as held, mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
                 assert store.verify(jobs=jobs) == verdict, f"{jobs} spans"
+            assert not verdict.ok or (held and all(held)), held  # intact: the workers said so
         return verdict
 
 
