@@ -319,20 +319,27 @@ def _pages(
     columns: str = RECORD_COLUMNS,
 ) -> Iterator[tuple[Any, ...]]:
     """Rows in ``seq`` order (of ``season``, above ``after``, up to ``last``), fetched a
-    page per query: nothing stays open on the connection between pages."""
+    page per query: nothing stays open on the connection between pages.
+
+    ``last`` bounds the page's size (seqs are distinct integers), never the query: with
+    ``seq <= last`` in it, the planner took a bitmap scan of the whole range and a sort
+    for every page of a freshly imported table (a span of ``verify --jobs`` read its
+    150,000 rows 7× slower than all 300,000 without a bound)."""
     where = "seq > %s"
     args: list[Any] = []
     if season is not None:
         where += " AND season = %s"
         args.append(season)
-    if last is not None:
-        where += " AND seq <= %s"
-        args.append(last)
-    sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY seq LIMIT {PAGE}"
-    while True:
-        rows = conn.execute(sql, (after, *args)).fetchall()
+    sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY seq LIMIT %s"
+    while last is None or after < last:
+        size = PAGE if last is None else min(PAGE, last - after)
+        rows = conn.execute(sql, (after, *args, size)).fetchall()
+        if last is not None and rows and rows[-1][0] > last:  # past a gap in the seqs
+            rows = [row for row in rows if row[0] <= last]
+            yield from rows
+            return
         yield from rows
-        if len(rows) < PAGE:
+        if len(rows) < size:
             return
         after = rows[-1][0]
 
