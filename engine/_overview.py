@@ -97,7 +97,7 @@ def season_overviews(
     takes them; ``rebuild`` judges every season); a season judged gets its row kept,
     lazily, unless the store is read-only or busy (:class:`~prematch.engine._projection.
     Keeper`). With ``jobs`` > 1 (and seasons enough, see :func:`audit_jobs`) runs of
-    seasons go to that many worker processes, each opening the file itself; ``each`` is
+    seasons go to that many worker processes, each opening the store again; ``each`` is
     then called in the worker (pass a module-level function: it is pickled, and so is
     what it returns). At most two runs per worker are in flight: memory stays flat
     however many seasons the store holds.
@@ -105,7 +105,7 @@ def season_overviews(
     key = projection_key(rulebook)
     with paused_gc():
         seasons = sorted(store.seasons())
-        if isinstance(store.path, str):  # memory, or a server: no file to reopen
+        if store.reopen_target() is None:  # memory, an embedder's connection
             jobs = 1
         jobs = audit_jobs(len(seasons), jobs) if jobs > 1 else 1
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))

@@ -248,10 +248,11 @@ def judged_runs(
 ) -> Iterator[T]:
     """What ``judge`` makes of each run of seasons, in order, keeping the rows it returns
     (:class:`Keeper`): in this process, or with ``jobs`` > 1 in that many worker
-    processes, each opening the store's file itself (``judge`` is pickled: a module-level
-    function or a partial of one). At most two runs per worker are in flight, so memory
-    stays flat however many seasons the store holds."""
-    if jobs <= 1:
+    processes, each opening the store again (:meth:`Store.reopen_target`; ``judge`` is
+    pickled: a module-level function or a partial of one). At most two runs per worker
+    are in flight, so memory stays flat however many seasons the store holds."""
+    target = store.reopen_target()
+    if jobs <= 1 or target is None:
         keeper = Keeper(store)
         try:
             for run in runs:
@@ -263,19 +264,19 @@ def judged_runs(
         return
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    path, readonly = str(store.path), store.readonly
+    readonly = store.readonly
     with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
         pending: collections.deque[Future[list[T]]] = collections.deque()
         for run in runs:
-            pending.append(pool.submit(_judged_run, path, readonly, judge, list(run)))
+            pending.append(pool.submit(_judged_run, target, readonly, judge, list(run)))
             if len(pending) >= 2 * jobs:
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
 
 
-def _judged_run(path: str, readonly: bool, judge: RunJudge[T], seasons: list[str]) -> list[T]:
-    with Store.open(path, create=False, readonly=readonly) as store, paused_gc():
+def _judged_run(target: str, readonly: bool, judge: RunJudge[T], seasons: list[str]) -> list[T]:
+    with Store.open(target, create=False, readonly=readonly) as store, paused_gc():
         keeper = Keeper(store)
         made, rows = judge(store, seasons=seasons, keep=keeper.trying)
         keeper.add(rows)

@@ -491,8 +491,9 @@ def audit_store(
 
     The seasons are cut into contiguous runs of about :data:`SEASONS_PER_TASK`, each read
     a run at a time. With ``jobs`` > 1 (and seasons enough to judge, see
-    :func:`audit_jobs`) the runs go to that many worker processes (each opens the file
-    itself); the reports still come out in order, and at most two runs per worker are in
+    :func:`audit_jobs`) the runs go to that many worker processes (each opens the store
+    again, a file or a database: :meth:`Store.reopen_target`; a memory store stays in this
+    process); the reports still come out in order, and at most two runs per worker are in
     flight, so memory stays flat however many seasons the store holds.
     """
     from prematch.engine._projection import audit_range, judged_runs, projection_key, stale_count
@@ -501,7 +502,7 @@ def audit_store(
     with paused_gc():
         seasons = sorted(store.seasons())
         runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
-        if jobs > 1 and not isinstance(store.path, str):  # a memory store: no file to reopen
+        if jobs > 1 and store.reopen_target() is not None:  # else memory, say
             jobs = audit_jobs(len(seasons) if rebuild else stale_count(store, key, runs), jobs)
             runs = chunks(seasons, max(jobs, -(-len(seasons) // SEASONS_PER_TASK)))
         else:

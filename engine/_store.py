@@ -255,6 +255,13 @@ class Store:
         """The database file, or for a memory store the label ``the in-memory store``."""
         return self._recorder.path
 
+    def reopen_target(self) -> str | None:
+        """What a worker process passes to :meth:`open` to open this store again (the
+        file's path, or the database's URL *with its password*: keep it in memory), or
+        ``None`` for a store no other process can open (memory, an embedder's connection).
+        ``audit --all --jobs`` and ``verify --jobs`` give it to their workers."""
+        return self._reopen
+
     @property
     def readonly(self) -> bool:
         """Whether the store was opened only to read it (asked for, or a file this user
@@ -390,9 +397,10 @@ class Store:
         ``edited`` (content that no longer matches its hash).
         """
         parts = min(jobs, self.head()[0] // EVENTS_PER_SPAN)
-        if parts < 2 or self._reopen is None:  # memory, an embedder's connection: one process
+        target = self.reopen_target()
+        if parts < 2 or target is None:  # memory, an embedder's connection: one process
             return verify(self._recorder, expected_head)
-        spans = functools.partial(_spans_in_processes, self._reopen)
+        spans = functools.partial(_spans_in_processes, target)
         return verify(self._recorder, expected_head, spans, parts)
 
     def head(self) -> tuple[int, str]:

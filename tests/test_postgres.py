@@ -10,6 +10,7 @@ Each test gets a fresh schema of the test server (``pg_url``, see ``conftest.py`
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from unittest import mock
 
@@ -20,8 +21,11 @@ from history import History
 from prematch_script import Script
 from races import Go, race
 from test_concurrency import NOW_UTC, start_together
+from test_summary import worker
 from test_tamper import spans_checked
 
+import prematch.engine._overview
+import prematch.engine._queries
 from prematch.engine import (
     NoRules,
     Season,
@@ -29,11 +33,14 @@ from prematch.engine import (
     StoreBusyError,
     StoreError,
     StoreReadonlyError,
+    audit_store,
     fixed_clock,
     import_lines,
+    season_overviews,
 )
 from prematch.engine import _store as engine_store
 from prematch.engine._postgres import label
+from prematch.policies import Rulebook
 
 NOW = "2027-01-01T00:00:00.000000+00:00"
 PROGRAMS = ("alpha-im", "beta-im")
@@ -190,6 +197,20 @@ def test_verify_in_spans_gives_a_single_pass_verdict(pg_url):
         11,
         "edited",
     )
+
+
+def test_audits_and_overviews_run_in_worker_processes_on_a_database(pg_url, monkeypatch):
+    """``audit --all --jobs`` and the advisor's views on a database: the workers open it
+    again (with its password) and give what one process gives."""
+    for module in (prematch.engine._queries, prematch.engine._overview):
+        monkeypatch.setattr(module, "SEASONS_PER_TASK", 1)
+    with Store.open(pg_url) as store:
+        import_lines(store, synth.lines(4), rulebook=Rulebook(), clock=fixed_clock(synth.CLOCK))
+        one = list(audit_store(store, Rulebook(), at=synth.CLOCK, rebuild=True))
+        two = list(audit_store(store, Rulebook(), jobs=2, at=synth.CLOCK, rebuild=True))
+        workers = set(season_overviews(store, Rulebook(), worker, at=synth.CLOCK, jobs=2))
+    assert one == two and len(one) == 4 and any(report.findings for report in one)
+    assert workers and os.getpid() not in workers
 
 
 def test_verify_inside_a_write_is_refused_and_the_write_goes_on(pg_url):
