@@ -147,6 +147,22 @@ _LOCK_FIRST_SEASON = (
 _LOCK_ALL_SEASONS = f"SELECT pg_advisory_xact_lock({_ALL_SEASONS})"
 
 
+@contextlib.contextmanager
+def _committed(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """One transaction on ``conn``: committed if the block ends normally, else rolled back
+    (a failed rollback hides nothing: the block's own error is raised)."""
+    import psycopg
+
+    conn.execute("BEGIN")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
 def label(url: str) -> str:
     """``url`` without its password: how messages name the database."""
     parts = urllib.parse.urlsplit(url)
@@ -447,17 +463,12 @@ class PostgresRecorder:
             if version is None and self._has_table(conn, "events"):
                 raise IntegrityError("an events table that is not a prematch store", path=self.path)
             if version is None and create:
-                conn.execute("BEGIN")
-                try:
+                with _committed(conn):
                     # Two processes creating the schema at once: one does, one finds it.
                     conn.execute(_LOCK_SEASON, ("prematch-schema",))
                     if self._format(conn) is None:
                         for statement in _SCHEMA:
                             conn.execute(statement)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
                 version = self._format(conn)
             elif version is not None and create and not self._has_table(conn, "prematch_findings"):
                 self.project(())  # a store of an older prematch: add the cache
@@ -500,16 +511,10 @@ class PostgresRecorder:
         conn = self._conn
         self._local.writing = True
         try:
-            conn.execute("BEGIN")
-            try:
+            with _committed(conn):
                 tx = PostgresTransaction(conn, now_iso, bulk=bulk)
                 yield tx
                 tx.finish(now_iso)
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                raise
         except psycopg.Error as e:
             raise _translate(e, self.path, self.busy_timeout) from e
         finally:
@@ -630,19 +635,13 @@ class PostgresRecorder:
             return False
         conn = self._conn
         try:
-            conn.execute("BEGIN")
-            try:
+            with _committed(conn):
                 conn.execute(f"SET LOCAL lock_timeout = {PROJECT_WAIT_MS}")
                 if not self._has_table(conn, "prematch_findings"):
                     conn.execute(_LOCK_SEASON, ("prematch-schema",))
                     conn.execute(_FINDINGS_TABLE)
                 with conn.cursor() as cur:
                     cur.executemany(_PROJECT, list(rows))
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                raise
         except psycopg.Error as e:
             error = _translate(e, self.path, PROJECT_WAIT_MS / 1000)
             # 42501: not allowed to make the table (a role without CREATE on the schema).

@@ -604,8 +604,6 @@ class SqliteRecorder:
         :mod:`prematch.engine._writers`): the descriptor to close after the commit."""
         try:
             return take_turn(self.path, max(0.0, deadline - time.monotonic()))
-        except FileNotFoundError:  # an embedder's in-memory database: no file to queue on
-            return None
         except WriterTimeout:
             raise StoreBusyError(
                 f"the store is locked by another process (waited {self.busy_timeout:g} s); "

@@ -396,9 +396,9 @@ class Store:
         commit wrote), ``reordered`` (an event whose hash belongs at another seq) or
         ``edited`` (content that no longer matches its hash).
         """
-        parts = min(jobs, self.head()[0] // EVENTS_PER_SPAN)
         target = self.reopen_target()
-        if parts < 2 or target is None:  # memory, an embedder's connection: one process
+        parts = min(jobs, self.head()[0] // EVENTS_PER_SPAN) if jobs > 1 else 1
+        if parts < 2 or target is None:  # small, memory, an embedder's connection: one process
             return verify(self._recorder, expected_head)
         spans = functools.partial(_spans_in_processes, target)
         return verify(self._recorder, expected_head, spans, parts)

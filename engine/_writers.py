@@ -54,7 +54,7 @@ def take_turn(path: Path, timeout: float) -> int | None:
     if fcntl is None:
         return None
     if not path.exists():  # an embedder's in-memory database: no file to queue beside
-        raise FileNotFoundError(path)
+        return None
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(writers_file(path), flags, 0o600)

@@ -235,6 +235,15 @@ class History:
         fields.update({key: value for key, value in optional.items() if value is not None})
         return fields
 
+    def start_line(self) -> dict[str, Any]:
+        """The ``season_started`` line of an import file that starts this season."""
+        return {
+            "type": "season_started",
+            "season": self.season_id,
+            "at": _text(self.started),
+            **self.opening,
+        }
+
     def season(
         self,
         store: Store | None = None,

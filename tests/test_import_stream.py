@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from history import History
 
 from prematch.engine import (
     InputError,
@@ -300,16 +301,8 @@ def test_a_season_waiting_for_a_later_line_is_held_until_the_end(
     go to a temporary file, the line waiting stays in memory until then)."""
     window(3)
     monkeypatch.setattr(_transfer, "HOLD", held)
-    start = {
-        "type": "season_started",
-        "at": "2026-09-20T10:00:00-04:00",
-        "match_year": 2027,
-        "specialty": "Internal Medicine",
-        "timezone": "America/New_York",
-        "visa": "j1",
-    }
     lines = [
-        {**start, "season": "amira-2027", "applicant_name": "Amira"},
+        History(season_id="amira-2027", name="Amira").start_line(),
         {"type": "program_added", "program": "mercy", "at": "2026-09-21", "name": "Mercy IM"},
         {"type": "applied", "program": "mercy", "at": "2026-09-22"},
         {
@@ -318,7 +311,7 @@ def test_a_season_waiting_for_a_later_line_is_held_until_the_end(
             "at": "2026-10-01T09:00:00",
             "interview_on": "2026-10-20",
         },
-        {**start, "season": "bilal-2027", "applicant_name": "Bilal"},
+        History(season_id="bilal-2027", name="Bilal").start_line(),
         *(
             {"type": "news_recorded", "at": f"2026-10-0{d}", "kind": "other", "detail": "x"}
             for d in range(1, 8)

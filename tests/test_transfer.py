@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from db_bytes import db_files, settled_db_files
+from history import History
 
 from prematch.engine import (
     InputError,
@@ -148,18 +149,10 @@ def test_several_seasons_export_and_import_together(store, clock, season_of, ope
 
 
 def test_a_hand_written_file_may_hold_several_seasons(open_store, clock):
-    start = {
-        "type": "season_started",
-        "at": "2026-09-20T10:00:00-04:00",
-        "match_year": 2027,
-        "specialty": "Internal Medicine",
-        "timezone": "America/New_York",
-        "visa": "j1",
-    }
     lines = [
-        {**start, "season": "amira-2027", "applicant_name": "Amira"},
+        History(season_id="amira-2027", name="Amira").start_line(),
         {"type": "program_added", "program": "mercy", "at": "2026-09-21", "name": "Mercy IM"},
-        {**start, "season": "bilal-2027", "applicant_name": "Bilal", "timezone": "Europe/Berlin"},
+        History(season_id="bilal-2027", name="Bilal", timezone="Europe/Berlin").start_line(),
         {"type": "program_added", "program": "mercy", "at": "2026-09-21", "name": "Mercy IM"},
         {"type": "applied", "program": "mercy", "at": "2026-09-22", "season": "amira-2027"},
         {"type": "rejected", "program": "mercy", "at": "2026-09-25"},  # Bilal's, still current
