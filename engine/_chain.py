@@ -51,6 +51,25 @@ the chain hash covers (``seq`` .. ``override``) and the ``hash`` (a backend's
 _new_tuple = tuple.__new__
 _sha256 = hashlib.sha256
 
+_SkipHolding = Callable[
+    [Iterator[tuple[Any, ...]], int, str, dict[int, str], int],
+    tuple[int, str, tuple[Any, ...] | None],
+]
+
+
+def _compiled_pass() -> _SkipHolding | None:
+    try:
+        from prematch.engine._chain_accel import skip_holding
+    except ImportError:  # built without a C compiler or OpenSSL's headers: verify in Python
+        return None
+    return skip_holding
+
+
+_skip_holding = _compiled_pass()
+ACCELERATED = _skip_holding is not None
+"""Whether :func:`verify`'s quick pass is compiled (``prematch.engine._chain_accel``):
+the same verdicts either way, the compiled pass at about 1.6× the rate."""
+
 
 def link_hash(previous: str, hashed: str) -> str:
     """The chain hash of an event: SHA-256 over the previous event's hash and the
@@ -255,7 +274,31 @@ def _walk(
 ) -> tuple[int, str, tuple[Any, ...] | None, bool]:
     """Check ``rows`` while each holds as stored; stop at the first that does not and
     return it (``None``: all held) and whether its stored text gives its hash, with the
-    seq reached and the hash it chains to."""
+    seq reached and the hash it chains to.
+
+    The compiled quick pass (when built) skips the rows that plainly hold; each row it
+    hands back is judged by :func:`_walk_each`, so the verdict is always this module's.
+    """
+    if _skip_holding is None:
+        return _walk_each(rows, count, previous, heads, committed)
+    rest = iter(rows)
+    while True:
+        count, previous, row = _skip_holding(rest, count, previous, heads, committed)
+        if row is None:
+            return count, previous, None, True
+        count, previous, odd, intact = _walk_each((row,), count, previous, heads, committed)
+        if odd is not None:
+            return count, previous, odd, intact
+
+
+def _walk_each(
+    rows: Iterable[tuple[Any, ...]],
+    count: int,
+    previous: str,
+    heads: dict[int, str],
+    committed: int,
+) -> tuple[int, str, tuple[Any, ...] | None, bool]:
+    """:func:`_walk` in Python, one row at a time."""
     for row in rows:
         seq, season, program, kind, version, occurred, recorded, payload, override, digest = row
         if seq != count + 1:

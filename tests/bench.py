@@ -36,7 +36,10 @@ seconds unless a key says ``wall``; ``us_per_event`` is CPU µs per event):
   default): ``seasons``, ``wall_s``, ``peak_mb``, ``worker_peak_mb``; ``audit_cli``:
   ``prematch audit --all --json`` ``wall_s``, ``cpu_s`` (with its workers), ``events_per_s``
   (wall).
-- ``verify``: per size ``cpu_s``, ``us_per_event``; ``verify_to_floor`` at the audit's size;
+- ``verify``: per size ``compiled`` (whether the quick pass was built), ``cpu_s``,
+  ``us_per_event``, the same in Python alone (``python_cpu_s``, ``python_us_per_event``)
+  and the floor interleaved with them (``floor_us_per_event``); ``verify_to_floor`` and
+  ``verify_python_to_floor`` at the audit's size;
   ``verify_wall`` at the audit's size: ``events``, ``jobs`` (``verify --jobs``' default),
   ``one_wall_s`` (one process), ``jobs_wall_s`` (that many).
 - ``now``: ``runs``, ``imports_s`` (the floor), ``demo_s``, ``ratio``, and per size in
@@ -147,7 +150,9 @@ def scale_figures(
         "verify": {str(n): v for n, v in verify.items()},
         "verify_wall": {"events": events[audit_size], **verify_wall},
         "verify_to_floor": verify[audit_size]["us_per_event"]
-        / audit["curve"][audit_size]["floor_us_per_event"],
+        / verify[audit_size]["floor_us_per_event"],
+        "verify_python_to_floor": verify[audit_size]["python_us_per_event"]
+        / verify[audit_size]["floor_us_per_event"],
         "now": now,
     }
 
@@ -220,9 +225,15 @@ def scale_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (f"verify: CPU µs/event at {at}", _join(r["verify"], "us_per_event"), ""),
         (
             f"  verify / floor at {int(audit_size):,} events (main before issue 20: "
-            f"{MAIN_VERIFY_TO_FLOOR:.2f}×)",
+            f"{MAIN_VERIFY_TO_FLOOR:.2f}×; compiled quick pass: "
+            f"{'yes' if r['verify'][audit_size]['compiled'] else 'not built'})",
             f"{r['verify_to_floor']:.2f}×",
             f"≤ {verify_budget:.2f}×",
+        ),
+        (
+            "  verify in Python alone (without the compiled pass) / floor",
+            f"{r['verify_python_to_floor']:.2f}×",
+            "",
         ),
         (
             f"  verify --jobs {r['verify_wall']['jobs']} (the CLI default here) / one process,"

@@ -36,8 +36,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -46,6 +48,7 @@ import synth
 import prematch
 from prematch.engine import (
     Store,
+    _chain,
     audit_store,
     fixed_clock,
     fixtures_dir,
@@ -340,18 +343,39 @@ def audit_cli(workdir: Path, store: Path, events: int) -> dict[str, float]:
 def verify_runs(
     stores: dict[int, Path], events: dict[int, int], rounds: int
 ) -> dict[int, dict[str, Any]]:
-    """``Store.verify`` of each store, once per round (interleaved): CPU per event."""
-    runs: dict[int, list[float]] = {n: [] for n in stores}
+    """``Store.verify`` of each store, once per round, interleaved with the floor: CPU per
+    event as built (with the compiled quick pass when it is), in Python alone, and the
+    floor's."""
+    runs: dict[tuple[int, str], list[float]] = {
+        (n, arm): [] for n in stores for arm in ("built", "python", "floor")
+    }
     for _ in range(rounds):
-        for n, path in stores.items():
-            with Store.open(path, readonly=True) as store:
+        for (n, arm), times in runs.items():
+            if arm == "floor":
+                times.append(_floor_cpu(stores[n]))
+                continue
+            python = mock.patch.object(_chain, "_skip_holding", None)
+            with (
+                Store.open(stores[n], readonly=True) as store,
+                python if arm == "python" else nullcontext(),
+            ):
                 seconds, (checked, problem) = cpu(store.verify)
             if problem is not None or checked != events[n]:
-                sys.exit(f"bench: verify of {path} found {problem} after {checked} events")
-            runs[n].append(seconds)
+                sys.exit(f"bench: verify of {stores[n]} found {problem} after {checked} events")
+            times.append(seconds)
     out = {}
     for n in stores:
-        out[n] = {"cpu_s": runs[n], "us_per_event": median(runs[n]) / events[n] * 1e6}
+        per_event = {
+            arm: median(runs[n, arm]) / events[n] * 1e6 for arm in ("built", "python", "floor")
+        }
+        out[n] = {
+            "compiled": _chain.ACCELERATED,
+            "cpu_s": runs[n, "built"],
+            "us_per_event": per_event["built"],
+            "python_cpu_s": runs[n, "python"],
+            "python_us_per_event": per_event["python"],
+            "floor_us_per_event": per_event["floor"],
+        }
     return out
 
 

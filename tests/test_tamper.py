@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prematch_script import Ran, Script
 
-from prematch.engine import NoRules, Store, Tamper
+from prematch.engine import NoRules, Store, Tamper, _chain
 from prematch.engine import _store as engine_store
 from prematch.engine._chain import link_hash
 from prematch.engine._records import canonical_json
@@ -130,11 +130,14 @@ def spans_checked() -> Iterator[list[bool]]:
 
 
 def verify(db: Path) -> tuple[int, Tamper | None]:
-    """``Store.verify()`` in one process; checked in spans by worker processes (as
-    ``verify --jobs`` on a large store), it gives the same verdict (and on an intact
-    store, every worker found its span intact)."""
+    """``Store.verify()`` in one process; in Python alone (without the compiled quick
+    pass), and checked in spans by worker processes (as ``verify --jobs`` on a large
+    store), it gives the same verdict (and on an intact store, every worker found its span
+    intact)."""
     with Store.open(db, create=False) as store:
         verdict = store.verify()
+        with mock.patch.object(_chain, "_skip_holding", None):
+            assert store.verify() == verdict, "in Python"
         for jobs in (3, 4):
             with spans_checked() as held, mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
                 assert store.verify(jobs=jobs) == verdict, f"{jobs} spans"
@@ -383,5 +386,7 @@ def test_spans_give_a_single_pass_verdict_whatever_was_changed(
     conn.close()
     with Store.open(db, create=False, readonly=True) as store:
         single = store.verify()
+        with mock.patch.object(_chain, "_skip_holding", None):
+            assert store.verify() == single, "in Python"
         with mock.patch.object(engine_store, "EVENTS_PER_SPAN", 1):
             assert store.verify(jobs=jobs) == single
