@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 # The editable install is strict (a tree of links: mypy follows it, and an embedder's
 # import sees only the prematch package). It links the files that existed when it ran,
 # so the stamp carries a digest of the file list: adding or removing a file reinstalls.
+# The install also compiles verify's quick pass (setup.py) into engine/: a changed C source
+# reinstalls, and the built module is not part of the list.
 TREE := $(shell find __init__.py py.typed engine policies cli fixtures -type f \
-	! -path '*/__pycache__/*' 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
+	! -path '*/__pycache__/*' ! -name '*.so' 2>/dev/null | LC_ALL=C sort | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(TREE)
 
 .PHONY: demo test lint lint-eval fuzz bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py engine/_chain_accel.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	rm -f $(VENV)/.installed-* $(VENV)/.bench-*
@@ -53,3 +55,4 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -f engine/*.so

@@ -55,6 +55,7 @@ ADVICE: dict[str, str] = {
     "store.missing": "; run `prematch init` first",
     "store.directory": "; --db needs a database file path",
     "store.integrity": " (is --db right?)",
+    "store.tampered": "; `prematch verify` names the event",
     "program.unknown": "; add it with `prematch program add`",
 }
 """What the command line adds to a library error's message, by the error's code."""

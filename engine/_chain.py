@@ -377,13 +377,13 @@ def _by_spans(
         if before is None:  # a gap: the one-by-one check names it
             return 0, GENESIS_HASH
         todo[-1] = todo[-1]._replace(last=first - 1)
-        todo.append(Span(first, None, before.hash))
+        todo.append(Span(first, None, before[_HASH]))
     reached = 0
     for span, (reached, held) in zip(todo, spans(todo, committed), strict=True):  # noqa: B007
         if not held:
             return span.first - 1, span.previous
     end = _event(snapshot, reached)  # the last span's end
-    return (reached, end.hash) if end is not None else (0, GENESIS_HASH)
+    return (reached, end[_HASH]) if end is not None else (0, GENESIS_HASH)
 
 
 def _decoded(
@@ -395,6 +395,8 @@ def _decoded(
     seq = row[0]
     hashed = stored_hashed_json(row)
     if hashed is None:
+        if any(isinstance(value, bytes) for value in row):
+            return Tamper(seq, "edited", "a field holds bytes, not UTF-8 text")
         return Tamper(seq, "edited", "payload is not valid JSON, or a field lost its stored type")
     if seq > committed:
         return Tamper(seq, "inserted", "no prematch commit wrote this event")
@@ -403,8 +405,14 @@ def _decoded(
     return None
 
 
-def _event(snapshot: Snapshot, seq: int) -> StoredEvent | None:
-    return next(snapshot.events(seq, seq), None)
+_HASH = 9
+"""The stored hash's place in a row of :meth:`Snapshot.chained` (``CHAIN_COLUMNS``)."""
+
+
+def _event(snapshot: Snapshot, seq: int) -> tuple[Any, ...] | None:
+    """The event at ``seq`` as :meth:`Snapshot.chained` reads it (so even with text a
+    backend cannot decode, as bytes), or ``None``."""
+    return next(snapshot.chained(seq, seq), None)
 
 
 def _check_anchor(snapshot: Snapshot, expected: tuple[int, str], count: int) -> Tamper | None:
@@ -413,7 +421,7 @@ def _check_anchor(snapshot: Snapshot, expected: tuple[int, str], count: int) -> 
         detail = f"seq {count + 1}..{seq} missing at the end (the noted head is seq {seq})"
         return Tamper(count + 1, "deleted", detail)
     event = _event(snapshot, seq)
-    if event is None or event.hash != digest:
+    if event is None or event[_HASH] != digest:
         return Tamper(seq, "edited", "does not match the head you noted")
     return None
 
@@ -432,7 +440,7 @@ def _classify(snapshot: Snapshot, seq: int, previous: str, committed: int) -> Ta
     following = _event(snapshot, seq + 1)
     if following is not None:
         hashed = stored_hashed_json(following, seq)
-        if hashed is not None and link_hash(previous, hashed) == following.hash:
+        if hashed is not None and link_hash(previous, hashed) == following[_HASH]:
             return Tamper(seq, "inserted", "a foreign event sits here; later seqs shifted")
     return Tamper(seq, "edited", "content does not match its hash")
 
@@ -441,7 +449,9 @@ def _moved_from(snapshot: Snapshot, seq: int, window: int = 50) -> int | None:
     event = _event(snapshot, seq)
     if event is None:
         return None
-    nearby = [(e.seq, e.hash) for e in snapshot.events(seq - window, seq + window)]
+    nearby: list[tuple[int, str]] = [
+        (e[0], e[_HASH]) for e in snapshot.chained(max(1, seq - window), seq + window)
+    ]
     predecessors = [h for _, h in nearby] + ([GENESIS_HASH] if seq <= window + 1 else [])
     for candidate, _ in nearby:
         if candidate == seq:
@@ -449,6 +459,6 @@ def _moved_from(snapshot: Snapshot, seq: int, window: int = 50) -> int | None:
         moved = stored_hashed_json(event, candidate)
         if moved is None:
             return None
-        if any(link_hash(p, moved) == event.hash for p in predecessors):
+        if any(link_hash(p, moved) == event[_HASH] for p in predecessors):
             return candidate
     return None

@@ -14,7 +14,8 @@
         ├── StoreBusyError      another writer held the lock too long   store.busy
         ├── StoreReadonlyError  the store was opened read-only      store.readonly
         └── IntegrityError      not a prematch store, or a newer one  store.integrity
-                                                                    (store.newer)
+                                or one changed behind its back     (store.newer,
+                                                                    store.tampered)
 
 Each class has a stable :attr:`PrematchError.code` (the right column) for a service to
 map to its responses, and :meth:`PrematchError.to_json`. Messages are about the season
@@ -219,7 +220,8 @@ class StoreReadonlyError(StoreError):
 
 
 class IntegrityError(StoreError):
-    """The file is not a prematch store, or was written by a newer schema."""
+    """The file is not a prematch store, was written by a newer schema, or was changed
+    behind prematch's back so that an event cannot be read as written."""
 
     code = "store.integrity"
 

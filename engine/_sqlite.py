@@ -242,6 +242,36 @@ def _latest_season(conn: sqlite3.Connection, season: str | None) -> str | None:
 
 
 _MAX_SEQ = 2**63 - 1
+_CHAINED = f"SELECT {CHAIN_COLUMNS} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
+
+
+def _undecodable(error: sqlite3.Error) -> bool:
+    """Whether ``error`` is sqlite3's for stored text that is not UTF-8."""
+    return str(error).startswith("Could not decode to UTF-8")
+
+
+def _undecodable_row(conn: sqlite3.Connection, first: int, last: int) -> tuple[Any, ...] | None:
+    """The first :data:`_CHAINED` row from ``first`` with text that is not UTF-8, that
+    text left as bytes (``None``: there is none)."""
+    factory = conn.text_factory
+    conn.text_factory = bytes
+    try:
+        for row in conn.execute(_CHAINED, (first, last)):
+            fields = tuple(map(_decoded_text, row))
+            if any(isinstance(value, bytes) for value in fields):
+                return fields
+    finally:
+        conn.text_factory = factory
+    return None
+
+
+def _decoded_text(value: Any) -> Any:
+    if isinstance(value, bytes):
+        with contextlib.suppress(UnicodeDecodeError):
+            return value.decode()
+    return value
+
+
 """The largest ``seq`` SQLite can store (an INTEGER PRIMARY KEY is a signed 64-bit rowid)."""
 
 
@@ -267,10 +297,20 @@ class _SqliteSnapshot:
         return map(StoredEvent._make, rows)
 
     def chained(self, first: int = 1, last: int | None = None) -> Iterator[tuple[Any, ...]]:
-        return self._recorder.query(
-            f"SELECT {CHAIN_COLUMNS} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
-            (first, _MAX_SEQ if last is None else last),
-        )
+        # Text that is not UTF-8 (prematch never writes it: a hand edit) stops sqlite3's
+        # cursor; that row comes back with the undecodable fields as bytes, for verify
+        # to name, and the read goes on after it.
+        conn, bound = self._recorder._conn, _MAX_SEQ if last is None else last
+        while True:
+            try:
+                yield from conn.execute(_CHAINED, (first, bound))
+                return
+            except sqlite3.Error as e:
+                odd = _undecodable_row(conn, first, bound) if _undecodable(e) else None
+                if odd is None:
+                    raise _translate(e, self._recorder.path) from e
+            yield odd
+            first = odd[0] + 1
 
     def count(self) -> int:
         (total,) = self._recorder.query("SELECT COUNT(*) FROM events", ())
@@ -825,4 +865,11 @@ def _translate(
         )
     if primary == sqlite3.SQLITE_NOTADB:
         return IntegrityError("not a SQLite database", path=path)
+    if _undecodable(error):
+        return IntegrityError(
+            "an event's text is not UTF-8, which prematch never writes: the store was "
+            "changed behind prematch's back",
+            path=path,
+            code="store.tampered",
+        )
     return StoreError(str(error), path=path)

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prematch_script import Ran, Script
 
-from prematch.engine import NoRules, Store, Tamper, _chain
+from prematch.engine import NoRules, Store, StoreError, Tamper, _chain
 from prematch.engine import _store as engine_store
 from prematch.engine._chain import link_hash
 from prematch.engine._records import canonical_json
@@ -202,6 +202,35 @@ def test_edited_occurred_at(db: Path, raw: sqlite3.Connection) -> None:
 def test_payload_that_is_no_longer_json(db: Path, raw: sqlite3.Connection) -> None:
     raw.execute("UPDATE events SET payload = '{not json' WHERE seq = 4")
     assert_found(db, 4, "edited")
+
+
+def test_text_that_is_not_utf8_is_named_and_other_commands_say_to_verify(
+    db: Path, raw: sqlite3.Connection
+) -> None:
+    """prematch writes only UTF-8; bytes that are not (a hand edit) stop no check: verify
+    names the event (and checks on past it), and a command that reads it says what
+    happened instead of a decoding error."""
+    raw.execute("UPDATE events SET program = CAST(x'eda080ff' AS TEXT) WHERE seq = 4")
+    assert_found(db, 4, "edited", "bytes, not UTF-8 text")
+    with Store.open(db, create=False) as store, pytest.raises(StoreError) as caught:
+        store.season_records("tamper-2027")
+    assert caught.value.code == "store.tampered"
+    ran = Script(db.parent, db=db)("history")
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert "not UTF-8" in ran.stderr and "`prematch verify` names the event" in ran.stderr
+
+
+def test_a_later_edit_is_found_past_text_that_is_not_utf8(
+    db: Path, raw: sqlite3.Connection
+) -> None:
+    """The read goes on after the undecodable row: with that row's hash forged to match
+    nothing else, a span check past it still meets the next problem in order."""
+    raw.execute("UPDATE events SET season = CAST(x'ff' AS TEXT) WHERE seq = 3")
+    raw.execute("UPDATE events SET payload = replace(payload, 'n7', 'm7') WHERE seq = 7")
+    assert_found(db, 3, "edited", "bytes, not UTF-8 text")
+    with Store.open(db, create=False) as store, store._recorder.snapshot() as snapshot:
+        assert [row[0] for row in snapshot.chained()] == list(range(1, EVENTS + 1))
+        assert isinstance(next(snapshot.chained(3, 3))[1], bytes)
 
 
 def test_deleted_middle_row(db: Path, raw: sqlite3.Connection) -> None:

@@ -14,10 +14,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from prematch.engine import _chain
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,6 +139,31 @@ def test_the_wheel_installs_one_top_level_package(installed: Path) -> None:
         assert f"prematch/{part}/py.typed" in names or part == "cli"
     assert "prematch/fixtures/calendars/2027.toml" in names
     assert "prematch/fixtures/rulebook/defaults.toml" in names
+
+
+def test_the_wheel_carries_verifys_compiled_pass_built_not_its_source(
+    installed: Path, tmp_path: Path
+) -> None:
+    """Where this machine compiles it (as ``make test``'s install did), the wheel carries
+    verify's quick pass, and the installed package uses it; the C source stays out."""
+    if not _chain.ACCELERATED:
+        pytest.skip("this machine built prematch without the compiled quick pass")
+    (wheel,) = sorted((installed.parent.parent / "dist").glob("prematch-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    built = sorted(n for n in names if n.startswith("prematch/engine/_chain_accel"))
+    module = f"prematch/engine/_chain_accel{sysconfig.get_config_var('EXT_SUFFIX')}"
+    assert built == sorted([module, "prematch/engine/_chain_accel.pyi"])
+    used = run(
+        [
+            str(installed / "python"),
+            "-c",
+            "from prematch.engine import _chain; print(_chain.ACCELERATED)",
+        ],
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert used.strip() == "True"
 
 
 def test_the_build_warns_of_nothing(installed: Path) -> None:
