@@ -25,7 +25,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -250,19 +250,45 @@ def _undecodable(error: sqlite3.Error) -> bool:
     return str(error).startswith("Could not decode to UTF-8")
 
 
+_HEADS = "SELECT seq, hash FROM heads WHERE seq BETWEEN ? AND ?"
+
+
+def _rows(cursor: sqlite3.Cursor) -> Iterator[tuple[Any, ...]]:
+    """A cursor's rows, for a generator to ``yield from``: without a ``close`` of its own,
+    so a generator dropped unfinished never closes the cursor (that would raise once the
+    connection is closed, as the generator is collected, often at exit; dropped, the
+    cursor is reset all the same)."""
+    return itertools.islice(cursor, None)
+
+
 def _undecodable_row(conn: sqlite3.Connection, first: int, last: int) -> tuple[Any, ...] | None:
     """The first :data:`_CHAINED` row from ``first`` with text that is not UTF-8, that
     text left as bytes (``None``: there is none)."""
+    rows = _as_found(conn, _CHAINED, (first, last))
+    with contextlib.closing(rows):  # closed here: the connection reads text as usual again
+        return next((row for row in rows if any(isinstance(v, bytes) for v in row)), None)
+
+
+def _as_found(
+    conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]
+) -> Generator[tuple[Any, ...], None, None]:
+    """The rows of ``sql`` with text that is not UTF-8 left as bytes (streamed: the
+    connection reads text as usual again once the rows are read, or closed)."""
     factory = conn.text_factory
     conn.text_factory = bytes
     try:
-        for row in conn.execute(_CHAINED, (first, last)):
-            fields = tuple(map(_decoded_text, row))
-            if any(isinstance(value, bytes) for value in fields):
-                return fields
+        for row in conn.execute(sql, args):
+            yield tuple(map(_decoded_text, row))
     finally:
         conn.text_factory = factory
-    return None
+
+
+def _utf8(text: bytes | None) -> str | None:
+    """``text`` decoded, or ``None`` if it is not UTF-8."""
+    try:
+        return None if text is None else text.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _decoded_text(value: Any) -> Any:
@@ -303,7 +329,7 @@ class _SqliteSnapshot:
         conn, bound = self._recorder._conn, _MAX_SEQ if last is None else last
         while True:
             try:
-                yield from conn.execute(_CHAINED, (first, bound))
+                yield from _rows(conn.execute(_CHAINED, (first, bound)))
                 return
             except sqlite3.Error as e:
                 odd = _undecodable_row(conn, first, bound) if _undecodable(e) else None
@@ -317,12 +343,14 @@ class _SqliteSnapshot:
         return int(total[0])
 
     def heads(self, first: int = 1, last: int | None = None) -> dict[int, str]:
-        return dict(
-            self._recorder.query(
-                "SELECT seq, hash FROM heads WHERE seq BETWEEN ? AND ?",
-                (first, _MAX_SEQ if last is None else last),
-            )
-        )
+        conn, args = self._recorder._conn, (first, _MAX_SEQ if last is None else last)
+        try:
+            return dict(conn.execute(_HEADS, args))
+        except sqlite3.Error as e:
+            if not _undecodable(e):
+                raise _translate(e, self._recorder.path) from e
+        # A head that is not UTF-8 (a hand edit) stays bytes: it matches no event's hash.
+        return dict(_as_found(conn, _HEADS, args))
 
     def missing_guards(self) -> list[str]:
         present = {
@@ -717,7 +745,7 @@ class SqliteRecorder:
     def query(self, sql: str, args: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         """The rows of one query, streamed, with ``sqlite3`` errors translated."""
         try:
-            yield from self._conn.execute(sql, args)
+            yield from _rows(self._conn.execute(sql, args))
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
@@ -769,17 +797,20 @@ class SqliteRecorder:
         found = self.query(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_FINDINGS,)
         )
-        joined = next(found, None) is not None  # else a store no writable prematch opened since
+        joined = bool(list(found))  # else a store no writable prematch opened since
         newest = "(SELECT MAX(seq) FROM events WHERE season = j.value)"
+        # Read as bytes: a row whose text is not UTF-8 (a hand edit) is judged again.
         sql = (
-            f"SELECT j.value, {newest}, p.last_seq, p.key, p.findings FROM json_each(?) AS j "
+            f"SELECT j.value, {newest}, p.last_seq, CAST(p.key AS BLOB), CAST(p.findings AS BLOB)"
+            f" FROM json_each(?) AS j "
             f"LEFT JOIN {_FINDINGS} AS p ON p.season = j.value ORDER BY j.key"
             if joined
             else f"SELECT j.value, {newest}, NULL, NULL, NULL FROM json_each(?) AS j ORDER BY j.key"
         )
+        current = key.encode()
         for season, last, seq, kept, text in self.query(sql, (json.dumps(list(seasons)),)):
             last = int(last or 0)
-            yield season, last, text if seq == last and kept == key else None
+            yield season, last, _utf8(text) if seq == last and kept == current else None
 
     def project(self, rows: Iterable[ProjectedRow]) -> bool:
         """Keep ``rows`` in the findings projection (making its table if missing), in a

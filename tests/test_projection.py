@@ -445,6 +445,12 @@ def test_audit_all_rebuild_ignores_and_rewrites_the_projection(tmp_path):
             conn.execute("UPDATE prematch_findings SET findings = ?", (edit,))
         conn.close()
         assert script("audit", "--all", "--json", env=at).stdout == first.stdout, edit
+    for column in ("findings", "key"):  # text that is not UTF-8: judged again too
+        conn = sqlite3.connect(script.db)
+        with conn:
+            conn.execute(f"UPDATE prematch_findings SET {column} = CAST(x'ff' AS TEXT)")
+        conn.close()
+        assert script("audit", "--all", "--json", env=at).stdout == first.stdout, column
     rebuilt = script("audit", "--all", "--json", "--rebuild", env=at)
     assert rebuilt.stdout == first.stdout
     assert script("audit", "--all", "--json", env=at).stdout == first.stdout

@@ -10,8 +10,10 @@ index, and refusing to open what is not a prematch store of this format.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +109,23 @@ def test_open_without_create_refuses_a_missing_file_and_creates_nothing(make_sto
         Store.open(make_store.path("missing.db"), create=False)
     assert excinfo.value.code == "store.missing"
     assert not make_store.path("missing.db").exists()
+
+
+def test_a_read_left_unfinished_ends_quietly_after_the_store_closed(
+    make_store, season_of, clock, monkeypatch
+):
+    """An embedder's loop over ``records()`` that breaks, its store closed before the
+    iterator is collected: collecting it raised "Cannot operate on a closed database",
+    which Python printed (often as the program exited)."""
+    store = _filled(make_store, season_of, clock)
+    records = store.records()
+    assert next(records).seq == 1
+    store.close()
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    del records
+    gc.collect()
+    assert unraisable == []
 
 
 # -- append-only ---------------------------------------------------------------------------

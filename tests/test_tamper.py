@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -218,6 +221,24 @@ def test_text_that_is_not_utf8_is_named_and_other_commands_say_to_verify(
     ran = Script(db.parent, db=db)("history")
     assert ran.returncode == 2 and "Traceback" not in ran.stderr
     assert "not UTF-8" in ran.stderr and "`prematch verify` names the event" in ran.stderr
+    # The real process says that one line and nothing as it exits (a read left unfinished
+    # once closed its cursor on the closed store, and Python printed what that raised).
+    prematch = Path(sys.executable).parent / "prematch"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREMATCH_")}
+    for command in (["audit", "--all"], ["history"], ["verify"]):
+        proc = subprocess.run(
+            [str(prematch), "--db", str(db), *command],
+            capture_output=True,
+            text=True,
+            env={**env, "NO_COLOR": "1"},
+            timeout=120,
+        )
+        said = proc.stderr.splitlines()
+        if command == ["verify"]:
+            assert proc.returncode == 1 and said == [], proc.stderr
+        else:
+            assert proc.returncode == 2 and len(said) == 1, proc.stderr
+            assert said[0].startswith("error: ") and "not UTF-8" in said[0]
 
 
 def test_a_later_edit_is_found_past_text_that_is_not_utf8(
@@ -231,6 +252,12 @@ def test_a_later_edit_is_found_past_text_that_is_not_utf8(
     with Store.open(db, create=False) as store, store._recorder.snapshot() as snapshot:
         assert [row[0] for row in snapshot.chained()] == list(range(1, EVENTS + 1))
         assert isinstance(next(snapshot.chained(3, 3))[1], bytes)
+
+
+def test_a_noted_head_that_is_not_utf8_is_named(db: Path, raw: sqlite3.Connection) -> None:
+    raw.execute("DROP TRIGGER heads_no_update")
+    raw.execute("UPDATE heads SET hash = CAST(x'ff' AS TEXT) WHERE seq = 6")
+    assert_found(db, 6, "edited", "its hash was rewritten after commit")
 
 
 def test_deleted_middle_row(db: Path, raw: sqlite3.Connection) -> None:
