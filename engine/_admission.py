@@ -16,14 +16,63 @@ import copy
 import datetime as dt
 from collections.abc import Sequence
 
-from prematch.engine._errors import PolicyRefusal, PrematchError, StructuralError, located
+from prematch.engine._errors import (
+    InputError,
+    PolicyRefusal,
+    PrematchError,
+    StructuralError,
+    UnknownProgramError,
+    located,
+)
 from prematch.engine._records import Record
-from prematch.engine._replay import fold, live_records, replay_key
+from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
 from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding, Judged
 
-__all__ = ["admit", "admit_next", "blocks_by_seq", "caused_blocks", "goes_last", "successor"]
+__all__ = [
+    "admit",
+    "admit_next",
+    "blocks_by_seq",
+    "caused_blocks",
+    "goes_last",
+    "retraction_problem",
+    "successor",
+]
+
+
+def retraction_problem(
+    season: str, seq: int, target: Record | None, retracted: set[int]
+) -> str | None:
+    """Why retracting ``seq`` (the event ``target``, ``None`` if the season has no such
+    event before the retraction) cannot be recorded, or ``None`` if it can."""
+    if target is None:
+        return f"season {season!r} has no event with seq {seq}"
+    if target.type in ("season_started", "event_retracted"):
+        article = "an" if target.type[0] in "aeiou" else "a"
+        return f"{article} {target.type} event cannot be retracted"
+    if seq in retracted:
+        return f"event seq {seq} is already retracted"
+    return None
+
+
+def _check_retractions(existing: Sequence[Record], new: Sequence[Record]) -> None:
+    """Each new retraction names an earlier event of the season (stored, or before it in
+    ``new``) that can be retracted and is not yet: a retraction of a seq still to come
+    would take the next event written with it."""
+    if not any(r.type == "event_retracted" for r in new):
+        return
+    earlier = {r.seq: r for r in existing}
+    retracted = retracted_seqs(existing)
+    for r in new:
+        if r.type == "event_retracted":
+            seq = r.payload["retracts"]
+            target = earlier.get(seq) if seq < r.seq else None
+            problem = retraction_problem(r.season, seq, target, retracted)
+            if problem is not None:
+                raise InputError(problem, field="retracts")
+            retracted.add(seq)
+        earlier[r.seq] = r
 
 
 def successor(state: SeasonState, record: Record) -> SeasonState:
@@ -127,6 +176,7 @@ def admit(
     ``update_sent`` without ``news_seq`` as it is (records restored from an export are
     facts already decided, not new updates).
     """
+    _check_retractions(existing, new)
     new_seqs = {r.seq for r in new}
     last = max((replay_key(r) for r in existing), default=None)
     # Inserting before later events, or retracting one, can change how those are judged.
@@ -156,15 +206,15 @@ def admit(
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
                 if fresh:
                     broken[record.seq] = (record, [f for f in blocks if f.rule in fresh])
-    except StructuralError as e:
-        if e.seq is not None and e.seq not in new_seqs:
-            raise StructuralError(
-                f"recording this would make the existing event seq {e.seq} impossible: {e}",
-                program=e.program,
-                state=e.state,
-                event=e.event,
-            ) from e
-        raise
+    except (StructuralError, UnknownProgramError) as e:
+        if e.seq is None or e.seq in new_seqs:
+            raise
+        # A new record (a retraction, a back-filled event) broke an existing one; that
+        # one names no program if the new record retracted the program's addition.
+        message = f"recording this would make the existing event seq {e.seq} impossible: {e.message}"
+        if isinstance(e, StructuralError):
+            raise StructuralError(message, program=e.program, state=e.state, event=e.event) from e
+        raise StructuralError(message) from e
     # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
     out = [admitted.get(r.seq) or Judged(r, ()) for r in new]
     if broken:

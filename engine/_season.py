@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from prematch.engine._actions import ACTIONS
-from prematch.engine._admission import admit, admit_next, goes_last
+from prematch.engine._admission import admit, admit_next, goes_last, retraction_problem
 from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError, UnknownSeasonError, located
 from prematch.engine._intake import (
@@ -470,13 +470,9 @@ class Season:
             raise InputError(f"the seq must be an integer, got {seq!r}", field="seq")
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
-        if target is None:
-            raise InputError(f"season {self.id!r} has no event with seq {seq}", field="seq")
-        if target.type in ("season_started", "event_retracted"):
-            article = "an" if target.type[0] in "aeiou" else "a"
-            raise InputError(f"{article} {target.type} event cannot be retracted", field="seq")
-        if seq in retracted_seqs(records):
-            raise InputError(f"event seq {seq} is already retracted", field="seq")
+        problem = retraction_problem(self.id, seq, target, retracted_seqs(records))
+        if problem is not None:
+            raise InputError(problem, field="seq")
         return self.record(
             "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
         )

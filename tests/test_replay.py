@@ -165,6 +165,33 @@ def test_a_retraction_that_would_make_a_later_event_impossible_is_refused(
     assert db_files(db_path) == before
 
 
+@pytest.mark.parametrize("target", ["next", "far", "itself"])
+def test_a_retraction_names_an_earlier_event_on_every_path(store, clock, season_of, target):
+    """Through ``record`` (as a service or an import would), a retraction of a seq not yet
+    written was accepted and took the next event written with it."""
+    season = season_of(store, [MERCY], clock)
+    head = season.records()[-1].seq
+    seq = {"next": head + 2, "far": 999, "itself": head + 1}[target]
+    with pytest.raises(InputError) as excinfo:
+        season.record("event_retracted", retracts=seq, reason="typo", at="2026-09-25")
+    assert (excinfo.value.field, excinfo.value.message) == (
+        "retracts",
+        f"season {season.id!r} has no event with seq {seq}",
+    )
+    applied = season.record("applied", "mercy", at="2026-09-22").record
+    assert season.state().programs["mercy"].state == "applied"
+    assert not any(h.retracted for h in season.history()), applied
+
+
+def test_retracting_a_program_that_has_events_is_refused_as_impossible(store, clock, season_of):
+    season = season_of(store, [MERCY, ("applied", "mercy", "2026-09-22")], clock)
+    added, applied = season.records()[1:3]
+    with pytest.raises(StructuralError) as excinfo:
+        season.retract(added.seq, "added by mistake", at="2026-09-25")
+    assert f"the existing event seq {applied.seq} impossible" in str(excinfo.value)
+    assert "has no program 'mercy'" in str(excinfo.value)
+
+
 # -- "as of" ---------------------------------------------------------------------------------
 
 
