@@ -211,7 +211,9 @@ def admit(
             raise
         # A new record (a retraction, a back-filled event) broke an existing one; that
         # one names no program if the new record retracted the program's addition.
-        message = f"recording this would make the existing event seq {e.seq} impossible: {e.message}"
+        message = (
+            f"recording this would make the existing event seq {e.seq} impossible: {e.message}"
+        )
         if isinstance(e, StructuralError):
             raise StructuralError(message, program=e.program, state=e.state, event=e.event) from e
         raise StructuralError(message) from e
