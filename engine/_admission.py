@@ -170,11 +170,15 @@ def admit(
     Raises :class:`StructuralError` or :class:`PolicyRefusal`; returns the admitted
     records in the order given, with what the rulebook found about each. A new record
     that makes an existing record break a rule needs an override; it is admitted with
-    one block finding per rule so broken (the message names the existing record). With
-    ``blocked_override``, a new record without an override that would be refused is
-    admitted with that reason as its override instead. ``resolve_news=False`` keeps an
-    ``update_sent`` without ``news_seq`` as it is (records restored from an export are
-    facts already decided, not new updates).
+    one block finding per rule so broken (the message names the existing record). A
+    batch is judged as if recorded one record at a time, in seq order: a record blocked
+    only by a later record of the batch (a program's "no contact" learned later, dated
+    before it) is admitted, and the later record needs the override, as it did when the
+    season was first recorded (an export imports as it was). With ``blocked_override``,
+    a new record without an override that would be refused is admitted with that reason
+    as its override instead. ``resolve_news=False`` keeps an ``update_sent`` without
+    ``news_seq`` as it is (records restored from an export are facts already decided,
+    not new updates).
     """
     _check_retractions(existing, new)
     new_seqs = {r.seq for r in new}
@@ -190,18 +194,16 @@ def admit(
     bare = _bare_updates(new) if resolve_news else set()
     admitted: dict[int, Judged] = {}
     broken: dict[int, tuple[Record, list[Finding]]] = {}
+    blocked: dict[int, tuple[Judged, list[Finding]]] = {}  # new records, settled below
     try:
         for _, judged in fold(live, rulebook, judging=judging, amend=_news_told, amending=bare):
             record, findings = judged
             blocks = [f for f in findings if f.severity == "block"] if findings else None
             if record.seq in new_seqs:
-                if blocks and record.override is None and blocked_override is not None:
-                    record = record._replace(override=blocked_override)
-                    judged = Judged(record, findings)
                 if blocks and record.override is None:
-                    with located(seq=record.seq):
-                        raise PolicyRefusal(_refusal_text(record, blocks), findings)
-                admitted[record.seq] = judged
+                    blocked[record.seq] = (judged, blocks)
+                else:
+                    admitted[record.seq] = judged
             elif blocks and record.override is None:
                 fresh = {f.rule for f in blocks} - before.get(record.seq, frozenset())
                 if fresh:
@@ -217,11 +219,34 @@ def admit(
         if isinstance(e, StructuralError):
             raise StructuralError(message, program=e.program, state=e.state, event=e.event) from e
         raise StructuralError(message) from e
+    for seq in sorted(blocked):
+        judged, blocks = blocked[seq]
+        record, findings = judged
+        if len(new) > 1 and not _blocked_in_turn(existing, new, seq, rulebook):
+            broken[seq] = (record, blocks)  # a later record of the batch broke it
+            admitted[seq] = Judged(record, tuple(f for f in findings if f.severity != "block"))
+        elif blocked_override is not None:
+            admitted[seq] = Judged(record._replace(override=blocked_override), findings)
+        else:
+            with located(seq=seq):
+                raise PolicyRefusal(_refusal_text(record, blocks), findings)
     # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
     out = [admitted.get(r.seq) or Judged(r, ()) for r in new]
     if broken:
         out = _cover(existing, out, broken, before, rulebook, blocked_override)
     return out
+
+
+def _blocked_in_turn(
+    existing: Sequence[Record], new: Sequence[Record], seq: int, rulebook: RulebookProtocol
+) -> bool:
+    """Whether the new record ``seq`` is blocked when recorded in its turn: after the
+    existing records and the batch's earlier ones, before its later ones."""
+    try:
+        turn = blocks_by_seq([*existing, *(r for r in new if r.seq <= seq)], rulebook)
+    except PrematchError:
+        return True  # the batch's part up to it does not stand alone: refuse it as found
+    return seq in turn
 
 
 def _cover(
@@ -251,7 +276,7 @@ def _cover(
                 now = blocks_by_seq(prefix, rulebook)
             except PrematchError:
                 continue  # a part of the batch that does not stand alone: blame a later record
-            fresh = caused_blocks(known, now, new[0].record.seq)
+            fresh = caused_blocks(known, now, new[n].record.seq)
             mine = {s: rules & left[s] for s, rules in fresh.items() if rules & left.get(s, set())}
             if mine:
                 blamed[new[n].record.seq] = mine
@@ -276,12 +301,13 @@ def _cover(
         if record.override is None:
             first = min(made)
             existing_record = broken[first][0]
-            raise PolicyRefusal(
-                f"recording this would make the existing event seq {first} "
-                f"({existing_record.type}) break {', '.join(sorted(made[first]))}; "
-                "nothing was written",
-                [f for f in broken[first][1] if f.rule in made[first]],
-            )
+            with located(seq=record.seq):
+                raise PolicyRefusal(
+                    f"recording this would make the existing event seq {first} "
+                    f"({existing_record.type}) break {', '.join(sorted(made[first]))}; "
+                    "nothing was written",
+                    [f for f in broken[first][1] if f.rule in made[first]],
+                )
         out.append(Judged(record, (*judged.findings, *findings)))
     return out
 

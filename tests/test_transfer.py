@@ -14,6 +14,7 @@ from history import History
 from prematch.engine import (
     InputError,
     NoRules,
+    PolicyRefusal,
     PrematchError,
     Season,
     Store,
@@ -22,6 +23,7 @@ from prematch.engine import (
     fixtures_dir,
     import_lines,
 )
+from prematch.policies import Rulebook
 
 DEMO = (fixtures_dir() / "demo" / "season.jsonl").read_text(encoding="utf-8").splitlines()
 
@@ -111,6 +113,38 @@ def test_export_then_import_keeps_retractions_and_overrides(store, clock, season
     history = Season.open(copy, rulebook=NoRules(), clock=clock).history()
     assert [h.record.seq for h in history if h.retracted] == [mistake.record.seq]
     assert history[-2].record.override == "advisor said so"
+
+
+def test_a_rule_learned_later_with_its_override_imports_as_it_was_recorded(
+    store, clock, season_of, open_store
+):
+    """A thank-you, then the program's "no contact after the interview", dated before it
+    and recorded with an override (the thank-you was already sent): the export imports as
+    it was, the override on the program's update and none on the thank-you, the same head.
+    Judged as one batch, the thank-you was refused (its override was on a later line)."""
+    season = History().then(SEASON).season(store, rulebook=Rulebook(), clock=clock)
+    thanked = next(r for r in season.records() if r.type == "thanked")
+    update = season.record(
+        "program_updated",
+        "mercy",
+        at="2026-10-20T08:00:00-04:00",
+        no_post_interview_contact=True,
+        override="already sent",
+    )
+    assert any(f"seq {thanked.seq}" in f.message for f in update.findings)
+    exported = list(export_lines(store))
+
+    copy = open_store("copy.db")
+    result = import_lines(copy, exported, rulebook=Rulebook(), clock=clock)
+
+    assert (result.events, result.overridden) == (len(exported), 1)
+    assert list(export_lines(copy)) == exported
+    assert copy.head() == store.head()
+    without = [line.replace(',"override":"already sent"', "") for line in exported]
+    with pytest.raises(PolicyRefusal) as refused:
+        import_lines(open_store("refused.db"), without, rulebook=Rulebook(), clock=clock)
+    assert refused.value.line == len(exported)
+    assert f"the existing event seq {thanked.seq} (thanked) break" in str(refused.value)
 
 
 def test_importing_an_export_after_other_seasons_keeps_references_between_events(
