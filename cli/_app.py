@@ -89,9 +89,31 @@ class Ctx:
                     f"{self.db} holds no season yet; run `prematch init` first", season=e.season
                 ) from e
             raise UnknownSeasonError(
-                f"no season {e.season!r} in {self.db} (seasons: {', '.join(known)})",
+                f"no season {e.season!r} in {self.db}; {seasons_hint(known, e.season)}",
                 season=e.season,
             ) from e
+
+
+SEASONS_NAMED = 10
+"""Up to how many of a store's seasons an error names (an advisor's store holds thousands)."""
+
+
+def seasons_hint(known: list[str], wanted: str | None) -> str:
+    """What to say of a store's seasons after ``wanted`` was not one of them: the closest
+    ids (case aside), else the first few, and where to see them all."""
+    import difflib
+
+    by_case = {season.casefold(): season for season in known}
+    close = difflib.get_close_matches((wanted or "").casefold(), list(by_case), n=3, cutoff=0.6)
+    if close:
+        return f"did you mean {' or '.join(by_case[c] for c in close)}?"
+    named = ", ".join(known[:SEASONS_NAMED])
+    if len(known) <= SEASONS_NAMED:
+        return f"its seasons: {named}"
+    return (
+        f"its {len(known):,} seasons include {named}; "
+        "`prematch audit --all --summary` lists them all"
+    )
 
 
 def _clock() -> Clock:

@@ -290,6 +290,21 @@ def test_check_as_of_an_earlier_instant(season: Script) -> None:
     assert "state.invalid" in {f["rule"] for f in doc["findings"]}
 
 
+def test_a_mistyped_season_gets_the_closest_ids_not_every_season(tmp_path: Path) -> None:
+    """An advisor's store of a thousand seasons named each one after a typo (12 KB)."""
+    db = tmp_path / "office.db"
+    with Store.open(db) as store:
+        import_lines(store, synth.lines(12), rulebook=NoRules(), clock=fixed_clock(synth.CLOCK))
+    script = Script(tmp_path, db=db)
+    typo = script("--season", "SYN-00007", "now")
+    assert typo.returncode == 2
+    assert "no season 'SYN-00007'" in typo.stderr and "did you mean syn-000007" in typo.stderr
+    other = script("--season", "amira-2027", "now")
+    assert other.returncode == 2 and "its 12 seasons include syn-000000," in other.stderr
+    assert "syn-000009;" in other.stderr and "syn-000010" not in other.stderr
+    assert "`prematch audit --all --summary` lists them all" in other.stderr
+
+
 def test_check_unknown_program_is_an_input_error(season: Script) -> None:
     proc = season("check", "interest", "nowhere", code=2)
     assert "nowhere" in proc.stderr
