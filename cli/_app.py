@@ -104,13 +104,12 @@ def seasons_hint(known: list[str], wanted: str | None) -> str:
     import difflib
 
     by_case = {season.casefold(): season for season in known}
-    close = difflib.get_close_matches((wanted or "").casefold(), list(by_case), n=3, cutoff=0.6)
-    if close:
-        return f"did you mean {' or '.join(by_case[c] for c in close)}?"
+    close = difflib.get_close_matches((wanted or "").casefold(), list(by_case), n=3, cutoff=0.8)
+    guess = f"did you mean {' or '.join(by_case[c] for c in close)}?" if close else ""
     named = ", ".join(known[:SEASONS_NAMED])
     if len(known) <= SEASONS_NAMED:
-        return f"its seasons: {named}"
-    return (
+        return f"{guess} its seasons: {named}".lstrip()
+    return guess or (
         f"its {len(known):,} seasons include {named}; "
         "`prematch audit --all --summary` lists them all"
     )

@@ -531,6 +531,12 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
         where = f"line {line}" if line is not None else f"seq {found.seq}"
         program = f" {found.program}" if found.program else ""
         click.echo(f"  {where}{program}: {found.rule}: {found.message}")
+    if result.changed_from_line is not None:
+        click.echo(
+            f"Note: from line {result.changed_from_line} on, the events do not give the hashes "
+            "the export wrote: the file was changed after it was exported (this store's chain "
+            "is new from there)."
+        )
 
 
 @click.command()

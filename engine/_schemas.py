@@ -290,6 +290,7 @@ def json_schema(shape: str = "event") -> dict[str, Any]:
                     "seasons": {"type": "array", "items": {"type": "string"}},
                     "overridden": _COUNT,
                     "warnings": _COUNT,
+                    "changed_from_line": {"type": ["integer", "null"], "minimum": 1},
                 }
             ),
         )

@@ -78,14 +78,20 @@ class ImportResult:
     hashes_reproduced: int = 0
     warned: tuple[tuple[int | None, AuditFinding], ...] = ()
     """Each warning: the input line it came from (if known), and the finding at its event."""
+    changed_from_line: int | None = None
+    """An export restored into an empty store: the first line whose event does not give
+    the hash the export wrote, every line before it having given its own (the file was
+    changed after it was exported); ``None`` otherwise."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``import --json`` shape: ``events``, ``seasons``, ``overridden``, ``warnings``."""
+        """The ``import --json`` shape: ``events``, ``seasons``, ``overridden``,
+        ``warnings``, ``changed_from_line``."""
         return {
             "events": self.events,
             "seasons": list(self.seasons),
             "overridden": self.overridden,
             "warnings": self.warnings,
+            "changed_from_line": self.changed_from_line,
         }
 
 
@@ -327,6 +333,7 @@ def _import(
         warnings=writer.warnings,
         hashes_reproduced=writer.reproduced,
         warned=tuple(writer.warned),
+        changed_from_line=writer.changed_from,
     )
 
 
@@ -715,6 +722,7 @@ class _BatchWriter:
         self.blocked_override = "imported" if allow_violations else None
         self.seasons: dict[str, None] = {}
         self.overridden = self.warnings = self.reproduced = 0
+        self.changed_from: int | None = None
         self.warned: list[tuple[int | None, AuditFinding]] = []
         self.renumbered = _Renumbering()
 
@@ -767,7 +775,15 @@ class _BatchWriter:
         self.overridden += sum(1 for r in admitted if r.override is not None)
 
         def compare(stored: Record) -> None:
-            self.reproduced += batch[stored.seq - first].hash == stored.hash
+            item = batch[stored.seq - first]
+            if item.hash == stored.hash:
+                self.reproduced += 1
+            elif (
+                item.hash is not None
+                and self.changed_from is None
+                and item.seq == stored.seq == self.reproduced + 1  # all before it held
+            ):
+                self.changed_from = item.line
 
         hashes = any(i.hash is not None for i in batch)
         self.tx.append_each(admitted, compare if hashes else None)

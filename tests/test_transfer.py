@@ -115,6 +115,26 @@ def test_export_then_import_keeps_retractions_and_overrides(store, clock, season
     assert history[-2].record.override == "advisor said so"
 
 
+def test_an_export_changed_by_hand_is_restored_with_the_line_it_changes_from_named(
+    store, clock, season_of, open_store
+):
+    season_of(store, SEASON, clock)
+    exported = list(export_lines(store))
+    whole = import_lines(open_store("whole.db"), exported, rulebook=NoRules(), clock=clock)
+    assert (whole.changed_from_line, whole.hashes_reproduced) == (None, len(exported))
+
+    edited = [line.replace("Passed Step 3", "Passed Step 2") for line in exported]
+    changed = next(n for n, line in enumerate(edited, 1) if line != exported[n - 1])
+    restored = import_lines(open_store("edited.db"), edited, rulebook=NoRules(), clock=clock)
+    assert restored.changed_from_line == changed
+    assert restored.to_json()["changed_from_line"] == changed
+
+    crowded = open_store("crowded.db")  # other events first: no hash can be given again
+    season_of(crowded, SEASON[:3], clock, season_id="someone-else")
+    moved = import_lines(crowded, edited, rulebook=NoRules(), clock=clock)
+    assert (moved.changed_from_line, moved.hashes_reproduced) == (None, 0)
+
+
 def test_a_rule_learned_later_with_its_override_imports_as_it_was_recorded(
     store, clock, season_of, open_store
 ):
