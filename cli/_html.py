@@ -20,6 +20,8 @@ from html import escape
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
+
 from prematch.engine import (
     MESSAGE_EVENTS,
     AuditFinding,
@@ -202,8 +204,9 @@ def _svg(
     moments = [e.record.occurred_at for e in entries] + [cal.match_day, as_of]
     rows: list[tuple[str | None, str]] = [(None, "Season (news, rank list)")]
     rows += [(pid, p.name) for pid, p in state.programs.items()]
-    longest = max(len(name) + (len(pid) + 3 if pid else 0) for pid, name in rows)
-    left = min(max(_LABEL, longest * _CHAR + 24), _LABEL_MAX)  # every label whole
+    longest = max(cell_len(name) + (cell_len(pid) + 3 if pid else 0) for pid, name in rows)
+    left = min(max(_LABEL, longest * _CHAR + 24), _LABEL_MAX)  # every label whole, if it fits
+    room = int((left - 24) / _CHAR)  # a longer label is cut (whole in its tooltip)
     scale = _Scale(min(moments) - dt.timedelta(days=3), max(moments) + dt.timedelta(days=5), left)
     width = scale.width
     height = _TOP + _ROW * len(rows) + 52
@@ -280,13 +283,28 @@ def _svg(
             _shape(shape, cx, cy, radius, attrs) + f"<title>{escape(tip)}</title></{_tag(shape)}>"
         )
     for i, (pid, name) in enumerate(rows):
-        label = escape(name) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
+        shown = _cut(name, room - (cell_len(pid) + 3 if pid else 0))
+        label = escape(shown) + (f' <tspan class="pid">({escape(pid)})</tspan>' if pid else "")
         out.append(
             f'<text class="row" data-program="{escape(pid or "")}" x="8" '
             f'y="{_TOP + i * _ROW + _ROW / 2 + 4}">{label}<title>{escape(name)}</title></text>'
         )
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _cut(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` terminal-like cells (wide characters count two),
+    ending with "…" when cut."""
+    if cell_len(text) <= cells:
+        return text
+    out, used = [], 1
+    for char in text:
+        used += cell_len(char)
+        if used > cells:
+            break
+        out.append(char)
+    return "".join(out) + "…"
 
 
 def _legend() -> str:

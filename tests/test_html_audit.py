@@ -146,6 +146,21 @@ def test_page_structure(season: Script) -> None:
     assert "thanks.once" in text and "asked to" in text  # the rule and the override reason
 
 
+def test_a_name_too_long_for_the_timeline_is_cut_not_drawn_over_the_chart(
+    season: Script, tmp_path: Path
+) -> None:
+    """A 150-character program name ran into the chart's markers; it is cut with "…" to
+    the labels' column and stays whole in its tooltip (wide characters count two)."""
+    long = Script(tmp_path).copy_of(season.db)
+    name = "Université de Montréal — 東京大学 Internal Medicine Residency Program " * 3
+    long.ok("program", "add", "longname", "--name", name.strip(), "--at", "2026-09-21")
+    out, _ = page(long)
+    doc = parse(out.read_text(encoding="utf-8"))
+    shown = [t for t in doc.text if t.startswith("Université")]
+    assert shown[0].rstrip().endswith("…") and name.strip() in shown  # cut, whole tooltip
+    assert len(shown[0]) < len(name.strip())
+
+
 def test_bands_are_the_windows_that_can_still_be_used(season: Script) -> None:
     """A band only where the action can still happen (DESIGN §4), as the engine's verdicts
     give it as of the page: mercy's letter of interest (14 days after its last message, the
