@@ -23,6 +23,7 @@ from prematch.engine._errors import InputError
 __all__ = [
     "Clock",
     "TimeReading",
+    "checked_clock",
     "fixed_clock",
     "local_instant",
     "parse_instant",
@@ -41,6 +42,23 @@ _LAST_MICROSECOND = dt.time(23, 59, 59, 999_999)
 def system_clock() -> dt.datetime:
     """The real current instant, in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+def checked_clock(clock: Clock) -> Clock:
+    """``clock``, its every answer checked: an aware datetime, or :class:`InputError` (an
+    embedder's clock without an offset failed later, comparing naive with aware times)."""
+    if clock is system_clock:
+        return clock
+
+    def now() -> dt.datetime:
+        moment = clock()
+        if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
+            raise InputError(
+                f"the clock gave {moment!r}: it must give an aware datetime (with a UTC offset)"
+            )
+        return moment
+
+    return now
 
 
 def fixed_clock(moment: dt.datetime) -> Clock:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from prematch.engine._actions import ACTIONS
 from prematch.engine._admission import admit, admit_next, goes_last, retraction_problem
-from prematch.engine._clock import Clock, TimeReading, read_instant, system_clock
+from prematch.engine._clock import Clock, TimeReading, checked_clock, read_instant, system_clock
 from prematch.engine._errors import InputError, PrematchError, UnknownSeasonError, located
 from prematch.engine._intake import (
     Intake,
@@ -131,7 +131,7 @@ class Season:
         self.store = store
         self.id = season_id
         self.rulebook = rulebook
-        self.clock = clock
+        self.clock = checked_clock(clock)
         self._timezone: str | None = None
 
     # -- opening -------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class Season:
         ``fields`` are the payload of DESIGN §2: ``match_year``, ``specialty``,
         ``timezone``, ``visa``, ``applicant_name``, optional ``aamc_id``, ``ecfmg_id``.
         """
-        now = clock()
+        now = checked_clock(clock)()
         _check_text(season_id, "season", "the season id")
         pending = Intake({}, now).from_fields(
             "season_started",

@@ -34,7 +34,7 @@ from typing import IO, Any, cast
 
 from prematch.engine._admission import admit
 from prematch.engine._bulk import paused_gc
-from prematch.engine._clock import Clock, system_clock
+from prematch.engine._clock import Clock, checked_clock, system_clock
 from prematch.engine._errors import (
     PrematchError,
     StoreBusyError,
@@ -188,7 +188,7 @@ def _guarded(
     """Import ``objects(source.first())``; if they turn out not to be grouped by season
     after some seasons were written, import ``objects(source.again())``, writing nothing
     before every line is read."""
-    now = clock()
+    now = checked_clock(clock)()
     args = (store, default_season, rulebook, now, allow_violations, expected_last_seq)
     with paused_gc(), source:
         try:

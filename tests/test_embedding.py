@@ -54,6 +54,18 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def test_an_embedders_clock_without_an_offset_is_an_input_error_at_once() -> None:
+    """A clock giving naive datetimes failed deep inside, comparing naive with aware."""
+    store = Store.memory()
+    History(season_id="embed-2027").season(store, rulebook=NoRules(), now=NOW_UTC)
+    season = Season.open(store, rulebook=NoRules(), clock=lambda: dt.datetime(2027, 1, 15, 9))
+    with pytest.raises(InputError, match="it must give an aware datetime"):
+        season.record("program_added", "mercy", name="Mercy")
+    with pytest.raises(InputError, match="it must give an aware datetime"):
+        season.what_now()
+    assert [r.type for r in season.records()] == ["season_started"]
+
+
 # -- one store, many threads --------------------------------------------------------------
 
 
