@@ -211,6 +211,36 @@ def test_third_sync_after_edits_appends_only_what_changed(script: Script) -> Non
     assert changes(ran.stdout) == []
 
 
+def test_program_ids_fold_accents_and_keep_names_in_other_scripts_apart(script: Script) -> None:
+    text = "Program,Applied\nHôpital Général,2026-10-01\n北京协和医院,2026-10-01\n東京大学病院,\n"
+    script.ok("sync", str(sheet(script, text)))
+    ids = {e["program"] for e in history(script) if e["type"] == "program_added"}
+    assert "hopital-general" in ids
+    others = ids - {"hopital-general"}
+    assert len(others) == 2 and all(pid.startswith("program-") for pid in others)
+    assert script.ok("sync", str(sheet(script, text))).stdout.count("Nothing new") == 1
+
+
+def test_programs_synced_by_an_earlier_version_keep_their_ids(script: Script) -> None:
+    """Earlier versions dropped every letter but a-z: their ids still match the rows."""
+    script.ok("program", "add", "h-pital-g-n-ral", "--name", "Hôpital Général")
+    script.ok("program", "add", "program", "--name", "北京协和医院")
+    text = "Program,Applied\nHôpital Général,2026-10-01\n北京协和医院,2026-10-02\n東京大学病院,\n"
+    ran = script.ok("sync", str(sheet(script, text)))
+    added = [line for line in changes(ran.stdout) if "program added" in line]
+    assert len(added) == 1 and "東京大学病院" in added[0], ran.stdout
+    applied = {e["program"] for e in history(script) if e["type"] == "applied"}
+    assert applied == {"h-pital-g-n-ral", "program"}
+
+
+def test_two_names_with_one_id_are_told_to_take_an_id(script: Script) -> None:
+    ran = script("sync", str(sheet(script, "Program\nMercy IM\nMercy-IM\n")), code=2)
+    assert (
+        "row 3, column 'Program': 'Mercy-IM' gets the id 'mercy-im' of row 2 ('Mercy IM'); "
+        "give it another in column 'Id'"
+    ) in ran.stderr
+
+
 def test_dry_run_prints_the_changes_and_writes_nothing(script: Script) -> None:
     before = rows(script.db)
     ran = script.ok("sync", str(GOOGLE), "--dry-run")
