@@ -173,12 +173,19 @@ def read_rows(path: Path, sheet: str | None = None) -> list[tuple[int, list[str]
     # strict: a quote left open would swallow the rows after it into one cell.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        return _numbered(enumerate(reader, start=1))
+        # A line break inside a quoted cell is written CR LF on Windows (or by unix2dos,
+        # git's autocrlf), CR on old Macs; a workbook's cells hold LF, and so does the log.
+        return _numbered(
+            (n, [_CRLF.sub("\n", cell) for cell in row]) for n, row in enumerate(reader, start=1)
+        )
     except csv.Error as e:
         raise InputError(
             f"{path.name} is not a CSV sheet I can read (row {reader.line_num}: {e}); "
             "export it again from the spreadsheet as CSV"
         ) from None
+
+
+_CRLF = re.compile(r"\r\n?")
 
 
 def _numbered(rows: Iterable[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:

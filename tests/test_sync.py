@@ -241,6 +241,16 @@ def test_two_names_with_one_id_are_told_to_take_an_id(script: Script) -> None:
     ) in ran.stderr
 
 
+def test_a_line_break_in_a_cell_is_read_as_one_whatever_wrote_it(script: Script) -> None:
+    """unix2dos and git's autocrlf write CR LF inside quoted cells too; an old Mac, CR."""
+    crlf = 'Program,Applied,Notes\r\nMercy IM,2026-10-01,"PD: Dr. Chen\r\nsecond look"\r\n'
+    script.ok("sync", str(sheet(script, crlf)))
+    notes = [e["payload"]["text"] for e in history(script) if e["type"] == "note_added"]
+    assert notes == ["PD: Dr. Chen\nsecond look"]
+    for text in (crlf.replace("\r\n", "\n"), crlf.replace("\r\n", "\r")):
+        assert "Nothing new" in script.ok("sync", str(sheet(script, text))).stdout
+
+
 def test_dry_run_prints_the_changes_and_writes_nothing(script: Script) -> None:
     before = rows(script.db)
     ran = script.ok("sync", str(GOOGLE), "--dry-run")
