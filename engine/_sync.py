@@ -47,6 +47,7 @@ from prematch.engine._records import Record
 from prematch.engine._replay import retracted_seqs
 from prematch.engine._season import Season
 from prematch.engine._sheet import (
+    NO_DATE,
     Columns,
     DateProblem,
     Order,
@@ -519,6 +520,8 @@ class _Planner:
         given = row.interview is not None if needs == "interview" else needs in row.dates
         if given or row.status in row.dates or any(r.type == row.status for r in records):
             return
+        if row.values.get(needs, "").strip().lower() not in NO_DATE:
+            return  # a date cell filled but not read: its own problem is reported
         header = row.headers.get(needs)
         where = (
             f"write it in column {header!r}"

@@ -74,6 +74,15 @@ def sheet(script: Script, text: str, name: str = "tracker.csv") -> Path:
         ("2026-11-18 14:05", Stamp(dt.date(2026, 11, 18), dt.time(14, 5))),
         ("46344", Stamp(dt.date(2026, 11, 18))),
         ("46344.375", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("2026-11-18 9:00 AM", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("2026-11-18 9:00 PM", Stamp(dt.date(2026, 11, 18), dt.time(21, 0))),
+        ("11-18-2026", Stamp(dt.date(2026, 11, 18))),
+        ("18.11.2026", Stamp(dt.date(2026, 11, 18))),
+        ("Sept 24, 2026", Stamp(dt.date(2026, 9, 24))),
+        ("24 Sept 2026", Stamp(dt.date(2026, 9, 24))),
+        ("Nov. 18, 2026", Stamp(dt.date(2026, 11, 18))),
+        ("11/18/2026 9am", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("11/18/2026 9 p.m.", Stamp(dt.date(2026, 11, 18), dt.time(21, 0))),
         ("TBD", None),
         ("n/a", None),
         ("  ", None),
@@ -87,6 +96,8 @@ def test_the_dates_people_type(cell: str, stamp: Stamp | None) -> None:
     ("cell", "hint"),
     [
         ("10/11/2026", "may be month/day or day/month"),
+        ("10-11-2026", "may be month/day or day/month"),
+        ("11-18/2026", "not a date I can read"),
         ("yes", "write the date"),
         ("soon", "not a date I can read"),
         ("13/13/2026", "is no date"),
@@ -324,6 +335,19 @@ def test_every_problem_at_once(script: Script) -> None:
         "interviewed, rejected, declined, withdrawn, ranked",
     ]
     assert rows(script.db) == before
+
+
+def test_a_status_whose_date_cell_is_unreadable_is_one_problem(script: Script) -> None:
+    text = (
+        "Program,Applied,Invited,Interview Date,Status\n"
+        "Mercy IM,2026-09-24,2026-10-20,the 14th,Interviewed\n"
+    )
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert ran.stderr.splitlines() == [
+        "error: 1 problem in tracker.csv; nothing was written:",
+        "  row 2, column 'Interview Date': 'the 14th' is not a date I can read; write e.g. "
+        "2026-11-18, Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)",
+    ]
 
 
 def test_an_intake_refusal_is_one_problem_among_the_others(script: Script) -> None:
