@@ -59,7 +59,7 @@ def init(
 
     calendar = None if calendar_file is None else read_calendar_file(calendar_file)
     sid = season_id or obj.season or season_slug(name, match_year)
-    with obj.store(create=True) as store:
+    with obj.store(create=True) as store, _derived_id_advice(sid != (season_id or obj.season)):
         season = Season.start(
             store,
             sid,
@@ -80,6 +80,20 @@ def init(
     if reading:
         click.echo(reading)
     click.echo(f"Database: {obj.db}", err=True)
+
+
+@contextlib.contextmanager
+def _derived_id_advice(derived: bool) -> Iterator[None]:
+    """An id made from the name may be taken by another season: say how to choose one."""
+    try:
+        yield
+    except InputError as e:
+        if not derived or e.field != "season" or not e.message.endswith("already exists"):
+            raise
+        raise InputError(
+            f"{e.message} (the id made from --name and --match-year); choose another with --id",
+            field="season",
+        ) from e
 
 
 @click.group()

@@ -134,18 +134,40 @@ def cells(text: str) -> int:
 
 
 def wrap(text: str, columns: int, indent: str = "") -> list[str]:
-    """``text`` in lines of at most ``columns`` (never breaking a word, nor at a hyphen),
-    every line starting with ``indent``."""
+    """``text`` in lines of at most ``columns`` terminal columns (:func:`cells`: a wide
+    character takes two), never breaking a word, nor at a hyphen, every line starting
+    with ``indent``."""
+    shown = visible(text)  # user text is shown as typed, never obeyed by the terminal
+    if not shown.isascii():  # textwrap counts characters, not columns
+        return _wrap_cells(shown, columns, indent)
     import textwrap
 
     return textwrap.wrap(
-        visible(text),  # user text is shown as typed, never obeyed by the terminal
+        shown,
         columns,
         initial_indent=indent,
         subsequent_indent=indent,
         break_long_words=False,
         break_on_hyphens=False,
     ) or [indent.rstrip()]
+
+
+def _wrap_cells(text: str, columns: int, indent: str) -> list[str]:
+    """:func:`wrap` by terminal columns, as textwrap breaks lines: the spaces inside a
+    line kept, those where it breaks dropped, a word longer than a line on its own."""
+    lines: list[str] = []
+    line = ""
+    for chunk in re.findall(r"\s*\S+", text.expandtabs()):
+        word = chunk.lstrip()
+        gap = " " * (len(chunk) - len(word))
+        if line and cells(line + gap + word) > columns:
+            lines.append(line)
+            line = indent + word
+        elif line:
+            line += gap + word
+        else:
+            line = indent + gap + word
+    return [*lines, line] if line else [indent.rstrip()]
 
 
 def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: int) -> list[str] | None:

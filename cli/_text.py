@@ -11,7 +11,11 @@ import re
 
 __all__ = ["visible"]
 
-_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_HIDDEN = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""Control characters, line and paragraph separators, bidi overrides and isolates, lone
+surrogates: what could move, clear or reorder a terminal's text."""
 
 
 def _spelled(match: re.Match[str]) -> str:
@@ -20,6 +24,7 @@ def _spelled(match: re.Match[str]) -> str:
 
 
 def visible(text: str) -> str:
-    """``text`` with every control character (but tab and line break) and lone surrogate
-    written as its escape (``\\x1b``, ``\\ud800``)."""
+    """``text`` with every control character (but tab and line break), bidi override or
+    isolate, line or paragraph separator (U+2028, U+2029) and lone surrogate written as its
+    escape (``\\x1b``, ``\\u202e``, ``\\ud800``)."""
     return _HIDDEN.sub(_spelled, text)

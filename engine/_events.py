@@ -61,9 +61,14 @@ TEXT_LIMIT = 2000
 """The most characters any text field holds (after surrounding whitespace is dropped)."""
 
 _ID = re.compile(ID_PATTERN.removeprefix("^").removesuffix("$"))
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-"""Control characters (and lone surrogates, which no UTF-8 text holds)."""
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+_TEXT_CONTROL = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]")
+"""Control characters (and lone surrogates, which no UTF-8 text holds). The bidi
+embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) count as control
+characters everywhere: they reorder what a terminal shows after them ("Trojan source").
+The line and paragraph separators (U+2028, U+2029) are line breaks: a one-line field
+refuses them, free text keeps them."""
 
 
 def _codepoint(char: str) -> str:
@@ -106,7 +111,8 @@ def check_text(value: str) -> str:
     """Free text (a detail, a note, a reason, an override), stripped of surrounding spaces.
 
     It must not be blank, holds at most :data:`TEXT_LIMIT` characters and no control
-    character but tab and line break (a reason may run over several lines).
+    character but tab and line break (a reason may run over several lines); a bidi
+    override or isolate (U+202A-U+202E, U+2066-U+2069) counts as a control character.
     """
     return _text(value, _TEXT_CONTROL, "free text may hold tabs and line breaks, no other")
 
@@ -114,7 +120,8 @@ def check_text(value: str) -> str:
 def check_line(value: str) -> str:
     """One line of text (a name, a specialty, a contact), stripped of surrounding spaces.
 
-    As :func:`check_text`, but no control character at all: a name never breaks a line.
+    As :func:`check_text`, but no control character at all: a name never breaks a line
+    (nor holds U+2028 or U+2029, the line and paragraph separators).
     """
     return _text(value, _CONTROL, "this field is one line of text, without tabs")
 

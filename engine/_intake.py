@@ -38,9 +38,11 @@ Importing this module builds no pydantic model: they load with the first :class:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from json.scanner import make_scanner
@@ -64,6 +66,7 @@ __all__ = [
     "Intake",
     "Pending",
     "decode_line",
+    "name_slug",
     "normalize_event_type",
     "place_dates",
     "program_zones",
@@ -119,10 +122,31 @@ def normalize_event_type(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
+_LATIN = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe"})
+"""Latin letters that no decomposition turns into ASCII ones (after casefolding)."""
+
+
+def name_slug(name: str, limit: int, fallback: str) -> str:
+    """An id made from ``name``: its lowercase words joined by ``-``, accents dropped
+    (``José Núñez`` -> ``jose-nunez``), at most ``limit`` characters.
+
+    Letters and digits that have no ASCII form (``東京大学``, ``محمد``) would be lost:
+    then a short hash of the name is added, so that two such names get two ids, and the
+    same name always the same one (``fallback`` stands for the words when none is left).
+    """
+    folded = unicodedata.normalize("NFKD", name.casefold().translate(_LATIN))
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
+    if not any(c.isalnum() and not c.isascii() for c in plain):
+        return slug[:limit].strip("-") or fallback
+    digest = hashlib.sha256(unicodedata.normalize("NFC", name.strip()).encode()).hexdigest()
+    return f"{slug[: limit - 9].strip('-') or fallback}-{digest[:8]}"
+
+
 def season_slug(applicant_name: str, match_year: int) -> str:
-    """A default season id from the applicant's name and the Match year."""
-    slug = re.sub(r"[^a-z0-9]+", "-", applicant_name.lower()).strip("-")[:48] or "season"
-    return f"{slug}-{match_year}"
+    """A default season id from the applicant's name and the Match year (see
+    :func:`name_slug`): ``jose-nunez-2027``."""
+    return f"{name_slug(applicant_name, 48, 'season')}-{match_year}"
 
 
 def provisional(

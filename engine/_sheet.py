@@ -72,11 +72,16 @@ _NAMED_FORMATS = (
     "%a, %b %d, %Y",
     "%A, %B %d, %Y",
     "%Y/%m/%d",
+    "%Y-%m-%d",
 )
-_SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})$")
+_SLASHED = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})$")
 _TIME = re.compile(
-    r"^(?P<day>.+?)[ T,]+(?P<time>\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)$", re.IGNORECASE
+    r"^(?P<day>.+?)[ T,]+"
+    r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?)$",
+    re.IGNORECASE,
 )
+_MONTH_DOT = re.compile(r"\b(?:(sept)|([a-z]{3}))\.?(?=\s|$)", re.IGNORECASE)
+"""A month's abbreviation with its period (``Nov.``), or ``Sept``: strptime reads neither."""
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _EXAMPLES = "write e.g. 2026-11-18, Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)"
@@ -173,12 +178,19 @@ def read_rows(path: Path, sheet: str | None = None) -> list[tuple[int, list[str]
     # strict: a quote left open would swallow the rows after it into one cell.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        return _numbered(enumerate(reader, start=1))
+        # A line break inside a quoted cell is written CR LF on Windows (or by unix2dos,
+        # git's autocrlf), CR on old Macs; a workbook's cells hold LF, and so does the log.
+        return _numbered(
+            (n, [_CRLF.sub("\n", cell) for cell in row]) for n, row in enumerate(reader, start=1)
+        )
     except csv.Error as e:
         raise InputError(
             f"{path.name} is not a CSV sheet I can read (row {reader.line_num}: {e}); "
             "export it again from the spreadsheet as CSV"
         ) from None
+
+
+_CRLF = re.compile(r"\r\n?")
 
 
 def _numbered(rows: Iterable[tuple[int, list[str]]]) -> list[tuple[int, list[str]]]:
@@ -271,7 +283,7 @@ class DateProblem(ValueError):
 def slashed(text: str) -> tuple[int, int] | None:
     """The first two numbers of a ``11/18/2026``-style date (a time may follow), else ``None``."""
     m = _SLASHED.match(_split_time(text.strip())[0])
-    return (int(m[1]), int(m[2])) if m else None
+    return (int(m[1]), int(m[3])) if m else None
 
 
 def date_order(cells: Iterable[tuple[int, int]]) -> tuple[Order | None, list[int]]:
@@ -338,7 +350,7 @@ def _split_time(value: str) -> tuple[str, str | None]:
 def _day(text: str, order: Order | None) -> dt.date:
     m = _SLASHED.match(text)
     if m is not None:
-        a, b, year = int(m[1]), int(m[2]), int(m[3])
+        a, b, year = int(m[1]), int(m[3]), int(m[4])
         year += 2000 if year < 100 else 0
         if order is None and a != b and a <= 12 and b <= 12:
             raise DateProblem(
@@ -351,7 +363,7 @@ def _day(text: str, order: Order | None) -> dt.date:
         except ValueError:
             reading = "day/month" if (month, day) == (b, a) else "month/day"
             raise DateProblem(f"is no date when read {reading}; {_EXAMPLES}") from None
-    named = first_format(text, _NAMED_FORMATS)
+    named = first_format(_MONTH_DOT.sub(lambda m: "Sep" if m[1] else m[2], text), _NAMED_FORMATS)
     if named is None:
         raise DateProblem(f"is not a date I can read; {_EXAMPLES}")
     return named.date()
@@ -368,9 +380,10 @@ def first_format(text: str, formats: Iterable[str]) -> dt.datetime | None:
 
 
 def clock_time(text: str) -> dt.time | None:
-    """A time of day as people write it (``09:30``, ``9:30 am``, ``21:00:15``), or ``None``."""
+    """A time of day as people write it (``09:30``, ``9:30 am``, ``9am``, ``21:00:15``), or
+    ``None``."""
     compact = text.replace(".", "").replace(" ", "").upper()
-    read = first_format(compact, ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p"))
+    read = first_format(compact, ("%H:%M", "%H:%M:%S", "%I:%M%p", "%I:%M:%S%p", "%I%p"))
     return None if read is None else read.time()
 
 

@@ -35,7 +35,7 @@ not at all. :func:`sheet_table` writes a season out as a sheet with the same col
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from prematch.engine._records import Record
 from prematch.engine._replay import retracted_seqs
 from prematch.engine._season import Season
 from prematch.engine._sheet import (
+    NO_DATE,
     Columns,
     DateProblem,
     Order,
@@ -171,8 +172,18 @@ def _unquote(cell: str) -> str:
 class _Reader:
     """Turns the rows of a sheet into :class:`_Row` s, gathering every problem."""
 
-    def __init__(self, columns: Columns, order: Order | None, now: dt.datetime, zone: ZoneInfo):
+    def __init__(
+        self,
+        columns: Columns,
+        order: Order | None,
+        now: dt.datetime,
+        zone: ZoneInfo,
+        programs: Mapping[str, str],
+    ):
         self.columns, self.order, self.now, self.zone = columns, order, now, zone
+        self.programs = programs
+        """The season's program ids and names: a row without an id names one of them by
+        the id made from its name (:func:`program_id`)."""
         self.problems: list[str] = []
         self.warnings: list[str] = []
 
@@ -224,21 +235,24 @@ class _Reader:
         ]
         orders = self._orders(cells, names)
         out: list[_Row] = []
-        ids: dict[str, int] = {}
+        ids: dict[str, _Row] = {}
         ranked: list[int] = []
         for number, row in cells:
             read = self._row(number, row, names, orders)
             if read is None:
                 continue
-            if read.program in ids:
-                self.problem(
-                    number,
-                    names["program"],
-                    row["program"],
-                    f"is program {read.program!r} again (row {ids[read.program]}); keep one row",
-                )
+            if (first := ids.get(read.program)) is not None:
+                if first.facts["name"] == read.facts["name"]:
+                    why = f"is program {read.program!r} again (row {first.number}); keep one row"
+                else:
+                    id_header = names.get("id") or self.columns.columns["id"].title
+                    why = (
+                        f"gets the id {read.program!r} of row {first.number} "
+                        f"({first.facts['name']!r}); give it another in column {id_header!r}"
+                    )
+                self.problem(number, names["program"], row["program"], why)
                 continue
-            ids[read.program] = number
+            ids[read.program] = read
             if read.status == "ranked":
                 ranked.append(number)
             out.append(read)
@@ -290,7 +304,7 @@ class _Reader:
                 self.problem(number, names["program"], "", "is empty; write the program's name")
             return None
         given_id = row.get("id", "").strip()
-        pid = given_id or program_id(name)
+        pid = given_id or program_id(name, self.programs)
         facts: dict[str, Any] = {"name": name}
         for key in ("specialty", "code", "timezone"):
             if value := row.get(key, "").strip():
@@ -506,6 +520,8 @@ class _Planner:
         given = row.interview is not None if needs == "interview" else needs in row.dates
         if given or row.status in row.dates or any(r.type == row.status for r in records):
             return
+        if row.values.get(needs, "").strip().lower() not in NO_DATE:
+            return  # a date cell filled but not read: its own problem is reported
         header = row.headers.get(needs)
         where = (
             f"write it in column {header!r}"
@@ -680,7 +696,8 @@ def sync_sheet(
     table = read_rows(path, sheet)
     for attempt in range(_PLAN_ATTEMPTS):
         now = season.clock()
-        reader = _Reader(sheet_columns(), order, now, ZoneInfo(season.timezone))
+        programs = {pid: p.name for pid, p in season.state().programs.items()}
+        reader = _Reader(sheet_columns(), order, now, ZoneInfo(season.timezone), programs)
         rows = reader.read(table, strict)
         planner = _Planner(season, path.name, now, reader.problems)
         for row in rows:

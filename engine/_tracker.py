@@ -32,12 +32,13 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from prematch.engine._errors import InputError
+from prematch.engine._intake import name_slug
 from prematch.engine._season import Season
 from prematch.engine._sheet import clock_time, first_format
 from prematch.engine._transfer import ImportResult, import_objects
@@ -80,10 +81,18 @@ def _key(header: str) -> str:
 _BY_KEY = {_key(name): name for name in COLUMNS}
 
 
-def program_id(name: str) -> str:
-    """A program id from its name: lowercase words joined by ``-`` (at most 64 characters)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
-    return slug or "program"
+def program_id(name: str, existing: Mapping[str, str] | None = None) -> str:
+    """A program id from its name: lowercase words joined by ``-``, accents dropped, at
+    most 64 characters (see :func:`name_slug`): ``Hôpital Général`` -> ``hopital-general``.
+
+    ``existing`` maps a season's program ids to their names: a program there keeps the id
+    that earlier versions made from the same name (they dropped every letter but a-z:
+    ``h-pital-g-n-ral``, and ``program`` for a name without any).
+    """
+    earlier = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-") or "program"
+    if existing and earlier in existing and (earlier != "program" or existing[earlier] == name):
+        return earlier
+    return name_slug(name, 64, "program")
 
 
 def _day(text: str) -> dt.date | None:

@@ -140,9 +140,21 @@ def _rank_question(s: Sentence, roles: Roles) -> list[_Span]:
     ]
 
 
+def _progressive(s: Sentence, span: _Span) -> bool:
+    """Whether ``span`` of the reading ends in ``be`` + a verb typed in ``-ing``: the
+    reading has one lemma for "I will be ranked" (the program ranks) and "I will be
+    ranking" (the applicant does)."""
+    last = next((w for w in reversed(s.spans) if w[1] <= span[1]), None)
+    if last is None or not s.reading[: last[0]].endswith("be "):
+        return False
+    return s.text[last[2] : last[3]].lower().endswith("ing")
+
+
 def _negotiation(s: Sentence, roles: Roles) -> list[_Span]:
     bargains = roles.find("negotiation", "bargain", s.reading)
-    theirs = roles.find("negotiation", "program_ranks", s.reading)
+    theirs = [
+        t for t in roles.find("negotiation", "program_ranks", s.reading) if not _progressive(s, t)
+    ]
     mine = [
         m
         for m in roles.find("negotiation", "applicant_ranks", s.reading)

@@ -182,6 +182,23 @@ def test_init_and_program_add_report_what_they_did(cli: Script) -> None:
     assert "mercy" in out and "seq 2" in out
 
 
+def test_init_makes_a_season_id_from_any_name(cli: Script) -> None:
+    """Accents fold to their letters; a name without Latin letters gets an id of its own
+    (a second such applicant is not told that an id they never typed exists)."""
+    started = {}
+    for name in ("José Núñez", "محمد علي", "أحمد حسن", "山田 太郎"):
+        out = cli.ok(*History(name=name).init_argv()).stdout
+        started[name] = out.split()[1]
+    assert started["José Núñez"] == "jose-nunez-2027"
+    others = [started[n] for n in ("محمد علي", "أحمد حسن", "山田 太郎")]
+    assert len(set(others)) == 3
+    assert all(sid.startswith("season-") and sid.endswith("-2027") for sid in others)
+
+    again = cli(*History(name="أحمد حسن").init_argv(), code=2)
+    assert f"season {started['أحمد حسن']!r} already exists" in again.stderr
+    assert "choose another with --id" in again.stderr
+
+
 def test_default_db_lives_in_the_data_folder_with_mode_0600(cli: Script, tmp_path: Path) -> None:
     cli.ok(*INIT_ARGS, unset=["PREMATCH_DB"])
     default = tmp_path / "data" / "prematch" / "prematch.db"

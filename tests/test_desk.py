@@ -185,6 +185,24 @@ def test_a_text_view_fits_the_terminal_and_breaks_no_word(
             assert any(word in t for t in tokens), f"{word!r} broken in:\n{out}"
 
 
+WIDE_NAME = "東京大学 家庭医療 プログラム 🏥 附属病院 総合診療科 研修"
+"""A program name of wide characters (two columns each) and spaces to break at."""
+
+
+@pytest.mark.parametrize("view", ["now", "now --all", "history"])
+def test_wide_characters_wrap_by_the_columns_they_take(desk: Script, view: str) -> None:
+    from rich.cells import cell_len
+
+    desk.ok("program", "add", "todai", "--name", WIDE_NAME, "--at", "2026-09-21")
+    desk.ok("log", "applied", "todai", "--at", "2026-09-24")
+    desk.ok("log", "invited", "todai", "--at", "2026-11-02", "--interview-on", "2027-01-14")
+    desk.ok("log", "interviewed", "todai", "--at", "2027-01-14T08:00")
+    out = desk(*VIEWS[view][0], env={"COLUMNS": "80"}).stdout
+    assert "東京大学" in out and "研修" in out
+    for line in out.splitlines():
+        assert cell_len(line) <= 80, f"{cell_len(line)} > 80: {line!r}"
+
+
 # -- help that teaches, one error prefix ---------------------------------------------------
 
 

@@ -138,6 +138,11 @@ BAD_NAMES = {
     "2,001 characters": (LONG_TEXT, "has 2,001 characters; at most 2,000 are allowed"),
     "a NUL": ("Mercy\x00IM", "control character (U+0000)"),
     "a line break": ("Mercy\nIM", "control character (U+000A)"),
+    "a right-to-left override": ("Mercy \u202eMI", "control character (U+202E)"),
+    "a left-to-right embedding": ("Mercy \u202aIM", "control character (U+202A)"),
+    "a first-strong isolate": ("Mercy \u2068IM\u2069", "control character (U+2068)"),
+    "a line separator": ("Mercy\u2028IM", "control character (U+2028)"),
+    "a paragraph separator": ("Mercy\u2029IM", "control character (U+2029)"),
 }
 
 
@@ -165,6 +170,8 @@ BAD_OVERRIDES = {
     "2,001 characters": (LONG_TEXT, "has 2,001 characters; at most 2,000 are allowed"),
     "999 kB": ("x" * 999_000, "has 999,000 characters"),
     "a NUL": ("PD\x00asked", "control character (U+0000)"),
+    "a right-to-left override": ("PD asked \u202e", "control character (U+202E)"),
+    "a pop directional isolate": ("PD \u2069asked", "control character (U+2069)"),
 }
 
 
@@ -192,6 +199,12 @@ def test_free_text_may_hold_tabs_and_line_breaks(season):
 
     assert season.records()[-2].override == reason
     assert news.record.payload["detail"] == "Passed\nStep 3"
+
+
+def test_free_text_may_hold_line_and_paragraph_separators(season):
+    note = season.record("note_added", "p1", at=APPLIED, text="Asked\u2028twice\u2029done")
+
+    assert note.record.payload["text"] == "Asked\u2028twice\u2029done"
 
 
 def test_a_bad_id_in_a_rank_order_list_is_refused_alike_by_certify_and_import(season):

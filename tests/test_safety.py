@@ -227,6 +227,19 @@ def test_stored_control_characters_are_shown_visibly(script: Script) -> None:
         assert "\\x1b]0;pwned\\x07" in shown[command].replace("\n", "").replace("│", ""), command
 
 
+def test_stored_bidi_controls_and_separators_are_shown_visibly(script: Script) -> None:
+    """A right-to-left override would reverse the rest of the terminal line ("Trojan
+    source"); history and now spell it out, as sync does."""
+    script.ok("log", "interest-sent", "mercy", "--override", "asked to write")
+    _stored_behind_the_back(script.db, "Mercy \u202eMI\u2066 x\u2028y", "asked\u2029\u202a")
+    for command in (("history",), ("now", "--all"), ("audit",)):
+        out = script(*command).stdout
+        for char in "\u202a\u202e\u2066\u2028\u2029":
+            assert char not in out, (command, char)
+    history = script.ok("history").stdout.replace("\n", "").replace("│", "")
+    assert "Mercy \\u202eMI\\u2066 x\\u2028y" in history
+
+
 def test_markup_in_names_prints_as_typed(script: Script) -> None:
     for pid, name in (("mk", "Mercy IM [/] annex"), ("lk", "Lakeshore [link=https://x.test]IM")):
         script.ok("program", "add", pid, "--name", name, "--at", "2026-09-21")

@@ -74,6 +74,15 @@ def sheet(script: Script, text: str, name: str = "tracker.csv") -> Path:
         ("2026-11-18 14:05", Stamp(dt.date(2026, 11, 18), dt.time(14, 5))),
         ("46344", Stamp(dt.date(2026, 11, 18))),
         ("46344.375", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("2026-11-18 9:00 AM", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("2026-11-18 9:00 PM", Stamp(dt.date(2026, 11, 18), dt.time(21, 0))),
+        ("11-18-2026", Stamp(dt.date(2026, 11, 18))),
+        ("18.11.2026", Stamp(dt.date(2026, 11, 18))),
+        ("Sept 24, 2026", Stamp(dt.date(2026, 9, 24))),
+        ("24 Sept 2026", Stamp(dt.date(2026, 9, 24))),
+        ("Nov. 18, 2026", Stamp(dt.date(2026, 11, 18))),
+        ("11/18/2026 9am", Stamp(dt.date(2026, 11, 18), dt.time(9, 0))),
+        ("11/18/2026 9 p.m.", Stamp(dt.date(2026, 11, 18), dt.time(21, 0))),
         ("TBD", None),
         ("n/a", None),
         ("  ", None),
@@ -87,6 +96,8 @@ def test_the_dates_people_type(cell: str, stamp: Stamp | None) -> None:
     ("cell", "hint"),
     [
         ("10/11/2026", "may be month/day or day/month"),
+        ("10-11-2026", "may be month/day or day/month"),
+        ("11-18/2026", "not a date I can read"),
         ("yes", "write the date"),
         ("soon", "not a date I can read"),
         ("13/13/2026", "is no date"),
@@ -211,6 +222,46 @@ def test_third_sync_after_edits_appends_only_what_changed(script: Script) -> Non
     assert changes(ran.stdout) == []
 
 
+def test_program_ids_fold_accents_and_keep_names_in_other_scripts_apart(script: Script) -> None:
+    text = "Program,Applied\nHôpital Général,2026-10-01\n北京协和医院,2026-10-01\n東京大学病院,\n"
+    script.ok("sync", str(sheet(script, text)))
+    ids = {e["program"] for e in history(script) if e["type"] == "program_added"}
+    assert "hopital-general" in ids
+    others = ids - {"hopital-general"}
+    assert len(others) == 2 and all(pid.startswith("program-") for pid in others)
+    assert script.ok("sync", str(sheet(script, text))).stdout.count("Nothing new") == 1
+
+
+def test_programs_synced_by_an_earlier_version_keep_their_ids(script: Script) -> None:
+    """Earlier versions dropped every letter but a-z: their ids still match the rows."""
+    script.ok("program", "add", "h-pital-g-n-ral", "--name", "Hôpital Général")
+    script.ok("program", "add", "program", "--name", "北京协和医院")
+    text = "Program,Applied\nHôpital Général,2026-10-01\n北京协和医院,2026-10-02\n東京大学病院,\n"
+    ran = script.ok("sync", str(sheet(script, text)))
+    added = [line for line in changes(ran.stdout) if "program added" in line]
+    assert len(added) == 1 and "東京大学病院" in added[0], ran.stdout
+    applied = {e["program"] for e in history(script) if e["type"] == "applied"}
+    assert applied == {"h-pital-g-n-ral", "program"}
+
+
+def test_two_names_with_one_id_are_told_to_take_an_id(script: Script) -> None:
+    ran = script("sync", str(sheet(script, "Program\nMercy IM\nMercy-IM\n")), code=2)
+    assert (
+        "row 3, column 'Program': 'Mercy-IM' gets the id 'mercy-im' of row 2 ('Mercy IM'); "
+        "give it another in column 'Id'"
+    ) in ran.stderr
+
+
+def test_a_line_break_in_a_cell_is_read_as_one_whatever_wrote_it(script: Script) -> None:
+    """unix2dos and git's autocrlf write CR LF inside quoted cells too; an old Mac, CR."""
+    crlf = 'Program,Applied,Notes\r\nMercy IM,2026-10-01,"PD: Dr. Chen\r\nsecond look"\r\n'
+    script.ok("sync", str(sheet(script, crlf)))
+    notes = [e["payload"]["text"] for e in history(script) if e["type"] == "note_added"]
+    assert notes == ["PD: Dr. Chen\nsecond look"]
+    for text in (crlf.replace("\r\n", "\n"), crlf.replace("\r\n", "\r")):
+        assert "Nothing new" in script.ok("sync", str(sheet(script, text))).stdout
+
+
 def test_dry_run_prints_the_changes_and_writes_nothing(script: Script) -> None:
     before = rows(script.db)
     ran = script.ok("sync", str(GOOGLE), "--dry-run")
@@ -284,6 +335,19 @@ def test_every_problem_at_once(script: Script) -> None:
         "interviewed, rejected, declined, withdrawn, ranked",
     ]
     assert rows(script.db) == before
+
+
+def test_a_status_whose_date_cell_is_unreadable_is_one_problem(script: Script) -> None:
+    text = (
+        "Program,Applied,Invited,Interview Date,Status\n"
+        "Mercy IM,2026-09-24,2026-10-20,the 14th,Interviewed\n"
+    )
+    ran = script("sync", str(sheet(script, text)), code=2)
+    assert ran.stderr.splitlines() == [
+        "error: 1 problem in tracker.csv; nothing was written:",
+        "  row 2, column 'Interview Date': 'the 14th' is not a date I can read; write e.g. "
+        "2026-11-18, Nov 18, 2026 or 18-Nov-2026 (a time may follow: 09:30)",
+    ]
 
 
 def test_an_intake_refusal_is_one_problem_among_the_others(script: Script) -> None:
