@@ -473,6 +473,7 @@ class Season:
         problem = retraction_problem(self.id, seq, target, retracted_seqs(records))
         if problem is not None:
             raise InputError(problem, field="seq")
+        assert target is not None  # retraction_problem refuses a seq with no event
         return self.record(
             "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
         )
