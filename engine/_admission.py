@@ -25,7 +25,7 @@ from prematch.engine._errors import (
     located,
 )
 from prematch.engine._records import Record
-from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
+from prematch.engine._replay import fold, live_records, replay, replay_key, retracted_seqs
 from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding, Judged
@@ -211,8 +211,18 @@ def admit(
             raise
         # A new record (a retraction, a back-filled event) broke an existing one; that
         # one names no program if the new record retracted the program's addition.
+        needing = _dependents(merged, e.seq, new_seqs)
+        listed = ", ".join(map(str, needing[:_NAMED_DEPENDENTS]))
+        if len(needing) > _NAMED_DEPENDENTS:
+            listed += f" and {len(needing) - _NAMED_DEPENDENTS} more"
+        then = (
+            "they depend on this), then log them again if they still hold"
+            if len(needing) > 1
+            else "it depends on this), then log it again if it still holds"
+        )
         message = (
-            f"recording this would make the existing event seq {e.seq} impossible: {e.message}"
+            f"recording this would make the existing event seq {e.seq} impossible: "
+            f"{e.message}; retract seq {listed} first ({then}"
         )
         if isinstance(e, StructuralError):
             raise StructuralError(message, program=e.program, state=e.state, event=e.event) from e
@@ -222,6 +232,26 @@ def admit(
     if broken:
         out = _cover(existing, out, broken, before, rulebook, blocked_override)
     return out
+
+
+_NAMED_DEPENDENTS = 5
+"""Up to how many existing events a refusal names that a new record would make impossible."""
+
+
+def _dependents(merged: Sequence[Record], first: int, new_seqs: set[int]) -> list[int]:
+    """The existing events that ``merged`` cannot apply, ``first`` (the first of them)
+    and those that still fail once it and the others found are left out, in the order
+    found: what must be retracted before the new records can be."""
+    found = [first]
+    while True:
+        try:
+            replay(r for r in merged if r.seq not in found)
+        except (StructuralError, UnknownProgramError) as e:
+            if e.seq is None or e.seq in new_seqs or e.seq in found:
+                return found
+            found.append(e.seq)
+        else:
+            return found
 
 
 def _cover(

@@ -190,6 +190,45 @@ def test_retracting_a_program_that_has_events_is_refused_as_impossible(store, cl
         season.retract(added.seq, "added by mistake", at="2026-09-25")
     assert f"the existing event seq {applied.seq} impossible" in str(excinfo.value)
     assert "has no program 'mercy'" in str(excinfo.value)
+    assert f"retract seq {applied.seq} first (it depends on this)" in str(excinfo.value)
+
+
+def test_an_impossible_event_says_what_it_needs(store, clock, season_of):
+    """``log``, ``import`` and ``sync`` said only that the event was not possible; ``check``
+    said what it needs."""
+    season = season_of(store, [MERCY], clock)
+    with pytest.raises(StructuralError) as excinfo:
+        season.record("thanked", "mercy", at="2026-09-25")
+    assert excinfo.value.message == (
+        "program 'mercy' is 'listed': 'thanked' is not possible from there "
+        "(thanked needs one of: interviewed, ranked)"
+    )
+
+
+def test_a_retraction_that_breaks_later_events_names_each_to_retract_first(store, clock, season_of):
+    """The refusal named the first event it broke and gave no next step."""
+    season = season_of(
+        store,
+        [
+            MERCY,
+            ("invited", "mercy", "2026-10-05"),
+            ("interviewed", "mercy", INTERVIEW),
+            ("thanked", "mercy", "2026-10-20T18:00:00-04:00"),
+            ("interest_sent", "mercy", "2026-11-20"),
+        ],
+        clock,
+    )
+    interviewed, thanked, interest = season.records()[-3:]
+    with pytest.raises(StructuralError) as excinfo:
+        season.retract(interviewed.seq, "wrong time", at="2026-11-25")
+    assert excinfo.value.message.startswith(
+        f"recording this would make the existing event seq {thanked.seq} impossible: "
+        "program 'mercy' is 'invited': 'thanked' is not possible from there"
+    )
+    assert excinfo.value.message.endswith(
+        f"; retract seq {thanked.seq}, {interest.seq} first (they depend on this), "
+        "then log them again if they still hold"
+    )
 
 
 # -- "as of" ---------------------------------------------------------------------------------
