@@ -537,7 +537,9 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
 )
-@click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the changes (or the refusals they meet); write nothing."
+)
 @click.option("--strict", is_flag=True, help="Refuse columns sync does not know (else: warn).")
 @click.option("--sheet", help="The workbook's sheet to read (default: the first).")
 @click.option("--dayfirst", "order", flag_value="dayfirst", help="Read 10/11/2026 as 10 November.")
