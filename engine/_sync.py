@@ -30,8 +30,9 @@ cell: row, column, value, what to write instead), and nothing is written; the ch
 are then judged as the import will judge them (same checks as ``log``): every row with a
 fact the state machine does not allow or the rulebook blocks is reported at once, by row
 and column (a dry run too), and nothing is written; else they are written in one
-transaction through the import. :func:`sheet_table` writes a season out as a sheet with the same columns
-(what an export gives, and what a sync of it into an empty season gives back).
+transaction through the import. :func:`sheet_table` writes a season out as a sheet with
+the same columns (what an export gives, and what a sync of it into an empty season gives
+back).
 """
 
 from __future__ import annotations
