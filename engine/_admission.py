@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from prematch.engine._errors import (
     InputError,
@@ -227,6 +228,12 @@ def admit(
         if isinstance(e, StructuralError):
             raise StructuralError(message, program=e.program, state=e.state, event=e.event) from e
         raise StructuralError(message) from e
+    except InputError as e:
+        late = _news_after(live, e)
+        if late is None:
+            raise
+        with located(seq=e.seq):
+            raise late from e
     # Records outside the live set (a retraction, or retracted in the same batch) pass as is.
     out = [admitted.get(r.seq) or Judged(r, ()) for r in new]
     if broken:
@@ -252,6 +259,25 @@ def _dependents(merged: Sequence[Record], first: int, new_seqs: set[int]) -> lis
             found.append(e.seq)
         else:
             return found
+
+
+def _news_after(live: Sequence[Record], error: InputError) -> InputError | None:
+    """What ``error`` (an update naming news the state had not seen) means when the news
+    is recorded, but dated after the update; ``None`` when it is not so."""
+    if error.field != "news_seq" or error.seq is None:
+        return None
+    update = next((r for r in live if r.seq == error.seq), None)
+    seq = update.payload.get("news_seq") if update is not None else None
+    news = next((r for r in live if r.seq == seq and r.type == "news_recorded"), None)
+    if update is None or news is None or replay_key(news) < replay_key(update):
+        return None
+    zone = ZoneInfo(live[0].payload["timezone"])
+    return InputError(
+        f"the news seq {seq} is dated {news.occurred_at.astimezone(zone).isoformat()}, after "
+        f"this update ({update.occurred_at.astimezone(zone).isoformat()}): an update tells "
+        "only news recorded before it; date the update after the news",
+        field="news_seq",
+    )
 
 
 def _cover(

@@ -383,3 +383,27 @@ def test_an_unknown_program_is_refused_and_leaves_the_file_unchanged(
     assert excinfo.value.field == "program"
     assert "'nowhere-im'" in str(excinfo.value)
     assert db_files(db_path) == before
+
+
+def test_an_update_naming_news_dated_after_it_says_so(store, clock, season_of):
+    """It said the season had no such news, though ``history`` showed it."""
+    season = season_of(
+        store,
+        [
+            MERCY,
+            ("applied", "mercy", "2026-09-22"),
+            ("news_recorded", None, "2026-11-10", {"kind": "exam", "detail": "Step 3 passed"}),
+        ],
+        clock,
+    )
+    news = season.records()[-1].seq
+    with pytest.raises(InputError) as excinfo:
+        season.record("update_sent", "mercy", at="2026-11-05", news_seq=news)
+    assert (excinfo.value.field, excinfo.value.message) == (
+        "news_seq",
+        f"the news seq {news} is dated 2026-11-10T00:00:00-05:00, after this update "
+        "(2026-11-05T00:00:00-05:00): an update tells only news recorded before it; "
+        "date the update after the news",
+    )
+    with pytest.raises(InputError, match="has no recorded news with seq 999"):
+        season.record("update_sent", "mercy", at="2026-11-05", news_seq=999)
