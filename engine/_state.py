@@ -233,7 +233,7 @@ _ID = operator.attrgetter("id")
 
 def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralError:
     event = record.type
-    why = why or needs(trigger_of(event, record.payload))
+    why = why or needs(event, trigger_of(event, record.payload))
     text = f"program {program.id!r} is {program.state!r}: {event!r} is not possible from there" + (
         f" ({why})" if why else ""
     )

@@ -121,10 +121,10 @@ def sources_of(trigger: str) -> list[str]:
     return [s for t in TRANSITIONS if t["trigger"] == trigger for s in t["source"]]
 
 
-def needs(trigger: str) -> str:
-    """What ``trigger`` needs, as a refusal says it: ``"thanked needs one of: interviewed,
-    ranked"``."""
-    return f"{trigger} needs one of: {', '.join(sources_of(trigger))}"
+def needs(event: str, trigger: str | None = None) -> str:
+    """What ``event`` (firing ``trigger``, by default its own type) needs, as a refusal
+    says it: ``"thanked needs one of: interviewed, ranked"``."""
+    return f"{event} needs one of: {', '.join(sources_of(trigger or event))}"
 
 
 def allowed_triggers(state: str) -> list[str]:

@@ -203,6 +203,9 @@ def test_an_impossible_event_says_what_it_needs(store, clock, season_of):
         "program 'mercy' is 'listed': 'thanked' is not possible from there "
         "(thanked needs one of: interviewed, ranked)"
     )
+    with pytest.raises(StructuralError) as excinfo:
+        season.record("interview_cancelled", "mercy", at="2026-09-25", initiated_by="program")
+    assert excinfo.value.message.endswith("(interview_cancelled needs one of: invited)")
 
 
 def test_a_retraction_that_breaks_later_events_names_each_to_retract_first(store, clock, season_of):
