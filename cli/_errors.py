@@ -82,8 +82,13 @@ def fail(error: PrematchError) -> NoReturn:
         render.findings_text(error.findings, err=True)
         command = anyway_command()
         if command is not None and any(f.rule != "state.invalid" for f in error.findings):
+            why = (
+                'with the override "imported"'
+                if command.endswith("--allow-violations")
+                else "say why in the reason"
+            )
             click.echo(
-                "If it already happened, this records it anyway (say why in the reason; "
+                f"If it already happened, this records it anyway ({why}; "
                 f"it is kept in the log and shown in every audit):\n  {command}",
                 err=True,
             )

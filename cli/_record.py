@@ -14,7 +14,7 @@ import click
 from prematch.cli import _render as render
 from prematch.cli._app import Ctx, at_option, json_option, override_option, pass_ctx
 from prematch.cli._errors import handles_errors
-from prematch.engine import InputError, Judged, Season
+from prematch.engine import InputError, Judged, Season, Store
 
 __all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "retract", "sync"]
 
@@ -160,7 +160,8 @@ def program_add(
         season = obj.open_season(store)
         done = season.add_program(program_id, name, at=at, **fields)
         reading = _reading(season, done, at)
-    click.echo(f"Added {program_id} (seq {done.record.seq}).")
+        where = _which(store, season)
+    click.echo(f"Added {program_id} (seq {done.record.seq}{where}).")
     if reading:
         click.echo(reading)
 
@@ -231,7 +232,8 @@ def program_set(
         season = obj.open_season(store)
         done = season.record("program_updated", program_id, at=at, override=override, **changes)
         reading = _reading(season, done, at)
-    _report_recorded(done, f"program_updated for {program_id}", reading)
+        where = _which(store, season)
+    _report_recorded(done, f"program_updated for {program_id}", reading, where)
 
 
 _PAYLOAD_NAME = {"news": "news_seq"}
@@ -246,11 +248,17 @@ def _reading(season: Season, done: Judged, at: str | None) -> str | None:
     return season.reading(r.type, r.program, at).describe(r.occurred_at)
 
 
-def _report_recorded(done: Judged, what: str, reading: str | None = None) -> None:
-    """Say what was recorded, how its time was read (``reading``, when it named no
-    offset), and every finding recorded with it (a block, only there because of an
-    override, shown as overridden)."""
-    click.echo(f"Recorded {what} (seq {done.record.seq}).")
+def _which(store: Store, season: Season) -> str:
+    """`` in SEASON`` when the store holds more than one season (a write without
+    ``--season`` goes to the most recent: the confirmation says which), else ``""``."""
+    return f" in {season.id}" if len(store.seasons()) > 1 else ""
+
+
+def _report_recorded(done: Judged, what: str, reading: str | None = None, where: str = "") -> None:
+    """Say what was recorded (``where``: :func:`_which`), how its time was read
+    (``reading``, when it named no offset), and every finding recorded with it (a block,
+    only there because of an override, shown as overridden)."""
+    click.echo(f"Recorded {what} (seq {done.record.seq}{where}).")
     if reading:
         click.echo(reading)
     render.findings_text(done.findings, overridden=done.record.override)
@@ -401,11 +409,13 @@ def log(
             only = program_ids[0] if program_ids else None
             many = (season.record(kind, only, at=at, override=override, **fields),)
         readings = [_reading(season, done, at) for done in many]
+        where = _which(store, season)
     if len(many) > 1:
-        click.echo(f"Recorded {len(many)} {kind} events in one transaction:")
+        click.echo(f"Recorded {len(many)} {kind} events in one transaction{where}:")
+        where = ""
     for done, reading in zip(many, readings, strict=True):
         whom = done.record.program
-        _report_recorded(done, kind + (f" for {whom}" if whom else ""), reading)
+        _report_recorded(done, kind + (f" for {whom}" if whom else ""), reading, where)
 
 
 def _interviewed(season: Season, kind: str) -> tuple[str, ...]:
@@ -439,7 +449,8 @@ def news(obj: Ctx, kind: str, detail: str, at: str | None) -> None:
         season = obj.open_season(store)
         done = season.record("news_recorded", at=at, kind=kind, detail=detail)
         reading = _reading(season, done, at)
-    _report_recorded(done, f"news: {detail}", reading)
+        where = _which(store, season)
+    _report_recorded(done, f"news: {detail}", reading, where)
 
 
 @click.command()
@@ -454,7 +465,8 @@ def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | No
         season = obj.open_season(store)
         done = season.certify(order, at=at, override=override)
         reading = _reading(season, done, at)
-    _report_recorded(done, f"rank order list of {len(order)} programs", reading)
+        where = _which(store, season)
+    _report_recorded(done, f"rank order list of {len(order)} programs", reading, where)
 
 
 @click.command()
@@ -470,7 +482,8 @@ def retract(obj: Ctx, seq: int, reason: str, at: str | None, override: str | Non
         season = obj.open_season(store)
         done = season.retract(seq, reason, at=at, override=override)
         reading = _reading(season, done, at)
-    _report_recorded(done, f"retraction of seq {seq}", reading)
+        where = _which(store, season)
+    _report_recorded(done, f"retraction of seq {seq}", reading, where)
 
 
 _NAMED_SEASONS = 5
@@ -557,7 +570,9 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
 )
-@click.option("--dry-run", is_flag=True, help="Print the changes; write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the changes (or the refusals they meet); write nothing."
+)
 @click.option("--strict", is_flag=True, help="Refuse columns sync does not know (else: warn).")
 @click.option("--sheet", help="The workbook's sheet to read (default: the first).")
 @click.option("--dayfirst", "order", flag_value="dayfirst", help="Read 10/11/2026 as 10 November.")

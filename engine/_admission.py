@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from prematch.engine._errors import (
     InputError,
@@ -25,7 +26,7 @@ from prematch.engine._errors import (
     located,
 )
 from prematch.engine._records import Record
-from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
+from prematch.engine._replay import fold, live_records, replay, replay_key, retracted_seqs
 from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState, evolve
 from prematch.engine._verdicts import Finding, Judged
@@ -213,12 +214,28 @@ def admit(
             raise
         # A new record (a retraction, a back-filled event) broke an existing one; that
         # one names no program if the new record retracted the program's addition.
+        needing = _dependents(merged, e.seq, new_seqs)
+        listed = ", ".join(map(str, needing[:_NAMED_DEPENDENTS]))
+        if len(needing) > _NAMED_DEPENDENTS:
+            listed += f" and {len(needing) - _NAMED_DEPENDENTS} more"
+        then = (
+            "they depend on this), then log them again if they still hold"
+            if len(needing) > 1
+            else "it depends on this), then log it again if it still holds"
+        )
         message = (
-            f"recording this would make the existing event seq {e.seq} impossible: {e.message}"
+            f"recording this would make the existing event seq {e.seq} impossible: "
+            f"{e.message}; retract seq {listed} first ({then}"
         )
         if isinstance(e, StructuralError):
             raise StructuralError(message, program=e.program, state=e.state, event=e.event) from e
         raise StructuralError(message) from e
+    except InputError as e:
+        late = _news_after(live, e)
+        if late is None:
+            raise
+        with located(seq=e.seq):
+            raise late from e
     for seq in sorted(blocked):
         judged, blocks = blocked[seq]
         record, findings = judged
@@ -247,6 +264,45 @@ def _blocked_in_turn(
     except PrematchError:
         return True  # the batch's part up to it does not stand alone: refuse it as found
     return seq in turn
+
+
+_NAMED_DEPENDENTS = 5
+"""Up to how many existing events a refusal names that a new record would make impossible."""
+
+
+def _dependents(merged: Sequence[Record], first: int, new_seqs: set[int]) -> list[int]:
+    """The existing events that ``merged`` cannot apply, ``first`` (the first of them)
+    and those that still fail once it and the others found are left out, in the order
+    found: what must be retracted before the new records can be."""
+    found = [first]
+    while True:
+        try:
+            replay(r for r in merged if r.seq not in found)
+        except (StructuralError, UnknownProgramError) as e:
+            if e.seq is None or e.seq in new_seqs or e.seq in found:
+                return found
+            found.append(e.seq)
+        else:
+            return found
+
+
+def _news_after(live: Sequence[Record], error: InputError) -> InputError | None:
+    """What ``error`` (an update naming news the state had not seen) means when the news
+    is recorded, but dated after the update; ``None`` when it is not so."""
+    if error.field != "news_seq" or error.seq is None:
+        return None
+    update = next((r for r in live if r.seq == error.seq), None)
+    seq = update.payload.get("news_seq") if update is not None else None
+    news = next((r for r in live if r.seq == seq and r.type == "news_recorded"), None)
+    if update is None or news is None or replay_key(news) < replay_key(update):
+        return None
+    zone = ZoneInfo(live[0].payload["timezone"])
+    return InputError(
+        f"the news seq {seq} is dated {news.occurred_at.astimezone(zone).isoformat()}, after "
+        f"this update ({update.occurred_at.astimezone(zone).isoformat()}): an update tells "
+        "only news recorded before it; date the update after the news",
+        field="news_seq",
+    )
 
 
 def _cover(

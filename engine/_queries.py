@@ -19,7 +19,7 @@ from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
 from prematch.engine._rulebook import Judge, RulebookProtocol
 from prematch.engine._state import SeasonState
-from prematch.engine._statemachine import allowed_triggers, sources_of
+from prematch.engine._statemachine import allowed_triggers, needs
 from prematch.engine._store import Store
 from prematch.engine._verdicts import AuditFinding, Finding, Verdict
 
@@ -65,10 +65,7 @@ def judge_action(
         finding = Finding(
             rule="state.invalid",
             severity="block",
-            message=(
-                f"{action} is not possible while {p.name} is {p.state!r} "
-                f"({event} needs one of: {', '.join(sources_of(event))})"
-            ),
+            message=(f"{action} is not possible while {p.name} is {p.state!r} ({needs(event)})"),
             source=STATE_SOURCE,
         )
         return Verdict(program=program, action=action, outcome="blocked", findings=(finding,))

@@ -19,7 +19,7 @@ from prematch.engine._actions import MESSAGE_EVENTS
 from prematch.engine._calendar import Calendar, calendar_for
 from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
 from prematch.engine._records import Record, utc_iso
-from prematch.engine._statemachine import INITIAL, TABLE, next_state, trigger_of
+from prematch.engine._statemachine import INITIAL, TABLE, needs, next_state, trigger_of
 
 __all__ = ["AFTER_INTERVIEW", "Message", "News", "ProgramState", "SeasonState", "evolve"]
 
@@ -233,6 +233,7 @@ _ID = operator.attrgetter("id")
 
 def _refuse(program: ProgramState, record: Record, why: str = "") -> StructuralError:
     event = record.type
+    why = why or needs(event, trigger_of(event, record.payload))
     text = f"program {program.id!r} is {program.state!r}: {event!r} is not possible from there" + (
         f" ({why})" if why else ""
     )

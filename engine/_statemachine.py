@@ -26,6 +26,7 @@ __all__ = [
     "allowed_triggers",
     "machine",
     "mermaid",
+    "needs",
     "next_state",
     "sources_of",
     "trigger_of",
@@ -118,6 +119,12 @@ def next_state(state: str, trigger: str) -> str | None:
 def sources_of(trigger: str) -> list[str]:
     """The states ``trigger`` may fire from, in declaration order."""
     return [s for t in TRANSITIONS if t["trigger"] == trigger for s in t["source"]]
+
+
+def needs(event: str, trigger: str | None = None) -> str:
+    """What ``event`` (firing ``trigger``, by default its own type) needs, as a refusal
+    says it: ``"thanked needs one of: interviewed, ranked"``."""
+    return f"{event} needs one of: {', '.join(sources_of(trigger or event))}"
 
 
 def allowed_triggers(state: str) -> list[str]:

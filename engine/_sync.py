@@ -27,9 +27,12 @@ earlier sync) are respected as long as they agree with the sheet:
 
 Every problem of the sheet is reported at once (:class:`SheetProblems`, one line per bad
 cell: row, column, value, what to write instead), and nothing is written; the changes
-are then written in one transaction through the import (same checks as ``log``), or
-not at all. :func:`sheet_table` writes a season out as a sheet with the same columns
-(what an export gives, and what a sync of it into an empty season gives back).
+are then judged as the import will judge them (same checks as ``log``): every row with a
+fact the state machine does not allow or the rulebook blocks is reported at once, by row
+and column (a dry run too), and nothing is written; else they are written in one
+transaction through the import. :func:`sheet_table` writes a season out as a sheet with
+the same columns (what an export gives, and what a sync of it into an empty season gives
+back).
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prematch.engine._errors import InputError
+from prematch.engine._admission import admit
+from prematch.engine._errors import InputError, PolicyRefusal, PrematchError, StructuralError
 from prematch.engine._intake import AT_THE_PROGRAM, Intake, program_zones
 from prematch.engine._records import Record
 from prematch.engine._replay import retracted_seqs
@@ -59,7 +63,7 @@ from prematch.engine._sheet import (
     slashed,
 )
 from prematch.engine._tracker import program_id
-from prematch.engine._transfer import SeasonChangedError, import_objects
+from prematch.engine._transfer import SeasonChangedError, import_objects, in_write_order
 
 __all__ = ["Change", "SheetProblems", "SyncResult", "sheet_table", "sync_sheet"]
 
@@ -690,8 +694,9 @@ def sync_sheet(
 
     ``order`` reads ``a/b/yyyy`` dates ``"monthfirst"`` or ``"dayfirst"`` (default: each
     column must tell); ``strict`` refuses unknown columns (else they are warned about);
-    ``dry_run`` plans and writes nothing. Raises :class:`SheetProblems` listing every bad
-    cell; the import's errors name the sheet's row as their line.
+    ``dry_run`` plans and judges, and writes nothing. Raises :class:`SheetProblems` listing
+    every bad cell, then :class:`StructuralError` or :class:`PolicyRefusal` (every refused
+    fact blocked by a rule) listing each refused row with its column.
     """
     table = read_rows(path, sheet)
     for attempt in range(_PLAN_ATTEMPTS):
@@ -708,6 +713,8 @@ def sync_sheet(
             ordered = sorted(reader.problems, key=lambda p: int(p.split(None, 2)[1].rstrip(",:")))
             raise SheetProblems(path.name, ordered)
         changes = tuple(planner.changes)
+        if changes:
+            _judge(season, planner, allow_violations)
         if not changes or dry_run:
             return SyncResult(changes, tuple(reader.warnings), 0)
         try:
@@ -728,6 +735,61 @@ def sync_sheet(
             continue
         return SyncResult(changes, tuple(reader.warnings), result.events)
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _judge(season: Season, planner: _Planner, allow_violations: bool) -> None:
+    """Admit the planned events as the import will write them, writing nothing, and raise
+    what it would refuse: every row with an event the state machine does not allow or
+    the rulebook blocks (its first such event), each named by row and column. A row
+    refused is left out of the judging of the rows after it (a program's events do not
+    depend on another's)."""
+    existing = season.records()
+    intake = Intake(
+        {season.id: season.timezone},
+        planner.now,
+        current=season.id,
+        programs=lambda _: program_zones(existing),
+    )
+    pending = [intake.from_object(dict(c.event), c.row) for c in planner.changes]
+    intake.settle()
+    change_of = {id(p): c for p, c in zip(pending, planner.changes, strict=True)}
+    in_write_order(existing, pending, planner.now)
+    first = existing[-1].seq + 1
+    refused: list[tuple[Change, PrematchError]] = []
+    while True:
+        out = {c.row for c, _ in refused}
+        batch = [p for p in pending if p.line not in out]
+        try:
+            admit(
+                existing,
+                [p.record(first + n) for n, p in enumerate(batch)],
+                season.rulebook,
+                blocked_override="imported" if allow_violations else None,
+            )
+            break
+        except (StructuralError, PolicyRefusal) as e:
+            if e.seq is None or not first <= e.seq < first + len(batch):
+                if not refused:
+                    raise  # not one of the rows (an existing event it breaks): as the import
+                break
+            refused.append((change_of[id(batch[e.seq - first])], e))
+    if not refused:
+        return
+    lines = [
+        f"  row {c.row}{f', column {c.column!r}' if c.column else ''}: "
+        + e.message.removesuffix("; nothing was written")
+        for c, e in refused
+    ]
+    count = f"{len(refused)} refusal{'s' if len(refused) != 1 else ''}"
+    message = f"{count} in {planner.source}; nothing was written:\n" + "\n".join(lines)
+    if all(isinstance(e, PolicyRefusal) for _, e in refused):
+        findings = [f for _, e in refused if isinstance(e, PolicyRefusal) for f in e.findings]
+        raise PolicyRefusal(message, findings)
+    structural = next(e for _, e in refused if isinstance(e, StructuralError))
+    assert isinstance(structural, StructuralError)
+    raise StructuralError(
+        message, program=structural.program, state=structural.state, event=structural.event
+    )
 
 
 def _check_objects(season: Season, planner: _Planner) -> None:

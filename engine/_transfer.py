@@ -28,7 +28,7 @@ import pickle
 import sqlite3
 import sys
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -48,7 +48,14 @@ from prematch.engine._rulebook import RulebookProtocol
 from prematch.engine._store import Store, Transaction
 from prematch.engine._verdicts import AuditFinding
 
-__all__ = ["ImportResult", "SeasonChangedError", "export_lines", "import_lines", "import_objects"]
+__all__ = [
+    "ImportResult",
+    "SeasonChangedError",
+    "export_lines",
+    "import_lines",
+    "import_objects",
+    "in_write_order",
+]
 
 _SEQ_FIELDS = ("retracts", "news_seq")
 
@@ -366,6 +373,15 @@ class _Regroup(Exception):
     writing nothing before every line is read."""
 
 
+def in_write_order(existing: Sequence[Record], group: list[Pending], now: dt.datetime) -> None:
+    """Put one season's new events (``group``, in the order of their lines) as an import
+    writes them after ``existing``: each dated one placed within its day, then sorted in
+    replay order (the order they get their seqs in)."""
+    if any(i.dated for i in group):  # given as a date alone
+        place_dates(existing, group, now)
+    group.sort(key=_replay_order)
+
+
 class _Stream:
     """Reads pending events one by one and hands them to the writer in batches.
 
@@ -582,9 +598,7 @@ class _Stream:
 
     def _group(self, group: list[Pending]) -> None:
         """Write one season's events (in the order of their lines): placed, in replay order."""
-        if any(i.dated for i in group):  # given as a date alone
-            place_dates(self.records(group[0].season), group, self.now)
-        group.sort(key=_replay_order)
+        in_write_order(self.records(group[0].season), group, self.now)
         self._write(group, restoring=False)
 
     def _restore(self, count: int) -> None:

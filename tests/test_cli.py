@@ -693,6 +693,22 @@ def test_season_selection_env_and_option(season: Script) -> None:
     assert SEASON in proc.stderr  # lists the seasons there are
 
 
+def test_a_write_in_a_store_of_several_seasons_names_its_season(season: Script) -> None:
+    """A write without --season goes to the most recent season; its confirmation did not
+    say which."""
+    alone = season.ok("log", "note-added", "mercy", "--set", "text=hi").stdout
+    assert alone.startswith("Recorded note_added for mercy (seq ") and alone.endswith(").\n")
+    season.ok(*SECOND_INIT)
+    added = season.ok("program", "add", "oak", "--name", "Oak").stdout
+    assert added.startswith("Added oak (seq ") and added.endswith(" in second-2027).\n")
+    ran = season.ok("--season", SEASON, "log", "note-added", "mercy", "--set", "text=hi")
+    assert ran.stdout.startswith("Recorded note_added for mercy (seq ")
+    assert ran.stdout.endswith(f" in {SEASON}).\n")
+    news = season.ok("news", "exam", "Step 3 passed").stdout
+    assert news.startswith("Recorded news: Step 3 passed (seq ")
+    assert news.endswith(" in second-2027).\n")
+
+
 # -- diagram / demo ---------------------------------------------------------------------
 
 

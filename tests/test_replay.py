@@ -190,6 +190,48 @@ def test_retracting_a_program_that_has_events_is_refused_as_impossible(store, cl
         season.retract(added.seq, "added by mistake", at="2026-09-25")
     assert f"the existing event seq {applied.seq} impossible" in str(excinfo.value)
     assert "has no program 'mercy'" in str(excinfo.value)
+    assert f"retract seq {applied.seq} first (it depends on this)" in str(excinfo.value)
+
+
+def test_an_impossible_event_says_what_it_needs(store, clock, season_of):
+    """``log``, ``import`` and ``sync`` said only that the event was not possible; ``check``
+    said what it needs."""
+    season = season_of(store, [MERCY], clock)
+    with pytest.raises(StructuralError) as excinfo:
+        season.record("thanked", "mercy", at="2026-09-25")
+    assert excinfo.value.message == (
+        "program 'mercy' is 'listed': 'thanked' is not possible from there "
+        "(thanked needs one of: interviewed, ranked)"
+    )
+    with pytest.raises(StructuralError) as excinfo:
+        season.record("interview_cancelled", "mercy", at="2026-09-25", initiated_by="program")
+    assert excinfo.value.message.endswith("(interview_cancelled needs one of: invited)")
+
+
+def test_a_retraction_that_breaks_later_events_names_each_to_retract_first(store, clock, season_of):
+    """The refusal named the first event it broke and gave no next step."""
+    season = season_of(
+        store,
+        [
+            MERCY,
+            ("invited", "mercy", "2026-10-05"),
+            ("interviewed", "mercy", INTERVIEW),
+            ("thanked", "mercy", "2026-10-20T18:00:00-04:00"),
+            ("interest_sent", "mercy", "2026-11-20"),
+        ],
+        clock,
+    )
+    interviewed, thanked, interest = season.records()[-3:]
+    with pytest.raises(StructuralError) as excinfo:
+        season.retract(interviewed.seq, "wrong time", at="2026-11-25")
+    assert excinfo.value.message.startswith(
+        f"recording this would make the existing event seq {thanked.seq} impossible: "
+        "program 'mercy' is 'invited': 'thanked' is not possible from there"
+    )
+    assert excinfo.value.message.endswith(
+        f"; retract seq {thanked.seq}, {interest.seq} first (they depend on this), "
+        "then log them again if they still hold"
+    )
 
 
 # -- "as of" ---------------------------------------------------------------------------------
@@ -344,3 +386,27 @@ def test_an_unknown_program_is_refused_and_leaves_the_file_unchanged(
     assert excinfo.value.field == "program"
     assert "'nowhere-im'" in str(excinfo.value)
     assert db_files(db_path) == before
+
+
+def test_an_update_naming_news_dated_after_it_says_so(store, clock, season_of):
+    """It said the season had no such news, though ``history`` showed it."""
+    season = season_of(
+        store,
+        [
+            MERCY,
+            ("applied", "mercy", "2026-09-22"),
+            ("news_recorded", None, "2026-11-10", {"kind": "exam", "detail": "Step 3 passed"}),
+        ],
+        clock,
+    )
+    news = season.records()[-1].seq
+    with pytest.raises(InputError) as excinfo:
+        season.record("update_sent", "mercy", at="2026-11-05", news_seq=news)
+    assert (excinfo.value.field, excinfo.value.message) == (
+        "news_seq",
+        f"the news seq {news} is dated 2026-11-10T00:00:00-05:00, after this update "
+        "(2026-11-05T00:00:00-05:00): an update tells only news recorded before it; "
+        "date the update after the news",
+    )
+    with pytest.raises(InputError, match="has no recorded news with seq 999"):
+        season.record("update_sent", "mercy", at="2026-11-05", news_seq=999)

@@ -420,8 +420,46 @@ def test_a_row_the_state_machine_refuses_names_its_row(script: Script) -> None:
     text = "Program,Applied,Thank you sent\nMercy IM,2026-09-24,2026-11-20\n"
     before = rows(script.db)
     ran = script("sync", str(sheet(script, text)), code=3)
-    assert "line 2" in ran.stderr
+    assert "row 2, column 'Thank you sent': program 'mercy-im' is 'applied'" in ran.stderr
     assert rows(script.db) == before
+
+
+REFUSED = (
+    "Program,Applied,Invited,Interview date,Thank you sent,LOI\n"
+    "Mercy IM,2026-09-24,,,2026-11-20,\n"
+    "Oak IM,2026-09-24,2026-10-10,2026-11-18 09:00,,2026-11-20\n"
+)
+"""A sheet with an impossible fact (row 2) and one the rulebook blocks (row 3)."""
+
+
+def test_a_dry_run_meets_the_refusals_of_the_real_run_every_row_at_once(script: Script) -> None:
+    """A dry run judged nothing ("Dry run: N changes", exit 0) where the sync then failed;
+    the sync named only the first refusal, as "line N"."""
+    path = str(sheet(script, REFUSED))
+    before = rows(script.db)
+    for dry in (("--dry-run",), ()):
+        ran = script("sync", path, *dry, code=3)
+        assert ran.stderr.startswith("error: 2 refusals in tracker.csv; nothing was written:\n")
+        assert (
+            "  row 2, column 'Thank you sent': program 'mercy-im' is 'applied': 'thanked' is "
+            "not possible from there (thanked needs one of: interviewed, ranked)\n"
+        ) in ran.stderr
+        assert "  row 3, column 'LOI': interest_sent for oak-im is blocked by the rulebook" in (
+            ran.stderr
+        )
+        assert rows(script.db) == before
+
+
+def test_a_blocked_row_suggests_allow_violations_and_the_override_it_gives(
+    script: Script,
+) -> None:
+    path = str(sheet(script, REFUSED.replace("2026-11-20,\n", ",\n", 1)))
+    ran = script("sync", path, "--dry-run", code=3)
+    assert "1 refusal in tracker.csv" in ran.stderr
+    assert 'anyway (with the override "imported"; it is kept' in ran.stderr
+    assert f"prematch sync {path} --dry-run --allow-violations" in ran.stderr
+    ran = script.ok("sync", path, "--dry-run", "--allow-violations")
+    assert "Dry run: 7 changes; nothing written." in ran.stdout
 
 
 # -- layouts ----------------------------------------------------------------------------
