@@ -20,6 +20,7 @@ from prematch.engine._errors import InputError, PrematchError, UnknownSeasonErro
 from prematch.engine._intake import (
     Intake,
     Pending,
+    event_zone,
     normalize_event_type,
     place_dates,
     program_zones,
@@ -89,6 +90,9 @@ class HistoryEntry:
 
     record: Record
     retracted: bool
+    timezone: str = "UTC"
+    """The IANA timezone its time is shown in (:func:`~prematch.engine._intake.event_zone`:
+    the program's for an event at the program, else the season's)."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``history --json`` event shape of DESIGN §6."""
@@ -109,7 +113,14 @@ def history_entries(records: Sequence[Record], at: dt.datetime) -> list[HistoryE
     """:meth:`Season.history` of a season's ``records`` (in ``seq`` order) as of ``at``."""
     gone = retracted_seqs(records)
     visible = [r for r in records if r.occurred_at <= at or r.type in FOUNDING]
-    return [HistoryEntry(r, r.seq in gone) for r in in_replay_order(visible)]
+    if not visible:
+        return []
+    season_zone = str(records[0].payload["timezone"])
+    zones = program_zones(visible)
+    return [
+        HistoryEntry(r, r.seq in gone, event_zone(r.type, zones.get(r.program or ""), season_zone))
+        for r in in_replay_order(visible)
+    ]
 
 
 class Season:

@@ -42,7 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prematch.engine._errors import InputError
-from prematch.engine._intake import AT_THE_PROGRAM, Intake, program_zones
+from prematch.engine._intake import AT_THE_PROGRAM, Intake, event_zone, program_zones
 from prematch.engine._records import Record
 from prematch.engine._replay import retracted_seqs
 from prematch.engine._season import Season
@@ -427,7 +427,7 @@ class _Planner:
 
     def _zone(self, pid: str, kind: str, row: _Row) -> ZoneInfo:
         name = row.facts.get("timezone") or self.zones.get(pid)
-        return ZoneInfo(name) if kind in AT_THE_PROGRAM and name else self.zone
+        return ZoneInfo(event_zone(kind, name, self.zone.key))
 
     def add(self, row: _Row, text: str, event: dict[str, Any], key: str = "") -> None:
         header = row.headers.get(key, "")

@@ -182,6 +182,21 @@ def test_questions_read_naive_times_in_the_seasons_zone(india: Script) -> None:
     assert check["as_of"] == "2027-01-10T03:30:00.000000+00:00"
 
 
+def test_history_shows_each_time_in_its_zone_with_its_year(india: Script) -> None:
+    # Evening of 3 Dec in Los Angeles is the morning of 4 Dec in Kolkata: history shows the
+    # interview where it happened, as status does, and the year (a season spans two).
+    india.ok("log", "invited", "harbor", "--at", "2026-11-01 09:00")
+    india.ok("log", "interviewed", "harbor", "--at", "2026-12-03 11:00")
+    india.ok("log", "thanked", "harbor", "--at", "2026-12-04 09:00")
+    out = india.ok("history", env={"COLUMNS": "80"}).stdout
+    assert "Thu 03 Dec 2026 11:00 PST  interviewed" in out
+    assert "Sun 01 Nov 2026 09:00 PST  invited" in out
+    assert "Fri 04 Dec 2026 09:00 IST  thanked" in out  # the applicant's act, where she is
+    assert "Fri 25 Sep 2026 10:00 IST  applied" in out
+    assert "Thu 03 Dec 11:00 PST" in india.ok("status").stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
 # -- JSONL import: the same readings, a program's zone from anywhere in the file -------------
 
 SEASON_LINE = {
