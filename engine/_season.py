@@ -219,6 +219,14 @@ class Season:
             self._timezone = str(records[0].payload["timezone"])
         return self._timezone
 
+    def out_of_season(self, moment: dt.datetime, kind: str = "") -> str | None:
+        """What to check when an event of type ``kind`` dated ``moment`` falls outside the
+        season's likely span (:meth:`SeasonState.out_of_season`), else ``None``."""
+        records = self.store.snapshot(self.id).records
+        if not records:
+            raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
+        return SeasonState.start(records[0]).out_of_season(moment, kind)
+
     def instant(self, value: dt.datetime | str | None) -> dt.datetime:
         """The instant a question is asked at: a datetime, an ISO string (without an offset,
         or a date = its midnight, in the season's timezone), or now. Unlike an event's time,

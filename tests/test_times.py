@@ -399,3 +399,22 @@ def test_calendar_entries_name_the_programs_interview_date(interviewed: Script) 
     for program in ("harbor", "hudson"):
         due = events[f"asha-{program}-thank_you@prematch"]
         assert "Interview on November 20, 2026 (the program's date)." in str(due["DESCRIPTION"])
+
+
+def test_log_and_import_warn_of_a_date_far_from_the_season(india: Script) -> None:
+    india.ok("program", "add", "cedar", "--name", "Cedar IM", "--at", "2026-09-21")
+    ran = india.ok("log", "applied", "cedar", "--at", "2025-09-24 08:00")  # last year's
+    assert "warning: 2025-09-24 is before the 2027 Match's season (it opens 2026-06-01): " in (
+        ran.stdout
+    )
+    assert occurred(india, "applied", "cedar") == [utc("2025-09-24T02:30:00")]  # kept
+    assert "warning" not in india.ok("log", "invited", "hudson", "--at", "2026-10-20").stdout
+    lines = [
+        {"type": "program_added", "program": "dune", "at": "2026-09-21", "name": "Dune IM"},
+        {"type": "applied", "program": "dune", "at": "2025-09-24"},
+    ]
+    path = india.tmp / "more.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out = india.ok("import", str(path)).stdout
+    assert "\n  line 2: 2025-09-24 is before the 2027 Match's season" in out
+    assert out.count("Match's season") == 1
