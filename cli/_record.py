@@ -65,7 +65,7 @@ def init(
             sid,
             at=at,
             rulebook=Rulebook(),
-            clock=obj.clock,
+            clock=obj.in_zone(timezone),
             match_year=match_year,
             specialty=specialty,
             timezone=timezone,

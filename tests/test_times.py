@@ -418,3 +418,14 @@ def test_log_and_import_warn_of_a_date_far_from_the_season(india: Script) -> Non
     out = india.ok("import", str(path)).stdout
     assert "\n  line 2: 2025-09-24 is before the 2027 Match's season" in out
     assert out.count("Match's season") == 1
+
+
+def test_a_clock_without_an_offset_is_read_in_the_seasons_zone(india: Script) -> None:
+    now = india.json("now", "--json", env={"PREMATCH_NOW": "2027-01-12"})
+    assert now["as_of"] == "2027-01-11T18:30:00.000000+00:00"  # midnight in Kolkata
+    now = india.json("now", "--json", env={"PREMATCH_NOW": "2027-01-12 09:00"})
+    assert now["as_of"] == "2027-01-12T03:30:00.000000+00:00"
+    # A command that reads no one season has no zone to read it in: it says what to write.
+    ran = india("audit", "--all", env={"PREMATCH_NOW": "2027-01-12"}, code=2)
+    assert "'2027-01-12' has no UTC offset" in ran.stderr
+    assert "write a full ISO datetime with offset, e.g. 2027-01-12T09:00:00-05:00" in ran.stderr
