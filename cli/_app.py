@@ -10,6 +10,7 @@ Exit codes (DESIGN §6): 0 ok, 1 audit/lint found block-level findings,
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import signal
@@ -70,6 +71,24 @@ class Ctx:
     season: str | None
     clock: Clock
     busy_timeout: float = 10.0
+    local_now: str | None = None
+    """``PREMATCH_NOW`` when it names no UTC offset (a date, or a wall time): read in the
+    season's timezone once the command knows it (:meth:`in_zone`); until then
+    :attr:`clock` says what to write instead."""
+
+    def in_zone(self, timezone: str) -> Clock:
+        """The clock, ``PREMATCH_NOW`` without an offset read in ``timezone`` (a date is
+        its midnight there), as ``--at`` reads a question's time; kept for the rest of the
+        command."""
+        if self.local_now is not None:
+            try:
+                moment = parse_instant(self.local_now, timezone, field="PREMATCH_NOW")
+            except (KeyError, ValueError, OSError):
+                # No such zone (init --timezone mistyped): the command refuses it anyway,
+                # and that is the error to show, not one about the clock.
+                moment = parse_instant(self.local_now, "UTC", field="PREMATCH_NOW")
+            self.clock, self.local_now = fixed_clock(moment), None
+        return self.clock
 
     def store(self, *, create: bool = False, readonly: bool = False) -> Store:
         """Open the database: creating it only for commands that start something, and
@@ -81,7 +100,7 @@ class Ctx:
         from prematch.policies import Rulebook
 
         try:
-            return Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
+            season = Season.open(store, self.season, rulebook=Rulebook(), clock=self.clock)
         except UnknownSeasonError as e:
             known = store.seasons()
             if not known:
@@ -92,6 +111,9 @@ class Ctx:
                 f"no season {e.season!r} in {self.db}; {seasons_hint(known, e.season)}",
                 season=e.season,
             ) from e
+        if self.local_now is not None:
+            season.clock = self.in_zone(season.timezone)
+        return season
 
 
 SEASONS_NAMED = 10
@@ -115,14 +137,35 @@ def seasons_hint(known: list[str], wanted: str | None) -> str:
     )
 
 
-def _clock() -> Clock:
+def _clock() -> tuple[Clock, str | None]:
+    """The clock ``PREMATCH_NOW`` sets (else the real one), and its text when it names no
+    UTC offset (:attr:`Ctx.local_now`)."""
     raw = os.environ.get("PREMATCH_NOW")
     if not raw:
-        return system_clock
+        return system_clock, None
     try:
-        return fixed_clock(parse_instant(raw, field="PREMATCH_NOW"))
+        return fixed_clock(parse_instant(raw, field="PREMATCH_NOW")), None
     except InputError as e:
-        fail(e)
+        try:
+            parse_instant(raw, "UTC", field="PREMATCH_NOW")  # a date or a wall time?
+        except InputError:
+            fail(e)
+    return _unplaced(raw), raw
+
+
+def _unplaced(raw: str) -> Clock:
+    """The clock of a ``PREMATCH_NOW`` without an offset, for a command that knows no
+    season (no timezone to read it in): asking it the time is an input error."""
+
+    def clock() -> dt.datetime:
+        raise InputError(
+            f"{raw!r} has no UTC offset, and this command reads no season's timezone to "
+            "read it in; write a full ISO datetime with offset, e.g. "
+            "2027-01-12T09:00:00-05:00",
+            field="PREMATCH_NOW",
+        )
+
+    return clock
 
 
 _MAX_BUSY = 86400.0
@@ -282,15 +325,18 @@ def main(ctx: click.Context, db: str | None, season: str | None) -> None:
     Review:    prematch audit      prematch history
     Try it:    prematch demo
 
-    The clock is the real time unless PREMATCH_NOW (an ISO datetime) is set. A write
+    The clock is the real time unless PREMATCH_NOW (an ISO datetime; without an
+    offset, or a date alone, in the season's timezone) is set. A write
     waits up to PREMATCH_BUSY_TIMEOUT seconds (default 10) for another writer.
     Exit codes: 0 ok, 1 audit found block-level findings, 2 input error, 3 refused.
     """
+    clock, local_now = _clock()
     ctx.obj = Ctx(
         db=database(db) if db else default_db(),
         season=season,
-        clock=_clock(),
+        clock=clock,
         busy_timeout=_busy(),
+        local_now=local_now,
     )
 
 

@@ -270,7 +270,8 @@ def _svg(
         radius = 6
         if worst in ("block", "warn"):
             fill, radius = COLORS[worst], 8
-        tip = f"seq {r.seq} · {r.type} · {r.occurred_at.astimezone(zone):%a %d %b %Y %H:%M %Z}"
+        here = r.occurred_at.astimezone(ZoneInfo(e.timezone))  # the zone history shows
+        tip = f"seq {r.seq} · {r.type} · {here:%a %d %b %Y %H:%M %Z}"
         for f in by_seq.get(r.seq, []):
             tip += f"\n{f.severity} {f.rule}: {f.message}"
         if e.retracted:

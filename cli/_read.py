@@ -285,11 +285,10 @@ def history(obj: Ctx, at: str | None, as_json: bool) -> None:
     with obj.store(readonly=True) as store:
         season = obj.open_season(store)
         entries = season.history(at)
-        tz = season.timezone
     if as_json:
         render.dump_json({"season": season.id, "events": [e.to_json() for e in entries]})
     else:
-        render.history_table(season.id, entries, tz)
+        render.history_table(season.id, entries)
 
 
 @click.command()

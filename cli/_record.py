@@ -65,7 +65,7 @@ def init(
             sid,
             at=at,
             rulebook=Rulebook(),
-            clock=obj.clock,
+            clock=obj.in_zone(timezone),
             match_year=match_year,
             specialty=specialty,
             timezone=timezone,
@@ -241,11 +241,15 @@ _PAYLOAD_NAME = {"news": "news_seq"}
 
 
 def _reading(season: Season, done: Judged, at: str | None) -> str | None:
-    """How ``--at`` was read, when it named no offset (``None`` otherwise)."""
+    """How ``--at`` was read, when it named no offset, and a warning when it dates the
+    event outside the season (``None`` when there is nothing to say)."""
     if at is None:
         return None
     r = done.record
-    return season.reading(r.type, r.program, at).describe(r.occurred_at)
+    lines = [season.reading(r.type, r.program, at).describe(r.occurred_at)]
+    if (odd := season.out_of_season(r.occurred_at, r.type)) is not None:
+        lines.append(f"warning: {odd}")
+    return "\n".join(line for line in lines if line) or None
 
 
 def _which(store: Store, season: Season) -> str:
@@ -558,6 +562,10 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
         where = f"line {line}" if line is not None else f"seq {found.seq}"
         program = f" {found.program}" if found.program else ""
         click.echo(f"  {where}{program}: {found.rule}: {found.message}")
+    if result.out_of_season:
+        click.echo("Dates outside the season (recorded as given; check them):")
+    for line, odd in result.out_of_season:
+        click.echo(f"  line {line}: {odd}" if line is not None else f"  {odd}")
     if result.changed_from_line is not None:
         click.echo(
             f"Note: from line {result.changed_from_line} on, the events do not give the hashes "

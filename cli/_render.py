@@ -556,16 +556,16 @@ def _detail(kind: str, payload: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in payload.items())
 
 
-def history_table(season: str, entries: Sequence[HistoryEntry], timezone: str) -> None:
+def history_table(season: str, entries: Sequence[HistoryEntry]) -> None:
     """``prematch history`` for people: one line per event (seq, when, event, program),
     its details after it, wrapped to the terminal without breaking a word (what the user
-    typed is shown as typed)."""
+    typed is shown as typed). Each time carries its year and zone: the program's for an
+    event at the program, else the season's (:attr:`HistoryEntry.timezone`)."""
     columns = width()
     for line in wrap(f"History of {season} (replay order)", columns):
         click.echo(click.style(line, bold=True))
     heads = [
-        (str(e.record.seq), short(e.record.occurred_at, timezone, timezone), e.record.type)
-        for e in entries
+        (str(e.record.seq), local(e.record.occurred_at, e.timezone), e.record.type) for e in entries
     ]
     seq_w = max((len(h[0]) for h in heads), default=1)
     when_w = max((len(h[1]) for h in heads), default=1)

@@ -13,7 +13,14 @@ from typing import Any
 from prematch.engine._errors import InputError
 from prematch.engine._resources import fixtures_dir
 
-__all__ = ["CALENDAR_DATES", "Calendar", "calendar_for", "load_calendar", "read_calendar_file"]
+__all__ = [
+    "CALENDAR_DATES",
+    "Calendar",
+    "calendar_for",
+    "load_calendar",
+    "read_calendar_file",
+    "season_margins",
+]
 
 CALENDAR_DATES = (
     "applications_open",
@@ -93,6 +100,25 @@ def load_calendar(match_year: int) -> Calendar:
         source=str(data.get("source", "")),
         **_dates(data, str(path)),
     )
+
+
+SEASON_MARGINS = ("season.opens_days_before", "season.closes_days_after")
+"""The policy parameters that widen a season's span (see :func:`season_margins`)."""
+
+
+@cache
+def _default_margins() -> tuple[int, int]:
+    with (fixtures_dir() / "rulebook" / "defaults.toml").open("rb") as f:
+        table = tomllib.load(f)["season"]
+    return int(table["opens_days_before"]), int(table["closes_days_after"])
+
+
+def season_margins(policy: Mapping[str, float | int]) -> tuple[int, int]:
+    """How many days before applications open a season's events may be dated, and how
+    many after Match Day: the season's ``policy`` values of :data:`SEASON_MARGINS`, else
+    the defaults of ``fixtures/rulebook/defaults.toml``."""
+    before, after = _default_margins()
+    return int(policy.get(SEASON_MARGINS[0], before)), int(policy.get(SEASON_MARGINS[1], after))
 
 
 @cache

@@ -471,6 +471,16 @@ def event_json_schema() -> dict[str, Any]:
     return json_schema("event")
 
 
+_LISTS = {
+    "recipients": ("names", '["Dr. Rao", "Ms. Lee"]'),
+    "contacts": ("contacts", '["Ms. Lee, coordinator, lee@mercy.example"]'),
+    "sponsors_visas": ("visas", '["j1", "h1b"]'),
+    "order": ("program ids, most preferred first", '["mercy-im", "oak-im"]'),
+}
+"""What each list field of a payload holds, and an example, for the message about a value
+that is not such a list (a lone string, say)."""
+
+
 def _input_error(error: ValidationError, prefix: str = "", whole: str | None = None) -> InputError:
     """The first error of ``error`` as an :class:`InputError`; ``whole`` names the field of
     an error about the whole model (a payload that names no fact at all)."""
@@ -483,6 +493,12 @@ def _input_error(error: ValidationError, prefix: str = "", whole: str | None = N
         msg = "unknown field"
     elif first["type"] == "missing":
         msg = "required field is missing"
+    elif first["type"] == "tuple_type" or (
+        first["type"] == "string_type" and first["loc"] and isinstance(first["loc"][-1], int)
+    ):
+        name = next((str(p) for p in reversed(first["loc"]) if isinstance(p, str)), "")
+        what, example = _LISTS.get(name, ("values", "[...]"))
+        msg = f"must be a list of {what}, e.g. {example}"
     return InputError(msg, field=field or whole)
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "Intake",
     "Pending",
     "decode_line",
+    "event_zone",
     "name_slug",
     "normalize_event_type",
     "place_dates",
@@ -115,6 +116,13 @@ def program_zones(records: Iterable[Record]) -> dict[str, str]:
         if r.type in SETS_PROGRAM_ZONE and r.program is not None and "timezone" in r.payload:
             zones[r.program] = r.payload["timezone"]
     return zones
+
+
+def event_zone(kind: str, program_zone: str | None, season_zone: str) -> str:
+    """The timezone an event of type ``kind`` is read and shown in: its program's
+    (``program_zone``, when it has one) for an event at the program
+    (:data:`AT_THE_PROGRAM`), else the season's."""
+    return program_zone if program_zone and kind in AT_THE_PROGRAM else season_zone
 
 
 def normalize_event_type(name: str) -> str:

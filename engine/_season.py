@@ -20,6 +20,7 @@ from prematch.engine._errors import InputError, PrematchError, UnknownSeasonErro
 from prematch.engine._intake import (
     Intake,
     Pending,
+    event_zone,
     normalize_event_type,
     place_dates,
     program_zones,
@@ -89,6 +90,9 @@ class HistoryEntry:
 
     record: Record
     retracted: bool
+    timezone: str = "UTC"
+    """The IANA timezone its time is shown in (:func:`~prematch.engine._intake.event_zone`:
+    the program's for an event at the program, else the season's)."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``history --json`` event shape of DESIGN §6."""
@@ -109,7 +113,14 @@ def history_entries(records: Sequence[Record], at: dt.datetime) -> list[HistoryE
     """:meth:`Season.history` of a season's ``records`` (in ``seq`` order) as of ``at``."""
     gone = retracted_seqs(records)
     visible = [r for r in records if r.occurred_at <= at or r.type in FOUNDING]
-    return [HistoryEntry(r, r.seq in gone) for r in in_replay_order(visible)]
+    if not visible:
+        return []
+    season_zone = str(records[0].payload["timezone"])
+    zones = program_zones(visible)
+    return [
+        HistoryEntry(r, r.seq in gone, event_zone(r.type, zones.get(r.program or ""), season_zone))
+        for r in in_replay_order(visible)
+    ]
 
 
 class Season:
@@ -207,6 +218,14 @@ class Season:
                 raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
             self._timezone = str(records[0].payload["timezone"])
         return self._timezone
+
+    def out_of_season(self, moment: dt.datetime, kind: str = "") -> str | None:
+        """What to check when an event of type ``kind`` dated ``moment`` falls outside the
+        season's likely span (:meth:`SeasonState.out_of_season`), else ``None``."""
+        records = self.store.snapshot(self.id).records
+        if not records:
+            raise UnknownSeasonError(f"season {self.id!r} holds no events", season=self.id)
+        return SeasonState.start(records[0]).out_of_season(moment, kind)
 
     def instant(self, value: dt.datetime | str | None) -> dt.datetime:
         """The instant a question is asked at: a datetime, an ISO string (without an offset,

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from prematch.engine._actions import MESSAGE_EVENTS
-from prematch.engine._calendar import Calendar, calendar_for
+from prematch.engine._calendar import Calendar, calendar_for, season_margins
 from prematch.engine._errors import InputError, StructuralError, UnknownProgramError
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._statemachine import INITIAL, TABLE, needs, next_state, trigger_of
@@ -124,6 +124,10 @@ class ProgramState:
         return self.interviewed_at.astimezone(ZoneInfo(self.timezone or season_timezone)).date()
 
 
+_DATED_WHEN_RECORDED = frozenset({"season_started", "event_retracted"})
+"""Event types whose date is when the applicant recorded them, not part of the season."""
+
+
 @dataclass(slots=True)
 class SeasonState:
     """A whole season as replay leaves it."""
@@ -193,6 +197,36 @@ class SeasonState:
             policy=dict(p.get("policy") or {}),
             last_seq=record.seq,
         )
+
+    def span(self) -> tuple[dt.datetime, dt.datetime]:
+        """When an event of this season is likely to happen, in UTC: from the start of the
+        day ``season.opens_days_before`` days before applications open to the end of the
+        day ``season.closes_days_after`` days after Match Day (days in the season's
+        timezone; the numbers of its policy, or the defaults)."""
+        before, after = season_margins(self.policy)
+        zone = ZoneInfo(self.timezone)
+        opens = self.calendar.applications_open.astimezone(zone).date()
+        closes = self.calendar.match_day.astimezone(zone).date()
+        first = dt.datetime.combine(opens - dt.timedelta(days=before), dt.time(), zone)
+        end = dt.datetime.combine(closes + dt.timedelta(days=after + 1), dt.time(), zone)
+        return first.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+    def out_of_season(self, moment: dt.datetime, kind: str = "") -> str | None:
+        """What to check when an event of type ``kind`` dated ``moment`` falls outside
+        :meth:`span` (a year mistyped, an old date copied), e.g. ``2025-09-24 is before the
+        2027 Match's season (it opens 2026-06-01): check the year``; ``None`` inside it, and
+        for the events dated when they are recorded (the start, a retraction). Never a
+        refusal: the event may have happened then."""
+        first, end = self.span()
+        if first <= moment < end or kind in _DATED_WHEN_RECORDED:
+            return None
+        zone = ZoneInfo(self.timezone)
+        day = moment.astimezone(zone).date()
+        if moment < first:
+            where, edge = "before", f"opens {first.astimezone(zone).date()}"
+        else:
+            where, edge = "after", f"closes {(end.astimezone(zone) - dt.timedelta(days=1)).date()}"
+        return f"{day} is {where} the {self.match_year} Match's season (it {edge}): check the year"
 
     def program(self, program_id: str) -> ProgramState:
         """The program with this id, or :class:`UnknownProgramError`."""

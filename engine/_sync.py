@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from prematch.engine._admission import admit
 from prematch.engine._errors import InputError, PolicyRefusal, PrematchError, StructuralError
-from prematch.engine._intake import AT_THE_PROGRAM, Intake, program_zones
+from prematch.engine._intake import AT_THE_PROGRAM, Intake, event_zone, program_zones
 from prematch.engine._records import Record
 from prematch.engine._replay import retracted_seqs
 from prematch.engine._season import Season
@@ -62,6 +62,7 @@ from prematch.engine._sheet import (
     sheet_columns,
     slashed,
 )
+from prematch.engine._state import SeasonState
 from prematch.engine._tracker import program_id
 from prematch.engine._transfer import SeasonChangedError, import_objects, in_write_order
 
@@ -445,7 +446,7 @@ class _Planner:
 
     def _zone(self, pid: str, kind: str, row: _Row) -> ZoneInfo:
         name = row.facts.get("timezone") or self.zones.get(pid)
-        return ZoneInfo(name) if kind in AT_THE_PROGRAM and name else self.zone
+        return ZoneInfo(event_zone(kind, name, self.zone.key))
 
     def add(self, row: _Row, text: str, event: dict[str, Any], key: str = "") -> None:
         header = row.headers.get(key, "")
@@ -707,7 +708,7 @@ def sync_sheet(
         planner = _Planner(season, path.name, now, reader.problems)
         for row in rows:
             planner.plan(row)
-        _check_objects(season, planner)
+        dated = _check_objects(season, planner)
         if reader.problems:
             # row by row (the header's first); within a row, as found
             ordered = sorted(reader.problems, key=lambda p: int(p.split(None, 2)[1].rstrip(",:")))
@@ -716,7 +717,7 @@ def sync_sheet(
         if changes:
             _judge(season, planner, allow_violations)
         if not changes or dry_run:
-            return SyncResult(changes, tuple(reader.warnings), 0)
+            return SyncResult(changes, (*reader.warnings, *dated), 0)
         try:
             result = import_objects(
                 season.store,
@@ -733,7 +734,7 @@ def sync_sheet(
             if attempt + 1 == _PLAN_ATTEMPTS:
                 raise
             continue
-        return SyncResult(changes, tuple(reader.warnings), result.events)
+        return SyncResult(changes, (*reader.warnings, *dated), result.events)
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
@@ -792,9 +793,10 @@ def _judge(season: Season, planner: _Planner, allow_violations: bool) -> None:
     )
 
 
-def _check_objects(season: Season, planner: _Planner) -> None:
+def _check_objects(season: Season, planner: _Planner) -> list[str]:
     """Pass every planned event through the intake alone, so that every value it refuses
-    (an NRMP code, a timezone, a name too long) is reported at once, with its cell."""
+    (an NRMP code, a timezone, a name too long) is reported at once, with its cell; return
+    a warning for each event dated outside the season's likely span, with its row."""
     records = season.records()
     intake = Intake(
         {season.id: season.timezone},
@@ -802,10 +804,17 @@ def _check_objects(season: Season, planner: _Planner) -> None:
         current=season.id,
         programs=lambda _: program_zones(records),
     )
+    started = SeasonState.start(records[0])
+    dated: dict[tuple[int, str], str] = {}  # once per row and date, naming the cell typed
     for change in planner.changes:
         try:
-            intake.from_object(dict(change.event), change.row)
+            pending = intake.from_object(dict(change.event), change.row)
             intake.settle()
+            if (odd := started.out_of_season(pending.at, pending.type)) is not None:
+                if pending.type == "program_added":  # dated by the row's first date cell
+                    dated.setdefault((change.row, odd), "")
+                elif not dated.get((change.row, odd)):
+                    dated[change.row, odd] = change.column
         except InputError as e:
             row = planner.rows[change.row]
             key = _FIELD_COLUMNS.get(e.field or "", e.field or "")
@@ -819,6 +828,10 @@ def _check_objects(season: Season, planner: _Planner) -> None:
             problem = f"row {change.row}, column {header!r}: {said}"
             if problem not in planner.problems:  # one bad cell, however many events carry it
                 planner.problems.append(problem)
+    return [
+        f"row {row}{f', column {column!r}' if column else ''}: {odd}"
+        for (row, odd), column in dated.items()
+    ]
 
 
 _EXPORTED = (

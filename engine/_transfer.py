@@ -45,8 +45,9 @@ from prematch.engine._intake import Intake, Pending, decode_line, place_dates, p
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import phase
 from prematch.engine._rulebook import RulebookProtocol
+from prematch.engine._state import SeasonState
 from prematch.engine._store import Store, Transaction
-from prematch.engine._verdicts import AuditFinding
+from prematch.engine._verdicts import AuditFinding, Judged
 
 __all__ = [
     "ImportResult",
@@ -85,6 +86,9 @@ class ImportResult:
     hashes_reproduced: int = 0
     warned: tuple[tuple[int | None, AuditFinding], ...] = ()
     """Each warning: the input line it came from (if known), and the finding at its event."""
+    out_of_season: tuple[tuple[int | None, str], ...] = ()
+    """Each event dated outside its season's likely span: the input line it came from (if
+    known) and what to check (:meth:`SeasonState.out_of_season`; written all the same)."""
     changed_from_line: int | None = None
     """An export restored into an empty store: the first line whose event does not give
     the hash the export wrote, every line before it having given its own (the file was
@@ -340,6 +344,7 @@ def _import(
         warnings=writer.warnings,
         hashes_reproduced=writer.reproduced,
         warned=tuple(writer.warned),
+        out_of_season=tuple(writer.out_of_season),
         changed_from_line=writer.changed_from,
     )
 
@@ -738,6 +743,8 @@ class _BatchWriter:
         self.overridden = self.warnings = self.reproduced = 0
         self.changed_from: int | None = None
         self.warned: list[tuple[int | None, AuditFinding]] = []
+        self.out_of_season: list[tuple[int | None, str]] = []
+        self.states: dict[str, SeasonState] = {}  # each season as it started (its span)
         self.renumbered = _Renumbering()
 
     def write(self, batch: list[Pending], *, restoring: bool) -> None:
@@ -767,6 +774,7 @@ class _BatchWriter:
                 with located(line=batch[e.seq - first].line):
                     raise
             admitted.extend(a.record for a in results)
+            self._check_dates(season, existing, results, batch, first)
             for a in results:
                 r = a.record
                 for f in a.findings:
@@ -801,6 +809,28 @@ class _BatchWriter:
 
         hashes = any(i.hash is not None for i in batch)
         self.tx.append_each(admitted, compare if hashes else None)
+
+    def _check_dates(
+        self,
+        season: str,
+        existing: list[Record],
+        results: list[Judged],
+        batch: list[Pending],
+        first: int,
+    ) -> None:
+        """Note each event of ``results`` dated outside its season's likely span."""
+        state = self.states.get(season)
+        if state is None:
+            started = existing[0] if existing else results[0].record  # season_started first
+            state = self.states[season] = SeasonState.start(started)
+        start, end = state.span()
+        for a in results:
+            r = a.record
+            if not start <= r.occurred_at < end:
+                odd = state.out_of_season(r.occurred_at, r.type)
+                line = batch[r.seq - first].line if first <= r.seq < first + len(batch) else None
+                if odd is not None:
+                    self.out_of_season.append((line, odd))
 
     def _provisional(
         self, batch: list[Pending], first: int, restoring: bool

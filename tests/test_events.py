@@ -19,7 +19,7 @@ from prematch.engine import (
     validate_event,
     validate_payload,
 )
-from prematch.engine._events import Event
+from prematch.engine._events import _LISTS, Event
 
 DESIGN_TYPES = [
     "season_started",
@@ -216,3 +216,13 @@ def test_an_unknown_payload_field_is_refused():
     with pytest.raises(InputError, match="unknown field") as excinfo:
         validate_payload("applied", {"via": "eras", "portal": "eras"})
     assert excinfo.value.field == "portal"
+
+
+def test_every_list_field_has_a_plain_message_for_a_value_that_is_not_a_list() -> None:
+    lists = {
+        name
+        for model in EVENT_TYPES.values()
+        for name, info in model.model_fields.items()
+        if "tuple" in str(info.annotation)
+    }
+    assert lists == set(_LISTS)

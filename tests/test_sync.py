@@ -713,3 +713,31 @@ def test_a_write_between_the_plan_and_the_append_is_compared_again(
     assert (result.changes, result.written) == ((), 0)
     applied = [r for r in season.records() if r.type == "applied"]
     assert [r.program for r in applied] == ["mercy-general"]
+
+
+def test_a_date_far_from_the_season_is_taken_with_a_warning_naming_its_cell(
+    script: Script,
+) -> None:
+    # January: last year's cycle typed by mistake; an Excel serial of 2023.
+    text = "Program,Applied,Invited\nOld IM,45000,\nTypo IM,9/24/2025,10/22/2025\n"
+    text += "Mercy IM,2026-09-24,\n"
+    path = sheet(script, text)
+    opens = "before the 2027 Match's season (it opens 2026-06-01): check the year"
+    dry = script.ok("sync", str(path), "--dry-run")
+    ran = script.ok("sync", str(path))
+    for out in (dry.stderr, ran.stderr):
+        assert f"warning: row 2, column 'Applied': 2023-03-15 is {opens}" in out
+        assert f"warning: row 3, column 'Applied': 2025-09-24 is {opens}" in out
+        assert f"warning: row 3, column 'Invited': 2025-10-22 is {opens}" in out
+        assert out.count("warning: row") == 3  # once per cell; nothing about Mercy's row
+    assert len(changes(ran.stdout)) == 7  # written all the same: facts first
+
+
+def test_the_seasons_span_is_in_its_policy() -> None:
+    wide = History(policy={"season.opens_days_before": 500}).added_and_applied("mercy")
+    season = wide.season()  # the rulebook knows the parameter
+    assert season.out_of_season(dt.datetime(2025, 9, 24, 12, tzinfo=dt.UTC), "applied") is None
+    late = season.out_of_season(dt.datetime(2028, 1, 10, 12, tzinfo=dt.UTC), "applied")
+    assert late == (
+        "2028-01-10 is after the 2027 Match's season (it closes 2027-07-17): check the year"
+    )

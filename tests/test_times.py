@@ -182,6 +182,21 @@ def test_questions_read_naive_times_in_the_seasons_zone(india: Script) -> None:
     assert check["as_of"] == "2027-01-10T03:30:00.000000+00:00"
 
 
+def test_history_shows_each_time_in_its_zone_with_its_year(india: Script) -> None:
+    # Evening of 3 Dec in Los Angeles is the morning of 4 Dec in Kolkata: history shows the
+    # interview where it happened, as status does, and the year (a season spans two).
+    india.ok("log", "invited", "harbor", "--at", "2026-11-01 09:00")
+    india.ok("log", "interviewed", "harbor", "--at", "2026-12-03 11:00")
+    india.ok("log", "thanked", "harbor", "--at", "2026-12-04 09:00")
+    out = india.ok("history", env={"COLUMNS": "80"}).stdout
+    assert "Thu 03 Dec 2026 11:00 PST  interviewed" in out
+    assert "Sun 01 Nov 2026 09:00 PST  invited" in out
+    assert "Fri 04 Dec 2026 09:00 IST  thanked" in out  # the applicant's act, where she is
+    assert "Fri 25 Sep 2026 10:00 IST  applied" in out
+    assert "Thu 03 Dec 11:00 PST" in india.ok("status").stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
 # -- JSONL import: the same readings, a program's zone from anywhere in the file -------------
 
 SEASON_LINE = {
@@ -384,3 +399,33 @@ def test_calendar_entries_name_the_programs_interview_date(interviewed: Script) 
     for program in ("harbor", "hudson"):
         due = events[f"asha-{program}-thank_you@prematch"]
         assert "Interview on November 20, 2026 (the program's date)." in str(due["DESCRIPTION"])
+
+
+def test_log_and_import_warn_of_a_date_far_from_the_season(india: Script) -> None:
+    india.ok("program", "add", "cedar", "--name", "Cedar IM", "--at", "2026-09-21")
+    ran = india.ok("log", "applied", "cedar", "--at", "2025-09-24 08:00")  # last year's
+    assert "warning: 2025-09-24 is before the 2027 Match's season (it opens 2026-06-01): " in (
+        ran.stdout
+    )
+    assert occurred(india, "applied", "cedar") == [utc("2025-09-24T02:30:00")]  # kept
+    assert "warning" not in india.ok("log", "invited", "hudson", "--at", "2026-10-20").stdout
+    lines = [
+        {"type": "program_added", "program": "dune", "at": "2026-09-21", "name": "Dune IM"},
+        {"type": "applied", "program": "dune", "at": "2025-09-24"},
+    ]
+    path = india.tmp / "more.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out = india.ok("import", str(path)).stdout
+    assert "\n  line 2: 2025-09-24 is before the 2027 Match's season" in out
+    assert out.count("Match's season") == 1
+
+
+def test_a_clock_without_an_offset_is_read_in_the_seasons_zone(india: Script) -> None:
+    now = india.json("now", "--json", env={"PREMATCH_NOW": "2027-01-12"})
+    assert now["as_of"] == "2027-01-11T18:30:00.000000+00:00"  # midnight in Kolkata
+    now = india.json("now", "--json", env={"PREMATCH_NOW": "2027-01-12 09:00"})
+    assert now["as_of"] == "2027-01-12T03:30:00.000000+00:00"
+    # A command that reads no one season has no zone to read it in: it says what to write.
+    ran = india("audit", "--all", env={"PREMATCH_NOW": "2027-01-12"}, code=2)
+    assert "'2027-01-12' has no UTC offset" in ran.stderr
+    assert "write a full ISO datetime with offset, e.g. 2027-01-12T09:00:00-05:00" in ran.stderr
