@@ -354,7 +354,7 @@ th, td code { white-space: nowrap; }
 th { background: #edf2f7; }
 tr.block td { background: #fde8e8; } tr.warn td { background: #fff1e0; }
 td.sev { font-weight: 600; } tr.block td.sev { color: #d62728; } tr.warn td.sev { color: #c05621; }
-.none { color: #2f855a; font-weight: 600; }
+.none { color: #2f855a; font-weight: 600; } td.late { color: #c05621; font-weight: 600; }
 @media (prefers-color-scheme: dark) {
   body { color: #e2e8f0; background: #171923; }
   .timeline text { fill: #e2e8f0; } .timeline text.tick, .timeline .pid { fill: #a0aec0; }
@@ -362,7 +362,7 @@ td.sev { font-weight: 600; } tr.block td.sev { color: #d62728; } tr.warn td.sev 
   .timeline rect.band { fill-opacity: 0.45; } .timeline .application { fill: #a0aec0; }
   th { background: #2d3748; } th, td { border-color: #4a5568; }
   tr.block td { background: #4a1d1d; } tr.warn td { background: #48341a; }
-  .summary b.warn, tr.warn td.sev { color: #f6ad55; } .none { color: #68d391; }
+  .summary b.warn, tr.warn td.sev, td.late { color: #f6ad55; } .none { color: #68d391; }
   a { color: #90cdf4; }
 }
 """
@@ -461,6 +461,17 @@ def advisor_row(overview: SeasonOverview) -> tuple[SeasonSummary, str]:
     return overview.summary(), overview_section(overview)
 
 
+def _deadline_cell(verdict: Verdict | None, by: str = "") -> str:
+    """``thank_you to mercy-im, 20 Jan 2027 14:00 UTC`` (``by`` before the instant),
+    escaped; ``""`` without a ``due_by``."""
+    if verdict is None or verdict.due_by is None:
+        return ""
+    return (
+        f"{escape(verdict.action)} to {escape(verdict.program or '')}, "
+        f"{by}{verdict.due_by.astimezone(dt.UTC):%d %b %Y %H:%M} UTC"
+    )
+
+
 def season_page(season: Season, report: AuditReport, at: dt.datetime) -> str:
     """The audit page of ``season`` as of ``at``, given its audit ``report`` for then."""
     return _document(f"Audit of {report.season}", season_section(season, report, at))
@@ -468,28 +479,36 @@ def season_page(season: Season, report: AuditReport, at: dt.datetime) -> str:
 
 def advisor_page(rows: Sequence[tuple[SeasonSummary, str]], as_of: dt.datetime) -> str:
     """An advisor's page of many seasons: a table with a row per applicant (blocks, warns,
-    the next deadline, programs per state), each linking to that season's report (its
-    ``section``, from :func:`season_section`) further down the same page."""
+    the next deadline, what is late, programs per state), each linking to that season's
+    report (its ``section``, from :func:`season_section`) further down the same page."""
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("applicant", "season", "block", "warn", "next deadline", "programs by state")
+        for h in (
+            "applicant",
+            "season",
+            "block",
+            "warn",
+            "next deadline",
+            "late",
+            "programs by state",
+        )
     )
     lines = []
     for summary, _ in rows:
-        due = summary.next_due
-        deadline = (
-            "—"
-            if due is None or due.due_by is None
-            else f"{escape(due.action)} to {escape(due.program or '')}, "
-            f"{due.due_by.astimezone(dt.UTC):%d %b %Y %H:%M} UTC"
-        )
+        late = "<td>—</td>"
+        if summary.late:
+            first = _deadline_cell(summary.late[0], "was due ")
+            count = len(summary.late)
+            text = f"1 ({first})" if count == 1 else f"{count} (most overdue: {first})"
+            late = f'<td class="late">{text}</td>'
         states = ", ".join(f"{n} {escape(state)}" for state, n in summary.states.items())
         worst = "block" if summary.block else "warn" if summary.warn else ""
         lines.append(
             f'<tr class="{worst}"><td><a href="#{_anchor(summary.season)}">'
             f"{escape(summary.applicant)}</a></td><td>{escape(summary.season)}</td>"
             f'<td class="sev">{summary.block}</td><td>{summary.warn}</td>'
-            f"<td>{deadline}</td><td>{states or '—'}</td></tr>"
+            f"<td>{_deadline_cell(summary.next_due) or '—'}</td>{late}"
+            f"<td>{states or '—'}</td></tr>"
         )
     table = f'<table class="advisor"><tr>{head}</tr>\n' + "\n".join(lines) + "\n</table>"
     body = (

@@ -410,31 +410,43 @@ def status_table(report: StatusReport) -> None:
 
 def summary_table(summaries: Sequence[SeasonSummary]) -> None:
     """``audit --all --summary`` for people: a row per season (aligned when it fits the
-    terminal, else two lines per season)."""
+    terminal, else two lines per season); what is late (a deadline gone by, the thing
+    still open) counted, with the most overdue."""
     columns = width()
     rows = []
     for r in summaries:
-        due = r.next_due
-        deadline = (
-            "—"
-            if due is None or due.due_by is None
-            else f"{_SHORT_ACTION.get(due.action, due.action)} to {due.program}, "
-            f"{due.due_by.astimezone(dt.UTC):%d %b %H:%M} UTC"
-        )
+        deadline = _summary_deadline(r.next_due) or "—"
+        late = "—"
+        if r.late:
+            first = _summary_deadline(r.late[0], "was due ")
+            late = f"1 ({first})" if len(r.late) == 1 else f"{len(r.late)} (most overdue: {first})"
         states = ", ".join(f"{n} {state}" for state, n in r.states.items()) or "no program"
-        rows.append((r.applicant, r.season, str(r.block), str(r.warn), deadline, states))
-    headers = ("applicant", "season", "block", "warn", "next deadline", "programs")
+        rows.append((r.applicant, r.season, str(r.block), str(r.warn), deadline, late, states))
+    headers = ("applicant", "season", "block", "warn", "next deadline", "late", "programs")
     table = grid(headers, rows, columns)
     if table is not None:
         for line in table:
             click.echo(line)
         return
-    for applicant, season, block, warn, deadline, states in rows:
+    for applicant, season, block, warn, deadline, late, states in rows:
         head = f"{applicant} ({season}): {block} block, {warn} warn; next: {deadline}"
+        if late != "—":
+            head += f"; late: {late}"
         for line in wrap(head, columns):
             click.echo(click.style(line, bold=True))
         for line in wrap(states, columns, "    "):
             click.echo(line)
+
+
+def _summary_deadline(verdict: Verdict | None, by: str = "") -> str:
+    """``thank-you to mercy-im, 20 Jan 14:00 UTC`` (``by`` before the instant; no program
+    for the season's choice); ``""`` without a ``due_by``."""
+    if verdict is None or verdict.due_by is None:
+        return ""
+    what = _SHORT_ACTION.get(verdict.action, verdict.action)
+    if verdict.program is not None:  # else the season's choice (a letter of intent)
+        what += f" to {verdict.program}"
+    return f"{what}, {by}{verdict.due_by.astimezone(dt.UTC):%d %b %H:%M} UTC"
 
 
 def verdict_text(verdict: Verdict, timezone: str, as_of: dt.datetime) -> None:

@@ -41,8 +41,8 @@ __all__ = [
     "audit_records",
     "audit_store",
     "checklist_findings",
+    "deadlines",
     "judge_action",
-    "next_due",
     "program_status",
     "season_summary",
     "summarize",
@@ -633,7 +633,7 @@ def program_status(state: SeasonState, now: NowReport, audit: AuditReport) -> St
 class SeasonSummary:
     """One season in a line (``audit --all --summary``, an advisor's view): its block and
     warn findings, its next deadline (the soonest thing due: program, action, due by; or
-    ``None``) and how many programs are in each state."""
+    ``None``), what is late (:attr:`late`) and how many programs are in each state."""
 
     season: str
     applicant: str
@@ -642,6 +642,9 @@ class SeasonSummary:
     warn: int
     next_due: Verdict | None
     states: dict[str, int]
+    late: tuple[Verdict, ...] = ()
+    """What is still open but past its ``due_by`` (a thank-you whose window closed), most
+    overdue first: the items ``now`` shows as allowed with a deadline gone by."""
 
     def to_json(self) -> dict[str, Any]:
         """One element of the summary JSON's ``seasons`` (docs/json.md)."""
@@ -651,29 +654,42 @@ class SeasonSummary:
             "applicant": self.applicant,
             "block": self.block,
             "warn": self.warn,
-            "next_deadline": None
-            if due is None or due.due_by is None
-            else {"program": due.program, "action": due.action, "due_by": utc_iso(due.due_by)},
+            "next_deadline": _deadline_json(due),
+            "late": len(self.late),
+            "most_overdue": _deadline_json(self.late[0] if self.late else None),
             "states": self.states,
         }
+
+
+def _deadline_json(verdict: Verdict | None) -> dict[str, Any] | None:
+    """``{"program", "action", "due_by"}`` of a verdict with a ``due_by``, else ``None``."""
+    if verdict is None or verdict.due_by is None:
+        return None
+    return {"program": verdict.program, "action": verdict.action, "due_by": utc_iso(verdict.due_by)}
 
 
 def season_summary(state: SeasonState, now: NowReport, audit: AuditReport) -> SeasonSummary:
     """The :class:`SeasonSummary` of a season from its ``now`` report and its ``audit``."""
     due = [i.verdict for i in (*now.items, *now.season_items) if i.status == "due"]
-    return _summary(state, now.as_of, _soonest(due), audit)
+    # What is late, as ``now`` lists it: a season-level choice once, not per program.
+    shown = (*(i for i in now.items if i.verdict.action not in SEASON_ACTIONS), *now.season_items)
+    late = [i.verdict for i in shown if _is_late(i.verdict, i.status)]
+    return _summary(state, now.as_of, (_soonest(due), _overdue(late)), audit)
 
 
 def summarize(
     state: SeasonState, at: dt.datetime, judge: Judge, audit: AuditReport
 ) -> SeasonSummary:
     """:func:`season_summary` of the state as of ``at`` and the ``audit`` of then, without
-    the whole ``now`` report: the next deadline is :func:`next_due`'s."""
-    return _summary(state, at, next_due(state, at, judge), audit)
+    the whole ``now`` report: the next deadline and what is late are :func:`deadlines`'."""
+    return _summary(state, at, deadlines(state, at, judge), audit)
 
 
 def _summary(
-    state: SeasonState, at: dt.datetime, due: Verdict | None, audit: AuditReport
+    state: SeasonState,
+    at: dt.datetime,
+    found: tuple[Verdict | None, tuple[Verdict, ...]],
+    audit: AuditReport,
 ) -> SeasonSummary:
     counts = audit.summary
     states = collections.Counter(p.state for p in state.programs.values())
@@ -683,8 +699,9 @@ def _summary(
         as_of=at,
         block=counts["block"],
         warn=counts["warn"],
-        next_due=due,
+        next_due=found[0],
         states=dict(sorted(states.items())),
+        late=found[1],
     )
 
 
@@ -694,18 +711,33 @@ def _soonest(due: list[Verdict]) -> Verdict | None:
     return min(due, key=lambda v: v.due_by or far, default=None)
 
 
-def next_due(state: SeasonState, at: dt.datetime, judge: Judge) -> Verdict | None:
-    """The soonest thing due as of ``at`` (a summary's next deadline): the same verdict as
-    :func:`season_summary` finds among the ``due`` items of :func:`what_now`'s report, at
-    a fraction of its cost. Only an action allowed now can be due, so a blocked one is
-    not asked again at its opening instant (what tells ``opens_later`` from ``blocked``),
-    and the checklist is not asked; the season-level choice is the one ``what_now``
-    shows (a blocked candidate never ranks before an allowed one). A judge that says
-    which actions may carry a ``due_by`` (``may_be_due``, see :class:`Judge`) is asked
-    only those."""
+def _is_late(verdict: Verdict, status: NowStatus) -> bool:
+    """Whether an item of ``now`` is late: open (allowed, warned) though its ``due_by``
+    has gone by (else its status would be ``due``)."""
+    return status in ("allowed", "warn") and verdict.due_by is not None
+
+
+def _overdue(late: list[Verdict]) -> tuple[Verdict, ...]:
+    """``late`` most overdue first (earliest ``due_by``; then program, action)."""
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return tuple(sorted(late, key=lambda v: (v.due_by or far, v.program or "", v.action)))
+
+
+def deadlines(
+    state: SeasonState, at: dt.datetime, judge: Judge
+) -> tuple[Verdict | None, tuple[Verdict, ...]]:
+    """The soonest thing due as of ``at`` (a summary's next deadline) and what is late,
+    most overdue first: the same as :func:`season_summary` finds among the items of
+    :func:`what_now`'s report, at a fraction of its cost. Only an action allowed now can
+    be due or late, so a blocked one is not asked again at its opening instant (what
+    tells ``opens_later`` from ``blocked``), and the checklist is not asked; the
+    season-level choice is the one ``what_now`` shows (a blocked candidate never ranks
+    before an allowed one). A judge that says which actions may carry a ``due_by``
+    (``may_be_due``, see :class:`Judge`) is asked only those."""
     hint = getattr(judge, "may_be_due", None)
     asked = ACTION_EVENTS if hint is None else _may_be_due(hint)
     due: list[Verdict] = []
+    late: list[Verdict] = []
     chosen: dict[str, list[tuple[NowStatus, Verdict]]] = {a: [] for a in SEASON_ACTIONS}
     for pid, program in state.programs.items():
         triggers = _triggers(program.state)
@@ -720,6 +752,8 @@ def next_due(state: SeasonState, at: dt.datetime, judge: Judge) -> Verdict | Non
                 due.append(verdict)
             if action in chosen:
                 chosen[action].append((status, verdict))
+            elif _is_late(verdict, status):
+                late.append(verdict)
     due.sort(key=_urgency)
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     for action, candidates in chosen.items():
@@ -734,6 +768,8 @@ def next_due(state: SeasonState, at: dt.datetime, judge: Judge) -> Verdict | Non
             )
             if status == "due":
                 due.append(replace(verdict, program=None))
+            elif _is_late(verdict, status):
+                late.append(replace(verdict, program=None))
             continue
         elif _has_trigger(state, ACTION_EVENTS[action]):
             continue  # only blocked candidates (or never due): so is the season's choice
@@ -741,9 +777,14 @@ def next_due(state: SeasonState, at: dt.datetime, judge: Judge) -> Verdict | Non
             continue  # the season-wide question, never due
         else:
             verdict = _ask(state, None, action, at, judge)
-        if verdict.outcome != "blocked" and _open_status(verdict, at) == "due":
+        if verdict.outcome == "blocked":
+            continue
+        status = _open_status(verdict, at)
+        if status == "due":
             due.append(verdict)
-    return _soonest(due)
+        elif _is_late(verdict, status):
+            late.append(verdict)
+    return _soonest(due), _overdue(late)
 
 
 def _may_be_due(hint: Callable[[str, bool], bool]) -> Mapping[str, str]:

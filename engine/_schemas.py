@@ -26,6 +26,7 @@ SCHEMA_SHAPES = (
     "now",
     "check",
     "audit",
+    "audit-summary",
     "history",
     "import",
     "verify",
@@ -264,6 +265,27 @@ def _audit_schema() -> dict[str, Any]:
     )
 
 
+def _audit_summary_schema() -> dict[str, Any]:
+    deadline = _obj({"program": _NULLABLE_TEXT, "action": {"type": "string"}, "due_by": _INSTANT})
+    maybe = {"anyOf": [deadline, _NULL]}
+    season = _obj(
+        {
+            "season": {"type": "string"},
+            "applicant": {"type": "string"},
+            "block": _COUNT,
+            "warn": _COUNT,
+            "next_deadline": maybe,
+            "late": _COUNT,
+            "most_overdue": maybe,
+            "states": {"type": "object", "additionalProperties": _COUNT},
+        }
+    )
+    return _shape(
+        "prematch audit --summary --json (SeasonSummary.to_json in seasons)",
+        _obj({"as_of": _INSTANT, "seasons": {"type": "array", "items": season}}),
+    )
+
+
 def json_schema(shape: str = "event") -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one of :data:`SCHEMA_SHAPES`."""
     if shape == "event":
@@ -279,6 +301,8 @@ def json_schema(shape: str = "event") -> dict[str, Any]:
         )
     if shape == "audit":
         return _audit_schema()
+    if shape == "audit-summary":
+        return _audit_summary_schema()
     if shape == "history":
         return _history_schema()
     if shape == "import":

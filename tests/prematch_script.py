@@ -185,10 +185,11 @@ def json_documents(args: Sequence[str], stdout: str) -> Iterator[tuple[str, Any]
         both = json.loads(stdout)
         yield "now", both["now"]
         yield "audit", both["audit"]
+    elif command == "audit" and as_json and "--summary" in options:
+        yield "audit-summary", json.loads(stdout)
     elif command == "audit" and as_json and "--all" in options:
-        if "--summary" not in options:
-            for line in stdout.splitlines():
-                yield "audit", json.loads(line)
+        for line in stdout.splitlines():
+            yield "audit", json.loads(line)
     elif command in JSON_COMMANDS and as_json:
         yield command, json.loads(stdout)
 

@@ -315,8 +315,19 @@ def test_audit_all_summary_has_a_row_per_season(two: Script) -> None:
         "due_by": "2027-01-16T14:00:00.000000+00:00",
     }
     assert first["states"] == {"applied": 1, "interviewed": 2}
+    # pine's thank-you (interview 5 Jan) is late: counted, beside mercy's still due.
+    assert (first["late"], first["most_overdue"]) == (
+        1,
+        {"program": "pine", "action": "thank_you", "due_by": "2027-01-07T15:00:00.000000+00:00"},
+    )
     second = rows["second-2027"]
     assert second["block"] == 1 and second["next_deadline"] is None
+    assert (second["late"], second["most_overdue"]) == (0, None)  # thanked in time
+    # A day later mercy's is late too: two, pine's the most overdue.
+    later = two(
+        "audit", "--all", "--summary", env={"PREMATCH_NOW": "2027-01-16T15:00-05:00"}, code=1
+    )
+    assert "2 (most overdue: thank-you to pine, was due 07 Jan 15:00 UTC)" in later.stdout
     text = two("audit", "--all", "--summary", env={"COLUMNS": "80"}, code=1).stdout
     assert "Second Applicant" in text and "Test Applicant" in text
     assert max(len(line) for line in text.splitlines()) <= 80
@@ -328,6 +339,39 @@ def test_audit_all_html_is_one_page_with_a_row_per_applicant(two: Script) -> Non
     for season, name in (("test-applicant-2027", "Test"), ("second-2027", "Second")):
         assert f'<a href="#season-{season}">{name} Applicant</a>' in page
         assert f'<section id="season-{season}">' in page
+
+
+def test_the_advisor_sees_a_thank_you_the_applicant_missed(tmp_path: Path) -> None:
+    # Interviewed Mon 18 Jan 09:00, never thanked: the thank-you was due Wed 20 Jan 09:00
+    # (14:00 UTC); six hours later ``now`` says it is late, and so must the advisor's views.
+    steps = (
+        History()
+        .added_and_applied("mercy", "oak")
+        .invite("mercy", at="2026-11-02T10:00:00-05:00", interview_on="2027-01-18")
+        .interview("mercy", "2027-01-18T09:00:00-05:00")
+        .argv()
+    )
+    script = Script(tmp_path, now="2027-01-20T15:00:00-05:00")
+    script.setup(steps)
+    assert "late: a thank-you is expected" in script.ok("now").stdout
+    (row,) = script.json("audit", "--all", "--summary", "--json")["seasons"]
+    assert row["next_deadline"] is None  # nothing still due ahead
+    assert row["late"] == 1
+    assert row["most_overdue"] == {
+        "program": "mercy",
+        "action": "thank_you",
+        "due_by": "2027-01-20T14:00:00.000000+00:00",
+    }
+    text = script.ok("audit", "--all", "--summary", env={"COLUMNS": "80"}).stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "late: 1 (thank-you to mercy, was due 20 Jan 14:00 UTC)" in " ".join(text.split())
+    wide = script.ok("audit", "--all", "--summary").stdout.splitlines()
+    assert wide[0].split() == [
+        *("applicant", "season", "block", "warn", "next", "deadline", "late", "programs")
+    ]
+    assert "1 (thank-you to mercy, was due 20 Jan 14:00 UTC)" in wide[1]
+    page = script.ok("audit", "--all", "--format", "html").stdout
+    assert '<td class="late">1 (thank_you to mercy, was due 20 Jan 2027 14:00 UTC)</td>' in page
 
 
 def test_record_many_refuses_what_is_not_a_list_of_program_ids(desk_db: Path) -> None:

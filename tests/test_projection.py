@@ -52,7 +52,7 @@ from prematch.engine import (
     what_now,
 )
 from prematch.engine import _projection as projection
-from prematch.engine._queries import next_due
+from prematch.engine._queries import deadlines
 from prematch.policies import _registry as registry
 
 NEWS = {"kind": "exam", "detail": "Step 3 passed"}
@@ -101,6 +101,11 @@ def slow_summaries(
 EMPTY = AuditReport("", ())
 
 
+def deadlines_of(summary: SeasonSummary) -> tuple[Verdict | None, tuple[Verdict, ...]]:
+    """A summary's next deadline and what is late, as :func:`deadlines` gives them."""
+    return summary.next_due, summary.late
+
+
 class Unhinted:
     """A judge that does not say which actions can be due (a rulebook of an embedder)."""
 
@@ -127,13 +132,19 @@ class Unhinted:
 class Deadlined(Unhinted):
     """A judge whose every verdict carries a deadline (the rulebook's gives only the
     thank-you one): one day per letter of the program id after the instant asked, or the
-    window's close, if it has one; and ``may_be_due`` says so."""
+    window's close, if it has one; and ``may_be_due`` says so. ``overdue``: one day per
+    letter before the instant asked (late, but for the season's choice: due right then)."""
+
+    def __init__(self, judge: Judge, *, overdue: bool = False):
+        super().__init__(judge)
+        self._overdue = overdue
 
     def judge(self, *args: Any) -> Verdict:
         """The wrapped judge's verdict, with a ``due_by``."""
         verdict = self._judge.judge(*args)
         program, at = args[1], args[3]
-        due = verdict.closes_at or at + dt.timedelta(days=len(program or ""))
+        days = dt.timedelta(days=len(program or ""))
+        due = at - days if self._overdue else verdict.closes_at or at + days
         return dataclasses.replace(verdict, due_by=due)
 
     def may_be_due(self, action: str, season_wide: bool = False) -> bool:
@@ -297,20 +308,28 @@ class ProjectionMachine(RuleBasedStateMachine):
 
     @rule(when=st.floats(0, 1.2), book=st.integers(0, 1))
     def next_deadline(self, when: float, book: int) -> None:
-        """The summary's next deadline (:func:`next_due`, with the rulebook's hint of which
-        actions can be due and without it) is the one of the whole ``now`` report."""
+        """The summary's next deadline and what is late (:func:`deadlines`, with the
+        rulebook's hint of which actions can be due and without it) are the ones of the
+        whole ``now`` report."""
         at = instant(when)
         for season in self.seasons:
             state = season.state(at)
             judge = self.rulebooks[book].for_season(state)
-            expected = season_summary(state, what_now(state, at, judge), EMPTY).next_due
-            assert next_due(state, at, judge) == expected
-            assert next_due(state, at, Unhinted(judge)) == expected
+            expected = deadlines_of(season_summary(state, what_now(state, at, judge), EMPTY))
+            assert deadlines(state, at, judge) == expected
+            assert deadlines(state, at, Unhinted(judge)) == expected
             # Every action with deadlines (ties too), under the rules and under none (then
             # the season's letter of intent is allowed, asked of the season or of a program).
-            for deadlined in (Deadlined(judge), Deadlined(NoRules().for_season(state))):
+            for deadlined in (
+                Deadlined(judge),
+                Deadlined(NoRules().for_season(state)),
+                Deadlined(judge, overdue=True),
+                Deadlined(NoRules().for_season(state), overdue=True),
+            ):
                 now = what_now(state, at, deadlined)
-                assert next_due(state, at, deadlined) == season_summary(state, now, EMPTY).next_due
+                assert deadlines(state, at, deadlined) == deadlines_of(
+                    season_summary(state, now, EMPTY)
+                )
 
     @invariant()
     def no_row_is_newer_than_its_season(self) -> None:
