@@ -471,8 +471,8 @@ class Season:
         records = self.records()
         target = next((r for r in records if r.seq == seq), None)
         problem = retraction_problem(self.id, seq, target, retracted_seqs(records))
-        if problem is not None:
-            raise InputError(problem, field="seq")
+        if problem is not None or target is None:
+            raise InputError(problem or f"no event with seq {seq}", field="seq")
         return self.record(
             "event_retracted", target.program, at=at, override=override, retracts=seq, reason=reason
         )
