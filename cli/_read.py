@@ -366,6 +366,8 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
         raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx")
     with obj.store(readonly=True) as store:
         if fmt == "jsonl":  # streamed: a whole store's export is never held
+            if obj.season is not None:
+                obj.open_season(store)  # an unknown season is refused, not exported as nothing
             events = 0
 
             def chunks() -> Iterator[str]:

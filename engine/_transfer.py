@@ -39,6 +39,7 @@ from prematch.engine._errors import (
     PrematchError,
     StoreBusyError,
     StoreError,
+    UnknownSeasonError,
     located,
 )
 from prematch.engine._intake import Intake, Pending, decode_line, place_dates, program_zones
@@ -54,7 +55,16 @@ _SEQ_FIELDS = ("retracts", "news_seq")
 
 
 def export_lines(store: Store, season: str | None = None) -> Iterator[str]:
-    """Every event (of one season, or all) as import-ready JSONL lines, in ``seq`` order."""
+    """Every event (of one season, or all) as import-ready JSONL lines, in ``seq`` order.
+
+    Raises :class:`UnknownSeasonError` at once if the store holds no season ``season``
+    (an export of nothing would pass for an empty backup)."""
+    if season is not None and store.latest_season(season) is None:
+        raise UnknownSeasonError(f"no season {season!r}", season=season)
+    return _lines(store, season)
+
+
+def _lines(store: Store, season: str | None) -> Iterator[str]:
     for r in store.records(season):
         line: dict[str, Any] = {"seq": r.seq, "season": r.season, "type": r.type}
         if r.program is not None:

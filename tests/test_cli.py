@@ -579,6 +579,25 @@ def test_import_of_a_season_already_in_the_store_is_refused(season: Script, tmp_
     assert db_files(season.db) == before
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--season", "jose2027", "export", "--out", "backup.jsonl"), {}),
+        (("--season", "jose2027", "export"), {}),
+        (("export", "--out", "backup.jsonl"), {"PREMATCH_SEASON": "jose2027"}),
+        (("--season", "jose2027", "export", "--format", "csv", "--out", "backup.jsonl"), {}),
+    ],
+    ids=["jsonl-out", "jsonl-stdout", "env", "csv-out"],
+)
+def test_export_of_a_mistyped_season_is_refused_and_writes_no_file(
+    season: Script, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    proc = season(*args, env=env, code=2)
+    assert_one_clear_line(proc, "no season 'jose2027'", SEASON)
+    assert proc.stdout == ""
+    assert not (season.tmp / "backup.jsonl").exists()
+
+
 # -- audit ------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from prematch.engine import (
     Season,
     Store,
     StructuralError,
+    UnknownSeasonError,
     export_lines,
     fixtures_dir,
     import_lines,
@@ -146,6 +147,12 @@ def test_several_seasons_export_and_import_together(store, clock, season_of, ope
     assert copy.seasons() == ["amira-2027", "bilal-2027"]
     assert list(export_lines(copy)) == exported
     assert list(export_lines(copy, "bilal-2027")) == list(export_lines(store, "bilal-2027"))
+
+
+def test_export_of_a_season_the_store_does_not_hold_is_refused(store, clock, season_of):
+    season_of(store, SEASON, clock, season_id="amira-2027")
+    with pytest.raises(UnknownSeasonError, match="no season 'amira2027'"):
+        export_lines(store, "amira2027")  # at the call, not when the lines are read
 
 
 def test_a_hand_written_file_may_hold_several_seasons(open_store, clock):
