@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from prematch.cli import _render as render
-from prematch.cli._app import Ctx, at_option, json_option, override_option, pass_ctx
+from prematch.cli._app import (
+    Ctx,
+    at_option,
+    json_option,
+    override_option,
+    pass_ctx,
+    removed_if_failed,
+)
 from prematch.cli._errors import handles_errors
 from prematch.engine import InputError, Judged, Season
 
@@ -463,29 +468,6 @@ _NAMED_SEASONS = 5
 """Up to how many seasons ``import`` names one by one (more: how many, first and last)."""
 
 
-@contextlib.contextmanager
-def _removed_if_failed(db: Path | str) -> Iterator[None]:
-    """Remove the store file that the command creates (its folders too), if it fails: a
-    failed import into a path where there was nothing leaves nothing there."""
-    path = db.expanduser() if isinstance(db, Path) else None
-    if path is None or path.exists() or path.is_symlink():
-        yield
-        return
-    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
-    try:
-        yield
-    except BaseException:
-        # SQLite's files, and the writers' queue beside them (engine/_writers.py).
-        ends = ("-wal", "-shm", "-journal", "-writers")
-        for leftover in (path, *(Path(f"{path}{end}") for end in ends)):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-        for folder in made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-
-
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -501,7 +483,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
     from prematch.engine.io import import_lines, import_tracker
     from prematch.policies import Rulebook
 
-    with _removed_if_failed(obj.db), obj.store(create=True) as store, file.open("rb") as f:
+    with removed_if_failed(obj.db), obj.store(create=True) as store, file.open("rb") as f:
         if file.suffix.lower() == ".csv":  # an applicant's tracking sheet
             result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
         else:

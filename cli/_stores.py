@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from prematch.cli import _render as render
-from prematch.cli._app import Ctx, database, json_option, pass_ctx
+from prematch.cli._app import Ctx, database, json_option, pass_ctx, removed_if_failed
 from prematch.cli._errors import handles_errors
 from prematch.engine import InputError, IntegrityError, NoRules, Store
 
@@ -60,6 +60,7 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
         raise InputError("--from and --to name the same store; --to needs another one")
     timeout = obj.busy_timeout
     with (
+        removed_if_failed(destination),
         Store.open(origin, create=False, busy_timeout=timeout, readonly=True) as src,
         Store.open(destination, create=True, busy_timeout=timeout) as dst,
     ):
@@ -71,8 +72,11 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
                 field="to",
             )
         head = src.head()
-        # The log as it is: no rulebook re-judges what was recorded (or overridden) then.
-        result = import_lines(dst, export_lines(src), rulebook=NoRules(), clock=obj.clock)
+        # The log as it is: no rulebook re-judges what was recorded (or overridden) then,
+        # and no clock of this machine judges when it happened.
+        result = import_lines(
+            dst, export_lines(src), rulebook=NoRules(), clock=obj.clock, restore=True
+        )
         checked, tamper = dst.verify(head)
         if tamper is not None or dst.head() != head:
             raise IntegrityError(

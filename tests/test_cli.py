@@ -598,6 +598,20 @@ def test_export_of_a_mistyped_season_is_refused_and_writes_no_file(
     assert not (season.tmp / "backup.jsonl").exists()
 
 
+# -- copy -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("now", ["2026-12-01T00:00:00Z", "2030-01-01T00:00:00Z"])
+def test_copy_restores_the_log_whatever_the_clock_says(season: Script, now: str) -> None:
+    # Written on a machine whose clock was ahead of this one's (or copied later): the
+    # events are recorded facts, not judged against now.
+    ran = season("copy", "--from", str(season.db), "--to", "copy.db", env={"PREMATCH_NOW": now})
+    assert ran.returncode == 0, ran.shown()
+    copied = season.tmp / "copy.db"
+    assert season.ok("--db", str(copied), "export").stdout == season.ok("export").stdout
+    assert season.ok("--db", str(copied), "verify").returncode == 0
+
+
 # -- audit ------------------------------------------------------------------------------
 
 
