@@ -320,14 +320,14 @@ def verify(obj: Ctx, as_json: bool, noted: str | None, jobs: int) -> None:
             raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
         expected = (int(seq_text), digest)
     with obj.store(readonly=True) as store:
-        # The head first: the log is append-only, so the snapshot verify then reads holds
-        # it, and the head printed is one this run checked (a write meanwhile comes after).
-        head_seq, head_hash = store.head()
-        verification = store.verify(expected, jobs=jobs or verify_jobs(head_seq))
+        stored = store.head()
+        verification = store.verify(expected, jobs=jobs or verify_jobs(stored[0]))
     count, problem = verification
     if as_json:
         render.dump_json(verification.to_json())
     elif problem is None:
+        # The head this run checked, as --json gives it (an empty store's: the chain's start).
+        head_seq, head_hash = verification.head or stored
         click.echo(f"OK: {count} events, seq gapless, hash chain intact.")
         click.echo(f"Head: {head_seq}:{head_hash} (note it; `verify --head` checks against it)")
     else:

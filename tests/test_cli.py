@@ -500,6 +500,37 @@ def test_verify_detects_an_edit_behind_the_engines_back(season: Script) -> None:
     doc = season.json("verify", "--json", code=1)
     assert doc["ok"] is False
     assert doc["problem"]["seq"] == 3
+    assert doc["head"] is None  # nothing to note: the chain does not hold
+
+
+def test_a_script_notes_the_head_verify_json_gives_and_checks_against_it(
+    season: Script, tmp_path: Path
+) -> None:
+    first = season.json("verify", "--json")["head"]
+    assert f"Head: {first} " in season.ok("verify").stdout  # the head the text shows
+    season.ok("log", "thanked", "mercy")
+    noted = season.json("verify", "--json")["head"]
+    season.ok("verify", "--head", first)  # events added since: still holds
+
+    # Someone cuts off the newest event together with its head row (and puts the guards
+    # back): alone, the store looks intact; the head the script noted finds the cut.
+    with sqlite3.connect(season.db) as conn:
+        for table in ("events", "heads"):
+            conn.execute(f"DROP TRIGGER {table}_no_delete")
+            conn.execute(f"DELETE FROM {table} WHERE seq = (SELECT MAX(seq) FROM {table})")
+            conn.execute(
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'append-only'); END"
+            )
+    conn.close()
+    assert season.json("verify", "--json")["head"] == first
+    cut = season.json("verify", "--json", "--head", noted, code=1)
+    assert (cut["ok"], cut["head"]) == (False, None)
+
+    (tmp_path / "empty").mkdir()
+    empty = Script(tmp_path / "empty")
+    empty.ok("migrate")
+    assert empty.json("verify", "--json")["head"] is None  # nothing to note yet
 
 
 # -- export / import --------------------------------------------------------------------

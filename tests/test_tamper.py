@@ -175,7 +175,9 @@ def test_untouched_store_verifies(db: Path) -> None:
     assert verify(db) == (EVENTS, None)
     text, doc = cli_verify(db)
     assert text.returncode == 0
-    assert doc == {"events": EVENTS, "ok": True, "problem": None}
+    with Store.open(db, create=False) as store:
+        seq, digest = store.head()
+    assert doc == {"events": EVENTS, "ok": True, "problem": None, "head": f"{seq}:{digest}"}
 
 
 def test_triggers_refuse_edits_and_deletes(db: Path) -> None:

@@ -314,4 +314,10 @@ def test_the_service_example_under_eight_clients_loses_nothing(
         ]
     assert sorted(texts) == sorted(load.recorded)  # every note once: nothing lost, none twice
     verified = json.loads(run([prematch, "verify", "--json"], cwd=tmp_path, env=cli_env))
-    assert verified == {"events": 2 + len(texts), "ok": True, "problem": None}
+    assert verified == {
+        "events": 2 + len(texts),
+        "ok": True,
+        "problem": None,
+        "head": verified["head"],
+    }
+    assert verified["head"].startswith(f"{2 + len(texts)}:")
