@@ -495,6 +495,8 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
                 clock=obj.clock,
                 allow_violations=allow_violations,
             )
+        if not result.events:  # (and a store this command created is removed)
+            raise InputError(f"{file} holds no events; nothing was written")
     if as_json:
         render.dump_json(result.to_json())
         return

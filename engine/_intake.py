@@ -562,6 +562,7 @@ _SCAN_LINE = make_scanner(cast(Any, _DECODER))  # what raw_decode calls
 
 def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
     """The JSON object on line ``number`` of a JSONL input (``None`` if the line is blank).
+    The first line may start with a byte order mark (an editor's "UTF-8 with BOM").
 
     Raises :class:`InputError` naming the line if the line is longer than
     :data:`MAX_LINE_BYTES`, is not UTF-8, is not one JSON object, repeats a key or holds
@@ -576,6 +577,8 @@ def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise InputError(f"not UTF-8 (byte {e.start + 1})", line=number) from None
+    if number == 1 and raw.startswith("\ufeff"):
+        raw = raw[1:]
     if len(raw) > MAX_LINE_BYTES:
         raise InputError(
             f"line is {len(raw):,} characters; the limit is {MAX_LINE_BYTES:,}", line=number

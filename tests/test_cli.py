@@ -601,6 +601,26 @@ def test_import_into_a_new_database_writes_nothing_on_error(cli: Script, tmp_pat
     assert not (tmp_path / "new").exists()
 
 
+def test_import_reads_a_file_saved_with_a_byte_order_mark(season: Script, tmp_path: Path) -> None:
+    exported = season.ok("export").stdout
+    saved = tmp_path / "saved.jsonl"
+    saved.write_text(exported, encoding="utf-8-sig")  # "UTF-8 with BOM", as some editors save
+    fresh = tmp_path / "fresh.db"
+    season.ok("--db", str(fresh), "import", str(saved))
+    assert season.ok("--db", str(fresh), "export").stdout == exported
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank-lines"])
+def test_import_of_a_file_without_events_is_refused_and_creates_nothing(
+    cli: Script, tmp_path: Path, content: str
+) -> None:
+    (tmp_path / "nothing.jsonl").write_text(content, encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    proc = cli("import", "nothing.jsonl", code=2)
+    assert_one_clear_line(proc, "nothing.jsonl holds no events; nothing was written")
+    assert sorted(tmp_path.iterdir()) == before  # no database (nor its sidecars)
+
+
 def test_import_of_a_season_already_in_the_store_is_refused(season: Script, tmp_path: Path) -> None:
     dump = tmp_path / "dump.jsonl"
     season.ok("export", "--out", str(dump))
