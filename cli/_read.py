@@ -328,7 +328,7 @@ def verify(obj: Ctx, as_json: bool, noted: str | None, jobs: int) -> None:
     elif problem is None:
         # The head this run checked, as --json gives it (an empty store's: the chain's start).
         head_seq, head_hash = verification.head or stored
-        click.echo(f"OK: {count} events, seq gapless, hash chain intact.")
+        click.echo(f"OK: {render.counted(count, 'event')}, seq gapless, hash chain intact.")
         click.echo(f"Head: {head_seq}:{head_hash} (note it; `verify --head` checks against it)")
     else:
         click.echo(
@@ -388,7 +388,7 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
                     click.echo(chunk, nl=False)
                 return
             write_file(out, (chunk.encode("utf-8") for chunk in chunks()))
-            click.echo(f"Wrote {events} events to {out}.", err=True)
+            click.echo(f"Wrote {render.counted(events, 'event')} to {out}.", err=True)
             return
         season = obj.open_season(store)
         header, rows = sheet_table(season)
@@ -396,7 +396,7 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
         click.echo(csv_text(header, rows), nl=False)
         return
     write_sheet(out, header, rows, xlsx=fmt == "xlsx")
-    click.echo(f"Wrote {len(rows)} programs of {season.id} to {out}.", err=True)
+    click.echo(f"Wrote {render.counted(len(rows), 'program')} of {season.id} to {out}.", err=True)
 
 
 @click.command()

@@ -445,7 +445,7 @@ def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | No
         season = obj.open_season(store)
         done = season.certify(order, at=at, override=override)
         reading = _reading(season, done, at)
-    _report_recorded(done, f"rank order list of {len(order)} programs", reading)
+    _report_recorded(done, f"rank order list of {render.counted(len(order), 'program')}", reading)
 
 
 @click.command()
@@ -500,7 +500,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
     if as_json:
         render.dump_json(result.to_json())
         return
-    warnings = f"{result.warnings} warning" + ("" if result.warnings == 1 else "s")
+    warnings = render.counted(result.warnings, "warning")
     seasons = result.seasons
     into = (
         ", ".join(seasons) or "no season"
@@ -508,7 +508,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
         else f"{len(seasons):,} seasons ({seasons[0]} to {seasons[-1]})"
     )
     click.echo(
-        f"Imported {result.events} events into {into}"
+        f"Imported {render.counted(result.events, 'event')} into {into}"
         f" ({result.overridden} with an override, {warnings})" + (":" if result.warned else ".")
     )
     for line, found in result.warned:
@@ -574,9 +574,9 @@ def sync(
         click.echo(f"Nothing new in {file.name}: {season.id} already holds it; nothing written.")
     elif dry_run:
         count = len(result.changes)
-        click.echo(f"Dry run: {count} change{'s' if count != 1 else ''}; nothing written.")
+        click.echo(f"Dry run: {render.counted(count, 'change')}; nothing written.")
     else:
-        events = f"{result.written} event{'s' if result.written != 1 else ''}"
+        events = render.counted(result.written, "event")
         click.echo(f"Synced {file.name} into {season.id}: {events} written.")
 
 

@@ -29,7 +29,7 @@ def migrate(obj: Ctx, as_json: bool) -> None:
     if as_json:
         render.dump_json({"db": str(where), "events": events})
         return
-    click.echo(f"{where}: a prematch store, up to date, with {events} events.")
+    click.echo(f"{where}: a prematch store, up to date, with {render.counted(events, 'event')}.")
 
 
 @click.command()
@@ -67,8 +67,8 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
         held, _ = dst.head()
         if held:
             raise InputError(
-                f"{dst.path} already holds {held} events; copy into a new file or an empty "
-                "database",
+                f"{dst.path} already holds {render.counted(held, 'event')}; copy into a new file "
+                "or an empty database",
                 field="to",
             )
         head = src.head()
@@ -98,8 +98,9 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
         )
         return
     click.echo(
-        f"Copied {result.events} events of {len(result.seasons)} seasons from {src_label} "
-        f"to {dst_label}; every hash reproduced, verified ({checked} events). Head: "
+        f"Copied {render.counted(result.events, 'event')} of "
+        f"{render.counted(len(result.seasons), 'season')} from {src_label} to {dst_label}; "
+        f"every hash reproduced, verified ({render.counted(checked, 'event')}). Head: "
         f"{seq}:{digest}"
     )
 

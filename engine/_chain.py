@@ -461,7 +461,8 @@ def _classify(snapshot: Snapshot, seq: int, previous: str, committed: int) -> Ta
         return Tamper(
             seq,
             "deleted",
-            f"{committed - total} events missing (later seqs renumbered to hide it)",
+            f"{committed - total} event{'s' if committed - total != 1 else ''} missing "
+            "(later seqs renumbered to hide it)",
         )
     moved_from = _moved_from(snapshot, seq)
     if moved_from is not None:

@@ -658,9 +658,19 @@ def test_copy_restores_the_log_whatever_the_clock_says(season: Script, now: str)
     # events are recorded facts, not judged against now.
     ran = season("copy", "--from", str(season.db), "--to", "copy.db", env={"PREMATCH_NOW": now})
     assert ran.returncode == 0, ran.shown()
+    assert " events of 1 season from " in ran.stdout
     copied = season.tmp / "copy.db"
     assert season.ok("--db", str(copied), "export").stdout == season.ok("export").stdout
     assert season.ok("--db", str(copied), "verify").returncode == 0
+
+
+def test_copy_fills_only_an_empty_store_and_counts_in_words(season: Script) -> None:
+    # README "Sharing one database": a season started there is not overwritten by a copy.
+    started = Script(season.tmp, db=season.tmp / "shared.db")
+    started.ok(*INIT_ARGS)
+    ran = season("copy", "--from", str(season.db), "--to", "shared.db", code=2)
+    assert_one_clear_line(ran, "shared.db already holds 1 event; copy into a new file")
+    assert started.ok("verify").stdout.startswith("OK: 1 event, ")
 
 
 # -- audit ------------------------------------------------------------------------------
