@@ -899,6 +899,14 @@ def _translate(
         )
     if primary == sqlite3.SQLITE_NOTADB:
         return IntegrityError("not a SQLite database", path=path)
+    if isinstance(error, sqlite3.ProgrammingError) and "same thread" in str(error):
+        # Only an embedder's connection (Store.from_connection) is tied to its thread.
+        return StoreError(
+            "the store's connection may only be used in the thread that made it; to share "
+            "the store between threads, make the connection with "
+            "sqlite3.connect(..., check_same_thread=False)",
+            path=path,
+        )
     if _undecodable(error):
         return IntegrityError(
             "an event's text is not UTF-8, which prematch never writes: the store was "

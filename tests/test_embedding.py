@@ -399,6 +399,19 @@ def test_store_on_an_embedders_own_connection(tmp_path: Path, where: str) -> Non
     store.close()
 
 
+def test_an_embedders_connection_is_shared_by_threads_when_made_for_it(tmp_path: Path) -> None:
+    tied = Store.from_connection(sqlite3.connect(tmp_path / "tied.db"))
+    shared = Store.from_connection(sqlite3.connect(tmp_path / "shared.db", check_same_thread=False))
+    start = History(season_id="embed-2027").season
+    with ThreadPoolExecutor(1) as thread:
+        with pytest.raises(StoreError, match=r"connect\(\.\.\., check_same_thread=False\)"):
+            thread.submit(start, tied, rulebook=NoRules(), now=NOW_UTC).result()
+        thread.submit(start, shared, rulebook=NoRules(), now=NOW_UTC).result()
+    assert (tied.seasons(), shared.seasons()) == ([], ["embed-2027"])
+    tied.close()
+    shared.close()
+
+
 # -- the cached season snapshot -----------------------------------------------------------
 
 
