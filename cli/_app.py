@@ -10,11 +10,12 @@ Exit codes (DESIGN §6): 0 ok, 1 audit/lint found block-level findings,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -43,6 +44,7 @@ __all__ = [
     "main",
     "override_option",
     "pass_ctx",
+    "removed_if_failed",
     "run",
 ]
 
@@ -135,6 +137,29 @@ def seasons_hint(known: list[str], wanted: str | None) -> str:
         f"its {len(known):,} seasons include {named}; "
         "`prematch audit --all --summary` lists them all"
     )
+
+
+@contextlib.contextmanager
+def removed_if_failed(db: Path | str) -> Iterator[None]:
+    """Remove the store file that the command creates (its folders too), if it fails: a
+    failed import or copy into a path where there was nothing leaves nothing there."""
+    path = db.expanduser() if isinstance(db, Path) else None
+    if path is None or path.exists() or path.is_symlink():
+        yield
+        return
+    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        # SQLite's files, and the writers' queue beside them (engine/_writers.py).
+        ends = ("-wal", "-shm", "-journal", "-writers")
+        for leftover in (path, *(Path(f"{path}{end}") for end in ends)):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def _clock() -> tuple[Clock, str | None]:

@@ -171,7 +171,8 @@ def calendar(obj: Ctx, out: Path, at: str | None) -> None:
         report = season.what_now(moment)
     entries = list(calendar_entries(state, report))
     write_file(out, season_ics(state, entries, stamp=obj.clock()))
-    click.echo(f"Wrote {len(entries)} events to {out} (times in {state.timezone}).", err=True)
+    wrote = render.counted(len(entries), "event")
+    click.echo(f"Wrote {wrote} to {out} (times in {state.timezone}).", err=True)
 
 
 COMMANDS: tuple[click.Command, ...] = (draft, lint, calendar)

@@ -319,15 +319,15 @@ def verify(obj: Ctx, as_json: bool, noted: str | None, jobs: int) -> None:
             raise InputError("--head takes SEQ:SHA256, as verify printed it", field="--head")
         expected = (int(seq_text), digest)
     with obj.store(readonly=True) as store:
-        # The head first: the log is append-only, so the snapshot verify then reads holds
-        # it, and the head printed is one this run checked (a write meanwhile comes after).
-        head_seq, head_hash = store.head()
-        verification = store.verify(expected, jobs=jobs or verify_jobs(head_seq))
+        stored = store.head()
+        verification = store.verify(expected, jobs=jobs or verify_jobs(stored[0]))
     count, problem = verification
     if as_json:
         render.dump_json(verification.to_json())
     elif problem is None:
-        click.echo(f"OK: {count} events, seq gapless, hash chain intact.")
+        # The head this run checked, as --json gives it (an empty store's: the chain's start).
+        head_seq, head_hash = verification.head or stored
+        click.echo(f"OK: {render.counted(count, 'event')}, seq gapless, hash chain intact.")
         click.echo(f"Head: {head_seq}:{head_hash} (note it; `verify --head` checks against it)")
     else:
         click.echo(
@@ -365,6 +365,8 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
         raise InputError("--format xlsx writes a workbook: give --out FILE.xlsx")
     with obj.store(readonly=True) as store:
         if fmt == "jsonl":  # streamed: a whole store's export is never held
+            if obj.season is not None:
+                obj.open_season(store)  # an unknown season is refused, not exported as nothing
             events = 0
 
             def chunks() -> Iterator[str]:
@@ -385,7 +387,7 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
                     click.echo(chunk, nl=False)
                 return
             write_file(out, (chunk.encode("utf-8") for chunk in chunks()))
-            click.echo(f"Wrote {events} events to {out}.", err=True)
+            click.echo(f"Wrote {render.counted(events, 'event')} to {out}.", err=True)
             return
         season = obj.open_season(store)
         header, rows = sheet_table(season)
@@ -393,7 +395,7 @@ def export(obj: Ctx, out: Path | None, fmt: str) -> None:
         click.echo(csv_text(header, rows), nl=False)
         return
     write_sheet(out, header, rows, xlsx=fmt == "xlsx")
-    click.echo(f"Wrote {len(rows)} programs of {season.id} to {out}.", err=True)
+    click.echo(f"Wrote {render.counted(len(rows), 'program')} of {season.id} to {out}.", err=True)
 
 
 @click.command()

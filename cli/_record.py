@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from prematch.cli import _render as render
-from prematch.cli._app import Ctx, at_option, json_option, override_option, pass_ctx
+from prematch.cli._app import (
+    Ctx,
+    at_option,
+    json_option,
+    override_option,
+    pass_ctx,
+    removed_if_failed,
+)
 from prematch.cli._errors import handles_errors
 from prematch.engine import InputError, Judged, Season, Store
 
@@ -470,7 +477,9 @@ def certify(obj: Ctx, order: tuple[str, ...], at: str | None, override: str | No
         done = season.certify(order, at=at, override=override)
         reading = _reading(season, done, at)
         where = _which(store, season)
-    _report_recorded(done, f"rank order list of {len(order)} programs", reading, where)
+    _report_recorded(
+        done, f"rank order list of {render.counted(len(order), 'program')}", reading, where
+    )
 
 
 @click.command()
@@ -494,29 +503,6 @@ _NAMED_SEASONS = 5
 """Up to how many seasons ``import`` names one by one (more: how many, first and last)."""
 
 
-@contextlib.contextmanager
-def _removed_if_failed(db: Path | str) -> Iterator[None]:
-    """Remove the store file that the command creates (its folders too), if it fails: a
-    failed import into a path where there was nothing leaves nothing there."""
-    path = db.expanduser() if isinstance(db, Path) else None
-    if path is None or path.exists() or path.is_symlink():
-        yield
-        return
-    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
-    try:
-        yield
-    except BaseException:
-        # SQLite's files, and the writers' queue beside them (engine/_writers.py).
-        ends = ("-wal", "-shm", "-journal", "-writers")
-        for leftover in (path, *(Path(f"{path}{end}") for end in ends)):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-        for folder in made:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-
-
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -532,7 +518,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
     from prematch.engine.io import import_lines, import_tracker
     from prematch.policies import Rulebook
 
-    with _removed_if_failed(obj.db), obj.store(create=True) as store, file.open("rb") as f:
+    with removed_if_failed(obj.db), obj.store(create=True) as store, file.open("rb") as f:
         if file.suffix.lower() == ".csv":  # an applicant's tracking sheet
             result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
         else:
@@ -544,10 +530,12 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
                 clock=obj.clock,
                 allow_violations=allow_violations,
             )
+        if not result.events:  # (and a store this command created is removed)
+            raise InputError(f"{file} holds no events; nothing was written")
     if as_json:
         render.dump_json(result.to_json())
         return
-    warnings = f"{result.warnings} warning" + ("" if result.warnings == 1 else "s")
+    warnings = render.counted(result.warnings, "warning")
     seasons = result.seasons
     into = (
         ", ".join(seasons) or "no season"
@@ -555,7 +543,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
         else f"{len(seasons):,} seasons ({seasons[0]} to {seasons[-1]})"
     )
     click.echo(
-        f"Imported {result.events} events into {into}"
+        f"Imported {render.counted(result.events, 'event')} into {into}"
         f" ({result.overridden} with an override, {warnings})" + (":" if result.warned else ".")
     )
     for line, found in result.warned:
@@ -633,9 +621,9 @@ def sync(
         click.echo(f"Nothing new in {file.name}: {season.id} already holds it; nothing written.")
     elif dry_run:
         count = len(result.changes)
-        click.echo(f"Dry run: {count} change{'s' if count != 1 else ''}; nothing written.")
+        click.echo(f"Dry run: {render.counted(count, 'change')}; nothing written.")
     else:
-        events = f"{result.written} event{'s' if result.written != 1 else ''}"
+        events = render.counted(result.written, "event")
         click.echo(f"Synced {file.name} into {season.id}: {events} written.")
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "audit_markdown",
     "audit_text",
+    "counted",
     "dump_json",
     "duration",
     "findings_text",
@@ -71,6 +72,11 @@ _ACTION_WORDS = {
 def dump_json(value: Any) -> None:
     """Print ``value`` as indented JSON."""
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural but for one: ``1 event``, ``3 events``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def local(moment: dt.datetime | None, timezone: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from prematch.cli import _render as render
-from prematch.cli._app import Ctx, database, json_option, pass_ctx
+from prematch.cli._app import Ctx, database, json_option, pass_ctx, removed_if_failed
 from prematch.cli._errors import handles_errors
 from prematch.engine import InputError, IntegrityError, NoRules, Store
 
@@ -29,7 +29,7 @@ def migrate(obj: Ctx, as_json: bool) -> None:
     if as_json:
         render.dump_json({"db": str(where), "events": events})
         return
-    click.echo(f"{where}: a prematch store, up to date, with {events} events.")
+    click.echo(f"{where}: a prematch store, up to date, with {render.counted(events, 'event')}.")
 
 
 @click.command()
@@ -60,19 +60,23 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
         raise InputError("--from and --to name the same store; --to needs another one")
     timeout = obj.busy_timeout
     with (
+        removed_if_failed(destination),
         Store.open(origin, create=False, busy_timeout=timeout, readonly=True) as src,
         Store.open(destination, create=True, busy_timeout=timeout) as dst,
     ):
         held, _ = dst.head()
         if held:
             raise InputError(
-                f"{dst.path} already holds {held} events; copy into a new file or an empty "
-                "database",
+                f"{dst.path} already holds {render.counted(held, 'event')}; copy into a new file "
+                "or an empty database",
                 field="to",
             )
         head = src.head()
-        # The log as it is: no rulebook re-judges what was recorded (or overridden) then.
-        result = import_lines(dst, export_lines(src), rulebook=NoRules(), clock=obj.clock)
+        # The log as it is: no rulebook re-judges what was recorded (or overridden) then,
+        # and no clock of this machine judges when it happened.
+        result = import_lines(
+            dst, export_lines(src), rulebook=NoRules(), clock=obj.clock, restore=True
+        )
         checked, tamper = dst.verify(head)
         if tamper is not None or dst.head() != head:
             raise IntegrityError(
@@ -94,8 +98,9 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
         )
         return
     click.echo(
-        f"Copied {result.events} events of {len(result.seasons)} seasons from {src_label} "
-        f"to {dst_label}; every hash reproduced, verified ({checked} events). Head: "
+        f"Copied {render.counted(result.events, 'event')} of "
+        f"{render.counted(len(result.seasons), 'season')} from {src_label} to {dst_label}; "
+        f"every hash reproduced, verified ({render.counted(checked, 'event')}). Head: "
         f"{seq}:{digest}"
     )
 

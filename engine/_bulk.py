@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pickle
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-__all__ = ["chunks", "jobs_for", "paused_gc"]
+from prematch.engine._errors import InputError
+
+__all__ = ["check_pickles", "chunks", "jobs_for", "paused_gc"]
 
 T = TypeVar("T")
 
@@ -51,3 +54,15 @@ def jobs_for(tasks: int, cpus: int | None = None) -> int:
     if cpus is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cpus or 1, tasks))
+
+
+def check_pickles(value: object, field: str, need: str) -> None:
+    """Refuse up front, whatever the size of the work, a ``value`` that worker processes
+    could not be given (they get it pickled): :class:`InputError` on ``field``, saying
+    it must be ``need`` when ``jobs`` > 1."""
+    try:
+        pickle.dumps(value)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise InputError(
+            f"must be {need} when jobs > 1: worker processes get it pickled ({e})", field=field
+        ) from None

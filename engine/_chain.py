@@ -206,13 +206,33 @@ class Tamper:
         return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
 
 
-class Verification(NamedTuple):
-    """What :meth:`~prematch.engine.Store.verify` found (unpacks as ``events, problem``)."""
-
+class _Checked(NamedTuple):
     events: int
     """How many events were checked."""
     problem: Tamper | None
     """The first place the chain does not hold, or ``None``."""
+
+
+class Verification(_Checked):
+    """What :meth:`~prematch.engine.Store.verify` found: unpacks as (and equals)
+    ``events, problem``, with the :attr:`head` it checked besides."""
+
+    head: tuple[int, str] | None = None
+    """The head the chain holds up to (the seq and hash of the newest event), to note and
+    give back as ``expected_head`` later; ``None`` if the chain is broken or the store
+    is empty."""
+
+    def __new__(
+        cls, events: int, problem: Tamper | None, head: tuple[int, str] | None = None
+    ) -> Verification:
+        """``events, problem`` and the ``head`` checked."""
+        self = super().__new__(cls, events, problem)
+        self.head = head
+        return self
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        """What a copy (or a pickle) is made from: the head too."""
+        return (self.events, self.problem, self.head)
 
     @property
     def ok(self) -> bool:
@@ -220,11 +240,13 @@ class Verification(NamedTuple):
         return self.problem is None
 
     def to_json(self) -> dict[str, Any]:
-        """The ``verify --json`` shape: ``{"events", "ok", "problem"}``."""
+        """The ``verify --json`` shape: ``{"events", "ok", "problem", "head"}``, the head
+        as ``verify`` prints it (``SEQ:SHA256``) or ``null``."""
         return {
             "events": self.events,
             "ok": self.ok,
             "problem": None if self.problem is None else self.problem.to_json(),
+            "head": None if self.head is None else f"{self.head[0]}:{self.head[1]}",
         }
 
 
@@ -243,7 +265,9 @@ def verify(
     here one event at a time, so the verdict is the one a single pass gives.
     """
     with recorder.snapshot() as snapshot:
-        return Verification(*_verify(snapshot, expected_head, spans, parts))
+        events, problem = _verify(snapshot, expected_head, spans, parts)
+        newest = _event(snapshot, events) if problem is None and events else None
+        return Verification(events, problem, None if newest is None else (events, newest[_HASH]))
 
 
 class Span(NamedTuple):
@@ -437,7 +461,8 @@ def _classify(snapshot: Snapshot, seq: int, previous: str, committed: int) -> Ta
         return Tamper(
             seq,
             "deleted",
-            f"{committed - total} events missing (later seqs renumbered to hide it)",
+            f"{committed - total} event{'s' if committed - total != 1 else ''} missing "
+            "(later seqs renumbered to hide it)",
         )
     moved_from = _moved_from(snapshot, seq)
     if moved_from is not None:

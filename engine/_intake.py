@@ -15,7 +15,8 @@ three, so that one bad value gets one message and one field whichever way it cam
   paragraphs; one-line text (names, specialties, contacts, ids from other systems) holds
   none, since it is shown inside lines of output
   (:func:`~prematch.engine._events.check_text`, :func:`~prematch.engine._events.check_line`);
-- ``at`` is an instant that is not after now: exact when it carries a UTC offset;
+- ``at`` is an instant that is not after now (but in a store copied whole, where it is a
+  recorded fact): exact when it carries a UTC offset;
   otherwise read in the program's timezone for the events that happen at the program
   (:data:`AT_THE_PROGRAM`, when the program has a ``timezone``), in the season's for the
   rest (:func:`~prematch.engine._clock.read_time`: a wall time the clocks skip or pass
@@ -276,7 +277,8 @@ class Intake:
     names no season belongs to :attr:`current`.
     ``programs`` gives the program timezones (:func:`program_zones`) recorded in a season
     of the store; it is asked once per season, when a time at one of its programs is
-    typed without an offset.
+    typed without an offset. With ``future``, an event may be after ``now`` (a store
+    copied whole: its times are facts recorded by another clock).
     """
 
     def __init__(
@@ -287,12 +289,14 @@ class Intake:
         current: str | None = None,
         programs: Callable[[str], dict[str, str]] | None = None,
         seasons: Callable[[str], str | None] | None = None,
+        future: bool = False,
     ) -> None:
         # The pydantic models load here, on the first event, not when the engine loads.
         from prematch.engine import _events
 
         self.timezones = timezones
         self.now = now
+        self.future = future
         self._seasons = seasons
         self.current = current if current is not None and self._zone(current) else None
         self._types = _events.EVENT_TYPES
@@ -500,7 +504,7 @@ class Intake:
     def _checked_now(self, moment: dt.datetime) -> dt.datetime:
         """``moment`` in UTC, refused if it is after now."""
         utc = moment.astimezone(dt.UTC)
-        if utc > self.now:  # both in UTC (as now is, most often): compared at no cost
+        if utc > self.now and not self.future:  # both in UTC (as now is, most often)
             raise InputError(
                 f"{moment.isoformat()} is after now ({self.now.isoformat()}); "
                 "events are facts: record them once they happen",
@@ -590,6 +594,7 @@ _SCAN_LINE = make_scanner(cast(Any, _DECODER))  # what raw_decode calls
 
 def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
     """The JSON object on line ``number`` of a JSONL input (``None`` if the line is blank).
+    The first line may start with a byte order mark (an editor's "UTF-8 with BOM").
 
     Raises :class:`InputError` naming the line if the line is longer than
     :data:`MAX_LINE_BYTES`, is not UTF-8, is not one JSON object, repeats a key or holds
@@ -604,6 +609,8 @@ def decode_line(raw: bytes | str, number: int) -> dict[str, Any] | None:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise InputError(f"not UTF-8 (byte {e.start + 1})", line=number) from None
+    if number == 1 and raw.startswith("\ufeff"):
+        raw = raw[1:]
     if len(raw) > MAX_LINE_BYTES:
         raise InputError(
             f"line is {len(raw):,} characters; the limit is {MAX_LINE_BYTES:,}", line=number

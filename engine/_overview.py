@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from prematch.engine._bulk import chunks, paused_gc
+from prematch.engine._bulk import check_pickles, chunks, paused_gc
 from prematch.engine._errors import UnknownSeasonError
 from prematch.engine._projection import judged, judged_runs, kept, projection_key
 from prematch.engine._queries import (
@@ -100,8 +100,13 @@ def season_overviews(
     seasons go to that many worker processes, each opening the store again; ``each`` is
     then called in the worker (pass a module-level function: it is pickled, and so is
     what it returns). At most two runs per worker are in flight: memory stays flat
-    however many seasons the store holds.
+    however many seasons the store holds. Whether workers are used depends on the
+    store, so with ``jobs`` > 1 ``each`` and ``rulebook`` must always pickle: one that
+    does not raises :class:`InputError` (its ``field`` names it) before any season is read.
     """
+    if jobs > 1:
+        check_pickles(each, "each", "a module-level function (or a partial of one)")
+        check_pickles(rulebook, "rulebook", "picklable")
     key = projection_key(rulebook)
     with paused_gc():
         seasons = sorted(store.seasons())

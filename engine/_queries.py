@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from prematch.engine._actions import ACTION_EVENTS
 from prematch.engine._admission import blocks_by_seq, caused_blocks
-from prematch.engine._bulk import chunks, jobs_for, paused_gc
+from prematch.engine._bulk import check_pickles, chunks, jobs_for, paused_gc
 from prematch.engine._errors import PrematchError
 from prematch.engine._records import Record, utc_iso
 from prematch.engine._replay import fold, live_records, replay_key, retracted_seqs
@@ -491,10 +491,15 @@ def audit_store(
     :func:`audit_jobs`) the runs go to that many worker processes (each opens the store
     again, a file or a database: :meth:`Store.reopen_target`; a memory store stays in this
     process); the reports still come out in order, and at most two runs per worker are in
-    flight, so memory stays flat however many seasons the store holds.
+    flight, so memory stays flat however many seasons the store holds. Whether workers
+    are used depends on the store, so with ``jobs`` > 1 ``rulebook`` must always pickle:
+    one that does not raises :class:`InputError` (field ``rulebook``) before any season
+    is read.
     """
     from prematch.engine._projection import audit_range, judged_runs, projection_key, stale_count
 
+    if jobs > 1:
+        check_pickles(rulebook, "rulebook", "picklable")
     key = projection_key(rulebook)
     with paused_gc():
         seasons = sorted(store.seasons())

@@ -333,6 +333,12 @@ def json_schema(shape: str = "event") -> dict[str, Any]:
                     "events": _COUNT,
                     "ok": {"type": "boolean"},
                     "problem": {"anyOf": [problem, _NULL]},
+                    "head": {
+                        "anyOf": [
+                            {"type": "string", "pattern": "^[1-9][0-9]*:[0-9a-f]{64}$"},
+                            _NULL,
+                        ]
+                    },
                 }
             ),
         )

@@ -382,7 +382,10 @@ class SqliteRecorder:
         readonly: bool = False,
     ):
         self.path = path
-        """The database file."""
+        """The database file, as it was named (errors show it so)."""
+        self.file = path.absolute()
+        """The database file from the root: what a thread's connection and the writers'
+        queue open, whatever the working folder is by then."""
         self.busy_timeout = busy_timeout
         """Seconds a write waits for another writer's lock."""
         self.readonly = readonly
@@ -450,7 +453,7 @@ class SqliteRecorder:
             # Reads work; a write raises StoreReadonlyError (and leaves no WAL files behind).
             # A folder this user cannot write holds no WAL files of its writes either.
             readonly = True
-        connect = _connector(path, busy_timeout, readonly=readonly)
+        connect = _connector(path.absolute(), busy_timeout, readonly=readonly)
         try:
             conn = connect()
         except sqlite3.Error as e:
@@ -492,12 +495,12 @@ class SqliteRecorder:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.OperationalError:
-            if self._connect is None or os.access(self.path.parent, os.W_OK):
+            if self._connect is None or os.access(self.file.parent, os.W_OK):
                 raise
             # A WAL store in a folder this user cannot write (so nobody can change it):
             # SQLite cannot make the lock file ``mode=ro`` needs; read it as it stands.
             conn.close()
-            self._connect = _connector(self.path, self.busy_timeout, readonly=True, immutable=True)
+            self._connect = _connector(self.file, self.busy_timeout, readonly=True, immutable=True)
             conn = self._first = self._conns.put(self._connect())
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {
@@ -537,7 +540,7 @@ class SqliteRecorder:
             # 8 % less time per imported event).
             conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if (
-            os.access(self.path, os.W_OK)
+            os.access(self.file, os.W_OK)
             and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
         ):
             conn.execute("PRAGMA journal_mode = WAL")
@@ -671,7 +674,7 @@ class SqliteRecorder:
         """This process's turn among the processes writing the file (see
         :mod:`prematch.engine._writers`): the descriptor to close after the commit."""
         try:
-            return take_turn(self.path, max(0.0, deadline - time.monotonic()))
+            return take_turn(self.file, max(0.0, deadline - time.monotonic()))
         except WriterTimeout:
             raise StoreBusyError(
                 f"the store is locked by another process (waited {self.busy_timeout:g} s); "
@@ -896,6 +899,14 @@ def _translate(
         )
     if primary == sqlite3.SQLITE_NOTADB:
         return IntegrityError("not a SQLite database", path=path)
+    if isinstance(error, sqlite3.ProgrammingError) and "same thread" in str(error):
+        # Only an embedder's connection (Store.from_connection) is tied to its thread.
+        return StoreError(
+            "the store's connection may only be used in the thread that made it; to share "
+            "the store between threads, make the connection with "
+            "sqlite3.connect(..., check_same_thread=False)",
+            path=path,
+        )
     if _undecodable(error):
         return IntegrityError(
             "an event's text is not UTF-8, which prematch never writes: the store was "

@@ -226,7 +226,7 @@ class Store:
             store = cls(
                 SqliteRecorder.open(p, create=create, busy_timeout=busy_timeout, readonly=readonly)
             )
-        store._reopen = str(path if is_url(path) else p)
+        store._reopen = str(path if is_url(path) else p.absolute())
         return store
 
     @classmethod
@@ -257,9 +257,10 @@ class Store:
 
     def reopen_target(self) -> str | None:
         """What a worker process passes to :meth:`open` to open this store again (the
-        file's path, or the database's URL *with its password*: keep it in memory), or
-        ``None`` for a store no other process can open (memory, an embedder's connection).
-        ``audit --all --jobs`` and ``verify --jobs`` give it to their workers."""
+        file's absolute path, whatever the working folder was or becomes; or the
+        database's URL *with its password*: keep it in memory), or ``None`` for a store no
+        other process can open (memory, an embedder's connection). ``audit --all --jobs``
+        and ``verify --jobs`` give it to their workers."""
         return self._reopen
 
     @property

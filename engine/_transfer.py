@@ -39,6 +39,7 @@ from prematch.engine._errors import (
     PrematchError,
     StoreBusyError,
     StoreError,
+    UnknownSeasonError,
     located,
 )
 from prematch.engine._intake import Intake, Pending, decode_line, place_dates, program_zones
@@ -62,7 +63,16 @@ _SEQ_FIELDS = ("retracts", "news_seq")
 
 
 def export_lines(store: Store, season: str | None = None) -> Iterator[str]:
-    """Every event (of one season, or all) as import-ready JSONL lines, in ``seq`` order."""
+    """Every event (of one season, or all) as import-ready JSONL lines, in ``seq`` order.
+
+    Raises :class:`UnknownSeasonError` at once if the store holds no season ``season``
+    (an export of nothing would pass for an empty backup)."""
+    if season is not None and store.latest_season(season) is None:
+        raise UnknownSeasonError(f"no season {season!r}", season=season)
+    return _lines(store, season)
+
+
+def _lines(store: Store, season: str | None) -> Iterator[str]:
     for r in store.records(season):
         line: dict[str, Any] = {"seq": r.seq, "season": r.season, "type": r.type}
         if r.program is not None:
@@ -118,6 +128,7 @@ def import_lines(
     rulebook: RulebookProtocol,
     clock: Clock = system_clock,
     allow_violations: bool = False,
+    restore: bool = False,
 ) -> ImportResult:
     """Import JSONL lines into ``store`` in one transaction: everything, or nothing.
 
@@ -125,7 +136,12 @@ def import_lines(
     keep a large import's memory small). If they turn out not to be grouped by season
     after some seasons were written (see :data:`WINDOW`), they are read again from their
     start: a seekable file is, a list is iterated again, and the lines of an iterator
-    (a pipe, a generator) are kept in a temporary file while that can happen."""
+    (a pipe, a generator) are kept in a temporary file while that can happen.
+
+    An event's time may not be after the ``clock``'s now, but with ``restore``: the lines
+    are then a store's own export copied whole (``prematch copy``), facts already
+    recorded, whatever the clock of this machine says (it still gives the moment the
+    copy is written)."""
     source = _Source(lines, _same, _same)
 
     def objects(raw_lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -143,6 +159,7 @@ def import_lines(
         rulebook=rulebook,
         clock=clock,
         allow_violations=allow_violations,
+        restore=restore,
     )
 
 
@@ -195,12 +212,13 @@ def _guarded(
     clock: Clock,
     allow_violations: bool,
     expected_last_seq: int | None = None,
+    restore: bool = False,
 ) -> ImportResult:
     """Import ``objects(source.first())``; if they turn out not to be grouped by season
     after some seasons were written, import ``objects(source.again())``, writing nothing
     before every line is read."""
     now = checked_clock(clock)()
-    args = (store, default_season, rulebook, now, allow_violations, expected_last_seq)
+    args = (store, default_season, rulebook, now, allow_violations, expected_last_seq, restore)
     with paused_gc(), source:
         try:
             return _import(objects(source.first()), *args, source=source)
@@ -300,6 +318,7 @@ def _import(
     now: dt.datetime,
     allow_violations: bool,
     expected_last_seq: int | None,
+    restore: bool,
     *,
     source: _Source | None,
 ) -> ImportResult:
@@ -334,6 +353,7 @@ def _import(
             current=default_season,
             programs=lambda season: program_zones(records(season)),
             seasons=zone,
+            future=restore,
         )
         writer = _BatchWriter(tx, stored, rulebook, allow_violations)
         _Stream(intake, writer, records, now, source=source).run(objects)

@@ -1,10 +1,13 @@
 """What if I sent this, then? ``Season.preview`` answers without writing anything.
 
-    python examples/whatif.py --db season.db --season ID \\
-        --event '{"type": "thanked", "program": "mercy-im", "at": "2027-01-22T18:00"}' [...]
+    python examples/whatif.py --db season.db --season demo-2027 \\
+        --event '{"type": "thanked", "program": "marlow-im", "at": "2027-02-01T18:00"}' \\
+        --event '{"type": "interest_sent", "program": "kestrelpoint-im", "at": "2027-02-01T18:00"}'
 
-Each ``--event`` is one object as an import line gives it (``type``, ``program``, ``at``,
-the payload fields), in the order they would be sent; ``at`` may be in the future. Prints
+(``season.db`` holding the demo season: ``prematch --db season.db import`` the file
+``prematch.engine.fixtures_dir() / "demo" / "season.jsonl"``.) Each ``--event`` is one
+object as an import line gives it (``type``, ``program``, ``at``, the payload fields),
+in the order they would be sent; ``at`` may be in the future. Prints
 what the rulebook says of each, then what would be due or allowed after them. Opens the
 store read-only; only public names of ``prematch`` are used.
 """

@@ -532,6 +532,37 @@ def test_verify_detects_an_edit_behind_the_engines_back(season: Script) -> None:
     doc = season.json("verify", "--json", code=1)
     assert doc["ok"] is False
     assert doc["problem"]["seq"] == 3
+    assert doc["head"] is None  # nothing to note: the chain does not hold
+
+
+def test_a_script_notes_the_head_verify_json_gives_and_checks_against_it(
+    season: Script, tmp_path: Path
+) -> None:
+    first = season.json("verify", "--json")["head"]
+    assert f"Head: {first} " in season.ok("verify").stdout  # the head the text shows
+    season.ok("log", "thanked", "mercy")
+    noted = season.json("verify", "--json")["head"]
+    season.ok("verify", "--head", first)  # events added since: still holds
+
+    # Someone cuts off the newest event together with its head row (and puts the guards
+    # back): alone, the store looks intact; the head the script noted finds the cut.
+    with sqlite3.connect(season.db) as conn:
+        for table in ("events", "heads"):
+            conn.execute(f"DROP TRIGGER {table}_no_delete")
+            conn.execute(f"DELETE FROM {table} WHERE seq = (SELECT MAX(seq) FROM {table})")
+            conn.execute(
+                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'append-only'); END"
+            )
+    conn.close()
+    assert season.json("verify", "--json")["head"] == first
+    cut = season.json("verify", "--json", "--head", noted, code=1)
+    assert (cut["ok"], cut["head"]) == (False, None)
+
+    (tmp_path / "empty").mkdir()
+    empty = Script(tmp_path / "empty")
+    empty.ok("migrate")
+    assert empty.json("verify", "--json")["head"] is None  # nothing to note yet
 
 
 # -- export / import --------------------------------------------------------------------
@@ -602,6 +633,26 @@ def test_import_into_a_new_database_writes_nothing_on_error(cli: Script, tmp_pat
     assert not (tmp_path / "new").exists()
 
 
+def test_import_reads_a_file_saved_with_a_byte_order_mark(season: Script, tmp_path: Path) -> None:
+    exported = season.ok("export").stdout
+    saved = tmp_path / "saved.jsonl"
+    saved.write_text(exported, encoding="utf-8-sig")  # "UTF-8 with BOM", as some editors save
+    fresh = tmp_path / "fresh.db"
+    season.ok("--db", str(fresh), "import", str(saved))
+    assert season.ok("--db", str(fresh), "export").stdout == exported
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank-lines"])
+def test_import_of_a_file_without_events_is_refused_and_creates_nothing(
+    cli: Script, tmp_path: Path, content: str
+) -> None:
+    (tmp_path / "nothing.jsonl").write_text(content, encoding="utf-8")
+    before = sorted(tmp_path.iterdir())
+    proc = cli("import", "nothing.jsonl", code=2)
+    assert_one_clear_line(proc, "nothing.jsonl holds no events; nothing was written")
+    assert sorted(tmp_path.iterdir()) == before  # no database (nor its sidecars)
+
+
 def test_import_of_a_season_already_in_the_store_is_refused(season: Script, tmp_path: Path) -> None:
     dump = tmp_path / "dump.jsonl"
     season.ok("export", "--out", str(dump))
@@ -609,6 +660,49 @@ def test_import_of_a_season_already_in_the_store_is_refused(season: Script, tmp_
     proc = season("import", str(dump), code=2)
     assert SEASON in proc.stderr
     assert db_files(season.db) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--season", "jose2027", "export", "--out", "backup.jsonl"), {}),
+        (("--season", "jose2027", "export"), {}),
+        (("export", "--out", "backup.jsonl"), {"PREMATCH_SEASON": "jose2027"}),
+        (("--season", "jose2027", "export", "--format", "csv", "--out", "backup.jsonl"), {}),
+    ],
+    ids=["jsonl-out", "jsonl-stdout", "env", "csv-out"],
+)
+def test_export_of_a_mistyped_season_is_refused_and_writes_no_file(
+    season: Script, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    proc = season(*args, env=env, code=2)
+    assert_one_clear_line(proc, "no season 'jose2027'", SEASON)
+    assert proc.stdout == ""
+    assert not (season.tmp / "backup.jsonl").exists()
+
+
+# -- copy -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("now", ["2026-12-01T00:00:00Z", "2030-01-01T00:00:00Z"])
+def test_copy_restores_the_log_whatever_the_clock_says(season: Script, now: str) -> None:
+    # Written on a machine whose clock was ahead of this one's (or copied later): the
+    # events are recorded facts, not judged against now.
+    ran = season("copy", "--from", str(season.db), "--to", "copy.db", env={"PREMATCH_NOW": now})
+    assert ran.returncode == 0, ran.shown()
+    assert " events of 1 season from " in ran.stdout
+    copied = season.tmp / "copy.db"
+    assert season.ok("--db", str(copied), "export").stdout == season.ok("export").stdout
+    assert season.ok("--db", str(copied), "verify").returncode == 0
+
+
+def test_copy_fills_only_an_empty_store_and_counts_in_words(season: Script) -> None:
+    # README "Sharing one database": a season started there is not overwritten by a copy.
+    started = Script(season.tmp, db=season.tmp / "shared.db")
+    started.ok(*INIT_ARGS)
+    ran = season("copy", "--from", str(season.db), "--to", "shared.db", code=2)
+    assert_one_clear_line(ran, "shared.db already holds 1 event; copy into a new file")
+    assert started.ok("verify").stdout.startswith("OK: 1 event, ")
 
 
 # -- audit ------------------------------------------------------------------------------

@@ -4,8 +4,10 @@ discriminated union; season summaries, ``after_seq`` and the ``on_recorded`` hoo
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
+import pickle
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -136,6 +138,10 @@ def test_every_result_of_the_library_has_a_to_json_of_its_shape(tmp_path: Path) 
         assert errors("verify", verification.to_json()) == []
         count, problem = verification  # still unpacks as (events, problem)
         assert (count, problem, verification.ok) == (90, None, True)
+        # The head it checked, to note and give back (a copy or a pickle keeps it).
+        assert verification.head == store.head() == copy.copy(verification).head
+        assert pickle.loads(pickle.dumps(verification)).head == store.head()
+        assert store.verify(verification.head).ok
         judged = season.record("note_added", "marlow-im", text="asked about visas")
         out = judged.to_json()
         assert errors("event", out["event"]) == []

@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,18 +23,23 @@ from history import History
 from prematch_script import Script
 from races import Go, race
 
+import prematch.engine._overview
+import prematch.engine._queries
 from prematch import policies
 from prematch.engine import (
     InputError,
     Judge,
     NoRules,
     Season,
+    SeasonOverview,
     SeasonState,
     Store,
     StoreError,
     StoreReadonlyError,
     StructuralError,
+    audit_store,
     fixed_clock,
+    season_overviews,
 )
 
 NOW_UTC = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
@@ -262,6 +268,40 @@ def test_a_write_met_by_another_seasons_write_takes_the_next_seq_without_judging
     store.close()
 
 
+def test_a_store_opened_by_a_relative_path_stays_that_file_after_a_change_of_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = Store.open("big.db")
+    for season_id in ("amira-2027", "bilal-2027"):
+        History(season_id=season_id).added_and_applied("mercy").season(
+            store, rulebook=NoRules(), now=NOW_UTC
+        )
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert store.reopen_target() == str(tmp_path / "big.db")
+    # Workers (one per season here) open it again from their own working folder.
+    monkeypatch.setattr(prematch.engine._queries, "SEASONS_PER_TASK", 1)
+    audits = list(audit_store(store, policies.Rulebook(), jobs=2, at=NOW_UTC))
+    assert [a.season for a in audits] == ["amira-2027", "bilal-2027"]
+    monkeypatch.setattr(prematch.engine._overview, "SEASONS_PER_TASK", 1)
+    pids = set(season_overviews(store, policies.Rulebook(), _process, at=NOW_UTC, jobs=2))
+    assert os.getpid() not in pids
+    # A thread's first connection, and its write, are the same file's too.
+    season = Season.open(store, "amira-2027", rulebook=NoRules(), clock=fixed_clock(NOW_UTC))
+    with ThreadPoolExecutor(1) as thread:
+        note = {"at": NEWS_AT, "kind": "other", "detail": "moved folders"}
+        thread.submit(season.record, "news_recorded", **note).result()
+    assert store.verify() == (7, None)
+    store.close()
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def _process(overview: SeasonOverview) -> int:
+    """The process that read the season (a worker sends it back)."""
+    return os.getpid()
+
+
 def _heads(db: Path) -> int:
     with contextlib.closing(sqlite3.connect(db)) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM heads").fetchone()[0])
@@ -369,6 +409,19 @@ def test_store_on_an_embedders_own_connection(tmp_path: Path, where: str) -> Non
     assert conn.execute("SELECT COUNT(*) FROM events").fetchone() == (3,)
     assert conn.execute("SELECT COUNT(*) FROM app_users").fetchone() == (0,)
     store.close()
+
+
+def test_an_embedders_connection_is_shared_by_threads_when_made_for_it(tmp_path: Path) -> None:
+    tied = Store.from_connection(sqlite3.connect(tmp_path / "tied.db"))
+    shared = Store.from_connection(sqlite3.connect(tmp_path / "shared.db", check_same_thread=False))
+    start = History(season_id="embed-2027").season
+    with ThreadPoolExecutor(1) as thread:
+        with pytest.raises(StoreError, match=r"connect\(\.\.\., check_same_thread=False\)"):
+            thread.submit(start, tied, rulebook=NoRules(), now=NOW_UTC).result()
+        thread.submit(start, shared, rulebook=NoRules(), now=NOW_UTC).result()
+    assert (tied.seasons(), shared.seasons()) == ([], ["embed-2027"])
+    tied.close()
+    shared.close()
 
 
 # -- the cached season snapshot -----------------------------------------------------------

@@ -24,11 +24,14 @@ import prematch.engine._overview
 import prematch.engine._queries
 from prematch.cli._html import advisor_row
 from prematch.engine import (
+    InputError,
+    NoRules,
     PrematchError,
     Season,
     SeasonOverview,
     Store,
     audit_records,
+    audit_store,
     fixed_clock,
     import_lines,
     season_overviews,
@@ -108,6 +111,21 @@ def test_jobs_give_the_same_rows_in_the_same_order(db, monkeypatch, per_task):
 def worker(overview: SeasonOverview) -> int:
     """The process that read the season."""
     return os.getpid()
+
+
+def test_with_jobs_what_workers_get_must_pickle_whatever_the_size_of_the_store(db):
+    # Six seasons are judged in this process; a large store's go to workers, pickled:
+    # a lambda is refused here as it would be there, before any season is read.
+    class Local(NoRules):
+        """A rulebook no worker can get (a class defined in a function)."""
+
+    with Store.open(db) as store:
+        assert len(list(season_overviews(store, Rulebook(), lambda o: o.at, at=AT))) == 6
+        with pytest.raises(InputError, match="module-level function") as each:
+            list(season_overviews(store, Rulebook(), lambda o: o.at, at=AT, jobs=2))
+        with pytest.raises(InputError, match="picklable") as rulebook:
+            list(audit_store(store, Local(), jobs=2))
+    assert (each.value.field, rulebook.value.field) == ("each", "rulebook")
 
 
 def test_the_command_gives_the_same_output_whatever_the_jobs(template, tmp_path):

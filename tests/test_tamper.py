@@ -175,7 +175,9 @@ def test_untouched_store_verifies(db: Path) -> None:
     assert verify(db) == (EVENTS, None)
     text, doc = cli_verify(db)
     assert text.returncode == 0
-    assert doc == {"events": EVENTS, "ok": True, "problem": None}
+    with Store.open(db, create=False) as store:
+        seq, digest = store.head()
+    assert doc == {"events": EVENTS, "ok": True, "problem": None, "head": f"{seq}:{digest}"}
 
 
 def test_triggers_refuse_edits_and_deletes(db: Path) -> None:
@@ -195,6 +197,17 @@ def test_triggers_refuse_edits_and_deletes(db: Path) -> None:
 def test_edited_payload(db: Path, raw: sqlite3.Connection) -> None:
     raw.execute("UPDATE events SET payload = replace(payload, 'n5', 'n5!') WHERE seq = 5")
     assert_found(db, 5, "edited")
+
+
+def test_a_copy_of_an_edited_store_fails_and_leaves_no_file(
+    db: Path, raw: sqlite3.Connection
+) -> None:
+    raw.execute("UPDATE events SET payload = replace(payload, 'n5', 'n5!') WHERE seq = 5")
+    before = sorted(p.name for p in db.parent.iterdir())
+    ran = Script(db.parent, db=db)("copy", "--from", str(db), "--to", "new/copy.db", code=2)
+    assert "the copy does not reproduce" in ran.stderr
+    # Nor its sidecars (the write-ahead log, the writers' queue) or the folder it made.
+    assert sorted(p.name for p in db.parent.iterdir()) == before
 
 
 def test_edited_occurred_at(db: Path, raw: sqlite3.Connection) -> None:

@@ -19,9 +19,12 @@ from prematch.engine import (
     Season,
     Store,
     StructuralError,
+    UnknownSeasonError,
     export_lines,
+    fixed_clock,
     fixtures_dir,
     import_lines,
+    parse_instant,
 )
 from prematch.policies import Rulebook
 
@@ -200,6 +203,24 @@ def test_several_seasons_export_and_import_together(store, clock, season_of, ope
     assert copy.seasons() == ["amira-2027", "bilal-2027"]
     assert list(export_lines(copy)) == exported
     assert list(export_lines(copy, "bilal-2027")) == list(export_lines(store, "bilal-2027"))
+
+
+def test_a_restored_export_is_not_judged_against_the_clock(store, clock, season_of, open_store):
+    season_of(store, SEASON, clock)
+    exported = list(export_lines(store))
+    earlier = fixed_clock(parse_instant("2026-10-01T00:00:00Z"))  # this machine's clock lags
+
+    with pytest.raises(InputError, match="is after now"):
+        import_lines(open_store("imported.db"), exported, rulebook=NoRules(), clock=earlier)
+    copy = open_store("copy.db")
+    import_lines(copy, exported, rulebook=NoRules(), clock=earlier, restore=True)
+    assert list(export_lines(copy)) == exported
+
+
+def test_export_of_a_season_the_store_does_not_hold_is_refused(store, clock, season_of):
+    season_of(store, SEASON, clock, season_id="amira-2027")
+    with pytest.raises(UnknownSeasonError, match="no season 'amira2027'"):
+        export_lines(store, "amira2027")  # at the call, not when the lines are read
 
 
 def test_a_hand_written_file_may_hold_several_seasons(open_store, clock):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -260,27 +262,34 @@ def _example_store(installed: Path, folder: Path, env: dict[str, str]) -> Path:
     return db
 
 
+def docstring_command(path: Path) -> list[str]:
+    """The command an example's docstring shows (its indented ``python examples/...`` line,
+    with the lines a trailing ``\\`` continues), as its words."""
+    text = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    command = re.search(r"^ +(python examples/.*?[^\\])$", text, re.MULTILINE | re.DOTALL)
+    assert command is not None, f"{path.name} shows no command"
+    return shlex.split(command[1].replace("\\\n", " "))
+
+
 def test_the_analysis_and_what_if_examples_run_on_the_installed_wheel(
     installed: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     env = clean_env(tmp_path_factory.mktemp("home"))
-    db = _example_store(installed, tmp_path, env)
-    python = str(installed / "python")
+    _example_store(installed, tmp_path, env)  # season.db, the demo season, as they say
+    (tmp_path / "examples").mkdir()
+    commands = {}
     for name in ("analysis.py", "whatif.py"):
-        shutil.copy(EXAMPLES / name, tmp_path / name)
-    rows = run([python, "analysis.py", "--db", str(db)], cwd=tmp_path, env=env)
+        shutil.copy(EXAMPLES / name, tmp_path / "examples" / name)
+        # The command each docstring shows, run as written (by the wheel's python).
+        _, *words = docstring_command(EXAMPLES / name)
+        commands[name] = [str(installed / "python"), *words]
+    rows = run(commands["analysis.py"], cwd=tmp_path, env=env)
     assert "season=demo-2027" in rows and "events=90" in rows and "last_seq=90" in rows
-    thanked = '{"type": "thanked", "program": "marlow-im", "at": "2027-02-01T18:00"}'
-    interest = '{"type": "interest_sent", "program": "kestrelpoint-im", "at": "2027-02-01T18:00"}'
-    shown = run(
-        [python, "whatif.py", "--db", str(db), "--event", thanked, "--event", interest],
-        cwd=tmp_path,
-        env=env,
-    )
+    shown = run(commands["whatif.py"], cwd=tmp_path, env=env)
     assert "block: thanks.once" in shown  # marlow-im was thanked already
     assert shown.count("then, as of 2027-02-01T23:00:00.000000+00:00") == 1
     # The what-if wrote nothing.
-    assert "events=90" in run([python, "analysis.py", "--db", str(db)], cwd=tmp_path, env=env)
+    assert "events=90" in run(commands["analysis.py"], cwd=tmp_path, env=env)
 
 
 def test_the_service_example_under_eight_clients_loses_nothing(
@@ -314,4 +323,10 @@ def test_the_service_example_under_eight_clients_loses_nothing(
         ]
     assert sorted(texts) == sorted(load.recorded)  # every note once: nothing lost, none twice
     verified = json.loads(run([prematch, "verify", "--json"], cwd=tmp_path, env=cli_env))
-    assert verified == {"events": 2 + len(texts), "ok": True, "problem": None}
+    assert verified == {
+        "events": 2 + len(texts),
+        "ok": True,
+        "problem": None,
+        "head": verified["head"],
+    }
+    assert verified["head"].startswith(f"{2 + len(texts)}:")
