@@ -66,7 +66,11 @@ def init(
 
     calendar = None if calendar_file is None else read_calendar_file(calendar_file)
     sid = season_id or obj.season or season_slug(name, match_year)
-    with obj.store(create=True) as store, _derived_id_advice(sid != (season_id or obj.season)):
+    with (
+        removed_if_failed(obj.db),
+        obj.store(create=True) as store,
+        _derived_id_advice(sid != (season_id or obj.season)),
+    ):
         season = Season.start(
             store,
             sid,

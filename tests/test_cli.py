@@ -322,6 +322,14 @@ def test_a_mistyped_season_gets_the_closest_ids_not_every_season(tmp_path: Path)
     assert "`prematch audit --all --summary` lists them all" in other.stderr
 
 
+def test_a_refused_init_leaves_no_database_behind(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    args = ["init", "--match-year", "2027", "--specialty", "Internal Medicine"]
+    ran = script(*args, "--timezone", "Mars/Olympus", "--visa", "none", "--name", "A B")
+    assert ran.returncode == 2 and "unknown IANA timezone" in ran.stderr
+    assert not script.db.exists() and list(tmp_path.glob(f"{script.db.name}*")) == []
+
+
 def test_check_unknown_program_is_an_input_error(season: Script) -> None:
     proc = season("check", "interest", "nowhere", code=2)
     assert "nowhere" in proc.stderr
