@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from prematch.cli._app import (
 )
 from prematch.cli._errors import handles_errors
 from prematch.engine import InputError, Judged, Season, Store
+
+if TYPE_CHECKING:
+    from prematch.engine.io import Unshown
 
 __all__ = ["COMMANDS", "certify", "import_", "init", "log", "news", "program", "retract", "sync"]
 
@@ -629,6 +632,31 @@ def sync(
     else:
         events = render.counted(result.written, "event")
         click.echo(f"Synced {file.name} into {season.id}: {events} written.")
+    _report_unshown(result.unshown, file.name)
+
+
+_UNSHOWN_LISTED = 5
+"""Up to how many facts the sheet no longer shows ``sync`` lists (more: how many)."""
+
+
+def _report_unshown(unshown: Sequence[Unshown], source: str) -> None:
+    """Tell the facts the log holds that the sheet no longer shows, and how to correct the
+    log if one was a mistake (sync removes nothing)."""
+    if not unshown:
+        return
+    count = render.counted(len(unshown), "fact")
+    click.echo(f"{source} no longer shows {count} the log holds (kept; sync removes nothing):")
+    for u in unshown[:_UNSHOWN_LISTED]:
+        if u.row is None:
+            click.echo(f"  {u.program}: no row; the log holds {u.fact} (seq {u.seq})")
+            continue
+        said = f"says {u.cell!r}" if u.cell else "blank"
+        click.echo(f"  row {u.row}, {u.program}, {u.column!r} {said}: {u.fact} (seq {u.seq})")
+    if len(unshown) > _UNSHOWN_LISTED:
+        click.echo(f"  ... and {len(unshown) - _UNSHOWN_LISTED} more")
+    click.echo(
+        'If one is a mistake, retract it: prematch retract SEQ --reason "..."; else nothing to do.'
+    )
 
 
 COMMANDS: tuple[click.Command, ...] = (

@@ -15,7 +15,10 @@ earlier sync) are respected as long as they agree with the sheet:
   one): nothing to do. One on another day: a correction, the event is retracted and
   recorded again at the sheet's date (both are shown);
 - a blank cell never removes anything (a blank is "not written down", not "did not
-  happen"); a retraction is ``prematch retract``'s business;
+  happen"); a retraction is ``prematch retract``'s business. What the log holds and the
+  sheet no longer shows (a date cell or the signal or connection emptied, a status that
+  no longer says rejected, declined or withdrawn, a program without its row) is listed
+  in :attr:`SyncResult.unshown`, for the user to retract or keep;
 - the status column records ``rejected``, ``declined``, ``withdrawn`` and ``waitlisted``
   (at the date of their own column when the sheet has one, else when sync first sees
   the status); ``applied``, ``invited`` and ``interviewed`` need the date of their column;
@@ -66,7 +69,7 @@ from prematch.engine._state import SeasonState
 from prematch.engine._tracker import program_id
 from prematch.engine._transfer import SeasonChangedError, import_objects, in_write_order
 
-__all__ = ["Change", "SheetProblems", "SyncResult", "sheet_table", "sync_sheet"]
+__all__ = ["Change", "SheetProblems", "SyncResult", "Unshown", "sheet_table", "sync_sheet"]
 
 DATED: dict[str, str] = {
     "applied": "applied",
@@ -134,6 +137,24 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Unshown:
+    """A fact the log holds that the sheet no longer shows: sync keeps it (it removes
+    nothing), and tells."""
+
+    row: int | None
+    """The program's row (None: the sheet has no row for the program)."""
+    program: str
+    column: str
+    """The column's header as the sheet spells it ("" for a program without a row)."""
+    fact: str
+    """The log's fact, e.g. ``thanked 2026-11-18``."""
+    seq: int
+    """The seq of the event that holds it."""
+    cell: str = ""
+    """What the cell says instead ("" for a blank cell)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SyncResult:
     """What a sync did (or, with ``dry_run``, would do)."""
 
@@ -141,6 +162,8 @@ class SyncResult:
     warnings: tuple[str, ...]
     written: int
     """Events written (0 for a dry run, or when nothing changed)."""
+    unshown: tuple[Unshown, ...] = ()
+    """The facts of the log the sheet no longer shows (kept), in the sheet's order."""
 
 
 class SheetProblems(InputError):
@@ -516,6 +539,70 @@ class _Planner:
                 event = {"type": "note_added", "program": pid, "at": last_text, "text": row.note}
                 self.add(row, f"+ {pid}: note {_short(row.note)}", event, "notes")
 
+    def unshown(self, rows: Sequence[_Row]) -> list[Unshown]:
+        """The facts the log holds that the sheet no longer shows: a date, signal or
+        connection cell left blank, a status that no longer says its rejection, decline or
+        withdrawal, a program without a row (each the first event of its type, the one
+        its column stands for)."""
+        out: list[Unshown] = []
+        for row in rows:
+            records = self.by_program.get(row.program, [])
+            first: dict[str, Record] = {}
+            for r in sorted(records, key=lambda r: (r.occurred_at, r.seq)):
+                first.setdefault(r.type, r)
+            for key, kind in DATED.items():
+                record = first.get(kind)
+                if record is None or row.status == key or key in row.dates:
+                    continue
+                shown_by = [key, *(("interview",) if key in ("invited", "interviewed") else ())]
+                if any(row.values.get(k, "").strip().lower() not in NO_DATE for k in shown_by):
+                    continue  # a date (or one not read, reported on its own)
+                column = next((k for k in shown_by if k in row.headers), None)
+                if column is None and key in _RECORDED_STATUS[1:] and "status" in row.headers:
+                    column = "status"
+                if column is None:
+                    continue  # the sheet has no column for it
+                when = _when(record, self._zone(row.program, kind, row))
+                cell = row.values.get(column, "").strip()
+                out.append(
+                    Unshown(
+                        row.number,
+                        row.program,
+                        row.headers[column],
+                        f"{kind} {when}",
+                        record.seq,
+                        cell,
+                    )
+                )
+            for key, kind, fact in (
+                ("signal", "signal_sent", row.signal),
+                ("connection", "connection_recorded", row.connection),
+            ):
+                record = first.get(kind)
+                if record is None or fact is not None or key not in row.headers:
+                    continue
+                detail = record.payload.get("detail")
+                said = record.payload.get("tier") or record.payload["kind"] + (
+                    f" ({detail})" if detail else ""
+                )
+                out.append(
+                    Unshown(
+                        row.number,
+                        row.program,
+                        row.headers[key],
+                        f"{key} {said}",
+                        record.seq,
+                        row.values.get(key, "").strip(),
+                    )
+                )
+        in_sheet = {row.program for row in rows}
+        for pid, records in self.by_program.items():
+            added = next((r for r in records if r.type == "program_added"), None)
+            if pid not in in_sheet and added is not None:
+                name = added.payload.get("name", pid)
+                out.append(Unshown(None, pid, "", f"program {name!r}", added.seq))
+        return out
+
     def _status_dated(self, row: _Row, records: list[Record]) -> None:
         """A status of ``applied``, ``invited`` or ``interviewed`` needs its event's date:
         in the sheet, or already in the log."""
@@ -714,10 +801,11 @@ def sync_sheet(
             ordered = sorted(reader.problems, key=lambda p: int(p.split(None, 2)[1].rstrip(",:")))
             raise SheetProblems(path.name, ordered)
         changes = tuple(planner.changes)
+        unshown = tuple(planner.unshown(rows))
         if changes:
             _judge(season, planner, allow_violations)
         if not changes or dry_run:
-            return SyncResult(changes, (*reader.warnings, *dated), 0)
+            return SyncResult(changes, (*reader.warnings, *dated), 0, unshown)
         try:
             result = import_objects(
                 season.store,
@@ -734,7 +822,7 @@ def sync_sheet(
             if attempt + 1 == _PLAN_ATTEMPTS:
                 raise
             continue
-        return SyncResult(changes, (*reader.warnings, *dated), result.events)
+        return SyncResult(changes, (*reader.warnings, *dated), result.events, unshown)
     raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -9,7 +9,14 @@ Loaded on first use: ``prematch now`` never imports it.
 from prematch.engine._files import write_file
 from prematch.engine._intake import MAX_LINE_BYTES, season_slug
 from prematch.engine._sheet import csv_text, sheet_columns, write_sheet
-from prematch.engine._sync import Change, SheetProblems, SyncResult, sheet_table, sync_sheet
+from prematch.engine._sync import (
+    Change,
+    SheetProblems,
+    SyncResult,
+    Unshown,
+    sheet_table,
+    sync_sheet,
+)
 from prematch.engine._tracker import COLUMNS, import_tracker, program_id, tracker_lines
 from prematch.engine._transfer import ImportResult, export_lines, import_lines
 
@@ -20,6 +27,7 @@ __all__ = [
     "ImportResult",
     "SheetProblems",
     "SyncResult",
+    "Unshown",
     "csv_text",
     "export_lines",
     "import_lines",

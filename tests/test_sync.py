@@ -222,6 +222,93 @@ def test_third_sync_after_edits_appends_only_what_changed(script: Script) -> Non
     assert changes(ran.stdout) == []
 
 
+TRACKER = (
+    "Program,Applied,Signal,Invited,Interview Date,Thank-You Sent?,Status,Notes\n"
+    "Mercy General IM,09/24/2026,gold,10/22/2026,11/18/2026 9:00 AM,11/18/2026,Interviewed,\n"
+    "Lakeshore IM,Sep 24 2026,,,,,Rejected,\n"
+    "Harbor IM,Sep 25 2026,,,,,,\n"
+)
+
+
+def unshown(stdout: str) -> list[str]:
+    """The notice of facts the sheet no longer shows: its lines, from its first."""
+    lines = stdout.splitlines()
+    first = next((n for n, line in enumerate(lines) if "no longer shows" in line), len(lines))
+    return lines[first:]
+
+
+def seq_of(script: Script, kind: str, program: str) -> int:
+    return min(
+        e["seq"]
+        for e in history(script)
+        if e["type"] == kind and e["program"] == program and not e["retracted"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "event", "told"),
+    [
+        (
+            ",11/18/2026,Interviewed",
+            ",,Interviewed",
+            ("thanked", "mercy-general-im"),
+            "  row 2, mercy-general-im, 'Thank-You Sent?' blank: thanked 2026-11-18 (seq {seq})",
+        ),
+        (
+            ",Rejected,",
+            ",Applied,",
+            ("rejected", "lakeshore-im"),
+            "  row 3, lakeshore-im, 'Status' says 'Applied': rejected 2026-12-15T09:00 (seq {seq})",
+        ),
+        (
+            "Harbor IM,Sep 25 2026,,,,,,\n",
+            "",
+            ("program_added", "harbor-im"),
+            "  harbor-im: no row; the log holds program 'Harbor IM' (seq {seq})",
+        ),
+    ],
+    ids=["thank-you cleared", "rejected back to applied", "row deleted"],
+)
+def test_what_the_log_holds_and_the_sheet_no_longer_shows_is_told_and_kept(
+    script: Script, old: str, new: str, event: tuple[str, str], told: str
+) -> None:
+    """sync removes nothing, but names each fact the sheet stopped showing (row, program,
+    column, the log's value and seq) and how to retract it if it was a mistake; exit 0."""
+    env = {"PREMATCH_NOW": "2026-12-15T09:00:00-05:00"}
+    script.ok("sync", str(sheet(script, TRACKER)), env=env)
+    seq = seq_of(script, *event)
+    before = rows(script.db)
+    ran = script.ok("sync", str(sheet(script, TRACKER.replace(old, new))), env=env)
+    assert "Nothing new in tracker.csv" in ran.stdout
+    assert unshown(ran.stdout) == [
+        "tracker.csv no longer shows 1 fact the log holds (kept; sync removes nothing):",
+        told.format(seq=seq),
+        'If one is a mistake, retract it: prematch retract SEQ --reason "..."; else nothing to do.',
+    ]
+    assert rows(script.db) == before
+    assert unshown(script.ok("sync", str(sheet(script, TRACKER)), env=env).stdout) == []
+
+
+def test_many_facts_the_sheet_no_longer_shows_are_counted_and_the_first_listed(
+    script: Script,
+) -> None:
+    """Every cell of the sheet emptied but the names: a count, the first five, how many more."""
+    script.ok("sync", str(GOOGLE))
+    header = GOOGLE.read_text(encoding="utf-8-sig").splitlines()[0]
+    names = [e["payload"]["name"] for e in history(script) if e["type"] == "program_added"]
+    blank = "," * header.count(",")
+    ran = script.ok("sync", str(sheet(script, "\n".join([header, *(n + blank for n in names)]))))
+    told = unshown(ran.stdout)
+    count = int(told[0].split()[4])
+    assert told[0] == (
+        f"tracker.csv no longer shows {count} facts the log holds (kept; sync removes nothing):"
+    )
+    assert count > 10
+    assert len(told) == 1 + 5 + 2
+    assert told[1].startswith("  row 2, mercy-general-internal-medicine, 'Applied' blank: applied")
+    assert told[-2] == f"  ... and {count - 5} more"
+
+
 def test_program_ids_fold_accents_and_keep_names_in_other_scripts_apart(script: Script) -> None:
     text = "Program,Applied\nHôpital Général,2026-10-01\n北京协和医院,2026-10-01\n東京大学病院,\n"
     script.ok("sync", str(sheet(script, text)))
