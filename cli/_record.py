@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -510,6 +510,30 @@ _NAMED_SEASONS = 5
 """Up to how many seasons ``import`` names one by one (more: how many, first and last)."""
 
 
+_SHEETS = (".csv", ".xlsx", ".xlsm")
+"""The files ``import`` reads as a tracking sheet, with sync's reader (others: JSONL)."""
+
+
+def _sheet_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--sheet``, ``--dayfirst`` and ``--monthfirst``: how ``sync`` and ``import`` read a
+    sheet."""
+    for option in (
+        click.option(
+            "--monthfirst", "order", flag_value="monthfirst", help="Read 10/11/2026 as 11 October."
+        ),
+        click.option(
+            "--dayfirst", "order", flag_value="dayfirst", help="Read 10/11/2026 as 10 November."
+        ),
+        click.option("--sheet", help="The workbook's sheet to read (default: the first)."),
+    ):
+        command = option(command)
+    return command
+
+
+def _order(order: str | None) -> Literal["dayfirst", "monthfirst"] | None:
+    return "dayfirst" if order == "dayfirst" else "monthfirst" if order else None
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -517,18 +541,42 @@ _NAMED_SEASONS = 5
     is_flag=True,
     help='Record lines the rulebook blocks, with the override "imported".',
 )
+@_sheet_options
 @json_option("Print the result as JSON.")
 @pass_ctx
 @handles_errors
-def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None:
-    """Import events from a JSONL file, or a tracking sheet (.csv): all of it, or nothing."""
-    from prematch.engine.io import import_lines, import_tracker
+def import_(
+    obj: Ctx,
+    file: Path,
+    allow_violations: bool,
+    sheet: str | None,
+    order: str | None,
+    as_json: bool,
+) -> None:
+    """Import events from a JSONL file, or a tracking sheet (.csv or .xlsx, read as sync
+    reads it): all of it, or nothing."""
+    from prematch.engine.io import import_lines, sync_sheet
     from prematch.policies import Rulebook
 
     with removed_if_failed(obj.db), obj.store(create=True) as store, file.open("rb") as f:
-        if file.suffix.lower() == ".csv":  # an applicant's tracking sheet
-            result = import_tracker(obj.open_season(store), file, allow_violations=allow_violations)
+        if file.suffix.lower() in _SHEETS:  # an applicant's tracking sheet
+            season = obj.open_season(store)
+            done = sync_sheet(
+                season, file, sheet=sheet, order=_order(order), allow_violations=allow_violations
+            )
+            for warning in done.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            if done.imported is None:
+                raise InputError(
+                    f"{file} holds nothing {season.id} does not hold already; nothing was written"
+                )
+            result = done.imported
         else:
+            if sheet is not None or order is not None:
+                raise InputError(
+                    "--sheet, --dayfirst and --monthfirst read a sheet (.csv or .xlsx); "
+                    f"{file.name} is read as JSONL"
+                )
             result = import_lines(
                 store,
                 f,
@@ -577,11 +625,7 @@ def import_(obj: Ctx, file: Path, allow_violations: bool, as_json: bool) -> None
     "--dry-run", is_flag=True, help="Print the changes (or the refusals they meet); write nothing."
 )
 @click.option("--strict", is_flag=True, help="Refuse columns sync does not know (else: warn).")
-@click.option("--sheet", help="The workbook's sheet to read (default: the first).")
-@click.option("--dayfirst", "order", flag_value="dayfirst", help="Read 10/11/2026 as 10 November.")
-@click.option(
-    "--monthfirst", "order", flag_value="monthfirst", help="Read 10/11/2026 as 11 October."
-)
+@_sheet_options
 @click.option("--columns", "show_columns", is_flag=True, help="Print the columns sync reads.")
 @click.option(
     "--allow-violations",
@@ -615,7 +659,7 @@ def sync(
             season,
             file,
             sheet=sheet,
-            order="dayfirst" if order == "dayfirst" else "monthfirst" if order else None,
+            order=_order(order),
             strict=strict,
             dry_run=dry_run,
             allow_violations=allow_violations,

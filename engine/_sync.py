@@ -48,6 +48,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from prematch.engine._admission import admit
+from prematch.engine._clock import EARLIEST_YEAR, LATEST_YEAR
 from prematch.engine._errors import InputError, PolicyRefusal, PrematchError, StructuralError
 from prematch.engine._intake import AT_THE_PROGRAM, Intake, event_zone, program_zones
 from prematch.engine._records import Record
@@ -67,7 +68,12 @@ from prematch.engine._sheet import (
 )
 from prematch.engine._state import SeasonState
 from prematch.engine._tracker import program_id
-from prematch.engine._transfer import SeasonChangedError, import_objects, in_write_order
+from prematch.engine._transfer import (
+    ImportResult,
+    SeasonChangedError,
+    import_objects,
+    in_write_order,
+)
 
 __all__ = ["Change", "SheetProblems", "SyncResult", "Unshown", "sheet_table", "sync_sheet"]
 
@@ -164,6 +170,8 @@ class SyncResult:
     """Events written (0 for a dry run, or when nothing changed)."""
     unshown: tuple[Unshown, ...] = ()
     """The facts of the log the sheet no longer shows (kept), in the sheet's order."""
+    imported: ImportResult | None = None
+    """What the import wrote (None when nothing was written)."""
 
 
 class SheetProblems(InputError):
@@ -240,7 +248,7 @@ class _Reader:
             seen[column.key] = cell.strip()
             keys.append(column.key)
         if unknown:
-            listed = ", ".join(repr(u) for u in unknown)
+            listed = ", ".join(_cell(u) for u in unknown)
             if strict:
                 self.problems.append(
                     f"row {header_row}: unknown column{'s' if len(unknown) > 1 else ''} {listed} "
@@ -257,6 +265,14 @@ class _Reader:
                 line=header_row,
             )
         names = {k: header[i].strip() for i, k in enumerate(keys) if k is not None}
+        for n, typed in rows[1:]:
+            for i, value in enumerate(typed):
+                if value.strip() and (i >= len(header) or not header[i].strip()):
+                    raise InputError(
+                        f"column {i + 1}: {_cell(value)} is under no name in the header; "
+                        "name the column or empty its cells",
+                        line=n,
+                    )
         cells = [
             (n, {k: _unquote(v) for k, v in zip(keys, row, strict=False) if k is not None})
             for n, row in rows[1:]
@@ -369,6 +385,14 @@ class _Reader:
             if "month/day or day/month" not in str(e) or self.order is not None:
                 self.problem(read.number, read.headers[key], value, str(e))
             return None  # an ambiguous cell is already reported, with its column
+        if stamp is not None and not EARLIEST_YEAR <= stamp.day.year <= LATEST_YEAR:
+            self.problem(
+                read.number,
+                read.headers[key],
+                value,
+                f"is out of range; give a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}",
+            )
+            return None
         if stamp is not None and key != "interview" and stamp.instant(self.zone) > self.now:
             self.problem(
                 read.number,
@@ -472,6 +496,8 @@ class _Planner:
         return ZoneInfo(event_zone(kind, name, self.zone.key))
 
     def add(self, row: _Row, text: str, event: dict[str, Any], key: str = "") -> None:
+        if key == "interviewed" and key not in row.headers:
+            key = "interview"  # the interview's cell, once past
         header = row.headers.get(key, "")
         value = row.values.get(key, "")
         self.changes.append(Change(row.number, row.program, text, event, header, value))
@@ -822,7 +848,7 @@ def sync_sheet(
             if attempt + 1 == _PLAN_ATTEMPTS:
                 raise
             continue
-        return SyncResult(changes, (*reader.warnings, *dated), result.events, unshown)
+        return SyncResult(changes, (*reader.warnings, *dated), result.events, unshown, result)
     raise AssertionError("unreachable")  # the loop returns or raises
 
 

@@ -1,6 +1,6 @@
 """Seasons in and out of the store: JSONL export and import, and the applicant's tracking
-sheet (CSV for ``import``; ``sync`` takes a ``.csv`` or ``.xlsx`` sheet in again and again,
-and :func:`sheet_table` writes a season out as one). Import is all-or-nothing and names
+sheet (``.csv`` or ``.xlsx``, one reader: ``import`` takes it in once, ``sync`` again and
+again, and :func:`sheet_table` writes a season out as one). Import is all-or-nothing and names
 the line and field of a bad input.
 
 Loaded on first use: ``prematch now`` never imports it.
@@ -17,11 +17,10 @@ from prematch.engine._sync import (
     sheet_table,
     sync_sheet,
 )
-from prematch.engine._tracker import COLUMNS, import_tracker, program_id, tracker_lines
+from prematch.engine._tracker import import_tracker, program_id
 from prematch.engine._transfer import ImportResult, export_lines, import_lines
 
 __all__ = [
-    "COLUMNS",
     "MAX_LINE_BYTES",
     "Change",
     "ImportResult",
@@ -37,7 +36,6 @@ __all__ = [
     "sheet_columns",
     "sheet_table",
     "sync_sheet",
-    "tracker_lines",
     "write_file",
     "write_sheet",
 ]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from history import ADDED, STARTED, History
 from prematch_script import Script
 
 from prematch.engine import InputError, NoRules, Season, Store, fixed_clock
-from prematch.engine.io import export_lines, import_lines, import_tracker
+from prematch.engine.io import SheetProblems, export_lines, import_lines, import_tracker
 
 NOW = dt.datetime(2027, 1, 15, 14, tzinfo=dt.UTC)
 SEASON = "im-2027"
@@ -89,17 +89,25 @@ def by_jsonl(season: Season, line: dict[str, Any]) -> tuple[str | None, str]:
     return refusal(caught.value)
 
 
-def by_csv(season: Season, program_name: str) -> tuple[str | None, str]:
-    """Import a sheet whose second row names ``program_name``: the error names its CSV line
-    (where the row ends: a quoted cell may run over several lines)."""
-    sheet = io.StringIO()
-    csv.writer(sheet).writerows(
-        [("program", "applied"), ("Oak Valley IM", "2026-09-24"), (program_name, "2026-09-25")]
-    )
-    with pytest.raises(InputError) as caught:
-        import_tracker(season, sheet.getvalue())
-    assert caught.value.line == 3 + program_name.count("\n")
-    return refusal(caught.value)
+def by_csv(season: Season, program_name: str) -> str:
+    """Import a sheet whose second row names ``program_name``: the sheet's problem, which
+    names its row (a quoted cell may run over several lines: one row all the same) and
+    column."""
+    with tempfile.TemporaryDirectory() as folder:
+        sheet = Path(folder) / "tracker.csv"
+        with sheet.open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(
+                [
+                    ("program", "applied"),
+                    ("Oak Valley IM", "2026-09-24"),
+                    (program_name, "2026-09-25"),
+                ]
+            )
+        with pytest.raises(SheetProblems) as caught:
+            import_tracker(season, sheet)
+    (problem,) = caught.value.problems
+    assert problem.startswith("row 3, column 'program': ")
+    return problem
 
 
 # -- the same bad value, every path ------------------------------------------------------
@@ -156,12 +164,11 @@ def test_a_bad_program_name_is_refused_alike_by_program_add_library_and_both_imp
         by_library(season, "program_added", "p2", at=ADDED, name=bad),
         by_jsonl(season, {"type": "program_added", "program": "p2", "at": ADDED, "name": bad}),
     }
-    if bad.strip():  # a blank cell is a row without a program, an error of the sheet
-        refusals.add(by_csv(season, bad))
-
     ((field, message),) = refusals
     assert field == "name"
     assert words in message
+    if bad.strip():  # a blank cell is a row without a program, an error of the sheet
+        assert message in by_csv(season, bad)
     assert events_in(season) == before
 
 

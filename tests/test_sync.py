@@ -457,6 +457,21 @@ def test_an_intake_refusal_is_one_problem_among_the_others(script: Script) -> No
     ]
 
 
+def test_a_date_out_of_range_is_a_problem_of_its_cell(script: Script) -> None:
+    """Year 1 or 9999 is a typo (and a conversion between timezones would overflow)."""
+    before = rows(script.db)
+    ran = script(
+        "sync",
+        str(
+            sheet(script, "Program,Applied\nOak IM,0001-01-01T00:00:00+00:00\nPine IM,9999-12-31\n")
+        ),
+        code=2,
+    )
+    assert "row 2, column 'Applied': '0001-01-01T00:00:00+00:00' is out of range" in ran.stderr
+    assert "row 3, column 'Applied': '9999-12-31' is out of range" in ran.stderr
+    assert rows(script.db) == before
+
+
 def test_ambiguous_dates_are_refused_with_their_cells_unless_told(script: Script) -> None:
     text = "Program,Applied,Invited\nMercy IM,2026-09-24,10/11/2026\n"
     text += "Lakeshore IM,2026-09-24,11/12/2026\n"

@@ -340,23 +340,31 @@ def tracker_season(store: Store, timezone: str) -> Season:
     )
 
 
-def test_a_tracker_thank_you_dated_the_interview_day_follows_it(store: Store) -> None:
+def test_a_tracker_thank_you_dated_the_interview_day_follows_it(
+    store: Store, tmp_path: Path
+) -> None:
     season = tracker_season(store, KOLKATA)
-    import_tracker(season, SHEET)
+    sheet = tmp_path / "tracker.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    import_tracker(season, sheet)
     interviewed = dt.datetime(2026, 11, 20, 3, 30, tzinfo=UTC)  # 09:00 in Kolkata
     assert at(season, "interviewed", "hudson-im") == [interviewed]
     assert at(season, "thanked", "hudson-im") == [interviewed + dt.timedelta(microseconds=1)]
 
 
-def test_a_tracker_cell_that_happens_twice_is_refused_with_its_line(store: Store) -> None:
+def test_a_tracker_cell_that_happens_twice_is_refused_with_its_row(
+    store: Store, tmp_path: Path
+) -> None:
     season = tracker_season(store, NY)
-    sheet = (
+    sheet = tmp_path / "tracker.csv"
+    sheet.write_text(
         "program,applied,invited,interview date\n"
-        "Hudson IM,2026-09-25,10/20/2026,11/1/2026 1:30 AM\n"
+        'Hudson IM,2026-09-25,10/20/2026,"Nov 1, 2026 1:30 AM"\n',
+        encoding="utf-8",
     )
     with pytest.raises(InputError) as refused:
         import_tracker(season, sheet)
-    assert refused.value.line == 2
+    assert "row 2, column 'interview date'" in str(refused.value)
     assert "happens twice in America/New_York" in str(refused.value)
     assert [r.type for r in season.records()] == ["season_started"]
 

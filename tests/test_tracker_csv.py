@@ -1,142 +1,29 @@
-"""``prematch import tracker.csv``: the spreadsheet applicants already keep.
+"""``prematch import tracker.csv``: the spreadsheet applicants already keep, taken in once.
 
-The sample in fixtures/ imports cleanly; headers are read leniently; unknown columns,
-a missing ``program`` column and bad cells are errors that name the CSV line, and an
-error leaves the database exactly as it was.
+A sheet is read by sync's reader (tests/test_sync.py holds its cells, columns and dates):
+the sample in fixtures/ imports cleanly; an ``.xlsx`` workbook too; a date that reads
+both ways is asked about (``--monthfirst``/``--dayfirst``) as sync asks; unknown columns
+are warned about and ignored; a refused row is named by its row, and an error leaves the
+database exactly as it was.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
 from history import PROFILE
 from prematch_script import Script
 
-from prematch.engine import InputError, fixtures_dir
-from prematch.engine._tracker import COLUMNS, program_id, tracker_lines
+from prematch.engine import fixtures_dir
+from prematch.engine._tracker import program_id
 
 INIT = PROFILE.init_argv()
 
 SAMPLE = fixtures_dir() / "tracker-sample.csv"
-NY = "America/New_York"
-STARTED = dt.datetime.fromisoformat("2026-09-20T10:00:00-04:00")
-NOW = dt.datetime.fromisoformat("2027-01-15T09:00:00-05:00")
-
-
-def events(text: str | Path, **kw: Any) -> list[dict[str, Any]]:
-    kw.setdefault("listed_at", STARTED)
-    kw.setdefault("now", NOW)
-    return [json.loads(line) for line in tracker_lines(text, NY, **kw)]
-
-
-def test_sample_becomes_import_lines() -> None:
-    lines = events(SAMPLE)
-    riverside = [e for e in lines if e["program"] == "riverside-general-hospital-internal-medicine"]
-    assert [e["type"] for e in riverside] == [
-        "program_added",
-        "applied",
-        "invited",
-        "interviewed",
-        "thanked",
-        "interest_sent",
-        "note_added",
-    ]
-    added, applied, invited, interviewed, *_, interest, note = riverside
-    # The Notes cell is kept as written, after the last thing the row records.
-    assert note["text"] == "PD Dr. Ames; liked the night-float system"
-    assert note["at"] == interest["at"]
-    assert added["name"] == "Riverside General Hospital Internal Medicine"
-    assert added["at"] == "2026-09-20T10:00:00-04:00"  # the season's start
-    assert applied["at"] == "2026-09-24"  # a date: during that day (placed by the import)
-    assert invited["interview_on"] == "2026-10-27"
-    assert interviewed["at"] == "2026-10-27T09:00:00"  # read where it happened, by the import
-    # US dates, month names and 12-hour times are read too.
-    brookside = {e["type"]: e for e in lines if e["program"].startswith("brookside")}
-    assert brookside["applied"]["at"] == "2026-09-25"
-    assert brookside["interviewed"]["at"] == "2026-11-03T09:00:00"
-    assert brookside["intent_sent"]["at"] == "2027-01-12"
-    lakeshore = {e["type"]: e for e in lines if e["program"].startswith("lakeshore")}
-    assert lakeshore["interviewed"]["at"] == "2026-11-10T08:30:00"
-
-
-def test_an_interview_still_to_come_is_only_the_invitations_date() -> None:
-    northfield = [e for e in events(SAMPLE) if e["program"].startswith("northfield")]
-    assert [e["type"] for e in northfield] == ["program_added", "applied", "invited", "note_added"]
-    assert northfield[2]["interview_on"] == "2027-01-26"
-    assert northfield[3]["at"] == northfield[2]["at"]  # not at the interview still to come
-
-
-def test_headers_are_read_leniently() -> None:
-    text = (
-        " PROGRAM ,applied,Invited,interview_date,THANK_YOU_SENT,letter-of-interest-sent,"
-        "Letter of Intent  Sent,notes\n"
-        "Mercy General IM,2026-09-24,2026-10-01,2026-10-20,2026-10-21,,,hello\n"
-    )
-    assert [e["type"] for e in events(text)] == [
-        "program_added",
-        "applied",
-        "invited",
-        "interviewed",
-        "thanked",
-        "note_added",
-    ]
-
-
-def test_semicolon_sheets_and_a_byte_order_mark() -> None:
-    text = "\ufeffProgram;Applied\nMercy General IM;24/09/2026\n".replace(
-        "24/09/2026", "2026-09-24"
-    )
-    assert [e["type"] for e in events(text)] == ["program_added", "applied"]
-
-
-def test_unknown_columns_list_the_known_ones() -> None:
-    text = "program,applied,score,Ranked?\nMercy,2026-09-24,250,yes\n"
-    with pytest.raises(InputError) as caught:
-        tracker_lines(text, NY)
-    message = str(caught.value)
-    assert caught.value.line == 1
-    assert "'score', 'Ranked?'" in message
-    for known in COLUMNS:
-        assert known in message
-
-
-def test_missing_program_column_is_named() -> None:
-    with pytest.raises(InputError, match="'program' column is missing") as caught:
-        tracker_lines("applied,invited\n2026-09-24,\n", NY)
-    assert caught.value.field == "program"
-
-
-@pytest.mark.parametrize(
-    ("row", "line", "field", "words"),
-    [
-        ("Mercy,yesterday,,,,,", 3, "applied", "not a date"),
-        ("Mercy,yes,,,,,", 3, "applied", "write the date"),
-        ("Mercy,2026-09-24,,2026-10-20,,,", 3, "invited", "invitation"),
-        ("Mercy,2026-09-24,2026-10-01,,2026-10-21,,", 3, "thank-you sent", "interview"),
-        ("Mercy,2026-09-24,2027-02-01,,,,", 3, "invited", "after today"),
-        (",2026-09-24,,,,,", 3, "program", "empty"),
-    ],
-)
-def test_bad_cells_name_the_csv_line_and_column(
-    row: str, line: int, field: str, words: str
-) -> None:
-    header = "program,applied,invited,interview date,thank-you sent,letter of interest sent,notes"
-    text = f"{header}\nOak,2026-09-24,,,,,\n{row}\n"
-    with pytest.raises(InputError, match=words) as caught:
-        events(text)
-    assert (caught.value.line, caught.value.field) == (line, field)
-    assert str(caught.value).startswith(f"line {line}, field '{field}'")
-
-
-def test_the_same_program_twice_names_both_lines() -> None:
-    with pytest.raises(InputError, match="on line 2") as caught:
-        events("program,applied\nMercy IM,2026-09-24\n\nmercy-im,2026-09-25\n")
-    assert caught.value.line == 4
+WORKBOOK = fixtures_dir() / "sheets" / "tracker.xlsx"
 
 
 def test_program_ids_come_from_names() -> None:
@@ -147,12 +34,14 @@ def test_program_ids_come_from_names() -> None:
     assert len(program_id("x" * 200)) == 64
 
 
-# -- through the console script ----------------------------------------------------------
-
-
 def rows(db: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+
+
+def history(script: Script) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = script.json("history", "--json")["events"]
+    return events
 
 
 def test_import_of_the_sample_into_a_season(tmp_path: Path) -> None:
@@ -160,15 +49,19 @@ def test_import_of_the_sample_into_a_season(tmp_path: Path) -> None:
     script.ok(*INIT)
     result = script.ok("import", str(SAMPLE), "--json")
     summary = json.loads(result.stdout)
-    assert summary["events"] == len(tracker_lines(SAMPLE, NY, listed_at=STARTED, now=NOW))
+    assert summary["events"] == len(history(script)) - 1  # all but season_started
     assert summary["seasons"] == ["test-applicant-2027"]
     assert summary["overridden"] == 0
     now = json.loads(script.ok("now", "--json").stdout)
     programs = {a["program"] for a in now["actions"]}
     assert "cedar-valley-community-hospital-internal-medicine" in programs
-    history = json.loads(script.ok("history", "--json").stdout)["events"]
-    interviewed = [e for e in history if e["type"] == "interviewed"]
-    assert len(interviewed) == 4
+    events = history(script)
+    assert len([e for e in events if e["type"] == "interviewed"]) == 4
+    riverside = [
+        e for e in events if e["program"] == "riverside-general-hospital-internal-medicine"
+    ]
+    note = riverside[-1]
+    assert note["payload"]["text"] == "PD Dr. Ames; liked the night-float system"
     assert script("audit").returncode == 0
 
 
@@ -179,21 +72,73 @@ def test_import_csv_needs_a_season(tmp_path: Path) -> None:
     assert "init" in result.stderr
 
 
-def test_unknown_column_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+def test_the_sample_a_second_time_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.ok(*INIT)
+    script.ok("import", str(SAMPLE))
+    before = rows(script.db)
+    result = script("import", str(SAMPLE))
+    assert result.returncode == 2
+    assert "holds nothing test-applicant-2027 does not hold already" in result.stderr
+    assert rows(script.db) == before
+
+
+def test_a_workbook_is_imported_as_sync_reads_it(tmp_path: Path) -> None:
+    """The same file, imported once and synced into another season: the same events."""
+    imported = Script(tmp_path, db=tmp_path / "imported.db")
+    imported.ok(*INIT)
+    imported.ok("import", str(WORKBOOK))
+    synced = Script(tmp_path, db=tmp_path / "synced.db")
+    synced.ok(*INIT)
+    synced.ok("sync", str(WORKBOOK))
+
+    def facts(script: Script) -> list[tuple[Any, ...]]:
+        return [(e["type"], e["program"], e["occurred_at"]) for e in history(script)]
+
+    assert len(facts(imported)) > 1
+    assert facts(imported) == facts(synced)
+
+
+def test_a_date_that_reads_both_ways_is_asked_about_as_sync_asks(tmp_path: Path) -> None:
     script = Script(tmp_path)
     script.ok(*INIT)
     before = rows(script.db)
     sheet = tmp_path / "tracker.csv"
-    sheet.write_text(SAMPLE.read_text().replace("Notes", "Score"), encoding="utf-8")
+    sheet.write_text("Program,Applied\nCoastal FM,10/11/2026\n", encoding="utf-8")
     result = script("import", str(sheet))
     assert result.returncode == 2
-    assert result.stderr.startswith("error: line 1, field 'Score': unknown column 'Score'")
-    assert "known columns: program, applied, invited, interview date" in result.stderr
+    assert (
+        "row 2, column 'Applied': '10/11/2026' may be month/day or day/month, and no cell of "
+        "the column tells; pass --monthfirst or --dayfirst" in result.stderr
+    )
     assert rows(script.db) == before
+    script.ok("import", str(sheet), "--dayfirst")
+    (applied,) = [e for e in history(script) if e["type"] == "applied"]
+    assert applied["occurred_at"].startswith("2026-11-10")
 
 
-def test_a_row_the_state_machine_refuses_names_its_csv_line(tmp_path: Path) -> None:
-    """Interviewed before being invited: the import's error names the CSV line, not JSONL's."""
+def test_reading_options_are_for_sheets(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.ok(*INIT)
+    lines = tmp_path / "season.jsonl"
+    script.ok("export", "--out", str(lines))
+    result = script("import", str(lines), "--dayfirst")
+    assert result.returncode == 2
+    assert "--dayfirst and --monthfirst read a sheet" in result.stderr
+
+
+def test_unknown_column_is_warned_about_and_ignored(tmp_path: Path) -> None:
+    script = Script(tmp_path)
+    script.ok(*INIT)
+    sheet = tmp_path / "tracker.csv"
+    sheet.write_text(SAMPLE.read_text().replace("Notes", "Score"), encoding="utf-8")
+    result = script.ok("import", str(sheet))
+    assert "warning: unknown column 'Score' ignored (see prematch sync --columns)" in result.stderr
+    assert not [e for e in history(script) if e["type"] == "note_added"]
+
+
+def test_a_row_the_state_machine_refuses_names_its_row(tmp_path: Path) -> None:
+    """Interviewed before being invited: the import's error names the sheet's row."""
     script = Script(tmp_path)
     script.ok(*INIT)
     before = rows(script.db)
@@ -206,8 +151,8 @@ def test_a_row_the_state_machine_refuses_names_its_csv_line(tmp_path: Path) -> N
     )
     result = script("import", str(sheet))
     assert result.returncode == 3, result.stderr
-    assert result.stderr.startswith("error: line 3:"), result.stderr
-    assert "mercy-general-im" in result.stderr
+    assert result.stderr.startswith("error: 1 refusal in tracker.csv"), result.stderr
+    assert "\n  row 3, column 'interview date': program 'mercy-general-im'" in result.stderr
     assert rows(script.db) == before
 
 
@@ -223,8 +168,12 @@ def test_a_row_the_rulebook_blocks_is_refused_unless_allowed(tmp_path: Path) -> 
     )
     result = script("import", str(sheet))
     assert result.returncode == 3
-    assert result.stderr.startswith("error: line 2: interest_sent for oak-valley-im is blocked")
+    assert (
+        "row 2, column 'letter of interest sent': interest_sent for oak-valley-im is blocked"
+        in result.stderr
+    )
     assert "interest.wait" in result.stderr
+    assert f"prematch import {sheet} --allow-violations" in result.stderr
     assert rows(script.db) == before
     allowed = json.loads(script.ok("import", str(sheet), "--allow-violations", "--json").stdout)
     assert allowed["overridden"] == 1
