@@ -26,6 +26,8 @@ earlier sync) are respected as long as they agree with the sheet:
   certify``) and is warned about;
 - the signal, the connection (its kind, then any detail) and the notes are compared as
   text: a note not among the program's notes is added (the old one stays in the history);
+  a notes cell parted by lines holding only ``---`` holds one note per part (an export
+  writes every note so);
   a different signal tier or connection detail is retracted and recorded again.
 
 Every problem of the sheet is reported at once (:class:`SheetProblems`, one line per bad
@@ -41,6 +43,7 @@ back).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -561,9 +564,11 @@ class _Planner:
             self._connection(row, records, added)
         if row.note is not None:
             texts = {r.payload["text"] for r in records if r.type == "note_added"}
-            if row.note.strip() not in texts:
-                event = {"type": "note_added", "program": pid, "at": last_text, "text": row.note}
-                self.add(row, f"+ {pid}: note {_short(row.note)}", event, "notes")
+            for note in _notes_of(row.note):
+                if note.strip() not in texts:
+                    texts.add(note.strip())
+                    event = {"type": "note_added", "program": pid, "at": last_text, "text": note}
+                    self.add(row, f"+ {pid}: note {_short(note)}", event, "notes")
 
     def unshown(self, rows: Sequence[_Row]) -> list[Unshown]:
         """The facts the log holds that the sheet no longer shows: a date, signal or
@@ -754,6 +759,21 @@ class _Planner:
             "reason": f"the sheet {self.source} says {new}",
         }
         self.add(row, f"- {row.program}: {old} retracted (seq {record.seq})", retraction)
+
+
+_NOTE_LINE = "\n---\n"
+"""Between two notes of a notes cell (a line holding only ``---``): how an export writes
+every note of a program in its cell, and how sync tells them apart."""
+_NOTE_BREAK = re.compile(r"\n[ \t]*---[ \t]*(?:\n|$)")
+
+
+def _notes_of(cell: str) -> list[str]:
+    """The notes a notes cell holds: the cell as typed, or, when lines holding only
+    ``---`` part it, each part (without the blank around it)."""
+    parts = _NOTE_BREAK.split(cell)
+    if len(parts) == 1:
+        return [cell]
+    return [part.strip() for part in parts if part.strip()]
 
 
 def _is_zone(name: str) -> bool:
@@ -977,7 +997,8 @@ _EXPORTED = (
 def sheet_table(season: Season) -> tuple[list[str], list[list[str]]]:
     """The season as a sheet: the header and one row per program, with the columns sync
     reads (each date column its program's first event of that type; the interview its
-    time once held, else the invitation's day; the latest note). Cells that a spreadsheet
+    time once held, else the invitation's day; every note, in their order, parted by
+    lines holding only ``---``). Cells that a spreadsheet
     would take for a formula (``=``, ``+``, ``-``, ``@`` first) start with ``'``.
 
     Dates are written in the zone sync reads them in (the program's for events at the
@@ -1029,8 +1050,7 @@ def sheet_table(season: Season) -> tuple[list[str], list[list[str]]]:
         cells["sponsors"] = ", ".join(visas) if visas else ""
         no_contact = facts.get("no_post_interview_contact")
         cells["no_contact"] = "" if no_contact is None else ("yes" if no_contact else "no")
-        notes = [r for r in rs if r.type == "note_added"]
-        cells["notes"] = max(notes, key=lambda r: r.seq).payload["text"] if notes else ""
+        cells["notes"] = _NOTE_LINE.join(r.payload["text"] for r in rs if r.type == "note_added")
         out.append([_safe(cells.get(key, "")) for key in _EXPORTED])
     return header, out
 

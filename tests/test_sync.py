@@ -7,7 +7,9 @@ time after edits; every problem at once; the season out again as a sheet, and ba
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import sqlite3
 import stat
@@ -307,6 +309,26 @@ def test_many_facts_the_sheet_no_longer_shows_are_counted_and_the_first_listed(
     assert len(told) == 1 + 5 + 2
     assert told[1].startswith("  row 2, mercy-general-internal-medicine, 'Applied' blank: applied")
     assert told[-2] == f"  ... and {count - 5} more"
+
+
+def test_a_notes_cell_parted_by_dashes_holds_one_note_per_part(script: Script) -> None:
+    """What an export writes: every note, a line holding only --- between two; each part
+    the log does not hold is a note (a note's own line breaks stay in it)."""
+    first = 'Program,Notes\nOak IM,"Met the PD.\nAsk about research."\n'
+    assert changes(script.ok("sync", str(sheet(script, first))).stdout) == [
+        "row 2: + oak-im: program added (Oak IM)",
+        "row 2: + oak-im: note 'Met the PD. Ask about research.'",
+    ]
+    parted = (
+        'Program,Notes\nOak IM,"Met the PD.\nAsk about research.\n---\nSecond look booked\n'
+        ' --- \nSecond look booked\n---\n"\n'
+    )
+    assert changes(script.ok("sync", str(sheet(script, parted))).stdout) == [
+        "row 2: + oak-im: note 'Second look booked'"
+    ]
+    texts = [e["payload"]["text"] for e in history(script) if e["type"] == "note_added"]
+    assert texts == ["Met the PD.\nAsk about research.", "Second look booked"]
+    assert changes(script.ok("sync", str(sheet(script, parted))).stdout) == []
 
 
 def test_program_ids_fold_accents_and_keep_names_in_other_scripts_apart(script: Script) -> None:
@@ -664,18 +686,31 @@ def test_an_exported_sheet_synced_into_a_fresh_database_gives_the_same_season(
         )  # a sheet has no date for program_added: sync puts it at the season's start
 
     assert times(second) == times(first)
-    notes = [e["payload"]["text"] for e in history(second) if e["type"] == "note_added"]
-    assert '=HYPERLINK("http://evil")' in notes
+
+    def notes(script: Script) -> list[tuple[str, str]]:
+        return sorted(
+            (e["program"], e["payload"]["text"])
+            for e in history(script)
+            if e["type"] == "note_added" and not e["retracted"]
+        )
+
+    # every note, the multi-line one of the sheet and the two logged after it among them
+    assert notes(second) == notes(first)
+    assert (MERCY, '=HYPERLINK("http://evil")') in notes(second)
+    assert len([n for n in notes(second) if n[0] == MERCY]) == 2
 
 
 def test_an_exported_csv_cannot_run_a_formula(script: Script) -> None:
     script.ok("sync", str(GOOGLE))
-    script.ok("log", "note-added", MERCY, "--text", "+1 555 0100 @coordinator")
+    script.ok("program", "add", "oak-im", "--name", "Oak IM")
+    script.ok("log", "note-added", "oak-im", "--text", "+1 555 0100 @coordinator")
+    script.ok("log", "note-added", MERCY, "--text", "-5 days to the deadline")
     text = script.ok("export", "--format", "csv").stdout
-    assert "'+1 555 0100 @coordinator" in text
-    for line in text.splitlines()[1:]:
-        for cell in line.split(","):
-            assert not cell.startswith(("=", "+", "-", "@")), line
+    (oak,) = [row for row in csv.reader(io.StringIO(text)) if row[0] == "oak-im"]
+    assert oak[-1] == "'+1 555 0100 @coordinator"
+    for row in list(csv.reader(io.StringIO(text)))[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@")), row
 
 
 def test_xlsx_export_needs_a_file(script: Script) -> None:
