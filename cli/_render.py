@@ -246,7 +246,8 @@ def now_summary(report: NowReport) -> str:
         parts.append(f"{len(due)} due (next: {next_})")
     else:
         parts.append("nothing due")
-    parts.append(f"{count['allowed'] + count['warn']} allowed")
+    late = sum(1 for i in items if i.late)
+    parts.append(f"{count['allowed'] + count['warn']} allowed" + (f" ({late} late)" if late else ""))
     parts.append(f"{count['opens_later']} opening later")
     return ", ".join(parts)
 
