@@ -247,7 +247,8 @@ def now_summary(report: NowReport) -> str:
     else:
         parts.append("nothing due")
     late = sum(1 for i in items if i.late)
-    parts.append(f"{count['allowed'] + count['warn']} allowed" + (f" ({late} late)" if late else ""))
+    allowed = f"{count['allowed'] + count['warn']} allowed"
+    parts.append(f"{allowed} ({late} late)" if late else allowed)
     parts.append(f"{count['opens_later']} opening later")
     return ", ".join(parts)
 
