@@ -154,7 +154,7 @@ def removed_if_failed(db: Path | str) -> Iterator[None]:
         # SQLite's files, and the writers' queue beside them (engine/_writers.py).
         ends = ("-wal", "-shm", "-journal", "-writers")
         for leftover in (path, *(Path(f"{path}{end}") for end in ends)):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 leftover.unlink()
         for folder in made:
             with contextlib.suppress(OSError):

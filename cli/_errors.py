@@ -67,6 +67,9 @@ def error_line(error: PrematchError) -> str:
     text = str(error)
     if isinstance(error, StoreError) and error.path is not None:
         text = f"{error.path}: {text}"
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.command.name == "copy" and error.code.startswith("store."):
+        return text  # its stores are --from and --to, not --db: the message says it all
     return text + ADVICE.get(error.code, "")
 
 

@@ -21,7 +21,7 @@ from prematch.cli._app import (
     removed_if_failed,
 )
 from prematch.cli._errors import handles_errors
-from prematch.engine import InputError, Judged, Season, Store
+from prematch.engine import InputError, Judged, PrematchError, Season, Store
 
 if TYPE_CHECKING:
     from prematch.engine.io import Unshown
@@ -266,6 +266,22 @@ def _reading(season: Season, done: Judged, at: str | None) -> str | None:
     return "\n".join(line for line in lines if line) or None
 
 
+@contextlib.contextmanager
+def _reading_told_if_refused(
+    season: Season, kind: str, program: str | None, at: str | None
+) -> Iterator[None]:
+    """On a refusal, first say how ``--at`` was read (a date is a day in one zone: the
+    refusal of a thank-you dated the interview's day in another zone makes sense then)."""
+    try:
+        yield
+    except PrematchError:
+        with contextlib.suppress(PrematchError):
+            told = None if at is None else season.reading(kind, program, at).describe(refused=True)
+            if told:
+                click.echo(told, err=True)
+        raise
+
+
 def _which(store: Store, season: Season) -> str:
     """`` in SEASON`` when the store holds more than one season (a write without
     ``--season`` goes to the most recent: the confirmation says which), else ``""``."""
@@ -425,7 +441,8 @@ def log(
             many = season.record_many(kind, program_ids, at=at, override=override, **fields)
         else:  # one program (named, or the only one --all-interviewed found), or none
             only = program_ids[0] if program_ids else None
-            many = (season.record(kind, only, at=at, override=override, **fields),)
+            with _reading_told_if_refused(season, kind, only, at):
+                many = (season.record(kind, only, at=at, override=override, **fields),)
         readings = [_reading(season, done, at) for done in many]
         where = _which(store, season)
     if len(many) > 1:

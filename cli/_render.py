@@ -246,7 +246,9 @@ def now_summary(report: NowReport) -> str:
         parts.append(f"{len(due)} due (next: {next_})")
     else:
         parts.append("nothing due")
-    parts.append(f"{count['allowed'] + count['warn']} allowed")
+    late = sum(1 for i in items if i.late)
+    allowed = f"{count['allowed'] + count['warn']} allowed"
+    parts.append(f"{allowed} ({late} late)" if late else allowed)
     parts.append(f"{count['opens_later']} opening later")
     return ", ".join(parts)
 

@@ -4,6 +4,7 @@ reproduced)."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -79,10 +80,16 @@ def copy(obj: Ctx, source: str, target: str, as_json: bool) -> None:
         )
         checked, tamper = dst.verify(head)
         if tamper is not None or dst.head() != head:
+            # Restored into an empty store, the first event that does not give the hash
+            # its source holds is where the source was changed behind prematch's back.
+            seq = result.changed_from_line or (tamper.seq if tamper else None)
+            where = f" from seq {seq} on" if seq else ""
+            verify = f"prematch --db {shlex.quote(str(src.path))} verify"
             raise IntegrityError(
-                f"the copy does not reproduce {src.path} (seq {tamper.seq if tamper else '?'}); "
-                "run `prematch verify` on both",
-                path=dst.path,
+                f"its events do not give the hashes it holds{where}: it was changed behind "
+                f"prematch's back, and nothing was copied (`{verify}` says what is wrong)",
+                path=src.path,
+                code="store.tampered",
             )
         src_label, dst_label = src.path, dst.path
     seq, digest = head

@@ -92,10 +92,11 @@ class TimeReading:
         last = dt.datetime.combine(self.day, _LAST_MICROSECOND, zoneinfo.ZoneInfo(self.zone))
         return last.replace(fold=1)  # the later one, where the clocks go back over midnight
 
-    def describe(self, placed: dt.datetime | None = None) -> str | None:
+    def describe(self, placed: dt.datetime | None = None, *, refused: bool = False) -> str | None:
         """One line saying how the text was read (``None`` if it carried its offset).
 
-        ``placed`` is where a date alone landed in its day, when it was recorded.
+        ``placed`` is where a date alone landed in its day, when it was recorded;
+        ``refused``: nothing was recorded (the line says when that day begins).
         """
         if self.zone is None:
             return None
@@ -107,6 +108,11 @@ class TimeReading:
                 f"{self.whose} timezone"
             )
         local = (placed or self.instant).astimezone(zone)
+        if refused:
+            return (
+                f"read {self.text} as that day in {self.zone}, {self.whose} timezone "
+                f"(from {_clock_text(local)}, {_offset(local)})"
+            )
         # A date placed after the same day's earlier event sits a microsecond after it:
         # say so in words rather than print the microsecond.
         when = (

@@ -86,6 +86,11 @@ class NowItem:
     verdict: Verdict
     status: NowStatus
 
+    @property
+    def late(self) -> bool:
+        """Whether it is still open (allowed, warned) though its ``due_by`` has gone by."""
+        return _is_late(self.verdict, self.status)
+
     def to_json(self) -> dict[str, Any]:
         """An element of ``now``'s ``actions``: :meth:`Verdict.to_json` and ``status``."""
         return {**self.verdict.to_json(), "status": self.status}
@@ -678,7 +683,7 @@ def season_summary(state: SeasonState, now: NowReport, audit: AuditReport) -> Se
     due = [i.verdict for i in (*now.items, *now.season_items) if i.status == "due"]
     # What is late, as ``now`` lists it: a season-level choice once, not per program.
     shown = (*(i for i in now.items if i.verdict.action not in SEASON_ACTIONS), *now.season_items)
-    late = [i.verdict for i in shown if _is_late(i.verdict, i.status)]
+    late = [i.verdict for i in shown if i.late]
     return _summary(state, now.as_of, (_soonest(due), _overdue(late)), audit)
 
 

@@ -342,7 +342,7 @@ def _program_event(state: SeasonState, r: Record) -> None:
             if state.news_by_seq(news_seq) is None:
                 raise InputError(
                     f"season {state.id!r} has no recorded news with seq {news_seq} "
-                    "(see `prematch history`)",
+                    "(its history lists the news it has)",
                     field="news_seq",
                 )
             program.told_news.add(news_seq)

@@ -353,7 +353,9 @@ def test_the_advisor_sees_a_thank_you_the_applicant_missed(tmp_path: Path) -> No
     )
     script = Script(tmp_path, now="2027-01-20T15:00:00-05:00")
     script.setup(steps)
-    assert "late: a thank-you is expected" in script.ok("now").stdout
+    now = script.ok("now").stdout
+    assert "late: a thank-you is expected" in now
+    assert now.splitlines()[1].startswith("nothing due, 1 allowed (1 late), ")  # the answer line
     (row,) = script.json("audit", "--all", "--summary", "--json")["seasons"]
     assert row["next_deadline"] is None  # nothing still due ahead
     assert row["late"] == 1

@@ -168,6 +168,9 @@ def test_a_date_before_the_interview_day_stays_on_its_day(india: Script) -> None
     india.ok("log", "interviewed", "hudson", "--at", "2026-11-20 09:00")
     ran = india("log", "thanked", "hudson", "--at", "2026-11-19", code=3)
     assert "'thanked' is not possible from there" in ran.stderr
+    # The refusal says how the date was read, as a recorded event's output does.
+    said = "read 2026-11-19 as that day in Asia/Kolkata, the season's timezone (from 00:00, +05:30)"
+    assert ran.stderr.splitlines()[0] == said
 
 
 # -- questions read naive times in the season's zone -----------------------------------------
