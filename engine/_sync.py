@@ -872,6 +872,16 @@ def sync_sheet(
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
+def _season_intake(season: Season, now: dt.datetime, records: Sequence[Record]) -> Intake:
+    """The intake of a sheet's events into ``season`` (its ``records`` as they stand)."""
+    return Intake(
+        {season.id: season.timezone},
+        now,
+        current=season.id,
+        programs=lambda _: program_zones(records),
+    )
+
+
 def _judge(season: Season, planner: _Planner, allow_violations: bool) -> None:
     """Admit the planned events as the import will write them, writing nothing, and raise
     what it would refuse: every row with an event the state machine does not allow or
@@ -879,12 +889,7 @@ def _judge(season: Season, planner: _Planner, allow_violations: bool) -> None:
     refused is left out of the judging of the rows after it (a program's events do not
     depend on another's)."""
     existing = season.records()
-    intake = Intake(
-        {season.id: season.timezone},
-        planner.now,
-        current=season.id,
-        programs=lambda _: program_zones(existing),
-    )
+    intake = _season_intake(season, planner.now, existing)
     pending = [intake.from_object(dict(c.event), c.row) for c in planner.changes]
     intake.settle()
     change_of = {id(p): c for p, c in zip(pending, planner.changes, strict=True)}
@@ -932,12 +937,7 @@ def _check_objects(season: Season, planner: _Planner) -> list[str]:
     (an NRMP code, a timezone, a name too long) is reported at once, with its cell; return
     a warning for each event dated outside the season's likely span, with its row."""
     records = season.records()
-    intake = Intake(
-        {season.id: season.timezone},
-        planner.now,
-        current=season.id,
-        programs=lambda _: program_zones(records),
-    )
+    intake = _season_intake(season, planner.now, records)
     started = SeasonState.start(records[0])
     dated: dict[tuple[int, str], str] = {}  # once per row and date, naming the cell typed
     for change in planner.changes:
