@@ -764,7 +764,8 @@ class _BatchWriter:
         self.changed_from: int | None = None
         self.warned: list[tuple[int | None, AuditFinding]] = []
         self.out_of_season: list[tuple[int | None, str]] = []
-        self.states: dict[str, SeasonState] = {}  # each season as it started (its span)
+        # Each season's likely span (only the two instants: a national cohort has 50,000).
+        self.spans: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         self.renumbered = _Renumbering()
 
     def write(self, batch: list[Pending], *, restoring: bool) -> None:
@@ -839,15 +840,15 @@ class _BatchWriter:
         first: int,
     ) -> None:
         """Note each event of ``results`` dated outside its season's likely span."""
-        state = self.states.get(season)
-        if state is None:
-            started = existing[0] if existing else results[0].record  # season_started first
-            state = self.states[season] = SeasonState.start(started)
-        start, end = state.span()
+        started = existing[0] if existing else results[0].record  # season_started first
+        span = self.spans.get(season)
+        if span is None:
+            span = self.spans[season] = SeasonState.start(started).span()
+        start, end = span
         for a in results:
             r = a.record
             if not start <= r.occurred_at < end:
-                odd = state.out_of_season(r.occurred_at, r.type)
+                odd = SeasonState.start(started).out_of_season(r.occurred_at, r.type)
                 line = batch[r.seq - first].line if first <= r.seq < first + len(batch) else None
                 if odd is not None:
                     self.out_of_season.append((line, odd))
