@@ -170,6 +170,10 @@ def audit(
         raise InputError("--summary is text or --json", field="--summary")
     if rebuild and not every:
         raise InputError("--rebuild goes with --all", field="--rebuild")
+    if jobs and not every:
+        raise InputError(
+            "--jobs goes with --all (one season is audited in one process)", field="--jobs"
+        )
     if summary or (fmt == "html" and every):
         _audit_seasons(obj, fmt, every, summary, out, jobs, rebuild)
         return

@@ -475,6 +475,8 @@ def test_audit_all_rebuild_ignores_and_rewrites_the_projection(tmp_path):
     assert script("audit", "--all", "--json", env=at).stdout == first.stdout
     refused = script("audit", "--rebuild")
     assert refused.returncode == 2 and "--rebuild goes with --all" in refused.stderr
+    ignored = script("audit", "--jobs", "2")  # was silently one process
+    assert ignored.returncode == 2 and "--jobs goes with --all" in ignored.stderr
 
 
 def test_a_read_only_store_is_audited_and_keeps_nothing(db):
