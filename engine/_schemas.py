@@ -16,6 +16,7 @@ from prematch.engine._actions import ACTIONS
 from prematch.engine._chain import TAMPER_KINDS
 from prematch.engine._errors import InputError
 from prematch.engine._queries import NowStatus
+from prematch.engine._statemachine import STATES
 from prematch.engine._verdicts import Severity, VerdictName
 
 __all__ = ["SCHEMA_SHAPES", "json_schema"]
@@ -24,6 +25,7 @@ SCHEMA_SHAPES = (
     "event",
     "export-line",
     "now",
+    "status",
     "check",
     "audit",
     "audit-summary",
@@ -226,6 +228,39 @@ def _now_schema() -> dict[str, Any]:
     )
 
 
+def _status_schema() -> dict[str, Any]:
+    nxt = _obj(
+        {
+            "action": _choice(ACTIONS),
+            "status": _choice(s for s in get_args(NowStatus) if s != "blocked"),
+            "at": _MAYBE_INSTANT,
+        }
+    )
+    row = _obj(
+        {
+            "program": {"type": "string"},
+            "name": {"type": "string"},
+            "state": _choice(STATES),
+            "timezone": {"type": ["string", "null"]},
+            "interview_on": {"anyOf": [{"type": "string", "format": "date"}, _NULL]},
+            "interview_at": _MAYBE_INSTANT,
+            "last_message": {"anyOf": [_obj({"action": _choice(ACTIONS), "at": _INSTANT}), _NULL]},
+            "next": {"anyOf": [nxt, _NULL]},
+            "findings": _obj({"block": _COUNT, "warn": _COUNT}),
+        }
+    )
+    return _shape(
+        "prematch status --json (StatusReport.to_json)",
+        _obj(
+            {
+                "season": {"type": "string"},
+                "as_of": _INSTANT,
+                "programs": {"type": "array", "items": row},
+            }
+        ),
+    )
+
+
 def _history_schema() -> dict[str, Any]:
     names, defs = _payloads()
     event = _obj(
@@ -294,6 +329,8 @@ def json_schema(shape: str = "event") -> dict[str, Any]:
         return _export_line_schema()
     if shape == "now":
         return _now_schema()
+    if shape == "status":
+        return _status_schema()
     if shape == "check":
         return _shape(
             "prematch check --json (Verdict.check_json)",

@@ -16,8 +16,8 @@ would. The commands that record a season come from :meth:`history.History.argv`.
 few tests where the process itself is the point (the wheel, concurrent
 writers, SIGKILL, the console script's smoke test) start real processes instead.
 
-Every JSON document a command prints (``--json`` of ``now``, ``check``, ``audit``,
-``history``, ``verify``, ``import`` and ``demo``; each line of ``export``) is validated
+Every JSON document a command prints (``--json`` of ``now``, ``status``, ``check``,
+``audit``, ``history``, ``verify``, ``import`` and ``demo``; each line of ``export``) is validated
 against its ``prematch schema --for`` shape (DESIGN §6), whatever the test asks of it.
 """
 
@@ -154,7 +154,7 @@ class Script:
 GLOBAL_OPTIONS = frozenset({"--db", "--season"})
 """The group's options that take a value (they come before the command)."""
 
-JSON_COMMANDS = frozenset({"now", "check", "audit", "history", "verify", "import"})
+JSON_COMMANDS = frozenset({"now", "status", "check", "audit", "history", "verify", "import"})
 """The commands whose ``--json`` output is one document of the shape of their name."""
 
 
