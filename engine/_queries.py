@@ -748,6 +748,13 @@ def deadlines(
     asked = ACTION_EVENTS if hint is None else _may_be_due(hint)
     due: list[Verdict] = []
     late: list[Verdict] = []
+
+    def sort_in(verdict: Verdict, status: NowStatus) -> None:
+        if status == "due":
+            due.append(verdict)
+        elif _is_late(verdict, status):
+            late.append(verdict)
+
     chosen: dict[str, list[tuple[NowStatus, Verdict]]] = {a: [] for a in SEASON_ACTIONS}
     for pid, program in state.programs.items():
         triggers = _triggers(program.state)
@@ -758,12 +765,12 @@ def deadlines(
             if verdict.outcome == "blocked":
                 continue
             status = _open_status(verdict, at)
+            if action not in chosen:
+                sort_in(verdict, status)
+                continue
+            chosen[action].append((status, verdict))  # late once, as the season's choice
             if status == "due":
                 due.append(verdict)
-            if action in chosen:
-                chosen[action].append((status, verdict))
-            elif _is_late(verdict, status):
-                late.append(verdict)
     due.sort(key=_urgency)
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     for action, candidates in chosen.items():
@@ -776,10 +783,7 @@ def deadlines(
                 candidates,
                 key=lambda c: (_STATUS_RANK[c[0]], c[1].opens_at or far, c[1].program or ""),
             )
-            if status == "due":
-                due.append(replace(verdict, program=None))
-            elif _is_late(verdict, status):
-                late.append(replace(verdict, program=None))
+            sort_in(replace(verdict, program=None), status)
             continue
         elif _has_trigger(state, ACTION_EVENTS[action]):
             continue  # only blocked candidates (or never due): so is the season's choice
@@ -787,13 +791,8 @@ def deadlines(
             continue  # the season-wide question, never due
         else:
             verdict = _ask(state, None, action, at, judge)
-        if verdict.outcome == "blocked":
-            continue
-        status = _open_status(verdict, at)
-        if status == "due":
-            due.append(verdict)
-        elif _is_late(verdict, status):
-            late.append(verdict)
+        if verdict.outcome != "blocked":
+            sort_in(verdict, _open_status(verdict, at))
     return _soonest(due), _overdue(late)
 
 

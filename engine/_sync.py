@@ -848,7 +848,7 @@ def sync_sheet(
             raise SheetProblems(path.name, ordered)
         changes = tuple(planner.changes)
         unshown = tuple(planner.unshown(rows))
-        if changes:
+        if changes and dry_run:
             _judge(season, planner, allow_violations)
         if not changes or dry_run:
             return SyncResult(changes, (*reader.warnings, *dated), 0, unshown)
@@ -868,6 +868,11 @@ def sync_sheet(
             if attempt + 1 == _PLAN_ATTEMPTS:
                 raise
             continue
+        except (StructuralError, PolicyRefusal):
+            # Nothing was written: judge again, without writing, to name every refused row
+            # (the import stops at the first; a sync that passes is judged once).
+            _judge(season, planner, allow_violations)
+            raise
         return SyncResult(changes, (*reader.warnings, *dated), result.events, unshown, result)
     raise AssertionError("unreachable")  # the loop returns or raises
 
